@@ -1,0 +1,1 @@
+"""protocol/msrp layer (see DESIGN.md)."""

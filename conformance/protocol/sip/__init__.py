@@ -1,0 +1,1 @@
+"""protocol/sip layer (see DESIGN.md)."""

@@ -1,0 +1,674 @@
+"""SIP message model, parser and serializer (RFC 3261 section 7, 20; sans-IO).
+
+The model keeps what was on the wire:
+
+- every :class:`Header` keeps its name as sent, its unfolded value and its raw line(s);
+- every message keeps the raw bytes it was parsed from (``raw``);
+- serialization writes exactly the header order, casing and values it holds, so a test
+  case can send a deliberately odd or malformed message.
+
+Parsing is strict where RFC 4475 says a message is invalid: it raises
+:class:`~conformance.errors.RemoteProtocolError` and never any other exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeAlias
+
+from conformance.errors import LocalProtocolError, RemoteProtocolError
+
+CRLF = b"\r\n"
+SIP_VERSION = "SIP/2.0"
+
+#: RFC 3261 7.3.3 compact forms, plus those registered by later RFCs used in CPM.
+COMPACT_FORMS: dict[str, str] = {
+    "a": "accept-contact",  # RFC 3841
+    "b": "referred-by",  # RFC 3892
+    "c": "content-type",
+    "d": "request-disposition",  # RFC 3841
+    "e": "content-encoding",
+    "f": "from",
+    "i": "call-id",
+    "j": "reject-contact",  # RFC 3841
+    "k": "supported",
+    "l": "content-length",
+    "m": "contact",
+    "o": "event",  # RFC 6665
+    "r": "refer-to",  # RFC 3515
+    "s": "subject",
+    "t": "to",
+    "u": "allow-events",  # RFC 6665
+    "v": "via",
+    "x": "session-expires",  # RFC 4028
+    "y": "identity",
+}
+
+#: Headers whose values are comma-separated lists (RFC 3261 7.3.1) and may therefore be
+#: split. Headers not in this set are never split on commas (e.g. Date, Subject, User-Agent,
+#: Warning is a list but its quoted text may hold commas: splitting respects quotes).
+LIST_HEADERS: frozenset[str] = frozenset(
+    {
+        "accept",
+        "accept-contact",
+        "accept-encoding",
+        "accept-language",
+        "alert-info",
+        "allow",
+        "allow-events",
+        "call-info",
+        "contact",
+        "content-encoding",
+        "content-language",
+        "error-info",
+        "in-reply-to",
+        "p-asserted-identity",
+        "p-asserted-service",
+        "p-preferred-identity",
+        "p-preferred-service",
+        "privacy",
+        "proxy-require",
+        "reason",
+        "record-route",
+        "reject-contact",
+        "request-disposition",
+        "require",
+        "route",
+        "supported",
+        "unsupported",
+        "via",
+        "warning",
+    }
+)
+
+#: Headers that may appear at most once (RFC 3261 table 2 and 3).
+SINGLE_HEADERS: frozenset[str] = frozenset(
+    {
+        "call-id",
+        "content-length",
+        "content-type",
+        "cseq",
+        "from",
+        "max-forwards",
+        "to",
+        "expires",
+        "min-expires",
+        "session-expires",
+        "min-se",
+        "subscription-state",
+        "event",
+        "date",
+    }
+)
+
+MAX_MESSAGE_SIZE = 1 << 20
+"""Upper bound on a single SIP message (bytes); larger input is a RemoteProtocolError."""
+
+
+def header_key(name: str) -> str:
+    """Canonical lookup key of a header name: lower case, compact form expanded."""
+    low = name.strip().lower()
+    return COMPACT_FORMS.get(low, low)
+
+
+_TOKEN_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
+
+
+def is_token(text: str) -> bool:
+    """RFC 3261 25.1 ``token``."""
+    return bool(text) and all(ord(c) < 128 and ord(c) in _TOKEN_CHARS for c in text)
+
+
+def split_list(value: str, sep: str = ",") -> list[str]:
+    """Split a header value on ``sep`` outside quoted strings and angle brackets.
+
+    Empty elements are kept as empty strings so that callers can detect them
+    (RFC 4475 badinv01 has ``;;,;,,``).
+    """
+    out: list[str] = []
+    buf: list[str] = []
+    in_quote = False
+    in_angle = False
+    escape = False
+    for ch in value:
+        if escape:
+            buf.append(ch)
+            escape = False
+            continue
+        if in_quote:
+            buf.append(ch)
+            if ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_quote = False
+            continue
+        if ch == '"':
+            in_quote = True
+        elif ch == "<":
+            in_angle = True
+        elif ch == ">":
+            in_angle = False
+        elif ch == sep and not in_angle:
+            out.append("".join(buf).strip())
+            buf = []
+            continue
+        buf.append(ch)
+    if in_quote:
+        raise RemoteProtocolError(f"unterminated quoted string in {value!r}")
+    out.append("".join(buf).strip())
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """One header field line as received or as it will be sent.
+
+    ``name`` keeps the casing and (compact) form used on the wire; ``value`` is the
+    unfolded value with leading/trailing whitespace removed; ``raw`` is the exact
+    line(s), folding included, without the final CRLF (empty for built headers).
+    """
+
+    name: str
+    value: str
+    raw: bytes = b""
+
+    @property
+    def key(self) -> str:
+        return header_key(self.name)
+
+    def to_bytes(self) -> bytes:
+        if self.raw:
+            return self.raw
+        return f"{self.name}: {self.value}".encode()
+
+
+HeaderInput: TypeAlias = "Header | tuple[str, str]"
+
+
+class Headers(Sequence[Header]):
+    """Immutable, ordered header list with case-insensitive, compact-aware lookup."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[Header | tuple[str, str]] = ()) -> None:
+        self._items: tuple[Header, ...] = tuple(
+            h if isinstance(h, Header) else Header(h[0], h[1]) for h in items
+        )
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> Header:  # type: ignore[override]
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[Header]:
+        return iter(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = header_key(name)
+        return any(h.key == key for h in self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self._items == other._items
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self._items)!r})"
+
+    def lines(self, name: str) -> list[Header]:
+        """Every header line with this name (any casing or compact form)."""
+        key = header_key(name)
+        return [h for h in self._items if h.key == key]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Value of the first line with this name."""
+        key = header_key(name)
+        for h in self._items:
+            if h.key == key:
+                return h.value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Values of every line with this name, each line one value (not split)."""
+        return [h.value for h in self.lines(name)]
+
+    def values(self, name: str) -> list[str]:
+        """Every element of a list header across all its lines (RFC 3261 7.3.1).
+
+        Non-list headers are returned one value per line.
+        """
+        key = header_key(name)
+        out: list[str] = []
+        for h in self._items:
+            if h.key != key:
+                continue
+            if key in LIST_HEADERS:
+                out.extend(v for v in split_list(h.value) if v)
+            else:
+                out.append(h.value)
+        return out
+
+    # -- builders: each returns a new Headers ---------------------------------------
+    def add(self, name: str, value: str) -> Headers:
+        return Headers((*self._items, Header(name, value)))
+
+    def prepend(self, name: str, value: str) -> Headers:
+        return Headers((Header(name, value), *self._items))
+
+    def remove(self, name: str) -> Headers:
+        key = header_key(name)
+        return Headers(h for h in self._items if h.key != key)
+
+    def set(self, name: str, value: str) -> Headers:
+        """Replace every line of ``name`` by one line, at the place of the first."""
+        key = header_key(name)
+        out: list[Header] = []
+        done = False
+        for h in self._items:
+            if h.key == key:
+                if not done:
+                    out.append(Header(name, value))
+                    done = True
+                continue
+            out.append(h)
+        if not done:
+            out.append(Header(name, value))
+        return Headers(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _MessageBase:
+    headers: Headers
+    body: bytes
+    version: str
+    raw: bytes
+
+    # -- convenience accessors used everywhere ----------------------------------------
+    @property
+    def call_id(self) -> str | None:
+        return self.headers.get("Call-ID")
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        """(sequence number, method). Raises RemoteProtocolError if absent or invalid."""
+        value = self.headers.get("CSeq")
+        if value is None:
+            raise RemoteProtocolError("missing CSeq", raw=self.raw)
+        return parse_cseq(value)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    def first_line(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        return self.raw
+
+
+@dataclass(frozen=True, slots=True)
+class SipRequest(_MessageBase):
+    method: str = ""
+    uri: str = ""
+
+    def first_line(self) -> str:
+        return f"{self.method} {self.uri} {self.version}"
+
+    def __repr__(self) -> str:
+        return f"<SipRequest {self.method} {self.uri} call-id={self.call_id}>"
+
+
+@dataclass(frozen=True, slots=True)
+class SipResponse(_MessageBase):
+    status: int = 0
+    reason: str = ""
+
+    def first_line(self) -> str:
+        return f"{self.version} {self.status} {self.reason}"
+
+    def __repr__(self) -> str:
+        return f"<SipResponse {self.status} {self.reason} call-id={self.call_id}>"
+
+
+SipMessage: TypeAlias = SipRequest | SipResponse
+
+
+# ---------------------------------------------------------------------------------------
+# Serialization and builders
+# ---------------------------------------------------------------------------------------
+
+
+def serialize(
+    first_line: str,
+    headers: Iterable[Header],
+    body: bytes = b"",
+) -> bytes:
+    """Exactly the given start line, headers (order, casing, raw lines) and body."""
+    parts = [first_line.encode()]
+    parts.extend(h.to_bytes() for h in headers)
+    return CRLF.join(parts) + CRLF + CRLF + body
+
+
+def _with_length(headers: Headers, body: bytes, content_length: bool | str) -> Headers:
+    if content_length is False:
+        return headers
+    if isinstance(content_length, str):
+        return headers.set("Content-Length", content_length)
+    if "Content-Length" in headers:
+        return headers.set(headers.lines("Content-Length")[0].name, str(len(body)))
+    return headers.add("Content-Length", str(len(body)))
+
+
+def build_request(
+    method: str,
+    uri: str,
+    headers: Iterable[Header | tuple[str, str]],
+    body: bytes = b"",
+    *,
+    version: str = SIP_VERSION,
+    content_length: bool | str = True,
+) -> SipRequest:
+    """Build a request with exactly these headers, in this order.
+
+    ``content_length=True`` sets Content-Length to the body length (replacing any value
+    given); ``False`` leaves the headers alone; a string forces that value (for
+    robustness stimuli).
+    """
+    hs = _with_length(Headers(headers), body, content_length)
+    raw = serialize(f"{method} {uri} {version}", hs, body)
+    return SipRequest(headers=hs, body=body, version=version, raw=raw, method=method, uri=uri)
+
+
+def build_response(
+    status: int,
+    reason: str,
+    headers: Iterable[Header | tuple[str, str]],
+    body: bytes = b"",
+    *,
+    version: str = SIP_VERSION,
+    content_length: bool | str = True,
+) -> SipResponse:
+    hs = _with_length(Headers(headers), body, content_length)
+    raw = serialize(f"{version} {status} {reason}", hs, body)
+    return SipResponse(headers=hs, body=body, version=version, raw=raw, status=status, reason=reason)
+
+
+def with_headers(msg: SipMessage, headers: Headers, body: bytes | None = None) -> SipMessage:
+    """A copy of ``msg`` with new headers (and body); raw is recomputed."""
+    new_body = msg.body if body is None else body
+    hs = _with_length(headers, new_body, True) if body is not None else headers
+    raw = serialize(msg.first_line(), hs, new_body)
+    return replace(msg, headers=hs, body=new_body, raw=raw)
+
+
+#: RFC 3261 21 reason phrases for the responses the suite builds.
+REASON_PHRASES: dict[int, str] = {
+    100: "Trying",
+    180: "Ringing",
+    181: "Call Is Being Forwarded",
+    182: "Queued",
+    183: "Session Progress",
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+    420: "Bad Extension",
+    422: "Session Interval Too Small",
+    423: "Interval Too Brief",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    489: "Bad Event",
+    491: "Request Pending",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    603: "Decline",
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------
+
+
+def parse_cseq(value: str) -> tuple[int, str]:
+    parts = value.split()
+    if len(parts) != 2 or not parts[0].isdigit() or not is_token(parts[1]):
+        raise RemoteProtocolError(f"invalid CSeq {value!r}")
+    number = int(parts[0])
+    if number >= 2**31:  # RFC 3261 8.1.1.5
+        raise RemoteProtocolError(f"CSeq number out of range: {value!r}")
+    return number, parts[1]
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes] | None:
+    """Split at the first empty line. Accepts bare LF line ends leniently (RFC 3261 7.5 does not)."""
+    idx = data.find(b"\r\n\r\n")
+    if idx >= 0:
+        return data[:idx], data[idx + 4 :]
+    return None
+
+
+def _unfold(head: bytes) -> list[bytes]:
+    """Header lines with continuation lines (starting with SP/HTAB) joined, raw kept."""
+    lines = head.split(CRLF)
+    out: list[bytes] = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and out:
+            out[-1] = out[-1] + CRLF + line
+        else:
+            out.append(line)
+    return out
+
+
+def _decode(data: bytes, what: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RemoteProtocolError(f"{what} is not UTF-8: {exc}", raw=data) from exc
+
+
+def _parse_header_line(raw: bytes) -> Header:
+    colon = raw.find(b":")
+    if colon <= 0:
+        raise RemoteProtocolError(f"header line without a name: {raw[:80]!r}", raw=raw)
+    name = _decode(raw[:colon], "header name").rstrip(" \t")
+    if not is_token(name):
+        raise RemoteProtocolError(f"invalid header name {name!r}", raw=raw)
+    value_raw = raw[colon + 1 :]
+    # Unfold: CRLF followed by whitespace becomes a single SP (RFC 3261 7.3.1).
+    text = _decode(value_raw, f"value of {name}")
+    parts = [p.strip(" \t") for p in text.split("\r\n")]
+    value = " ".join(p for p in parts if p)
+    return Header(name=name, value=value, raw=raw)
+
+
+def parse_message(data: bytes, *, stream: bool = False) -> SipMessage:
+    """Parse one SIP message.
+
+    For a datagram (``stream=False``), octets after Content-Length are ignored (RFC 3261
+    18.3, RFC 4475 dblreq); a missing Content-Length means the body runs to the end.
+    For a stream, Content-Length is mandatory and ``data`` must be exactly one message
+    (use :class:`StreamParser` for framing).
+    """
+    if len(data) > MAX_MESSAGE_SIZE:
+        raise RemoteProtocolError(f"message larger than {MAX_MESSAGE_SIZE} bytes")
+    # Tolerate leading CRLFs (keep-alives / RFC 3261 7.5).
+    start = 0
+    while data.startswith(CRLF, start):
+        start += 2
+    data = data[start:]
+    split = _split_head(data)
+    if split is None:
+        raise RemoteProtocolError("no empty line ending the header section", raw=data)
+    head, rest = split
+    lines = _unfold(head)
+    first = _decode(lines[0], "start line")
+    headers = Headers(_parse_header_line(line) for line in lines[1:] if line)
+    # Content-Length framing.
+    cl_values = headers.get_all("Content-Length")
+    if len(cl_values) > 1:
+        raise RemoteProtocolError("several Content-Length headers", raw=data)
+    if cl_values:
+        cl_text = cl_values[0].strip()
+        if not cl_text.isdigit():
+            raise RemoteProtocolError(f"invalid Content-Length {cl_text!r}", raw=data)
+        length = int(cl_text)
+        if length > len(rest):
+            raise RemoteProtocolError(
+                f"Content-Length {length} larger than the {len(rest)} body bytes present", raw=data
+            )
+        body = rest[:length]
+    else:
+        if stream:
+            raise RemoteProtocolError("missing Content-Length on a stream transport", raw=data)
+        body = rest
+    raw = data[: len(head) + 4 + len(body)]
+    msg = _build_from_start_line(first, headers, body, raw)
+    return msg
+
+
+def _build_from_start_line(first: str, headers: Headers, body: bytes, raw: bytes) -> SipMessage:
+    if first.startswith("SIP/"):
+        parts = first.split(" ", 2)
+        if len(parts) < 2:
+            raise RemoteProtocolError(f"invalid status line {first!r}", raw=raw)
+        version, code = parts[0], parts[1]
+        reason = parts[2] if len(parts) == 3 else ""
+        if version != SIP_VERSION:
+            raise RemoteProtocolError(f"unsupported version {version!r}", raw=raw)
+        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+            raise RemoteProtocolError(f"invalid status code {code!r}", raw=raw)
+        return SipResponse(
+            headers=headers, body=body, version=version, raw=raw, status=int(code), reason=reason
+        )
+    parts = first.split(" ")
+    if len(parts) != 3 or not all(parts):
+        raise RemoteProtocolError(f"invalid request line {first!r}", raw=raw)
+    method, uri, version = parts
+    if not is_token(method):
+        raise RemoteProtocolError(f"invalid method {method!r}", raw=raw)
+    if version != SIP_VERSION:
+        raise RemoteProtocolError(f"unsupported version {version!r}", raw=raw)
+    if uri.startswith("<") or ":" not in uri:
+        raise RemoteProtocolError(f"invalid Request-URI {uri!r}", raw=raw)
+    return SipRequest(headers=headers, body=body, version=version, raw=raw, method=method, uri=uri)
+
+
+@dataclass
+class StreamParser:
+    """Frames SIP messages out of a TCP byte stream by Content-Length (RFC 3261 18.3).
+
+    Any split of the stream gives the same messages. A framing error is returned as a
+    :class:`RemoteProtocolError` in the output list; after one, the stream is unusable
+    (``broken`` is set) because message boundaries are lost.
+    """
+
+    max_size: int = MAX_MESSAGE_SIZE
+    _buf: bytearray = field(default_factory=bytearray)
+    broken: bool = False
+
+    def feed(self, data: bytes) -> list[SipMessage | RemoteProtocolError]:
+        if self.broken:
+            return []
+        self._buf.extend(data)
+        out: list[SipMessage | RemoteProtocolError] = []
+        while True:
+            # Skip keep-alive CRLFs between messages (RFC 5626 3.5.1).
+            while self._buf[:2] == CRLF:
+                del self._buf[:2]
+            idx = self._buf.find(b"\r\n\r\n")
+            if idx < 0:
+                if len(self._buf) > self.max_size:
+                    self.broken = True
+                    out.append(RemoteProtocolError("header section exceeds the size bound"))
+                return out
+            head = bytes(self._buf[:idx])
+            length = _content_length_of(head)
+            if isinstance(length, RemoteProtocolError):
+                self.broken = True
+                out.append(length)
+                return out
+            total = idx + 4 + length
+            if total > self.max_size:
+                self.broken = True
+                out.append(RemoteProtocolError(f"message of {total} bytes exceeds the size bound"))
+                return out
+            if len(self._buf) < total:
+                return out
+            chunk = bytes(self._buf[:total])
+            del self._buf[:total]
+            try:
+                out.append(parse_message(chunk, stream=True))
+            except RemoteProtocolError as exc:
+                out.append(exc)
+
+
+def _content_length_of(head: bytes) -> int | RemoteProtocolError:
+    found: list[int] = []
+    for line in _unfold(head)[1:]:
+        colon = line.find(b":")
+        if colon <= 0:
+            continue
+        if header_key(line[:colon].decode("latin-1")) == "content-length":
+            text = line[colon + 1 :].strip()
+            if not text.isdigit():
+                return RemoteProtocolError(f"invalid Content-Length {text!r}", raw=head)
+            found.append(int(text))
+    if not found:
+        return RemoteProtocolError("missing Content-Length on a stream transport", raw=head)
+    if len(set(found)) > 1 or len(found) > 1:
+        return RemoteProtocolError("several Content-Length headers", raw=head)
+    return found[0]
+
+
+def require_single(msg: SipMessage, name: str) -> str:
+    """The one value of a single-valued header; RemoteProtocolError if absent or repeated."""
+    lines = msg.headers.lines(name)
+    if not lines:
+        raise RemoteProtocolError(f"missing {name}", raw=msg.raw)
+    if len(lines) > 1 or (header_key(name) in LIST_HEADERS and len(split_list(lines[0].value)) > 1):
+        raise RemoteProtocolError(f"{name} appears more than once", raw=msg.raw)
+    return lines[0].value
+
+
+__all__ = [
+    "COMPACT_FORMS",
+    "CRLF",
+    "LIST_HEADERS",
+    "REASON_PHRASES",
+    "SINGLE_HEADERS",
+    "SIP_VERSION",
+    "Header",
+    "Headers",
+    "LocalProtocolError",
+    "SipMessage",
+    "SipRequest",
+    "SipResponse",
+    "StreamParser",
+    "build_request",
+    "build_response",
+    "header_key",
+    "is_token",
+    "parse_cseq",
+    "parse_message",
+    "require_single",
+    "serialize",
+    "split_list",
+    "with_headers",
+]
