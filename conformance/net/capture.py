@@ -1,0 +1,308 @@
+"""Capture of every datagram and TCP stream segment in and out of the test system.
+
+A :class:`Capture` is the raw evidence of a run: each datagram sent or received, each
+TCP segment read or written, with wall-clock timestamp, addresses and a protocol label.
+It is shared by the asyncio transports and by threads (the pjsua2 polling thread), so
+every mutation and every read takes a lock.
+
+Test cases read it as a list::
+
+    m = capture.mark()
+    ...stimulus...
+    sent = capture.since(m, protocol="sip", direction="out")
+
+A capture can be written as a pcap file (:mod:`conformance.net.pcap`) or as a text log
+(:func:`write_text_log`, or live with :class:`TextLogWriter`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal, TypeAlias
+
+Direction: TypeAlias = Literal["in", "out"]
+TransportName: TypeAlias = Literal["udp", "tcp"]
+ProtocolLabel: TypeAlias = Literal["sip", "msrp", "http"] | None
+#: (host, port) as the socket layer reports it
+Endpoint: TypeAlias = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRecord:
+    """One datagram or one TCP segment, as it crossed a socket of the test system.
+
+    ``src`` and ``dst`` are wire addresses: for ``direction="out"`` the source is the
+    local socket, for ``"in"`` it is the peer.
+    """
+
+    index: int
+    timestamp: float
+    direction: Direction
+    transport: TransportName
+    protocol: ProtocolLabel
+    src: Endpoint
+    dst: Endpoint
+    data: bytes
+    #: the TCP connection the segment belongs to (see :class:`TcpConnectionInfo`)
+    connection: int | None = None
+
+    @property
+    def local(self) -> Endpoint:
+        return self.src if self.direction == "out" else self.dst
+
+    @property
+    def remote(self) -> Endpoint:
+        return self.dst if self.direction == "out" else self.src
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConnectionInfo:
+    """A TCP connection seen by the capture: who opened it, and when it opened/closed."""
+
+    connection: int
+    protocol: ProtocolLabel
+    local: Endpoint
+    remote: Endpoint
+    #: True when the test system connected out (it is the TCP client)
+    outgoing: bool
+    opened_at: float
+    closed_at: float | None = None
+
+    @property
+    def client(self) -> Endpoint:
+        return self.local if self.outgoing else self.remote
+
+    @property
+    def server(self) -> Endpoint:
+        return self.remote if self.outgoing else self.local
+
+
+Listener: TypeAlias = Callable[[CaptureRecord], None]
+
+
+def _endpoint(address: Iterable[object]) -> Endpoint:
+    """Normalise a socket address (IPv4 pair or IPv6 4-tuple) to (host, port)."""
+    parts = list(address)
+    return (str(parts[0]), int(str(parts[1])))
+
+
+class Capture:
+    """Thread-safe, append-only record of the traffic of one run or test case."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.Lock()
+        self._records: list[CaptureRecord] = []
+        self._connections: dict[int, TcpConnectionInfo] = {}
+        self._next_connection = 1
+        self._listeners: list[Listener] = []
+        self._clock = clock
+
+    # -- writing ------------------------------------------------------------------------
+    def record(
+        self,
+        *,
+        direction: Direction,
+        transport: TransportName,
+        protocol: ProtocolLabel,
+        src: Iterable[object],
+        dst: Iterable[object],
+        data: bytes,
+        connection: int | None = None,
+    ) -> CaptureRecord:
+        """Append one datagram or segment and return its record."""
+        with self._lock:
+            rec = CaptureRecord(
+                index=len(self._records),
+                timestamp=self._clock(),
+                direction=direction,
+                transport=transport,
+                protocol=protocol,
+                src=_endpoint(src),
+                dst=_endpoint(dst),
+                data=bytes(data),
+                connection=connection,
+            )
+            self._records.append(rec)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(rec)
+        return rec
+
+    def open_connection(
+        self,
+        *,
+        protocol: ProtocolLabel,
+        local: Iterable[object],
+        remote: Iterable[object],
+        outgoing: bool,
+    ) -> int:
+        """Register a TCP connection; returns the id to pass to :meth:`record`."""
+        with self._lock:
+            cid = self._next_connection
+            self._next_connection += 1
+            self._connections[cid] = TcpConnectionInfo(
+                connection=cid,
+                protocol=protocol,
+                local=_endpoint(local),
+                remote=_endpoint(remote),
+                outgoing=outgoing,
+                opened_at=self._clock(),
+            )
+            return cid
+
+    def close_connection(self, connection: int) -> None:
+        with self._lock:
+            info = self._connections.get(connection)
+            if info is not None and info.closed_at is None:
+                self._connections[connection] = TcpConnectionInfo(
+                    connection=info.connection,
+                    protocol=info.protocol,
+                    local=info.local,
+                    remote=info.remote,
+                    outgoing=info.outgoing,
+                    opened_at=info.opened_at,
+                    closed_at=self._clock(),
+                )
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` for each new record (in the recording thread); returns a remover."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def remove() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return remove
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def records(self) -> list[CaptureRecord]:
+        """A snapshot of every record so far, in order."""
+        with self._lock:
+            return list(self._records)
+
+    @property
+    def connections(self) -> list[TcpConnectionInfo]:
+        with self._lock:
+            return list(self._connections.values())
+
+    def connection(self, connection: int) -> TcpConnectionInfo | None:
+        with self._lock:
+            return self._connections.get(connection)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def mark(self) -> int:
+        """A point in the capture; pass it to :meth:`since`."""
+        return len(self)
+
+    def since(
+        self,
+        mark: int,
+        *,
+        protocol: ProtocolLabel | Literal["any"] = "any",
+        direction: Direction | None = None,
+        transport: TransportName | None = None,
+        address: Endpoint | None = None,
+    ) -> list[CaptureRecord]:
+        """The records from ``mark`` on, filtered like :meth:`filter`."""
+        with self._lock:
+            tail = self._records[mark:]
+        return _filter(tail, protocol, direction, transport, address)
+
+    def filter(
+        self,
+        *,
+        protocol: ProtocolLabel | Literal["any"] = "any",
+        direction: Direction | None = None,
+        transport: TransportName | None = None,
+        address: Endpoint | None = None,
+    ) -> list[CaptureRecord]:
+        """Records matching every given criterion; ``address`` matches src or dst."""
+        return _filter(self.records, protocol, direction, transport, address)
+
+
+def _filter(
+    records: list[CaptureRecord],
+    protocol: ProtocolLabel | Literal["any"],
+    direction: Direction | None,
+    transport: TransportName | None,
+    address: Endpoint | None,
+) -> list[CaptureRecord]:
+    return [
+        r
+        for r in records
+        if (protocol == "any" or r.protocol == protocol)
+        and (direction is None or r.direction == direction)
+        and (transport is None or r.transport == transport)
+        and (address is None or address in (r.src, r.dst))
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Text log
+# ---------------------------------------------------------------------------------------
+
+
+def format_record(record: CaptureRecord) -> str:
+    """A human-readable block: a header line, then the raw bytes (latin-1, CRLF kept as LF)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.timestamp))
+    millis = int((record.timestamp % 1) * 1_000_000)
+    conn = f" conn={record.connection}" if record.connection is not None else ""
+    head = (
+        f"#{record.index} {stamp}.{millis:06d}Z {record.direction} {record.transport}{conn} "
+        f"{record.protocol or '-'} {record.src[0]}:{record.src[1]} -> "
+        f"{record.dst[0]}:{record.dst[1]} ({len(record.data)} bytes)"
+    )
+    text = record.data.decode("latin-1").replace("\r\n", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    return f"{head}\n{text}\n"
+
+
+def write_text_log(records: Iterable[CaptureRecord], path: str | Path) -> Path:
+    """Write the raw message log of ``records`` to ``path``."""
+    out = Path(path)
+    with out.open("w", encoding="utf-8", newline="\n") as fh:
+        for rec in records:
+            fh.write(format_record(rec))
+    return out
+
+
+class TextLogWriter:
+    """Writes each new record of a capture to a text stream as it happens."""
+
+    def __init__(self, capture: Capture, stream: IO[str]) -> None:
+        self._stream = stream
+        self._write_lock = threading.Lock()
+        self._remove = capture.add_listener(self._on_record)
+
+    def _on_record(self, record: CaptureRecord) -> None:
+        with self._write_lock:
+            self._stream.write(format_record(record))
+            self._stream.flush()
+
+    def close(self) -> None:
+        self._remove()
+
+
+__all__ = [
+    "Capture",
+    "CaptureRecord",
+    "Direction",
+    "Endpoint",
+    "ProtocolLabel",
+    "TcpConnectionInfo",
+    "TextLogWriter",
+    "TransportName",
+    "format_record",
+    "write_text_log",
+]

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's own tests: lint (ruff, mypy --strict), then unit, RFC 4475, integration and
+# interop tests in parallel. Does its own set-up (scripts/setup.sh --servers when root).
+# With CI=true (or CPM_REQUIRE_SERVERS=1) a test whose server is missing fails instead of
+# skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ $(id -u) -eq 0 ]]; then bash scripts/setup.sh --servers; else bash scripts/setup.sh; fi
+
+PY=${PYTHON:-python3}
+echo "== lint"
+"$PY" -m ruff check conformance tests testcases fixtures benchmarks
+"$PY" -m mypy --strict conformance
+echo "== tests"
+"$PY" -m pytest -n auto -q "$@" tests
