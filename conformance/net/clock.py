@@ -1,0 +1,50 @@
+"""The clocks of the test system, and bounded waits.
+
+- Protocol deadlines use the event loop's monotonic clock (:func:`now`).
+- Evidence timestamps use wall-clock time (:func:`wall`), so that they can be matched
+  with the SUT's logs and written into pcap files.
+
+Every wait for the SUT is bounded: :func:`wait_within` raises :class:`WaitTimeout`,
+which says what was awaited and for how long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def now() -> float:
+    """Monotonic time of the running event loop (the clock of every protocol timer)."""
+    return asyncio.get_running_loop().time()
+
+
+def wall() -> float:
+    """Wall-clock time (seconds since the epoch) for evidence timestamps."""
+    return time.time()
+
+
+class WaitTimeout(Exception):
+    """A bounded wait ended before the awaited event happened."""
+
+    def __init__(self, what: str, within: float) -> None:
+        super().__init__(f"no {what} within {within:g} s")
+        #: a description of what was awaited, e.g. "SIP request INVITE"
+        self.what = what
+        #: the guard timeout in seconds
+        self.within = within
+
+
+async def wait_within(awaitable: Awaitable[T], within: float, what: str) -> T:
+    """Await ``awaitable`` for at most ``within`` seconds; :class:`WaitTimeout` otherwise."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout=within)
+    except TimeoutError:
+        raise WaitTimeout(what, within) from None
+
+
+__all__ = ["WaitTimeout", "now", "wait_within", "wall"]
