@@ -162,9 +162,7 @@ class _CaptureToPcap:
             self.w.packet(rec.timestamp, _udp_packet(rec.src, rec.dst, chunk, self.w.next_ident()))
 
     def _open(self, cid: int | None, rec: CaptureRecord) -> _Flow:
-        info: TcpConnectionInfo | None = (
-            self.capture.connection(cid) if cid is not None else None
-        )
+        info: TcpConnectionInfo | None = self.capture.connection(cid) if cid is not None else None
         if info is not None:
             client, server, ts = info.client, info.server, min(info.opened_at, rec.timestamp)
         else:  # unknown connection: the first sender is taken as the client

@@ -52,7 +52,11 @@ def test_mark_since_and_filters() -> None:
 def test_ipv6_socket_address_is_normalised() -> None:
     cap = Capture()
     rec = cap.record(
-        direction="in", transport="udp", protocol=None, src=("::1", 9, 0, 0), dst=("::1", 8),
+        direction="in",
+        transport="udp",
+        protocol=None,
+        src=("::1", 9, 0, 0),
+        dst=("::1", 8),
         data=b"",
     )
     assert rec.src == ("::1", 9)
@@ -64,7 +68,11 @@ def test_concurrent_writers_lose_nothing() -> None:
     def writer(n: int) -> None:
         for i in range(500):
             cap.record(
-                direction="out", transport="udp", protocol="sip", src=A, dst=B,
+                direction="out",
+                transport="udp",
+                protocol="sip",
+                src=A,
+                dst=B,
                 data=f"{n}-{i}".encode(),
             )
 
@@ -84,7 +92,11 @@ def test_text_log(tmp_path: Path) -> None:
     stream = io.StringIO()
     live = TextLogWriter(cap, stream)
     rec = cap.record(
-        direction="out", transport="udp", protocol="sip", src=A, dst=B,
+        direction="out",
+        transport="udp",
+        protocol="sip",
+        src=A,
+        dst=B,
         data=b"OPTIONS sip:b SIP/2.0\r\n\r\n",
     )
     live.close()

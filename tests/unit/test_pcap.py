@@ -69,12 +69,15 @@ def test_tcp_flow_has_handshake_and_consistent_sequence_numbers(tmp_path: Path) 
     cap = Capture()
     cid = cap.open_connection(protocol="sip", local=S, remote=C, outgoing=False)  # C connected
     # the server speaks first, then the client, in odd sizes
-    cap.record(direction="out", transport="tcp", protocol="sip", src=S, dst=C, data=b"abc",
-               connection=cid)
-    cap.record(direction="in", transport="tcp", protocol="sip", src=C, dst=S, data=b"12345",
-               connection=cid)
-    cap.record(direction="in", transport="tcp", protocol="sip", src=C, dst=S, data=b"6",
-               connection=cid)
+    cap.record(
+        direction="out", transport="tcp", protocol="sip", src=S, dst=C, data=b"abc", connection=cid
+    )
+    cap.record(
+        direction="in", transport="tcp", protocol="sip", src=C, dst=S, data=b"12345", connection=cid
+    )
+    cap.record(
+        direction="in", transport="tcp", protocol="sip", src=C, dst=S, data=b"6", connection=cid
+    )
     cap.close_connection(cid)
     path = write_pcap(cap, tmp_path / "t.pcap")
     pkts = [_tcp(p) for _, p in _packets(path.read_bytes())]
@@ -94,8 +97,14 @@ def test_tcp_flow_has_handshake_and_consistent_sequence_numbers(tmp_path: Path) 
 
 def test_large_segment_is_split() -> None:
     cap = Capture()
-    cap.record(direction="out", transport="tcp", protocol="msrp", src=C, dst=S,
-               data=b"x" * (MAX_PAYLOAD + 10))
+    cap.record(
+        direction="out",
+        transport="tcp",
+        protocol="msrp",
+        src=C,
+        dst=S,
+        data=b"x" * (MAX_PAYLOAD + 10),
+    )
     pkts = [_tcp(p) for _, p in _packets(pcap_bytes(cap))]
     data = [p for p in pkts if p[5]]
     assert [len(p[5]) for p in data] == [MAX_PAYLOAD, 10]

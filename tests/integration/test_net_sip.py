@@ -1,0 +1,182 @@
+"""SIP transport and pump on real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from conformance.net.capture import Capture
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_transport import InvalidMessage, SipTransport
+from conformance.protocol.sip.message import SipMessage, SipRequest, build_request
+from conformance.protocol.sip.timers import Address, Transport
+
+GUARD = 5.0
+
+Received = tuple[SipMessage | InvalidMessage, Address]
+
+
+def _options(branch: str = "z9hG4bK-1", via: str = "127.0.0.1:1;transport=UDP") -> SipRequest:
+    return build_request(
+        "OPTIONS",
+        "sip:b@127.0.0.1",
+        [
+            ("Via", f"SIP/2.0/UDP {via};branch={branch}"),
+            ("Max-Forwards", "70"),
+            ("From", "<sip:a@127.0.0.1>;tag=1"),
+            ("To", "<sip:b@127.0.0.1>"),
+            ("Call-ID", "c1"),
+            ("CSeq", "1 OPTIONS"),
+        ],
+    )
+
+
+async def _pair(
+    capture: Capture,
+) -> tuple[SipTransport, SipTransport, asyncio.Queue[Received], asyncio.Queue[Received]]:
+    qa: asyncio.Queue[Received] = asyncio.Queue()
+    qb: asyncio.Queue[Received] = asyncio.Queue()
+    a = await SipTransport.start("127.0.0.1", capture, lambda m, s: qa.put_nowait((m, s)))
+    b = await SipTransport.start("127.0.0.1", capture, lambda m, s: qb.put_nowait((m, s)))
+    return a, b, qa, qb
+
+
+async def test_udp_and_tcp_share_one_run_time_port() -> None:
+    async with await SipTransport.start("127.0.0.1", Capture()) as t:
+        udp, tcp = t.address(Transport.UDP), t.address(Transport.TCP)
+        assert udp.port == tcp.port != 0
+        assert tcp.transport is Transport.TCP
+
+
+@pytest.mark.parametrize("transport", [Transport.UDP, Transport.TCP])
+async def test_send_receive_both_ways_with_capture(transport: Transport) -> None:
+    cap = Capture()
+    a, b, qa, qb = await _pair(cap)
+    try:
+        req = _options()
+        mark = cap.mark()
+        await a.send(req.to_bytes(), b.address(transport))
+        msg, source = await asyncio.wait_for(qb.get(), GUARD)
+        assert isinstance(msg, SipRequest) and msg.raw == req.raw
+        assert source.transport is transport and source.host == "127.0.0.1"
+        if transport is Transport.UDP:
+            assert source.port == a.port
+        # answer to the source address: over TCP this reuses the accepted connection
+        await b.send(b"SIP/2.0 200 OK\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", source)
+        reply, _ = await asyncio.wait_for(qa.get(), GUARD)
+        assert not isinstance(reply, InvalidMessage) and reply.cseq == (1, "OPTIONS")
+        recs = cap.since(mark, protocol="sip", transport=transport.value.lower())  # type: ignore[arg-type]
+        assert [r.direction for r in recs] == ["out", "in", "out", "in"]
+        assert recs[0].data == req.raw and recs[1].data == req.raw
+        if transport is Transport.TCP:
+            # one connection seen from each end (both ends share this capture)
+            ids = {r.connection for r in recs}
+            assert len(ids) == 2
+            ends = [cap.connection(i) for i in ids if i is not None]
+            assert {e.outgoing for e in ends if e} == {True, False}
+            assert len(a.connections) == 1 and len(b.connections) == 1
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_tcp_stream_split_in_odd_segments() -> None:
+    cap = Capture()
+    q: asyncio.Queue[Received] = asyncio.Queue()
+    t = await SipTransport.start("127.0.0.1", cap, lambda m, s: q.put_nowait((m, s)))
+    try:
+        wire = _options("z9hG4bK-a").to_bytes() + b"\r\n" + _options("z9hG4bK-b").to_bytes()
+        reader, writer = await asyncio.open_connection("127.0.0.1", t.port)
+        writer.transport.get_extra_info("socket").setsockopt(
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
+        # odd sizes, one segment at a time: each write is read before the next one
+        cut = [0, 1, 7, 8, 60, 61, 150, len(wire)]
+        for start, end in zip(cut, cut[1:], strict=False):
+            before = len(cap.filter(direction="in"))
+            writer.write(wire[start:end])
+            await writer.drain()
+            while sum(len(r.data) for r in cap.filter(direction="in")[before:]) < end - start:
+                await asyncio.wait_for(_next_record(cap), GUARD)
+        got = [await asyncio.wait_for(q.get(), GUARD) for _ in range(2)]
+        branches = [m.headers.get("Via") for m, _ in got if not isinstance(m, InvalidMessage)]
+        assert branches == [
+            "SIP/2.0/UDP 127.0.0.1:1;transport=UDP;branch=z9hG4bK-a",
+            "SIP/2.0/UDP 127.0.0.1:1;transport=UDP;branch=z9hG4bK-b",
+        ]
+        assert b"".join(r.data for r in cap.filter(direction="in")) == wire
+        writer.close()
+        await writer.wait_closed()
+        del reader
+    finally:
+        await t.close()
+
+
+async def _next_record(cap: Capture) -> None:
+    """Resolve when the capture gets its next record (event, not polling)."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+
+    def on_record(_r: object) -> None:
+        loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(None))
+
+    remove = cap.add_listener(on_record)
+    try:
+        await fut
+    finally:
+        remove()
+
+
+async def test_garbage_becomes_evidence_not_a_crash() -> None:
+    cap = Capture()
+    q: asyncio.Queue[Received] = asyncio.Queue()
+    t = await SipTransport.start("127.0.0.1", cap, lambda m, s: q.put_nowait((m, s)))
+    try:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        udp.sendto(b"\x00\xffnot sip at all", ("127.0.0.1", t.port))
+        item, source = await asyncio.wait_for(q.get(), GUARD)
+        assert isinstance(item, InvalidMessage)
+        assert item.data == b"\x00\xffnot sip at all"
+        assert item.source == source == Address("127.0.0.1", udp.getsockname()[1], Transport.UDP)
+        # TCP: a missing Content-Length breaks framing -> evidence, connection still captured
+        _, writer = await asyncio.open_connection("127.0.0.1", t.port)
+        writer.write(b"OPTIONS sip:b@x SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n")
+        await writer.drain()
+        item, source = await asyncio.wait_for(q.get(), GUARD)
+        assert isinstance(item, InvalidMessage) and source.transport is Transport.TCP
+        assert "Content-Length" in str(item.error)
+        writer.close()
+        await writer.wait_closed()
+        # the transport still works afterwards
+        udp.sendto(_options().to_bytes(), ("127.0.0.1", t.port))
+        item, _ = await asyncio.wait_for(q.get(), GUARD)
+        assert isinstance(item, SipRequest)
+        udp.close()
+    finally:
+        await t.close()
+
+
+async def test_tcp_connect_failure_is_recorded_not_raised_by_send_nowait() -> None:
+    t = await SipTransport.start("127.0.0.1", Capture())
+    try:
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        closed.close()  # nobody listens there now
+        failed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        t.on_transport_error = failed.set_result
+        t.send_nowait(b"x", Address("127.0.0.1", port, Transport.TCP))
+        err = await asyncio.wait_for(failed, GUARD)
+        assert t.transport_errors == [err]
+        with pytest.raises(OSError):
+            await t.send(b"x", Address("127.0.0.1", port, Transport.TCP))
+    finally:
+        await t.close()
+
+
+def test_wait_timeout_names_what_was_awaited() -> None:
+    exc = WaitTimeout("SIP request INVITE", 0.5)
+    assert "SIP request INVITE" in str(exc) and exc.within == 0.5
