@@ -13,11 +13,14 @@ Parsing is strict where RFC 4475 says a message is invalid: it raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.protocol.sip.headers import VALIDATORS
+from conformance.protocol.sip.uri import check_request_uri, is_token, split_list
 
 CRLF = b"\r\n"
 SIP_VERSION = "SIP/2.0"
@@ -112,54 +115,6 @@ def header_key(name: str) -> str:
     return COMPACT_FORMS.get(low, low)
 
 
-_TOKEN_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
-
-
-def is_token(text: str) -> bool:
-    """RFC 3261 25.1 ``token``."""
-    return bool(text) and all(ord(c) < 128 and ord(c) in _TOKEN_CHARS for c in text)
-
-
-def split_list(value: str, sep: str = ",") -> list[str]:
-    """Split a header value on ``sep`` outside quoted strings and angle brackets.
-
-    Empty elements are kept as empty strings so that callers can detect them
-    (RFC 4475 badinv01 has ``;;,;,,``).
-    """
-    out: list[str] = []
-    buf: list[str] = []
-    in_quote = False
-    in_angle = False
-    escape = False
-    for ch in value:
-        if escape:
-            buf.append(ch)
-            escape = False
-            continue
-        if in_quote:
-            buf.append(ch)
-            if ch == "\\":
-                escape = True
-            elif ch == '"':
-                in_quote = False
-            continue
-        if ch == '"':
-            in_quote = True
-        elif ch == "<":
-            in_angle = True
-        elif ch == ">":
-            in_angle = False
-        elif ch == sep and not in_angle:
-            out.append("".join(buf).strip())
-            buf = []
-            continue
-        buf.append(ch)
-    if in_quote:
-        raise RemoteProtocolError(f"unterminated quoted string in {value!r}")
-    out.append("".join(buf).strip())
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class Header:
     """One header field line as received or as it will be sent.
@@ -189,12 +144,21 @@ HeaderInput: TypeAlias = "Header | tuple[str, str]"
 class Headers(Sequence[Header]):
     """Immutable, ordered header list with case-insensitive, compact-aware lookup."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_items", "_keys")
 
     def __init__(self, items: Iterable[Header | tuple[str, str]] = ()) -> None:
         self._items: tuple[Header, ...] = tuple(
             h if isinstance(h, Header) else Header(h[0], h[1]) for h in items
         )
+        self._keys: tuple[str, ...] = tuple(header_key(h.name) for h in self._items)
+
+    @classmethod
+    def _trusted(cls, items: list[Header], keys: list[str]) -> Headers:
+        """Build from parsed lines whose keys are already known (the parser's fast path)."""
+        obj = cls.__new__(cls)
+        obj._items = tuple(items)
+        obj._keys = tuple(keys)
+        return obj
 
     def __len__(self) -> int:
         return len(self._items)
@@ -208,8 +172,11 @@ class Headers(Sequence[Header]):
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        key = header_key(name)
-        return any(h.key == key for h in self._items)
+        return header_key(name) in self._keys
+
+    def has(self, name: str) -> bool:
+        """Whether a line with this name (any casing or compact form) is present."""
+        return header_key(name) in self._keys
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Headers) and self._items == other._items
@@ -220,22 +187,27 @@ class Headers(Sequence[Header]):
     def __repr__(self) -> str:
         return f"Headers({list(self._items)!r})"
 
+    def names(self) -> list[str]:
+        """Header names as sent, in order (one per line)."""
+        return [h.name for h in self._items]
+
     def lines(self, name: str) -> list[Header]:
         """Every header line with this name (any casing or compact form)."""
         key = header_key(name)
-        return [h for h in self._items if h.key == key]
+        return [h for h, k in zip(self._items, self._keys, strict=True) if k == key]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Value of the first line with this name."""
         key = header_key(name)
-        for h in self._items:
-            if h.key == key:
-                return h.value
-        return default
+        try:
+            return self._items[self._keys.index(key)].value
+        except ValueError:
+            return default
 
     def get_all(self, name: str) -> list[str]:
         """Values of every line with this name, each line one value (not split)."""
-        return [h.value for h in self.lines(name)]
+        key = header_key(name)
+        return [h.value for h, k in zip(self._items, self._keys, strict=True) if k == key]
 
     def values(self, name: str) -> list[str]:
         """Every element of a list header across all its lines (RFC 3261 7.3.1).
@@ -244,8 +216,8 @@ class Headers(Sequence[Header]):
         """
         key = header_key(name)
         out: list[str] = []
-        for h in self._items:
-            if h.key != key:
+        for h, k in zip(self._items, self._keys, strict=True):
+            if k != key:
                 continue
             if key in LIST_HEADERS:
                 out.extend(v for v in split_list(h.value) if v)
@@ -262,15 +234,15 @@ class Headers(Sequence[Header]):
 
     def remove(self, name: str) -> Headers:
         key = header_key(name)
-        return Headers(h for h in self._items if h.key != key)
+        return Headers(h for h, k in zip(self._items, self._keys, strict=True) if k != key)
 
     def set(self, name: str, value: str) -> Headers:
         """Replace every line of ``name`` by one line, at the place of the first."""
         key = header_key(name)
         out: list[Header] = []
         done = False
-        for h in self._items:
-            if h.key == key:
+        for h, k in zip(self._items, self._keys, strict=True):
+            if k == key:
                 if not done:
                     out.append(Header(name, value))
                     done = True
@@ -359,7 +331,7 @@ def _with_length(headers: Headers, body: bytes, content_length: bool | str) -> H
         return headers
     if isinstance(content_length, str):
         return headers.set("Content-Length", content_length)
-    if "Content-Length" in headers:
+    if headers.has("Content-Length"):
         return headers.set(headers.lines("Content-Length")[0].name, str(len(body)))
     return headers.add("Content-Length", str(len(body)))
 
@@ -395,7 +367,9 @@ def build_response(
 ) -> SipResponse:
     hs = _with_length(Headers(headers), body, content_length)
     raw = serialize(f"{version} {status} {reason}", hs, body)
-    return SipResponse(headers=hs, body=body, version=version, raw=raw, status=status, reason=reason)
+    return SipResponse(
+        headers=hs, body=body, version=version, raw=raw, status=status, reason=reason
+    )
 
 
 def with_headers(msg: SipMessage, headers: Headers, body: bytes | None = None) -> SipMessage:
@@ -446,22 +420,44 @@ REASON_PHRASES: dict[int, str] = {
 # ---------------------------------------------------------------------------------------
 
 
+def _is_digits(text: str) -> bool:
+    return text.isdigit() and text.isascii()
+
+
 def parse_cseq(value: str) -> tuple[int, str]:
     parts = value.split()
-    if len(parts) != 2 or not parts[0].isdigit() or not is_token(parts[1]):
+    if len(parts) != 2 or not _is_digits(parts[0]) or not is_token(parts[1]):
         raise RemoteProtocolError(f"invalid CSeq {value!r}")
-    number = int(parts[0])
-    if number >= 2**31:  # RFC 3261 8.1.1.5
+    number = int(parts[0]) if len(parts[0]) <= 10 else 2**31
+    if len(parts[0]) > 10 or number >= 2**31:  # RFC 3261 8.1.1.5
         raise RemoteProtocolError(f"CSeq number out of range: {value!r}")
     return number, parts[1]
 
 
-def _split_head(data: bytes) -> tuple[bytes, bytes] | None:
-    """Split at the first empty line. Accepts bare LF line ends leniently (RFC 3261 7.5 does not)."""
-    idx = data.find(b"\r\n\r\n")
-    if idx >= 0:
-        return data[:idx], data[idx + 4 :]
-    return None
+_FOLD_RE = re.compile(r"[ \t]*\r\n[ \t]+")
+_NAME_CACHE: dict[str, tuple[str, str]] = {}
+"""raw name text (before the colon) -> (name as sent, canonical key); bounded."""
+_NAME_CACHE_MAX = 2048
+
+
+def _lines(head: bytes, text: str) -> tuple[list[bytes], list[str]]:
+    """Header section lines (raw bytes and text, in parallel), continuation lines joined."""
+    blines = head.split(CRLF)
+    tlines = text.split("\r\n")
+    if "\r\n " not in text and "\r\n\t" not in text:
+        return blines, tlines
+    bout: list[bytes] = []
+    tout: list[str] = []
+    for b, t in zip(blines, tlines, strict=True):
+        if t[:1] in (" ", "\t"):
+            if len(tout) < 2:
+                raise RemoteProtocolError("continuation line after the start line", raw=head)
+            bout[-1] = bout[-1] + CRLF + b
+            tout[-1] = tout[-1] + "\r\n" + t
+        else:
+            bout.append(b)
+            tout.append(t)
+    return bout, tout
 
 
 def _unfold(head: bytes) -> list[bytes]:
@@ -476,6 +472,33 @@ def _unfold(head: bytes) -> list[bytes]:
     return out
 
 
+def _name_and_key(raw_name: str, raw: bytes) -> tuple[str, str]:
+    cached = _NAME_CACHE.get(raw_name)
+    if cached is not None:
+        return cached
+    name = raw_name.rstrip(" \t")
+    if not is_token(name):
+        raise RemoteProtocolError(f"invalid header name {name!r}", raw=raw)
+    low = name.lower()
+    result = (name, COMPACT_FORMS.get(low, low))
+    if len(_NAME_CACHE) < _NAME_CACHE_MAX:
+        _NAME_CACHE[raw_name] = result
+    return result
+
+
+def _parse_header_line(raw: bytes) -> Header:
+    """One header line (folding allowed) as a :class:`Header`; no value validation."""
+    text = _decode(raw, "header line")
+    colon = text.find(":")
+    if colon <= 0:
+        raise RemoteProtocolError(f"header line without a name: {raw[:80]!r}", raw=raw)
+    name, _ = _name_and_key(text[:colon], raw)
+    value = text[colon + 1 :]
+    if "\r\n" in value:
+        value = _FOLD_RE.sub(" ", value)
+    return Header(name=name, value=value.strip(" \t"), raw=raw)
+
+
 def _decode(data: bytes, what: str) -> str:
     try:
         return data.decode("utf-8")
@@ -483,90 +506,126 @@ def _decode(data: bytes, what: str) -> str:
         raise RemoteProtocolError(f"{what} is not UTF-8: {exc}", raw=data) from exc
 
 
-def _parse_header_line(raw: bytes) -> Header:
-    colon = raw.find(b":")
-    if colon <= 0:
-        raise RemoteProtocolError(f"header line without a name: {raw[:80]!r}", raw=raw)
-    name = _decode(raw[:colon], "header name").rstrip(" \t")
-    if not is_token(name):
-        raise RemoteProtocolError(f"invalid header name {name!r}", raw=raw)
-    value_raw = raw[colon + 1 :]
-    # Unfold: CRLF followed by whitespace becomes a single SP (RFC 3261 7.3.1).
-    text = _decode(value_raw, f"value of {name}")
-    parts = [p.strip(" \t") for p in text.split("\r\n")]
-    value = " ".join(p for p in parts if p)
-    return Header(name=name, value=value, raw=raw)
-
-
 def parse_message(data: bytes, *, stream: bool = False) -> SipMessage:
-    """Parse one SIP message.
+    """Parse one SIP message; RemoteProtocolError (never another exception) if invalid.
 
     For a datagram (``stream=False``), octets after Content-Length are ignored (RFC 3261
     18.3, RFC 4475 dblreq); a missing Content-Length means the body runs to the end.
     For a stream, Content-Length is mandatory and ``data`` must be exactly one message
     (use :class:`StreamParser` for framing).
+
+    The well-known headers are validated here (RFC 4475 3.1.2): Via, From, To, Contact,
+    Route, Record-Route, CSeq (and its method against the request's), Max-Forwards,
+    Expires, Date, Warning, Retry-After, Content-Length, Content-Type, the Request-URI,
+    the version and the status code. Semantic checks that a valid-syntax message may
+    fail (required headers, repeated single headers) are in :func:`check_semantics`.
     """
+    try:
+        return _parse_message(data, stream)
+    except RemoteProtocolError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+        raise RemoteProtocolError(f"unparseable message: {exc}", raw=data) from exc
+
+
+def _parse_message(data: bytes, stream: bool) -> SipMessage:
     if len(data) > MAX_MESSAGE_SIZE:
         raise RemoteProtocolError(f"message larger than {MAX_MESSAGE_SIZE} bytes")
     # Tolerate leading CRLFs (keep-alives / RFC 3261 7.5).
-    start = 0
-    while data.startswith(CRLF, start):
-        start += 2
-    data = data[start:]
-    split = _split_head(data)
-    if split is None:
+    if data[:2] == CRLF:
+        start = 0
+        while data.startswith(CRLF, start):
+            start += 2
+        data = data[start:]
+    idx = data.find(b"\r\n\r\n")
+    if idx < 0:
         raise RemoteProtocolError("no empty line ending the header section", raw=data)
-    head, rest = split
-    lines = _unfold(head)
-    first = _decode(lines[0], "start line")
-    headers = Headers(_parse_header_line(line) for line in lines[1:] if line)
-    # Content-Length framing.
-    cl_values = headers.get_all("Content-Length")
-    if len(cl_values) > 1:
-        raise RemoteProtocolError("several Content-Length headers", raw=data)
-    if cl_values:
-        cl_text = cl_values[0].strip()
-        if not cl_text.isdigit():
-            raise RemoteProtocolError(f"invalid Content-Length {cl_text!r}", raw=data)
-        length = int(cl_text)
-        if length > len(rest):
+    head = data[:idx]
+    text = _decode(head, "header section")
+    blines, tlines = _lines(head, text)
+    items: list[Header] = []
+    keys: list[str] = []
+    cl_value: str | None = None
+    cseqs: list[str] = []
+    validators = VALIDATORS
+    for i in range(1, len(tlines)):
+        line = tlines[i]
+        colon = line.find(":")
+        if colon <= 0:
+            raise RemoteProtocolError(f"header line without a name: {line[:80]!r}", raw=data)
+        raw = blines[i]
+        name, key = _name_and_key(line[:colon], raw)
+        value = line[colon + 1 :]
+        if "\r\n" in value:
+            value = _FOLD_RE.sub(" ", value)
+        value = value.strip(" \t")
+        check = validators.get(key)
+        if check is not None:
+            check(value)
+        if key == "content-length":
+            if cl_value is not None:
+                raise RemoteProtocolError("several Content-Length headers", raw=data)
+            cl_value = value
+        elif key == "cseq":
+            cseqs.append(value)
+        items.append(Header(name, value, raw))
+        keys.append(key)
+    headers = Headers._trusted(items, keys)
+    rest_start = idx + 4
+    if cl_value is not None:
+        length = int(cl_value)
+        if rest_start + length > len(data):
             raise RemoteProtocolError(
-                f"Content-Length {length} larger than the {len(rest)} body bytes present", raw=data
+                f"Content-Length {length} larger than the {len(data) - rest_start} body bytes"
+                " present",
+                raw=data,
             )
-        body = rest[:length]
+        end = rest_start + length
     else:
         if stream:
             raise RemoteProtocolError("missing Content-Length on a stream transport", raw=data)
-        body = rest
-    raw = data[: len(head) + 4 + len(body)]
-    msg = _build_from_start_line(first, headers, body, raw)
+        end = len(data)
+    body = data[rest_start:end]
+    raw_msg = data[:end] if end != len(data) else data
+    msg = _build_from_start_line(tlines[0], headers, body, raw_msg)
+    for c in cseqs:
+        _, method = parse_cseq(c)
+        if isinstance(msg, SipRequest) and method != msg.method:
+            raise RemoteProtocolError(
+                f"CSeq method {method!r} differs from the request method {msg.method!r}",
+                raw=data,
+            )
     return msg
 
 
 def _build_from_start_line(first: str, headers: Headers, body: bytes, raw: bytes) -> SipMessage:
-    if first.startswith("SIP/"):
+    if first[:4].upper() == "SIP/":
         parts = first.split(" ", 2)
         if len(parts) < 2:
             raise RemoteProtocolError(f"invalid status line {first!r}", raw=raw)
         version, code = parts[0], parts[1]
         reason = parts[2] if len(parts) == 3 else ""
-        if version != SIP_VERSION:
+        if version.upper() != SIP_VERSION:
             raise RemoteProtocolError(f"unsupported version {version!r}", raw=raw)
-        if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
-            raise RemoteProtocolError(f"invalid status code {code!r}", raw=raw)
+        if len(code) != 3 or not _is_digits(code) or not 100 <= int(code) <= 699:
+            raise RemoteProtocolError(f"invalid status code {code[:20]!r}", raw=raw)
+        if "\r" in reason or "\n" in reason:
+            raise RemoteProtocolError("CR or LF in the reason phrase", raw=raw)
         return SipResponse(
             headers=headers, body=body, version=version, raw=raw, status=int(code), reason=reason
         )
     parts = first.split(" ")
     if len(parts) != 3 or not all(parts):
-        raise RemoteProtocolError(f"invalid request line {first!r}", raw=raw)
+        raise RemoteProtocolError(
+            f"invalid request line {first[:200]!r} (exactly one SP between three elements)",
+            raw=raw,
+        )
     method, uri, version = parts
     if not is_token(method):
         raise RemoteProtocolError(f"invalid method {method!r}", raw=raw)
-    if version != SIP_VERSION:
+    if version.upper() != SIP_VERSION:
         raise RemoteProtocolError(f"unsupported version {version!r}", raw=raw)
-    if uri.startswith("<") or ":" not in uri:
-        raise RemoteProtocolError(f"invalid Request-URI {uri!r}", raw=raw)
+    check_request_uri(uri)
     return SipRequest(headers=headers, body=body, version=version, raw=raw, method=method, uri=uri)
 
 
@@ -647,11 +706,36 @@ def require_single(msg: SipMessage, name: str) -> str:
     return lines[0].value
 
 
+#: RFC 3261 8.1.1: headers every request (and response) carries.
+REQUIRED_HEADERS: tuple[str, ...] = ("To", "From", "Call-ID", "CSeq", "Via")
+
+
+def check_semantics(msg: SipMessage) -> None:
+    """RemoteProtocolError if a syntactically valid message is semantically unusable.
+
+    - a required header (To, From, Call-ID, CSeq, Via) is missing (RFC 4475 3.3.1 insuf);
+    - a single-valued header appears more than once (RFC 4475 3.3.8 multi01);
+    - the CSeq method differs from the request method (RFC 4475 3.1.2.17).
+    """
+    for name in REQUIRED_HEADERS:
+        if not msg.headers.has(name):
+            raise RemoteProtocolError(f"missing required header {name}", raw=msg.raw)
+    for name in ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length",
+                 "Content-Type", "Expires"):
+        if len(msg.headers.lines(name)) > 1:
+            raise RemoteProtocolError(f"{name} appears more than once", raw=msg.raw)
+    _, method = msg.cseq
+    if isinstance(msg, SipRequest) and method != msg.method:
+        raise RemoteProtocolError(f"CSeq method {method} differs from {msg.method}", raw=msg.raw)
+
+
 __all__ = [
     "COMPACT_FORMS",
     "CRLF",
     "LIST_HEADERS",
+    "MAX_MESSAGE_SIZE",
     "REASON_PHRASES",
+    "REQUIRED_HEADERS",
     "SINGLE_HEADERS",
     "SIP_VERSION",
     "Header",
@@ -663,6 +747,7 @@ __all__ = [
     "StreamParser",
     "build_request",
     "build_response",
+    "check_semantics",
     "header_key",
     "is_token",
     "parse_cseq",
