@@ -565,9 +565,7 @@ class MsrpParser:
             except RemoteProtocolError as exc:
                 problem = exc.message
         if problem is not None:
-            raise MsrpSyntaxError(
-                problem, raw=raw, fatal=False, tid=pending.tid, parsed=message
-            )
+            raise MsrpSyntaxError(problem, raw=raw, fatal=False, tid=pending.tid, parsed=message)
         return message
 
 
@@ -656,9 +654,7 @@ def build_response(
         raise LocalProtocolError(f"invalid MSRP status {status}")
     try:
         to_value = format_path(to_path) if to_path is not None else str(request.from_path[0])
-        from_value = (
-            format_path(from_path) if from_path is not None else str(request.to_path[0])
-        )
+        from_value = format_path(from_path) if from_path is not None else str(request.to_path[0])
     except RemoteProtocolError as exc:
         raise LocalProtocolError(f"cannot answer a request with bad paths: {exc}") from None
     headers = (("To-Path", to_value), ("From-Path", from_value), *extra_headers)
