@@ -20,20 +20,11 @@ from dataclasses import dataclass
 from conformance.errors import RemoteProtocolError
 from conformance.net.capture import Capture, Endpoint, ProtocolLabel
 from conformance.net.ports import bind_udp_and_tcp
-from conformance.net.stream import StreamConnection
+from conformance.net.stream import InvalidMessage, StreamConnection
 from conformance.protocol.sip.message import SipMessage, StreamParser, parse_message
 from conformance.protocol.sip.timers import Address, Transport
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidMessage:
-    """Bytes from the peer that are not a valid SIP message: evidence, not a crash."""
-
-    data: bytes
-    error: RemoteProtocolError
-    source: Address
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from conformance.errors import RemoteProtocolError
 from conformance.net.capture import Capture, Endpoint, ProtocolLabel
+from conformance.protocol.sip.timers import Address
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidMessage:
+    """Bytes from the peer that are not a valid SIP or MSRP message: evidence, not a crash.
+
+    ``error`` says what is wrong (for MSRP an ``MsrpSyntaxError`` whose ``fatal`` tells
+    whether the stream framing is lost); ``source`` is where the bytes came from.
+    """
+
+    data: bytes
+    error: RemoteProtocolError
+    source: Address
 
 
 class StreamConnection(asyncio.Protocol):
@@ -112,4 +128,4 @@ class StreamConnection(asyncio.Protocol):
         await asyncio.shield(self.closed)
 
 
-__all__ = ["StreamConnection"]
+__all__ = ["InvalidMessage", "StreamConnection"]

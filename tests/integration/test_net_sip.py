@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 
 import pytest
@@ -94,7 +95,7 @@ async def test_tcp_stream_split_in_odd_segments() -> None:
         )
         # odd sizes, one segment at a time: each write is read before the next one
         cut = [0, 1, 7, 8, 60, 61, 150, len(wire)]
-        for start, end in zip(cut, cut[1:], strict=False):
+        for start, end in itertools.pairwise(cut):
             before = len(cap.filter(direction="in"))
             writer.write(wire[start:end])
             await writer.drain()
