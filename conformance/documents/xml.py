@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -49,6 +50,7 @@ __all__ = [
     "local_name",
     "namespace_of",
     "parse_bool",
+    "parse_datetime",
     "parse_uint",
     "parse_xml",
     "serialize",
@@ -269,3 +271,20 @@ def parse_uint(value: str | None, what: str) -> int | None:
     if not v.isascii() or not v.isdigit() or len(v) > 10 or int(v) > 0xFFFFFFFF:
         raise DocumentError(f"{what}: {value!r} is not an unsigned 32-bit integer")
     return int(v)
+
+
+def parse_datetime(value: str | None, what: str) -> datetime | None:
+    """An RFC 3339 / ``xs:dateTime`` timestamp (``Z`` or an offset), ``None`` when absent.
+
+    A timestamp without a time zone is refused: every CPM timestamp carries one.
+    """
+    if value is None:
+        return None
+    v = value.strip()
+    try:
+        parsed = datetime.fromisoformat(v[:-1] + "+00:00" if v[-1:] in "zZ" and v else v)
+    except ValueError:
+        raise DocumentError(f"{what}: {value!r} is not an RFC 3339 date-time") from None
+    if "T" not in v.upper() or parsed.tzinfo is None:
+        raise DocumentError(f"{what}: {value!r} is not an RFC 3339 date-time with a zone")
+    return parsed
