@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -47,4 +47,41 @@ async def wait_within(awaitable: Awaitable[T], within: float, what: str) -> T:
         raise WaitTimeout(what, within) from None
 
 
-__all__ = ["WaitTimeout", "now", "wait_within", "wall"]
+class Notifier:
+    """Wakes waiters when something changed; they re-check their own condition.
+
+    Used by the pumps: every input calls :meth:`notify`, and :meth:`wait_until` returns the
+    first non-``None`` value of ``probe`` (checked at once, then after each change),
+    bounded by ``within``.
+    """
+
+    def __init__(self) -> None:
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def notify(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def changed(self) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        finally:
+            if fut in self._waiters:
+                self._waiters.remove(fut)
+
+    async def wait_until(self, probe: Callable[[], T | None], within: float, what: str) -> T:
+        async def until() -> T:
+            while True:
+                value = probe()
+                if value is not None:
+                    return value
+                await self.changed()
+
+        return await wait_within(until(), within, what)
+
+
+__all__ = ["Notifier", "WaitTimeout", "now", "wait_within", "wall"]

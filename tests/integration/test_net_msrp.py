@@ -71,7 +71,7 @@ async def test_broken_framing_is_evidence_and_eof_is_reported() -> None:
         await writer.wait_closed()
         del reader
         # a half message then EOF: the parser reports the truncated stream
-        reader, writer = await asyncio.open_connection("127.0.0.1", t.port)
+        _, writer = await asyncio.open_connection("127.0.0.1", t.port)
         writer.write(b"MSRP abcd1234 SEND\r\nTo-Path: msrp://127.0.0.1:1/x;tcp\r\n")
         await writer.drain()
         writer.close()

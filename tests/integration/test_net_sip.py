@@ -10,9 +10,12 @@ import pytest
 
 from conformance.net.capture import Capture
 from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import SipPump, TransactionTimeoutError
 from conformance.net.sip_transport import InvalidMessage, SipTransport
+from conformance.protocol.sip.ids import new_branch, new_call_id, new_tag
+from conformance.protocol.sip.layer import TransactionTimedOut
 from conformance.protocol.sip.message import SipMessage, SipRequest, build_request
-from conformance.protocol.sip.timers import Address, Transport
+from conformance.protocol.sip.timers import Address, Timers, Transport
 
 GUARD = 5.0
 
@@ -181,3 +184,111 @@ async def test_tcp_connect_failure_is_recorded_not_raised_by_send_nowait() -> No
 def test_wait_timeout_names_what_was_awaited() -> None:
     exc = WaitTimeout("SIP request INVITE", 0.5)
     assert "SIP request INVITE" in str(exc) and exc.within == 0.5
+
+
+# ---------------------------------------------------------------------------------------
+# SIP pump: transaction layer on real sockets
+# ---------------------------------------------------------------------------------------
+
+T1 = 0.01  # tiny T1: Timer B = 64*T1 = 0.64 s
+
+
+def _request(method: str, local: Address, target: Address) -> SipRequest:
+    proto = local.transport.value
+    return build_request(
+        method,
+        f"sip:b@{target.host}:{target.port};transport={proto.lower()}",
+        [
+            ("Via", f"SIP/2.0/{proto} {local.host}:{local.port};branch={new_branch()};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:a@{local.host}>;tag={new_tag()}"),
+            ("To", f"<sip:b@{target.host}>"),
+            ("Call-ID", new_call_id(local.host)),
+            ("CSeq", f"1 {method}"),
+            ("Contact", f"<sip:a@{local.host}:{local.port};transport={proto.lower()}>"),
+        ],
+    )
+
+
+@pytest.mark.parametrize("transport", [Transport.UDP, Transport.TCP])
+async def test_options_and_200_between_two_pumps(transport: Transport) -> None:
+    cap = Capture()
+    timers = Timers(t1=T1)
+    async with (
+        await SipPump.start("127.0.0.1", cap, timers) as a,
+        await SipPump.start("127.0.0.1", Capture(), timers) as b,
+    ):
+        req = _request("OPTIONS", a.address(transport), b.address(transport))
+        handle = await a.request(req, b.address(transport))
+        incoming = await b.expect_request("OPTIONS", within=GUARD)
+        assert incoming.request.raw == req.raw and incoming.source.transport is transport
+        sent = incoming.respond(200, headers=[("Allow", "INVITE, ACK, OPTIONS")])
+        final = await handle.final(within=GUARD)
+        assert final.status == 200 and final.raw == sent.raw
+        assert handle.responses == [final]
+        recs = cap.filter(protocol="sip")
+        assert [r.direction for r in recs] == ["out", "in"]
+        assert recs[0].data == req.raw and recs[1].data == sent.raw
+        with pytest.raises(WaitTimeout, match="SIP request INVITE"):
+            await b.expect_request("INVITE", within=0.05)
+
+
+async def test_invite_is_retransmitted_over_udp_then_timer_b_fires() -> None:
+    cap = Capture()
+    timers = Timers(t1=T1)
+    async with (
+        await SipPump.start("127.0.0.1", cap, timers) as a,
+        await SipTransport.start("127.0.0.1", Capture()) as silent,  # never answers
+    ):
+        dest = silent.address(Transport.UDP)
+        invite = _request("INVITE", a.address(), dest)
+        start = asyncio.get_running_loop().time()
+        handle = await a.request(invite, dest)
+        with pytest.raises(TransactionTimeoutError) as info:
+            await handle.final(within=timers.b * 5 + GUARD)
+        elapsed = asyncio.get_running_loop().time() - start
+        assert info.value.timer == "B" and handle.timed_out == "B"
+        assert elapsed >= timers.b
+        await handle.wait_terminated(within=GUARD)
+        sent = cap.filter(protocol="sip", direction="out")
+        assert all(r.data == invite.raw for r in sent)
+        # Timer A doubles from T1: 0, T1, 3T1, 7T1, ... 63T1 < 64T1 -> 7 sends
+        assert 3 <= len(sent) <= 7
+        gaps = [b.timestamp - a.timestamp for a, b in itertools.pairwise(sent)]
+        assert gaps[-1] > gaps[0]
+        assert any(isinstance(e.event, TransactionTimedOut) for e in a.events)
+
+
+async def test_invite_over_tcp_is_not_retransmitted_and_times_out() -> None:
+    cap = Capture()
+    timers = Timers(t1=T1)
+    async with (
+        await SipPump.start("127.0.0.1", cap, timers) as a,
+        await SipTransport.start("127.0.0.1", Capture()) as silent,
+    ):
+        dest = silent.address(Transport.TCP)
+        handle = await a.request(_request("INVITE", a.address(Transport.TCP), dest), dest)
+        assert await handle.outcome(within=timers.b * 5 + GUARD) == "B"
+        assert len(cap.filter(protocol="sip", direction="out")) == 1
+
+
+async def test_pump_turns_unmatchable_request_into_evidence() -> None:
+    async with await SipPump.start("127.0.0.1", Capture(), Timers(t1=T1)) as p:
+        # CSeq method differs from the request method: the layer rejects it
+        bad = build_request(
+            "OPTIONS",
+            "sip:b@127.0.0.1",
+            [
+                ("Via", f"SIP/2.0/UDP 127.0.0.1:9;branch={new_branch()}"),
+                ("From", "<sip:a@x>;tag=1"),
+                ("To", "<sip:b@x>"),
+                ("Call-ID", "x"),
+                ("CSeq", "1 INFO"),
+            ],
+        )
+        p.send_raw(bad.to_bytes(), p.address())
+        evidence = await p.expect_invalid(within=GUARD)
+        assert evidence.data == bad.raw and "CSeq" in str(evidence.error)
+        p.send_raw(b"garbage", p.address())
+        evidence = await p.expect_invalid(within=GUARD, since=1)
+        assert evidence.data == b"garbage"
