@@ -469,49 +469,52 @@ class MsrpParser:
             method = rest.decode("ascii")
         else:
             self._fatal(f"invalid method or status {rest[:40]!r}", start, eol, tid)
-        # header lines
+        # header section: it ends at the first blank line (a body follows) or at the first
+        # line starting with seven dashes (the end-line of a body-less message)
+        limit = min(len(buf), start + self.max_header_size)
+        blank = buf.find(b"\r\n\r\n", eol, limit)
+        dashes = buf.find(CRLF + END_DASHES, eol, limit)
+        if blank < 0 and dashes < 0:
+            if len(buf) >= start + self.max_header_size:
+                self._fatal("header section exceeds the maximum header size", start, tid=tid)
+            return False
+        flag = FLAG_COMPLETE
+        if dashes >= 0 and (blank < 0 or dashes < blank):
+            line_end = buf.find(CRLF, dashes + 2)
+            if line_end < 0:
+                if len(buf) - dashes > len(tid_b) + 12:
+                    self._fatal("end-line does not end", start, tid=tid)
+                return False
+            line = bytes(buf[dashes + 2 : line_end])
+            if line[7:-1] != tid_b or chr(line[-1]) not in FLAGS:
+                self._fatal(
+                    f"end-line {line[:48]!r} does not close transaction {tid}",
+                    start, line_end + 2, tid,
+                )  # fmt: skip
+            flag = chr(line[-1])
+            block_end, body_start, scan = dashes, -1, line_end + 2
+        else:
+            block_end, body_start = blank, blank + 4
+            scan = body_start
         headers: list[tuple[str, str]] = []
         problems: list[str] = []
-        pos = eol + 2
-        limit = start + self.max_header_size
-        while True:
-            eol = buf.find(CRLF, pos)
-            if eol < 0:
-                if len(buf) > limit:
-                    self._fatal("header section exceeds the maximum header size", start, tid=tid)
-                return False
-            if eol + 2 > limit:
-                self._fatal("header section exceeds the maximum header size", start, tid=tid)
-            if eol == pos:
-                body_start = eol + 2
-                self._pending = _Pending(
-                    start, tid, tid_b, method, status_code, comment,
-                    tuple(headers), problems, body_start, body_start,
-                )  # fmt: skip
-                return True
-            line = bytes(buf[pos:eol])
-            if line.startswith(END_DASHES):
-                if line[7:-1] != tid_b or chr(line[-1]) not in FLAGS:
-                    self._fatal(
-                        f"end-line {line[:48]!r} does not close transaction {tid}",
-                        start, eol + 2, tid,
-                    )  # fmt: skip
-                self._pending = _Pending(
-                    start, tid, tid_b, method, status_code, comment,
-                    tuple(headers), problems, -1, eol + 2, chr(line[-1]),
-                )  # fmt: skip
-                return True
-            name_b, colon, value_b = line.partition(b":")
-            name = name_b.decode("utf-8", "surrogateescape")
-            value = value_b.decode("utf-8", "surrogateescape")
-            if not colon or not _HNAME.match(name):
-                problems.append(f"invalid header line {line[:60]!r}")
-            if value.startswith(" "):
-                value = value[1:]
-            else:
-                problems.append(f"header {name!r} lacks the space after the colon")
-            headers.append((name, value))
-            pos = eol + 2
+        if block_end > eol:
+            for line in bytes(buf[eol + 2 : block_end]).split(CRLF):
+                name_b, colon, value_b = line.partition(b":")
+                name = name_b.decode("utf-8", "surrogateescape")
+                value = value_b.decode("utf-8", "surrogateescape")
+                if not colon or not _HNAME.match(name):
+                    problems.append(f"invalid header line {line[:60]!r}")
+                if value[:1] == " ":
+                    value = value[1:]
+                else:
+                    problems.append(f"header {name!r} lacks the space after the colon")
+                headers.append((name, value))
+        self._pending = _Pending(
+            start, tid, tid_b, method, status_code, comment,
+            tuple(headers), problems, body_start, scan, flag,
+        )  # fmt: skip
+        return True
 
     def _read_body(self, pending: _Pending) -> MsrpMessage | None:
         buf = self._buf

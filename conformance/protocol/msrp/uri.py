@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import unquote
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
@@ -210,8 +211,13 @@ def parse_uri(text: str) -> MsrpUri:
     )
 
 
+@lru_cache(maxsize=512)
 def parse_path(value: str) -> tuple[MsrpUri, ...]:
-    """Parse a To-Path / From-Path value: ``MSRP-URI *( SP MSRP-URI )`` (RFC 4975 9)."""
+    """Parse a To-Path / From-Path value: ``MSRP-URI *( SP MSRP-URI )`` (RFC 4975 9).
+
+    Results are cached (the value of a session's paths repeats on every chunk); errors
+    are not cached.
+    """
     parts = value.split()
     if not parts:
         raise RemoteProtocolError("empty MSRP path", raw=value.encode("utf-8", "surrogateescape"))
