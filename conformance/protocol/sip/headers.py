@@ -18,10 +18,13 @@ from urllib.parse import quote, unquote
 
 from conformance.errors import RemoteProtocolError
 from conformance.protocol.sip.uri import (
+    _GEN_VALUE,
     _LWS,
+    _PORT,
     _TOKEN,
     NameAddr,
     Params,
+    check_name_addr_fast,
     format_params,
     has_param,
     is_token,
@@ -819,16 +822,29 @@ _DATE_RE = re.compile(
 _RETRY_AFTER_RE = re.compile(r"([0-9]+)[ \t]*(\((?:[^()\\]|\\.)*\))?[ \t]*(.*)", re.DOTALL)
 
 
+_VIA_PARM_FAST = (
+    r"SIP/2\.0/[A-Za-z]+ (?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])"
+    f"(?::{_PORT})?(?:;{_TOKEN}(?:={_GEN_VALUE})?)*"
+)
+_VIA_FAST_RE = re.compile(f"{_VIA_PARM_FAST}(?:[ \\t]*,[ \\t]*{_VIA_PARM_FAST})*", re.DOTALL)
+
+
 def check_name_addr_list(value: str) -> None:
+    if check_name_addr_fast(value, is_list=True):
+        return
     for el in split_list(value):
         parse_name_addr(el)
 
 
 def check_name_addr(value: str) -> None:
+    if check_name_addr_fast(value):
+        return
     parse_name_addr(value)
 
 
 def check_contact(value: str) -> None:
+    if check_name_addr_fast(value, is_list=True) and "expires" not in value.lower():
+        return
     els = split_list(value)
     for el in els:
         na = parse_name_addr(el, allow_star=True)
@@ -840,6 +856,8 @@ def check_contact(value: str) -> None:
 
 
 def check_via(value: str) -> None:
+    if _VIA_FAST_RE.fullmatch(value) is not None:
+        return
     for el in split_list(value):
         _parse_via_parm(el)
 

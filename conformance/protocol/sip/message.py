@@ -138,30 +138,55 @@ class Header:
         return f"{self.name}: {self.value}".encode()
 
 
+_set_name = Header.name.__set__  # type: ignore[attr-defined,misc]
+_set_value = Header.value.__set__  # type: ignore[attr-defined,misc]
+_set_raw = Header.raw.__set__  # type: ignore[attr-defined,misc]
+
 HeaderInput: TypeAlias = "Header | tuple[str, str]"
 
 
 class Headers(Sequence[Header]):
-    """Immutable, ordered header list with case-insensitive, compact-aware lookup."""
+    """Immutable, ordered header list with case-insensitive, compact-aware lookup.
 
-    __slots__ = ("_items", "_keys")
+    Parsed headers are held as parallel tuples (names, values, raw lines, keys); the
+    :class:`Header` objects are only built when the list is iterated or indexed.
+    """
+
+    __slots__ = ("_built", "_keys", "_names", "_raws", "_values")
 
     def __init__(self, items: Iterable[Header | tuple[str, str]] = ()) -> None:
-        self._items: tuple[Header, ...] = tuple(
-            h if isinstance(h, Header) else Header(h[0], h[1]) for h in items
-        )
-        self._keys: tuple[str, ...] = tuple(header_key(h.name) for h in self._items)
+        built = tuple(h if isinstance(h, Header) else Header(h[0], h[1]) for h in items)
+        self._built: tuple[Header, ...] | None = built
+        self._names: tuple[str, ...] = tuple(h.name for h in built)
+        self._values: tuple[str, ...] = tuple(h.value for h in built)
+        self._raws: tuple[bytes, ...] = tuple(h.raw for h in built)
+        self._keys: tuple[str, ...] = tuple(header_key(h.name) for h in built)
 
     @classmethod
-    def _trusted(cls, items: list[Header], keys: list[str]) -> Headers:
+    def _trusted(
+        cls, names: list[str], values: list[str], raws: list[bytes], keys: list[str]
+    ) -> Headers:
         """Build from parsed lines whose keys are already known (the parser's fast path)."""
         obj = cls.__new__(cls)
-        obj._items = tuple(items)
+        obj._built = None
+        obj._names = tuple(names)
+        obj._values = tuple(values)
+        obj._raws = tuple(raws)
         obj._keys = tuple(keys)
         return obj
 
+    @property
+    def _items(self) -> tuple[Header, ...]:
+        built = self._built
+        if built is None:
+            built = tuple(
+                map(_new_header, self._names, self._values, self._raws)
+            )
+            self._built = built
+        return built
+
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._keys)
 
     def __getitem__(self, index: int) -> Header:  # type: ignore[override]
         return self._items[index]
@@ -170,6 +195,8 @@ class Headers(Sequence[Header]):
         return iter(self._items)
 
     def __contains__(self, name: object) -> bool:
+        if isinstance(name, Header):
+            return name in self._items
         if not isinstance(name, str):
             return False
         return header_key(name) in self._keys
@@ -189,25 +216,26 @@ class Headers(Sequence[Header]):
 
     def names(self) -> list[str]:
         """Header names as sent, in order (one per line)."""
-        return [h.name for h in self._items]
+        return list(self._names)
 
     def lines(self, name: str) -> list[Header]:
         """Every header line with this name (any casing or compact form)."""
         key = header_key(name)
-        return [h for h, k in zip(self._items, self._keys, strict=True) if k == key]
+        items = self._items
+        return [items[i] for i, k in enumerate(self._keys) if k == key]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Value of the first line with this name."""
         key = header_key(name)
         try:
-            return self._items[self._keys.index(key)].value
+            return self._values[self._keys.index(key)]
         except ValueError:
             return default
 
     def get_all(self, name: str) -> list[str]:
         """Values of every line with this name, each line one value (not split)."""
         key = header_key(name)
-        return [h.value for h, k in zip(self._items, self._keys, strict=True) if k == key]
+        return [v for v, k in zip(self._values, self._keys, strict=True) if k == key]
 
     def values(self, name: str) -> list[str]:
         """Every element of a list header across all its lines (RFC 3261 7.3.1).
@@ -216,13 +244,13 @@ class Headers(Sequence[Header]):
         """
         key = header_key(name)
         out: list[str] = []
-        for h, k in zip(self._items, self._keys, strict=True):
+        for v, k in zip(self._values, self._keys, strict=True):
             if k != key:
                 continue
             if key in LIST_HEADERS:
-                out.extend(v for v in split_list(h.value) if v)
+                out.extend(x for x in split_list(v) if x)
             else:
-                out.append(h.value)
+                out.append(v)
         return out
 
     # -- builders: each returns a new Headers ---------------------------------------
@@ -438,6 +466,26 @@ _FOLD_RE = re.compile(r"[ \t]*\r\n[ \t]+")
 _NAME_CACHE: dict[str, tuple[str, str]] = {}
 """raw name text (before the colon) -> (name as sent, canonical key); bounded."""
 _NAME_CACHE_MAX = 2048
+_VALID_CACHE: set[tuple[str, str]] = set()
+"""(header key, value) pairs that passed validation: dialogs repeat From, To, Contact,
+Route... so each distinct value is checked once. Bounded; cleared when full."""
+_VALID_CACHE_MAX = 4096
+
+
+def clear_caches(*, names: bool = True) -> None:
+    """Forget validated values (and header names): benchmarks measure a cold parser so."""
+    _VALID_CACHE.clear()
+    if names:
+        _NAME_CACHE.clear()
+
+
+def _new_header(name: str, value: str, raw: bytes) -> Header:
+    """Header construction without the frozen-dataclass ``__init__`` (parser hot path)."""
+    h = object.__new__(Header)
+    _set_name(h, name)
+    _set_value(h, value)
+    _set_raw(h, raw)
+    return h
 
 
 def _lines(head: bytes, text: str) -> tuple[list[bytes], list[str]]:
@@ -543,34 +591,46 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
     head = data[:idx]
     text = _decode(head, "header section")
     blines, tlines = _lines(head, text)
-    items: list[Header] = []
+    folded = len(blines) != text.count("\r\n") + 1
+    names: list[str] = []
+    values: list[str] = []
     keys: list[str] = []
     cl_value: str | None = None
     cseqs: list[str] = []
     validators = VALIDATORS
+    cache = _NAME_CACHE
+    valid = _VALID_CACHE
     for i in range(1, len(tlines)):
         line = tlines[i]
         colon = line.find(":")
-        if colon <= 0:
-            raise RemoteProtocolError(f"header line without a name: {line[:80]!r}", raw=data)
-        raw = blines[i]
-        name, key = _name_and_key(line[:colon], raw)
+        nk = cache.get(line[:colon]) if colon > 0 else None
+        if nk is None:
+            if colon <= 0:
+                raise RemoteProtocolError(f"header line without a name: {line[:80]!r}", raw=data)
+            nk = _name_and_key(line[:colon], blines[i])
+        name, key = nk
         value = line[colon + 1 :]
-        if "\r\n" in value:
+        if folded and "\r\n" in value:
             value = _FOLD_RE.sub(" ", value)
         value = value.strip(" \t")
         check = validators.get(key)
         if check is not None:
-            check(value)
-        if key == "content-length":
-            if cl_value is not None:
-                raise RemoteProtocolError("several Content-Length headers", raw=data)
-            cl_value = value
+            ck = (key, value)
+            if ck not in valid:
+                check(value)
+                if len(valid) >= _VALID_CACHE_MAX:
+                    valid.clear()
+                valid.add(ck)
+            if key == "content-length":
+                if cl_value is not None:
+                    raise RemoteProtocolError("several Content-Length headers", raw=data)
+                cl_value = value
         elif key == "cseq":
             cseqs.append(value)
-        items.append(Header(name, value, raw))
+        names.append(name)
+        values.append(value)
         keys.append(key)
-    headers = Headers._trusted(items, keys)
+    headers = Headers._trusted(names, values, blines[1:], keys)
     rest_start = idx + 4
     if cl_value is not None:
         length = int(cl_value)
@@ -625,7 +685,9 @@ def _build_from_start_line(first: str, headers: Headers, body: bytes, raw: bytes
         raise RemoteProtocolError(f"invalid method {method!r}", raw=raw)
     if version.upper() != SIP_VERSION:
         raise RemoteProtocolError(f"unsupported version {version!r}", raw=raw)
-    check_request_uri(uri)
+    if ("request-uri", uri) not in _VALID_CACHE:
+        check_request_uri(uri)
+        _VALID_CACHE.add(("request-uri", uri))
     return SipRequest(headers=headers, body=body, version=version, raw=raw, method=method, uri=uri)
 
 
