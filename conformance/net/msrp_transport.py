@@ -49,6 +49,8 @@ class MsrpTransport:
         #: called when a connection opens (accepted or ours) and when it closes
         self.on_open: OnConnection | None = None
         self.on_close: OnConnection | None = None
+        #: when set, received bytes go here unframed (a sans-IO connection frames them)
+        self.on_data: Callable[[StreamConnection, bytes], None] | None = None
         self._server: asyncio.Server | None = None
         self._port = 0
         self._parsers: dict[StreamConnection, MsrpParser] = {}
@@ -169,6 +171,9 @@ class MsrpTransport:
             log.exception("MSRP handler failed on %r from %s", out, source)
 
     def _conn_data(self, conn: StreamConnection, data: bytes) -> None:
+        if self.on_data is not None:
+            self.on_data(conn, data)
+            return
         parser = self._parsers.get(conn)
         if parser is None:
             return
@@ -177,7 +182,7 @@ class MsrpTransport:
 
     def _conn_close(self, conn: StreamConnection, exc: Exception | None) -> None:
         parser = self._parsers.pop(conn, None)
-        if parser is not None:
+        if parser is not None and self.on_data is None:
             for item in parser.eof():
                 self._deliver(item, conn)
         if self._by_remote.get(conn.remote) is conn:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from conformance.net.capture import Capture
+from conformance.net.clock import WaitTimeout
+from conformance.net.msrp_pump import MsrpPump, MsrpTransactionTimeoutError
 from conformance.net.msrp_transport import MsrpTransport
 from conformance.net.stream import InvalidMessage, StreamConnection
 from conformance.protocol.msrp.codec import (
@@ -15,6 +19,7 @@ from conformance.protocol.msrp.codec import (
     build_send,
     new_message_id,
 )
+from conformance.protocol.msrp.session import MsrpConfig, ReportReceived
 
 GUARD = 5.0
 
@@ -80,3 +85,47 @@ async def test_broken_framing_is_evidence_and_eof_is_reported() -> None:
         assert isinstance(item, InvalidMessage) and "ended" in str(item.error)
     finally:
         await t.close()
+
+
+# ---------------------------------------------------------------------------------------
+# MSRP pump: sans-IO connections on real sockets
+# ---------------------------------------------------------------------------------------
+
+
+async def test_pump_message_is_answered_and_reassembled() -> None:
+    cap = Capture()
+    async with (
+        await MsrpPump.start("127.0.0.1", cap) as a,
+        await MsrpPump.start("127.0.0.1", Capture()) as b,
+    ):
+        chan = await a.connect("127.0.0.1", b.address().port)
+        sa = chan.add_session(a.uri("sa"), b.uri("sb"))
+        peer = await b.accepted(within=GUARD)
+        peer.add_session(b.uri("sb"), a.uri("sa"))
+        body = b"x" * 5000  # three chunks of the default 2048 bytes
+        chunks = chan.send_message(sa, body, "text/plain", success_report="yes")
+        assert len(chunks) == 3
+        got = await peer.expect_message(within=GUARD)
+        assert got.body == body and got.chunk_sizes == (2048, 2048, 904)
+        for chunk in chunks:
+            ok = await chan.response(chunk, within=GUARD)
+            assert ok.status_code == 200
+        report = await chan.expect(ReportReceived, within=GUARD)
+        assert report.status.code == 200
+        sent = b"".join(r.data for r in cap.filter(direction="out"))
+        assert sent == b"".join(c.to_bytes() for c in chunks)
+
+
+async def test_pump_transaction_times_out_when_nobody_answers() -> None:
+    config = MsrpConfig(transaction_timeout=0.05)
+    async with (
+        await MsrpPump.start("127.0.0.1", Capture(), config) as a,
+        await MsrpTransport.start("127.0.0.1", Capture()) as silent,
+    ):
+        chan = await a.connect("127.0.0.1", silent.port)
+        session = chan.add_session(a.uri("sa"), silent.uri("sb"))
+        [send] = chan.send_message(session, b"hi", "text/plain")
+        with pytest.raises(MsrpTransactionTimeoutError):
+            await chan.response(send, within=GUARD)
+        with pytest.raises(WaitTimeout, match="MessageReceived"):
+            await chan.expect_message(within=0.02)
