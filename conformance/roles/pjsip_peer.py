@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from conformance.errors import LocalProtocolError
+from conformance.net.clock import WaitTimeout
 
 try:  # pjsua2 is an optional dependency (extra "pjsip")
     import pjsua2 as pj
@@ -55,8 +56,11 @@ T = TypeVar("T")
 POLL_MS = 10
 
 
-class PjsipTimeout(TimeoutError):
+class PjsipTimeout(WaitTimeout):
     """A bounded wait on the pjsua2 peer expired before the awaited event."""
+
+    def __init__(self, what: str, within: float) -> None:
+        super().__init__(f"{what} from the pjsua2 peer", within)
 
 
 def pjsua2_available() -> bool:
@@ -169,12 +173,12 @@ class Mailbox(Generic[T]):
                     return item
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise PjsipTimeout(f"pjsua2 peer: no {what} within {within} s")
+                raise PjsipTimeout(what, within)
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
-                raise PjsipTimeout(f"pjsua2 peer: no {what} within {within} s") from None
+                raise PjsipTimeout(what, within) from None
 
 
 def _raw(rdata: Any) -> bytes:
@@ -370,7 +374,7 @@ class PjsipPeer:
         if thread is not None:
             await self._wait(asyncio.to_thread(thread.join, within), within + 1, "stop")
             if thread.is_alive():
-                raise PjsipTimeout(f"pjsua2 thread did not end within {within} s")
+                raise PjsipTimeout("end of the pjsua2 thread", within)
         with _running_lock:
             if _running is self:
                 _running = None
@@ -511,7 +515,7 @@ class PjsipPeer:
         try:
             return await asyncio.wait_for(aw, within)
         except TimeoutError:
-            raise PjsipTimeout(f"pjsua2 peer: {what} not done within {within} s") from None
+            raise PjsipTimeout(f"completion of {what}", within) from None
 
     # -- calls ---------------------------------------------------------------------------
     async def make_call(
