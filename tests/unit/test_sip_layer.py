@@ -137,9 +137,7 @@ def test_lost_response_is_recovered_by_retransmission_and_absorbed() -> None:
     pair.b.layer.send_response(got.transaction, response_to(got.request, 200), 0.0)
     pair.run_until(lambda: bool(pair.a.seen(ResponseReceived)), within=1.0)
     assert len(pair.a.take(ResponseReceived)) == 1
-    assert [type(e.message).__name__ for e in pair.b.take(RetransmissionAbsorbed)] == [
-        "SipRequest"
-    ]
+    assert [type(e.message).__name__ for e in pair.b.take(RetransmissionAbsorbed)] == ["SipRequest"]
     assert len(pair.sent("b", "SIP/2.0 200")) == 2
     pair.settle(within=10.0)
 
@@ -260,7 +258,11 @@ def test_rfc2543_matching_without_magic_cookie() -> None:
     assert len(acks) == 1 and acks[0].transaction == got.transaction
     # an ACK with another To tag matches nothing: stray, handed to the TU
     stray_ack = make_request(
-        "ACK", pair.a.address, branch="old1", call_id=invite.call_id, to_tag="nope",
+        "ACK",
+        pair.a.address,
+        branch="old1",
+        call_id=invite.call_id,
+        to_tag="nope",
         from_tag=tag_of(invite, "From"),
     )
     pair.b.layer.receive(stray_ack, pair.a.address, 0.002)
@@ -285,10 +287,18 @@ def test_stray_responses_and_malformed_requests() -> None:
             0.0,
         )
     with pytest.raises(RemoteProtocolError):
-        layer.receive(make_request("OPTIONS", src, extra=()).__class__(
-            headers=request.headers.set("CSeq", "1 INFO"), body=b"", version="SIP/2.0",
-            raw=b"", method="OPTIONS", uri="sip:x@y",
-        ), src, 0.0)
+        layer.receive(
+            make_request("OPTIONS", src, extra=()).__class__(
+                headers=request.headers.set("CSeq", "1 INFO"),
+                body=b"",
+                version="SIP/2.0",
+                raw=b"",
+                method="OPTIONS",
+                uri="sip:x@y",
+            ),
+            src,
+            0.0,
+        )
 
 
 def test_layer_misuse_is_local_protocol_error() -> None:

@@ -340,11 +340,7 @@ class TransactionLayer:
         if tx is None:
             raise LocalProtocolError(f"no server transaction {transaction}")
         self._apply(tx, tx.send_response(response, now), tx.peer)
-        if (
-            self.retransmit_2xx
-            and tx.request.method == "INVITE"
-            and 200 <= response.status < 300
-        ):
+        if self.retransmit_2xx and tx.request.method == "INVITE" and 200 <= response.status < 300:
             self._start_2xx_retransmission(tx, response, now)
 
     def retransmit_2xx_until_ack(

@@ -278,16 +278,11 @@ NON_INVITE_CLIENT_TABLE: dict[tuple[NonInviteClientState, Stimulus], Transition]
     (_NCS.TRYING, _S.TRANSPORT_ERROR): _t(_NCS.TERMINATED, _A.TRANSPORT_FAILURE),
     (_NCS.TRYING, _S.R1XX): _t(_NCS.PROCEEDING, _A.TO_TU),
     **{(_NCS.TRYING, s): _t(_NCS.COMPLETED, _A.TO_TU, _start("K")) for s in _NON_INVITE_FINALS},
-    (_NCS.PROCEEDING, _S.TIMER_E): _t(
-        _NCS.PROCEEDING, _A.SEND_REQUEST, TimerOp("E", TimerMode.T2)
-    ),
+    (_NCS.PROCEEDING, _S.TIMER_E): _t(_NCS.PROCEEDING, _A.SEND_REQUEST, TimerOp("E", TimerMode.T2)),
     (_NCS.PROCEEDING, _S.TIMER_F): _t(_NCS.TERMINATED, _A.TIMEOUT),
     (_NCS.PROCEEDING, _S.TRANSPORT_ERROR): _t(_NCS.TERMINATED, _A.TRANSPORT_FAILURE),
     (_NCS.PROCEEDING, _S.R1XX): _t(_NCS.PROCEEDING, _A.TO_TU),
-    **{
-        (_NCS.PROCEEDING, s): _t(_NCS.COMPLETED, _A.TO_TU, _start("K"))
-        for s in _NON_INVITE_FINALS
-    },
+    **{(_NCS.PROCEEDING, s): _t(_NCS.COMPLETED, _A.TO_TU, _start("K")) for s in _NON_INVITE_FINALS},
     **{(_NCS.COMPLETED, s): _t(_NCS.COMPLETED, _A.ABSORB) for s in (_S.R1XX, *_NON_INVITE_FINALS)},
     (_NCS.COMPLETED, _S.TIMER_K): _t(_NCS.TERMINATED),
 }
@@ -325,10 +320,7 @@ NON_INVITE_SERVER_TABLE: dict[tuple[NonInviteServerState, Stimulus], Transition]
     **{(_NSS.TRYING, s): _t(_NSS.COMPLETED, _A.SEND_RESPONSE, _start("J")) for s in _TU_FINALS},
     (_NSS.PROCEEDING, _S.REQUEST): _t(_NSS.PROCEEDING, _A.RESEND_RESPONSE, _A.ABSORB),
     (_NSS.PROCEEDING, _S.TU_1XX): _t(_NSS.PROCEEDING, _A.SEND_RESPONSE),
-    **{
-        (_NSS.PROCEEDING, s): _t(_NSS.COMPLETED, _A.SEND_RESPONSE, _start("J"))
-        for s in _TU_FINALS
-    },
+    **{(_NSS.PROCEEDING, s): _t(_NSS.COMPLETED, _A.SEND_RESPONSE, _start("J")) for s in _TU_FINALS},
     (_NSS.PROCEEDING, _S.TRANSPORT_ERROR): _t(_NSS.TERMINATED, _A.TRANSPORT_FAILURE),
     (_NSS.COMPLETED, _S.REQUEST): _t(_NSS.COMPLETED, _A.RESEND_RESPONSE, _A.ABSORB),
     (_NSS.COMPLETED, _S.TRANSPORT_ERROR): _t(_NSS.TERMINATED, _A.TRANSPORT_FAILURE),
@@ -484,9 +476,7 @@ class _Transaction:
         self.intervals[op.timer] = interval
         self.deadlines[op.timer] = now + interval
 
-    def _act(
-        self, action: Action, message: SipMessage | None, stimulus: Stimulus
-    ) -> list[Output]:
+    def _act(self, action: Action, message: SipMessage | None, stimulus: Stimulus) -> list[Output]:
         if action is Action.SEND_REQUEST:
             return [Output(action, self.request)]
         if action is Action.SEND_ACK:
