@@ -19,6 +19,7 @@ was awaited. A transaction that times out (Timer B or F) is an observation, repo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -279,7 +280,10 @@ class SipPump:
     async def request(self, request: SipRequest, destination: Address) -> ClientTransactionHandle:
         """Start a client transaction (an ACK is sent statelessly; its handle stays empty)."""
         if destination.transport is Transport.TCP:
-            await self.transport.connect(destination)
+            # A refused connection is not raised here: the send below fails again and the
+            # transaction ends as RFC 3261 17.1.4 says (TransactionTimedOut "transport").
+            with contextlib.suppress(OSError):
+                await self.transport.connect(destination)
         tid = self.layer.send_request(request, destination, self.now())
         handle = ClientTransactionHandle(self, tid, request, destination)
         if request.method != "ACK":

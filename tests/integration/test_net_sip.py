@@ -292,3 +292,14 @@ async def test_pump_turns_unmatchable_request_into_evidence() -> None:
         p.send_raw(b"garbage", p.address())
         evidence = await p.expect_invalid(within=GUARD, since=1)
         assert evidence.data == b"garbage"
+
+
+async def test_refused_tcp_connection_ends_the_transaction() -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    async with await SipPump.start("127.0.0.1", Capture(), Timers(t1=T1)) as a:
+        dest = Address("127.0.0.1", port, Transport.TCP)
+        handle = await a.request(_request("OPTIONS", a.address(Transport.TCP), dest), dest)
+        assert await handle.outcome(within=GUARD) == "transport"
