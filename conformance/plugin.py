@@ -1,11 +1,593 @@
-"""pytest plugin of the conformance suite (registered through the pytest11 entry point)."""
+"""pytest plugin of the conformance suite (registered through the ``pytest11`` entry point).
+
+It translates pytest into the suite's vocabulary; a test case without a ``requirement``
+marker is left alone, so the plugin is inert for the project's own tests.
+
+Marker
+    ``@pytest.mark.requirement("PF-8.3.2-3", "PF-8.3.2-4", role="pf")``: the catalogue ids a
+    test case checks. An unknown id fails the collection (usage error naming the test case
+    and the id). ``role=`` is optional: by default the ``testcases/<document>/<role>/``
+    folder, else the first requirement's primary role.
+
+Options
+    ``--sut PROFILE|reference`` (default ``reference``, or ``$CPM_SUT``);
+    ``--cpm-strict`` / ``--strict-requirements``: also judge SHOULD/MAY requirements
+    (without it, a test case whose requirements are all optional is ``n/a``: "optional; use
+    --strict", and checks against optional requirements record ``n/a``);
+    ``--role pf|cf|client``, ``--clause 8.3.2`` (prefix on the section: 8.3.2 selects
+    8.3.2 and 8.3.2.9), ``--requirement ID``: selection (repeatable; deselected test cases
+    are not part of the results);
+    ``--cpm-report-dir DIR``: write DIR/results.jsonl as each test case ends and
+    DIR/results.json at the end (controller process only, never an xdist worker);
+    ``--catalog-dir DIR`` (hidden, or ``$CPM_CATALOG_DIR``): another requirement catalogue.
+
+Applicability
+    A test case is ``n/a`` (a skip whose reason starts with ``"n/a: "``, visible in the
+    results, never a silent deselection) when its role is not under test, when the PICS
+    rules out every requirement it declares, or when they are all optional and --strict is
+    off.
+
+Verdicts
+    The ``recorder`` fixture is the test case's :class:`VerdictRecorder`. The test-case
+    verdict is the worst of its checks and of how it ended: a failed check, an
+    ``AssertionError``, ``pytest.fail`` or a ``RemoteProtocolError`` is ``fail``; an
+    :class:`Inconclusive` (or any other skip) is ``inconc``; a :class:`NotApplicable` is
+    ``n/a``; any other exception, in the test or in a fixture, is ``error``. Failed checks
+    fail the test case at its end, printing requirement / expected / actual / evidence.
+
+Metadata
+    Each test case carries ``item.user_properties`` (document, section, requirement, role,
+    strength, links, and at the end the verdict): they survive pytest-xdist and become JUnit
+    properties. With allure-pytest active (``--alluredir``), the labels are epic=document,
+    feature=section, story=requirement, parentSuite=role and severity from the strength
+    (SHALL: critical, SHOULD: normal, MAY: minor).
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import time
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+from _pytest.outcomes import Skipped
+
+from conformance.catalog.model import Requirement, Role, Strength
+from conformance.catalog.profile import ProfileError, SutProfile, load_sut
+from conformance.checks.verdict import (
+    CheckFailed,
+    CheckResult,
+    Inconclusive,
+    Verdict,
+    VerdictRecorder,
+    verdict_from_skip_reason,
+    worst,
+)
+from conformance.errors import RemoteProtocolError
+from conformance.report.model import TestCaseResult
+from conformance.report.results import ResultsWriter
+
+if TYPE_CHECKING:
+    from conformance.catalog.loader import Catalog
+
+__all__ = [
+    "NA_ROLE_PREFIX",
+    "CaseInfo",
+    "get_catalog",
+    "get_profile",
+    "severity_for",
+]
+
+MARKER = "requirement"
+NA_ROLE_PREFIX = "role not under test"
+OPTIONAL_REASON = "optional; use --strict"
+ENV_SUT = "CPM_SUT"
+ENV_CATALOG = "CPM_CATALOG_DIR"
+
+_SEVERITY = {
+    Strength.SHALL: "critical",
+    Strength.SHALL_NOT: "critical",
+    Strength.FLOW_SHALL: "critical",
+    Strength.SHOULD: "normal",
+    Strength.SHOULD_NOT: "normal",
+    Strength.MAY: "minor",
+    Strength.FLOW_MAY: "minor",
+}
+_SEVERITY_ORDER = ("critical", "normal", "minor")
+
+
+def severity_for(strengths: Iterable[Strength]) -> str:
+    """Allure severity of a test case: that of its strongest requirement."""
+    found = {_SEVERITY[s] for s in strengths}
+    for sev in _SEVERITY_ORDER:
+        if sev in found:
+            return sev
+    return "normal"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInfo:
+    """What the plugin knows about one conformance test case (stashed on the item)."""
+
+    requirements: tuple[Requirement, ...]
+    role: str
+    #: requirement id -> reason it is n/a (PICS false, or optional without --strict)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    #: the reason the whole test case is n/a, or ""
+    na_reason: str = ""
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.requirements)
+
+
+@dataclass
+class _State:
+    catalog: Catalog | None = None
+    profile: SutProfile | None = None
+    writer: ResultsWriter | None = None
+    #: nodeid -> accumulated report data (controller side)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+_STATE = pytest.StashKey[_State]()
+_INFO = pytest.StashKey[CaseInfo]()
+_RECORDER = pytest.StashKey[VerdictRecorder]()
+_PHASES = pytest.StashKey[list[tuple[Verdict, str]]]()
+
+
+# --------------------------------------------------------------------------- options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cpm-conformance", "OMA CPM conformance")
+    group.addoption(
+        "--sut", dest="cpm_sut", default=None, metavar="PROFILE|reference",
+        help="SUT profile (TOML), or 'reference' for the embedded reference SUT"
+             f" (default: ${ENV_SUT} or reference)",
+    )
+    group.addoption(
+        "--cpm-strict", "--strict-requirements", dest="cpm_strict", action="store_true",
+        default=False, help="also judge SHOULD and MAY requirements",
+    )
+    group.addoption(
+        "--role", dest="cpm_roles", action="append", default=[],
+        choices=[r.value for r in Role], help="select the test cases of a role (repeatable)",
+    )
+    group.addoption(
+        "--clause", dest="cpm_clauses", action="append", default=[], metavar="SECTION",
+        help="select test cases by section prefix, e.g. 8.3.2 (repeatable)",
+    )
+    group.addoption(
+        "--requirement", dest="cpm_requirements", action="append", default=[], metavar="ID",
+        help="select test cases that declare a requirement id (repeatable)",
+    )
+    group.addoption(
+        "--cpm-report-dir", dest="cpm_report_dir", default=None, metavar="DIR",
+        help="write DIR/results.jsonl as test cases end and DIR/results.json at the end",
+    )
+    group.addoption(
+        "--catalog-dir", dest="cpm_catalog_dir", default=None, help=argparse.SUPPRESS,
+    )
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "requirement(*ids): the catalogue requirement ids a test case checks"
+        "markers",
+        f"{MARKER}(*ids, role=None): the catalogue requirement ids a test case checks",
     )
+    state = _State()
+    config.stash[_STATE] = state
+    if config.getoption("cpm_sut", None):
+        # An explicit profile is validated at once: a clear message, no traceback.
+        try:
+            state.profile = load_sut(config.getoption("cpm_sut"))
+        except ProfileError as exc:
+            raise pytest.UsageError(f"invalid SUT profile:\n{exc}") from None
+    if not _is_worker(config):
+        config.pluginmanager.register(_Controller(config), "cpm-conformance-controller")
+    report_dir = config.getoption("cpm_report_dir", None)
+    if report_dir and not _is_worker(config):
+        sut = config.getoption("cpm_sut", None) or os.environ.get(ENV_SUT) or "reference"
+        state.writer = ResultsWriter(report_dir, run={
+            "sut": str(sut),
+            "strict": bool(config.getoption("cpm_strict", False)),
+            "selection": {
+                "role": list(config.getoption("cpm_roles", []) or []),
+                "clause": list(config.getoption("cpm_clauses", []) or []),
+                "requirement": list(config.getoption("cpm_requirements", []) or []),
+            },
+            "start": time.time(),
+        })
+
+
+def get_profile(config: pytest.Config) -> SutProfile:
+    """The run's SUT profile (loaded on first use; ``--sut``, ``$CPM_SUT`` or reference)."""
+    state = config.stash[_STATE]
+    if state.profile is None:
+        spec = config.getoption("cpm_sut", None) or os.environ.get(ENV_SUT) or "reference"
+        try:
+            state.profile = load_sut(spec)
+        except ProfileError as exc:
+            raise pytest.UsageError(f"invalid SUT profile:\n{exc}") from None
+    return state.profile
+
+
+def get_catalog(config: pytest.Config) -> Catalog:
+    """The requirement catalogue (loaded on first use; ``--catalog-dir`` for tests)."""
+    state = config.stash[_STATE]
+    if state.catalog is None:
+        from conformance.catalog.loader import CatalogError, load_catalog
+
+        data_dir = config.getoption("cpm_catalog_dir", None) or os.environ.get(ENV_CATALOG)
+        try:
+            state.catalog = load_catalog(Path(data_dir) if data_dir else None)
+        except CatalogError as exc:
+            raise pytest.UsageError(f"invalid requirement catalogue: {exc}") from None
+    return state.catalog
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def _marker_ids(item: pytest.Item) -> tuple[list[str], str | None]:
+    ids: list[str] = []
+    role: str | None = None
+    for mark in item.iter_markers(MARKER):
+        for arg in mark.args:
+            if isinstance(arg, str):
+                ids.append(arg)
+            else:
+                ids.extend(str(a) for a in arg)
+        if mark.kwargs.get("role") and role is None:
+            role = str(mark.kwargs["role"])
+    seen: dict[str, None] = dict.fromkeys(ids)
+    return list(seen), role
+
+
+def _role_of(item: pytest.Item, explicit: str | None, reqs: tuple[Requirement, ...]) -> str:
+    if explicit:
+        return explicit
+    values = {r.value for r in Role}
+    for part in reversed(Path(str(item.path)).parent.parts):
+        if part in values:
+            return part
+    return reqs[0].role.value if reqs else ""
+
+
+def _section_matches(section: str, clause: str) -> bool:
+    clause = clause.rstrip(".")
+    return section == clause or section.startswith(clause + ".")
+
+
+def _applicability(
+    reqs: tuple[Requirement, ...], role: str, profile: SutProfile, strict: bool
+) -> tuple[dict[str, str], str]:
+    from conformance.catalog.pics import evaluate
+
+    if role and role not in {r.value for r in profile.roles}:
+        roles = ", ".join(r.value for r in profile.roles)
+        reason = f"{NA_ROLE_PREFIX}: {role} (the SUT profile claims {roles})"
+        return {r.id: reason for r in reqs}, reason
+    na: dict[str, str] = {}
+    pics = profile.pics_for_evaluation()
+    for r in reqs:
+        if not evaluate(r.applicability, pics):
+            na[r.id] = f"PICS: {r.applicability} is false"
+        elif not strict and not r.strength.mandatory:
+            na[r.id] = f"{r.strength.value}: {OPTIONAL_REASON}"
+    if reqs and len(na) == len(reqs):
+        if any(reason.startswith("PICS") for reason in na.values()):
+            exprs = sorted({r.applicability for r in reqs if na[r.id].startswith("PICS")})
+            return na, f"PICS rules out every requirement ({'; '.join(exprs)})"
+        return na, OPTIONAL_REASON
+    return na, ""
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    marked = [it for it in items if it.get_closest_marker(MARKER) is not None]
+    if not marked:
+        return
+    catalog = get_catalog(config)
+    unknown: list[str] = []
+    for item in marked:
+        ids, _ = _marker_ids(item)
+        if not ids:
+            unknown.append(f"{item.nodeid}: requirement marker without an id")
+        for rid in ids:
+            if rid not in catalog:
+                unknown.append(f"{item.nodeid}: unknown requirement id {rid!r}")
+    if unknown:
+        raise pytest.UsageError(
+            "requirement marker names ids missing from the catalogue:\n  "
+            + "\n  ".join(unknown)
+        )
+    profile = get_profile(config)
+    strict = bool(config.getoption("cpm_strict", False))
+    roles = set(config.getoption("cpm_roles", []) or [])
+    clauses = list(config.getoption("cpm_clauses", []) or [])
+    wanted = set(config.getoption("cpm_requirements", []) or [])
+    selecting = bool(roles or clauses or wanted)
+    keep: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        if item.get_closest_marker(MARKER) is None:
+            (deselected if selecting else keep).append(item)
+            continue
+        ids, explicit_role = _marker_ids(item)
+        reqs = tuple(catalog.get(rid) for rid in ids)
+        role = _role_of(item, explicit_role, reqs)
+        if selecting and not (
+            (not roles or role in roles)
+            and (not clauses or any(_section_matches(r.section, c)
+                                    for r in reqs for c in clauses))
+            and (not wanted or any(r.id in wanted for r in reqs))
+        ):
+            deselected.append(item)
+            continue
+        keep.append(item)
+        na, na_reason = _applicability(reqs, role, profile, strict)
+        item.stash[_INFO] = CaseInfo(reqs, role, na, na_reason)
+        _add_properties(item, reqs, role)
+        if na_reason:
+            item.add_marker(pytest.mark.skip(reason=f"n/a: {na_reason}"))
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+
+def _add_properties(item: pytest.Item, reqs: tuple[Requirement, ...], role: str) -> None:
+    props: list[tuple[str, object]] = []
+    for name, values in (
+        ("document", [r.document.value for r in reqs]),
+        ("section", [r.section for r in reqs]),
+        ("requirement", [r.id for r in reqs]),
+        ("strength", [r.strength.value for r in reqs]),
+        ("links", [f"{r.seed}#{r.clause}" for r in reqs] + [x for r in reqs for x in r.references]),
+    ):
+        for v in dict.fromkeys(values):
+            props.append((name, v))
+    props.insert(3, ("role", role))
+    item.user_properties.extend(props)
+
+
+# --------------------------------------------------------------------------- running
+
+
+@pytest.fixture
+def recorder(request: pytest.FixtureRequest) -> VerdictRecorder:
+    """The test case's verdict recorder (see :mod:`conformance.checks.check`)."""
+    return _recorder_for(request.node)
+
+
+def _recorder_for(item: pytest.Item) -> VerdictRecorder:
+    rec = item.stash.get(_RECORDER, None)
+    if rec is None:
+        info = item.stash.get(_INFO, None)
+        rec = VerdictRecorder(
+            allowed=frozenset(info.ids) if info else frozenset(),
+            not_applicable=dict(info.not_applicable) if info else {},
+        )
+        item.stash[_RECORDER] = rec
+    return rec
+
+
+def _allure_labels(item: pytest.Item, info: CaseInfo) -> None:
+    if not getattr(item.config.option, "allure_report_dir", None):
+        return
+    try:
+        import allure
+    except ImportError:  # pragma: no cover - allure-pytest is a dependency
+        return
+    dynamic: Any = allure.dynamic  # allure-python is untyped
+    for doc in dict.fromkeys(r.document.value for r in info.requirements):
+        dynamic.epic(doc)
+    for section in dict.fromkeys(r.section for r in info.requirements):
+        dynamic.feature(section)
+    for r in info.requirements:
+        dynamic.story(r.id)
+    if info.role:
+        dynamic.parent_suite(info.role)
+    dynamic.severity(severity_for(r.strength for r in info.requirements))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    info = item.stash.get(_INFO, None)
+    if info is not None:
+        _allure_labels(item, info)
+    try:
+        result = yield
+    except CheckFailed:
+        rec = item.stash.get(_RECORDER, None)
+        if rec is not None and len(rec.failures()) > 1:
+            raise CheckFailed(rec.failures()) from None
+        raise
+    except Skipped as exc:
+        rec = item.stash.get(_RECORDER, None)
+        if rec is not None and rec.failures():
+            raise CheckFailed(rec.failures()) from exc
+        raise
+    rec = item.stash.get(_RECORDER, None)
+    if rec is not None:
+        if rec.failures():
+            raise CheckFailed(rec.failures())
+        inconc = [r for r in rec.results if r.verdict is Verdict.INCONC]
+        if inconc:
+            raise Inconclusive("; ".join(f"{r.requirement}: {r.message or r.actual}"
+                                         for r in inconc))
+    return result
+
+
+def _skip_reason(report: pytest.TestReport, exc: BaseException | None) -> str:
+    if isinstance(exc, Skipped):
+        return str(exc.msg or "")
+    lr = report.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:
+        return str(lr[2])
+    return str(lr or "")
+
+
+def _failure_verdict(exc: BaseException | None) -> Verdict:
+    if isinstance(exc, (AssertionError, RemoteProtocolError, pytest.fail.Exception)):
+        return Verdict.FAIL
+    return Verdict.ERROR
+
+
+def _first_line(report: pytest.TestReport, exc: BaseException | None) -> str:
+    if exc is not None:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if isinstance(exc, CheckFailed):
+            ids = ", ".join(dict.fromkeys(r.requirement for r in exc.results))
+            text = f"check failed: {ids}"
+        return text.splitlines()[0][:300] if text else ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return str(getattr(crash, "message", "") or "")[:300]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    info = item.stash.get(_INFO, None)
+    if (info is None and item.stash.get(_RECORDER, None) is None
+            and not item.config.getoption("cpm_report_dir", None)):
+        return report  # not a conformance test case, and no results file: stay inert
+    exc = call.excinfo.value if call.excinfo is not None else None
+    phases = item.stash.setdefault(_PHASES, [])
+    verdict: Verdict | None = None
+    reason = ""
+    if report.skipped:
+        verdict, reason = verdict_from_skip_reason(_skip_reason(report, exc))
+    elif report.failed:
+        if report.when == "call":
+            verdict = _failure_verdict(exc)
+        else:
+            verdict = Verdict.ERROR
+            reason = f"{report.when}: "
+        reason += _first_line(report, exc)
+        if isinstance(exc, CheckFailed):
+            report.longrepr = str(exc)
+    elif report.when == "call":
+        verdict = Verdict.PASS
+    if verdict is not None:
+        phases.append((verdict, reason))
+    report_any: Any = report
+    report_any.cpm_phase_verdict = verdict.value if verdict is not None else None
+    report_any.cpm_reason = reason
+    if report.when == "teardown":
+        rec = item.stash.get(_RECORDER, None)
+        checks = list(rec.results) if rec is not None else []
+        final = worst([v for v, _ in phases] + [c.verdict for c in checks])
+        if not phases and not checks:
+            final = Verdict.ERROR
+        # a test case passing with only n/a checks is n/a; one without checks is pass
+        if final is Verdict.PASS and checks and all(c.verdict is Verdict.NA for c in checks):
+            final = Verdict.NA
+        reasons = [r for v, r in phases if r and v is final] or [r for _, r in phases if r]
+        report_any.cpm_verdict = final.value
+        report_any.cpm_final_reason = reasons[0] if reasons else ""
+        report_any.cpm_checks = [c.to_json() for c in checks]
+        report_any.cpm_requirements = list(info.ids) if info else []
+        report_any.cpm_role = info.role if info else ""
+        report.user_properties.append(("verdict", final.value))
+    return report
+
+
+# --------------------------------------------------------------------------- results (controller)
+
+
+class _Controller:
+    """Controller-side results: registered only where the results file is written."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[_STATE]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self.state
+        entry = state.pending.setdefault(
+            report.nodeid, {"duration": 0.0, "start": 0.0, "details": []}
+        )
+        entry["duration"] += float(getattr(report, "duration", 0.0) or 0.0)
+        start = float(getattr(report, "start", 0.0) or 0.0)
+        if start and (not entry["start"] or start < entry["start"]):
+            entry["start"] = start
+        if report.failed and report.longrepr is not None:
+            entry["details"].append(f"[{report.when}] {report.longreprtext}"[:20000])
+        if report.when != "teardown":
+            return
+        state.pending.pop(report.nodeid, None)
+        verdict_text = getattr(report, "cpm_verdict", None)
+        if verdict_text is None:
+            return
+        verdict = Verdict.parse(str(verdict_text))
+        state.counts[verdict.value] = state.counts.get(verdict.value, 0) + 1
+        if state.writer is None:
+            return
+        checks = getattr(report, "cpm_checks", []) or []
+        state.writer.append(TestCaseResult(
+            nodeid=report.nodeid,
+            verdict=verdict,
+            requirements=tuple(getattr(report, "cpm_requirements", []) or []),
+            duration=entry["duration"],
+            checks=tuple(CheckResult.from_json(c) for c in checks),
+            reason=str(getattr(report, "cpm_final_reason", "") or ""),
+            role=str(getattr(report, "cpm_role", "") or ""),
+            start=entry["start"],
+            stop=float(getattr(report, "stop", 0.0) or 0.0),
+            details="\n".join(entry["details"]),
+        ))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        state = self.state
+        if state.writer is None:
+            return
+        tcs = state.writer.results.test_cases
+        ids = {rid for tc in tcs for rid in tc.requirements}
+        ids |= {c.requirement for tc in tcs for c in tc.checks}
+        info: dict[str, dict[str, str]] = {}
+        if ids:
+            try:
+                catalog: Catalog | None = get_catalog(self.config)
+            except (pytest.UsageError, ImportError):
+                catalog = None
+            if catalog is not None:
+                for rid in ids:
+                    if rid in catalog:
+                        r = catalog.get(rid)
+                        info[rid] = {
+                            "document": r.document.value, "section": r.section,
+                            "strength": r.strength.value, "role": r.role.value,
+                            "title": r.title,
+                        }
+        update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
+        profile = state.profile
+        if profile is not None:
+            update["profile"] = {"name": profile.name, "path": profile.path,
+                                 "target": profile.target.value,
+                                 "roles": [r.value for r in profile.roles]}
+        state.writer.finish(update, info)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.counts or _is_worker(config):
+        return
+    counts = ", ".join(f"{v.value}={state.counts.get(v.value, 0)}" for v in Verdict)
+    terminalreporter.write_sep("-", "cpm-conformance verdicts")
+    terminalreporter.write_line(counts)
+    if state.writer is not None:
+        terminalreporter.write_line(f"results: {state.writer.results_path}")

@@ -337,13 +337,13 @@ class _Validator:
         pics = self.pics(self.table(data, "pics", "pics"))
         # The roles under test are PICS too (role.pf, role.cf, role.client).
         for role in Role:
-            name = f"role.{role.value}"
+            option = f"role.{role.value}"
             claimed = role in roles
-            given = self.table(data, "pics", "pics").get(name)
+            given = self.table(data, "pics", "pics").get(option)
             if given is not None and given != claimed:
                 listed = ", ".join(r.value for r in roles)
-                self.err(f"pics.{name}", f"contradicts sut.roles ({listed})")
-            pics[name] = claimed
+                self.err(f"pics.{option}", f"contradicts sut.roles ({listed})")
+            pics[option] = claimed
         if self.problems:
             return None
         return SutProfile(
