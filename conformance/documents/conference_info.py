@@ -29,6 +29,7 @@ an invalid one raises :class:`~conformance.errors.DocumentError`.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -40,6 +41,7 @@ from conformance.documents.xml import (
     DEFAULT_LIMITS,
     XmlLimits,
     attr,
+    building,
     child,
     children,
     element_text,
@@ -511,7 +513,7 @@ def validate_conference_info(data: bytes) -> tuple[str, ...]:
     them legitimate. Raises :class:`DocumentError` when the bytes are not safe XML.
     """
     root = parse_xml(data)
-    doc = etree.fromstring(etree.tostring(root))  # a private copy of a tree we parsed safely
+    doc = copy.deepcopy(root)  # a private copy: extensions are removed from it
     for el in list(doc.iter()):
         if not isinstance(el.tag, str):
             continue
@@ -649,8 +651,7 @@ def _build_user(parent: etree._Element, u: User) -> None:
         _build_endpoint(el, ep)
 
 
-def build_conference_info(info: ConferenceInfo) -> bytes:
-    """Serialize a :class:`ConferenceInfo` in the canonical form (module docstring)."""
+def _build_conference_info(info: ConferenceInfo) -> bytes:
     root = etree.Element(_q("conference-info"), nsmap={None: CONFERENCE_INFO_NS})  # type: ignore[dict-item]
     root.set("entity", info.entity)
     root.set("state", info.state.value)
@@ -888,3 +889,9 @@ class ConferenceState:
             users_state=None,
             raw=doc.raw,
         )
+
+
+def build_conference_info(info: ConferenceInfo) -> bytes:
+    """Serialize a :class:`ConferenceInfo` in the canonical form (module docstring)."""
+    with building("conference-info"):
+        return _build_conference_info(info)

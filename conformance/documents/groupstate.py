@@ -65,6 +65,7 @@ from conformance.documents.conference_info import FileInfo, IconSource, IconUri
 from conformance.documents.xml import (
     DEFAULT_LIMITS,
     XmlLimits,
+    building,
     child,
     children,
     element_text,
@@ -241,12 +242,7 @@ def _sub(parent: etree._Element, name: str, text: str | None) -> None:
         etree.SubElement(parent, name).text = text
 
 
-def build_group_state(gs: GroupState) -> bytes:
-    """Serialize in the canonical form shown in the module docstring.
-
-    ``namespace`` is honoured (a test can build a deliberately namespaced object); the
-    default is none, as in every public sample.
-    """
+def _build_group_state(gs: GroupState) -> bytes:
     ns = gs.namespace
 
     def q(name: str) -> str:
@@ -289,3 +285,13 @@ def build_group_state(gs: GroupState) -> bytes:
         status = etree.SubElement(root, q("status"))
         etree.SubElement(status, q("removed"))
     return serialize(root)
+
+
+def build_group_state(gs: GroupState) -> bytes:
+    """Serialize in the canonical form shown in the module docstring.
+
+    ``namespace`` is honoured (a test can build a deliberately namespaced object); the
+    default is none, as in every public sample.
+    """
+    with building("groupstate"):
+        return _build_group_state(gs)

@@ -31,6 +31,7 @@ from lxml import etree
 from conformance.documents.xml import (
     DEFAULT_LIMITS,
     XmlLimits,
+    building,
     child,
     children,
     element_text,
@@ -146,9 +147,7 @@ def parse_imdn(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> Imdn:
     )
 
 
-def build_imdn(imdn: Imdn) -> bytes:
-    """Serialize in RFC 5438 element order."""
-
+def _build_imdn(imdn: Imdn) -> bytes:
     def q(name: str) -> str:
         return f"{{{IMDN_NS}}}{name}"
 
@@ -166,3 +165,9 @@ def build_imdn(imdn: Imdn) -> bytes:
     status = etree.SubElement(note, q("status"))
     etree.SubElement(status, q(imdn.status))
     return serialize(root)
+
+
+def build_imdn(imdn: Imdn) -> bytes:
+    """Serialize in RFC 5438 element order."""
+    with building("imdn"):
+        return _build_imdn(imdn)

@@ -29,6 +29,7 @@ from conformance.documents.xml import (
     DEFAULT_LIMITS,
     XmlLimits,
     attr,
+    building,
     child,
     element_text,
     local_name,
@@ -149,8 +150,7 @@ def parse_resource_list(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> R
     )
 
 
-def build_resource_list(rl: ResourceList) -> bytes:
-    """One ``<list>`` of entries; copy control attributes use the ``cp`` prefix."""
+def _build_resource_list(rl: ResourceList) -> bytes:
     root = etree.Element(
         f"{{{RESOURCE_LISTS_NS}}}resource-lists",
         nsmap={None: RESOURCE_LISTS_NS, "cp": COPYCONTROL_NS},  # type: ignore[dict-item]
@@ -169,3 +169,9 @@ def build_resource_list(rl: ResourceList) -> bytes:
         if e.display_name is not None:
             etree.SubElement(el, f"{{{RESOURCE_LISTS_NS}}}display-name").text = e.display_name
     return serialize(root)
+
+
+def build_resource_list(rl: ResourceList) -> bytes:
+    """One ``<list>`` of entries; copy control attributes use the ``cp`` prefix."""
+    with building("resource-lists"):
+        return _build_resource_list(rl)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "XmlLimits",
     "attr",
+    "building",
     "child",
     "children",
     "element_text",
@@ -179,6 +181,16 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
         raise DocumentError("DOCTYPE declarations are not allowed in CPM documents", raw=data)
     _walk_shape(root, limits, data)
     return root
+
+
+@contextmanager
+def building(what: str) -> Iterator[None]:
+    """Turn lxml's refusal of a value we asked it to write (a control character, a bad
+    name) into :class:`LocalProtocolError`: building is the tool's own doing."""
+    try:
+        yield
+    except (ValueError, TypeError, etree.LxmlError) as exc:
+        raise LocalProtocolError(f"cannot build {what}: {exc}") from None
 
 
 def serialize(root: etree._Element) -> bytes:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
+from conformance import documents
 from conformance.documents import xml as docxml
 from conformance.documents.xml import XmlLimits, load_schema, parse_xml
 from conformance.errors import DocumentError, RemoteProtocolError
@@ -206,3 +210,56 @@ def test_bad_values_raise_document_error() -> None:
 def test_local_schema_loads_without_network() -> None:
     schema = load_schema("conference-info.xsd")
     assert schema is load_schema("conference-info.xsd")
+
+
+# ---------------------------------------------------------------- fuzz: only DocumentError
+
+_PARSERS: list[Callable[[bytes], object]] = [
+    documents.parse_conference_info,
+    documents.parse_group_state,
+    documents.parse_resource_list,
+    documents.parse_cpim,
+    documents.parse_imdn,
+    documents.validate_conference_info,
+]
+
+_SEEDS = [
+    b'<conference-info xmlns="urn:ietf:params:xml:ns:conference-info" entity="sip:f@x" '
+    b'version="1"><conference-description><maximum-user-count>3</maximum-user-count>'
+    b'</conference-description><users><user entity="sip:a@x" yourown="true"><endpoint '
+    b'entity="sip:a@x"><status>connected</status></endpoint></user></users></conference-info>',
+    b'<groupstate lastfocussessionid="sip:f@x" timestamp="2026-11-21T10:00:00Z">'
+    b'<participant comm-addr="sip:a@x" yourown="true"/><max-user-count>4</max-user-count>'
+    b"</groupstate>",
+    b'<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists" '
+    b'xmlns:cp="urn:ietf:params:xml:ns:copycontrol"><list><entry uri="sip:a@x" '
+    b'cp:count="2"/></list></resource-lists>',
+    b"From: <sip:a@x>\r\nNS: imdn <urn:ietf:params:imdn>\r\nimdn.Message-ID: 1\r\n\r\n"
+    b"Content-Type: text/plain\r\n\r\nhi",
+    b'<imdn xmlns="urn:ietf:params:xml:ns:imdn"><message-id>1</message-id>'
+    b"<delivery-notification><status><delivered/></status></delivery-notification></imdn>",
+]
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> bytes:
+    seed = bytearray(draw(st.sampled_from(_SEEDS)))
+    for _ in range(draw(st.integers(0, 6))):
+        op = draw(st.integers(0, 2))
+        pos = draw(st.integers(0, len(seed)))
+        if op == 0 and seed:
+            del seed[min(pos, len(seed) - 1)]
+        elif op == 1:
+            seed[pos:pos] = draw(st.binary(min_size=1, max_size=8))
+        else:
+            seed[pos:pos] = draw(st.sampled_from([b"<", b">", b"&", b"\"", b"\r\n", b"\x00",
+                                                  b"<!DOCTYPE x>", b"&lol;", b"\xff", b":"]))
+    return bytes(seed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.one_of(_mutated(), st.binary(max_size=200)))
+def test_parsers_raise_only_document_error(data: bytes) -> None:
+    for parse in _PARSERS:
+        with contextlib.suppress(DocumentError):
+            parse(data)

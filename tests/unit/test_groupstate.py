@@ -15,7 +15,7 @@ from conformance.documents.groupstate import (
     build_group_state,
     parse_group_state,
 )
-from conformance.errors import DocumentError
+from conformance.errors import DocumentError, LocalProtocolError
 
 PUBLIC_SAMPLE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <groupstate timestamp="2012-06-13T16:39:57-05:00"
@@ -197,3 +197,8 @@ def test_bad_timestamp_raises_document_error() -> None:
     gs = parse_group_state(b'<groupstate timestamp="yesterday"/>')
     with pytest.raises(DocumentError):
         gs.timestamp_datetime()
+
+
+def test_builder_refusal_is_local_error() -> None:
+    with pytest.raises(LocalProtocolError):
+        build_group_state(GroupState(lastfocussessionid="sip:f@x\x00", timestamp=None))

@@ -13,7 +13,7 @@ from conformance.documents.imdn import (
     build_imdn,
     parse_imdn,
 )
-from conformance.errors import DocumentError
+from conformance.errors import DocumentError, LocalProtocolError
 
 DELIVERED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <imdn xmlns="urn:ietf:params:xml:ns:imdn">
@@ -92,3 +92,8 @@ def test_bad_datetime() -> None:
     n = Imdn(message_id="m", datetime="noon", kind=ImdnKind.DELIVERY, status="delivered")
     with pytest.raises(DocumentError):
         n.datetime_parsed()
+
+
+def test_builder_refusal_is_local_error() -> None:
+    with pytest.raises(LocalProtocolError):
+        build_imdn(Imdn(message_id="m", datetime=None, kind=ImdnKind.DELIVERY, status="no good"))
