@@ -480,3 +480,25 @@ def test_malformed_stimuli_can_be_written() -> None:
     star = ByteRange(1, None, None)
     assert str(star) == "1-*/*"
     assert ByteRange.parse("1-*/*") == star
+
+
+def test_empty_body_with_and_without_the_data_crlf() -> None:
+    head = b"MSRP abcd1234 SEND\r\nTo-Path: msrp://b:1/s;tcp\r\nFrom-Path: msrp://a:2/t;tcp\r\n"
+    head += b"Message-ID: m\r\nByte-Range: 1-0/0\r\nContent-Type: text/plain\r\n\r\n"
+    proper = head + b"\r\n-------abcd1234$\r\n"
+    message = parse_message(proper)
+    assert message.body == b"" and message.to_bytes() == proper
+    (error,) = feed_all(head + b"-------abcd1234$\r\n" + RFC_OK)[:1]
+    assert isinstance(error, MsrpSyntaxError) and not error.fatal
+    assert isinstance(error.parsed, MsrpRequest) and error.parsed.body == b""
+    assert feed_all(head + b"-------abcd1234$\r\n" + RFC_OK)[1] == parse_message(RFC_OK)
+
+
+def test_body_starting_with_dashes_is_body() -> None:
+    for body in (b"-------", b"-------abcd12", b"-------abcd1234", b"-------abcd1234$x"):
+        send = build_send(BOB, ALICE, "m1", body, "text/plain", tid="abcd1234")
+        data = send.to_bytes()
+        assert feed_all(data) == [send]
+        parser = MsrpParser()
+        items = [item for i in range(len(data)) for item in parser.feed(data[i : i + 1])]
+        assert items == [send]

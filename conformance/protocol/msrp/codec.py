@@ -479,7 +479,23 @@ class MsrpParser:
                 self._fatal("header section exceeds the maximum header size", start, tid=tid)
             return False
         flag = FLAG_COMPLETE
-        if dashes >= 0 and (blank < 0 or dashes < blank):
+        problems: list[str] = []
+        missing_crlf = False
+        if blank >= 0 and dashes == blank + 2:
+            # "Content-Type: x CRLF CRLF -------tid$ CRLF": the CRLF that ends the data is
+            # missing (RFC 4975 9 content-stuff). Read it as an empty body and flag it, but
+            # only when the line is exactly this transaction's end-line; otherwise the
+            # body merely starts with dashes.
+            want = END_DASHES + tid_b
+            cand = bytes(buf[dashes + 2 : dashes + len(want) + 5])
+            missing_crlf = (
+                cand[: len(want)] == want[: len(cand)]
+                and (len(cand) <= len(want) or chr(cand[len(want)]) in FLAGS)
+                and CRLF.startswith(cand[len(want) + 1 :])
+            )
+            if missing_crlf and len(cand) < len(want) + 3:
+                return False
+        if dashes >= 0 and (blank < 0 or dashes < blank or missing_crlf):
             line_end = buf.find(CRLF, dashes + 2)
             if line_end < 0:
                 if len(buf) - dashes > len(tid_b) + 12:
@@ -493,11 +509,13 @@ class MsrpParser:
                 )  # fmt: skip
             flag = chr(line[-1])
             block_end, body_start, scan = dashes, -1, line_end + 2
+            if missing_crlf:
+                block_end = blank
+                problems.append("no CRLF between the blank line and the end-line")
         else:
             block_end, body_start = blank, blank + 4
             scan = body_start
         headers: list[tuple[str, str]] = []
-        problems: list[str] = []
         if block_end > eol:
             for line in bytes(buf[eol + 2 : block_end]).split(CRLF):
                 name_b, colon, value_b = line.partition(b":")
