@@ -46,6 +46,7 @@ Metadata
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections.abc import Generator, Iterable
@@ -173,6 +174,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--catalog-dir", dest="cpm_catalog_dir", default=None, help=argparse.SUPPRESS,
+    )
+    group.addoption(
+        "--cpm-collect-json", dest="cpm_collect_json", default=None, help=argparse.SUPPRESS,
     )
 
 
@@ -345,6 +349,16 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``--cpm-collect-json PATH``: node id -> requirement ids (for ``coverage``)."""
+    path = session.config.getoption("cpm_collect_json", None)
+    if not path or _is_worker(session.config):
+        return
+    data = {it.nodeid: _marker_ids(it)[0] for it in session.items
+            if it.get_closest_marker(MARKER) is not None}
+    Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
 def _add_properties(item: pytest.Item, reqs: tuple[Requirement, ...], role: str) -> None:

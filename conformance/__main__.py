@@ -1,0 +1,5 @@
+"""``python -m conformance``: the ``cpm-conformance`` command line."""
+
+from conformance.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,371 @@
+"""``cpm-conformance``: the command line (also ``python -m conformance``).
+
+Subcommands::
+
+    requirements [--role pf|cf|client] [--format table|json]
+        the requirement catalogue
+    coverage [--role ...] [--results results.json] [--report-only] [--format table|json]
+        every testable mandatory requirement (SHALL, SHALL NOT and the flows' lower-case
+        "shall", i.e. Strength.mandatory) that no test case covers; exit 1 when any is
+        uncovered (0 with --report-only). A requirement that duplicates others counts as
+        covered when one of them is. Without --results the test cases are collected
+        (pytest --collect-only over the installed test cases); with --results, coverage
+        is what that run executed.
+    run --sut PROFILE|reference --report-dir DIR [--role R] [--clause S] [--requirement ID]
+        [--strict] [-n N] [--alluredir DIR] [-- PYTEST ARGS]
+        runs pytest over the test cases; writes DIR/results.json (DIR/results.jsonl as it
+        goes) and DIR/junit.xml. Exit status: 0 when every applicable test case passed,
+        1 on any fail, 2 when no fail but some inconc or error, or when the run could not
+        be made (invalid profile or catalogue, nothing selected, pytest usage error).
+
+Extension points: each subcommand is a :class:`Command` in :data:`COMMANDS` (a name, a
+function adding its arguments, a handler returning the exit status). Planned: ``report``
+(HTML from results.json), ``compare`` (baseline comparison), ``selftest`` (the suite
+against the reference SUT and its faults), ``reference start`` (serve the reference SUT).
+Errors the user can fix are one line on stderr (``cpm-conformance: error: ...``), never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from conformance.catalog.model import Requirement, Role
+from conformance.catalog.profile import ProfileError, load_sut
+
+if TYPE_CHECKING:
+    from conformance.catalog.loader import Catalog
+
+__all__ = ["COMMANDS", "CliError", "Command", "locate_testcases", "main"]
+
+PROG = "cpm-conformance"
+EXIT_OK, EXIT_FAIL, EXIT_TROUBLE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A problem the user can fix: printed as one line per problem, exit status 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _catalog(data_dir: str | None) -> Catalog:
+    from conformance.catalog.loader import CatalogError, load_catalog
+
+    data = data_dir or os.environ.get("CPM_CATALOG_DIR")
+    try:
+        return load_catalog(Path(data) if data else None)
+    except CatalogError as exc:
+        raise CliError(f"invalid requirement catalogue: {exc}") from None
+
+
+def _requirements(catalog: Catalog, role: str | None) -> list[Requirement]:
+    reqs = list(catalog.requirements)
+    if role:
+        r = Role(role)
+        reqs = [q for q in reqs if r in q.roles]
+    return reqs
+
+
+def locate_testcases() -> Path:
+    """The folder of the installed ``conformance.testcases`` package (the source tree's
+    ``testcases/`` in a checkout)."""
+    try:
+        spec = importlib.util.find_spec("conformance.testcases")
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    import conformance
+
+    source = Path(conformance.__file__).resolve().parent.parent / "testcases"
+    if (source / "conftest.py").exists():
+        return source
+    raise CliError("cannot find the test cases (package conformance.testcases)")
+
+
+def _table(rows: list[list[str]], headers: list[str], out: TextIO) -> None:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    fmt = "  ".join(f"{{:{w}}}" for w in widths[:-1]) + "  {}"
+    out.write(fmt.format(*headers).rstrip() + "\n")
+    out.write(fmt.format(*("-" * w for w in widths)).rstrip() + "\n")
+    for row in rows:
+        out.write(fmt.format(*row).rstrip() + "\n")
+
+
+def _pytest_env(args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    if getattr(args, "catalog_dir", None):
+        env["CPM_CATALOG_DIR"] = str(Path(args.catalog_dir).resolve())
+    return env
+
+
+# --------------------------------------------------------------------------- requirements
+
+
+def _configure_requirements(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--role", choices=[r.value for r in Role])
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+
+def cmd_requirements(args: argparse.Namespace) -> int:
+    catalog = _catalog(args.catalog_dir)
+    reqs = _requirements(catalog, args.role)
+    if args.format == "json":
+        ids = {r.id for r in reqs}
+        items = [d for d in catalog.to_json_list() if d.get("id") in ids]
+        json.dump(items, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    rows = [
+        [r.id, r.strength.value, ",".join(x.value for x in r.roles), r.clause,
+         "yes" if r.testability.testable else "no", r.applicability,
+         r.title or r.quote[:60]]
+        for r in reqs
+    ]
+    _table(rows, ["id", "strength", "roles", "clause", "testable", "applicability", "title"],
+           sys.stdout)
+    sys.stdout.write(f"{len(reqs)} requirements\n")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def collect_covered(testcases: Path, args: argparse.Namespace) -> dict[str, list[str]]:
+    """requirement id -> test case node ids, by ``pytest --collect-only`` in a subprocess."""
+    with tempfile.TemporaryDirectory(prefix="cpm-collect-") as tmp:
+        out = Path(tmp) / "collected.json"
+        cmd = [
+            sys.executable, "-m", "pytest", str(testcases), "--collect-only", "-q",
+            "-p", "no:cacheprovider", "--strict-markers", f"--cpm-collect-json={out}",
+        ]
+        proc = subprocess.run(cmd, env=_pytest_env(args), capture_output=True, text=True,
+                              check=False)
+        if not out.exists():
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+            raise CliError("collecting the test cases failed:", *tail)
+        data: dict[str, list[str]] = json.loads(out.read_text(encoding="utf-8"))
+    covered: dict[str, list[str]] = {}
+    for nodeid, ids in data.items():
+        for rid in ids:
+            covered.setdefault(rid, []).append(nodeid)
+    return covered
+
+
+def _configure_coverage(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--role", choices=[r.value for r in Role])
+    p.add_argument("--results", metavar="results.json",
+                   help="coverage of a past run instead of the collected test cases")
+    p.add_argument("--report-only", action="store_true",
+                   help="exit 0 even when requirements are uncovered")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--testcases", help=argparse.SUPPRESS)
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    catalog = _catalog(args.catalog_dir)
+    if args.results:
+        from conformance.report.results import load_results
+
+        try:
+            results = load_results(args.results)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"{args.results}: cannot read results: {exc}") from None
+        covered = {r.id: list(r.test_cases) for r in results.requirements()}
+    else:
+        testcases = Path(args.testcases) if args.testcases else locate_testcases()
+        covered = collect_covered(testcases, args)
+    targets = [r for r in _requirements(catalog, args.role)
+               if r.testability.testable and r.strength.mandatory]
+
+    def is_covered(r: Requirement) -> bool:
+        return r.id in covered or any(d in covered for d in r.duplicates)
+
+    uncovered = [r for r in targets if not is_covered(r)]
+    if args.format == "json":
+        json.dump({
+            "mandatory_testable": len(targets),
+            "covered": len(targets) - len(uncovered),
+            "uncovered": [{"id": r.id, "strength": r.strength.value, "role": r.role.value,
+                           "clause": r.clause, "title": r.title} for r in uncovered],
+            "test_cases": {r.id: covered.get(r.id, []) for r in targets},
+        }, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        if uncovered:
+            _table([[r.id, r.strength.value, r.role.value, r.clause, r.title or r.quote[:60]]
+                    for r in uncovered],
+                   ["uncovered", "strength", "role", "clause", "title"], sys.stdout)
+        sys.stdout.write(
+            f"{len(targets) - len(uncovered)} of {len(targets)} testable mandatory "
+            f"requirements covered; {len(uncovered)} uncovered\n"
+        )
+    if uncovered and not args.report_only:
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sut", default="reference", metavar="PROFILE|reference",
+                   help="SUT profile (TOML) or 'reference' (default)")
+    p.add_argument("--report-dir", required=True, metavar="DIR",
+                   help="where results.json and junit.xml go")
+    p.add_argument("--role", action="append", default=[], choices=[r.value for r in Role])
+    p.add_argument("--clause", action="append", default=[], metavar="SECTION")
+    p.add_argument("--requirement", action="append", default=[], metavar="ID")
+    p.add_argument("--strict", action="store_true",
+                   help="also judge SHOULD and MAY requirements")
+    p.add_argument("-n", dest="workers", metavar="N",
+                   help="parallel workers (pytest-xdist): a number or 'auto'")
+    p.add_argument("--alluredir", metavar="DIR", help="also write Allure results")
+    p.add_argument("--testcases", help=argparse.SUPPRESS)
+
+
+def _run_pytest(cmd: list[str], env: dict[str, str]) -> int:
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from conformance.report.model import exit_status
+    from conformance.report.results import JUNIT_NAME, RESULTS_NAME, load_results, write_junit
+
+    try:
+        profile = load_sut(args.sut)
+    except ProfileError as exc:
+        raise CliError(*(f"invalid SUT profile: {line}" for line in exc.lines())) from None
+    sut = "reference" if args.sut == "reference" else str(Path(args.sut).resolve())
+    report_dir = Path(args.report_dir).resolve()
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"{report_dir}: cannot create the report directory: {exc}") from None
+    testcases = Path(args.testcases).resolve() if args.testcases else locate_testcases()
+    cmd = [
+        sys.executable, "-m", "pytest", str(testcases),
+        "-p", "no:cacheprovider", "--strict-markers", "-rs",
+        "-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function",
+        "-o", "junit_suite_name=cpm-conformance",
+        "--sut", sut, "--cpm-report-dir", str(report_dir),
+        f"--junitxml={report_dir / JUNIT_NAME}",
+    ]
+    if args.strict:
+        cmd.append("--cpm-strict")
+    for role in args.role:
+        cmd += ["--role", role]
+    for clause in args.clause:
+        cmd += ["--clause", clause]
+    for rid in args.requirement:
+        cmd += ["--requirement", rid]
+    if args.workers:
+        if importlib.util.find_spec("xdist") is None:
+            raise CliError("-n needs pytest-xdist (pip install 'cpm-conformance[xdist]')")
+        cmd += ["-n", str(args.workers)]
+    if args.alluredir:
+        cmd.append(f"--alluredir={Path(args.alluredir).resolve()}")
+    cmd += list(args.pytest_args)
+    print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
+          f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)
+    code = _run_pytest(cmd, _pytest_env(args))
+    results_path = report_dir / RESULTS_NAME
+    if code in (3, 4) and not results_path.exists():
+        raise CliError(f"pytest could not run the test cases (exit status {code});"
+                       " see its message above")
+    if code == 5:
+        raise CliError("no test case selected")
+    try:
+        results = load_results(report_dir)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"no results in {report_dir} (pytest exit status {code}): {exc}") from None
+    if not (report_dir / JUNIT_NAME).exists():
+        write_junit(results, report_dir / JUNIT_NAME)
+    if not results_path.exists():
+        from conformance.report.results import write_json_atomic
+
+        write_json_atomic(results_path, results.to_json())
+    counts = results.summary()["test_cases"]
+    status = exit_status(results)
+    print(f"{PROG}: {counts['total']} test cases: "
+          + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "total")
+          + f"; results in {results_path}; exit status {status}", file=sys.stderr)
+    if code == 2 and status == EXIT_OK:
+        return EXIT_TROUBLE  # interrupted: what finished passed, but the run is incomplete
+    return status
+
+
+# --------------------------------------------------------------------------- main
+
+
+COMMANDS: list[Command] = [
+    Command("requirements", "list the requirement catalogue",
+            _configure_requirements, cmd_requirements),
+    Command("coverage", "testable mandatory requirements no test case covers",
+            _configure_coverage, cmd_coverage),
+    Command("run", "run the test cases against a SUT", _configure_run, cmd_run),
+    # report, compare, selftest, "reference start": add a Command here.
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Conformance test system for OMA CPM 2.0 group chat.")
+    parser.add_argument("--catalog-dir", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, help=command.help, description=command.help)
+        p.add_argument("--catalog-dir", help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+        command.configure(p)
+        p.set_defaults(handler=command.handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    args = build_parser().parse_args(argv)
+    args.pytest_args = extra
+    if not hasattr(args, "catalog_dir"):
+        args.catalog_dir = None
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except CliError as exc:
+        for line in exc.lines:
+            print(f"{PROG}: error: {line}", file=sys.stderr)
+        return EXIT_TROUBLE
+    except ImportError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_TROUBLE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_TROUBLE
