@@ -126,6 +126,15 @@ def format_via(
     return out + format_params(params)
 
 
+MAGIC_COOKIE = "z9hG4bK"
+
+
+def is_rfc3261_branch(branch: str | None) -> bool:
+    """RFC 3261 8.1.1.7: the branch starts with the magic cookie *and* adds something unique
+    (RFC 4475 3.2.1 badbranch is the bare cookie: match transactions per RFC 2543)."""
+    return branch is not None and branch.startswith(MAGIC_COOKIE) and len(branch) > 7
+
+
 def get_vias(msg: SipMessage) -> list[Via]:
     out: list[Via] = []
     for v in msg.headers.get_all("Via"):
@@ -919,7 +928,9 @@ VALIDATORS = {
 
 
 __all__ = [
+    "IARI_REF",
     "ICSI_REF",
+    "MAGIC_COOKIE",
     "MAX_DELTA",
     "VALIDATORS",
     "Contact",
@@ -934,6 +945,17 @@ __all__ = [
     "SubscriptionState",
     "Via",
     "anonymity_requested",
+    "check_contact",
+    "check_content_length",
+    "check_content_type",
+    "check_date",
+    "check_expires",
+    "check_max_forwards",
+    "check_name_addr",
+    "check_name_addr_list",
+    "check_retry_after",
+    "check_via",
+    "check_warning",
     "cpm_release",
     "decode_feature_list",
     "format_contact_preference",
@@ -967,6 +989,7 @@ __all__ = [
     "get_vias",
     "get_warnings",
     "is_anonymous",
+    "is_rfc3261_branch",
     "parse_accept_contact",
     "parse_contact",
     "parse_contact_preferences",
@@ -986,4 +1009,5 @@ __all__ = [
     "parse_session_expires",
     "parse_subscription_state",
     "parse_via",
+    "parse_warning",
 ]

@@ -514,6 +514,8 @@ def format_name_addr(
 
 
 __all__ = [
+    "NAME_ADDR_FAST",
+    "SIP_URI_FAST",
     "TOKEN_CHARS",
     "NameAddr",
     "Params",
