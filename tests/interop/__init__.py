@@ -2,10 +2,9 @@
 
 This package also holds the small helpers those tests share:
 
-- :class:`EngineUA`: our engine's transport (:class:`conformance.net.sip_transport.SipTransport`)
-  with a bounded inbox and builders for requests and responses. It stands in for the
-  transaction layer and dialog code until those land; tests drive each message by hand,
-  which also makes every byte they send explicit.
+- :class:`EngineUA`: one engine peer, a :class:`conformance.net.sip_pump.SipPump`
+  (transport + RFC 3261 transaction layer) with builders for out-of-dialog requests and
+  responses; in-dialog requests come from :class:`conformance.protocol.sip.dialog.Dialog`.
 - :func:`digest_challenge` / :func:`verify_digest`: the registrar side of HTTP digest
   (RFC 2617 section 3.2, RFC 7616 with MD5), to challenge pjsua2 and check its answer.
 - :func:`audio_sdp` / :func:`msrp_sdp`: offers pjsua2 accepts (it needs an audio m-line).
@@ -13,22 +12,21 @@ This package also holds the small helpers those tests share:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from conformance.net.capture import Capture
-from conformance.net.sip_transport import InvalidMessage, SipTransport
+from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest, SipPump
+from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.ids import new_branch, new_call_id, new_tag
+from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import (
-    REASON_PHRASES,
     SipMessage,
     SipRequest,
     SipResponse,
     build_request,
-    build_response,
     split_list,
 )
 from conformance.protocol.sip.timers import Address, Transport
@@ -185,104 +183,49 @@ def verify_digest(
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
-    message: SipMessage
-    source: Address
-
-
 class EngineUA:
-    """Our SIP transport with a bounded inbox; messages are built by hand."""
+    """One engine peer: a :class:`SipPump` (transport + transaction layer) and builders.
 
-    def __init__(self, transport: SipTransport, user: str) -> None:
-        self.transport = transport
+    Out-of-dialog requests are built here by hand (every byte explicit); in-dialog
+    requests come from :class:`~conformance.protocol.sip.dialog.Dialog`.
+    """
+
+    def __init__(self, pump: SipPump, user: str) -> None:
+        self.pump = pump
         self.user = user
-        self.received: list[Received] = []
-        self.invalid: list[InvalidMessage] = []
-        self._next = 0
-        self._changed = asyncio.Event()
         self._cseq = 0
-        transport.set_handler(self._on_message)
+        self._handles: dict[str, ClientTransactionHandle] = {}
 
     @classmethod
     async def start(
         cls, user: str = "engine", host: str = "127.0.0.1", capture: Capture | None = None
     ) -> EngineUA:
-        return cls(await SipTransport.start(host, capture), user)
+        return cls(await SipPump.start(host, capture, retransmit_2xx=True), user)
 
     async def close(self) -> None:
-        await self.transport.close()
-
-    def _on_message(self, item: SipMessage | InvalidMessage, source: Address) -> None:
-        if isinstance(item, InvalidMessage):
-            self.invalid.append(item)
-        else:
-            self.received.append(Received(item, source))
-        self._changed.set()
+        await self.pump.close()
 
     # -- addresses ------------------------------------------------------------------------
     @property
     def host(self) -> str:
-        return self.transport.host
+        return self.pump.transport.host
 
     @property
     def port(self) -> int:
-        return self.transport.port
+        return self.pump.transport.port
 
     def address(self, transport: Transport = Transport.UDP) -> Address:
-        return self.transport.address(transport)
+        return self.pump.address(transport)
 
     def uri(self, transport: Transport = Transport.UDP) -> str:
         suffix = ";transport=tcp" if transport is Transport.TCP else ""
         return f"sip:{self.user}@{self.host}:{self.port}{suffix}"
 
-    # -- waiting --------------------------------------------------------------------------
-    async def expect(
-        self, predicate: Callable[[SipMessage], bool], within: float, what: str
-    ) -> Received:
-        """The next received message matching ``predicate`` (others are passed over)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            while self._next < len(self.received):
-                item = self.received[self._next]
-                self._next += 1
-                if predicate(item.message):
-                    return item
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                seen = [m.message.first_line() for m in self.received]
-                raise TimeoutError(f"engine: no {what} within {within} s; received {seen}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                continue
+    def via(self, transport: Transport = Transport.UDP) -> str:
+        """A top Via value with a fresh branch."""
+        return f"SIP/2.0/{transport.value} {self.host}:{self.port};branch={new_branch()};rport"
 
-    async def expect_request(self, method: str, within: float = 5.0) -> Received:
-        return await self.expect(
-            lambda m: isinstance(m, SipRequest) and m.method == method, within, method
-        )
-
-    async def expect_response(
-        self, request: SipRequest, within: float = 5.0, *, final: bool = True
-    ) -> SipResponse:
-        branch = _branch(request)
-
-        def match(m: SipMessage) -> bool:
-            return (
-                isinstance(m, SipResponse)
-                and m.call_id == request.call_id
-                and m.cseq == request.cseq
-                and _branch(m) == branch
-                and (m.status >= 200 or not final)
-            )
-
-        got = await self.expect(match, within, f"response to {request.method}")
-        assert isinstance(got.message, SipResponse)
-        return got.message
-
-    # -- building -------------------------------------------------------------------------
+    # -- client side ----------------------------------------------------------------------
     def next_cseq(self) -> int:
         self._cseq += 1
         return self._cseq
@@ -295,25 +238,17 @@ class EngineUA:
         to: str,
         call_id: str | None = None,
         from_tag: str | None = None,
-        to_tag: str | None = None,
         cseq: int | None = None,
         transport: Transport = Transport.UDP,
         headers: Sequence[tuple[str, str]] = (),
         route: Sequence[str] = (),
         body: bytes = b"",
         content_type: str | None = None,
-        branch: str | None = None,
     ) -> SipRequest:
-        """A request from this UA with a fresh Via branch; ``to`` is a URI or name-addr."""
+        """An out-of-dialog request from this UA; ``to`` is a URI or a name-addr."""
         to_value = to if to.startswith("<") or '"' in to else f"<{to}>"
-        if to_tag:
-            to_value += f";tag={to_tag}"
         hs: list[tuple[str, str]] = [
-            (
-                "Via",
-                f"SIP/2.0/{transport.value} {self.host}:{self.port};"
-                f"branch={branch or new_branch()};rport",
-            ),
+            ("Via", self.via(transport)),
             ("Max-Forwards", "70"),
             ("From", f"<sip:{self.user}@{self.host}:{self.port}>;tag={from_tag or new_tag()}"),
             ("To", to_value),
@@ -321,16 +256,55 @@ class EngineUA:
             ("CSeq", f"{cseq if cseq is not None else self.next_cseq()} {method}"),
         ]
         hs += [("Route", r) for r in route]
-        if method not in ("ACK", "CANCEL", "BYE", "MESSAGE"):
+        if method in ("INVITE", "SUBSCRIBE", "REGISTER", "OPTIONS", "REFER"):
             hs.append(("Contact", f"<{self.uri(transport)}>"))
         hs += list(headers)
         if body:
             hs.append(("Content-Type", content_type or "application/sdp"))
         return build_request(method, uri, hs, body)
 
+    async def send(self, request: SipRequest, destination: Address) -> ClientTransactionHandle:
+        """Start the client transaction (an ACK goes out statelessly)."""
+        handle = await self.pump.request(request, destination)
+        branch = _branch(request)
+        if branch:
+            self._handles[branch] = handle
+        return handle
+
+    async def expect_response(self, request: SipRequest, within: float = 5.0) -> SipResponse:
+        """The final response in the client transaction of ``request``."""
+        handle = self._handles[_branch(request) or ""]
+        return await handle.final(within)
+
+    # -- in a dialog ----------------------------------------------------------------------
+    async def send_ack(
+        self, dialog: Dialog, invite: SipRequest, transport: Transport = Transport.UDP
+    ) -> SipRequest:
+        """The ACK for the 2xx to ``invite`` (RFC 3261 13.2.2.4), to the dialog's next hop."""
+        ack = dialog.create_ack(invite.cseq[0], via=self.via(transport))
+        await self.send(ack, address_of(dialog.next_hop(), transport))
+        return ack
+
+    async def send_in_dialog(
+        self,
+        dialog: Dialog,
+        method: str,
+        transport: Transport = Transport.UDP,
+        headers: Sequence[tuple[str, str]] = (),
+        within: float = 5.0,
+    ) -> tuple[SipRequest, SipResponse]:
+        """Send ``method`` in ``dialog`` (loose routing per its route set); its final."""
+        request = dialog.create_request(method, via=self.via(transport), headers=headers)
+        handle = await self.send(request, address_of(dialog.next_hop(), transport))
+        return request, await handle.final(within)
+
+    # -- server side ----------------------------------------------------------------------
+    async def expect_request(self, method: str, within: float = 5.0) -> IncomingRequest:
+        return await self.pump.expect_request(method, within=within)
+
     def response(
         self,
-        request: SipRequest,
+        incoming: IncomingRequest,
         status: int,
         *,
         to_tag: str | None = None,
@@ -340,31 +314,44 @@ class EngineUA:
         contact: bool = False,
         transport: Transport = Transport.UDP,
     ) -> SipResponse:
-        """A response copying Via, Record-Route, From, To (+tag), Call-ID and CSeq."""
+        """RFC 3261 8.2.6.2, plus Record-Route copied into dialog-creating responses
+        (12.1.1), a Contact and a body when asked."""
+        request = incoming.request
         hs: list[tuple[str, str]] = []
-        for h in request.headers:
-            if h.key in ("via", "record-route", "from", "call-id", "cseq"):
-                hs.append((h.name, h.value))
-            elif h.key == "to":
-                value = h.value
-                if to_tag and ";tag=" not in value:
-                    value += f";tag={to_tag}"
-                hs.append((h.name, value))
+        if request.method in ("INVITE", "SUBSCRIBE") and 100 < status < 300:
+            hs += [("Record-Route", v) for v in request.headers.get_all("Record-Route")]
         if contact:
             hs.append(("Contact", f"<{self.uri(transport)}>"))
         hs += list(headers)
         if body:
             hs.append(("Content-Type", content_type or "application/sdp"))
-        return build_response(status, REASON_PHRASES.get(status, "Unknown"), hs, body)
+        return response_to(request, status, to_tag=to_tag, headers=hs, body=body)
 
-    async def send(self, message: SipMessage, destination: Address) -> None:
-        await self.transport.send(message.to_bytes(), destination)
-
-    async def reply(self, received: Received, status: int, **kwargs: object) -> SipResponse:
-        """Answer ``received`` (a request) back to where it came from."""
-        assert isinstance(received.message, SipRequest)
-        response = self.response(received.message, status, **kwargs)  # type: ignore[arg-type]
-        await self.send(response, received.source)
+    async def reply(
+        self,
+        incoming: IncomingRequest,
+        status: int,
+        *,
+        to_tag: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+        contact: bool = False,
+        transport: Transport = Transport.UDP,
+    ) -> SipResponse:
+        """Answer ``incoming`` in its server transaction (a 2xx to INVITE is
+        retransmitted until the ACK)."""
+        response = self.response(
+            incoming,
+            status,
+            to_tag=to_tag,
+            headers=headers,
+            body=body,
+            content_type=content_type,
+            contact=contact,
+            transport=transport,
+        )
+        incoming.send(response)
         return response
 
 
@@ -418,7 +405,6 @@ __all__ = [
     "CPM_HEADERS",
     "DigestChallenge",
     "EngineUA",
-    "Received",
     "address_of",
     "assert_headers_intact",
     "audio_sdp",

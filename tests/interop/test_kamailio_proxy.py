@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conformance.net.kamailio import Kamailio, KamailioConfig, check_config, render_config
+from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.ids import new_tag
 from conformance.protocol.sip.message import SipMessage, SipRequest
 from conformance.protocol.sip.timers import Address, Transport
@@ -27,8 +28,6 @@ from tests.interop import (
     assert_headers_intact,
     audio_sdp,
     route_set,
-    tag_of,
-    uri_of,
 )
 
 pytestmark = pytest.mark.needs_server("kamailio")
@@ -87,7 +86,7 @@ async def test_dialog_between_engines_is_loose_routed(
         await engine.send(invite, proxy)
 
         got = await engine_b.expect_request("INVITE", WITHIN)
-        at_b = got.message
+        at_b = got.request
         assert isinstance(at_b, SipRequest)
         assert via_by(at_b) == k.address
         assert "Route" not in at_b.headers  # Kamailio consumed its own Route entry
@@ -105,31 +104,29 @@ async def test_dialog_between_engines_is_loose_routed(
         assert routes, "no Record-Route in the 200"
         assert f"{k.address[0]}:{k.address[1]}" in routes[0] and ";lr" in routes[0]
 
-        remote = uri_of(ok.headers.get("Contact") or "")
-        from_tag = tag_of(invite.headers.get("From") or "")
-        for method, cseq in (("ACK", invite.cseq[0]), ("BYE", invite.cseq[0] + 1)):
-            request = engine.request(
-                method,
-                remote,
-                to=callee,
-                call_id=invite.call_id,
-                from_tag=from_tag,
-                to_tag=tag,
-                cseq=cseq,
-                transport=transport,
-                route=routes,
-            )
-            # RFC 3261 12.2.1.1 with a loose route: Request-URI = remote target, sent to
-            # the first Route entry
-            await engine.send(request, address_of(uri_of(routes[0]), transport))
-            arrived = await engine_b.expect_request(method, WITHIN)
-            assert via_by(arrived.message) == k.address
-            assert arrived.message.call_id == invite.call_id
-            assert "Route" not in arrived.message.headers
-            if method == "BYE":
-                await engine_b.reply(arrived, 200)
-                bye_ok = await engine.expect_response(request, WITHIN)
-                assert bye_ok.status == 200
+        dialog = Dialog.uac(invite, ok)
+        assert dialog.route_set == routes
+        # RFC 3261 12.2.1.1, loose routing: Request-URI = remote target, Route = route
+        # set, sent to the first route (Kamailio)
+        hop = address_of(dialog.next_hop(), transport)
+        assert (hop.host, hop.port) == k.address
+
+        ack = await engine.send_ack(dialog, invite, transport)
+        assert ack.uri == dialog.remote_target
+        assert ack.headers.values("Route") == routes
+        arrived = await engine_b.expect_request("ACK", WITHIN)
+        assert via_by(arrived.request) == k.address
+        assert "Route" not in arrived.request.headers  # Kamailio consumed its entry
+
+        bye_task = asyncio.create_task(engine.send_in_dialog(dialog, "BYE", transport))
+        arrived = await engine_b.expect_request("BYE", WITHIN)
+        assert via_by(arrived.request) == k.address
+        assert arrived.request.call_id == invite.call_id
+        assert "Route" not in arrived.request.headers
+        await engine_b.reply(arrived, 200)
+        bye, bye_ok = await asyncio.wait_for(bye_task, WITHIN)
+        assert bye.headers.values("Route") == routes
+        assert bye_ok.status == 200
 
 
 @pytest.mark.needs_server("pjsua2")
@@ -167,25 +164,15 @@ async def test_engine_reaches_registered_pjsip_through_kamailio(
         assert ok.status == 200
         routes = route_set(ok)
         assert routes
-        remote = uri_of(ok.headers.get("Contact") or "")
-        ack = engine.request(
-            "ACK",
-            remote,
-            to=aor,
-            call_id=invite.call_id,
-            from_tag=tag_of(invite.headers.get("From") or ""),
-            to_tag=tag_of(ok.headers.get("To") or ""),
-            cseq=invite.cseq[0],
-            route=routes,
-        )
-        await engine.send(ack, address_of(uri_of(routes[0])))
+        ack = await engine.send_ack(Dialog.uac(invite, ok), invite)
+        assert ack.headers.values("Route") == routes
         await pjsip.wait_call_state(incoming.call, "CONFIRMED", WITHIN)
 
         # pjsua2 hangs up: its BYE must follow the route set back through Kamailio
         await pjsip.hangup(incoming.call)
         bye = await engine.expect_request("BYE", WITHIN)
-        assert via_by(bye.message) == k.address
-        assert "Route" not in bye.message.headers
+        assert via_by(bye.request) == k.address
+        assert "Route" not in bye.request.headers
         await engine.reply(bye, 200)
         await pjsip.wait_call_state(incoming.call, "DISCONNECTED", WITHIN)
         await asyncio.wait_for(pjsip.unregister(), WITHIN)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.protocol.sip.transaction import build_ack_for_non_2xx
+from conformance.protocol.sip.dialog import Dialog
 from conformance.roles.pjsip_peer import PjsipPeer
-from tests.interop import EngineUA, address_of, msrp_sdp, tag_of, uri_of
+from tests.interop import EngineUA, address_of, msrp_sdp
 
 pytestmark = pytest.mark.needs_server("pjsua2")
 
@@ -23,7 +23,6 @@ async def test_msrp_only_offer_is_refused_with_488(engine: EngineUA, pjsip: Pjsi
     await engine.send(invite, address_of(target))
     final = await engine.expect_response(invite, WITHIN)
     assert final.status == 488
-    await engine.send(build_ack_for_non_2xx(invite, final), address_of(target))
     assert pjsip.incoming_calls.items == []  # refused before the application saw it
 
 
@@ -40,17 +39,7 @@ async def test_audio_and_msrp_offer_declines_the_msrp_stream(
     ok = await engine.expect_response(invite, WITHIN)
     assert ok.status == 200
     assert b"m=message 0 TCP/MSRP" in ok.body  # RFC 3264 6: a declined stream has port 0
-    remote = uri_of(ok.headers.get("Contact") or "")
-    ack = engine.request(
-        "ACK",
-        remote,
-        to=target,
-        call_id=invite.call_id,
-        from_tag=tag_of(invite.headers.get("From") or ""),
-        to_tag=tag_of(ok.headers.get("To") or ""),
-        cseq=invite.cseq[0],
-    )
-    await engine.send(ack, address_of(remote))
+    await engine.send_ack(Dialog.uac(invite, ok), invite)
 
 
 async def test_subscribe_to_conference_is_refused_with_489(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.ids import new_tag
 from conformance.protocol.sip.message import SipRequest
 from conformance.protocol.sip.timers import Transport
-from conformance.protocol.sip.transaction import build_ack_for_non_2xx
 from conformance.roles.pjsip_peer import PjsipPeer
 from tests.interop import (
     CPM_HEADERS,
@@ -20,8 +20,6 @@ from tests.interop import (
     address_of,
     assert_headers_intact,
     audio_sdp,
-    tag_of,
-    uri_of,
 )
 
 pytestmark = pytest.mark.needs_server("pjsua2")
@@ -53,40 +51,13 @@ async def test_engine_invites_pjsip(
     assert ok.status == 200
     assert b"m=audio" in ok.body
     assert_headers_intact(ok.raw, [CPM_HEADERS[0]])
-    to_header = ok.headers.get("To")
-    contact = ok.headers.get("Contact")
-    assert to_header is not None and contact is not None
-    remote = uri_of(contact)
-    from_tag = tag_of(invite.headers.get("From") or "")
-    to_tag = tag_of(to_header)
-    assert to_tag
+    dialog = Dialog.uac(invite, ok)
+    assert dialog.remote_target.startswith("sip:")
 
-    ack = engine.request(
-        "ACK",
-        remote,
-        to=target,
-        call_id=invite.call_id,
-        from_tag=from_tag,
-        to_tag=to_tag,
-        cseq=invite.cseq[0],
-        transport=transport,
-    )
-    await engine.send(ack, address_of(remote, transport))
+    await engine.send_ack(dialog, invite, transport)
     await pjsip.wait_call_state(incoming.call, "CONFIRMED", WITHIN)
 
-    bye = engine.request(
-        "BYE",
-        remote,
-        to=target,
-        call_id=invite.call_id,
-        from_tag=from_tag,
-        to_tag=to_tag,
-        cseq=invite.cseq[0] + 1,
-        transport=transport,
-        headers=[CPM_HEADERS[1]],
-    )
-    await engine.send(bye, address_of(remote, transport))
-    bye_ok = await engine.expect_response(bye, WITHIN)
+    _, bye_ok = await engine.send_in_dialog(dialog, "BYE", transport, [CPM_HEADERS[1]])
     assert bye_ok.status == 200
     await pjsip.wait_call_state(incoming.call, "DISCONNECTED", WITHIN)
 
@@ -98,7 +69,7 @@ async def test_pjsip_invites_engine(
     call = await pjsip.make_call(engine.uri(transport), headers=CPM_HEADERS)
 
     got = await engine.expect_request("INVITE", WITHIN)
-    invite = got.message
+    invite = got.request
     assert isinstance(invite, SipRequest)
     assert_headers_intact(invite.raw, CPM_HEADERS)
     assert b"m=audio" in invite.body
@@ -108,7 +79,8 @@ async def test_pjsip_invites_engine(
 
     tag = new_tag()
     await engine.reply(got, 180, to_tag=tag)
-    await engine.reply(
+    dialog = Dialog.uas(invite, tag, engine.uri(transport))
+    ok_sent = await engine.reply(
         got,
         200,
         to_tag=tag,
@@ -117,16 +89,17 @@ async def test_pjsip_invites_engine(
         headers=[CPM_HEADERS[1]],
         body=audio_sdp(engine.host),
     )
+    dialog.confirm(ok_sent)
     ack = await engine.expect_request("ACK", WITHIN)
-    assert ack.message.call_id == invite.call_id
+    assert ack.request.call_id == invite.call_id
     await pjsip.wait_call_state(call, "CONFIRMED", WITHIN)
     ok = await pjsip.wait_call_rx(call, WITHIN, method="INVITE", code=200)
     assert_headers_intact(ok.raw, [CPM_HEADERS[1]])
 
     await pjsip.hangup(call, headers=[CPM_HEADERS[0]])
     bye = await engine.expect_request("BYE", WITHIN)
-    assert bye.message.call_id == invite.call_id
-    assert_headers_intact(bye.message.raw, [CPM_HEADERS[0]])
+    dialog.receive_request(bye.request)  # raises if the BYE is not in our dialog
+    assert_headers_intact(bye.request.raw, [CPM_HEADERS[0]])
     await engine.reply(bye, 200)
     await pjsip.wait_call_state(call, "DISCONNECTED", WITHIN)
 
@@ -139,5 +112,4 @@ async def test_pjsip_rejects_with_chosen_code(engine: EngineUA, pjsip: PjsipPeer
     await pjsip.expect_call(WITHIN)
     await pjsip.answer(486)
     final = await engine.expect_response(invite, WITHIN)
-    assert final.status == 486
-    await engine.send(build_ack_for_non_2xx(invite, final), address_of(target))
+    assert final.status == 486  # the INVITE client transaction ACKs it (RFC 3261 17.1.1.3)

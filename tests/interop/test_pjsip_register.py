@@ -36,7 +36,7 @@ async def test_pjsip_registers_with_digest(
         pjsip.register(f"sip:{engine.host}:{engine.port}", USER, PASSWORD, domain=REALM)
     )
     first = await engine.expect_request("REGISTER", WITHIN)
-    assert "Authorization" not in first.message.headers
+    assert "Authorization" not in first.request.headers
     challenge = digest_challenge(REALM, qop=qop)
     await engine.reply(
         first, 401, to_tag=new_tag(), headers=[("WWW-Authenticate", challenge.header())]
@@ -44,14 +44,14 @@ async def test_pjsip_registers_with_digest(
 
     second = await engine.expect_request("REGISTER", WITHIN)
     # RFC 3261 10.2.4 / 8.1.3.5: same Call-ID, CSeq incremented
-    assert second.message.call_id == first.message.call_id
-    assert second.message.cseq[0] == first.message.cseq[0] + 1
-    authorization = second.message.headers.get("Authorization")
+    assert second.request.call_id == first.request.call_id
+    assert second.request.cseq[0] == first.request.cseq[0] + 1
+    authorization = second.request.headers.get("Authorization")
     assert authorization is not None
     assert verify_digest(authorization, challenge, "REGISTER", USER, PASSWORD) == []
     assert parse_auth_params(authorization)["uri"] == f"sip:{engine.host}:{engine.port}"
 
-    contact = second.message.headers.get("Contact")
+    contact = second.request.headers.get("Contact")
     assert contact is not None
     await engine.reply(
         second, 200, to_tag=new_tag(), headers=[("Contact", f"{contact};expires=120")]
@@ -62,9 +62,9 @@ async def test_pjsip_registers_with_digest(
 
     unregistering = asyncio.create_task(pjsip.unregister())
     third = await engine.expect_request("REGISTER", WITHIN)
-    expires = third.message.headers.get("Expires")
-    assert expires == "0" or "expires=0" in (third.message.headers.get("Contact") or "")
-    reused = third.message.headers.get("Authorization")
+    expires = third.request.headers.get("Expires")
+    assert expires == "0" or "expires=0" in (third.request.headers.get("Contact") or "")
+    reused = third.request.headers.get("Authorization")
     if reused is not None:  # pjsua2 reuses the nonce with nc incremented
         assert verify_digest(reused, challenge, "REGISTER", USER, PASSWORD) == []
     await engine.reply(third, 200, to_tag=new_tag())
@@ -81,7 +81,7 @@ async def test_wrong_password_is_detected(engine: EngineUA, pjsip: PjsipPeer) ->
         first, 401, to_tag=new_tag(), headers=[("WWW-Authenticate", challenge.header())]
     )
     second = await engine.expect_request("REGISTER", WITHIN)
-    authorization = second.message.headers.get("Authorization") or ""
+    authorization = second.request.headers.get("Authorization") or ""
     assert verify_digest(authorization, challenge, "REGISTER", USER, PASSWORD) == [
         "response does not match the password"
     ]

@@ -50,10 +50,10 @@ async def test_pjsip_sends_message_to_engine(
         pjsip.send_message(engine.uri(transport), "hello from pjsua2", "text/plain", CPM_HEADERS)
     )
     got = await engine.expect_request("MESSAGE", WITHIN)
-    assert isinstance(got.message, SipRequest)
-    assert got.message.body == b"hello from pjsua2"
-    assert got.message.headers.get("Content-Type") == "text/plain"
-    assert_headers_intact(got.message.raw, CPM_HEADERS)
+    assert isinstance(got.request, SipRequest)
+    assert got.request.body == b"hello from pjsua2"
+    assert got.request.headers.get("Content-Type") == "text/plain"
+    assert_headers_intact(got.request.raw, CPM_HEADERS)
     await engine.reply(got, 200, to_tag=new_tag(), headers=[("X-Engine", "stored; id=1")])
 
     result = await asyncio.wait_for(sending, WITHIN)
@@ -92,7 +92,7 @@ async def test_pjsip_sends_options_to_engine(
     sending = asyncio.create_task(pjsip.send_options(engine.uri(transport), [CPM_HEADERS[2]]))
     got = await engine.expect_request("OPTIONS", WITHIN)
     assert got.source.transport is transport
-    assert_headers_intact(got.message.raw, [CPM_HEADERS[2]])
+    assert_headers_intact(got.request.raw, [CPM_HEADERS[2]])
     await engine.reply(
         got, 200, to_tag=new_tag(), headers=[("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")]
     )
