@@ -89,7 +89,7 @@ async def test_dialog_between_engines_is_loose_routed(
         at_b = got.request
         assert isinstance(at_b, SipRequest)
         assert via_by(at_b) == k.address
-        assert "Route" not in at_b.headers  # Kamailio consumed its own Route entry
+        assert at_b.headers.get("Route") is None  # Kamailio consumed its own Route entry
         assert len(at_b.headers.values("Via")) == 2
         assert at_b.headers.values("Record-Route"), "Kamailio did not Record-Route"
         assert_headers_intact(at_b.raw, CPM_HEADERS)
@@ -116,13 +116,13 @@ async def test_dialog_between_engines_is_loose_routed(
         assert ack.headers.values("Route") == routes
         arrived = await engine_b.expect_request("ACK", WITHIN)
         assert via_by(arrived.request) == k.address
-        assert "Route" not in arrived.request.headers  # Kamailio consumed its entry
+        assert arrived.request.headers.get("Route") is None  # Kamailio consumed its entry
 
         bye_task = asyncio.create_task(engine.send_in_dialog(dialog, "BYE", transport))
         arrived = await engine_b.expect_request("BYE", WITHIN)
         assert via_by(arrived.request) == k.address
         assert arrived.request.call_id == invite.call_id
-        assert "Route" not in arrived.request.headers
+        assert arrived.request.headers.get("Route") is None
         await engine_b.reply(arrived, 200)
         bye, bye_ok = await asyncio.wait_for(bye_task, WITHIN)
         assert bye.headers.values("Route") == routes
@@ -172,7 +172,7 @@ async def test_engine_reaches_registered_pjsip_through_kamailio(
         await pjsip.hangup(incoming.call)
         bye = await engine.expect_request("BYE", WITHIN)
         assert via_by(bye.request) == k.address
-        assert "Route" not in bye.request.headers
+        assert bye.request.headers.get("Route") is None
         await engine.reply(bye, 200)
         await pjsip.wait_call_state(incoming.call, "DISCONNECTED", WITHIN)
         await asyncio.wait_for(pjsip.unregister(), WITHIN)
