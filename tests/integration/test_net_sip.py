@@ -248,7 +248,7 @@ async def test_invite_is_retransmitted_over_udp_then_timer_b_fires() -> None:
             await handle.final(within=timers.b * 5 + GUARD)
         elapsed = asyncio.get_running_loop().time() - start
         assert info.value.timer == "B" and handle.timed_out == "B"
-        assert elapsed >= timers.b
+        assert elapsed >= timers.b * 0.99  # the loop may run a timer a clock tick early
         await handle.wait_terminated(within=GUARD)
         sent = cap.filter(protocol="sip", direction="out")
         assert all(r.data == invite.raw for r in sent)
