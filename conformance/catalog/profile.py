@@ -427,12 +427,13 @@ class _Validator:
     def timers(self, t: Mapping[str, Any]) -> ProfileTimers:
         self.unknown(t, {"t1", "t2", "t4", "msrp_transaction_timeout"}, "timers.")
         d = ProfileTimers()
+        before = len(self.problems)
         t1 = self.number(t, "t1", "timers.t1", d.t1)
         t2 = self.number(t, "t2", "timers.t2", d.t2)
         t4 = self.number(t, "t4", "timers.t4", d.t4)
         msrp = self.number(t, "msrp_transaction_timeout", "timers.msrp_transaction_timeout",
                            d.msrp_transaction_timeout)
-        if t2 < t1:
+        if t2 < t1 and len(self.problems) == before:
             self.err("timers.t2", f"must be >= timers.t1 ({t1}), got {t2}")
         return ProfileTimers(t1, t2, t4, msrp)
 
