@@ -108,7 +108,7 @@ async def test_refusals_are_inconclusive(server: Server) -> None:
 async def test_timeout_and_unreachable_are_inconclusive(server: Server) -> None:
     server.stall = True
     ut = UpperTester(f"http://127.0.0.1:{server.port}", timeout=0.2)
-    with pytest.raises(UpperTesterUnavailable, match="did not answer reset within 0.2 s"):
+    with pytest.raises(UpperTesterUnavailable, match=r"did not answer reset within 0\.2 s"):
         await asyncio.wait_for(ut.reset(), GUARD)
     s = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = s.sockets[0].getsockname()[1]
