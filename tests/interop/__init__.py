@@ -291,10 +291,15 @@ class EngineUA:
         method: str,
         transport: Transport = Transport.UDP,
         headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
         within: float = 5.0,
     ) -> tuple[SipRequest, SipResponse]:
         """Send ``method`` in ``dialog`` (loose routing per its route set); its final."""
-        request = dialog.create_request(method, via=self.via(transport), headers=headers)
+        hs = list(headers)
+        if body:
+            hs.append(("Content-Type", content_type or "application/sdp"))
+        request = dialog.create_request(method, via=self.via(transport), headers=hs, body=body)
         handle = await self.send(request, address_of(dialog.next_hop(), transport))
         return request, await handle.final(within)
 
