@@ -335,3 +335,23 @@ def test_transport_error_reported_as_timeout() -> None:
     assert layer.events() == [TransactionTimedOut(tid, "transport"), TransactionTerminated(tid)]
     assert layer.next_deadline() is None
     assert layer.server_state(ServerTransactionId("x", "y", "INVITE")) is None
+
+
+def test_rfc2543_cancel_matches_the_invite_and_server_transport_error() -> None:
+    pair = PeerPair()
+    invite = make_request("INVITE", pair.a.address, branch="old2")
+    invite_tid = pair.a.layer.send_request(invite, pair.b.address, 0.0)
+    got = first_request(pair, "INVITE")
+    assert got.transaction is not None
+    server = pair.b.layer.server_transaction(got.transaction)
+    assert server is not None and server.request.method == "INVITE"
+    assert pair.a.layer.client_transaction(invite_tid) is not None
+    pair.a.layer.send_cancel(invite_tid, pair.now)
+    got_cancel = first_request(pair, "CANCEL")
+    assert got_cancel.transaction is not None
+    assert pair.b.layer.cancel_target(got_cancel.transaction) == got.transaction
+    pair.b.layer.transport_error(got.transaction, pair.now)
+    events = pair.b.layer.events()
+    assert TransactionTimedOut(got.transaction, "transport") in events
+    assert TransactionTerminated(got.transaction) in events
+    assert pair.b.layer.cancel_target(got_cancel.transaction) is None

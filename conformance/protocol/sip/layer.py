@@ -235,6 +235,10 @@ def response_to(
     return build_response(status, reason or REASON_PHRASES.get(status, "Unknown"), out, body)
 
 
+def _due(deadline: float | None, now: float) -> bool:
+    return deadline is not None and deadline <= now
+
+
 @dataclass(frozen=True, slots=True)
 class _LegacyKey:
     """RFC 3261 17.2.3 matching for requests without the magic cookie."""
@@ -480,9 +484,7 @@ class TransactionLayer:
             ]
             for n, tx in enumerate(every):
                 due.extend((t, n, name, tx) for t, name in tx.due_timers(now))
-            retrans_due = [
-                r for r in self._uas_2xx.values() if (r.next_deadline() or now + 1) <= now
-            ]
+            retrans_due = [r for r in self._uas_2xx.values() if _due(r.next_deadline(), now)]
             if not due and not retrans_due:
                 return
             for _deadline, _n, name, tx in sorted(due, key=lambda d: (d[0], d[1])):
