@@ -8,10 +8,10 @@ holds its typed, frozen form.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Strength(str, Enum):
+class Strength(StrEnum):
     """Normative strength (RFC 2119 keywords as used by OMA).
 
     The ``FLOW_*`` values are the System Description flows' lower-case "shall"/"may"/"will"
@@ -33,13 +33,13 @@ class Strength(str, Enum):
         return self in (Strength.SHALL, Strength.SHALL_NOT, Strength.FLOW_SHALL)
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     PF = "pf"
     CF = "cf"
     CLIENT = "client"
 
 
-class Document(str, Enum):
+class Document(StrEnum):
     CONVERSATION_FUNCTION = "OMA-TS-CPM_Conversation_Function"
     SYSTEM_DESCRIPTION = "OMA-TS-CPM_System_Description"
     MESSAGE_STORAGE = "OMA-TS-CPM_Message_Storage"
@@ -67,7 +67,8 @@ class Requirement:
     title: str = ""  #: a few words for tables
     #: recorded interpretation where the seed is ambiguous or refers to missing text
     interpretation: str = ""
-    #: ids of other requirements this one duplicates (kept for traceability, not counted)
+    #: where the same provision is repeated in the seeds and was folded into this requirement
+    #: instead of becoming another one (e.g. "004 D130 Proposed Change, item 2"); not counted
     duplicates: tuple[str, ...] = ()
     #: references to other documents/sections (e.g. "RFC 4028", "8.3.6")
     references: tuple[str, ...] = ()
@@ -80,3 +81,11 @@ class Requirement:
     @property
     def clause(self) -> str:
         return f"{self.section} {self.step}".strip()
+
+    @property
+    def testable(self) -> bool:
+        return self.testability.testable
+
+    @property
+    def untestable_reason(self) -> str:
+        return self.testability.reason
