@@ -14,7 +14,10 @@ Threading model (see DESIGN.md, "Dependencies and why"):
   to the asyncio loop with ``loop.call_soon_threadsafe``. No pjsua2 object ever leaves
   the thread, so none is ever garbage-collected elsewhere.
 - ``libDestroy`` runs in a ``finally`` block of the thread, after the Python wrappers of
-  calls, buddies and accounts have been dropped.
+  calls, buddies and accounts have been dropped. It runs with
+  ``PJSUA_DESTROY_NO_NETWORK`` (otherwise it waits about one second for nothing):
+  calls are hung up before, but a registration left in place is not removed; call
+  :meth:`PjsipPeer.unregister` when the registrar must see it.
 
 One Endpoint per process: pjsua2 keeps a process-wide singleton. A second
 :meth:`PjsipPeer.start` while a peer is running raises
@@ -429,12 +432,12 @@ class PjsipPeer:
     def _shutdown(self, ep: Any, created: bool) -> None:
         try:
             if created:
-                try:
+                with contextlib.suppress(Exception):
                     ep.hangupAllCalls()
                     for _ in range(20):  # let the BYEs/CANCELs leave (bounded)
+                        if not any(call.isActive() for call in self._calls.values()):
+                            break
                         ep.libHandleEvents(POLL_MS)
-                except Exception:  # noqa: S110 - shutting down regardless
-                    pass
             self._calls.clear()
             self._buddies.clear()
             for account in (self._reg_account, self._account):
@@ -452,7 +455,7 @@ class PjsipPeer:
                 cmd.future.set_exception(LocalProtocolError("pjsua2 peer stopped"))
         finally:
             if created:
-                ep.libDestroy()
+                ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
             self._ep = None
 
     def _transport(self, kind: int) -> int:
