@@ -151,7 +151,8 @@ _OPTIONS: tuple[PicsOption, ...] = (
        "SD 5.2.3.5; SD B.2.3.5.X step 5"),
     _b("pf.recording", False,
        "Recording is enabled for the served user (8.5, not in the seeds): the PF stores the "
-       "session even when <allow-offline-storage> is false.",
+       "session even when <allow-offline-storage> is false. It selects no requirement; it "
+       "lets PF-8.2.1-200OK-8 and PF-8.3.2-200OK-2 also be run with that preference false.",
        "8.2.1 200 OK step 8; 8.3.2 200 OK step 2"),
     _b("pf.retry_rejected_media", False,
        "The PF attempts a new session for media streams an ISF rejected (no ISF role: "
