@@ -78,7 +78,7 @@ def _catalog(data_dir: str | None) -> Catalog:
     try:
         return load_catalog(Path(data) if data else None)
     except CatalogError as exc:
-        raise CliError(f"invalid requirement catalogue: {exc}") from None
+        raise CliError(*(f"invalid requirement catalogue: {p}" for p in exc.problems)) from None
 
 
 def _requirements(catalog: Catalog, role: str | None) -> list[Requirement]:

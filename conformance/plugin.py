@@ -236,7 +236,7 @@ def get_catalog(config: pytest.Config) -> Catalog:
         try:
             state.catalog = load_catalog(Path(data_dir) if data_dir else None)
         except CatalogError as exc:
-            raise pytest.UsageError(f"invalid requirement catalogue: {exc}") from None
+            raise pytest.UsageError(str(exc)) from None
     return state.catalog
 
 
@@ -311,7 +311,10 @@ def pytest_collection_modifyitems(
             unknown.append(f"{item.nodeid}: requirement marker without an id")
         for rid in ids:
             if rid not in catalog:
-                unknown.append(f"{item.nodeid}: unknown requirement id {rid!r}")
+                try:
+                    catalog.get(rid)
+                except KeyError as exc:
+                    unknown.append(f"{item.nodeid}: {exc.args[0] if exc.args else rid}")
     if unknown:
         raise pytest.UsageError(
             "requirement marker names ids missing from the catalogue:\n  "
