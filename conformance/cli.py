@@ -295,7 +295,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)
     code = _run_pytest(cmd, _pytest_env(args))
     results_path = report_dir / RESULTS_NAME
-    if code in (3, 4) and not results_path.exists():
+    if code in (3, 4):
         raise CliError(f"pytest could not run the test cases (exit status {code});"
                        " see its message above")
     if code == 5:

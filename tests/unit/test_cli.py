@@ -1,0 +1,161 @@
+"""The command line: requirements, coverage, run and its exit status (conformance/cli.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import cli
+from tests.plugin.test_plugin import CATALOG, PROFILE
+
+PASSING = '''
+import pytest
+from conformance.checks import expect_equal
+
+@pytest.mark.requirement("PF-8.3.2-1")
+def test_one(recorder):
+    expect_equal(recorder, "PF-8.3.2-1", expected=1, actual=1)
+
+@pytest.mark.requirement("PF-8.3.2.9-ADMIN")
+def test_excluded():
+    raise RuntimeError("n/a: never runs")
+'''
+FAILING = PASSING + '''
+@pytest.mark.requirement("PF-8.3.2-2")
+def test_two(recorder):
+    expect_equal(recorder, "PF-8.3.2-2", expected=1, actual=2)
+'''
+INCONC = PASSING + '''
+from conformance.checks import inconclusive
+
+@pytest.mark.requirement("CF-9.1-1")
+def test_three():
+    inconclusive("no upper tester configured for admin-trigger")
+'''
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Path]:
+    cat = tmp_path / "catalog"
+    cat.mkdir()
+    (cat / "cf.toml").write_text(CATALOG, encoding="utf-8")
+    profile = tmp_path / "tiny.toml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    tc = tmp_path / "tc"
+    tc.mkdir()
+    return {"catalog": cat, "profile": profile, "tc": tc, "out": tmp_path / "out"}
+
+
+def run(world: dict[str, Path], tests: str, *extra: str) -> int:
+    (world["tc"] / "test_cases.py").write_text(textwrap.dedent(tests), encoding="utf-8")
+    return cli.main([
+        "run", "--catalog-dir", str(world["catalog"]), "--testcases", str(world["tc"]),
+        "--sut", str(world["profile"]), "--report-dir", str(world["out"]), *extra,
+        "--", "-q", "-o", "asyncio_default_fixture_loop_scope=function",
+    ])
+
+
+def results(world: dict[str, Path]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((world["out"] / "results.json").read_text())
+    return data
+
+
+def test_run_all_pass_is_0(world: dict[str, Path]) -> None:
+    assert run(world, PASSING) == 0
+    data = results(world)
+    assert {t["verdict"] for t in data["test_cases"]} == {"pass", "n/a"}
+    assert (world["out"] / "junit.xml").exists()
+
+
+def test_run_any_fail_is_1(world: dict[str, Path]) -> None:
+    assert run(world, FAILING + INCONC.replace(PASSING, "")) == 1
+
+
+def test_run_inconc_without_fail_is_2(world: dict[str, Path]) -> None:
+    assert run(world, INCONC) == 2
+    assert results(world)["summary"]["test_cases"]["inconc"] == 1
+
+
+def test_run_strict_and_selection_are_passed(world: dict[str, Path]) -> None:
+    assert run(world, FAILING, "--requirement", "PF-8.3.2-1", "--strict") == 0
+    data = results(world)
+    assert [t["nodeid"].split("::")[-1] for t in data["test_cases"]] == ["test_one"]
+    assert data["run"]["strict"] is True
+
+
+def test_run_invalid_profile_is_one_line_and_2(
+    world: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    world["profile"].write_text('[sut]\ntarget = "reference"\nroles = ["pf"]\n[timers]\nt1 = "x"\n', encoding="utf-8")
+    assert run(world, PASSING) == 2
+    err = capsys.readouterr().err
+    assert err == (f"cpm-conformance: error: invalid SUT profile: {world['profile']}: "
+                   "timers.t1: expected a number of seconds, got a string 'x'\n"
+                   ).replace("a string 'x'", "a string")
+    assert "Traceback" not in err
+
+
+def test_run_missing_profile(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    world["profile"].unlink()
+    assert run(world, PASSING) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file" in err and "Traceback" not in err
+
+
+def test_run_unknown_requirement_is_2(world: dict[str, Path]) -> None:
+    tests = 'import pytest\n@pytest.mark.requirement("NOPE")\ndef test_x():\n    pass\n'
+    assert run(world, tests) == 2
+
+
+def test_requirements_table_and_json(
+    world: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["requirements", "--catalog-dir", str(world["catalog"]), "--role", "cf"]) == 0
+    out = capsys.readouterr().out
+    assert "CF-9.1-1" in out and "PF-8.3.2-1" not in out and "1 requirements" in out
+    assert cli.main(["requirements", "--catalog-dir", str(world["catalog"]),
+                     "--format", "json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert len(items) == 6 and items[0]["id"] == "PF-8.3.2-1"
+
+
+def test_coverage(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    (world["tc"] / "test_cases.py").write_text(textwrap.dedent(FAILING), encoding="utf-8")
+    base = ["coverage", "--catalog-dir", str(world["catalog"]), "--testcases", str(world["tc"])]
+    assert cli.main(base) == 1
+    out = capsys.readouterr().out
+    # SHALLs without a test case; the MAY is not listed
+    assert "PF-8.3.2-UNCOVERED" in out and "CF-9.1-1" in out and "PF-8.4-MAY" not in out
+    assert "3 of 5 testable mandatory requirements covered; 2 uncovered" in out
+    assert cli.main([*base, "--report-only"]) == 0
+    capsys.readouterr()
+    assert cli.main([*base, "--role", "pf", "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert [u["id"] for u in data["uncovered"]] == ["PF-8.3.2-UNCOVERED"]
+
+
+def test_coverage_from_results(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    run(world, PASSING)
+    capsys.readouterr()
+    assert cli.main(["coverage", "--catalog-dir", str(world["catalog"]), "--results",
+                     str(world["out"] / "results.json"), "--role", "pf"]) == 1
+    out = capsys.readouterr().out
+    assert "2 of 4" in out and "PF-8.3.2-2" in out
+
+
+def test_python_dash_m() -> None:
+    proc = subprocess.run([sys.executable, "-m", "conformance", "--help"],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 0
+    for name in ("requirements", "coverage", "run"):
+        assert name in proc.stdout
+
+
+def test_locate_testcases() -> None:
+    assert (cli.locate_testcases() / "conftest.py").exists()
