@@ -904,8 +904,14 @@ def check_content_length(value: str) -> None:
         raise RemoteProtocolError(f"invalid Content-Length {value!r}")
 
 
+_CONTENT_TYPE_FAST_RE = re.compile(
+    f"{_TOKEN}/{_TOKEN}(?:{_LWS};{_LWS}{_TOKEN}(?:{_LWS}={_LWS}{_GEN_VALUE})?)*+{_LWS}"
+)
+
+
 def check_content_type(value: str) -> None:
-    parse_content_type(value)
+    if _CONTENT_TYPE_FAST_RE.fullmatch(value) is None:
+        parse_content_type(value)
 
 
 #: header key -> validator run by parse_message on every line of that header

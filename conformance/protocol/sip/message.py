@@ -350,8 +350,18 @@ def serialize(
 ) -> bytes:
     """Exactly the given start line, headers (order, casing, raw lines) and body."""
     parts = [first_line.encode()]
-    parts.extend(h.to_bytes() for h in headers)
-    return CRLF.join(parts) + CRLF + CRLF + body
+    if isinstance(headers, Headers):
+        parts.extend(
+            raw if raw else f"{name}: {value}".encode()
+            for name, value, raw in zip(
+                headers._names, headers._values, headers._raws, strict=True
+            )
+        )
+    else:
+        parts.extend(h.to_bytes() for h in headers)
+    parts.append(b"")
+    parts.append(body)
+    return CRLF.join(parts)
 
 
 def _with_length(headers: Headers, body: bytes, content_length: bool | str) -> Headers:
