@@ -92,7 +92,8 @@ def test_run_strict_and_selection_are_passed(world: dict[str, Path]) -> None:
 def test_run_invalid_profile_is_one_line_and_2(
     world: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    world["profile"].write_text('[sut]\ntarget = "reference"\nroles = ["pf"]\n[timers]\nt1 = "x"\n', encoding="utf-8")
+    text = '[sut]\ntarget = "reference"\nroles = ["pf"]\n[timers]\nt1 = "x"\n'
+    world["profile"].write_text(text, encoding="utf-8")
     assert run(world, PASSING) == 2
     err = capsys.readouterr().err
     assert err == (f"cpm-conformance: error: invalid SUT profile: {world['profile']}: "
