@@ -52,6 +52,61 @@ _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 _FIELD_NAME_STR = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 
 
+# -- Session History Folder names ---------------------------------------------------------
+#
+# The PF names a Session History Folder after the Contribution-ID (seed 003, 8.3.2.1 step
+# 2.a). Contribution-IDs may hold characters a mailbox name cannot carry as is. The mapping
+# below is what this project writes (reference SUT, Maildir and IMAP alike) and what the
+# reader tries first:
+#
+# - the hierarchy separator is "/" (Dovecot LAYOUT=fs), so "/" is percent-encoded, and so
+#   are "%" itself, the IMAP wildcards "*" (and "%"), the quoting characters "\\" and '"',
+#   control characters and DEL, as %XX of their UTF-8 bytes;
+# - a leading "." or "~" is encoded (hidden or home-relative names on file systems), and
+#   so is the first letter of a name equal to INBOX, cur, new or tmp (case-insensitive);
+# - every other character stays, "." and "@" included; non-ASCII stays Unicode and goes
+#   on the wire and on disk in modified UTF-7 (RFC 3501 5.1.3).
+#
+# A name needing none of this (the usual case) is the Contribution-ID itself.
+
+_FOLDER_UNSAFE = frozenset('%/\\*"') | frozenset(chr(c) for c in (*range(0x20), 0x7F))
+_FOLDER_RESERVED = frozenset({"inbox", "cur", "new", "tmp"})
+
+
+def _pct(char: str) -> str:
+    return "".join(f"%{b:02X}" for b in char.encode("utf-8"))
+
+
+def session_history_folder(contribution_id: str) -> str:
+    """The mailbox name of the Session History Folder for ``contribution_id``."""
+    if not contribution_id:
+        raise LocalProtocolError("empty Contribution-ID has no Session History Folder")
+    out = [_pct(c) if c in _FOLDER_UNSAFE else c for c in contribution_id]
+    if contribution_id[0] in ".~" or contribution_id.lower() in _FOLDER_RESERVED:
+        out[0] = _pct(contribution_id[0])
+    return "".join(out)
+
+
+def contribution_id_of_folder(folder: str) -> str:
+    """The inverse of :func:`session_history_folder` (invalid escapes are kept as is)."""
+    if "%" not in folder:
+        return folder
+    out = bytearray()
+    i = 0
+    raw = folder.encode("utf-8")
+    while i < len(raw):
+        if raw[i : i + 1] == b"%" and len(raw) >= i + 3:
+            try:
+                out.append(int(raw[i + 1 : i + 3], 16))
+                i += 3
+                continue
+            except ValueError:
+                pass
+        out.append(raw[i])
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
 def media_type(content_type: str | None) -> str:
     """The ``type/subtype`` of a Content-Type value, lower-cased, without parameters."""
     if content_type is None:
@@ -288,9 +343,11 @@ __all__ = [
     "build_group_state_object",
     "build_session_info_object",
     "build_store_object",
+    "contribution_id_of_folder",
     "format_date",
     "media_type",
     "parse_date",
     "parse_store_object",
     "same_media_type",
+    "session_history_folder",
 ]
