@@ -58,7 +58,7 @@ def test_generated_config_passes_kamailio_check(tmp_path: Path, config: Kamailio
     check_config(cfg)
 
 
-async def test_kamailio_starts_and_stops(tmp_path: Path) -> None:
+async def test_kamailio_starts_and_stops() -> None:
     async with Kamailio.start(msrp=True) as k:
         assert k.process is not None and k.process.returncode is None
         host, port = k.address
