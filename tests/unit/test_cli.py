@@ -160,3 +160,28 @@ def test_python_dash_m() -> None:
 
 def test_locate_testcases() -> None:
     assert (cli.locate_testcases() / "conftest.py").exists()
+
+
+def test_run_parallel(world: dict[str, Path]) -> None:
+    pytest.importorskip("xdist")
+    assert run(world, FAILING, "-n", "2") == 1
+    assert results(world)["summary"]["test_cases"]["fail"] == 1
+
+
+def test_killed_run_keeps_what_it_finished(world: dict[str, Path]) -> None:
+    from xml.etree import ElementTree as ET
+
+    from conformance.report.results import load_results, write_junit
+
+    run(world, FAILING)
+    (world["out"] / "results.json").unlink()
+    jsonl = world["out"] / "results.jsonl"
+    lines = jsonl.read_text().splitlines()
+    # drop the end record and cut the last test case in the middle of its line
+    jsonl.write_text("\n".join(lines[:-2]) + "\n" + lines[-2][:20], encoding="utf-8")
+    partial = load_results(world["out"])
+    assert len(partial.test_cases) == 2 and partial.run["incomplete"] is True
+    out = write_junit(partial, world["out"] / "rebuilt.xml")
+    root = ET.parse(out).getroot()  # noqa: S314 - our own file
+    assert len(list(root.iter("testcase"))) == 2
+    assert any(p.get("name") == "verdict" for p in root.iter("property"))
