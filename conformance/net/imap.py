@@ -222,9 +222,7 @@ class ImapSession:
     def create_folder(self, name: str) -> None:
         self._call(f"CREATE {name!r}", lambda: self._client.create_folder(name))
 
-    def append(
-        self, folder: str, data: bytes, *, internal_date: _dt.datetime | None = None
-    ) -> int:
+    def append(self, folder: str, data: bytes, *, internal_date: _dt.datetime | None = None) -> int:
         """APPEND ``data``; return its UID (RFC 4315 APPENDUID, else the highest UID)."""
         response = self._call(
             f"APPEND to {folder!r}",
@@ -256,9 +254,7 @@ class ImapSession:
         :class:`ImapError` when the folder holds more than ``max_messages`` messages or
         a message is larger than ``max_size``.
         """
-        self._call(
-            f"EXAMINE {folder!r}", lambda: self._client.select_folder(folder, readonly=True)
-        )
+        self._call(f"EXAMINE {folder!r}", lambda: self._client.select_folder(folder, readonly=True))
         uids = [int(u) for u in self._call("UID SEARCH", lambda: self._client.search(["ALL"]))]
         if len(uids) > self.max_messages:
             raise ImapError(f"{folder!r} holds {len(uids)} messages, over {self.max_messages}")

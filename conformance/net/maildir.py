@@ -241,9 +241,7 @@ class MaildirStore:
 
     # -- messages ---------------------------------------------------------------------
 
-    def append(
-        self, name: str, data: bytes, *, internal_date: _dt.datetime | None = None
-    ) -> int:
+    def append(self, name: str, data: bytes, *, internal_date: _dt.datetime | None = None) -> int:
         """Deliver ``data`` into mailbox ``name``; return the UID it was given."""
         folder = self.path_of(name)
         if not self.folder_exists(name):

@@ -1,0 +1,121 @@
+"""The reference SUT's Message Store writer (the PF side of seed 003, 8.5).
+
+The reference Participating Function records CPM Conversation History here: it checks
+whether the Session History Folder exists, creates it, and appends the Session Info
+Object and Group State Objects (built with :mod:`conformance.documents.store_object`).
+
+    writer = open_store_writer("maildir:/var/tmp/store")   # or imap://user:pass@host:port/
+    name = session_history_folder(contribution_id)
+    if not await writer.folder_exists(name):
+        await writer.create_folder(name)
+    uid = await writer.append(name, build_session_info_object(...))
+
+The default is an embedded Maildir (Dovecot's ``LAYOUT=fs``, created if missing); a
+real Dovecot is reached over IMAP through :mod:`conformance.net.imap`, the same client
+code the tool's reader uses. This module does not import the tool's roles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+from pathlib import Path
+from types import TracebackType
+
+from conformance.errors import LocalProtocolError
+from conformance.net.imap import AsyncImapSession, ImapUrl, parse_imap_url
+from conformance.net.maildir import MaildirStore
+
+
+class MessageStoreWriter:
+    """Writes Session History Folders into one store. Use :func:`open_store_writer`."""
+
+    def __init__(
+        self,
+        *,
+        maildir: MaildirStore | None = None,
+        imap: ImapUrl | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        if (maildir is None) == (imap is None):
+            raise LocalProtocolError("a store writer needs exactly one of maildir or imap")
+        self._maildir = maildir
+        self._imap_url = imap
+        self._timeout = timeout
+        self._imap: AsyncImapSession | None = None
+
+    @property
+    def description(self) -> str:
+        if self._maildir is not None:
+            return f"maildir:{self._maildir.root}"
+        assert self._imap_url is not None
+        return self._imap_url.redacted()
+
+    async def _session(self) -> AsyncImapSession:
+        if self._imap is None:
+            assert self._imap_url is not None
+            self._imap = await AsyncImapSession.connect(self._imap_url, timeout=self._timeout)
+        return self._imap
+
+    async def folder_exists(self, name: str) -> bool:
+        if self._maildir is not None:
+            return await asyncio.to_thread(self._maildir.folder_exists, name)
+        return await (await self._session()).folder_exists(name)
+
+    async def create_folder(self, name: str) -> None:
+        """Create the folder ``name`` (an existing one is an error over IMAP: check first)."""
+        if self._maildir is not None:
+            await asyncio.to_thread(self._maildir.create_folder, name)
+            return
+        await (await self._session()).create_folder(name)
+
+    async def append(
+        self, folder: str, object_bytes: bytes, *, internal_date: _dt.datetime | None = None
+    ) -> int:
+        """Store ``object_bytes`` in ``folder``; return the UID the store gave it."""
+        if self._maildir is not None:
+            return await asyncio.to_thread(
+                self._maildir.append, folder, object_bytes, internal_date=internal_date
+            )
+        return await (await self._session()).append(
+            folder, object_bytes, internal_date=internal_date
+        )
+
+    async def close(self) -> None:
+        if self._imap is not None:
+            session, self._imap = self._imap, None
+            await session.close()
+
+    async def __aenter__(self) -> MessageStoreWriter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def open_store_writer(url: str, *, timeout: float = 10.0) -> MessageStoreWriter:
+    """A writer for ``imap[s]://user:pass@host:port/``, ``maildir:/path`` or a path.
+
+    A Maildir root is created when missing. IMAP connects on first use.
+    """
+    if url.startswith(("imap://", "imaps://")):
+        return MessageStoreWriter(imap=parse_imap_url(url), timeout=timeout)
+    if url.startswith("maildir:"):
+        path = url[len("maildir:") :]
+        if path.startswith("//"):
+            path = path[2:]
+    elif "://" in url:
+        raise LocalProtocolError(f"unsupported Message Store URL {url!r}")
+    else:
+        path = url
+    if not path:
+        raise LocalProtocolError(f"Message Store URL {url!r} names no path")
+    return MessageStoreWriter(maildir=MaildirStore(Path(path), create=True))
+
+
+__all__ = ["MessageStoreWriter", "open_store_writer"]
