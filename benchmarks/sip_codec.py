@@ -36,9 +36,7 @@ from conformance.protocol.sip import get_from, get_vias, parse_message, serializ
 from conformance.protocol.sip.message import clear_caches
 
 HERE = Path(__file__).resolve().parent
-RFC4475 = Path("/work/shared/reference/rfc4475")
-if not RFC4475.is_dir():
-    RFC4475 = HERE.parents[1] / "shared" / "reference" / "rfc4475"
+RFC4475 = HERE.parent / "tests" / "data" / "rfc4475"
 VALID_RFC4475 = [
     "wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq",
     "semiuri", "transports", "mpart01", "unreason", "noreason",

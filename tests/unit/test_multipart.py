@@ -62,7 +62,7 @@ def test_history_disposition_and_random_boundary() -> None:
 
 
 def test_rfc4475_mpart01_body() -> None:
-    data = (Path("/work/shared/reference/rfc4475") / "mpart01.dat").read_bytes()
+    data = (Path(__file__).resolve().parents[1] / "data" / "rfc4475" / "mpart01.dat").read_bytes()
     m = parse_message(data)
     parts = parse_multipart(m.body, m.headers.get("Content-Type") or "")
     assert [p.mime_type for p in parts] == ["text/plain", "application/octet-stream"]
