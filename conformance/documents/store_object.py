@@ -193,9 +193,9 @@ def build_store_object(
 ) -> bytes:
     """An RFC 5322 message: ``headers`` in order, then Date and Content-Type if absent.
 
-    Lines end in CRLF. Header values are written as given (UTF-8 for non-ASCII, as RFC
-    6532 allows); a value with CR/LF or a line over 998 octets raises
-    :class:`LocalProtocolError`.
+    Lines end in CRLF, in the body too (:func:`canonical_lines`). Header values are
+    written as given (UTF-8 for non-ASCII, as RFC 6532 allows); a value with CR/LF or a
+    line over 998 octets raises :class:`LocalProtocolError`.
     """
     fields = [(str(n), str(v)) for n, v in headers]
     names = {n.lower() for n, _ in fields}
@@ -212,8 +212,17 @@ def build_store_object(
         _check_field(name, value)
         out += f"{name}: {value}\r\n".encode()
     out += b"\r\n"
-    out += body
+    out += canonical_lines(body)
     return bytes(out)
+
+
+def canonical_lines(data: bytes) -> bytes:
+    """``data`` with every line ending as CRLF (RFC 5322 2.3).
+
+    IMAP servers hand messages out in this form whatever was appended, so the builder
+    writes it too: the same bytes come back from a Maildir and from IMAP.
+    """
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
 
 
 def build_group_state_object(
@@ -343,6 +352,7 @@ __all__ = [
     "build_group_state_object",
     "build_session_info_object",
     "build_store_object",
+    "canonical_lines",
     "contribution_id_of_folder",
     "format_date",
     "media_type",

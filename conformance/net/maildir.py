@@ -13,6 +13,7 @@ serve a tree written here, and this module can read a tree Dovecot wrote:
   (``dovecot-uidlist.lock``, created exclusively, then renamed over the list).
   Files the list does not name (a store written by another tool, or Dovecot's list
   lagging behind its index) get provisional UIDs above ``N``, in file-name order.
+- Messages are returned with CRLF line ends (Dovecot stores bare LF; IMAP serves CRLF).
 - A message's internal date is the file's mtime (as Dovecot's received date).
 - Delivery follows the Maildir protocol: write into ``tmp/``, then rename into ``new/``.
 
@@ -88,6 +89,10 @@ def decode_component(dirname: str) -> str:
             f"Maildir directory {dirname!r} is not modified UTF-7: {exc}"
         ) from None
     return decoded
+
+
+def _crlf(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 class MaildirStore:
@@ -283,7 +288,11 @@ class MaildirStore:
         return uid
 
     def messages(self, name: str) -> list[MaildirMessage]:
-        """Every message of mailbox ``name`` (``new`` and ``cur``), ordered by UID."""
+        """Every message of mailbox ``name`` (``new`` and ``cur``), ordered by UID.
+
+        Line ends are given as CRLF, as an IMAP server serves the same file (Dovecot
+        writes bare LF to disk): a Maildir and IMAP read of one store give equal bytes.
+        """
         folder = self.path_of(name)
         if not self.folder_exists(name):
             raise RemoteProtocolError(f"no mailbox {name!r} in {self.root}")
@@ -324,6 +333,7 @@ class MaildirStore:
                 raise RemoteProtocolError(f"cannot read {path}: {exc}") from None
             if len(raw) > self.max_size:
                 raise RemoteProtocolError(f"{path} grew over {self.max_size} bytes")
+            raw = _crlf(raw)
             when = _dt.datetime.fromtimestamp(stat.st_mtime, _dt.UTC)
             out.append(MaildirMessage(uid=uid, path=path, raw=raw, internal_date=when))
         out.sort(key=lambda m: m.uid)

@@ -13,6 +13,7 @@ from conformance.documents.store_object import (
     GROUP_STATE_CONTENT_TYPE,
     build_group_state_object,
     build_session_info_object,
+    canonical_lines,
     session_history_folder,
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
@@ -103,7 +104,8 @@ async def check_session(url: str, folder: str) -> list[StoredObject]:
         assert [o.header("IMDN-Message-ID") for o in states] == ["gso-1", "gso-2", "gso-3"]
         assert states[1].content_type == "Application/Group-State-Object+xml"
         assert all(o.has_type(GROUP_STATE_CONTENT_TYPE) for o in states)
-        assert [o.body for o in states] == [gso(1), gso(2), gso(3)]
+        # bodies come back in canonical CRLF form (what IMAP serves)
+        assert [o.body for o in states] == [canonical_lines(gso(n)) for n in (1, 2, 3)]
         assert [o.date for o in states] == [T0 + dt.timedelta(seconds=n) for n in (1, 2, 3)]
         return objects
 

@@ -51,7 +51,7 @@ def test_group_state_object_round_trip() -> None:
     assert msg.header("MESSAGE-DIRECTION") == "In"
     assert msg.date == WHEN
     assert same_media_type(msg.content_type, GROUP_STATE_CONTENT_TYPE)
-    assert msg.body == GSO
+    assert msg.body == GSO.replace(b"\n", b"\r\n")
     assert msg.raw == raw
 
 
