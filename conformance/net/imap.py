@@ -217,7 +217,10 @@ class ImapSession:
         return names
 
     def folder_exists(self, name: str) -> bool:
-        return bool(self._call(f"LIST {name!r}", lambda: self._client.folder_exists(name)))
+        """True when mailbox ``name`` exists (exact name: "%" and "*" in it are LIST
+        wildcards, so the listed names are compared, not merely counted)."""
+        rows = self._call(f"LIST {name!r}", lambda: self._client.list_folders("", name))
+        return any(_text(listed) == name for _flags, _delim, listed in rows)
 
     def create_folder(self, name: str) -> None:
         self._call(f"CREATE {name!r}", lambda: self._client.create_folder(name))

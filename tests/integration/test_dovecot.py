@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import os
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.needs_server("dovecot")
 
 
 @pytest.fixture
-async def dovecot() -> Dovecot:  # type: ignore[misc]
+async def dovecot() -> AsyncIterator[Dovecot]:
     require_binary("dovecot")
     async with Dovecot.start() as d:
         yield d
@@ -97,6 +98,19 @@ async def test_wait_for_object_times_out_cleanly(dovecot: Dovecot) -> None:
         assert len(info.value.seen) == 4
         # the connection is still usable after the IDLE slices
         assert len(await store.objects(folder)) == 4
+
+
+async def test_folder_exists_is_exact_despite_list_wildcards(dovecot: Dovecot) -> None:
+    writer = open_store_writer(dovecot.url)
+    await writer.create_folder("aX2Fb")
+    async with open_store(dovecot.url) as store:
+        assert not await store.folder_exists("a%2Fb")  # "%" is a LIST wildcard
+        assert await store.folder_exists("aX2Fb")
+        assert await store.session_history_folder("a/b") is None
+    await writer.create_folder("a%2Fb")
+    async with open_store(dovecot.url) as store:
+        assert await store.session_history_folder("a/b") == "a%2Fb"
+    await writer.close()
 
 
 async def test_wait_for_object_in_a_folder_not_yet_created(dovecot: Dovecot) -> None:
