@@ -1,0 +1,59 @@
+"""Configuration of the reference SUT (frozen; see topology.md for the addresses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.protocol.sip.timers import Address, Timers
+from conformance.reference.faults import NO_FAULTS, ActiveFaults
+
+#: T1 of the reference SUT: small, so that timeout cases take milliseconds (DESIGN "Time")
+REFERENCE_T1 = 0.02
+
+
+def _reference_timers() -> Timers:
+    return Timers(t1=REFERENCE_T1)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceUser:
+    """A user of the reference network: its SIP URI and its clients' instance ids."""
+
+    uri: str
+    instances: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceConfig:
+    """How a reference SUT runs.
+
+    ``core`` is where the SUT sends every SIP request it originates (the tool's core
+    address, PIXIT ``[tool] sip``). When it is ``None`` (unit tests without a core),
+    requests go straight to the next hop of their dialog or Request-URI.
+    """
+
+    host: str = "127.0.0.1"
+    domain: str = "reference.test"
+    timers: Timers = field(default_factory=_reference_timers)
+    core: Address | None = None
+    faults: ActiveFaults = NO_FAULTS
+    users: tuple[ReferenceUser, ...] = ()
+    #: 0: a run-time port
+    sip_port: int = 0
+    msrp_port: int = 0
+    #: the upper tester's HTTP port (0: a run-time port; None: no upper tester)
+    upper_tester_port: int | None = 0
+    #: the user part of the CF's conference-factory URI
+    factory_user: str = "cpm-factory"
+    #: the longest conference subscription the CF grants, seconds (RFC 6665 4.2.1.1)
+    max_subscription_expires: int = 3600
+    #: seconds without a chat message after which a group session goes inactive
+    #: (None: never)
+    inactivity_timeout: float | None = None
+
+    def guard(self) -> float:
+        """A guard for one SIP round trip of the SUT (Timer B = 64*T1)."""
+        return self.timers.b
+
+
+__all__ = ["REFERENCE_T1", "ReferenceConfig", "ReferenceUser"]
