@@ -91,19 +91,14 @@ def _requirements(catalog: Catalog, role: str | None) -> list[Requirement]:
 
 def locate_testcases() -> Path:
     """The folder of the installed ``conformance.testcases`` package (the source tree's
-    ``testcases/`` in a checkout)."""
-    try:
-        spec = importlib.util.find_spec("conformance.testcases")
-    except ModuleNotFoundError:
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    import conformance
-
-    source = Path(conformance.__file__).resolve().parent.parent / "testcases"
-    if (source / "conftest.py").exists():
-        return source
-    raise CliError("cannot find the test cases (package conformance.testcases)")
+    ``testcases/`` in an editable checkout)."""
+    spec = importlib.util.find_spec("conformance.testcases")
+    if spec is None or not spec.submodule_search_locations:
+        raise CliError(
+            "cannot find the test cases (package conformance.testcases): reinstall with"
+            " `pip install -e .` in a checkout, or install the cpm-conformance wheel"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _table(rows: list[list[str]], headers: list[str], out: TextIO) -> None:

@@ -1,0 +1,33 @@
+"""The wheel carries every package, with testcases/ and fixtures/ under `conformance.`."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPED = {
+    "conformance": "conformance",
+    "testcases": "conformance.testcases",
+    "fixtures": "conformance.fixtures",
+}
+
+
+def _declared() -> set[str]:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(data["tool"]["setuptools"]["packages"])
+
+
+def test_every_package_folder_is_declared() -> None:
+    found: set[str] = set()
+    for top, name in MAPPED.items():
+        for init in (ROOT / top).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / top)
+            found.add(".".join([name, *rel.parts]))
+    assert found - _declared() == set(), "add these packages to pyproject.toml"
+    assert _declared() - found == set(), "pyproject.toml lists packages that do not exist"
+
+
+def test_no_top_level_testcases_or_fixtures_package() -> None:
+    declared = _declared()
+    assert not any(p.split(".")[0] in {"testcases", "fixtures"} for p in declared)
