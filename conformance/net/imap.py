@@ -41,6 +41,7 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_MESSAGES = 10_000
 DEFAULT_MAX_SIZE = 8 * 1024 * 1024
+MAX_FOLDERS = 10_000
 
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 
@@ -190,6 +191,9 @@ class ImapSession:
             raise ImapError(f"{what}: {exc}") from None
         except OSError as exc:
             raise ImapError(f"{what}: {exc}") from None
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            # imapclient's response parser on a malformed answer
+            raise ImapError(f"{what}: malformed response: {exc!r}") from None
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -209,8 +213,10 @@ class ImapSession:
     def list_folders(self) -> list[str]:
         """Every selectable mailbox name, decoded from modified UTF-7."""
         rows = self._call("LIST", lambda: self._client.list_folders())
+        if len(rows) > MAX_FOLDERS:
+            raise ImapError(f"LIST returned {len(rows)} mailboxes, over {MAX_FOLDERS}")
         names: list[str] = []
-        for flags, _delim, name in rows[: self.max_messages]:
+        for flags, _delim, name in rows:
             if any(_text(f).lower() == "\\noselect" for f in flags):
                 continue
             names.append(_text(name))
@@ -348,7 +354,12 @@ def probe_login(url: ImapUrl, within: float, *, alive: Callable[[], bool] | None
             last = exc
             time.sleep(min(0.05, remaining))  # retry interval of the probe only
             continue
-        session = ImapSession.connect(url, timeout=max(min(remaining, 5.0), 0.1))
+        try:
+            session = ImapSession.connect(url, timeout=max(min(remaining, 5.0), 0.1))
+        except (StoreUnavailable, ImapError) as exc:
+            last = exc  # listening but not serving yet (or refusing): retry until the guard
+            time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
+            continue
         session.close()
         return
 

@@ -20,9 +20,10 @@ Waiting: IMAP has no push without IDLE, and a Maildir has none at all, so
 :meth:`MessageStoreReader.wait_for_object` re-reads the folder whenever it may have
 changed: after an IMAP IDLE notification (RFC 2177, in slices of at most
 ``IDLE_SLICE`` seconds so a change racing the IDLE start costs one slice), or, without
-IDLE, every ``poll_interval`` seconds. The interval only paces re-reads; the outcome is
-decided by the predicate matching a stored object, or by the guard timeout ``within``
-expiring (:class:`ObjectNotStored`, carrying what was seen).
+IDLE, every ``POLL_INTERVAL`` (Maildir) or ``IMAP_POLL_INTERVAL`` seconds. The interval
+only paces re-reads; the outcome is decided by the predicate matching a stored object,
+or by the guard timeout ``within`` expiring (:class:`ObjectNotStored`, carrying what
+was seen).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ from conformance.net.maildir import MaildirStore
 IDLE_SLICE = 1.0
 #: pace of re-reads when the store cannot notify (seconds); never decides an outcome
 POLL_INTERVAL = 0.05
+#: the same over IMAP without IDLE, or while the folder does not exist yet (one LIST each)
+IMAP_POLL_INTERVAL = 0.2
 
 _FAR_FUTURE = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 
@@ -179,7 +182,7 @@ class ImapBackend:
         if session.session.has_idle() and await session.folder_exists(folder):
             await session.wait_for_change(folder, known_count, slice_)
         else:
-            await asyncio.sleep(min(POLL_INTERVAL, slice_))  # pacing only
+            await asyncio.sleep(min(IMAP_POLL_INTERVAL, slice_))  # pacing only
 
     async def close(self) -> None:
         if self._session is not None:
