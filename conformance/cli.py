@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from conformance.catalog.model import Requirement, Role
 from conformance.catalog.profile import ProfileError, load_sut
+from conformance.demo import cmd_demo, configure_demo
 
 if TYPE_CHECKING:
     from conformance.catalog.loader import Catalog
@@ -324,6 +325,8 @@ COMMANDS: list[Command] = [
     Command("coverage", "testable mandatory requirements no test case covers",
             _configure_coverage, cmd_coverage),
     Command("run", "run the test cases against a SUT", _configure_run, cmd_run),
+    Command("demo", "loopback demo: a captured CPM session between two engines",
+            configure_demo, cmd_demo),
     # report, compare, selftest, "reference start": add a Command here.
 ]
 

@@ -217,14 +217,23 @@ def _start_lines(protocol: str | None, data: bytes) -> list[str]:
     return [ln.decode("utf-8", "replace")[:100] for ln in found] or ["(continuation)"]
 
 
+def configure_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report-dir", type=Path, default=Path("reports/latest"), help="where to write the capture"
+    )
+    parser.add_argument("--full", action="store_true", help="print every message in full")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cpm-conformance demo",
         description="Loopback demo: a captured CPM group session set-up, MSRP and tear-down.",
     )
-    parser.add_argument("--report-dir", type=Path, default=Path("reports/latest"))
-    parser.add_argument("--full", action="store_true", help="print every message in full")
-    args = parser.parse_args(argv)
+    configure_demo(parser)
+    return cmd_demo(parser.parse_args(argv))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(run_demo(args.report_dir))
     except (WaitTimeout, TransactionTimeoutError, RuntimeError) as exc:
