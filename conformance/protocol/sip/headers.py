@@ -11,7 +11,7 @@ runs on the well-known headers at parse time (RFC 4475 3.1.2).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
@@ -20,6 +20,8 @@ from conformance.errors import RemoteProtocolError
 from conformance.protocol.sip.uri import (
     _GEN_VALUE,
     _LWS,
+    _NAME_ADDR_FAST_RE,
+    _NAME_ADDR_LIST_FAST_RE,
     _PORT,
     _TOKEN,
     NameAddr,
@@ -932,12 +934,38 @@ VALIDATORS = {
     "content-type": check_content_type,
 }
 
+#: How parse_message runs each validator, per header key: ``(fast, check, remember)``.
+#: ``fast`` is the validator's own first step (a regex ``fullmatch``; a match means
+#: ``check`` would accept) or ``None``; ``check`` gives the verdict when ``fast`` does not
+#: match. ``remember``: a value that passed is kept in the validated-value cache, for
+#: the values a dialog repeats (From, To, Contact, Route, Record-Route); the other
+#: checks cost less than a cache look-up, and Via values change with every branch.
+VALIDATION_PLAN: dict[str, tuple[Callable[[str], object] | None, Callable[[str], None], bool]] = {
+    "via": (_VIA_FAST_RE.fullmatch, check_via, False),
+    "from": (_NAME_ADDR_FAST_RE.fullmatch, check_name_addr, True),
+    "to": (_NAME_ADDR_FAST_RE.fullmatch, check_name_addr, True),
+    "contact": (None, check_contact, True),
+    "route": (_NAME_ADDR_LIST_FAST_RE.fullmatch, check_name_addr_list, True),
+    "record-route": (_NAME_ADDR_LIST_FAST_RE.fullmatch, check_name_addr_list, True),
+    "max-forwards": (None, check_max_forwards, False),
+    "expires": (None, check_expires, False),
+    "min-expires": (None, check_expires, False),
+    "date": (_DATE_RE.fullmatch, check_date, False),
+    "warning": (None, check_warning, False),
+    "retry-after": (None, check_retry_after, False),
+    "content-length": (None, check_content_length, False),
+    "content-type": (_CONTENT_TYPE_FAST_RE.fullmatch, check_content_type, False),
+}
+assert VALIDATION_PLAN.keys() == VALIDATORS.keys()
+assert all(VALIDATION_PLAN[k][1] is VALIDATORS[k] for k in VALIDATORS)
+
 
 __all__ = [
     "IARI_REF",
     "ICSI_REF",
     "MAGIC_COOKIE",
     "MAX_DELTA",
+    "VALIDATION_PLAN",
     "VALIDATORS",
     "Contact",
     "ContactPreference",

@@ -14,12 +14,12 @@ Parsing is strict where RFC 4475 says a message is invalid: it raises
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
-from conformance.protocol.sip.headers import VALIDATORS
+from conformance.protocol.sip.headers import VALIDATION_PLAN
 from conformance.protocol.sip.uri import check_request_uri, is_token, split_list
 
 CRLF = b"\r\n"
@@ -473,8 +473,10 @@ def parse_cseq(value: str) -> tuple[int, str]:
 
 
 _FOLD_RE = re.compile(r"[ \t]*\r\n[ \t]+")
-_NAME_CACHE: dict[str, tuple[str, str]] = {}
-"""raw name text (before the colon) -> (name as sent, canonical key); bounded."""
+_Plan: TypeAlias = "tuple[Callable[[str], object] | None, Callable[[str], None], bool]"
+_NAME_CACHE: dict[str, tuple[str, str, _Plan | None]] = {}
+"""raw name text (before the colon) -> (name as sent, canonical key, how its value is
+validated: an entry of VALIDATION_PLAN or None); bounded."""
 _NAME_CACHE_MAX = 2048
 _VALID_CACHE: set[tuple[str, str]] = set()
 """(header key, value) pairs that passed validation: dialogs repeat From, To, Contact,
@@ -498,12 +500,60 @@ def _new_header(name: str, value: str, raw: bytes) -> Header:
     return h
 
 
-def _lines(head: bytes, text: str) -> tuple[list[bytes], list[str]]:
-    """Header section lines (raw bytes and text, in parallel), continuation lines joined."""
+_set_headers = _MessageBase.headers.__set__  # type: ignore[attr-defined,misc]
+_set_body = _MessageBase.body.__set__  # type: ignore[attr-defined,misc]
+_set_version = _MessageBase.version.__set__  # type: ignore[attr-defined,misc]
+_set_msg_raw = _MessageBase.raw.__set__  # type: ignore[attr-defined,misc]
+_set_method = SipRequest.method.__set__  # type: ignore[attr-defined,misc]
+_set_uri = SipRequest.uri.__set__  # type: ignore[attr-defined,misc]
+_set_status = SipResponse.status.__set__  # type: ignore[attr-defined,misc]
+_set_reason = SipResponse.reason.__set__  # type: ignore[attr-defined,misc]
+
+
+def _new_request(
+    headers: Headers, body: bytes, version: str, raw: bytes, method: str, uri: str
+) -> SipRequest:
+    """``SipRequest(...)`` without the frozen-dataclass ``__init__`` (parser hot path)."""
+    msg = object.__new__(SipRequest)
+    _set_headers(msg, headers)
+    _set_body(msg, body)
+    _set_version(msg, version)
+    _set_msg_raw(msg, raw)
+    _set_method(msg, method)
+    _set_uri(msg, uri)
+    return msg
+
+
+def _new_response(
+    headers: Headers, body: bytes, version: str, raw: bytes, status: int, reason: str
+) -> SipResponse:
+    """``SipResponse(...)`` without the frozen-dataclass ``__init__`` (parser hot path)."""
+    msg = object.__new__(SipResponse)
+    _set_headers(msg, headers)
+    _set_body(msg, body)
+    _set_version(msg, version)
+    _set_msg_raw(msg, raw)
+    _set_status(msg, status)
+    _set_reason(msg, reason)
+    return msg
+
+
+#: RFC 3261 methods and those of the extensions CPM uses: tokens by definition.
+_KNOWN_METHODS: frozenset[str] = frozenset(
+    {
+        "ACK", "BYE", "CANCEL", "INFO", "INVITE", "MESSAGE", "NOTIFY", "OPTIONS", "PRACK",
+        "PUBLISH", "REFER", "REGISTER", "SUBSCRIBE", "UPDATE",
+    }
+)
+
+
+def _lines(head: bytes, text: str) -> tuple[list[bytes], list[str], bool]:
+    """Header section lines (raw bytes and text, in parallel), continuation lines joined,
+    and whether there were any."""
     blines = head.split(CRLF)
     tlines = text.split("\r\n")
     if "\r\n " not in text and "\r\n\t" not in text:
-        return blines, tlines
+        return blines, tlines, False
     bout: list[bytes] = []
     tout: list[str] = []
     for b, t in zip(blines, tlines, strict=True):
@@ -515,7 +565,7 @@ def _lines(head: bytes, text: str) -> tuple[list[bytes], list[str]]:
         else:
             bout.append(b)
             tout.append(t)
-    return bout, tout
+    return bout, tout, True
 
 
 def _unfold(head: bytes) -> list[bytes]:
@@ -530,7 +580,7 @@ def _unfold(head: bytes) -> list[bytes]:
     return out
 
 
-def _name_and_key(raw_name: str, raw: bytes) -> tuple[str, str]:
+def _name_and_key(raw_name: str, raw: bytes) -> tuple[str, str, _Plan | None]:
     cached = _NAME_CACHE.get(raw_name)
     if cached is not None:
         return cached
@@ -538,7 +588,8 @@ def _name_and_key(raw_name: str, raw: bytes) -> tuple[str, str]:
     if not is_token(name):
         raise RemoteProtocolError(f"invalid header name {name!r}", raw=raw)
     low = name.lower()
-    result = (name, COMPACT_FORMS.get(low, low))
+    key = COMPACT_FORMS.get(low, low)
+    result = (name, key, VALIDATION_PLAN.get(key))
     if len(_NAME_CACHE) < _NAME_CACHE_MAX:
         _NAME_CACHE[raw_name] = result
     return result
@@ -550,7 +601,7 @@ def _parse_header_line(raw: bytes) -> Header:
     colon = text.find(":")
     if colon <= 0:
         raise RemoteProtocolError(f"header line without a name: {raw[:80]!r}", raw=raw)
-    name, _ = _name_and_key(text[:colon], raw)
+    name = _name_and_key(text[:colon], raw)[0]
     value = text[colon + 1 :]
     if "\r\n" in value:
         value = _FOLD_RE.sub(" ", value)
@@ -600,43 +651,42 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
         raise RemoteProtocolError("no empty line ending the header section", raw=data)
     head = data[:idx]
     text = _decode(head, "header section")
-    blines, tlines = _lines(head, text)
-    folded = len(blines) != text.count("\r\n") + 1
+    blines, tlines, folded = _lines(head, text)
     names: list[str] = []
     values: list[str] = []
     keys: list[str] = []
     cl_value: str | None = None
-    cseqs: list[str] = []
-    validators = VALIDATORS
     cache = _NAME_CACHE
     valid = _VALID_CACHE
-    for i in range(1, len(tlines)):
-        line = tlines[i]
+    for i, line in enumerate(tlines):
+        if not i:
+            continue
         colon = line.find(":")
         nk = cache.get(line[:colon]) if colon > 0 else None
         if nk is None:
             if colon <= 0:
                 raise RemoteProtocolError(f"header line without a name: {line[:80]!r}", raw=data)
             nk = _name_and_key(line[:colon], blines[i])
-        name, key = nk
+        name, key, plan = nk
         value = line[colon + 1 :]
         if folded and "\r\n" in value:
             value = _FOLD_RE.sub(" ", value)
         value = value.strip(" \t")
-        check = validators.get(key)
-        if check is not None:
-            ck = (key, value)
-            if ck not in valid:
-                check(value)
+        if plan is not None:
+            fast, check, remember = plan
+            if not remember:
+                if fast is None or fast(value) is None:
+                    check(value)
+                if key == "content-length":
+                    if cl_value is not None:
+                        raise RemoteProtocolError("several Content-Length headers", raw=data)
+                    cl_value = value
+            elif (key, value) not in valid:
+                if fast is None or fast(value) is None:
+                    check(value)
                 if len(valid) >= _VALID_CACHE_MAX:
                     valid.clear()
-                valid.add(ck)
-            if key == "content-length":
-                if cl_value is not None:
-                    raise RemoteProtocolError("several Content-Length headers", raw=data)
-                cl_value = value
-        elif key == "cseq":
-            cseqs.append(value)
+                valid.add((key, value))
         names.append(name)
         values.append(value)
         keys.append(key)
@@ -658,7 +708,11 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
     body = data[rest_start:end]
     raw_msg = data[:end] if end != len(data) else data
     msg = _build_from_start_line(tlines[0], headers, body, raw_msg)
-    for c in cseqs:
+    if "cseq" not in keys:
+        return msg
+    for c, key in zip(values, keys, strict=True):
+        if key != "cseq":
+            continue
         _, method = parse_cseq(c)
         if isinstance(msg, SipRequest) and method != msg.method:
             raise RemoteProtocolError(
@@ -681,9 +735,7 @@ def _build_from_start_line(first: str, headers: Headers, body: bytes, raw: bytes
             raise RemoteProtocolError(f"invalid status code {code[:20]!r}", raw=raw)
         if "\r" in reason or "\n" in reason:
             raise RemoteProtocolError("CR or LF in the reason phrase", raw=raw)
-        return SipResponse(
-            headers=headers, body=body, version=version, raw=raw, status=int(code), reason=reason
-        )
+        return _new_response(headers, body, version, raw, int(code), reason)
     parts = first.split(" ")
     if len(parts) != 3 or not all(parts):
         raise RemoteProtocolError(
@@ -691,14 +743,14 @@ def _build_from_start_line(first: str, headers: Headers, body: bytes, raw: bytes
             raw=raw,
         )
     method, uri, version = parts
-    if not is_token(method):
+    if method not in _KNOWN_METHODS and not is_token(method):
         raise RemoteProtocolError(f"invalid method {method!r}", raw=raw)
     if version.upper() != SIP_VERSION:
         raise RemoteProtocolError(f"unsupported version {version!r}", raw=raw)
     if ("request-uri", uri) not in _VALID_CACHE:
         check_request_uri(uri)
         _VALID_CACHE.add(("request-uri", uri))
-    return SipRequest(headers=headers, body=body, version=version, raw=raw, method=method, uri=uri)
+    return _new_request(headers, body, version, raw, method, uri)
 
 
 @dataclass
