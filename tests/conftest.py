@@ -21,6 +21,18 @@ if _ROOT not in sys.path:
 from tests.support.servers import require_binary as _require_binary  # noqa: E402
 from tests.support.servers import servers_required  # noqa: E402
 
+try:
+    from hypothesis import settings
+except ImportError:  # pragma: no cover - hypothesis comes with the dev extras
+    pass
+else:
+    # Property tests judge behaviour, never speed: no per-example deadline (a timed
+    # assertion on a shared 2-core machine is a flake). Under CI the examples are
+    # derandomized, so a red run is reproducible with the same command.
+    settings.register_profile("project", deadline=None)
+    settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+    settings.load_profile("ci" if servers_required() else "project")
+
 
 @pytest.fixture
 def require_binary() -> Callable[[str], str]:
