@@ -20,7 +20,7 @@ from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.protocol.sip.headers import VALIDATION_PLAN
-from conformance.protocol.sip.uri import check_request_uri, is_token, split_list
+from conformance.protocol.sip.uri import TOKEN_CHARS, check_request_uri, is_token, split_list
 
 CRLF = b"\r\n"
 SIP_VERSION = "SIP/2.0"
@@ -152,28 +152,48 @@ class Headers(Sequence[Header]):
     :class:`Header` objects are only built when the list is iterated or indexed.
     """
 
-    __slots__ = ("_built", "_keys", "_names", "_raws", "_values")
+    __slots__ = ("_built", "_head", "_keys", "_names", "_raw_lines", "_values")
 
     def __init__(self, items: Iterable[Header | tuple[str, str]] = ()) -> None:
         built = tuple(h if isinstance(h, Header) else Header(h[0], h[1]) for h in items)
         self._built: tuple[Header, ...] | None = built
         self._names: tuple[str, ...] = tuple(h.name for h in built)
         self._values: tuple[str, ...] = tuple(h.value for h in built)
-        self._raws: tuple[bytes, ...] = tuple(h.raw for h in built)
+        self._raw_lines: tuple[bytes, ...] | None = tuple(h.raw for h in built)
+        self._head = b""
         self._keys: tuple[str, ...] = tuple(header_key(h.name) for h in built)
 
     @classmethod
     def _trusted(
-        cls, names: list[str], values: list[str], raws: list[bytes], keys: list[str]
+        cls,
+        names: list[str],
+        values: list[str],
+        raws: list[bytes] | None,
+        keys: list[str],
+        head: bytes = b"",
     ) -> Headers:
-        """Build from parsed lines whose keys are already known (the parser's fast path)."""
+        """Build from parsed lines whose keys are already known (the parser's fast path).
+
+        ``raws=None``: the raw lines are those of ``head`` (the header section, start line
+        first, without folding), split when first needed.
+        """
         obj = cls.__new__(cls)
         obj._built = None
         obj._names = tuple(names)
         obj._values = tuple(values)
-        obj._raws = tuple(raws)
+        obj._raw_lines = None if raws is None else tuple(raws)
+        obj._head = head
         obj._keys = tuple(keys)
         return obj
+
+    @property
+    def _raws(self) -> tuple[bytes, ...]:
+        """The raw line of each header, as received (empty for built headers)."""
+        raws = self._raw_lines
+        if raws is None:
+            raws = tuple(self._head.split(CRLF)[1:])
+            self._raw_lines = raws
+        return raws
 
     @property
     def _items(self) -> tuple[Header, ...]:
@@ -462,7 +482,17 @@ def _is_digits(text: str) -> bool:
     return text.isdigit() and text.isascii()
 
 
+#: The common CSeq shape: at most 10 ASCII digits, SP, a token. A value it does not match
+#: goes through the general checks below.
+_CSEQ_FAST_RE = re.compile(f"([0-9]{{1,10}}) ([{TOKEN_CHARS}]++)")
+
+
 def parse_cseq(value: str) -> tuple[int, str]:
+    m = _CSEQ_FAST_RE.fullmatch(value)
+    if m is not None:
+        number = int(m[1])
+        if number < 2**31:  # RFC 3261 8.1.1.5
+            return number, m[2]
     parts = value.split()
     if len(parts) != 2 or not _is_digits(parts[0]) or not is_token(parts[1]):
         raise RemoteProtocolError(f"invalid CSeq {value!r}")
@@ -547,13 +577,14 @@ _KNOWN_METHODS: frozenset[str] = frozenset(
 )
 
 
-def _lines(head: bytes, text: str) -> tuple[list[bytes], list[str], bool]:
+def _lines(head: bytes, text: str) -> tuple[list[bytes] | None, list[str], bool]:
     """Header section lines (raw bytes and text, in parallel), continuation lines joined,
-    and whether there were any."""
-    blines = head.split(CRLF)
+    and whether there were any. Without continuation lines the raw lines are ``None``:
+    they are ``head.split(CRLF)``, which :class:`Headers` does when first needed."""
     tlines = text.split("\r\n")
     if "\r\n " not in text and "\r\n\t" not in text:
-        return blines, tlines, False
+        return None, tlines, False
+    blines = head.split(CRLF)
     bout: list[bytes] = []
     tout: list[str] = []
     for b, t in zip(blines, tlines, strict=True):
@@ -666,7 +697,7 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
         if nk is None:
             if colon <= 0:
                 raise RemoteProtocolError(f"header line without a name: {line[:80]!r}", raw=data)
-            nk = _name_and_key(line[:colon], blines[i])
+            nk = _name_and_key(line[:colon], line.encode() if blines is None else blines[i])
         name, key, plan = nk
         value = line[colon + 1 :]
         if folded and "\r\n" in value:
@@ -690,7 +721,7 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
         names.append(name)
         values.append(value)
         keys.append(key)
-    headers = Headers._trusted(names, values, blines[1:], keys)
+    headers = Headers._trusted(names, values, None if blines is None else blines[1:], keys, head)
     rest_start = idx + 4
     if cl_value is not None:
         length = int(cl_value)
