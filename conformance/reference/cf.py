@@ -31,7 +31,7 @@ import contextlib
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -71,6 +71,7 @@ from conformance.protocol.sip.timers import Address, Transport
 from conformance.protocol.sip.transaction import tag_of
 from conformance.protocol.sip.uri import parse_uri
 from conformance.reference.config import ReferenceConfig
+from conformance.reference.upper_tester_server import ActionError, Handler
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +167,7 @@ class GroupSession:
         return [p for p in self.participants.values() if p.connected]
 
 
-class ActionError(Exception):
-    """An upper-tester action that cannot be done (status 400 or 409)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-ActionHandler = Callable[[Mapping[str, Any]], Awaitable[str]]
+ActionHandler = Handler
 
 
 class ControllingFunction:

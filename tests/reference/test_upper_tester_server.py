@@ -1,0 +1,73 @@
+"""The upper-tester HTTP/JSON server, over a real loopback connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import pytest
+
+from conformance.reference.cf import ControllingFunction
+from conformance.reference.config import ReferenceConfig
+from conformance.reference.upper_tester_server import ACTIONS_PATH, UpperTesterServer
+
+
+async def post(server: UpperTesterServer, body: bytes, path: str = ACTIONS_PATH,
+               method: str = "POST") -> tuple[int, dict[str, Any]]:
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+    )
+    await writer.drain()
+    data = await asyncio.wait_for(reader.read(), 5.0)
+    writer.close()
+    head, _, payload = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), json.loads(payload)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[UpperTesterServer]:
+    s = UpperTesterServer()
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def test_status_codes(server: UpperTesterServer) -> None:
+    resets: list[str] = []
+
+    async def reset(params: Mapping[str, Any]) -> str:
+        resets.append("x")
+        return "done"
+
+    server.register("reset", reset)
+    assert await post(server, b'{"action": "reset"}') == (200, {"status": "ok", "detail": "done"})
+    assert resets == ["x"]
+    assert (await post(server, b"{nope"))[0] == 400
+    assert (await post(server, b'["action"]'))[0] == 400
+    assert (await post(server, b'{"action": "fly"}'))[0] == 422
+    assert (await post(server, b'{"action": "user-decline", "user": "sip:b@x"}'))[0] == 501
+    assert (await post(server, b"{}", path="/other"))[0] == 404
+    assert (await post(server, b"{}", method="PUT"))[0] == 405
+    assert (await post(server, b" " * 70000))[0] == 413
+
+
+async def test_end_session_through_http() -> None:
+    cf = await ControllingFunction.start(ReferenceConfig())
+    server = UpperTesterServer()
+    server.register_all(cf.actions())
+    await server.start()
+    try:
+        status, body = await post(server, b'{"action": "end-session", "session": "sip:conf-x@h"}')
+        assert status == 400 and "unknown group session" in body["error"]
+        assert (await post(server, b'{"action": "end-session"}'))[0] == 400
+        assert (await post(server, b'{"action": "reset"}'))[0] == 200
+    finally:
+        await server.close()
+        await cf.close()
