@@ -34,7 +34,6 @@ import pwd
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -44,6 +43,7 @@ from pathlib import Path
 from conformance.errors import LocalProtocolError
 from conformance.net.imap import ImapUrl, StoreUnavailable, probe_login
 from conformance.net.ports import pick_free_port
+from conformance.net.process import ServerProcess, read_log
 
 
 class DovecotError(LocalProtocolError):
@@ -190,6 +190,7 @@ class Dovecot:
         self.password = password
         self.conf_path = workdir / "dovecot.conf"
         self.log_path = workdir / "dovecot.log"
+        self.server = ServerProcess(workdir, workdir / "stdout.log")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -207,10 +208,7 @@ class Dovecot:
         return self.workdir / "mail" / self.user
 
     def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     # -- sync -------------------------------------------------------------------------
 
@@ -265,37 +263,18 @@ class Dovecot:
         self.conf_path.write_text(
             render_config(w, port=self.port, host=self.host, accounts=accounts, version=version)
         )
-        log = (w / "stdout.log").open("wb")
+        self.process = self.server.start([binary, "-F", "-c", str(self.conf_path)])
         try:
-            self.process = subprocess.Popen(
-                [binary, "-F", "-c", str(self.conf_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        proc = self.process
-        try:
-            probe_login(self.imap_url, within, alive=lambda: proc.poll() is None)
+            probe_login(self.imap_url, within, alive=self.server.alive)
         except StoreUnavailable as exc:
-            out = (w / "stdout.log").read_text(errors="replace")
+            out = self.server.output_text()
             raise DovecotError(f"{exc}\n--- dovecot output ---\n{out}") from None
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds; then remove the directory."""
-        proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=grace)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.process = None
+        self.server.stop(grace)
+        self.server.remove()
 
     # -- async ------------------------------------------------------------------------
 

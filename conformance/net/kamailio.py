@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -36,6 +34,7 @@ from pathlib import Path
 from conformance.errors import LocalProtocolError
 from conformance.net.clock import WaitTimeout
 from conformance.net.ports import pick_free_port
+from conformance.net.process import ServerProcess
 
 #: Modules every generated configuration loads.
 MODULES: tuple[str, ...] = (
@@ -292,7 +291,9 @@ class Kamailio:
         self.cfg_path = workdir / "kamailio.cfg"
         self.log_path = workdir / "kamailio.log"
         self.pid_path = workdir / "kamailio.pid"
-        self.process: asyncio.subprocess.Process | None = None
+        # SIGTERM to the main process only: it stops its own children
+        self.server = ServerProcess(workdir, self.log_path, term_group=False, sweep=True)
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> tuple[str, int]:
@@ -311,10 +312,7 @@ class Kamailio:
 
     def log_text(self) -> str:
         """Everything Kamailio wrote to stderr/stdout so far."""
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return self.server.output_text()
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -346,13 +344,13 @@ class Kamailio:
             except (KamailioError, WaitTimeout) as exc:
                 last = exc
                 await k.stop()
-                shutil.rmtree(workdir, ignore_errors=True)
+                k.server.remove()
                 continue
             try:
                 yield k
             finally:
                 await k.stop()
-                shutil.rmtree(workdir, ignore_errors=True)
+                k.server.remove()
             return
         raise KamailioError(f"kamailio did not start: {last}")
 
@@ -361,9 +359,8 @@ class Kamailio:
         await asyncio.to_thread(check_config, self.cfg_path, binary)
         run_dir = self.workdir / "run"
         run_dir.mkdir()
-        log = self.log_path.open("wb")
-        try:
-            self.process = await asyncio.create_subprocess_exec(
+        self.process = self.server.start(
+            [
                 binary,
                 "-f",
                 str(self.cfg_path),
@@ -379,15 +376,10 @@ class Kamailio:
                 str(self.config.shm_mb),
                 "-M",
                 str(self.config.pkg_mb),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
+            ]
+        )
         probe = asyncio.ensure_future(probe_options(self.config.host, self.port, within))
-        exited = asyncio.ensure_future(self.process.wait())
+        exited = asyncio.ensure_future(self.server.exited())
         done, _ = await asyncio.wait({probe, exited}, return_when=asyncio.FIRST_COMPLETED)
         if probe in done:
             exited.cancel()
@@ -402,23 +394,12 @@ class Kamailio:
         )
 
     async def stop(self, within: float = 5.0) -> int | None:
-        """SIGTERM the main process; SIGKILL its process group if it outlives ``within``."""
-        proc = self.process
-        if proc is None:
-            return None
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), within)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await asyncio.wait_for(proc.wait(), within)
-        # children left behind by a crash of the main process share its session
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        return proc.returncode
+        """SIGTERM the main process; SIGKILL its process group if it outlives ``within``.
+
+        Children left behind by a crash of the main process share its session: they are
+        killed afterwards.
+        """
+        return await self.server.stop_async(within)
 
 
 __all__ = [
