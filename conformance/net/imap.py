@@ -29,6 +29,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import imapclient
@@ -102,6 +103,27 @@ def parse_imap_url(url: str) -> ImapUrl:
         password=urllib.parse.unquote(parts.password),
         tls=tls,
     )
+
+
+def parse_store_url(url: str) -> ImapUrl | Path:
+    """A Message Store URL: ``imap[s]://user:pass@host:port/``, ``maildir:/path`` or a path.
+
+    Returns the :class:`ImapUrl`, or the root of the Maildir. Raises
+    :class:`LocalProtocolError` for a URL that names no usable store.
+    """
+    if url.startswith(("imap://", "imaps://")):
+        return parse_imap_url(url)
+    if url.startswith("maildir:"):
+        path = url[len("maildir:") :]
+        if path.startswith("//"):
+            path = path[2:]
+    elif "://" in url:
+        raise LocalProtocolError(f"unsupported Message Store URL {url!r}")
+    else:
+        path = url
+    if not path:
+        raise LocalProtocolError(f"Message Store URL {url!r} names no path")
+    return Path(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +442,28 @@ class AsyncImapSession:
         await self._run(self.session.close)
 
 
+class LazyImapSession:
+    """An :class:`AsyncImapSession` to ``url`` that connects on first use.
+
+    ``timeout`` bounds every socket operation of the session.
+    """
+
+    def __init__(self, url: ImapUrl, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._session: AsyncImapSession | None = None
+
+    async def get(self) -> AsyncImapSession:
+        if self._session is None:
+            self._session = await AsyncImapSession.connect(self.url, timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AsyncImapSession",
@@ -427,7 +471,9 @@ __all__ = [
     "ImapError",
     "ImapSession",
     "ImapUrl",
+    "LazyImapSession",
     "StoreUnavailable",
     "parse_imap_url",
+    "parse_store_url",
     "probe_login",
 ]

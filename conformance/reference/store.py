@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
-from pathlib import Path
 from types import TracebackType
 
 from conformance.errors import LocalProtocolError
-from conformance.net.imap import AsyncImapSession, ImapUrl, parse_imap_url
+from conformance.net.imap import AsyncImapSession, ImapUrl, LazyImapSession, parse_store_url
 from conformance.net.maildir import MaildirStore
 
 
@@ -40,22 +39,18 @@ class MessageStoreWriter:
         if (maildir is None) == (imap is None):
             raise LocalProtocolError("a store writer needs exactly one of maildir or imap")
         self._maildir = maildir
-        self._imap_url = imap
-        self._timeout = timeout
-        self._imap: AsyncImapSession | None = None
+        self._imap = None if imap is None else LazyImapSession(imap, timeout)
 
     @property
     def description(self) -> str:
         if self._maildir is not None:
             return f"maildir:{self._maildir.root}"
-        assert self._imap_url is not None
-        return self._imap_url.redacted()
+        assert self._imap is not None
+        return self._imap.url.redacted()
 
     async def _session(self) -> AsyncImapSession:
-        if self._imap is None:
-            assert self._imap_url is not None
-            self._imap = await AsyncImapSession.connect(self._imap_url, timeout=self._timeout)
-        return self._imap
+        assert self._imap is not None
+        return await self._imap.get()
 
     async def folder_exists(self, name: str) -> bool:
         if self._maildir is not None:
@@ -83,8 +78,7 @@ class MessageStoreWriter:
 
     async def close(self) -> None:
         if self._imap is not None:
-            session, self._imap = self._imap, None
-            await session.close()
+            await self._imap.close()
 
     async def __aenter__(self) -> MessageStoreWriter:
         return self
@@ -103,19 +97,10 @@ def open_store_writer(url: str, *, timeout: float = 10.0) -> MessageStoreWriter:
 
     A Maildir root is created when missing. IMAP connects on first use.
     """
-    if url.startswith(("imap://", "imaps://")):
-        return MessageStoreWriter(imap=parse_imap_url(url), timeout=timeout)
-    if url.startswith("maildir:"):
-        path = url[len("maildir:") :]
-        if path.startswith("//"):
-            path = path[2:]
-    elif "://" in url:
-        raise LocalProtocolError(f"unsupported Message Store URL {url!r}")
-    else:
-        path = url
-    if not path:
-        raise LocalProtocolError(f"Message Store URL {url!r} names no path")
-    return MessageStoreWriter(maildir=MaildirStore(Path(path), create=True))
+    location = parse_store_url(url)
+    if isinstance(location, ImapUrl):
+        return MessageStoreWriter(imap=location, timeout=timeout)
+    return MessageStoreWriter(maildir=MaildirStore(location, create=True))
 
 
 __all__ = ["MessageStoreWriter", "open_store_writer"]

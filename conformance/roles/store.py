@@ -45,7 +45,7 @@ from conformance.documents.store_object import (
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.clock import WaitTimeout
-from conformance.net.imap import AsyncImapSession, ImapUrl, parse_imap_url
+from conformance.net.imap import AsyncImapSession, ImapUrl, LazyImapSession, parse_store_url
 from conformance.net.maildir import MaildirStore
 
 #: longest single IMAP IDLE before the folder is re-read anyway (seconds)
@@ -159,12 +159,10 @@ class ImapBackend:
         self.url = url
         self.timeout = timeout
         self.description = url.redacted()
-        self._session: AsyncImapSession | None = None
+        self._session = LazyImapSession(url, timeout)
 
     async def _s(self) -> AsyncImapSession:
-        if self._session is None:
-            self._session = await AsyncImapSession.connect(self.url, timeout=self.timeout)
-        return self._session
+        return await self._session.get()
 
     async def folders(self) -> list[str]:
         return await (await self._s()).list_folders()
@@ -185,9 +183,7 @@ class ImapBackend:
             await asyncio.sleep(min(IMAP_POLL_INTERVAL, slice_))  # pacing only
 
     async def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        await self._session.close()
 
 
 def _sort_key(obj: StoredObject) -> tuple[_dt.datetime, int]:
@@ -304,19 +300,10 @@ def open_store(url: str, *, timeout: float = 10.0) -> MessageStoreReader:
     IMAP connects on first use (``timeout`` bounds every socket operation). Raises
     :class:`LocalProtocolError` for a URL that names no usable store.
     """
-    if url.startswith(("imap://", "imaps://")):
-        return MessageStoreReader(ImapBackend(parse_imap_url(url), timeout))
-    if url.startswith("maildir:"):
-        path = url[len("maildir:") :]
-        if path.startswith("//"):
-            path = path[2:]
-    elif "://" in url:
-        raise LocalProtocolError(f"unsupported Message Store URL {url!r}")
-    else:
-        path = url
-    if not path:
-        raise LocalProtocolError(f"Message Store URL {url!r} names no path")
-    return MessageStoreReader(MaildirBackend(Path(path)))
+    location = parse_store_url(url)
+    if isinstance(location, ImapUrl):
+        return MessageStoreReader(ImapBackend(location, timeout))
+    return MessageStoreReader(MaildirBackend(location))
 
 
 __all__ = [
