@@ -84,4 +84,40 @@ class Notifier:
         return await wait_within(until(), within, what)
 
 
-__all__ = ["Notifier", "WaitTimeout", "now", "wait_within", "wall"]
+class DeadlineTimer:
+    """The one loop timer at a sans-IO machine's next deadline (re-armed, never stacked).
+
+    ``fire(now)`` runs when the deadline is due. asyncio may run a ``call_at`` callback up
+    to one clock resolution early: the timer is due by the loop's own rule, so ``now`` is
+    at least the deadline.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fire: Callable[[float], None]) -> None:
+        self.loop = loop
+        self._fire = fire
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed_at: float | None = None
+
+    def arm(self, deadline: float | None) -> None:
+        """Fire at ``deadline`` (``None``: not at all); a timer already there is kept."""
+        if deadline == self._armed_at and self._timer is not None:
+            return
+        self.cancel()
+        self._armed_at = deadline
+        if deadline is not None:
+            self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        deadline = self._armed_at
+        self._armed_at = None
+        now = max(self.loop.time(), deadline) if deadline is not None else self.loop.time()
+        self._fire(now)
+
+
+__all__ = ["DeadlineTimer", "Notifier", "WaitTimeout", "now", "wait_within", "wall"]

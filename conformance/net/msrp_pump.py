@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from conformance.errors import LocalProtocolError
 from conformance.net.capture import Capture
-from conformance.net.clock import Notifier
+from conformance.net.clock import DeadlineTimer, Notifier
 from conformance.net.msrp_transport import MsrpTransport
 from conformance.net.stream import StreamConnection
 from conformance.protocol.msrp.codec import MsrpRequest, MsrpResponse
@@ -199,8 +199,7 @@ class MsrpPump:
         self._channels: dict[StreamConnection, MsrpChannel] = {}
         self._accepted: list[MsrpChannel] = []
         self._changed = Notifier()
-        self._timer: asyncio.TimerHandle | None = None
-        self._armed_at: float | None = None
+        self._timer = DeadlineTimer(self.loop, self._on_timer)
         transport.on_open = self._on_open
         transport.on_data = self._on_data
         transport.on_close = self._on_close
@@ -246,9 +245,7 @@ class MsrpPump:
         return await self._changed.wait_until(probe, within, f"MSRP connection to {self.address()}")
 
     async def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         await self.transport.close()
 
     async def __aenter__(self) -> MsrpPump:
@@ -293,21 +290,9 @@ class MsrpPump:
         deadlines = [
             d for c in self._channels.values() if (d := c.machine.next_deadline()) is not None
         ]
-        deadline = min(deadlines, default=None)
-        if deadline == self._armed_at and self._timer is not None:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._armed_at = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline, self._on_timer)
+        self._timer.arm(min(deadlines, default=None))
 
-    def _on_timer(self) -> None:
-        deadline = self._armed_at
-        self._timer = None
-        self._armed_at = None
-        now = max(self.now(), deadline) if deadline is not None else self.now()
+    def _on_timer(self, now: float) -> None:
         for channel in list(self._channels.values()):
             events = channel.machine.handle_timeout(now)
             if events:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.capture import Capture
-from conformance.net.clock import Notifier
+from conformance.net.clock import DeadlineTimer, Notifier
 from conformance.net.sip_transport import InvalidMessage, SipTransport, TransportError
 from conformance.protocol.sip.layer import (
     Event,
@@ -225,8 +225,7 @@ class SipPump:
         self._inbox: list[IncomingRequest] = []
         self._handles: dict[ClientTransactionId, ClientTransactionHandle] = {}
         self._changed = Notifier()
-        self._timer: asyncio.TimerHandle | None = None
-        self._armed_at: float | None = None
+        self._timer = DeadlineTimer(self.loop, self._on_timer)
         self._closed = False
         transport.set_handler(self._on_message)
         transport.on_transport_error = self._on_transport_error
@@ -265,9 +264,7 @@ class SipPump:
 
     async def close(self) -> None:
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         await self.transport.close()
 
     async def __aenter__(self) -> SipPump:
@@ -386,13 +383,7 @@ class SipPump:
         self.layer.transport_error(tid, self.now())
         self._pump()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        deadline = self._armed_at
-        self._armed_at = None
-        # asyncio may run a call_at callback up to one clock resolution early: the timer
-        # is due by the loop's own rule, so fire it at its deadline.
-        now = max(self.now(), deadline) if deadline is not None else self.now()
+    def _on_timer(self, now: float) -> None:
         self.layer.handle_timeout(now)
         self._pump()
 
@@ -407,19 +398,8 @@ class SipPump:
                 self._on_transport_error(TransportError(out.destination, out.data, exc))
         for event in self.layer.events():
             self._dispatch(event)
-        self._arm()
+        self._timer.arm(self.layer.next_deadline())
         self._changed.notify()
-
-    def _arm(self) -> None:
-        deadline = self.layer.next_deadline()
-        if deadline == self._armed_at and self._timer is not None:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._armed_at = deadline
-        if deadline is not None:
-            self._timer = self.loop.call_at(deadline, self._on_timer)
 
     def _dispatch(self, event: Event) -> None:
         self.events.append(LoggedEvent(self.now(), event))
