@@ -20,7 +20,7 @@ from collections.abc import Callable
 from conformance.errors import RemoteProtocolError
 from conformance.net.capture import Capture, Endpoint, ProtocolLabel
 from conformance.net.ports import bind_tcp_listener
-from conformance.net.stream import InvalidMessage, StreamConnection
+from conformance.net.stream import InvalidMessage, StreamConnection, close_listener
 from conformance.protocol.msrp.codec import MsrpMessage, MsrpParser
 from conformance.protocol.sip.timers import Address, Transport
 
@@ -119,16 +119,8 @@ class MsrpTransport:
         connection.write(data)
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        conns = list(self._parsers)
-        for conn in conns:
-            conn.close()
-        for conn in conns:
-            await conn.wait_closed()
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        await close_listener(self._server, list(self._parsers))
+        self._server = None
 
     async def __aenter__(self) -> MsrpTransport:
         return self

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from conformance.errors import RemoteProtocolError
 from conformance.net.capture import Capture, Endpoint, ProtocolLabel
 from conformance.net.ports import bind_udp_and_tcp
-from conformance.net.stream import InvalidMessage, StreamConnection
+from conformance.net.stream import InvalidMessage, StreamConnection, close_listener
 from conformance.protocol.sip.message import SipMessage, StreamParser, parse_message
 from conformance.protocol.sip.timers import Address, Transport
 
@@ -134,16 +134,8 @@ class SipTransport:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
-        if self._server is not None:
-            self._server.close()
-        conns = list(self._connections.values())
-        for conn in conns:
-            conn.close()
-        for conn in conns:
-            await conn.wait_closed()
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        await close_listener(self._server, list(self._connections.values()))
+        self._server = None
 
     async def __aenter__(self) -> SipTransport:
         return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from conformance.errors import RemoteProtocolError
@@ -128,4 +128,18 @@ class StreamConnection(asyncio.Protocol):
         await asyncio.shield(self.closed)
 
 
-__all__ = ["InvalidMessage", "StreamConnection"]
+async def close_listener(
+    server: asyncio.Server | None, connections: Sequence[StreamConnection]
+) -> None:
+    """Stop accepting, close ``connections``, and wait until all of them are closed."""
+    if server is not None:
+        server.close()
+    for conn in connections:
+        conn.close()
+    for conn in connections:
+        await conn.wait_closed()
+    if server is not None:
+        await server.wait_closed()
+
+
+__all__ = ["InvalidMessage", "StreamConnection", "close_listener"]
