@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.protocol.fsm import step
 from conformance.protocol.msrp.codec import (
     FLAG_ABORT,
     FLAG_COMPLETE,
@@ -148,12 +149,7 @@ class _Partial:
     received: int = 0
 
     def move(self, event: str) -> None:
-        try:
-            self.state = TRANSITIONS[(self.state, event)]
-        except KeyError:
-            raise LocalProtocolError(
-                f"reassembly of {self.message_id}: no transition {event} from {self.state}"
-            ) from None
+        self.state = step(TRANSITIONS, self.state, event, f"reassembly of {self.message_id}")
 
 
 class Reassembler:

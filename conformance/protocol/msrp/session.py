@@ -36,6 +36,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.protocol.fsm import step
 from conformance.protocol.msrp.chunking import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Aborted,
@@ -249,12 +250,8 @@ class OutgoingTransaction:
     response: MsrpResponse | None = field(default=None)
 
     def move(self, event: str) -> None:
-        try:
-            self.state = TRANSACTION_TRANSITIONS[(self.state, event)]
-        except KeyError:
-            raise LocalProtocolError(
-                f"transaction {self.request.tid}: no transition {event} from {self.state}"
-            ) from None
+        what = f"transaction {self.request.tid}"
+        self.state = step(TRANSACTION_TRANSITIONS, self.state, event, what)
 
 
 def _report_value(get: str | None, default: str) -> str:
@@ -298,12 +295,7 @@ class MsrpConnection:
         return self._transactions.get(tid)
 
     def _move(self, event: str) -> None:
-        try:
-            self.state = CONNECTION_TRANSITIONS[(self.state, event)]
-        except KeyError:
-            raise LocalProtocolError(
-                f"connection: no transition {event} from {self.state}"
-            ) from None
+        self.state = step(CONNECTION_TRANSITIONS, self.state, event, "connection")
 
     # output
 
