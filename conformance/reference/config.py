@@ -50,6 +50,21 @@ class ReferenceConfig:
     #: seconds without a chat message after which a group session goes inactive
     #: (None: never)
     inactivity_timeout: float | None = None
+    #: the PF's own SIP URI (PIXIT uris.pf)
+    pf_uri: str = "sip:pf.reference.test"
+    #: the PF's CPMDeferredMsgMgmtURI (PIXIT uris.deferred_msg_mgmt), From of its SUBSCRIBEs
+    deferred_uri: str = "sip:deferred@pf.reference.test"
+    #: the service provider's configured CF URI (PIXIT uris.conference_factory)
+    conference_factory_uri: str = "sip:conference-factory@cf.reference.test"
+    #: base URL of the XDMS the PF reads user preferences from (the tool's XDMS emulator);
+    #: None: defaults (no preferences stored)
+    xdms_url: str | None = None
+    #: the Message Store the PF writes to: "maildir:/path" or "imap://user:pass@host:port/";
+    #: None: no Message Store
+    store_url: str | None = None
+    #: service-provider options of the PF (mirrors the profile's PICS claims); the PF module
+    #: defines the type, so config stays free of PF details
+    pf_policy: object | None = None
 
     def guard(self) -> float:
         """A guard for one SIP round trip of the SUT (Timer B = 64*T1)."""
