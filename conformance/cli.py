@@ -242,6 +242,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", dest="workers", metavar="N",
                    help="parallel workers (pytest-xdist): a number or 'auto'")
     p.add_argument("--alluredir", metavar="DIR", help="also write Allure results")
+    p.add_argument("--faults", metavar="NAME[,NAME...]",
+                   help="reference SUT faults to switch on (overrides the profile's)")
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -267,7 +269,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cmd = [
         sys.executable, "-m", "pytest", str(testcases),
         "-p", "no:cacheprovider", "--strict-markers", "-rs",
-        "-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function",
+        # The test cases, the tool's roles and an in-process reference SUT share one loop.
+        "-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=session",
+        "-o", "asyncio_default_test_loop_scope=session",
         "-o", "junit_suite_name=cpm-conformance",
         "--sut", sut, "--cpm-report-dir", str(report_dir),
         f"--junitxml={report_dir / JUNIT_NAME}",
@@ -286,6 +290,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["-n", str(args.workers)]
     if args.alluredir:
         cmd.append(f"--alluredir={Path(args.alluredir).resolve()}")
+    if args.faults:
+        cmd += ["--faults", args.faults]
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)

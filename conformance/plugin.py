@@ -79,6 +79,7 @@ __all__ = [
     "NA_ROLE_PREFIX",
     "CaseInfo",
     "get_catalog",
+    "get_faults",
     "get_profile",
     "severity_for",
 ]
@@ -169,6 +170,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="select test cases that declare a requirement id (repeatable)",
     )
     group.addoption(
+        "--faults", dest="cpm_faults", default=None, metavar="NAME[,NAME...]",
+        help="reference SUT faults to switch on (overrides the profile's sut.faults)",
+    )
+    group.addoption(
         "--cpm-report-dir", dest="cpm_report_dir", default=None, metavar="DIR",
         help="write DIR/results.jsonl as test cases end and DIR/results.json at the end",
     )
@@ -224,6 +229,12 @@ def get_profile(config: pytest.Config) -> SutProfile:
         except ProfileError as exc:
             raise pytest.UsageError(f"invalid SUT profile:\n{exc}") from None
     return state.profile
+
+
+def get_faults(config: pytest.Config) -> tuple[str, ...]:
+    """The faults given with ``--faults`` (empty: use the profile's ``sut.faults``)."""
+    text = config.getoption("cpm_faults", None) or ""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def get_catalog(config: pytest.Config) -> Catalog:
