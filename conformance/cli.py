@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, TextIO
 from conformance.catalog.model import Requirement, Role
 from conformance.catalog.profile import ProfileError, load_sut
 from conformance.demo import cmd_demo, configure_demo
+from conformance.selftest import cmd_selftest, configure_selftest
 
 if TYPE_CHECKING:
     from conformance.catalog.loader import Catalog
@@ -333,6 +334,8 @@ COMMANDS: list[Command] = [
     Command("run", "run the test cases against a SUT", _configure_run, cmd_run),
     Command("demo", "loopback demo: a captured CPM session between two engines",
             configure_demo, cmd_demo),
+    Command("selftest", "the suite against the reference SUT and each of its faults",
+            configure_selftest, cmd_selftest),
     # report, compare, selftest, "reference start": add a Command here.
 ]
 

@@ -1,0 +1,217 @@
+"""``cpm-conformance selftest``: the suite judged by the reference SUT and its faults.
+
+1. **Clean run.** The whole suite against the clean reference SUT: every test case must be
+   ``pass`` or ``n/a``.
+2. **One run per fault.** For each fault of the registry, the test cases that declare one of
+   the requirement ids the fault breaks run against the reference SUT with that fault on. The
+   fault is *caught* (the mutant is killed) when at least one of them fails.
+3. ``DIR/selftest.json``: the clean run's verdicts, the kill matrix (fault → failing test
+   cases), the faults no test case covers, and the mutation score (the share of faults
+   caught).
+
+Fault runs are independent processes (each starts its own in-process reference SUT on
+run-time ports), so they run in parallel (``--jobs``).
+
+Exit status: 0 when the clean run is clean and every fault is caught; 1 otherwise; 2 when
+the self-test could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.checks.verdict import Verdict
+from conformance.reference.faults import FAULTS, Fault
+from conformance.report.model import RunResults
+from conformance.report.results import load_results
+
+SELFTEST_JSON = "selftest.json"
+CLEAN_VERDICTS = frozenset({Verdict.PASS, Verdict.NA})
+
+
+@dataclass(frozen=True, slots=True)
+class FaultOutcome:
+    fault: str
+    role: str
+    requirements: tuple[str, ...]
+    #: test cases that declare one of the fault's requirement ids
+    test_cases: tuple[str, ...]
+    #: of those, the ones that failed with the fault on
+    failing: tuple[str, ...]
+    verdicts: dict[str, str] = field(default_factory=dict)
+    #: why nothing could be judged (no test case, the run did not start)
+    problem: str = ""
+
+    @property
+    def caught(self) -> bool:
+        return bool(self.failing)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fault": self.fault,
+            "role": self.role,
+            "requirements": list(self.requirements),
+            "test_cases": list(self.test_cases),
+            "failing": list(self.failing),
+            "caught": self.caught,
+            "verdicts": self.verdicts,
+            "problem": self.problem,
+        }
+
+
+Runner = Callable[[list[str]], int]
+
+
+def _run_command(argv: list[str]) -> int:
+    """``python -m conformance run ...`` in a child process; its output is kept quiet."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if proc.returncode not in (0, 1, 2):
+        sys.stderr.write(proc.stderr)
+    return proc.returncode
+
+
+def run_suite(
+    report_dir: Path,
+    *,
+    faults: Sequence[str] = (),
+    requirements: Sequence[str] = (),
+    extra: Sequence[str] = (),
+    runner: Runner = _run_command,
+) -> RunResults | None:
+    """One ``run --sut reference``; None when it wrote no results."""
+    argv = ["run", "--sut", "reference", "--report-dir", str(report_dir), *extra]
+    if faults:
+        argv += ["--faults", ",".join(faults)]
+    for rid in requirements:
+        argv += ["--requirement", rid]
+    runner(argv)
+    try:
+        return load_results(report_dir)
+    except (OSError, ValueError):
+        return None
+
+
+def mapped_test_cases(results: RunResults, fault: Fault) -> tuple[str, ...]:
+    wanted = set(fault.requirement_ids)
+    return tuple(
+        tc.nodeid for tc in results.test_cases if wanted.intersection(tc.requirements)
+    )
+
+
+def judge_fault(
+    fault: Fault, clean: RunResults, report_dir: Path, runner: Runner = _run_command
+) -> FaultOutcome:
+    cases = mapped_test_cases(clean, fault)
+    base = FaultOutcome(fault.name, fault.role, tuple(fault.requirement_ids), cases, ())
+    if not cases:
+        return dataclasses.replace(base, problem="no test case declares any of its requirements")
+    results = run_suite(
+        report_dir, faults=[fault.name], requirements=fault.requirement_ids, runner=runner
+    )
+    if results is None:
+        return dataclasses.replace(base, problem="the fault run wrote no results")
+    verdicts = {tc.nodeid: tc.verdict.value for tc in results.test_cases}
+    failing = tuple(n for n in cases if verdicts.get(n) == Verdict.FAIL.value)
+    return dataclasses.replace(base, failing=failing, verdicts=verdicts)
+
+
+def selftest(
+    report_dir: Path,
+    *,
+    fault_names: Sequence[str] | None = None,
+    jobs: int = 0,
+    runner: Runner = _run_command,
+) -> tuple[int, dict[str, Any]]:
+    """Run the self-test; returns (exit status, the selftest.json document)."""
+    started = time.time()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    clean = run_suite(report_dir / "clean", runner=runner)
+    if clean is None:
+        return 2, {"error": "the clean run wrote no results"}
+    unclean = {
+        tc.nodeid: tc.verdict.value
+        for tc in clean.test_cases
+        if tc.verdict not in CLEAN_VERDICTS
+    }
+    names = list(fault_names) if fault_names else sorted(FAULTS)
+    unknown = [n for n in names if n not in FAULTS]
+    if unknown:
+        return 2, {"error": f"unknown faults: {', '.join(unknown)}"}
+    workers = jobs or max(1, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(
+            pool.map(
+                lambda n: judge_fault(FAULTS[n], clean, report_dir / "faults" / n, runner),
+                names,
+            )
+        )
+    caught = sum(o.caught for o in outcomes)
+    document: dict[str, Any] = {
+        "clean": {
+            "test_cases": len(clean.test_cases),
+            "summary": clean.summary(),
+            "not_clean": unclean,
+        },
+        "faults": [o.to_json() for o in outcomes],
+        "kill_matrix": {o.fault: list(o.failing) for o in outcomes},
+        "uncaught": [o.fault for o in outcomes if not o.caught],
+        "caught": caught,
+        "total": len(outcomes),
+        "mutation_score": round(caught / len(outcomes), 4) if outcomes else 0.0,
+        "duration": round(time.time() - started, 2),
+    }
+    (report_dir / SELFTEST_JSON).write_text(json.dumps(document, indent=2) + "\n")
+    status = 0 if not unclean and caught == len(outcomes) else 1
+    return status, document
+
+
+def configure_selftest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report-dir", required=True, type=Path, metavar="DIR")
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="NAME",
+        help="judge only these faults (repeatable; default: every fault)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=0, metavar="N",
+        help="fault runs in parallel (default: one per CPU)",
+    )
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    status, doc = selftest(args.report_dir, fault_names=args.fault or None, jobs=args.jobs)
+    if "error" in doc:
+        print(f"selftest: {doc['error']}", file=sys.stderr)
+        return status
+    clean = doc["clean"]
+    print(f"clean run: {clean['test_cases']} test cases, {clean['summary']}")
+    for nodeid, verdict in clean["not_clean"].items():
+        print(f"  NOT CLEAN {verdict:6} {nodeid}")
+    for fault in doc["faults"]:
+        mark = "caught  " if fault["caught"] else "MISSED  "
+        detail = ", ".join(fault["failing"]) or fault["problem"] or "no test case failed"
+        print(f"{mark}{fault['fault']}: {detail}")
+    print(
+        f"mutation score: {doc['caught']}/{doc['total']} = {doc['mutation_score']:.0%}"
+        f"  ({args.report_dir / SELFTEST_JSON})"
+    )
+    return status
+
+
+__all__ = ["FaultOutcome", "cmd_selftest", "configure_selftest", "selftest"]

@@ -1,0 +1,98 @@
+"""selftest bookkeeping: clean run, fault runs limited to mapped test cases, kill matrix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conformance.checks.verdict import Verdict
+from conformance.reference.faults import FAULTS
+from conformance.report.model import RunResults, TestCaseResult
+from conformance.report.results import RESULTS_NAME
+from conformance.selftest import selftest
+
+CAUGHT = "cf.no-initial-notify"
+MISSED = "cf.unknown-focus-200"
+UNTESTED = "cf.full-on-change"
+
+
+def _case(name: str, fault: str) -> TestCaseResult:
+    return TestCaseResult(
+        nodeid=f"testcases/test_x.py::{name}",
+        verdict=Verdict.PASS,
+        requirements=tuple(FAULTS[fault].requirement_ids[:1]),
+    )
+
+
+CASES = {CAUGHT: _case("test_initial_notify", CAUGHT), MISSED: _case("test_hosts", MISSED)}
+
+
+def _write(report_dir: Path, cases: list[TestCaseResult]) -> None:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    results = RunResults(run={}, test_cases=cases)
+    (report_dir / RESULTS_NAME).write_text(json.dumps(results.to_json()))
+
+
+def fake_runner(calls: list[list[str]]):  # type: ignore[no-untyped-def]
+    def run(argv: list[str]) -> int:
+        calls.append(argv)
+        report_dir = Path(argv[argv.index("--report-dir") + 1])
+        if "--faults" not in argv:
+            _write(report_dir, list(CASES.values()))
+            return 0
+        fault = argv[argv.index("--faults") + 1]
+        selected = set(argv[i + 1] for i, a in enumerate(argv) if a == "--requirement")
+        cases = [c for c in CASES.values() if selected & set(c.requirements)]
+        if fault == CAUGHT:  # the suite sees this fault
+            cases = [TestCaseResult(c.nodeid, Verdict.FAIL, c.requirements) for c in cases]
+        _write(report_dir, cases)
+        return 1 if fault == CAUGHT else 0
+
+    return run
+
+
+def test_kill_matrix_and_mutation_score(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+    status, doc = selftest(
+        tmp_path, fault_names=[CAUGHT, MISSED, UNTESTED], jobs=1, runner=fake_runner(calls)
+    )
+    assert status == 1  # one fault missed, one without a test case
+    assert doc["kill_matrix"][CAUGHT] == [CASES[CAUGHT].nodeid]
+    assert doc["kill_matrix"][MISSED] == []
+    assert set(doc["uncaught"]) == {MISSED, UNTESTED}
+    assert (doc["caught"], doc["total"]) == (1, 3)
+    assert doc["mutation_score"] == round(1 / 3, 4)
+    untested = next(f for f in doc["faults"] if f["fault"] == UNTESTED)
+    assert "no test case" in untested["problem"]
+    # a fault run selects only the requirements the fault breaks, with the fault on
+    fault_runs = [c for c in calls if "--faults" in c]
+    assert len(fault_runs) == 2  # the untested fault needs no run
+    for argv in fault_runs:
+        name = argv[argv.index("--faults") + 1]
+        selected = [argv[i + 1] for i, a in enumerate(argv) if a == "--requirement"]
+        assert selected == list(FAULTS[name].requirement_ids)
+    written = json.loads((tmp_path / "selftest.json").read_text())
+    assert written["kill_matrix"] == doc["kill_matrix"]
+
+
+def test_all_caught_and_clean_gives_zero(tmp_path: Path) -> None:
+    status, doc = selftest(tmp_path, fault_names=[CAUGHT], jobs=1, runner=fake_runner([]))
+    assert status == 0 and doc["mutation_score"] == 1.0
+    assert doc["clean"]["not_clean"] == {}
+
+
+def test_unknown_fault_is_reported(tmp_path: Path) -> None:
+    status, doc = selftest(tmp_path, fault_names=["no.such-fault"], runner=fake_runner([]))
+    assert status == 2 and "no.such-fault" in doc["error"]
+
+
+def test_a_clean_run_that_fails_is_reported(tmp_path: Path) -> None:
+    def runner(argv: list[str]) -> int:
+        report_dir = Path(argv[argv.index("--report-dir") + 1])
+        bad = TestCaseResult(CASES[CAUGHT].nodeid, Verdict.INCONC, CASES[CAUGHT].requirements)
+        _write(report_dir, [bad] if "--faults" not in argv else [])
+        return 2
+
+    status, doc = selftest(tmp_path, fault_names=[CAUGHT], jobs=1, runner=runner)
+    assert status == 1
+    assert doc["clean"]["not_clean"] == {CASES[CAUGHT].nodeid: "inconc"}
