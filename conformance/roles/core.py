@@ -1,0 +1,384 @@
+"""The tool's SIP/IP core: one :class:`SipPump` that every role emulator speaks through.
+
+The SUT sends every request it originates to :attr:`ToolCore.address` (its outbound
+proxy, docs/dev/topology.md). The core hands each incoming request to the role emulator
+that owns it:
+
+1. in-dialog requests by dialog (Call-ID plus our local tag, the request's To tag), or by
+   Call-ID alone when a role registered the whole Call-ID;
+2. otherwise the routes, in order, first match wins (Request-URI user@host, a GRUU ``gr``
+   parameter, Accept-Contact ``+sip.instance``: whatever the route's predicate reads);
+3. otherwise the request is kept in :attr:`ToolCore.unrouted` as evidence and answered
+   with :attr:`ToolCore.unrouted_status` (404 unless configured; ``None`` leaves it
+   unanswered).
+
+The core holds no judgement: it reports what arrived and what was sent (the capture
+holds every byte in and out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.net.capture import Capture
+from conformance.net.clock import Notifier
+from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest, SipPump
+from conformance.protocol.sip.dialog import Dialog
+from conformance.protocol.sip.ids import new_branch, new_call_id, new_tag
+from conformance.protocol.sip.layer import response_to
+from conformance.protocol.sip.message import SipRequest, SipResponse, build_request
+from conformance.protocol.sip.timers import Address, Timers, Transport
+from conformance.roles.sip_helpers import dialog_destination, to_tag
+
+log = logging.getLogger(__name__)
+
+#: receives an incoming request the core dispatched to a role
+Handler = Callable[[IncomingRequest], None]
+#: decides whether a route takes a request
+Predicate = Callable[[SipRequest], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A named dispatch rule: requests for which ``predicate`` is true go to ``handler``."""
+
+    name: str
+    predicate: Predicate
+    handler: Handler
+
+
+class ToolCore:
+    """The tool's SIP/IP core (module docstring). Build it with :meth:`start`."""
+
+    def __init__(self, pump: SipPump, *, unrouted_status: int | None = 404) -> None:
+        self.pump = pump
+        #: the status unrouted requests are answered with (``None``: no answer)
+        self.unrouted_status = unrouted_status
+        #: requests no role took, kept as evidence
+        self.unrouted: list[IncomingRequest] = []
+        self._routes: list[Route] = []
+        self._dialogs: dict[tuple[str, str], Handler] = {}
+        self._call_ids: dict[str, Handler] = {}
+        self._cseq = 0
+        self._changed = Notifier()
+        pump.on_request = self._on_request
+
+    @classmethod
+    async def start(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        capture: Capture | None = None,
+        timers: Timers | None = None,
+        *,
+        unrouted_status: int | None = 404,
+    ) -> ToolCore:
+        """Bind the core's UDP and TCP transport at ``host:port`` (0: a run-time port)."""
+        pump = await SipPump.start(host, capture, timers, port=port, retransmit_2xx=True)
+        return cls(pump, unrouted_status=unrouted_status)
+
+    async def close(self) -> None:
+        await self.pump.close()
+
+    async def __aenter__(self) -> ToolCore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- addresses ------------------------------------------------------------------
+    @property
+    def capture(self) -> Capture:
+        return self.pump.capture
+
+    @property
+    def timers(self) -> Timers:
+        return self.pump.timers
+
+    @property
+    def host(self) -> str:
+        return self.pump.transport.host
+
+    @property
+    def port(self) -> int:
+        return self.pump.transport.port
+
+    @property
+    def address(self) -> Address:
+        """The core's UDP address (where the SUT sends every request it originates)."""
+        return self.pump.address(Transport.UDP)
+
+    def address_of(self, transport: Transport) -> Address:
+        return self.pump.address(transport)
+
+    def uri(self, user: str | None = None, transport: Transport = Transport.UDP) -> str:
+        """``sip:[user@]host:port`` at the core (``;transport=tcp`` for TCP)."""
+        suffix = ";transport=tcp" if transport is Transport.TCP else ""
+        userinfo = f"{user}@" if user else ""
+        return f"sip:{userinfo}{self.host}:{self.port}{suffix}"
+
+    # -- routing --------------------------------------------------------------------
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes)
+
+    def add_route(
+        self, name: str, predicate: Predicate, handler: Handler, *, first: bool = False
+    ) -> Route:
+        """Add a route (after the others, or before them with ``first``)."""
+        route = Route(name, predicate, handler)
+        if first:
+            self._routes.insert(0, route)
+        else:
+            self._routes.append(route)
+        return route
+
+    def remove_route(self, name: str) -> None:
+        self._routes = [r for r in self._routes if r.name != name]
+
+    def register_dialog(self, call_id: str, local_tag: str, handler: Handler) -> None:
+        """In-dialog requests with this Call-ID and To tag ``local_tag`` go to ``handler``."""
+        self._dialogs[(call_id, local_tag)] = handler
+
+    def unregister_dialog(self, call_id: str, local_tag: str) -> None:
+        self._dialogs.pop((call_id, local_tag), None)
+
+    def register_call_id(self, call_id: str, handler: Handler) -> None:
+        """Every request with this Call-ID goes to ``handler`` (after dialog matches)."""
+        self._call_ids[call_id] = handler
+
+    def unregister_call_id(self, call_id: str) -> None:
+        self._call_ids.pop(call_id, None)
+
+    def _on_request(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        call_id = request.call_id or ""
+        tag = to_tag(request)
+        handler: Handler | None = None
+        if tag is not None:
+            handler = self._dialogs.get((call_id, tag))
+        if handler is None:
+            handler = self._call_ids.get(call_id)
+        if handler is None:
+            for route in self._routes:
+                try:
+                    taken = route.predicate(request)
+                except Exception:  # a role's predicate bug must not stop dispatch
+                    log.exception("route %s failed on %r", route.name, request)
+                    taken = False
+                if taken:
+                    handler = route.handler
+                    break
+        if handler is None:
+            self.unrouted.append(incoming)
+            if self.unrouted_status is not None and request.method != "ACK":
+                incoming.respond(self.unrouted_status)
+            self._changed.notify()
+            return
+        handler(incoming)
+
+    async def expect_unrouted(
+        self, method: str | None = None, *, within: float, since: int = 0
+    ) -> IncomingRequest:
+        """The first unrouted request (of ``method``) at index ``since`` or later."""
+
+        def probe() -> IncomingRequest | None:
+            for item in self.unrouted[since:]:
+                if method is None or item.method == method:
+                    return item
+            return None
+
+        return await self._changed.wait_until(
+            probe, within, f"unrouted SIP request {method or '(any)'} at {self.address}"
+        )
+
+    # -- building and sending -------------------------------------------------------
+    def via(self, transport: Transport = Transport.UDP) -> str:
+        """A top Via value for the core's address with a fresh branch."""
+        return f"SIP/2.0/{transport.value} {self.host}:{self.port};branch={new_branch()};rport"
+
+    def new_call_id(self) -> str:
+        return new_call_id(self.host)
+
+    @staticmethod
+    def new_tag() -> str:
+        return new_tag()
+
+    def next_cseq(self) -> int:
+        self._cseq += 1
+        return self._cseq
+
+    def build_request(
+        self,
+        method: str,
+        uri: str,
+        *,
+        from_: str,
+        to: str,
+        call_id: str | None = None,
+        from_tag: str | None = None,
+        cseq: int | None = None,
+        contact: str | None = None,
+        transport: Transport = Transport.UDP,
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> SipRequest:
+        """An out-of-dialog request sent from the core. ``from_``/``to``/``contact`` are
+        URIs or name-addrs (a bare URI is bracketed); a From tag is added."""
+        hs: list[tuple[str, str]] = [
+            ("Via", self.via(transport)),
+            ("Max-Forwards", "70"),
+            ("From", f"{_bracket(from_)};tag={from_tag or new_tag()}"),
+            ("To", _bracket(to)),
+            ("Call-ID", call_id or self.new_call_id()),
+            ("CSeq", f"{cseq if cseq is not None else self.next_cseq()} {method}"),
+        ]
+        if contact is not None:
+            hs.append(("Contact", _bracket(contact)))
+        hs += list(headers)
+        if body:
+            hs.append(("Content-Type", content_type or "application/sdp"))
+        return build_request(method, uri, hs, body)
+
+    async def send(self, request: SipRequest, to: Address) -> ClientTransactionHandle:
+        """Start the client transaction of ``request`` (an ACK is sent statelessly)."""
+        return await self.pump.request(request, to)
+
+
+def _bracket(value: str) -> str:
+    return value if "<" in value else f"<{value}>"
+
+
+def headers_without(
+    headers: Iterable[tuple[str, str]], omit: Iterable[str]
+) -> list[tuple[str, str]]:
+    """``headers`` without the names in ``omit`` (case-insensitive)."""
+    drop = {n.lower() for n in omit}
+    return [(n, v) for n, v in headers if n.lower() not in drop]
+
+
+
+
+class CoreUA:
+    """The SIP side of one role emulator behind the core: an inbox of the requests the
+    core dispatched to it, bounded expectations, and in-dialog sending.
+
+    Requests of a dialog the role registered (:meth:`track_dialog`) are accounted in that
+    dialog (RFC 3261 12.2.2) before they reach the inbox; a request the dialog refuses
+    stays in the inbox as it came (the test decides what to answer).
+    """
+
+    def __init__(self, core: ToolCore, name: str) -> None:
+        self.core = core
+        self.name = name
+        #: every request dispatched to this role, in order (evidence)
+        self.received: list[IncomingRequest] = []
+        self._inbox: list[IncomingRequest] = []
+        self._dialogs: dict[tuple[str, str], Dialog] = {}
+        self._changed = Notifier()
+
+    # -- dispatch -------------------------------------------------------------------
+    def on_request(self, incoming: IncomingRequest) -> None:
+        """The core's handler for this role."""
+        request = incoming.request
+        tag = to_tag(request)
+        dialog = self._dialogs.get((request.call_id or "", tag or ""))
+        if dialog is not None:
+            with contextlib.suppress(RemoteProtocolError, LocalProtocolError):
+                dialog.receive_request(request)
+        self.received.append(incoming)
+        self._inbox.append(incoming)
+        self._changed.notify()
+
+    def track_dialog(self, dialog: Dialog) -> None:
+        """Route the dialog's requests here and account them in ``dialog``."""
+        self._dialogs[(dialog.call_id, dialog.local_tag)] = dialog
+        self.core.register_dialog(dialog.call_id, dialog.local_tag, self.on_request)
+
+    def track_call(self, call_id: str, local_tag: str) -> None:
+        """Route requests of a dialog not yet created (our From tag is known)."""
+        self.core.register_dialog(call_id, local_tag, self.on_request)
+
+    def forget_dialogs(self) -> None:
+        for call_id, tag in self._dialogs:
+            self.core.unregister_dialog(call_id, tag)
+        self._dialogs.clear()
+
+    @property
+    def inbox(self) -> list[IncomingRequest]:
+        """Requests not consumed by an expectation (a copy)."""
+        return list(self._inbox)
+
+    async def expect_request(
+        self,
+        method: str | None = None,
+        *,
+        within: float,
+        match: Callable[[IncomingRequest], bool] | None = None,
+    ) -> IncomingRequest:
+        """The oldest unconsumed request with ``method`` (and ``match``) for this role."""
+
+        def probe() -> IncomingRequest | None:
+            for i, item in enumerate(self._inbox):
+                if (method is None or item.method == method) and (match is None or match(item)):
+                    return self._inbox.pop(i)
+            return None
+
+        return await self._changed.wait_until(
+            probe, within, f"SIP request {method or '(any)'} for {self.name}"
+        )
+
+    # -- sending in a dialog --------------------------------------------------------
+    async def send_in_dialog(
+        self,
+        dialog: Dialog,
+        method: str,
+        *,
+        to: Address,
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> ClientTransactionHandle:
+        """Send ``method`` in ``dialog``: to its next hop when that is a literal address,
+        else to ``to`` (the way the dialog came)."""
+        hs = list(headers)
+        if body:
+            hs.append(("Content-Type", content_type or "application/sdp"))
+        destination = dialog_destination(dialog, to)
+        request = dialog.create_request(
+            method, via=self.core.via(destination.transport), headers=hs, body=body
+        )
+        return await self.core.send(request, destination)
+
+    def response(
+        self,
+        incoming: IncomingRequest,
+        status: int,
+        reason: str | None = None,
+        *,
+        to_tag: str | None = None,
+        contact: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> SipResponse:
+        """RFC 3261 8.2.6.2, plus Record-Route copied into a dialog-creating response
+        (12.1.1), a Contact and a body when given."""
+        request = incoming.request
+        hs: list[tuple[str, str]] = []
+        if request.method in ("INVITE", "SUBSCRIBE") and 100 < status < 300:
+            hs += [("Record-Route", v) for v in request.headers.get_all("Record-Route")]
+        if contact is not None:
+            hs.append(("Contact", contact))
+        hs += list(headers)
+        if body:
+            hs.append(("Content-Type", content_type or "application/sdp"))
+        return response_to(request, status, reason, to_tag=to_tag, headers=hs, body=body)
+
+
+__all__ = ["CoreUA", "Handler", "Predicate", "Route", "ToolCore", "headers_without"]
