@@ -22,8 +22,9 @@ from conformance.protocol.sip.uri import SipUri, parse_uri
 
 def parse_sip_uri(uri: str) -> SipUri | None:
     """``uri`` (a URI or a name-addr) parsed, or ``None`` when it does not parse."""
+    text = uri_of(uri) if "<" in uri else uri.strip()
     try:
-        return parse_uri(uri_of(uri))
+        return parse_uri(text)
     except RemoteProtocolError:
         return None
 
@@ -39,11 +40,7 @@ def same_aor(a: str, b: str) -> bool:
     pa, pb = parse_sip_uri(a), parse_sip_uri(b)
     if pa is None or pb is None:
         return uri_of(a) == uri_of(b)
-    return (
-        pa.scheme == pb.scheme
-        and pa.user == pb.user
-        and pa.host.lower() == pb.host.lower()
-    )
+    return pa.scheme == pb.scheme and pa.user == pb.user and pa.host.lower() == pb.host.lower()
 
 
 def gruu_instance(uri: str) -> str | None:
