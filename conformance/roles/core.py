@@ -262,8 +262,6 @@ def headers_without(
     return [(n, v) for n, v in headers if n.lower() not in drop]
 
 
-
-
 class CoreUA:
     """The SIP side of one role emulator behind the core: an inbox of the requests the
     core dispatched to it, bounded expectations, and in-dialog sending.

@@ -142,9 +142,7 @@ class MsrpPeer:
         self._changed.notify()
         return channel
 
-    async def establish(
-        self, remote_sdp: bytes, *, local_setup: str, within: float
-    ) -> MsrpChannel:
+    async def establish(self, remote_sdp: bytes, *, local_setup: str, within: float) -> MsrpChannel:
         """Connect or accept by the negotiated roles: ``local_setup`` "active" connects to
         the remote ``a=path``; "passive" declares the session and awaits the connection."""
         path = parse_sdp(remote_sdp).msrp.path
