@@ -143,8 +143,74 @@ _ALL: tuple[Fault, ...] = (
     ),
 )
 
+_PF: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("pf.unauthorised-accepted", ("PF-8.2.1-1", "PF-8.2.1-1-warning"),
+     "An INVITE from an originator who is not allowed (PfPolicy.unauthorised_users) is "
+     "served instead of being rejected with 403 and Warning 127."),
+    ("pf.no-warning-127", ("PF-8.2.1-1-warning",),
+     "The 403 to a not-allowed originator carries no Warning header."),
+    ("pf.warning-text-132-wrong", ("PF-8.2.1-2-warning",),
+     "The 403 to an unsupported User-Agent carries Warning 132 with the text "
+     "\"Version unsupported\" instead of \"Version not supported\"."),
+    ("pf.anonymity-accepted", ("PF-8.2.1-3", "PF-8.2.1-3-warning"),
+     "An originating INVITE requesting anonymity is served instead of rejected with 403."),
+    ("pf.no-warning-119", ("PF-8.2.1-3-warning",),
+     "The 403 to an anonymous originator carries no Warning header."),
+    ("pf.unexpected-service-accepted", ("PF-8.2.1-4.a.iii",),
+     "An INVITE whose P-Asserted-Service is no CPM session ICSI is served although the PF "
+     "claims to reject it (pf.rejects_unexpected_service)."),
+    ("pf.pps-group-not-asserted", ("PF-8.2.1-4.c.iii",),
+     "A P-Preferred-Service of cpm.session.group is passed on as P-Preferred-Service; no "
+     "P-Asserted-Service is added."),
+    ("pf.pps-other-kept", ("PF-8.2.1-4.c.iv",),
+     "Another P-Preferred-Service value is copied to the outgoing INVITE instead of being "
+     "removed."),
+    ("pf.contribution-id-not-copied", ("PF-8.2.1-4.d",),
+     "The outgoing INVITE carries no Contribution-ID."),
+    ("pf.recipient-list-dropped", ("PF-8.2.1-4.d",),
+     "The outgoing INVITE carries only the SDP offer, not the received recipient list."),
+    ("pf.call-id-reused", ("PF-8.2.1-4.e",),
+     "The outgoing INVITE reuses the client's Call-ID and From tag (no new dialog)."),
+    ("pf.no-user-agent", ("PF-8.2.1-4.g",), "The outgoing INVITE carries no User-Agent."),
+    ("pf.accept-contact-dropped", ("PF-8.2.1-4.h",),
+     "The client's Accept-Contact is not copied to the outgoing INVITE."),
+    ("pf.client-contact-uri", ("PF-8.2.1-4.i",),
+     "The outgoing INVITE's Contact keeps the client's URI instead of the PF's own."),
+    ("pf.no-timer-tag", ("PF-8.2.1-4.j",),
+     "The outgoing INVITE's Supported header lacks the option tag timer."),
+    ("pf.refresher-uas", ("PF-8.2.1-4.k",),
+     "The outgoing INVITE's Session-Expires carries refresher=uas."),
+    ("pf.session-expires-3600", ("PF-8.2.1-4.l",),
+     "The outgoing INVITE's Session-Expires is 3600 (over the 1800 limit)."),
+    ("pf.offer-client-path", ("PF-8.2.1-4.m",),
+     "The outgoing SDP offer keeps the client's a=path instead of the PF's own."),
+    ("pf.no-record-route", ("PF-8.2.1-5.b",),
+     "In proxy mode (media_path false) the forwarded INVITE has no Record-Route."),
+    ("pf.server-header-missing", ("PF-8.2.1-200OK-3",),
+     "The 200 OK to the originating client carries no Server header."),
+    ("pf.answer-setup-active", ("PF-8.2.1-200OK-4-setup",),
+     "The SDP answer to the originating client carries a=setup:active."),
+    ("pf.isfocus-contact-replaced", ("PF-8.2.1-200OK-5-isfocus",),
+     "The focus Contact (with isfocus) of the terminating 200 OK is replaced by the PF's "
+     "own in the 200 OK to the client."),
+    ("pf.ack-not-propagated", ("PF-8.2.1-200OK-7-ack",),
+     "The client's ACK is not propagated to the terminating leg (its 200 OK is left "
+     "unacknowledged)."),
+    ("pf.no-session-info-stored", ("PF-8.2.1-200OK-8",),
+     "With allow-offline-storage true, no Session Info Object is stored."),
+    ("pf.no-gso-stored", ("PF-8.2.1-200OK-8-gso",),
+     "With allow-offline-storage true, no Group State Object is stored for a group session."),
+    ("pf.no-direct-delivery", ("PF-8.2.1-200OK-10.b",),
+     "No INVITE goes to the user's other registered clients (direct delivery skipped)."),
+    ("pf.direct-delivery-pai-wrong", ("PF-8.2.1-200OK-10.b.ii",),
+     "The direct-delivery INVITEs carry the originator's P-Asserted-Identity instead of "
+     "the one of the terminating 200 OK."),
+)
+
 #: every known fault by name
-FAULTS: Mapping[str, Fault] = MappingProxyType({f.name: f for f in _ALL})
+FAULTS: Mapping[str, Fault] = MappingProxyType(
+    {f.name: f for f in (*_ALL, *(Fault(n, "pf", ids, d) for n, ids, d in _PF))}
+)
 
 
 def _check_known(names: Iterable[str]) -> None:
