@@ -6,3 +6,8 @@
 - :mod:`.originating` — 8.2.1 "Handle a CPM Session Invitation", originating side;
 - :mod:`.service` — :class:`ParticipatingFunction`, the SIP/MSRP service itself.
 """
+
+from conformance.reference.pf.policy import PfPolicy
+from conformance.reference.pf.service import ParticipatingFunction
+
+__all__ = ["ParticipatingFunction", "PfPolicy"]
