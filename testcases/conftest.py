@@ -7,7 +7,22 @@ from the ``conformance.plugin`` entry point. In a source checkout the editable i
 ``fixtures/`` to ``conformance.fixtures``; in a wheel it is installed under that name.
 """
 
+import inspect
+
+import pytest
+
 pytest_plugins = [
     "conformance.fixtures.profile",
     "conformance.fixtures.upper_tester",
+    "conformance.fixtures.network",
+    "conformance.fixtures.reference",
 ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every coroutine test case runs on the session loop, with the tool's roles and an
+    in-process reference SUT, whatever ini options pytest was started with."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if inspect.iscoroutinefunction(function) and item.get_closest_marker("asyncio") is None:
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"))

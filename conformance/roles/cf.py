@@ -97,10 +97,11 @@ class CfIncomingInvite:
         headers: Sequence[tuple[str, str]] = (),
         server: str | None = DEFAULT_SERVER,
         body: bytes | None = None,
+        contact: str | None = None,
     ) -> CfSession:
-        """200 with ``Contact: <focus>;isfocus`` and an MSRP answer from a new endpoint
-        (``body`` replaces it). A passive answer declares the MSRP session before the
-        200 leaves. The focus URI (new when not given) is routed to this CF."""
+        """200 with ``Contact: <focus>;isfocus`` (``contact`` replaces it) and an MSRP answer
+        from a new endpoint (``body`` replaces it). A passive answer declares the MSRP
+        session before the 200 leaves. The focus URI (new when not given) is routed to this CF."""
         focus = focus_uri or self.cf.new_focus_uri()
         self.cf.add_focus(focus)
         msrp = await self.cf.new_msrp_peer()
@@ -121,7 +122,7 @@ class CfIncomingInvite:
             self.incoming,
             200,
             to_tag=self.tag,
-            contact=f"<{focus}>;isfocus",
+            contact=contact or f"<{focus}>;isfocus",
             headers=hs,
             body=body,
             content_type=SDP_TYPE,

@@ -1,0 +1,505 @@
+"""CPM Conversation Function 8.2.1: the originating PF handles a CPM Session Invitation.
+
+The tool plays the originating CPM Client (through its S-CSCF) and the CF; the PF under
+test sits between them. Each check names the catalogue requirement it judges, and the
+expected values are written here from the seed text, never taken from the reference SUT.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conformance.fixtures.network import ClientFactory, Guards
+from conformance.testcases.procedures import pf_address, send_group_invite, sip_evidence
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import VerdictRecorder, expect_equal, expect_true
+from conformance.protocol.sip.headers import (
+    cpm_release,
+    get_asserted_services,
+    get_contacts,
+    get_option_tags,
+    get_warnings,
+    parse_content_type,
+    parse_session_expires,
+)
+from conformance.protocol.sip.message import SipMessage
+from conformance.protocol.sip.multipart import find_recipient_list, find_sdp, parse_multipart
+from conformance.protocol.sip.sdp import parse_sdp
+from conformance.roles.cf import CfEmulator
+
+ICSI_SESSION = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"
+ICSI_GROUP = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session.group"
+
+
+def _is_cpm2_server(value: str | None) -> bool:
+    """Appendix D: the CPM release token ``CPM-serv/OMA2.x`` leads the product list."""
+    release = cpm_release(value or "")
+    return release is not None and release[0] == "serv" and release[1].startswith("OMA2.")
+
+
+def _warning(message: SipMessage) -> tuple[int, str] | None:
+    warnings = get_warnings(message)
+    return (warnings[0].code, warnings[0].text) if warnings else None
+
+
+def _msrp_of(message: SipMessage):  # type: ignore[no-untyped-def]
+    """The MSRP media description of a message's SDP (multipart or plain)."""
+    body = message.body
+    content_type = message.headers.get("Content-Type") or ""
+    if parse_content_type(content_type).mime_type.startswith("multipart/"):
+        part = find_sdp(parse_multipart(body, content_type))
+        body = part.body if part is not None else b""
+    return parse_sdp(body).msrp
+
+
+# --------------------------------------------------------------------------- rejections
+
+
+async def _rejection(
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
+    *,
+    user: str,
+    register: bool,
+    **options: object,
+) -> SipMessage:
+    client = (
+        await client_factory(user, 0, register=register)
+        if register
+        else (await client_factory(pixit.users[0].uri, 0, register=False))
+    )
+    session = await send_group_invite(client, pixit, **options)  # type: ignore[arg-type]
+    return await session.handle.final(within=guards.sip)
+
+
+@pytest.mark.requirement("PF-8.2.1-1", "PF-8.2.1-1-warning")
+async def test_8_2_1_1_unauthorised_originator_is_rejected(
+    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+) -> None:
+    """with {an originator the PF does not allow (PIXIT uris.unauthorised_user)} ensure that
+    { when {the originator's client sends a group INVITE to the PF}
+      then {the PF answers 403 Forbidden with Warning "127 Service not authorised"} }"""
+    if not pixit.uris.unauthorised_user:
+        pytest.skip("inconc: the profile names no unauthorised user (uris.unauthorised_user)")
+    client = await client_factory(pixit.users[0].uri, 0, register=False)
+    session = await send_group_invite(client, pixit, asserted_identity=pixit.uris.unauthorised_user)
+    answer = await session.handle.final(within=guards.sip)
+    ev = sip_evidence(answer, "the PF's final response")
+    expect_equal(recorder, "PF-8.2.1-1", expected=403, actual=answer.status, evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.1-1-warning",
+        expected=(127, "Service not authorised"),
+        actual=_warning(answer),
+        evidence=ev,
+    )
+
+
+@pytest.mark.requirement("PF-8.2.1-2", "PF-8.2.1-2-warning")
+async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
+    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF that requires the CPM 2.0 release in User-Agent} ensure that
+    { when {a registered client sends a group INVITE with User-Agent CPM-client/OMA1.0}
+      then {the PF answers 403 with Warning "132 Version not supported"} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    session = await send_group_invite(client, pixit, user_agent="CPM-client/OMA1.0 old-client/1")
+    answer = await session.handle.final(within=guards.sip)
+    ev = sip_evidence(answer, "the PF's final response")
+    expect_equal(recorder, "PF-8.2.1-2", expected=403, actual=answer.status, evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.1-2-warning",
+        expected=(132, "Version not supported"),
+        actual=_warning(answer),
+        evidence=ev,
+    )
+
+
+@pytest.mark.requirement("PF-8.2.1-3", "PF-8.2.1-3-warning")
+async def test_8_2_1_3_anonymity_is_rejected(
+    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF that does not allow anonymity} ensure that
+    { when {a registered client sends a group INVITE with Privacy: id}
+      then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    session = await send_group_invite(client, pixit, privacy="id")
+    answer = await session.handle.final(within=guards.sip)
+    ev = sip_evidence(answer, "the PF's final response")
+    expect_equal(recorder, "PF-8.2.1-3", expected=403, actual=answer.status, evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.1-3-warning",
+        expected=(119, "Anonymity not allowed"),
+        actual=_warning(answer),
+        evidence=ev,
+    )
+
+
+@pytest.mark.requirement("PF-8.2.1-4.a.iii")
+async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
+    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF in the media path that rejects unexpected services} ensure that
+    { when {a group INVITE asserts a service other than the CPM session ICSIs}
+      then {the PF answers 403 Forbidden} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    session = await send_group_invite(
+        client,
+        pixit,
+        extra_headers=(("P-Asserted-Service", "urn:urn-7:3gpp-service.ims.icsi.mmtel"),),
+        p_preferred_service=None,
+    )
+    answer = await session.handle.final(within=guards.sip)
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.a.iii",
+        expected=403,
+        actual=answer.status,
+        evidence=sip_evidence(answer, "the PF's final response"),
+    )
+
+
+# --------------------------------------------------------------------------- the B2BUA INVITE
+
+
+@pytest.mark.requirement(
+    "PF-8.2.1-4.a.ii",
+    "PF-8.2.1-4.b",
+    "PF-8.2.1-4.c.iii",
+    "PF-8.2.1-4.d",
+    "PF-8.2.1-4.e",
+    "PF-8.2.1-4.g",
+    "PF-8.2.1-4.h",
+    "PF-8.2.1-4.i",
+    "PF-8.2.1-4.j",
+    "PF-8.2.1-4.k",
+    "PF-8.2.1-4.l",
+    "PF-8.2.1-4.m",
+    "PF-8.2.1-4.n",
+)
+async def test_8_2_1_4_generated_invite(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF in the media path and a registered client} ensure that
+    { when {the client sends a group INVITE with P-Preferred-Service cpm.session.group}
+      then {the PF generates its own INVITE towards the CF carrying every item of
+            8.2.1 step 4 b–n} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    session = await send_group_invite(
+        client, pixit, subject="conformance", in_reply_to="c0ffee00c0ffee00c0ffee00c0ffee00"
+    )
+    sent = session.sent
+    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    got = incoming.request
+    ev = [sip_evidence(sent, "the client's INVITE"), sip_evidence(got, "the PF's INVITE")]
+    pf = pf_address(pixit)
+
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.a.ii",
+        True,
+        expected="the INVITE is forwarded (a CPM P-Asserted-Service proceeds)",
+        actual="an INVITE reached the CF",
+        evidence=ev,
+    )
+    expect_equal(recorder, "PF-8.2.1-4.b", expected="INVITE", actual=got.method, evidence=ev)
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.e",
+        got.call_id != sent.call_id,
+        expected="a new Call-ID (B2BUA)",
+        actual=got.call_id,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.c.iii",
+        expected=([ICSI_GROUP], None),
+        actual=(list(get_asserted_services(got)), got.headers.get("P-Preferred-Service")),
+        evidence=ev,
+    )
+    copied = {
+        "Request-URI": got.uri,
+        **{
+            h: got.headers.get(h)
+            for h in ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID", "Subject")
+        },
+    }
+    wanted = {
+        "Request-URI": sent.uri,
+        **{
+            h: sent.headers.get(h)
+            for h in ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID", "Subject")
+        },
+    }
+    expect_equal(recorder, "PF-8.2.1-4.d", expected=wanted, actual=copied, evidence=ev)
+    sent_list = find_recipient_list(
+        parse_multipart(sent.body, sent.headers.get("Content-Type") or "")
+    )
+    got_ct = got.headers.get("Content-Type") or ""
+    got_list = (
+        find_recipient_list(parse_multipart(got.body, got_ct))
+        if got_ct.lower().startswith("multipart/")
+        else None
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.d",
+        expected=sent_list.body if sent_list else None,
+        actual=got_list.body if got_list else None,
+        message="the recipient-list body is copied",
+        evidence=ev,
+    )
+    user_agent = got.headers.get("User-Agent")
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.g",
+        _is_cpm2_server(user_agent),
+        expected="User-Agent: CPM-serv/OMA2.x <product tokens>",
+        actual=user_agent,
+        evidence=ev,
+    )
+    sent_contact = get_contacts(sent)[0]
+    got_contacts = get_contacts(got)
+    got_contact = got_contacts[0] if got_contacts else None
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.h",
+        expected=(sent.headers.get("Accept-Contact"), sent_contact.icsi_refs),
+        actual=(got.headers.get("Accept-Contact"), got_contact.icsi_refs if got_contact else None),
+        message="Accept-Contact and the Contact feature tags are copied",
+        evidence=ev,
+    )
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.i",
+        got_contact is not None and got_contact.uri != sent_contact.uri,
+        expected="a Contact URI of the PF's own, not the client's",
+        actual=got_contact.uri if got_contact else None,
+        evidence=ev,
+    )
+    tags = set(get_option_tags(got, "Supported"))
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.j",
+        {"timer", "recipient-list-invite"} <= tags,
+        expected="Supported: timer, recipient-list-invite",
+        actual=sorted(tags),
+        evidence=ev,
+    )
+    se_value = got.headers.get("Session-Expires")
+    se = parse_session_expires(se_value) if se_value else None
+    expect_equal(
+        recorder, "PF-8.2.1-4.k", expected="uac", actual=se.refresher if se else None, evidence=ev
+    )
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.l",
+        se is not None and se.delta <= 1800,
+        expected="Session-Expires delta-seconds <= 1800",
+        actual=se.delta if se else None,
+        evidence=ev,
+    )
+    offer = _msrp_of(got)
+    client_path = _msrp_of(sent).path
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.m",
+        offer is not None and bool(offer.path) and offer.path != client_path,
+        expected="an MSRP offer with the PF's own path (not the client's)",
+        actual=offer.path if offer else None,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.n",
+        expected=pf.host,
+        actual=incoming.incoming.source.host,
+        message="the INVITE reaches the SIP/IP core (the tool) from the PF",
+        evidence=ev,
+    )
+    incoming.reject(480)
+
+
+@pytest.mark.requirement("PF-8.2.1-4.c.ii")
+async def test_8_2_1_4_c_ii_session_service_is_asserted(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF in the media path} ensure that
+    { when {the client's INVITE carries P-Preferred-Service cpm.session}
+      then {the PF's INVITE carries P-Asserted-Service cpm.session and no P-Preferred-Service} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    await send_group_invite(client, pixit, p_preferred_service=ICSI_SESSION)
+    got = await cf_emulator.expect_invite(within=guards.sip)
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.c.ii",
+        expected=([ICSI_SESSION], None),
+        actual=(
+            list(get_asserted_services(got.request)),
+            got.request.headers.get("P-Preferred-Service"),
+        ),
+        evidence=sip_evidence(got.request, "the PF's INVITE"),
+    )
+    got.reject(480)
+
+
+@pytest.mark.requirement("PF-8.2.1-4.c.iv", "PF-8.2.1-4.c.iv.1")
+async def test_8_2_1_4_c_iv_other_preferred_service(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF that derives the asserted service from Accept-Contact} ensure that
+    { when {the client's INVITE carries another P-Preferred-Service value}
+      then {the PF removes it and asserts the ICSI of the Accept-Contact (cpm.session)} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    await send_group_invite(
+        client, pixit, p_preferred_service="urn:urn-7:3gpp-service.ims.icsi.mmtel"
+    )
+    got = (await cf_emulator.expect_invite(within=guards.sip)).request
+    ev = sip_evidence(got, "the PF's INVITE")
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.c.iv",
+        expected=None,
+        actual=got.headers.get("P-Preferred-Service"),
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.1-4.c.iv.1",
+        expected=[ICSI_SESSION],
+        actual=list(get_asserted_services(got)),
+        evidence=ev,
+    )
+
+
+# --------------------------------------------------------------------------- the 200 OK
+
+
+@pytest.mark.requirement(
+    "PF-8.2.1-200OK-2",
+    "PF-8.2.1-200OK-3",
+    "PF-8.2.1-200OK-4",
+    "PF-8.2.1-200OK-4-setup",
+    "PF-8.2.1-200OK-5-isfocus",
+    "PF-8.2.1-200OK-7",
+    "PF-8.2.1-200OK-7-ack",
+)
+async def test_8_2_1_200_ok_towards_the_client(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF in the media path} ensure that
+    { when {the CF answers the PF's INVITE with 200 OK, Contact <focus>;isfocus}
+      then {the client gets a 200 OK with a CPM Server header, an SDP answer with
+            a=setup:passive and the PF's path, the focus Contact copied; and the
+            client's ACK reaches the CF} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    session = await send_group_invite(client, pixit)
+    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    cf_session = await incoming.accept()
+    answer = await session.handle.final(within=guards.sip)
+    ev = [
+        sip_evidence(incoming.response, "the CF's 200") if incoming.response else None,
+        sip_evidence(answer, "the 200 the client received"),
+    ]
+    evs = [e for e in ev if e is not None]
+    expect_equal(
+        recorder, "PF-8.2.1-200OK-2", expected=200, actual=answer.status, evidence=evs, fatal=True
+    )
+    expect_equal(recorder, "PF-8.2.1-200OK-7", expected=200, actual=answer.status, evidence=evs)
+    server = answer.headers.get("Server")
+    expect_true(
+        recorder,
+        "PF-8.2.1-200OK-3",
+        _is_cpm2_server(server),
+        expected="Server: CPM-serv/OMA2.x <product tokens>",
+        actual=server,
+        evidence=evs,
+    )
+    msrp = _msrp_of(answer)
+    cf_path = cf_session.msrp.uri
+    expect_true(
+        recorder,
+        "PF-8.2.1-200OK-4",
+        msrp is not None and bool(msrp.path) and cf_path not in (msrp.path or []),
+        expected="an MSRP answer with the PF's own path",
+        actual=msrp.path if msrp else None,
+        evidence=evs,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.1-200OK-4-setup",
+        expected="passive",
+        actual=msrp.setup if msrp else None,
+        evidence=evs,
+    )
+    contacts = get_contacts(answer)
+    contact = contacts[0] if contacts else None
+    expect_equal(
+        recorder,
+        "PF-8.2.1-200OK-5-isfocus",
+        expected=(cf_session.focus_uri, True),
+        actual=(contact.uri, contact.isfocus) if contact else None,
+        evidence=evs,
+    )
+    await session.handle.ack()
+    ack = await cf_emulator.expect_request("ACK", within=guards.sip)
+    expect_equal(
+        recorder,
+        "PF-8.2.1-200OK-7-ack",
+        expected="ACK",
+        actual=ack.request.method,
+        evidence=[*evs, sip_evidence(ack.request, "the ACK the CF received")],
+    )
+    await session.handle.bye()
+
+
+@pytest.mark.requirement("PF-8.2.1-200OK-5-own")
+async def test_8_2_1_200_ok_5_own_contact_without_focus(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF in the media path} ensure that
+    { when {the terminating 200 OK has a Contact without isfocus}
+      then {the 200 OK to the client carries a Contact of the PF, not the terminating one} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    session = await send_group_invite(client, pixit)
+    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    plain = f"<sip:plain-peer@{pixit.tool_host}>"
+    await incoming.accept(contact=plain)
+    answer = await session.handle.final(within=guards.sip)
+    contacts = get_contacts(answer)
+    contact = contacts[0] if contacts else None
+    expect_true(
+        recorder,
+        "PF-8.2.1-200OK-5-own",
+        contact is not None and "plain-peer" not in contact.uri and not contact.isfocus,
+        expected="a Contact URI of the PF (it resolves back to the received one)",
+        actual=contact.uri if contact else None,
+        evidence=sip_evidence(answer, "the 200 the client received"),
+    )
+    if answer.status == 200:
+        await session.handle.ack()
+        await session.handle.bye()

@@ -1,0 +1,106 @@
+"""Helper procedures the test cases share (preambles, evidence), never copied into a case.
+
+A procedure drives the role emulators; it holds no judgement: checks stay in the test case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from conformance.catalog.model import Role
+from conformance.catalog.profile import Pixit
+from conformance.checks import EvidenceRef, evidence, inconclusive, not_applicable
+from conformance.protocol.sip.message import SipMessage, SipRequest
+from conformance.protocol.sip.timers import Address
+from conformance.roles.cf import CfEmulator, CfIncomingInvite
+from conformance.roles.client import ClientEmulator, InviteHandle
+from conformance.roles.msrp_peer import MsrpPeer
+
+
+def sip_evidence(message: SipMessage, description: str) -> EvidenceRef:
+    """Evidence pointing at a SIP message: its first line and its raw bytes."""
+    return evidence("sip", description, message.first_line(), message.raw)
+
+
+def new_ids() -> tuple[str, str]:
+    """A fresh (Conversation-ID, Contribution-ID) pair: no state leaks between cases."""
+    return uuid.uuid4().hex, uuid.uuid4().hex
+
+
+def pf_address(pixit: Pixit) -> Address:
+    """The PF under test; the case is n/a without one."""
+    address = pixit.sut.get(Role.PF)
+    if address is None:
+        not_applicable("no PF address in the profile")
+    return address
+
+
+def user_with_clients(pixit: Pixit, count: int) -> str:
+    """A served user with at least ``count`` clients in the profile (inconc otherwise)."""
+    for user in pixit.users:
+        if len(user.clients) >= count:
+            return user.uri
+    inconclusive(f"the profile has no user with {count} clients")
+
+
+@dataclass
+class OriginatingSession:
+    """A group INVITE sent by a client through the PF, as the CF emulator received it."""
+
+    sent: SipRequest
+    handle: InviteHandle
+    msrp: MsrpPeer
+    conversation_id: str
+    contribution_id: str
+    participants: tuple[str, ...]
+
+
+async def send_group_invite(
+    client: ClientEmulator,
+    pixit: Pixit,
+    *,
+    participants: tuple[str, ...] | None = None,
+    extra_headers: tuple[tuple[str, str], ...] = (),
+    omit: tuple[str, ...] = (),
+    asserted_identity: str | None = None,
+    **invite_options: object,
+) -> OriginatingSession:
+    """The client sends a group INVITE to the conference factory through its PF.
+
+    The tool's S-CSCF asserts the originator: P-Asserted-Identity is the client's user
+    (or ``asserted_identity``), as the SIP/IP core does for an originating request.
+    """
+    conversation_id, contribution_id = new_ids()
+    others = tuple(u.uri for u in pixit.users if u.uri != client.user)
+    listed = participants if participants is not None else others[:2]
+    msrp = await client.new_msrp_peer()
+    identity = asserted_identity or client.user
+    request = client.build_group_invite(
+        pixit.uris.conference_factory,
+        msrp=msrp,
+        conversation_id=conversation_id,
+        contribution_id=contribution_id,
+        participants=listed,
+        extra_headers=(("P-Asserted-Identity", f"<{identity}>"), *extra_headers),
+        omit=omit,
+        **invite_options,  # type: ignore[arg-type]
+    )
+    handle = await client.send_invite(request, pf_address(pixit), msrp=msrp)
+    return OriginatingSession(request, handle, msrp, conversation_id, contribution_id, listed)
+
+
+async def expect_cf_invite(cf: CfEmulator, within: float) -> CfIncomingInvite:
+    """The INVITE the PF generates towards the CF (via the tool's core)."""
+    return await cf.expect_invite(within=within)
+
+
+__all__ = [
+    "OriginatingSession",
+    "expect_cf_invite",
+    "new_ids",
+    "pf_address",
+    "send_group_invite",
+    "sip_evidence",
+    "user_with_clients",
+]
