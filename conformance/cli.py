@@ -243,6 +243,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", dest="workers", metavar="N",
                    help="parallel workers (pytest-xdist): a number or 'auto'")
     p.add_argument("--alluredir", metavar="DIR", help="also write Allure results")
+    p.add_argument("--pics", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one PICS claim of the profile (repeatable)")
     p.add_argument("--faults", metavar="NAME[,NAME...]",
                    help="reference SUT faults to switch on (overrides the profile's)")
     p.add_argument("--testcases", help=argparse.SUPPRESS)
@@ -293,6 +295,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd.append(f"--alluredir={Path(args.alluredir).resolve()}")
     if args.faults:
         cmd += ["--faults", args.faults]
+    for claim in args.pics:
+        cmd += ["--pics", claim]
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)

@@ -46,12 +46,14 @@ Metadata
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -131,6 +133,8 @@ class CaseInfo:
 class _State:
     catalog: Catalog | None = None
     profile: SutProfile | None = None
+    #: the --pics overrides have been applied to ``profile``
+    pics_applied: bool = False
     writer: ResultsWriter | None = None
     #: nodeid -> accumulated report data (controller side)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -168,6 +172,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--requirement", dest="cpm_requirements", action="append", default=[], metavar="ID",
         help="select test cases that declare a requirement id (repeatable)",
+    )
+    group.addoption(
+        "--pics", dest="cpm_pics", action="append", default=[], metavar="NAME=VALUE",
+        help="override one PICS claim of the profile (repeatable), e.g. pf.media_path=false",
     )
     group.addoption(
         "--faults", dest="cpm_faults", default=None, metavar="NAME[,NAME...]",
@@ -220,7 +228,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def get_profile(config: pytest.Config) -> SutProfile:
-    """The run's SUT profile (loaded on first use; ``--sut``, ``$CPM_SUT`` or reference)."""
+    """The run's SUT profile (loaded on first use; ``--sut``, ``$CPM_SUT`` or reference),
+    with the ``--pics`` overrides applied."""
     state = config.stash[_STATE]
     if state.profile is None:
         spec = config.getoption("cpm_sut", None) or os.environ.get(ENV_SUT) or "reference"
@@ -228,7 +237,35 @@ def get_profile(config: pytest.Config) -> SutProfile:
             state.profile = load_sut(spec)
         except ProfileError as exc:
             raise pytest.UsageError(f"invalid SUT profile:\n{exc}") from None
+    overrides = config.getoption("cpm_pics", None) or []
+    if overrides and not state.pics_applied:
+        state.profile = with_pics_overrides(state.profile, overrides)
+        state.pics_applied = True
     return state.profile
+
+
+def with_pics_overrides(profile: SutProfile, overrides: Iterable[str]) -> SutProfile:
+    """``profile`` with ``NAME=VALUE`` PICS claims replaced (validated against the registry)."""
+    from conformance.catalog.pics import PICS_OPTIONS
+
+    pics = dict(profile.pics)
+    for item in overrides:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        option = PICS_OPTIONS.get(name)
+        if not sep or option is None:
+            raise pytest.UsageError(f"--pics {item!r}: expected NAME=VALUE with a known PICS name")
+        if option.kind == "bool":
+            if text.lower() not in ("true", "false"):
+                raise pytest.UsageError(f"--pics {item!r}: {name} takes true or false")
+            pics[name] = text.lower() == "true"
+        elif text in option.choices:
+            pics[name] = text
+        else:
+            raise pytest.UsageError(
+                f"--pics {item!r}: {name} takes one of {', '.join(option.choices)}"
+            )
+    return dataclasses.replace(profile, pics=MappingProxyType(pics))
 
 
 def get_faults(config: pytest.Config) -> tuple[str, ...]:

@@ -92,13 +92,17 @@ def run_suite(
     *,
     faults: Sequence[str] = (),
     requirements: Sequence[str] = (),
+    pics: Sequence[tuple[str, str]] = (),
     extra: Sequence[str] = (),
     runner: Runner = _run_command,
 ) -> RunResults | None:
-    """One ``run --sut reference``; None when it wrote no results."""
-    argv = ["run", "--sut", "reference", "--report-dir", str(report_dir), *extra]
+    """One ``run --sut reference --strict`` (the reference SUT claims its SHOULDs and
+    MAYs, so they are judged too); None when it wrote no results."""
+    argv = ["run", "--sut", "reference", "--strict", "--report-dir", str(report_dir), *extra]
     if faults:
         argv += ["--faults", ",".join(faults)]
+    for name, value in pics:
+        argv += ["--pics", f"{name}={value}"]
     for rid in requirements:
         argv += ["--requirement", rid]
     runner(argv)
@@ -122,13 +126,33 @@ def judge_fault(
     base = FaultOutcome(fault.name, fault.role, tuple(fault.requirement_ids), cases, ())
     if not cases:
         return dataclasses.replace(base, problem="no test case declares any of its requirements")
+    trusted = set(cases)
+    if fault.pics:
+        # The fault shows only under other claims (e.g. proxy mode): the same test cases
+        # must first pass against the clean SUT under those claims, or a failure with the
+        # fault on would prove nothing.
+        control = run_suite(
+            report_dir / "control", requirements=fault.requirement_ids, pics=fault.pics,
+            runner=runner,
+        )
+        if control is None:
+            return dataclasses.replace(base, problem="the control run wrote no results")
+        trusted = {tc.nodeid for tc in control.test_cases if tc.verdict is Verdict.PASS}
+        if not trusted & set(cases):
+            claims = ", ".join(f"{n}={v}" for n, v in fault.pics)
+            return dataclasses.replace(
+                base, problem=f"no mapped test case passes against the clean SUT with {claims}"
+            )
     results = run_suite(
-        report_dir, faults=[fault.name], requirements=fault.requirement_ids, runner=runner
+        report_dir / "fault", faults=[fault.name], requirements=fault.requirement_ids,
+        pics=fault.pics, runner=runner,
     )
     if results is None:
         return dataclasses.replace(base, problem="the fault run wrote no results")
     verdicts = {tc.nodeid: tc.verdict.value for tc in results.test_cases}
-    failing = tuple(n for n in cases if verdicts.get(n) == Verdict.FAIL.value)
+    failing = tuple(
+        n for n in cases if verdicts.get(n) == Verdict.FAIL.value and n in trusted
+    )
     return dataclasses.replace(base, failing=failing, verdicts=verdicts)
 
 

@@ -16,17 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from conformance.errors import LocalProtocolError
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """One named fault: the role it affects and the requirements it breaks."""
-
-    name: str
-    role: str
-    requirement_ids: tuple[str, ...]
-    description: str
-
+from conformance.reference.faultsets import Fault, discovered_faults
 
 _ALL: tuple[Fault, ...] = (
     Fault(
@@ -208,9 +198,30 @@ _PF: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 #: every known fault by name
-FAULTS: Mapping[str, Fault] = MappingProxyType(
-    {f.name: f for f in (*_ALL, *(Fault(n, "pf", ids, d) for n, ids, d in _PF))}
-)
+#: the faults that only show when the PF acts as a proxy (8.2.1 step 5, 8.3.2 step 9)
+_PROXY_MODE = (("pf.media_path", "false"),)
+_PROXY_FAULTS = frozenset({"pf.no-record-route"})
+
+
+def _collect() -> Mapping[str, Fault]:
+    faults = [
+        *_ALL,
+        *(
+            Fault(n, "pf", ids, d, _PROXY_MODE if n in _PROXY_FAULTS else ())
+            for n, ids, d in _PF
+        ),
+        *discovered_faults(),
+    ]
+    registry: dict[str, Fault] = {}
+    for fault in faults:
+        if fault.name in registry:
+            raise LocalProtocolError(f"fault {fault.name!r} is defined twice")
+        registry[fault.name] = fault
+    return MappingProxyType(registry)
+
+
+#: every known fault by name
+FAULTS: Mapping[str, Fault] = _collect()
 
 
 def _check_known(names: Iterable[str]) -> None:

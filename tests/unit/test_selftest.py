@@ -96,3 +96,47 @@ def test_a_clean_run_that_fails_is_reported(tmp_path: Path) -> None:
     status, doc = selftest(tmp_path, fault_names=[CAUGHT], jobs=1, runner=runner)
     assert status == 1
     assert doc["clean"]["not_clean"] == {CASES[CAUGHT].nodeid: "inconc"}
+
+
+PROXY = "pf.no-record-route"  # observable only with pf.media_path=false
+
+
+def _proxy_runner(control_verdict: Verdict, calls: list[list[str]]):  # type: ignore[no-untyped-def]
+    case = TestCaseResult(
+        "testcases/test_p.py::test_record_route", Verdict.NA, tuple(FAULTS[PROXY].requirement_ids)
+    )
+
+    def run(argv: list[str]) -> int:
+        calls.append(argv)
+        report_dir = Path(argv[argv.index("--report-dir") + 1])
+        if "--pics" not in argv:  # the clean run: proxy cases are n/a under the profile
+            _write(report_dir, [case])
+        elif "--faults" not in argv:  # the control run under the fault's claims
+            _write(report_dir, [TestCaseResult(case.nodeid, control_verdict, case.requirements)])
+        else:
+            _write(report_dir, [TestCaseResult(case.nodeid, Verdict.FAIL, case.requirements)])
+        return 0
+
+    return run
+
+
+def test_fault_with_claims_needs_a_clean_control_run(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+    status, doc = selftest(
+        tmp_path, fault_names=[PROXY], jobs=1, runner=_proxy_runner(Verdict.PASS, calls)
+    )
+    assert status == 0
+    assert doc["kill_matrix"][PROXY] == ["testcases/test_p.py::test_record_route"]
+    pics_runs = [c for c in calls if "--pics" in c]
+    assert len(pics_runs) == 2
+    assert all("pf.media_path=false" in c for c in pics_runs)
+    assert all("--strict" in c for c in calls)
+
+
+def test_failure_under_claims_without_a_clean_control_proves_nothing(tmp_path: Path) -> None:
+    status, doc = selftest(
+        tmp_path, fault_names=[PROXY], jobs=1, runner=_proxy_runner(Verdict.FAIL, [])
+    )
+    assert status == 1 and doc["kill_matrix"][PROXY] == []
+    outcome = doc["faults"][0]
+    assert "pf.media_path=false" in outcome["problem"]
