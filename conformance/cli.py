@@ -17,11 +17,18 @@ Subcommands::
         goes) and DIR/junit.xml. Exit status: 0 when every applicable test case passed,
         1 on any fail, 2 when no fail but some inconc or error, or when the run could not
         be made (invalid profile or catalogue, nothing selected, pytest usage error).
+        Also writes DIR/report.html and DIR/evidence/ (docs/report.md).
+    report RESULTS [--out report.html]
+        the HTML compliance report from a results.json (or its report directory, or a
+        results.jsonl); default output: report.html next to the results
+    compare OLD NEW [--format table|json]
+        the requirements whose verdict changed between two results files: regressions
+        (e.g. pass -> fail), new fails, fixes, other changes. Exit status 1 when something
+        got worse (a regression or a new fail), 0 otherwise, 2 when a file cannot be read.
 
 Extension points: each subcommand is a :class:`Command` in :data:`COMMANDS` (a name, a
-function adding its arguments, a handler returning the exit status). Planned: ``report``
-(HTML from results.json), ``compare`` (baseline comparison), ``selftest`` (the suite
-against the reference SUT and its faults), ``reference start`` (serve the reference SUT).
+function adding its arguments, a handler returning the exit status). Planned:
+``reference start`` (serve the reference SUT).
 Errors the user can fix are one line on stderr (``cpm-conformance: error: ...``), never a
 traceback.
 """
@@ -47,6 +54,7 @@ from conformance.selftest import cmd_selftest, configure_selftest
 
 if TYPE_CHECKING:
     from conformance.catalog.loader import Catalog
+    from conformance.report.model import RunResults
 
 __all__ = ["COMMANDS", "CliError", "Command", "locate_testcases", "main"]
 
@@ -317,6 +325,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         from conformance.report.results import write_json_atomic
 
         write_json_atomic(results_path, results.to_json())
+    from conformance.report.html import REPORT_NAME, write_html
+
+    try:
+        write_html(results, report_dir / REPORT_NAME)
+    except OSError as exc:
+        raise CliError(f"{report_dir / REPORT_NAME}: cannot write the report: {exc}") from None
     counts = results.summary()["test_cases"]
     status = exit_status(results)
     print(f"{PROG}: {counts['total']} test cases: "
@@ -325,6 +339,60 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code == 2 and status == EXIT_OK:
         return EXIT_TROUBLE  # interrupted: what finished passed, but the run is incomplete
     return status
+
+
+# --------------------------------------------------------------------------- report, compare
+
+
+def _load(path: str) -> RunResults:
+    from conformance.report.results import load_results
+
+    try:
+        return load_results(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CliError(f"{path}: cannot read results: {exc}") from None
+
+
+def _configure_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", metavar="RESULTS",
+                   help="results.json, results.jsonl or a report directory")
+    p.add_argument("--out", metavar="HTML",
+                   help="output file (default: report.html next to the results)")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from conformance.report.html import REPORT_NAME, write_html
+
+    results = _load(args.results)
+    src = Path(args.results)
+    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / REPORT_NAME
+    try:
+        write_html(results, out, _catalog(args.catalog_dir))
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write the report: {exc}") from None
+    print(f"{PROG}: report in {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _configure_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("old", metavar="OLD", help="the baseline results (results.json or DIR)")
+    p.add_argument("new", metavar="NEW", help="the new results (results.json or DIR)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from conformance.report.compare import compare, worse
+
+    changes = compare(_load(args.old), _load(args.new))
+    if args.format == "json":
+        json.dump([c.to_json() for c in changes], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif changes:
+        rows = [[c.kind, c.requirement, c.to_json()["old"], c.to_json()["new"]] for c in changes]
+        _table(rows, ["change", "requirement", "old", "new"], sys.stdout)
+    else:
+        print("no requirement verdict changed")
+    return EXIT_FAIL if worse(changes) else EXIT_OK
 
 
 # --------------------------------------------------------------------------- main
@@ -340,7 +408,11 @@ COMMANDS: list[Command] = [
             configure_demo, cmd_demo),
     Command("selftest", "the suite against the reference SUT and each of its faults",
             configure_selftest, cmd_selftest),
-    # report, compare, selftest, "reference start": add a Command here.
+    Command("report", "the HTML compliance report from a results.json",
+            _configure_report, cmd_report),
+    Command("compare", "requirements whose verdict changed between two runs (exit 1: worse)",
+            _configure_compare, cmd_compare),
+    # "reference start": add a Command here.
 ]
 
 

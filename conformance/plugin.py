@@ -18,7 +18,8 @@ Options
     8.3.2 and 8.3.2.9), ``--requirement ID``: selection (repeatable; deselected test cases
     are not part of the results);
     ``--cpm-report-dir DIR``: write DIR/results.jsonl as each test case ends and
-    DIR/results.json at the end (controller process only, never an xdist worker);
+    DIR/results.json at the end (controller process only, never an xdist worker), and
+    each test case's evidence files DIR/evidence/<safe nodeid>.log and .pcap;
     ``--catalog-dir DIR`` (hidden, or ``$CPM_CATALOG_DIR``): another requirement catalogue.
 
 Applicability
@@ -41,6 +42,13 @@ Metadata
     properties. With allure-pytest active (``--alluredir``), the labels are epic=document,
     feature=section, story=requirement, parentSuite=role and severity from the strength
     (SHALL: critical, SHOULD: normal, MAY: minor).
+
+Evidence
+    A test case that uses the network fixtures (``run_capture`` or its ``capture`` view)
+    has its records found among its fixture values: the records from the start of its
+    set-up to the end of its teardown go into the results (text capped, see
+    :mod:`conformance.report.evidence`), into DIR/evidence/, and into Allure (a step per
+    protocol exchange with the raw messages attached, the log and the pcap).
 """
 
 from __future__ import annotations
@@ -71,6 +79,14 @@ from conformance.checks.verdict import (
     worst,
 )
 from conformance.errors import RemoteProtocolError
+from conformance.net.capture import Capture, CaptureRecord
+from conformance.report.evidence import (
+    MessageRecord,
+    exchanges,
+    raw_log,
+    records_from_capture,
+    write_evidence_files,
+)
 from conformance.report.model import TestCaseResult
 from conformance.report.results import ResultsWriter
 
@@ -139,12 +155,16 @@ class _State:
     #: nodeid -> accumulated report data (controller side)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    #: the run capture (found among a test case's fixture values; one per process)
+    capture: Capture | None = None
 
 
 _STATE = pytest.StashKey[_State]()
 _INFO = pytest.StashKey[CaseInfo]()
 _RECORDER = pytest.StashKey[VerdictRecorder]()
 _PHASES = pytest.StashKey[list[tuple[Verdict, str]]]()
+#: (run capture, index of the test case's first record)
+_MARK = pytest.StashKey[tuple[Capture | None, int]]()
 
 
 # --------------------------------------------------------------------------- options
@@ -448,6 +468,88 @@ def _recorder_for(item: pytest.Item) -> VerdictRecorder:
     return rec
 
 
+# --------------------------------------------------------------------------- evidence
+
+
+def _find_capture(item: pytest.Item) -> Capture | None:
+    """The run capture among the test case's fixture values (``run_capture``, or the
+    ``capture`` view of fixtures/network.py). A test case without network fixtures has
+    none: the plugin never makes a test depend on them."""
+    funcargs: dict[str, Any] = getattr(item, "funcargs", None) or {}
+    for value in funcargs.values():
+        if isinstance(value, Capture):
+            return value
+        inner = getattr(value, "capture", None)
+        if isinstance(inner, Capture):
+            return inner
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Marks the run capture where the test case starts (before its fixtures' traffic)."""
+    state = item.config.stash[_STATE]
+    known = state.capture
+    item.stash[_MARK] = (known, len(known) if known is not None else 0)
+    try:
+        return (yield)
+    finally:
+        found = _find_capture(item)
+        if found is not None and found is not known:
+            # first sight of this capture: it was created during this test's set-up
+            state.capture = found
+            item.stash[_MARK] = (found, 0)
+
+
+def _records_of(item: pytest.Item) -> tuple[Capture | None, list[CaptureRecord]]:
+    capture, mark = item.stash.get(_MARK, (None, 0))
+    if capture is None:
+        return None, []
+    return capture, capture.since(mark)
+
+
+def _purpose(item: pytest.Item) -> str:
+    import inspect
+
+    obj = getattr(item, "obj", None)
+    return (inspect.getdoc(obj) if obj is not None else None) or ""
+
+
+def _allure_evidence(item: pytest.Item) -> None:
+    """In Allure: a step per protocol exchange with its raw messages, the log, the pcap."""
+    if not getattr(item.config.option, "allure_report_dir", None):
+        return
+    capture, records = _records_of(item)
+    if capture is None or not records:
+        return
+    import allure
+
+    from conformance.net.pcap import pcap_bytes
+
+    api: Any = allure  # allure-python is untyped
+    text = api.attachment_type.TEXT
+    for title, recs in exchanges(records_from_capture(records)):
+        with api.step(title):
+            for m in recs:
+                api.attach(m.text, name=f"#{m.index} {m.direction} {m.src} -> {m.dst}",
+                           attachment_type=text)
+    api.attach(raw_log(records), name="messages.log", attachment_type=text)
+    api.attach(pcap_bytes(capture, records), name="capture.pcap", extension="pcap")
+
+
+def _evidence_of(item: pytest.Item) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The test case's records for the results, and its evidence files when writing."""
+    capture, records = _records_of(item)
+    files: dict[str, str] = {}
+    report_dir = item.config.getoption("cpm_report_dir", None)
+    if report_dir and records and capture is not None:
+        try:
+            files = write_evidence_files(capture, records, Path(report_dir), item.nodeid)
+        except OSError as exc:
+            item.user_properties.append(("evidence_error", str(exc)[:300]))
+    return [m.to_json() for m in records_from_capture(records)], files
+
+
 def _allure_labels(item: pytest.Item, info: CaseInfo) -> None:
     if not getattr(item.config.option, "allure_report_dir", None):
         return
@@ -526,6 +628,11 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if report.when == "call":
+        try:
+            _allure_evidence(item)
+        except Exception as err:  # evidence never changes a verdict
+            item.user_properties.append(("evidence_error", repr(err)[:300]))
     info = item.stash.get(_INFO, None)
     if (info is None and item.stash.get(_RECORDER, None) is None
             and not item.config.getoption("cpm_report_dir", None)):
@@ -567,6 +674,8 @@ def pytest_runtest_makereport(
         report_any.cpm_checks = [c.to_json() for c in checks]
         report_any.cpm_requirements = list(info.ids) if info else []
         report_any.cpm_role = info.role if info else ""
+        report_any.cpm_purpose = _purpose(item)
+        report_any.cpm_evidence, report_any.cpm_files = _evidence_of(item)
         report.user_properties.append(("verdict", final.value))
     return report
 
@@ -614,6 +723,10 @@ class _Controller:
             start=entry["start"],
             stop=float(getattr(report, "stop", 0.0) or 0.0),
             details="\n".join(entry["details"]),
+            purpose=str(getattr(report, "cpm_purpose", "") or ""),
+            evidence=tuple(MessageRecord.from_json(m)
+                           for m in getattr(report, "cpm_evidence", []) or []),
+            files=dict(getattr(report, "cpm_files", {}) or {}),
         ))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -643,7 +756,12 @@ class _Controller:
         if profile is not None:
             update["profile"] = {"name": profile.name, "path": profile.path,
                                  "target": profile.target.value,
-                                 "roles": [r.value for r in profile.roles]}
+                                 "roles": [r.value for r in profile.roles],
+                                 "pics": {k: v if isinstance(v, (bool, int, float)) else str(v)
+                                          for k, v in profile.pics.items()}}
+        from conformance import __version__
+
+        update["version"] = __version__
         state.writer.finish(update, info)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.checks.verdict import CheckResult, Verdict, worst
+from conformance.report.evidence import MessageRecord
 
 __all__ = [
     "RESULTS_FORMAT",
@@ -48,6 +49,12 @@ class TestCaseResult:
     stop: float = 0.0
     #: the failure text (requirement / expected / actual / evidence, or the traceback)
     details: str = ""
+    #: the test purpose (the test function's docstring)
+    purpose: str = ""
+    #: the captured messages of the test case (from its set-up to its teardown)
+    evidence: tuple[MessageRecord, ...] = ()
+    #: evidence files relative to the report directory: {"log": ..., "pcap": ...}
+    files: Mapping[str, str] = field(default_factory=dict)
 
     def requirement_verdicts(self) -> dict[str, Verdict]:
         """Verdict per requirement this test case declares or checks."""
@@ -71,6 +78,9 @@ class TestCaseResult:
             "reason": self.reason,
             "details": self.details,
             "checks": [c.to_json() for c in self.checks],
+            "purpose": self.purpose,
+            "files": dict(self.files),
+            "evidence": [m.to_json() for m in self.evidence],
         }
 
     @classmethod
@@ -86,6 +96,9 @@ class TestCaseResult:
             start=float(data.get("start", 0.0)),
             stop=float(data.get("stop", 0.0)),
             details=str(data.get("details", "")),
+            purpose=str(data.get("purpose", "")),
+            evidence=tuple(MessageRecord.from_json(m) for m in data.get("evidence", ())),
+            files={str(k): str(v) for k, v in dict(data.get("files", {})).items()},
         )
 
 

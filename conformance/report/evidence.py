@@ -1,0 +1,179 @@
+"""The captured evidence of one test case, as the results files and the HTML report keep it.
+
+- :class:`MessageRecord`: one captured datagram or segment (timestamps, direction,
+  addresses, protocol, the data as text, capped at :data:`TEXT_CAP` characters).
+- :func:`records_from_capture`: :class:`~conformance.net.capture.CaptureRecord` to
+  :class:`MessageRecord`.
+- :func:`safe_name`: a test case node id as a file name (``DIR/evidence/<safe>.log``).
+- :func:`write_evidence_files`: the raw message log and the pcap of one test case.
+- :func:`exchanges`: records grouped per protocol exchange (SIP transaction, MSRP
+  transaction) for the Allure steps.
+- :func:`matches_evidence`: does a record hold the bytes a check's evidence points at
+  (its excerpt, or its first line as pointer)?
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance.checks.verdict import EvidenceRef
+from conformance.net.capture import Capture, CaptureRecord, format_record, write_text_log
+from conformance.net.pcap import write_pcap
+
+__all__ = [
+    "EVIDENCE_DIR",
+    "MAX_RECORDS",
+    "TEXT_CAP",
+    "MessageRecord",
+    "exchanges",
+    "matches_evidence",
+    "records_from_capture",
+    "safe_name",
+    "write_evidence_files",
+]
+
+#: characters of a message kept in the results (the .log and .pcap files keep everything)
+TEXT_CAP = 16384
+#: records of one test case kept in the results (the first ones; the files keep all)
+MAX_RECORDS = 400
+EVIDENCE_DIR = "evidence"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One captured message of a test case (JSON-friendly)."""
+
+    index: int
+    timestamp: float
+    direction: str
+    transport: str
+    protocol: str
+    src: str
+    dst: str
+    #: the data decoded as UTF-8 (invalid bytes replaced), at most TEXT_CAP characters
+    text: str
+    #: the data's size in bytes (the text may be shorter: ``truncated``)
+    size: int
+    truncated: bool = False
+
+    @property
+    def first_line(self) -> str:
+        return self.text.split("\n", 1)[0].rstrip("\r")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "index": self.index, "timestamp": self.timestamp, "direction": self.direction,
+            "transport": self.transport, "protocol": self.protocol, "src": self.src,
+            "dst": self.dst, "size": self.size, "text": self.text,
+        }
+        if self.truncated:
+            out["truncated"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MessageRecord:
+        return cls(
+            index=int(data.get("index", 0)),
+            timestamp=float(data.get("timestamp", 0.0)),
+            direction=str(data.get("direction", "")),
+            transport=str(data.get("transport", "")),
+            protocol=str(data.get("protocol", "") or ""),
+            src=str(data.get("src", "")),
+            dst=str(data.get("dst", "")),
+            text=str(data.get("text", "")),
+            size=int(data.get("size", 0)),
+            truncated=bool(data.get("truncated", False)),
+        )
+
+    @classmethod
+    def of(cls, rec: CaptureRecord, cap: int = TEXT_CAP) -> MessageRecord:
+        text = rec.data.decode("utf-8", errors="replace")
+        return cls(
+            index=rec.index, timestamp=rec.timestamp, direction=rec.direction,
+            transport=rec.transport, protocol=rec.protocol or "",
+            src=f"{rec.src[0]}:{rec.src[1]}", dst=f"{rec.dst[0]}:{rec.dst[1]}",
+            text=text[:cap], size=len(rec.data), truncated=len(text) > cap,
+        )
+
+
+def records_from_capture(
+    records: Iterable[CaptureRecord], *, cap: int = TEXT_CAP, limit: int = MAX_RECORDS
+) -> list[MessageRecord]:
+    out: list[MessageRecord] = []
+    for rec in records:
+        if len(out) >= limit:
+            break
+        out.append(MessageRecord.of(rec, cap))
+    return out
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(nodeid: str) -> str:
+    """A file name for a node id: readable, bounded, and unique (a short hash suffix)."""
+    stem = _UNSAFE.sub("_", nodeid).strip("_.")[:120] or "test"
+    digest = hashlib.sha1(nodeid.encode("utf-8")).hexdigest()[:8]  # noqa: S324 - a name
+    return f"{stem}-{digest}"
+
+
+def write_evidence_files(
+    capture: Capture, records: Sequence[CaptureRecord], report_dir: Path, nodeid: str
+) -> dict[str, str]:
+    """Write ``evidence/<safe>.log`` and ``.pcap``; returns their paths relative to
+    ``report_dir`` (``{"log": ..., "pcap": ...}``)."""
+    folder = report_dir / EVIDENCE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = safe_name(nodeid)
+    write_text_log(records, folder / f"{stem}.log")
+    write_pcap(capture, folder / f"{stem}.pcap", list(records))
+    return {"log": f"{EVIDENCE_DIR}/{stem}.log", "pcap": f"{EVIDENCE_DIR}/{stem}.pcap"}
+
+
+def raw_log(records: Iterable[CaptureRecord]) -> str:
+    return "".join(format_record(r) for r in records)
+
+
+_CALL_ID = re.compile(r"^(?:call-id|i)\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_CSEQ = re.compile(r"^cseq\s*:\s*(\d+)", re.IGNORECASE | re.MULTILINE)
+_MSRP = re.compile(r"^MSRP (\S+) ")
+
+
+def _exchange_key(text: str, protocol: str) -> str:
+    first = text.split("\n", 1)[0]
+    if protocol == "msrp" or first.startswith("MSRP "):
+        m = _MSRP.match(first)
+        return f"msrp:{m.group(1)}" if m else f"msrp:{first}"
+    cid = _CALL_ID.search(text)
+    cseq = _CSEQ.search(text)
+    if cid and cseq:
+        return f"sip:{cid.group(1).strip()}:{cseq.group(1)}"
+    return f"other:{first}"
+
+
+def exchanges(records: Sequence[MessageRecord]) -> list[tuple[str, list[MessageRecord]]]:
+    """Records grouped per exchange (a SIP transaction by Call-ID and CSeq number, an MSRP
+    transaction by its id), in order of first appearance; the title is the first line of
+    the first record."""
+    groups: dict[str, list[MessageRecord]] = {}
+    for rec in records:
+        groups.setdefault(_exchange_key(rec.text, rec.protocol), []).append(rec)
+    return [(recs[0].first_line, recs) for recs in groups.values()]
+
+
+def matches_evidence(record: MessageRecord, ref: EvidenceRef) -> bool:
+    """True when ``record`` carries the bytes ``ref`` points at."""
+    if ref.excerpt:
+        excerpt = ref.excerpt.decode("utf-8", errors="replace").strip()
+        body = record.text.strip()
+        if excerpt and (excerpt in record.text
+                        or excerpt.replace("\r\n", "\n") in record.text
+                        or (len(body) >= 16 and body in excerpt)):
+            return True
+    pointer = ref.pointer.strip()
+    return bool(pointer) and record.first_line.strip() == pointer
