@@ -1,0 +1,498 @@
+"""Participant information at the reference PF (seed 003 8.2.3 "Handling of Participants
+Information" and "Receive Participant Information Notification"; seed 000 5.2.3.5).
+
+- After the 200 OK of an originating group session (8.2.1 200 OK step 9, when
+  conference-info over MSRP is not used) the PF subscribes to the focus itself:
+  :meth:`Participants.subscribe_to_focus`, items 1-9.
+- NOTIFYs in that subscription are answered 200, merged into a
+  :class:`ConferenceState` (the coherent state, RFC 4575 4.6), forwarded to the
+  subscriptions of the user's clients (step 5) and kept locally (step 6).
+- ``Subscription-State: terminated;reason=noresource`` with ``<allow-store>`` or
+  ``<allow-offline-storage>`` true stores a Group State Object built from the coherent
+  state (items a-h) in the Session History Folder of the session.
+- A client's conference SUBSCRIBE (B2BUA mode): the PF answers it and links it to its
+  own subscription towards the CF (one per user and focus); without a session at the CF it
+  answers from the locally kept state (the MAY of 8.2.3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from conformance.documents.conference_info import (
+    ConferenceInfo,
+    ConferenceState,
+    DocState,
+    IconUri,
+    build_conference_info,
+    parse_conference_info,
+)
+from conformance.documents.groupstate import (
+    GroupState,
+    GsIcon,
+    GsParticipant,
+    GsSubject,
+    build_group_state,
+)
+from conformance.documents.store_object import build_group_state_object, session_history_folder
+from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
+from conformance.net.sip_pump import IncomingRequest
+from conformance.protocol.sip.cpm import (
+    CONFERENCE_INFO_TYPE,
+    CONTRIBUTION_ID,
+    CONVERSATION_ID,
+    ICSI_SESSION,
+    ICSI_SESSION_GROUP,
+)
+from conformance.protocol.sip.dialog import Dialog, uri_of
+from conformance.protocol.sip.headers import format_contact_preference, format_icsi_ref
+from conformance.protocol.sip.ids import new_call_id, new_tag
+from conformance.protocol.sip.layer import response_to
+from conformance.protocol.sip.message import SipRequest, build_request
+from conformance.protocol.sip.subscription import SubscriptionStateValue
+from conformance.protocol.sip.transaction import tag_of
+from conformance.reference.faults import ActiveFaults
+from conformance.reference.pf.registrations import aor
+from conformance.reference.pf.xdms import fetch_preferences
+
+if TYPE_CHECKING:
+    from conformance.reference.pf.service import B2buaSession, ParticipatingFunction
+
+log = logging.getLogger(__name__)
+
+#: Expires of the PF's own subscription (RFC 4575 default range)
+SUBSCRIBE_EXPIRES = 3600
+_GONE = ("failed", "departed")
+
+
+@dataclass(eq=False)
+class ClientSubscription:
+    """A client's conference subscription the PF serves as a B2BUA."""
+
+    dialog: Dialog
+    source: object
+    expires: int
+
+
+@dataclass(eq=False)
+class FocusSubscription:
+    """The PF's own subscription to a focus for one user (8.2.3 items 1-9)."""
+
+    user: str
+    focus: str
+    conversation_id: str
+    contribution_id: str
+    request: SipRequest
+    dialog: Dialog | None = None
+    state: ConferenceState = field(default_factory=ConferenceState)
+    clients: list[ClientSubscription] = field(default_factory=list)
+    refresh: asyncio.TimerHandle | None = None
+    ended: bool = False
+
+
+def is_gone(user_status: tuple[tuple[str | None, str | None], ...]) -> bool:
+    """Item d: every endpoint disconnected with disconnection-method failed or departed."""
+    return bool(user_status) and all(
+        (s or "").lower() == "disconnected" and (m or "").lower() in _GONE
+        for s, m in user_status
+    )
+
+
+def group_state_of(view: ConferenceInfo, faults: ActiveFaults) -> GroupState:
+    """The Group State Object of a coherent conference state (items a-h)."""
+    on = faults.on
+    d = view.description
+    participants: list[GsParticipant] = []
+    for user in view.users:
+        status = tuple((e.status, e.disconnection_method) for e in user.endpoints)
+        if is_gone(status) and not on("pf.gso-departed-user-kept"):
+            continue
+        participants.append(GsParticipant(
+            comm_addr=user.entity,
+            name=None if on("pf.gso-no-participant-name") else user.display_text,
+            role=(user.roles[0] if user.roles and not on("pf.gso-no-participant-role")
+                  else None),
+            yourown=None if on("pf.gso-no-yourown") else user.yourown,
+        ))
+    subject = None
+    if d is not None and d.subject is not None and not on("pf.gso-no-subject"):
+        ext = d.subject_ext
+        subject = GsSubject(
+            text=d.subject,
+            participant=ext.participant if ext is not None else None,
+            timestamp=(ext.timestamp if ext is not None and not on("pf.gso-no-subject-timestamp")
+                       else None),
+        )
+    icon = None
+    if d is not None and d.icon is not None and not on("pf.gso-no-icon"):
+        source = d.icon.source
+        if d.icon.empty_source and on("pf.gso-empty-icon-source-kept"):
+            source = IconUri("")
+        icon = GsIcon(
+            source=source,
+            participant=None if on("pf.gso-no-icon-participant") else d.icon.participant,
+            timestamp=d.icon.timestamp,
+        )
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return GroupState(
+        lastfocussessionid=None if on("pf.gso-no-lastfocussessionid") else view.entity,
+        timestamp=now,
+        group_type=None if on("pf.gso-no-group-type") else "Closed",
+        participants=tuple(participants),
+        subject=subject,
+        icon=icon,
+        max_user_count=(d.maximum_user_count if d is not None
+                        and not on("pf.gso-no-max-user-count") else None),
+        policy=(" ".join(d.keywords) if d is not None and d.keywords is not None
+                and not on("pf.gso-no-policy") else None),
+    )
+
+
+class Participants:
+    """The participant-information side of one :class:`ParticipatingFunction`."""
+
+    def __init__(self, pf: ParticipatingFunction) -> None:
+        self.pf = pf
+        self.faults = pf.faults
+        #: (Call-ID, our tag) -> the PF's own subscription
+        self._own: dict[tuple[str, str], FocusSubscription] = {}
+        #: (Call-ID, our tag) of a client subscription -> the focus subscription it uses
+        self._client: dict[tuple[str, str], FocusSubscription] = {}
+        #: the latest state per (user, focus), kept after the subscription ended (step 6)
+        self.kept: dict[tuple[str, str], ConferenceInfo] = {}
+        #: sessions by (user, focus) (to tell "established session" from stored content)
+        self._sessions: dict[tuple[str, str], B2buaSession] = {}
+
+    # -- the PF's own subscription --------------------------------------------------------
+    def after_ok(self, session: B2buaSession, focus: str | None) -> None:
+        """8.2.1 200 OK step 9: subscribe when conference-info over MSRP is not used."""
+        if focus is None or self.pf.policy.conference_info_via_msrp:
+            return
+        self._sessions[(session.user, focus)] = session
+        if self.faults.on("pf.no-subscribe-to-focus"):
+            return
+        request = session.client_request
+        self.pf._spawn(self.subscribe_to_focus(
+            session.user, focus,
+            request.headers.get(CONVERSATION_ID) or "",
+            request.headers.get(CONTRIBUTION_ID) or "",
+        ))
+
+    def _active(self, user: str, focus: str) -> FocusSubscription | None:
+        for sub in self._own.values():
+            if sub.user == user and sub.focus == focus and not sub.ended:
+                return sub
+        return None
+
+    def build_subscribe(self, user: str, focus: str) -> SipRequest:
+        """Items 1-8 (RFC 6665 / RFC 4575 SUBSCRIBE)."""
+        pf = self.pf
+        on = self.faults.on
+        icsi = format_icsi_ref([ICSI_SESSION])
+        from_uri = user if on("pf.subscribe-from-not-deferred-uri") else pf.config.deferred_uri
+        contact = f"<sip:pf-sub-{secrets.token_hex(4)}@{pf.hostport}>"
+        headers: list[tuple[str, str]] = [
+            ("Via", pf._via()),
+            ("Max-Forwards", "70"),
+            ("From", f"<{from_uri}>;tag={new_tag()}"),
+            ("To", f"<{focus}>"),
+            ("Call-ID", new_call_id()),
+            ("CSeq", "1 SUBSCRIBE"),
+            ("Contact", contact if on("pf.subscribe-contact-no-icsi") else f"{contact};{icsi}"),
+            ("Event", "conference"),
+            ("Expires", str(SUBSCRIBE_EXPIRES)),
+            ("Accept", CONFERENCE_INFO_TYPE),
+        ]
+        if not on("pf.subscribe-no-accept-contact"):
+            headers.append(("Accept-Contact", format_contact_preference([icsi])))
+        if not on("pf.subscribe-no-asserted-service"):
+            headers.append(("P-Asserted-Service", ICSI_SESSION_GROUP))
+        if not on("pf.subscribe-pai-not-user"):
+            headers.append(("P-Asserted-Identity", f"<{user}>"))
+        if not on("pf.subscribe-no-user-agent"):
+            headers.append(("User-Agent", pf.policy.user_agent))
+        target = pf.config.conference_factory_uri if on("pf.subscribe-ruri-not-focus") else focus
+        return build_request("SUBSCRIBE", target, headers, b"")
+
+    async def subscribe_to_focus(
+        self, user: str, focus: str, conversation_id: str, contribution_id: str
+    ) -> FocusSubscription | None:
+        pf = self.pf
+        request = self.build_subscribe(user, focus)
+        sub = FocusSubscription(user, focus, conversation_id, contribution_id, request)
+        key = (request.call_id or "", tag_of(request, "From") or "")
+        self._own[key] = sub
+        # item 9: to the SIP/IP core
+        handle = await pf.sip.request(request, pf._destination(focus))
+        outcome = await handle.outcome(pf.config.timers.b * 2)
+        if isinstance(outcome, str) or outcome.status >= 300:
+            # RFC 6665 4.1.2.1: no subscription; the PF does not retry in a loop
+            log.info("subscription of %s to %s failed: %s", user, focus, outcome)
+            sub.ended = True
+            self._own.pop(key, None)
+            return None
+        try:
+            dialog = Dialog.uac(request, outcome)
+        except (LocalProtocolError, RemoteProtocolError) as exc:
+            log.warning("unusable 2xx to SUBSCRIBE: %s", exc)
+            return None
+        sub.dialog = dialog
+        expires = outcome.headers.get("Expires")
+        granted = int(expires) if expires and expires.strip().isdigit() else SUBSCRIBE_EXPIRES
+        self._schedule_refresh(sub, granted)
+        return sub
+
+    def _schedule_refresh(self, sub: FocusSubscription, granted: int) -> None:
+        if sub.refresh is not None:
+            sub.refresh.cancel()
+        if granted <= 0 or sub.ended:
+            return
+        sub.refresh = self.pf.loop.call_later(max(granted / 2, 1.0), self._refresh, sub)
+
+    def _refresh(self, sub: FocusSubscription, expires: int = SUBSCRIBE_EXPIRES) -> None:
+        """RFC 6665 4.1.2.2: refresh (or, with ``expires`` 0, end) in the dialog."""
+        sub.refresh = None
+        if sub.dialog is None or sub.ended:
+            return
+        if expires == 0:
+            sub.ended = True
+        pf = self.pf
+        try:
+            request = sub.dialog.create_request(
+                "SUBSCRIBE", via=pf._via(),
+                headers=[("Event", "conference"), ("Expires", str(expires)),
+                         ("Accept", CONFERENCE_INFO_TYPE)],
+            )
+            destination = pf._destination(sub.dialog.next_hop())
+        except (LocalProtocolError, RemoteProtocolError) as exc:
+            log.warning("cannot refresh the subscription to %s: %s", sub.focus, exc)
+            return
+
+        async def send() -> None:
+            handle = await pf.sip.request(request, destination)
+            outcome = await handle.outcome(pf.config.timers.b * 2)
+            if expires and not isinstance(outcome, str) and outcome.status < 300:
+                value = outcome.headers.get("Expires")
+                self._schedule_refresh(sub, int(value) if value and value.isdigit() else expires)
+
+        pf._spawn(send())
+
+    def session_ended(self, session: B2buaSession, *, by_client: bool) -> None:
+        """The user left the session: the PF ends its subscription (RFC 6665 4.1.2.3)."""
+        for (user, focus), owner in list(self._sessions.items()):
+            if owner is not session:
+                continue
+            del self._sessions[(user, focus)]
+            sub = self._active(user, focus)
+            if sub is None:
+                continue
+            if by_client:
+                if sub.refresh is not None:
+                    sub.refresh.cancel()
+                self._refresh(sub, 0)
+
+    # -- NOTIFY -----------------------------------------------------------------------------
+    def owns_notify(self, request: SipRequest) -> bool:
+        return (request.call_id or "", tag_of(request, "To") or "") in self._own
+
+    def on_notify(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        sub = self._own.get((request.call_id or "", tag_of(request, "To") or ""))
+        if sub is None:
+            incoming.respond(481)
+            return
+        state = SubscriptionStateValue.parse(request.headers.get("Subscription-State") or "")
+        if state is None:
+            incoming.respond(400, "Bad Subscription-State")
+            return
+        if sub.dialog is not None:
+            with contextlib.suppress(RemoteProtocolError):
+                sub.dialog.receive_request(request)
+        # step 1: RFC 6665 4.1.3, RFC 4575
+        if not self.faults.on("pf.notify-not-accepted"):
+            incoming.respond(200)
+        else:
+            incoming.respond(489, "Bad Event")
+        if request.body:
+            try:
+                doc = parse_conference_info(request.body)
+                if self.faults.on("pf.notify-partial-replaces") and doc.state is DocState.PARTIAL:
+                    doc = ConferenceInfo(entity=doc.entity, state=DocState.FULL,
+                                         version=doc.version, description=doc.description,
+                                         users=doc.users, raw=doc.raw)
+                sub.state.apply(doc)
+            except DocumentError as exc:
+                log.warning("unusable conference-info from %s: %s", sub.focus, exc)
+        view = sub.state.view
+        if view is not None:
+            self.kept[(sub.user, sub.focus)] = view  # step 6
+        if not self.faults.on("pf.notify-not-forwarded"):  # step 5
+            self._forward(sub, request.body, state)
+        if state.state == "terminated":
+            sub.ended = True
+            if sub.refresh is not None:
+                sub.refresh.cancel()
+                sub.refresh = None
+            if state.reason == "noresource" and view is not None:
+                self.pf._spawn(self._store_snapshot(sub, view))
+
+    def _forward(self, sub: FocusSubscription, body: bytes,
+                 state: SubscriptionStateValue) -> None:
+        for client in list(sub.clients):
+            value = (str(state) if state.state == "terminated"
+                     else f"active;expires={client.expires}")
+            self._notify_client(client, body, value)
+        if state.state == "terminated":
+            sub.clients.clear()
+
+    def _notify_client(self, client: ClientSubscription, body: bytes, state: str) -> None:
+        pf = self.pf
+        headers = [("Event", "conference"), ("Subscription-State", state)]
+        if body:
+            headers.append(("Content-Type", CONFERENCE_INFO_TYPE))
+        try:
+            request = client.dialog.create_request("NOTIFY", via=pf._via(), headers=headers,
+                                                   body=body)
+            destination = pf._destination(client.dialog.next_hop())
+        except (LocalProtocolError, RemoteProtocolError) as exc:
+            log.warning("cannot NOTIFY the client: %s", exc)
+            return
+        pf._spawn(pf.sip.request(request, destination))
+
+    async def _store_snapshot(self, sub: FocusSubscription, view: ConferenceInfo) -> None:
+        """Steps 2-3: a new Group State Object from the coherent state."""
+        pf = self.pf
+        if pf._store is None or not sub.contribution_id:
+            return
+        prefs = await fetch_preferences(pf.config.xdms_url, sub.user)
+        allowed = prefs.allow_store or prefs.allow_offline_storage
+        if not allowed and not self.faults.on("pf.gso-stored-without-preference"):
+            return
+        if self.faults.on("pf.gso-not-stored-on-noresource"):
+            return
+        xml = build_group_state(group_state_of(view, self.faults))
+        data = build_group_state_object(
+            xml,
+            conversation_id=sub.conversation_id,
+            contribution_id=sub.contribution_id,
+            imdn_message_id=secrets.token_hex(8),
+            direction="Out",
+        )
+        folder = session_history_folder(sub.contribution_id)
+        try:
+            if not await pf._store.folder_exists(folder):
+                await pf._store.create_folder(folder)
+            await pf._store.append(folder, data)
+        except (OSError, LocalProtocolError, RemoteProtocolError) as exc:
+            log.warning("Message Store write failed: %s", exc)
+
+    # -- the clients' SUBSCRIBE -------------------------------------------------------------
+    def owns_client_request(self, request: SipRequest) -> bool:
+        return (request.call_id or "", tag_of(request, "To") or "") in self._client
+
+    def on_subscribe(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        key = (request.call_id or "", tag_of(request, "To") or "")
+        if key[1]:
+            self._client_refresh(incoming, key)
+            return
+        event = (request.headers.get("Event") or "").split(";")[0].strip().lower()
+        if event != "conference":
+            incoming.respond(489, "Bad Event")
+            return
+        value = request.headers.get("P-Asserted-Identity") or request.headers.get("From") or ""
+        user = aor(uri_of(value))
+        if not self.pf.served(user):
+            incoming.respond(403)
+            return
+        focus = self._focus_of(user, request.uri)
+        if focus is None:
+            incoming.respond(404)
+            return
+        expires_text = request.headers.get("Expires")
+        expires = int(expires_text) if expires_text and expires_text.isdigit() else 600
+        expires = min(expires, SUBSCRIBE_EXPIRES)
+        tag = new_tag()
+        contact = f"<sip:pf-csub-{secrets.token_hex(4)}@{self.pf.hostport}>"
+        response = response_to(request, 200, "OK", to_tag=tag,
+                                headers=[("Contact", contact), ("Expires", str(expires))])
+        try:
+            dialog = Dialog.uas(request, tag, contact)
+            dialog.confirm(response)
+        except (LocalProtocolError, RemoteProtocolError):
+            incoming.respond(400)
+            return
+        client = ClientSubscription(dialog, incoming.source, expires)
+        session = self._sessions.get((user, focus))
+        sub = self._active(user, focus)
+        incoming.send(response)
+        if session is None and sub is None:
+            # the MAY of 8.2.3: no session at the CF, answer from the kept state
+            kept = self.kept.get((user, focus))
+            body = build_conference_info(kept) if kept is not None else b""
+            self._notify_client(client, body, "terminated;reason=noresource")
+            return
+        if sub is None or self.faults.on("pf.two-subscriptions-for-one-user"):
+            # B2BUA: the PF initiates its own subscription and links the client to it
+            conversation = contribution = ""
+            if session is not None:
+                conversation = session.client_request.headers.get(CONVERSATION_ID) or ""
+                contribution = session.client_request.headers.get(CONTRIBUTION_ID) or ""
+            placeholder = FocusSubscription(user, focus, conversation, contribution, request)
+            placeholder.clients.append(client)
+            self._client[(dialog.call_id, dialog.local_tag)] = placeholder
+
+            async def link() -> None:
+                own = await self.subscribe_to_focus(user, focus, conversation, contribution)
+                if own is not None:
+                    own.clients.append(client)
+                    self._client[(dialog.call_id, dialog.local_tag)] = own
+
+            self.pf._spawn(link())
+            return
+        sub.clients.append(client)
+        self._client[(dialog.call_id, dialog.local_tag)] = sub
+        view = sub.state.view
+        body = build_conference_info(view) if view is not None else b""
+        self._notify_client(client, body, f"active;expires={expires}")
+
+    def _client_refresh(self, incoming: IncomingRequest, key: tuple[str, str]) -> None:
+        sub = self._client.get(key)
+        if sub is None:
+            incoming.respond(481)
+            return
+        client = next((c for c in sub.clients if (c.dialog.call_id, c.dialog.local_tag) == key),
+                      None)
+        expires_text = incoming.request.headers.get("Expires")
+        expires = int(expires_text) if expires_text and expires_text.isdigit() else 600
+        incoming.respond(200, headers=[("Expires", str(min(expires, SUBSCRIBE_EXPIRES)))])
+        if client is None:
+            return
+        with contextlib.suppress(RemoteProtocolError):
+            client.dialog.receive_request(incoming.request)
+        if expires == 0:
+            sub.clients.remove(client)
+            self._client.pop(key, None)
+            self._notify_client(client, b"", "terminated;reason=timeout")
+
+    def _focus_of(self, user: str, uri: str) -> str | None:
+        """The group session identity a client's SUBSCRIBE is for (its Request-URI, or
+        the PF's own Contact URI of the session)."""
+        target = aor(uri)
+        for (u, focus), session in self._sessions.items():
+            if u == user and (aor(focus) == target or aor(self.pf.own_uri(session.id)) == target):
+                return focus
+        for u, focus in list(self.kept) + [(s.user, s.focus) for s in self._own.values()]:
+            if u == user and aor(focus) == target:
+                return focus
+        return None
+
+
+__all__ = ["ClientSubscription", "FocusSubscription", "Participants", "group_state_of",
+           "is_gone"]
