@@ -10,7 +10,10 @@ from __future__ import annotations
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import pf_address, sip_evidence, user_with_clients
-from conformance.testcases.procedures_participants import subscribed
+from conformance.testcases.procedures_participants import (
+    group_session_with_subscription,
+    subscribed,
+)
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal, expect_true
@@ -69,7 +72,13 @@ async def test_8_2_3_pf_subscribes_to_the_focus(
     { when {the CF accepts the group INVITE with Contact <focus>;isfocus}
       then {the PF sends a conference SUBSCRIBE to the focus with items 1-9 of 8.2.3 and
             answers the CF's NOTIFY with 200} }"""
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards)
+    fs = await group_session_with_subscription(client_factory, cf_emulator, pixit, guards)
+    expect_true(recorder, "PF-8.2.1-200OK-9", fs.subscribe is not None,
+                expected="a SUBSCRIBE of the PF to the focus after the 200 OK",
+                actual=None if fs.subscribe is None else "SUBSCRIBE",
+                evidence=[sip_evidence(fs.answer, "the 200 the client received")], fatal=True)
+    assert fs.subscribe is not None
+    sub = fs.subscribe
     got = sub.request
     user = fs.client.user
     ev = [sip_evidence(fs.answer, "the 200 the client received"),
