@@ -393,6 +393,8 @@ class ReferenceClient:
                 session.focus = focus
             # 1.a.v: 200, or 603 / 480 as the user wishes (upper tester)
             answer, self._next_answer = self._next_answer, "accept"
+            if answer != "accept" and self.faults.on(f"client.{answer}-ignored"):
+                answer = "accept"  # client_more faults: the user's answer is lost
             status, reason = ANSWERS[answer]
             if status == 200 and self.faults.on("client.deferred-480-instead-of-200"):
                 status, reason = ANSWERS["unavailable"]
@@ -460,6 +462,10 @@ class ReferenceClient:
         # 1.a.v: "Following the receipt of SIP ACK, the CPM Client SHALL proceed with
         # establishing the MSRP session."
         if call.kind is CallKind.INACTIVE and self.faults.on("client.no-msrp-after-ack"):
+            return
+        if call.kind is CallKind.ACTIVE and self.faults.on(
+            "client.no-msrp-after-ack-when-active"
+        ):
             return
         self._spawn(self._establish(call))
 
@@ -595,8 +601,13 @@ class ReferenceClient:
             ("Accept-Contact", f"*;{icsi_param(ICSI_SESSION)}"),
             ("User-Agent", CPM_CLIENT_RELEASE),
         ]
-        request = self._out_of_dialog("SUBSCRIBE", session.focus, headers)
-        destination = self._destination(session.focus)
+        if self.faults.on("client.subscribe-without-feature-tag"):
+            headers = [h for h in headers if h[0] != "Accept-Contact"]
+        target = session.focus
+        if self.faults.on("client.subscribe-to-factory"):
+            target = self.config.conference_factory_uri
+        request = self._out_of_dialog("SUBSCRIBE", target, headers)
+        destination = self._destination(target)
         if destination is None:
             return None
         self._subscriptions[request.call_id or ""] = session
@@ -779,6 +790,8 @@ class ReferenceClient:
         if session is None:
             raise ActionError(409, f"no known group session {conv or ''}".strip())
         live = self._sendrecv_call(session)
+        if live is not None and self.faults.on("client.rejoin-instead-of-active-session"):
+            live = None
         if live is not None:
             # 2.a.i.3: new group chat messages in the sendrecv session
             self._send_chat(live, text)
