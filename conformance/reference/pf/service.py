@@ -5,7 +5,7 @@
   whose Request-URI is not: the originating side, seed 003 8.2.1 (:mod:`.originating`):
   steps 1-4.a may reject; with ``media_path`` the PF is a B2BUA (4.b-4.m, then the
   200 OK steps 2-10), else a Record-Routing proxy (step 5).
-- INVITE to a served user: the terminating side (8.3.2) is not implemented yet: 480.
+- INVITE to a served user: the terminating side, seed 003 8.3.2 (:mod:`.terminating`).
 - BYE on either leg of a B2BUA session ends the other leg with BYE; MSRP SENDs are relayed
   between the client leg, the terminating leg and the direct-delivery legs.
 
@@ -75,6 +75,7 @@ from conformance.reference.pf.originating import (
 )
 from conformance.reference.pf.policy import PfPolicy
 from conformance.reference.pf.registrations import Registrations, aor
+from conformance.reference.pf.terminating import TerminatingSide
 from conformance.reference.pf.xdms import fetch_preferences
 from conformance.reference.store import open_store_writer
 from conformance.reference.upper_tester_server import Handler
@@ -134,6 +135,9 @@ class B2buaSession:
     acked: bool = False
     ack_guard: asyncio.TimerHandle | None = None
     ended: bool = False
+    #: a terminating session (8.3.2): the incoming leg is ``client``, the answering
+    #: client's leg ``core``; the PF ACKs the client itself
+    terminating: bool = False
 
     @property
     def legs(self) -> list[SipLeg]:
@@ -161,6 +165,7 @@ class ParticipatingFunction:
         self._proxied: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._store = open_store_writer(config.store_url) if config.store_url else None
+        self.terminating = TerminatingSide(self)
         sip.on_request = self._on_request
         msrp.transport.on_open = self._chain_open(msrp.transport.on_open)
 
@@ -313,8 +318,8 @@ class ParticipatingFunction:
             return
         originator = identity_of(request)
         if self.served(request.uri):
-            # TODO(8.3.2): the terminating side; until then the user is unavailable
-            incoming.respond(480, "Temporarily Unavailable")
+            # the terminating side, 8.3.2 (:mod:`.terminating`)
+            self.terminating.on_invite(incoming)
             return
         allowed = self.served(originator) and (
             originator not in {aor(u) for u in self.policy.unauthorised_users}
@@ -473,7 +478,7 @@ class ParticipatingFunction:
             if session.ack_guard is not None:
                 session.ack_guard.cancel()
                 session.ack_guard = None
-            if not self.faults.on("pf.ack-not-propagated"):
+            if not self.faults.on("pf.ack-not-propagated") and not session.terminating:
                 self._send_ack(session.core, session.core_invite)
 
     def _send_ack(self, leg: SipLeg, invite: SipRequest) -> None:
