@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
-APT_PACKAGES=(dovecot-imapd kamailio sip-tester tshark)
+APT_PACKAGES=(chromium dovecot-imapd kamailio sip-tester tshark)
 
 if [[ "${1:-}" == "--servers" ]]; then
     missing=()

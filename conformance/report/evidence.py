@@ -157,8 +157,8 @@ def _exchange_key(text: str, protocol: str) -> str:
 
 
 def exchanges(records: Sequence[MessageRecord]) -> list[tuple[str, list[MessageRecord]]]:
-    """Records grouped per exchange (a SIP transaction by Call-ID and CSeq number, an MSRP
-    transaction by its id), in order of first appearance; the title is the first line of
+    """Records grouped per exchange (SIP: by Call-ID and CSeq number, so an ACK joins its
+    INVITE; MSRP: by transaction id), in order of first appearance; the title is the first line of
     the first record."""
     groups: dict[str, list[MessageRecord]] = {}
     for rec in records:

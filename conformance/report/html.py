@@ -5,7 +5,9 @@
 - jinja2 with autoescape on: everything the SUT controls (headers, display names, bodies,
   reasons) is text, never markup;
 - lean: a test case is a closed ``<details>`` (failed ones open), each raw message another
-  closed ``<details>``; the requirement matrix is one table filtered by a few lines of JS.
+  closed ``<details>``; the requirement matrix is one table filtered by a few lines of JS
+  (``report.html?verdict=fail&role=pf`` preselects the filters);
+- test cases are listed worst first (fail and error on top).
 
 :func:`render_html` returns the page, :func:`write_html` writes it. The catalogue (every
 requirement, with its quote) comes from :func:`conformance.catalog.loader.load_catalog`
@@ -164,6 +166,9 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
             "messages": [(m, _clock(m.timestamp), m.index in bad) for m in tc.evidence],
             "open": tc.verdict >= Verdict.INCONC,
         })
+    # the worst first (fail and error on top), in run order within a verdict
+    rank = {c["anchor"]: tc.verdict.rank for c, tc in zip(cases, results.test_cases, strict=True)}
+    cases.sort(key=lambda c: -rank[c["anchor"]])
     by_doc: dict[str, list[str]] = {}
     for row in rows:
         by_doc.setdefault(row["document"] or "?", []).append(row["verdict"])

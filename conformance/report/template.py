@@ -146,6 +146,11 @@ details.msg.bad>summary{background:#fdd;color:#a00;font-weight:bold}
   for (var k2 in sel) { if (q.get(k2)) sel[k2].value = q.get(k2); }
   apply();
   document.body.dataset.ready = 'yes';
+  // timings (ms since navigation start), read by benchmarks/report_scale.py
+  document.body.dataset.parsedMs = String(Math.round(performance.now()));
+  window.addEventListener('load', function () {
+    document.body.dataset.loadMs = String(Math.round(performance.now()));
+  });
 })();
 </script>
 </body>
