@@ -12,7 +12,7 @@ Subcommands::
         (pytest --collect-only over the installed test cases); with --results, coverage
         is what that run executed.
     run --sut PROFILE|reference --report-dir DIR [--role R] [--clause S] [--requirement ID]
-        [--strict] [-n N] [--alluredir DIR] [-- PYTEST ARGS]
+        [--strict] [-n N] [--alluredir DIR] [--layout direct|kamailio] [-- PYTEST ARGS]
         runs pytest over the test cases; writes DIR/results.json (DIR/results.jsonl as it
         goes) and DIR/junit.xml. Exit status: 0 when every applicable test case passed,
         1 on any fail, 2 when no fail but some inconc or error, or when the run could not
@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, TextIO
 from conformance.catalog.model import Requirement, Role
 from conformance.catalog.profile import ProfileError, load_sut
 from conformance.demo import cmd_demo, configure_demo
+from conformance.net.layout import LAYOUTS
 from conformance.selftest import cmd_selftest, configure_selftest
 
 if TYPE_CHECKING:
@@ -255,6 +256,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                    help="override one PICS claim of the profile (repeatable)")
     p.add_argument("--faults", metavar="NAME[,NAME...]",
                    help="reference SUT faults to switch on (overrides the profile's)")
+    p.add_argument("--layout", choices=LAYOUTS, default=LAYOUTS[0],
+                   help="direct (default), or kamailio: Kamailio as the SIP/IP core between"
+                        " the tool and the SUT")
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -305,6 +309,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--faults", args.faults]
     for claim in args.pics:
         cmd += ["--pics", claim]
+    if args.layout != LAYOUTS[0]:
+        cmd += ["--layout", args.layout]
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)

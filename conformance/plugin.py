@@ -17,6 +17,8 @@ Options
     ``--role pf|cf|client``, ``--clause 8.3.2`` (prefix on the section: 8.3.2 selects
     8.3.2 and 8.3.2.9), ``--requirement ID``: selection (repeatable; deselected test cases
     are not part of the results);
+    ``--layout direct|kamailio``: the tool's core talks to the SUT directly (default), or
+    through Kamailio as the SIP/IP core (docs/dev/topology.md);
     ``--cpm-report-dir DIR``: write DIR/results.jsonl as each test case ends and
     DIR/results.json at the end (controller process only, never an xdist worker), and
     each test case's evidence files DIR/evidence/<safe nodeid>.log and .pcap;
@@ -80,6 +82,7 @@ from conformance.checks.verdict import (
 )
 from conformance.errors import RemoteProtocolError
 from conformance.net.capture import Capture, CaptureRecord
+from conformance.net.layout import LAYOUTS
 from conformance.report.evidence import (
     MessageRecord,
     exchanges,
@@ -98,6 +101,7 @@ __all__ = [
     "CaseInfo",
     "get_catalog",
     "get_faults",
+    "get_layout",
     "get_profile",
     "severity_for",
 ]
@@ -202,6 +206,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="reference SUT faults to switch on (overrides the profile's sut.faults)",
     )
     group.addoption(
+        "--layout", dest="cpm_layout", default=LAYOUTS[0], choices=LAYOUTS,
+        help="how the tool reaches the SUT: direct (default), or kamailio (Kamailio as the"
+             " SIP/IP core between the tool's core and the SUT)",
+    )
+    group.addoption(
         "--cpm-report-dir", dest="cpm_report_dir", default=None, metavar="DIR",
         help="write DIR/results.jsonl as test cases end and DIR/results.json at the end",
     )
@@ -292,6 +301,11 @@ def get_faults(config: pytest.Config) -> tuple[str, ...]:
     """The faults given with ``--faults`` (empty: use the profile's ``sut.faults``)."""
     text = config.getoption("cpm_faults", None) or ""
     return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+def get_layout(config: pytest.Config) -> str:
+    """The ``--layout``: ``direct`` or ``kamailio``."""
+    return str(config.getoption("cpm_layout", None) or LAYOUTS[0])
 
 
 def get_catalog(config: pytest.Config) -> Catalog:

@@ -13,3 +13,11 @@ echo "== lint"
 "$PY" -m mypy --strict conformance
 echo "== tests"
 "$PY" -m pytest -n auto -q "$@" tests
+echo "== conformance suite, kamailio layout (Kamailio between the tool and the reference SUT)"
+status=0
+"$PY" -m conformance run --sut reference --layout kamailio --report-dir reports/ci-kamailio \
+    || status=$?
+if [[ $status -ne 0 ]]; then
+    echo "the conformance suite in the kamailio layout exited with $status (0 expected)" >&2
+    exit "$status"
+fi

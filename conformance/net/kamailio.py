@@ -9,6 +9,12 @@ a minimal ``kamailio.cfg`` and runs Kamailio for one test (or one session):
 - requests whose Request-URI user is registered go to the registered contact; every
   other initial request goes to a static next hop (the SUT or a peer) through ``$du``,
   keeping its Request-URI;
+- an initial request with a pre-loaded Route (RFC 3261 16.4, 16.12) goes where that Route
+  says, Record-Routed: its own entry is removed, a next entry becomes ``$du``;
+- an in-dialog request whose route set ends here and whose Request-URI host is a
+  domain name (not resolvable on loopback: a focus URI, say) goes to the next hop;
+- ``registrar=False`` (a pure SIP/IP core between the tool and the SUT, the ``kamailio``
+  layout): REGISTER is not kept here but goes on like any other request;
 - optionally (``msrp=True``) the ``msrp`` module as an RFC 4976 relay on the TCP
   listener (``tcp_accept_no_cl=yes`` and an ``event_route[msrp:frame-in]``).
 
@@ -61,12 +67,20 @@ class KamailioConfig:
 
     ``next_hop`` is where initial requests for unregistered users go, as a SIP URI or
     ``host:port`` (``None``: such requests get 404). ``msrp`` adds the MSRP relay.
+    ``registrar=False`` leaves out the registrar: REGISTER goes to the next hop.
+    ``fr_timer_ms``: how long a relayed request waits for any response before Kamailio
+    answers 408 (``tm`` fr_timer; the run's Timer B in the ``kamailio`` layout);
+    ``fr_inv_timer_ms``: how long an INVITE waits for a final response after a
+    provisional one.
     """
 
     host: str = "127.0.0.1"
     port: int = 0
     next_hop: str | None = None
     msrp: bool = False
+    registrar: bool = True
+    fr_timer_ms: int = 8000
+    fr_inv_timer_ms: int = 16000
     children: int = 2
     debug: int = 2
     shm_mb: int = 32
@@ -112,8 +126,8 @@ def render_config(config: KamailioConfig, port: int) -> str:
         'modparam("registrar", "max_expires", 3600)',
         'modparam("rr", "enable_full_lr", 1)',
         'modparam("rr", "append_fromtag", 1)',
-        'modparam("tm", "fr_timer", 8000)',
-        'modparam("tm", "fr_inv_timer", 16000)',
+        f'modparam("tm", "fr_timer", {config.fr_timer_ms})',
+        f'modparam("tm", "fr_inv_timer", {config.fr_inv_timer_ms})',
     ]
     if config.msrp:
         lines.append('modparam("msrp", "cmap_size", 8)')
@@ -121,6 +135,36 @@ def render_config(config: KamailioConfig, port: int) -> str:
         f'        $du = "{_hop_uri(config.next_hop)}";\n        route(RELAY);\n'
         if config.next_hop
         else '        sl_send_reply("404", "Not Found");\n        exit;\n'
+    )
+    register = (
+        """
+    if (is_method("REGISTER")) {
+        if (!save("location")) {
+            sl_reply_error();
+        }
+        exit;
+    }
+"""
+        if config.registrar
+        else ""
+    )
+    lookup = (
+        """
+    if (lookup("location")) {
+        route(RELAY);
+    }
+"""
+        if config.registrar
+        else ""
+    )
+    # a remote target with a domain name (a focus URI, say) is not resolvable on
+    # loopback: the next hop (the tool, the SIP/IP core for such names) gets it
+    in_dialog_hop = (
+        '            if ($du == $null && !($rd =~ "^([0-9.]+|[[].*)$")) {\n'
+        f'                $du = "{_hop_uri(config.next_hop)}";\n'
+        "            }\n"
+        if config.next_hop
+        else ""
     )
     lines.append(
         """
@@ -134,7 +178,9 @@ request_route {
     # within a dialog: follow the route set (RFC 3261 16.12)
     if (has_totag()) {
         if (loose_route()) {
-            route(RELAY);
+"""
+        + in_dialog_hop
+        + """            route(RELAY);
         }
         if (is_method("ACK")) {
             if (t_check_trans()) {
@@ -156,9 +202,15 @@ request_route {
         exit;
     }
 
-    # an initial request that names this proxy in a Route header
+    # an initial request with a pre-loaded Route: our own entry is removed; a next
+    # entry (a pre-loaded route to the SUT) is the destination
     if (is_present_hf("Route")) {
-        loose_route();
+        if (loose_route() && $du != $null) {
+            if (!is_method("REGISTER|PUBLISH")) {
+                record_route();
+            }
+            route(RELAY);
+        }
     }
 
     # keep-alive probe: OPTIONS addressed to the proxy itself
@@ -166,22 +218,14 @@ request_route {
         sl_send_reply("200", "OK");
         exit;
     }
-
-    if (is_method("REGISTER")) {
-        if (!save("location")) {
-            sl_reply_error();
-        }
-        exit;
-    }
-
+"""
+        + register
+        + """
     if (!is_method("REGISTER|PUBLISH")) {
         record_route();
     }
-
-    if (lookup("location")) {
-        route(RELAY);
-    }
 """
+        + lookup
         + hop
         + """}
 

@@ -30,7 +30,14 @@ from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest, S
 from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.ids import new_branch, new_call_id, new_tag
 from conformance.protocol.sip.layer import response_to
-from conformance.protocol.sip.message import SipRequest, SipResponse, build_request
+from conformance.protocol.sip.message import (
+    Header,
+    Headers,
+    SipRequest,
+    SipResponse,
+    build_request,
+    with_headers,
+)
 from conformance.protocol.sip.timers import Address, Timers, Transport
 from conformance.roles.sip_helpers import dialog_destination, to_tag
 
@@ -60,6 +67,9 @@ class ToolCore:
         self.unrouted_status = unrouted_status
         #: requests no role took, kept as evidence
         self.unrouted: list[IncomingRequest] = []
+        #: an outbound proxy (Kamailio in the ``kamailio`` layout): :meth:`send` goes
+        #: through it (``None``: straight to the destination)
+        self.outbound: Address | None = None
         self._routes: list[Route] = []
         self._dialogs: dict[tuple[str, str], Handler] = {}
         self._call_ids: dict[str, Handler] = {}
@@ -246,8 +256,35 @@ class ToolCore:
         return build_request(method, uri, hs, body)
 
     async def send(self, request: SipRequest, to: Address) -> ClientTransactionHandle:
-        """Start the client transaction of ``request`` (an ACK is sent statelessly)."""
+        """Start the client transaction of ``request`` (an ACK is sent statelessly).
+
+        With :attr:`outbound` set, a request without a Route (out of a dialog, or a
+        dialog without a route set) goes to the proxy with a pre-loaded
+        ``Route: <sip:to;lr>``; one with a Route (its dialog's route set, RFC 3261
+        12.2.1.1) goes to ``to``, the next hop its sender chose."""
+        proxy = self.outbound
+        if (
+            proxy is not None
+            and (to.host, to.port) != (proxy.host, proxy.port)
+            and not request.headers.has("Route")
+        ):
+            request = preloaded_route(request, to)
+            to = Address(proxy.host, proxy.port, to.transport)
         return await self.pump.request(request, to)
+
+
+def preloaded_route(request: SipRequest, to: Address) -> SipRequest:
+    """``request`` with ``Route: <sip:to;lr>`` after its Via and Max-Forwards lines."""
+    suffix = ";transport=tcp" if to.transport is Transport.TCP else ""
+    route = Header("Route", f"<sip:{to.host}:{to.port};lr{suffix}>")
+    items = list(request.headers)
+    at = 0
+    while at < len(items) and items[at].name.lower() in ("via", "v", "max-forwards"):
+        at += 1
+    items.insert(at, route)
+    out = with_headers(request, Headers(items))
+    assert isinstance(out, SipRequest)
+    return out
 
 
 def _bracket(value: str) -> str:
@@ -379,4 +416,12 @@ class CoreUA:
         return response_to(request, status, reason, to_tag=to_tag, headers=hs, body=body)
 
 
-__all__ = ["CoreUA", "Handler", "Predicate", "Route", "ToolCore", "headers_without"]
+__all__ = [
+    "CoreUA",
+    "Handler",
+    "Predicate",
+    "Route",
+    "ToolCore",
+    "headers_without",
+    "preloaded_route",
+]
