@@ -630,6 +630,10 @@ class ReferenceClient:
         if call is None:
             incoming.respond(481)
             return
+        if call.kind is CallKind.INACTIVE and self.faults.on("client.deferred-bye-refused"):
+            incoming.respond(500)
+            self._ended(call)
+            return
         incoming.respond(200)
         self._ended(call)
 
@@ -691,6 +695,8 @@ class ReferenceClient:
         call = ClientCall(CallKind.REJOIN, session, dialog, local, tuple(media.path),
                           (media.setup or "passive") != "active", destination)
         self.calls[dialog.id] = call
+        if self.faults.on("client.rejoin-without-msrp"):
+            return 200
         await self._establish_and_send(call, texts)
         return 200
 
@@ -801,6 +807,8 @@ class ReferenceClient:
         ):
             self._queued.setdefault(id(session), []).append(text)
             return "queued until the deferred-delivery session ends"
+        if self.faults.on("client.no-rejoin-on-user-message"):
+            return "message dropped"
         status = await self.rejoin(session, [text])
         return f"re-joined {session.focus}: {status}"
 

@@ -12,7 +12,8 @@ it names as senders of stored messages (the client's IMDNs in SIP MESSAGE).
 - :meth:`PfInvite.final`, :meth:`PfInvite.ack` (the MSRP session is declared before the
   ACK leaves: the client connects actively after it), :meth:`PfInvite.send_stored`,
   :meth:`PfInvite.send_group_state`, :meth:`PfInvite.bye`;
-- :meth:`CoreUA.expect_request` waits for the client's MESSAGE, SUBSCRIBE or INVITE.
+- :meth:`CoreUA.expect_request` waits for the client's MESSAGE, SUBSCRIBE or INVITE;
+  :meth:`PfEmulator.accept_invite` answers a re-join INVITE with 200 and MSRP.
 
 Nothing here judges: the test case checks what the handles and the inbox hold.
 """
@@ -40,7 +41,7 @@ from conformance.documents.resource_lists import (
 )
 from conformance.errors import LocalProtocolError
 from conformance.net.capture import Capture
-from conformance.net.sip_pump import ClientTransactionHandle
+from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest
 from conformance.protocol.msrp.codec import MsrpRequest
 from conformance.protocol.sip.cpm import (
     CONTRIBUTION_ID,
@@ -254,6 +255,29 @@ class PfEmulator(CoreUA):
         return GroupSession(
             secrets.token_hex(16), secrets.token_hex(16), focus, tuple(participants)
         )
+
+    async def accept_invite(
+        self, incoming: IncomingRequest, *, focus: str, sdp_setup: str = "passive"
+    ) -> tuple[SipResponse, MsrpPeer]:
+        """Answer an INVITE of the client (a re-join) with 200, ``Contact: <focus>;isfocus``
+        and an MSRP answer; a passive answer declares the session before the 200 leaves."""
+        msrp = await MsrpPeer.start(self.msrp_host, self.capture)
+        self.msrp_peers.append(msrp)
+        offer = sdp_of(incoming.request)
+        body = msrp.sdp(setup=sdp_setup, accept_types=ACCEPT_TYPES,
+                        accept_wrapped_types=WRAPPED_TYPES)
+        if sdp_setup == "passive" and offer:
+            msrp.declare(parse_sdp(offer).msrp.path)
+        tag = new_tag()
+        response = self.response(
+            incoming, 200, to_tag=tag, contact=f"<{focus}>;isfocus",
+            headers=[("Server", DEFAULT_SERVER)], body=body, content_type=SDP_TYPE,
+        )
+        dialog = Dialog.uas(incoming.request, tag, focus)
+        dialog.confirm(response)
+        self.track_dialog(dialog)
+        incoming.send(response)
+        return response, msrp
 
     async def invite(
         self,

@@ -48,4 +48,25 @@ FAULTS: tuple[Fault, ...] = (
         "The client sends its conference SUBSCRIBE to the conference factory URI instead "
         "of the group session identity (the focus).",
     ),
+    Fault(
+        "client.deferred-bye-refused",
+        "client",
+        ("SD-B.2.3.5.X-8",),
+        "The client answers the PF's BYE ending a deferred-delivery session with 500 "
+        "instead of 200 OK.",
+    ),
+    Fault(
+        "client.no-rejoin-on-user-message",
+        "client",
+        ("SD-B.2.3.x.y+1-11",),
+        "A message the user sends while no session of the group is up is dropped: the "
+        "client sends no re-join INVITE.",
+    ),
+    Fault(
+        "client.rejoin-without-msrp",
+        "client",
+        ("SD-B.2.3.x.y+1-12",),
+        "The client's re-join INVITE is accepted but the client never sets up its MSRP "
+        "session (the message it re-joined for never arrives).",
+    ),
 )

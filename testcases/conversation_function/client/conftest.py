@@ -1,8 +1,8 @@
 """The ``pf_emulator`` fixture: the PF (and S-CSCF) towards the CPM Client under test.
 
 The client under test is reached at PIXIT ``sut.client``; the user it serves is the first
-of the profile's ``[[users]]`` (docs/profiles convention; the reference client is that
-user). Every test gets a fresh emulator; ``reset`` through the upper tester at teardown
+of the profile's ``[[users]]`` (a convention, no PIXIT key names it; the reference client
+is that user). Every test gets a fresh emulator; ``reset`` through the upper tester at teardown
 clears a pending ``user-*`` answer.
 """
 

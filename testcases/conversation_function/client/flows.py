@@ -5,6 +5,7 @@ A procedure drives the PF emulator; it holds no judgement: checks stay in the te
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from conformance.catalog.profile import Pixit
@@ -14,6 +15,7 @@ from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.roles.pf import GroupSession, InviteKind, PfEmulator, PfInvite
+from conformance.roles.upper_tester import UpperTester, UpperTesterResult
 
 
 def client_user(pixit: Pixit) -> str:
@@ -84,6 +86,24 @@ async def absent(pf: PfEmulator, method: str, target: str | None, *, within: flo
         return None
 
 
+def user_sends(
+    upper_tester: UpperTester, pixit: Pixit, text: str, session: GroupSession
+) -> asyncio.Task[UpperTesterResult]:
+    """The user sends ``text`` in ``session`` (upper tester ``send-message``), started in
+    the background: a SUT may answer the action only once its re-join INVITE is answered,
+    which the test does meanwhile. Await the task (bounded) to learn the action's result."""
+    return asyncio.ensure_future(
+        upper_tester.send_message(
+            client_user(pixit), text, conversation_id=session.conversation_id
+        )
+    )
+
+
+async def finished(task: asyncio.Task[UpperTesterResult], *, within: float) -> None:
+    """The background action's end (its failure, e.g. inconc, is raised here)."""
+    await asyncio.wait_for(task, within)
+
+
 def _cpim(event: MessageReceived) -> CpimMessage | None:
     if not event.body or "cpim" not in (event.content_type or "").lower():
         return None
@@ -117,7 +137,9 @@ __all__ = [
     "client_user",
     "delivered",
     "expect_at",
+    "finished",
     "joined_session",
     "msrp_cpim",
     "others",
+    "user_sends",
 ]

@@ -16,8 +16,10 @@ from conformance.testcases.conversation_function.client.flows import (
     client_user,
     delivered,
     expect_at,
+    finished,
     joined_session,
     others,
+    user_sends,
 )
 from conformance.testcases.procedures import sip_evidence
 
@@ -127,11 +129,11 @@ async def test_7_3_11_1_a_vii_group_state_object_updates_participants(
         imdn.respond(200)
     bye = await invite.bye()
     await bye.final(guards.sip)
-    await upper_tester.send_message(client_user(pixit), "hello again",
-                                    conversation_id=session.conversation_id)
+    action = user_sends(upper_tester, pixit, "hello again", session)
     rejoin = await expect_at(pf_emulator, "INVITE", session.focus, within=guards.sip)
     listed = _listed(rejoin.request)
     rejoin.respond(480)
+    await finished(action, within=guards.sip * 2)
     expect_equal(recorder, "CLIENT-7.3.11-1.a.vii", expected=wanted,
                  actual=(listed or set()) - {aor(client_user(pixit))},
                  message="the participants of the re-join INVITE's resource list",

@@ -1,0 +1,1 @@
+"""System description flows, the CPM Client steps (the tool plays the PF and S-CSCF)."""
