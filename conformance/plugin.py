@@ -34,8 +34,9 @@ Verdicts
     The ``recorder`` fixture is the test case's :class:`VerdictRecorder`. The test-case
     verdict is the worst of its checks and of how it ended: a failed check, an
     ``AssertionError``, ``pytest.fail`` or a ``RemoteProtocolError`` is ``fail``; an
-    :class:`Inconclusive` (or any other skip) is ``inconc``; a :class:`NotApplicable` is
-    ``n/a``; any other exception, in the test or in a fixture, is ``error``. Failed checks
+    :class:`Inconclusive` (or any other skip), or a bounded wait that ran out (the SUT never
+    reached the state the case needs), is ``inconc``; a :class:`NotApplicable` is ``n/a``;
+    any other exception, in the test or in a fixture, is ``error``. Failed checks
     fail the test case at its end, printing requirement / expected / actual / evidence.
 
 Metadata
@@ -623,7 +624,22 @@ def _skip_reason(report: pytest.TestReport, exc: BaseException | None) -> str:
 def _failure_verdict(exc: BaseException | None) -> Verdict:
     if isinstance(exc, (AssertionError, RemoteProtocolError, pytest.fail.Exception)):
         return Verdict.FAIL
+    if isinstance(exc, _SUT_SILENCE):
+        # A bounded wait ran out: the SUT never reached the state the case needed. Where the
+        # awaited message *is* the requirement, the case records a fail check instead.
+        return Verdict.INCONC
     return Verdict.ERROR
+
+
+def _sut_silence_types() -> tuple[type[BaseException], ...]:
+    from conformance.net.clock import WaitTimeout
+    from conformance.net.msrp_pump import MsrpTransactionTimeoutError
+    from conformance.net.sip_pump import TransactionTimeoutError
+
+    return (WaitTimeout, TransactionTimeoutError, MsrpTransactionTimeoutError)
+
+
+_SUT_SILENCE = _sut_silence_types()
 
 
 def _first_line(report: pytest.TestReport, exc: BaseException | None) -> str:

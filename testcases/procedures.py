@@ -6,21 +6,58 @@ A procedure drives the role emulators; it holds no judgement: checks stay in the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from conformance.catalog.model import Role
 from conformance.catalog.profile import Pixit
-from conformance.checks import EvidenceRef, evidence, inconclusive, not_applicable
+from conformance.checks import (
+    EvidenceRef,
+    VerdictRecorder,
+    check,
+    evidence,
+    inconclusive,
+    not_applicable,
+)
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.message import SipMessage, SipRequest
 from conformance.protocol.sip.timers import Address
 from conformance.roles.cf import CfEmulator, CfIncomingInvite
 from conformance.roles.client import ClientEmulator, InviteHandle
 from conformance.roles.msrp_peer import MsrpPeer
 
+T = TypeVar("T")
+
 
 def sip_evidence(message: SipMessage, description: str) -> EvidenceRef:
     """Evidence pointing at a SIP message: its first line and its raw bytes."""
     return evidence("sip", description, message.first_line(), message.raw)
+
+
+async def expect_arrival(
+    recorder: VerdictRecorder,
+    requirement: str,
+    awaited: Awaitable[T],
+    *,
+    expected: str,
+    evidence: list[EvidenceRef] | None = None,
+) -> T | None:
+    """Wait for something the requirement says the SUT sends; when the bounded wait runs
+    out, that is a ``fail`` of the requirement (not an inconclusive case). None then."""
+    try:
+        return await awaited
+    except (WaitTimeout, TransactionTimeoutError) as exc:
+        check(
+            recorder,
+            requirement,
+            ok=False,
+            expected=expected,
+            actual=f"nothing within the guard time ({exc})",
+            evidence=evidence,
+        )
+        return None
 
 
 def new_ids() -> tuple[str, str]:
@@ -97,6 +134,7 @@ async def expect_cf_invite(cf: CfEmulator, within: float) -> CfIncomingInvite:
 
 __all__ = [
     "OriginatingSession",
+    "expect_arrival",
     "expect_cf_invite",
     "new_ids",
     "pf_address",
