@@ -73,6 +73,7 @@ from conformance.reference.pf.originating import (
     proxied_invite,
     split_body,
 )
+from conformance.reference.pf.participants import Participants
 from conformance.reference.pf.policy import PfPolicy
 from conformance.reference.pf.registrations import Registrations, aor
 from conformance.reference.pf.terminating import TerminatingSide
@@ -166,6 +167,8 @@ class ParticipatingFunction:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._store = open_store_writer(config.store_url) if config.store_url else None
         self.terminating = TerminatingSide(self)
+        #: 8.2.3 participant information (SUBSCRIBE/NOTIFY, Group State Objects)
+        self.participants = Participants(self)
         sip.on_request = self._on_request
         msrp.transport.on_open = self._chain_open(msrp.transport.on_open)
 
@@ -268,6 +271,8 @@ class ParticipatingFunction:
                 "CANCEL": self._on_cancel,
                 "OPTIONS": self._on_options,
                 "REGISTER": self._on_register,
+                "SUBSCRIBE": self.participants.on_subscribe,
+                "NOTIFY": self.participants.on_notify,
             }.get(request.method, self._on_unsupported)
             handler(incoming)
         except RemoteProtocolError as exc:
@@ -419,6 +424,12 @@ class ParticipatingFunction:
         await self._connect_msrp(core_leg.msrp)
         # 200 OK step 8: storage
         await self._record(session, outcome)
+        # 200 OK step 9: participant information (8.2.3)
+        focus_contacts = get_contacts(outcome)
+        self.participants.after_ok(
+            session,
+            focus_contacts[0].uri if focus_contacts and focus_contacts[0].isfocus else None,
+        )
         # 200 OK step 10: direct delivery to the user's other clients
         if self.policy.direct_delivery_all_clients and not self.faults.on("pf.no-direct-delivery"):
             await self._direct_delivery(session, outcome)
@@ -522,6 +533,7 @@ class ParticipatingFunction:
         if session.ended:
             return
         session.ended = True
+        self.participants.session_ended(session, by_client=by is session.client)
         for leg in session.legs:
             if leg.dialog is not None:
                 self._by_dialog.pop(leg.dialog.id, None)
@@ -854,7 +866,9 @@ class ParticipatingFunction:
     # -- upper tester ---------------------------------------------------------------------
     def actions(self) -> dict[str, Handler]:
         """The upper-tester actions the PF performs (docs/upper-tester.md)."""
-        return {"reset": self._action_reset}
+        from conformance.reference.pf.admin import AdminTrigger
+
+        return {"reset": self._action_reset, "admin-trigger": AdminTrigger(self).action}
 
     async def _action_reset(self, params: Mapping[str, Any]) -> str:
         return "pf: nothing to reset"
