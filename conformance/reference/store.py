@@ -76,6 +76,19 @@ class MessageStoreWriter:
             folder, object_bytes, internal_date=internal_date
         )
 
+    async def folders(self) -> list[str]:
+        """Every folder name (the PF reads its Session History Folders back)."""
+        if self._maildir is not None:
+            return await asyncio.to_thread(self._maildir.folders)
+        return await (await self._session()).list_folders()
+
+    async def messages(self, folder: str) -> list[bytes]:
+        """The raw objects of ``folder`` in store order."""
+        if self._maildir is not None:
+            found = await asyncio.to_thread(self._maildir.messages, folder)
+            return [m.raw for m in found]
+        return [m.raw for m in await (await self._session()).fetch_all(folder)]
+
     async def close(self) -> None:
         if self._imap is not None:
             await self._imap.close()
