@@ -128,6 +128,8 @@ class Participant:
     remote_path: tuple[str, ...] = ()
     channel: MsrpChannel | None = None
     msrp_session: MsrpSession | None = None
+    #: whether it sent an MSRP message of its own (fault cf.idle-participant-dropped)
+    has_sent: bool = False
 
     @property
     def connected(self) -> bool:
@@ -455,7 +457,8 @@ class ControllingFunction:
         self._by_dialog[dialog.id] = (session, participant)
         self._pending_msrp[sid] = (session, participant)
         self._touch(session)
-        self._changed(session, participant)
+        if not self.faults.on("cf.no-notify-on-join"):
+            self._changed(session, participant)
 
     # -- BYE ------------------------------------------------------------------------------
     def _on_bye(self, incoming: IncomingRequest) -> None:
@@ -575,11 +578,16 @@ class ControllingFunction:
             self._reply(incoming, decision.status, headers=list(decision.headers))
             return
         dialog = Dialog.uas(request, tag, session.focus_uri)
+        granted = list(decision.headers)
+        if self.faults.on("cf.subscribe-expires-longer"):
+            asked = (request.headers.get("Expires") or "600").strip()
+            longer = str((int(asked) if asked.isdigit() else 600) + 600)
+            granted = [(n, longer if n.lower() == "expires" else v) for n, v in granted]
         response = self._reply(
             incoming,
             200,
             to_tag=tag,
-            headers=[*decision.headers, ("Contact", f"<{session.focus_uri}>")],
+            headers=[*granted, ("Contact", f"<{session.focus_uri}>")],
         )
         dialog.confirm(response)
         sub = ConferenceSubscription(who, notifier, dialog)
@@ -621,7 +629,8 @@ class ControllingFunction:
             self._queue(session, sub, full=True)
             return
         self._arm_expiry(session, sub)
-        self._queue(session, sub, full=True)
+        if not self.faults.on("cf.refresh-no-notify"):
+            self._queue(session, sub, full=True)
 
     def _arm_expiry(self, session: GroupSession, sub: ConferenceSubscription) -> None:
         if sub.expiry is not None:
@@ -683,9 +692,14 @@ class ControllingFunction:
     def _document(
         self, session: GroupSession, version: int, *, full: bool, only: Participant | None
     ) -> bytes:
-        users = tuple(self._user(p) for p in session.participants.values())
+        listed = list(session.participants.values())
+        if self.faults.on("cf.failed-user-dropped"):
+            listed = [p for p in listed if p.disconnection is not DisconnectionMethod.FAILED]
+        users = tuple(self._user(p) for p in listed)
         if not full and only is not None:
             users = (self._user(only),)
+            if only not in listed:
+                users = (User(only.uri, state=DocState.DELETED),)
         return build_conference_info(
             ConferenceInfo(
                 entity=session.focus_uri,
@@ -708,7 +722,8 @@ class ControllingFunction:
         full: bool,
         only: Participant | None = None,
     ) -> None:
-        sub.version += 1
+        if not (self.faults.on("cf.version-repeated") and not full and sub.version > 1):
+            sub.version += 1
         body = self._document(session, sub.version, full=full or sub.version == 1, only=only)
         sub.outbox.put_nowait((sub.notifier.state is NotifierState.TERMINATED, body))
 
@@ -821,6 +836,7 @@ class ControllingFunction:
         if owner is None:
             return
         group, sender = owner
+        sender.has_sent = sender.has_sent or bool(event.body)  # an empty SEND only binds
         self._touch(group)
         for participant in group.connected:
             if participant is sender or participant.channel is None:
@@ -833,6 +849,9 @@ class ControllingFunction:
                 )
             except LocalProtocolError as exc:
                 log.warning("relay to %s failed: %s", participant.uri, exc)
+                continue
+            if self.faults.on("cf.idle-participant-dropped") and not participant.has_sent:
+                self._disconnect(group, participant, DisconnectionMethod.FAILED)
 
     def _connection_lost(self, channel: MsrpChannel) -> None:
         for group in list(self.sessions.values()):
