@@ -140,3 +140,15 @@ def test_failure_under_claims_without_a_clean_control_proves_nothing(tmp_path: P
     assert status == 1 and doc["kill_matrix"][PROXY] == []
     outcome = doc["faults"][0]
     assert "pf.media_path=false" in outcome["problem"]
+
+
+def test_min_score_ratchet() -> None:
+    from conformance.selftest import gate
+
+    doc = {"clean": {"not_clean": {}}, "mutation_score": 0.8}
+    assert gate(1, doc, None) == 1  # default: every fault must be caught
+    assert gate(1, doc, 0.8) == 0
+    assert gate(1, doc, 0.81) == 1
+    unclean = {"clean": {"not_clean": {"t": "fail"}}, "mutation_score": 1.0}
+    assert gate(1, unclean, 0.5) == 1  # a dirty clean run never passes
+    assert gate(2, {"error": "x"}, 0.1) == 2
