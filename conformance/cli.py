@@ -404,6 +404,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 
+def _configure_reference(parser: argparse.ArgumentParser) -> None:
+    from conformance.reference.cli import configure_reference_start
+
+    sub = parser.add_subparsers(dest="reference_command", metavar="ACTION", required=True)
+    start = sub.add_parser(
+        "start", help="run the reference SUT in the foreground and print its SUT profile"
+    )
+    configure_reference_start(start)
+
+
+def _cmd_reference(args: argparse.Namespace) -> int:
+    handler: Callable[[argparse.Namespace], int] = args.func
+    return handler(args)
+
+
 COMMANDS: list[Command] = [
     Command("requirements", "list the requirement catalogue",
             _configure_requirements, cmd_requirements),
@@ -414,6 +429,8 @@ COMMANDS: list[Command] = [
             configure_demo, cmd_demo),
     Command("selftest", "the suite against the reference SUT and each of its faults",
             configure_selftest, cmd_selftest),
+    Command("reference", "the embedded reference SUT ('reference start' runs it)",
+            _configure_reference, _cmd_reference),
     Command("report", "the HTML compliance report from a results.json",
             _configure_report, cmd_report),
     Command("compare", "requirements whose verdict changed between two runs (exit 1: worse)",
