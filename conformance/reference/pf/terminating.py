@@ -549,6 +549,8 @@ class TerminatingSide:
         session_id = secrets.token_hex(8)
         cf_sid = secrets.token_hex(8)
         cf_leg = SipLeg("cf", MsrpLeg(pf.msrp.uri(cf_sid)))
+        # 8.a.viii: the incoming leg's session is the offerer's path (the offerer connects)
+        cf_leg.msrp.remote_path = tuple(media.path)
         client_leg = SipLeg("client", MsrpLeg(pf.msrp.uri(secrets.token_hex(8))))
         session = B2buaSession(session_id, user, request, cf_leg, client_leg, request,
                                terminating=True)
