@@ -312,18 +312,50 @@ def build_core_invite(
     return build_request("INVITE", request.uri, headers, payload)
 
 
-def proxied_invite(request: SipRequest, *, via: str, record_route: str | None) -> SipRequest:
+def _names(value: str, own: str) -> bool:
+    """Whether a Route value's URI names ``own`` (``host:port`` of the PF)."""
+    uri = value.strip()
+    if uri.startswith("<"):
+        uri = uri[1:uri.find(">")] if ">" in uri else uri[1:]
+    host = uri.split(":", 1)[1] if ":" in uri else uri
+    host = host.split("@", 1)[-1].split(";", 1)[0]
+    return host == own
+
+
+def proxied_invite(
+    request: SipRequest,
+    *,
+    via: str,
+    record_route: str | None,
+    own: str | None = None,
+    faults: ActiveFaults | None = None,
+    call_id: str | None = None,
+) -> SipRequest:
     """Step 5 (RFC 3261 16.6): the same INVITE with Max-Forwards - 1, the PF's Via on
-    top and (5.b) a Record-Route with its own URI."""
+    top and (5.b) a Record-Route with its own URI. 5.c / RFC 3261 16.4: the topmost
+    Route entry naming the PF itself (``own``, its ``host:port``: the one the S-CSCF
+    pre-loaded) is removed before the request goes on to the SIP/IP core."""
     headers: list[tuple[str, str]] = [("Via", via)]
     if record_route is not None:
         headers.append(("Record-Route", record_route))
+    keep_route = faults is not None and faults.on("pf.proxy-route-kept")
+    own_route_seen = own is None or keep_route
     for header in request.headers:
-        if header.name.lower() == "max-forwards":
+        name = header.name.lower()
+        if name == "max-forwards":
             value = header.value.strip()
             hops = int(value) - 1 if value.isdigit() else 69
             headers.append((header.name, str(max(hops, 0))))
-        elif header.name.lower() != "content-length":
+        elif name == "route" and not own_route_seen:
+            own_route_seen = True
+            entries = [e for e in header.value.split(",") if e.strip()]
+            if entries and own is not None and _names(entries[0], own):
+                entries = entries[1:]
+            if entries:
+                headers.append((header.name, ",".join(entries).strip()))
+        elif name == "call-id" and call_id is not None:
+            headers.append((header.name, call_id))
+        elif name != "content-length":
             headers.append((header.name, header.value))
     return build_request(request.method, request.uri, headers, request.body)
 

@@ -645,7 +645,7 @@ class ParticipatingFunction:
             if b.contact not in own_contacts and b.instance not in own_instances
         ]
         release = self.policy.required_ua_release
-        if release is not None:
+        if release is not None and not self.faults.on("pf.direct-delivery-old-version"):
             # 10.a / 10.a.i: only clients that registered with the required release
             others = [b for b in others if carries_release(b.user_agent, release)]
         if not others:
@@ -681,16 +681,20 @@ class ParticipatingFunction:
             ("To", f"<{session.user}>"),
             ("Call-ID", new_call_id()), ("CSeq", "1 INVITE"),
             ("P-Asserted-Identity", pai),
-            # 8.3.2 step 8.d.ii: Accept-Contact with the client's instance
-            ("Accept-Contact", format_contact_preference(
-                [("+sip.instance", f'"{instance.strip(chr(34))}"')], require=True, explicit=True)),
         ]
+        if not self.faults.on("pf.direct-delivery-no-instance"):
+            # 8.3.2 step 8.d.ii: Accept-Contact with the client's instance
+            headers.append(("Accept-Contact", format_contact_preference(
+                [("+sip.instance", f'"{instance.strip(chr(34))}"')], require=True, explicit=True)))
         focus = get_contacts(terminating)
         if focus and focus[0].isfocus:  # 8.3.2 step 8.d.v
             headers.append(("Contact", terminating.headers.get("Contact") or ""))
         else:
             headers.append(("Contact", f"<{self.own_uri(session.id)}>"))
         # 10.b.iii: the rest of the original header fields
+        if self.faults.on("pf.direct-delivery-headers-not-copied"):
+            skip |= {"conversation-id", "contribution-id", "inreplyto-contribution-id",
+                     "subject", "accept-contact"}
         headers += [(h.name, h.value) for h in request.headers if h.name.lower() not in skip]
         headers += [("Supported", "timer, recipient-list-invite"),
                     ("Session-Expires", "1800;refresher=uas")]
@@ -733,7 +737,11 @@ class ParticipatingFunction:
         if request.call_id:
             self._proxied.add(request.call_id)
         incoming.respond(100)
-        forwarded = proxied_invite(request, via=self._via(), record_route=self._record_route())
+        forwarded = proxied_invite(
+            request, via=self._via(), record_route=self._record_route(), own=self.hostport,
+            faults=self.faults,
+            call_id=new_call_id() if self.faults.on("pf.proxy-new-call-id") else None,
+        )
         self._spawn(self._forward(incoming, forwarded, self._destination(request.uri)))
 
     def _proxy_in_dialog(self, incoming: IncomingRequest) -> None:

@@ -1,0 +1,49 @@
+"""Faults of the originating PF (seed 003 8.2.1) beyond the registry's ``_PF`` list: the
+direct delivery to the user's other clients (200 OK step 10) and proxy mode (step 5)."""
+
+from __future__ import annotations
+
+from conformance.reference.faultsets import Fault
+
+_PROXY_MODE = (("pf.media_path", "false"),)
+
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "pf.direct-delivery-old-version",
+        "pf",
+        ("PF-8.2.1-200OK-10.a.i",),
+        "The direct-delivery INVITE also goes to a client that registered with a User-Agent "
+        "of another CPM release than the one the PF requires.",
+    ),
+    Fault(
+        "pf.direct-delivery-no-instance",
+        "pf",
+        ("PF-8.2.1-200OK-10.b.i",),
+        "The direct-delivery INVITE carries no Accept-Contact with the target client's "
+        "+sip.instance (8.3.2 step 8.d.ii, no GRUU).",
+    ),
+    Fault(
+        "pf.direct-delivery-headers-not-copied",
+        "pf",
+        ("PF-8.2.1-200OK-10.b.iii",),
+        "The direct-delivery INVITE does not copy the original INVITE's other header fields "
+        "(no Conversation-ID, Contribution-ID, Subject).",
+    ),
+    Fault(
+        "pf.proxy-new-call-id",
+        "pf",
+        ("PF-8.2.1-5.a",),
+        "In proxy mode the forwarded INVITE gets a new Call-ID (a proxy never changes it).",
+        _PROXY_MODE,
+    ),
+    Fault(
+        "pf.proxy-route-kept",
+        "pf",
+        ("PF-8.2.1-5.c",),
+        "In proxy mode the PF forwards the INVITE with its own Route entry still on top "
+        "(RFC 3261 16.4: a proxy removes the Route value that names it).",
+        _PROXY_MODE,
+    ),
+)
+
+__all__ = ["FAULTS"]

@@ -1,0 +1,280 @@
+"""CPM Conversation Function 8.2.1, after the terminating 200 OK: the storage of the
+session (200 OK step 8) and the direct delivery to the user's other clients (step 10).
+
+The tool plays the originating user's clients (through their S-CSCF), the XDMS and the CF;
+the PF under test sits between them. The Message Store is read back through the profile's
+``[message_store]`` URL. Expected values are written here from the seed text.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conformance.fixtures.network import ClientFactory, Guards
+from conformance.testcases.procedures import (
+    OriginatingSession,
+    expect_arrival,
+    pf_address,
+    send_group_invite,
+    sip_evidence,
+    user_with_clients,
+)
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true
+from conformance.documents.groupstate import parse_group_state
+from conformance.documents.store_object import session_history_folder
+from conformance.net.clock import WaitTimeout
+from conformance.protocol.sip.headers import get_accept_contact, get_contacts
+from conformance.protocol.sip.message import SipResponse
+from conformance.protocol.sip.uri import parse_uri
+from conformance.roles.cf import CfEmulator, CfSession
+from conformance.roles.client import ClientEmulator
+from conformance.roles.store import StoredObject, open_store
+from conformance.roles.xdms import XdmsServer
+
+GROUP_STATE_TYPE = "application/group-state-object+xml"
+
+
+def _stored_evidence(obj: StoredObject, what: str):  # type: ignore[no-untyped-def]
+    return evidence("store", what, f"{obj.folder} UID {obj.uid}", obj.raw)
+
+
+def _aor(uri: str) -> str:
+    parsed = parse_uri(uri.strip("<>"))
+    return f"sip:{parsed.user}@{parsed.host}" if parsed.user else f"sip:{parsed.host}"
+
+
+async def _established(
+    client: ClientEmulator,
+    cf: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+    *,
+    cf_headers: tuple[tuple[str, str], ...] = (),
+) -> tuple[OriginatingSession, CfSession, SipResponse]:
+    """A group session of ``client`` through the PF, answered by the CF and ACKed."""
+    session = await send_group_invite(client, pixit, subject="conformance")
+    incoming = await cf.expect_invite(within=guards.sip)
+    cf_session = await incoming.accept(headers=cf_headers)
+    assert incoming.response is not None
+    answer = await session.handle.final(within=guards.sip)
+    if answer.status == 200:
+        await session.handle.ack()
+    return session, cf_session, incoming.response
+
+
+# --------------------------------------------------------------------------- step 8
+
+
+@pytest.mark.requirement("PF-8.2.1-200OK-8", "PF-8.2.1-200OK-8-gso")
+async def test_8_2_1_200_ok_8_session_is_stored(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    xdms_preferences: XdmsServer,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a user whose <allow-offline-storage> is true} ensure that
+    { when {the user's group INVITE is answered 200 OK by the CF}
+      then {the PF stores, in the Session History Folder named after the Contribution-ID,
+            a Session Info Object with the INVITE's data and a Group State Object with
+            the CPM Group Session Identity and the participants of the INVITE's list} }"""
+    user = pixit.users[0].uri
+    xdms_preferences.set_preferences(user, allow_offline_storage=True)
+    client = await client_factory(user, 0)
+    session, cf_session, _ = await _established(client, cf_emulator, pixit, guards)
+    folder = session_history_folder(session.contribution_id)
+    sent_ev = sip_evidence(session.sent, "the client's INVITE")
+    async with open_store(pixit.message_store.url) as store:
+        info = await expect_arrival(
+            recorder,
+            "PF-8.2.1-200OK-8",
+            store.wait_for_object(
+                folder,
+                lambda o: not o.has_type(GROUP_STATE_TYPE),
+                guards.sip,
+                what="a Session Info Object",
+            ),
+            expected=f"a Session Info Object in the folder {folder!r}",
+            evidence=[sent_ev],
+        )
+        if info is not None:
+            # "the storage of the SIP INVITE request data into the Session info Object"
+            held = {
+                "Conversation-ID": session.conversation_id.encode() in info.raw,
+                "Contribution-ID": session.contribution_id.encode() in info.raw,
+            }
+            expect_equal(
+                recorder,
+                "PF-8.2.1-200OK-8",
+                expected={"Conversation-ID": True, "Contribution-ID": True},
+                actual=held,
+                message="the Session Info Object holds the INVITE's data",
+                evidence=[sent_ev, _stored_evidence(info, "the Session Info Object")],
+            )
+        gso = await expect_arrival(
+            recorder,
+            "PF-8.2.1-200OK-8-gso",
+            store.wait_for_object(
+                folder,
+                lambda o: o.has_type(GROUP_STATE_TYPE),
+                guards.sip,
+                what="a Group State Object",
+            ),
+            expected=f"a Group State Object in the folder {folder!r}",
+            evidence=[sent_ev],
+        )
+    if gso is not None:
+        ev = [sent_ev, _stored_evidence(gso, "the Group State Object")]
+        try:
+            state = parse_group_state(gso.body)
+            focus = state.lastfocussessionid
+            listed = {_aor(p.comm_addr) for p in state.participants}
+        except Exception as exc:  # the SUT's document: its defect is a fail, not an error
+            focus, listed = None, {f"unparsable: {exc}"}
+        wanted = {_aor(p) for p in session.participants}
+        expect_equal(
+            recorder,
+            "PF-8.2.1-200OK-8-gso",
+            expected=(cf_session.focus_uri, True),
+            actual=(focus, wanted <= listed),
+            message="(CPM Group Session Identity, every participant of the INVITE listed)",
+            evidence=ev,
+        )
+    await session.handle.bye()
+
+
+# --------------------------------------------------------------------------- step 10
+
+
+@pytest.mark.requirement(
+    "PF-8.2.1-200OK-10.b",
+    "PF-8.2.1-200OK-10.b.i",
+    "PF-8.2.1-200OK-10.b.ii",
+    "PF-8.2.1-200OK-10.b.iii",
+    "PF-8.2.1-200OK-10.c",
+)
+async def test_8_2_1_200_ok_10_direct_delivery_to_other_clients(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF that delivers originated sessions to all of the user's clients, and a
+    user with two registered CPM 2.0 clients} ensure that
+    { when {client 0 originates a group session and the CF answers 200 OK with a
+            P-Asserted-Identity}
+      then {client 1 gets an INVITE through the SIP/IP core, addressed per 8.3.2 step 8.d
+            (the user's address, Accept-Contact with its +sip.instance, the focus Contact),
+            with the P-Asserted-Identity of the CF's 200 and the original header fields} }"""
+    user = user_with_clients(pixit, 2)
+    first = await client_factory(user, 0)
+    second = await client_factory(user, 1)
+    answerer = f"<{cf_emulator.new_focus_uri()}>"
+    session, cf_session, cf_ok = await _established(
+        first, cf_emulator, pixit, guards, cf_headers=(("P-Asserted-Identity", answerer),)
+    )
+    sent = session.sent
+    incoming = await expect_arrival(
+        recorder,
+        "PF-8.2.1-200OK-10.b",
+        second.expect_invite(within=guards.sip),
+        expected="an INVITE to the user's other registered client",
+        evidence=[sip_evidence(sent, "the originating client's INVITE")],
+    )
+    if incoming is None:
+        await session.handle.bye()
+        return
+    got = incoming.request
+    ev = [sip_evidence(sent, "the originating client's INVITE"),
+          sip_evidence(got, "the INVITE client 1 received")]
+    expect_true(
+        recorder,
+        "PF-8.2.1-200OK-10.b",
+        True,
+        expected="an INVITE to the other client",
+        actual=got.first_line(),
+        evidence=ev,
+    )
+    # 10.b.i -> 8.3.2 step 8.d.i, 8.d.ii (no GRUU) and 8.d.v
+    instance = second.instance.strip('"')
+    instances = [(p.instance or "").strip('"<>') for p in get_accept_contact(got)]
+    contacts = get_contacts(got)
+    expect_equal(
+        recorder,
+        "PF-8.2.1-200OK-10.b.i",
+        expected={
+            "Request-URI": _aor(user),
+            "Accept-Contact +sip.instance": True,
+            "Contact": (cf_session.focus_uri, True),
+        },
+        actual={
+            "Request-URI": _aor(got.uri),
+            "Accept-Contact +sip.instance": instance.strip("<>") in instances,
+            "Contact": (contacts[0].uri, contacts[0].isfocus) if contacts else None,
+        },
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.1-200OK-10.b.ii",
+        expected=answerer,
+        actual=got.headers.get("P-Asserted-Identity"),
+        evidence=[*ev, sip_evidence(cf_ok, "the CF's 200")],
+    )
+    copied = ("Conversation-ID", "Contribution-ID", "Subject")
+    expect_equal(
+        recorder,
+        "PF-8.2.1-200OK-10.b.iii",
+        expected={h: sent.headers.get(h) for h in copied},
+        actual={h: got.headers.get(h) for h in copied},
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.1-200OK-10.c",
+        expected=pf_address(pixit).host,
+        actual=incoming.incoming.source.host,
+        message="the INVITE reaches the SIP/IP core (the tool) from the PF",
+        evidence=ev,
+    )
+    incoming.decline(603)
+    await session.handle.bye()
+
+
+@pytest.mark.requirement("PF-8.2.1-200OK-10.a.i")
+async def test_8_2_1_200_ok_10_a_i_no_delivery_to_old_clients(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF that requires the CPM 2.0 release and delivers originated sessions to
+    all of the user's clients, and a user whose other client registered with
+    User-Agent CPM-client/OMA1.0} ensure that
+    { when {the user's CPM 2.0 client originates a group session and the CF answers 200}
+      then {the old client gets no INVITE (the PF skips the direct delivery)} }"""
+    user = user_with_clients(pixit, 2)
+    first = await client_factory(user, 0)
+    old = await client_factory(user, 1, user_agent="CPM-client/OMA1.0 old-client/1")
+    session, _, _ = await _established(first, cf_emulator, pixit, guards)
+    ev = [sip_evidence(session.sent, "the originating client's INVITE")]
+    try:
+        got = await old.expect_invite(within=guards.sip)
+    except WaitTimeout:
+        got = None
+    expect_true(
+        recorder,
+        "PF-8.2.1-200OK-10.a.i",
+        got is None,
+        expected="no INVITE to the client registered with CPM-client/OMA1.0",
+        actual=got.request.first_line() if got is not None else "no INVITE within the guard",
+        evidence=[*ev, *([sip_evidence(got.request, "the INVITE the old client got")]
+                         if got is not None else [])],
+    )
+    if got is not None:
+        got.decline(603)
+    await session.handle.bye()
