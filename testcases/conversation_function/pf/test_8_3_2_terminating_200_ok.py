@@ -26,9 +26,21 @@ from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.sdp import MediaDescription, parse_sdp
 from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
-from conformance.roles.client import ClientEmulator, sdp_of
+from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
 
 log = logging.getLogger(__name__)
+
+
+async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float
+                   ) -> IncomingInvite:
+    """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
+    cid = handle.contribution_id
+    incoming = await client.expect_request(
+        "INVITE", within=within,
+        match=lambda r: ";tag=" not in (r.request.headers.get("To") or "")
+        and r.request.headers.get("Contribution-ID") in (cid, None),
+    )
+    return IncomingInvite(client, incoming)
 
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 MSRP_PROTOS = ("TCP/MSRP", "TCP/TLS/MSRP")
@@ -45,7 +57,7 @@ def _msrp(message: SipMessage) -> MediaDescription | None:
 async def _finish(handle: CfInviteHandle, client: ClientEmulator, guards: Guards) -> None:
     """Leave cleanly: the client answers the PF's INVITE (when it came), the CF says BYE."""
     try:
-        fork = await client.expect_invite(within=guards.sip)
+        fork = await _fork_of(client, handle, guards.sip)
         await fork.answer(480)
     except Exception:  # the case is judged already; teardown goes on
         log.debug("teardown", exc_info=True)

@@ -1,0 +1,174 @@
+"""CPM Conversation Function 8.3.2: the terminating PF handles its clients' answers (a 603
+Decline; the first 200 OK: ACK and the Session History Folder).
+
+The tool plays the CF and the invited user's client. Expected values are written here
+from the seed text, never taken from the reference SUT.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from conformance.fixtures.network import ClientFactory, Guards
+from conformance.testcases.procedures import (
+    expect_arrival,
+    pf_address,
+    sip_evidence,
+    user_with_clients,
+)
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import VerdictRecorder, expect_equal, expect_true
+from conformance.documents.store_object import SESSION_INFO_CONTENT_TYPE, session_history_folder
+from conformance.protocol.sip.headers import get_reasons
+from conformance.roles.cf import CfEmulator
+from conformance.roles.cf_invite import CfInviteHandle, cf_invite
+from conformance.roles.client import ClientEmulator, IncomingInvite
+from conformance.roles.store import ObjectNotStored, StoredObject, open_store
+from conformance.roles.xdms import XdmsServer
+
+log = logging.getLogger(__name__)
+
+
+async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float
+                   ) -> IncomingInvite:
+    """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
+    cid = handle.contribution_id
+    incoming = await client.expect_request(
+        "INVITE", within=within,
+        match=lambda r: ";tag=" not in (r.request.headers.get("To") or "")
+        and r.request.headers.get("Contribution-ID") in (cid, None),
+    )
+    return IncomingInvite(client, incoming)
+
+
+async def _invited(
+    cf: CfEmulator, client: ClientEmulator, pixit: Pixit, guards: Guards, **options: object
+) -> tuple[CfInviteHandle, IncomingInvite]:
+    """The CF invites the client's user; the PF accepts (ACKed) and invites the client."""
+    handle = await cf_invite(cf, client.user, pf_address(pixit), originator=pixit.users[0].uri,
+                             **options)
+    answer = await handle.final(within=guards.sip)
+    if answer.status != 200:
+        pytest.skip(f"inconc: the PF answered the CF {answer.status}, not 200")
+    await handle.ack()
+    fork = await _fork_of(client, handle, guards.sip)
+    return handle, fork
+
+
+def _is_session_info(obj: StoredObject) -> bool:
+    return obj.has_type(SESSION_INFO_CONTENT_TYPE)
+
+
+@pytest.mark.requirement("PF-8.3.2-603-2")
+async def test_8_3_2_603_bye_to_the_cf(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF in the media path that accepted the CF's INVITE} ensure that
+    { when {the user's client answers the PF's INVITE with 603 Decline}
+      then {the PF sends the CF a BYE with Reason protocol SIP, cause 200} }"""
+    client = await client_factory(user_with_clients(pixit, 1), 0)
+    handle, fork = await _invited(cf_emulator, client, pixit, guards)
+    fork.decline(603)
+    call_id = handle.request.call_id
+    ev = [sip_evidence(fork.request, "the PF's INVITE declined with 603")]
+    incoming = await expect_arrival(
+        recorder, "PF-8.3.2-603-2",
+        cf_emulator.expect_request("BYE", within=guards.sip,
+                                   match=lambda r: r.request.call_id == call_id),
+        expected="a BYE from the PF in the CF's dialog", evidence=ev,
+    )
+    if incoming is None:
+        return
+    incoming.respond(200)
+    reasons = [(r.protocol.upper(), r.cause) for r in get_reasons(incoming.request)]
+    expect_true(recorder, "PF-8.3.2-603-2", ("SIP", 200) in reasons,
+                expected="Reason: SIP;cause=200", actual=incoming.request.headers.get("Reason"),
+                evidence=[*ev, sip_evidence(incoming.request, "the PF's BYE to the CF")])
+
+
+@pytest.mark.requirement(
+    "PF-8.3.2-200OK-1",
+    "PF-8.3.2-200OK-2",
+    "PF-8.3.2-200OK-2-gso",
+    "PF-8.3.2-200OK-2.a.ii",
+    "PF-8.3.2-200OK-2.a.i",
+)
+async def test_8_3_2_200_ok_ack_and_session_history(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+    xdms_preferences: XdmsServer,
+) -> None:
+    """with {a PF in the media path; the user's <allow-offline-storage> is true} ensure that
+    { when {the user's client answers the PF's INVITE with 200 OK, and later a second
+            session with the same Contribution-ID is answered too}
+      then {the PF ACKs the client's 200; the Message Store holds a Session History Folder
+            named after the Contribution-ID with one Session Info Object and a Group State
+            Object} }"""
+    client = await client_factory(user_with_clients(pixit, 1), 0)
+    xdms_preferences.set_preferences(client.user, allow_offline_storage=True)
+    handle, fork = await _invited(cf_emulator, client, pixit, guards)
+    contribution = handle.contribution_id or ""
+    await fork.answer(200)
+    call_id = fork.request.call_id
+    ev = [sip_evidence(fork.request, "the PF's INVITE answered 200")]
+    ack = await expect_arrival(
+        recorder, "PF-8.3.2-200OK-1",
+        client.expect_request("ACK", within=guards.sip,
+                              match=lambda r: r.request.call_id == call_id),
+        expected="the PF's ACK of the client's 200 OK", evidence=ev,
+    )
+    if ack is not None:
+        expect_equal(recorder, "PF-8.3.2-200OK-1", expected="ACK", actual=ack.request.method,
+                     evidence=[*ev, sip_evidence(ack.request, "the ACK")])
+    # the seed: "a Session History Folder ... with the folder name set to the Contribution-ID"
+    folder = session_history_folder(contribution)
+    async with open_store(pixit.message_store.url) as store:
+        info = await expect_arrival(
+            recorder, "PF-8.3.2-200OK-2.a.ii",
+            store.wait_for_object(folder, _is_session_info, guards.sip,
+                                  what="the Session Info Object"),
+            expected=f"a Session Info Object in the folder {contribution!r}", evidence=ev,
+        )
+        expect_true(recorder, "PF-8.3.2-200OK-2", info is not None,
+                    expected="the INVITE stored as the Session Info Object",
+                    actual=await store.folders(), evidence=ev)
+        gso = await expect_arrival(
+            recorder, "PF-8.3.2-200OK-2-gso",
+            store.wait_for_object(folder, lambda o: o.is_group_state, guards.sip,
+                                  what="the Group State Object"),
+            expected=f"a Group State Object in the folder {contribution!r}", evidence=ev,
+        )
+        if gso is not None:
+            expect_true(recorder, "PF-8.3.2-200OK-2-gso", True,
+                        expected="a Group State Object", actual=gso.content_type, evidence=ev)
+        if info is None:
+            return
+        # 2.a.i: a second session with the same Contribution-ID: no second Session Info Object
+        again, fork2 = await _invited(cf_emulator, client, pixit, guards,
+                                      conversation_id=handle.conversation_id,
+                                      contribution_id=contribution)
+        await fork2.answer(200)
+        try:
+            second: object = await store.wait_for_object(
+                folder, lambda o: _is_session_info(o) and o.uid != info.uid, guards.sip,
+                what="a second Session Info Object")
+        except ObjectNotStored:
+            second = None
+        count = len([o for o in await store.objects(folder) if _is_session_info(o)])
+        expect_true(recorder, "PF-8.3.2-200OK-2.a.i", second is None and count == 1,
+                    expected="one Session Info Object in the existing folder",
+                    actual=f"{count} Session Info Objects", evidence=ev)
+    for h in (handle, again):
+        try:
+            await h.bye()
+        except Exception:  # the case is judged already; teardown goes on
+            log.debug("teardown", exc_info=True)
