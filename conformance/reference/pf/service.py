@@ -63,6 +63,7 @@ from conformance.protocol.sip.timers import Address, Transport
 from conformance.protocol.sip.transaction import tag_of
 from conformance.protocol.sip.uri import parse_uri
 from conformance.reference.config import ReferenceConfig
+from conformance.reference.pf import msrp_policy
 from conformance.reference.pf.originating import (
     InviteBody,
     build_core_invite,
@@ -110,6 +111,8 @@ class MsrpLeg:
     local_uri: str
     remote_path: tuple[str, ...] = ()
     channel: MsrpChannel | None = None
+    #: the peer's a=max-size (8.6 step 1: the chunk size limit towards it)
+    max_size: int | None = None
     session: MsrpSession | None = None
 
 
@@ -361,6 +364,7 @@ class ParticipatingFunction:
         client_leg = SipLeg("client", MsrpLeg(self.msrp.uri(client_sid), tuple(client_path)))
         core_leg = SipLeg("core", MsrpLeg(self.msrp.uri(core_sid)))
         offer_media = msrp_media(body.sdp)
+        client_leg.msrp.max_size = offer_media.max_size
         offer_path = list(client_path) if self.faults.on("pf.offer-client-path") else [
             core_leg.msrp.local_uri
         ]
@@ -407,6 +411,7 @@ class ParticipatingFunction:
             return
         core_leg.dialog = core_dialog
         core_leg.msrp.remote_path = tuple(answer_media.path)
+        core_leg.msrp.max_size = answer_media.max_size
         self.sessions[session_id] = session
         self._by_dialog[core_dialog.id] = (session, core_leg)
         # 200 OK steps 2-5, 7: the 200 OK towards the originating client
@@ -716,6 +721,7 @@ class ParticipatingFunction:
             return
         leg.dialog = dialog
         leg.msrp.remote_path = tuple(answer.path)
+        leg.msrp.max_size = answer.max_size
         session.extra.append(leg)
         self._by_dialog[dialog.id] = (session, leg)
         self._send_ack(leg, invite)
@@ -861,14 +867,8 @@ class ParticipatingFunction:
                            and leg.msrp.session is event.session), None)
             if sender is None:
                 continue
-            for leg in session.legs:
-                if leg is sender or leg.msrp.channel is None or leg.msrp.session is None:
-                    continue
-                try:
-                    leg.msrp.channel.send_message(leg.msrp.session, event.body,
-                                                  event.content_type)
-                except LocalProtocolError as exc:
-                    log.warning("MSRP relay to the %s leg failed: %s", leg.name, exc)
+            # 8.6 steps 1 and 2.a (:mod:`.msrp_policy`)
+            msrp_policy.relay(self, session, sender, event)
             return
 
     # -- upper tester ---------------------------------------------------------------------

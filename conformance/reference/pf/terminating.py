@@ -67,6 +67,7 @@ from conformance.protocol.sip.message import SipRequest, SipResponse, build_requ
 from conformance.protocol.sip.multipart import BodyPart, build_multipart, build_part
 from conformance.protocol.sip.sdp import MSRP_PROTOS, MediaDescription, build_msrp_sdp, parse_sdp
 from conformance.reference.faults import ActiveFaults
+from conformance.reference.pf import msrp_policy
 from conformance.reference.pf.originating import (
     CPM_SESSION_SERVICES,
     InviteBody,
@@ -548,7 +549,7 @@ class TerminatingSide:
         request = incoming.request
         session_id = secrets.token_hex(8)
         cf_sid = secrets.token_hex(8)
-        cf_leg = SipLeg("cf", MsrpLeg(pf.msrp.uri(cf_sid)))
+        cf_leg = SipLeg("cf", MsrpLeg(pf.msrp.uri(cf_sid), max_size=media.max_size))
         # 8.a.viii: the incoming leg's session is the offerer's path (the offerer connects)
         cf_leg.msrp.remote_path = tuple(media.path)
         client_leg = SipLeg("client", MsrpLeg(pf.msrp.uri(secrets.token_hex(8))))
@@ -626,6 +627,16 @@ class TerminatingSide:
             return
         fork.leg.dialog = dialog
         fork.leg.msrp.remote_path = tuple(answer.path)
+        fork.leg.msrp.max_size = answer.max_size
+        if state.answered is not None and not session.ended and msrp_policy.keeps_all_forks(pf):
+            # 8.6 step 2.a: another client of the user joins until the user chooses one
+            session.extra.append(fork.leg)
+            pf._by_dialog[dialog.id] = (session, fork.leg)
+            pf._send_ack(fork.leg, fork.invite)
+            if answer.setup == "passive":
+                pf._pending_msrp.pop(fork.sid, None)
+                await pf._connect_msrp(fork.leg.msrp)
+            return
         if state.answered is not None or session.ended:
             # RFC 3261 13.2.2.4: a later 2xx is ACKed, then the dialog ended
             pf._pending_msrp.pop(fork.sid, None)
@@ -641,7 +652,7 @@ class TerminatingSide:
             pf._send_ack(fork.leg, fork.invite)
         # RFC 3261: the other forks are CANCELed (or BYE'd when they answer later)
         for other in state.forks:
-            if other is fork:
+            if other is fork or msrp_policy.keeps_all_forks(pf):
                 continue
             pf._pending_msrp.pop(other.sid, None)
             if other.handle is not None and other.handle.final_response is None:
