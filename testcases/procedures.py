@@ -101,14 +101,16 @@ async def send_group_invite(
     extra_headers: tuple[tuple[str, str], ...] = (),
     omit: tuple[str, ...] = (),
     asserted_identity: str | None = None,
+    ids: tuple[str, str] | None = None,
     **invite_options: object,
 ) -> OriginatingSession:
     """The client sends a group INVITE to the conference factory through its PF.
 
     The tool's S-CSCF asserts the originator: P-Asserted-Identity is the client's user
     (or ``asserted_identity``), as the SIP/IP core does for an originating request.
+    ``ids`` (Conversation-ID, Contribution-ID) re-uses a conversation; fresh ones otherwise.
     """
-    conversation_id, contribution_id = new_ids()
+    conversation_id, contribution_id = ids or new_ids()
     others = tuple(u.uri for u in pixit.users if u.uri != client.user)
     listed = participants if participants is not None else others[:2]
     msrp = await client.new_msrp_peer()

@@ -38,13 +38,16 @@ async def group_session_with_subscription(
     *,
     user: str | None = None,
     instance: int = 0,
+    ids: tuple[str, str] | None = None,
+    focus: str | None = None,
 ) -> FocusSession:
     """Client -> PF -> CF group INVITE, the CF accepts with an isfocus Contact, the client
-    ACKs; then the PF's SUBSCRIBE to the focus (``None`` when none came in time)."""
+    ACKs; then the PF's SUBSCRIBE to the focus (``None`` when none came in time).
+    ``ids`` re-uses a conversation (a re-join), ``focus`` the CF's focus URI."""
     client = await client_factory(user or pixit.users[0].uri, instance)
-    session = await send_group_invite(client, pixit)
+    session = await send_group_invite(client, pixit, ids=ids)
     incoming = await cf.expect_invite(within=guards.sip)
-    cf_session = await incoming.accept()
+    cf_session = await incoming.accept(focus_uri=focus)
     answer = await session.handle.final(within=guards.sip)
     if answer.status != 200:
         inconclusive(f"the group session was not established ({answer.status})")

@@ -63,6 +63,16 @@ FAULTS: tuple[Fault, ...] = (
        "An empty icon source is written into the Group State Object."),
     _f("pf.gso-no-icon-participant", ("PF-8.2.3-RCV-3.f.ii",),
        "The icon of the Group State Object has no participant."),
+    _f("pf.gso-timestamp-not-current", ("PF-8.2.3-RCV-3.b",),
+       "The Group State Object's timestamp is an hour old, not the current time."),
+    _f("pf.gso-no-comm-addr", ("PF-8.2.3-RCV-3.d.i",),
+       "The participants of the Group State Object carry no comm-addr."),
+    _f("pf.no-local-notify", ("PF-8.2.3-CLSUB-LOCAL",),
+       "Without a session at the CF the PF subscribes to the CF again instead of "
+       "answering the client from the kept Participant Information."),
+    _f("pf.client-subscribe-ruri-kept", ("PF-8.2.3-CLSUB-RURI",),
+       "The SUBSCRIBE the PF sends to the CF for a client keeps the client's Request-URI "
+       "(the PF's Contact) instead of the group session identity."),
     _f("pf.gso-no-max-user-count", ("PF-8.2.3-RCV-3.g",),
        "The Group State Object has no max-user-count."),
     _f("pf.gso-no-policy", ("PF-8.2.3-RCV-3.h",),

@@ -114,7 +114,7 @@ def group_state_of(view: ConferenceInfo, faults: ActiveFaults) -> GroupState:
         if is_gone(status) and not on("pf.gso-departed-user-kept"):
             continue
         participants.append(GsParticipant(
-            comm_addr=user.entity,
+            comm_addr=None if on("pf.gso-no-comm-addr") else user.entity,
             name=None if on("pf.gso-no-participant-name") else user.display_text,
             role=(user.roles[0] if user.roles and not on("pf.gso-no-participant-role")
                   else None),
@@ -139,7 +139,10 @@ def group_state_of(view: ConferenceInfo, faults: ActiveFaults) -> GroupState:
             participant=None if on("pf.gso-no-icon-participant") else d.icon.participant,
             timestamp=d.icon.timestamp,
         )
-    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    moment = _dt.datetime.now(_dt.UTC)
+    if on("pf.gso-timestamp-not-current"):
+        moment -= _dt.timedelta(hours=1)
+    now = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return GroupState(
         lastfocussessionid=None if on("pf.gso-no-lastfocussessionid") else view.entity,
         timestamp=now,
@@ -190,8 +193,9 @@ class Participants:
                 return sub
         return None
 
-    def build_subscribe(self, user: str, focus: str) -> SipRequest:
-        """Items 1-8 (RFC 6665 / RFC 4575 SUBSCRIBE)."""
+    def build_subscribe(self, user: str, focus: str, target: str | None = None) -> SipRequest:
+        """Items 1-8 (RFC 6665 / RFC 4575 SUBSCRIBE); ``target`` overrides the
+        Request-URI (only a fault uses it)."""
         pf = self.pf
         on = self.faults.on
         icsi = format_icsi_ref([ICSI_SESSION])
@@ -217,14 +221,17 @@ class Participants:
             headers.append(("P-Asserted-Identity", f"<{user}>"))
         if not on("pf.subscribe-no-user-agent"):
             headers.append(("User-Agent", pf.policy.user_agent))
-        target = pf.config.conference_factory_uri if on("pf.subscribe-ruri-not-focus") else focus
+        if target is None:
+            target = (pf.config.conference_factory_uri if on("pf.subscribe-ruri-not-focus")
+                      else focus)
         return build_request("SUBSCRIBE", target, headers, b"")
 
     async def subscribe_to_focus(
-        self, user: str, focus: str, conversation_id: str, contribution_id: str
+        self, user: str, focus: str, conversation_id: str, contribution_id: str,
+        target: str | None = None,
     ) -> FocusSubscription | None:
         pf = self.pf
-        request = self.build_subscribe(user, focus)
+        request = self.build_subscribe(user, focus, target)
         sub = FocusSubscription(user, focus, conversation_id, contribution_id, request)
         key = (request.call_id or "", tag_of(request, "From") or "")
         self._own[key] = sub
@@ -236,6 +243,11 @@ class Participants:
             log.info("subscription of %s to %s failed: %s", user, focus, outcome)
             sub.ended = True
             self._own.pop(key, None)
+            # clients linked while it was pending learn that it failed (RFC 6665 4.2.2)
+            for client in sub.clients:
+                self._client.pop((client.dialog.call_id, client.dialog.local_tag), None)
+                self._notify_client(client, b"", "terminated;reason=rejected")
+            sub.clients.clear()
             return None
         try:
             dialog = Dialog.uac(request, outcome)
@@ -432,7 +444,7 @@ class Participants:
         session = self._sessions.get((user, focus))
         sub = self._active(user, focus)
         incoming.send(response)
-        if session is None and sub is None:
+        if session is None and sub is None and not self.faults.on("pf.no-local-notify"):
             # the MAY of 8.2.3: no session at the CF, answer from the kept state
             kept = self.kept.get((user, focus))
             body = build_conference_info(kept) if kept is not None else b""
@@ -448,8 +460,12 @@ class Participants:
             placeholder.clients.append(client)
             self._client[(dialog.call_id, dialog.local_tag)] = placeholder
 
+            # the client's Request-URI becomes the group session identity (CLSUB-RURI)
+            target = request.uri if self.faults.on("pf.client-subscribe-ruri-kept") else None
+
             async def link() -> None:
-                own = await self.subscribe_to_focus(user, focus, conversation, contribution)
+                own = await self.subscribe_to_focus(user, focus, conversation, contribution,
+                                                    target)
                 if own is not None:
                     own.clients.append(client)
                     self._client[(dialog.call_id, dialog.local_tag)] = own
