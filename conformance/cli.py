@@ -190,6 +190,8 @@ def _configure_coverage(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report-only", action="store_true",
                    help="exit 0 even when requirements are uncovered")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--store", choices=("maildir", "dovecot"), default="maildir",
+                   help="the reference SUT's Message Store: Maildir (default) or Dovecot (IMAP)")
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -259,6 +261,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default=LAYOUTS[0],
                    help="direct (default), or kamailio: Kamailio as the SIP/IP core between"
                         " the tool and the SUT")
+    p.add_argument("--store", choices=("maildir", "dovecot"), default="maildir",
+                   help="the reference SUT's Message Store: Maildir (default) or Dovecot (IMAP)")
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -311,6 +315,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--pics", claim]
     if args.layout != LAYOUTS[0]:
         cmd += ["--layout", args.layout]
+    if args.store != "maildir":
+        cmd += ["--store", args.store]
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)

@@ -104,6 +104,7 @@ __all__ = [
     "get_faults",
     "get_layout",
     "get_profile",
+    "get_store",
     "severity_for",
 ]
 
@@ -207,6 +208,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="reference SUT faults to switch on (overrides the profile's sut.faults)",
     )
     group.addoption(
+        "--store", dest="cpm_store", default=STORES[0], choices=STORES,
+        help="the reference SUT's Message Store: its embedded Maildir (default) or a real"
+             " Dovecot over IMAP started for the run",
+    )
+    group.addoption(
         "--layout", dest="cpm_layout", default=LAYOUTS[0], choices=LAYOUTS,
         help="how the tool reaches the SUT: direct (default), or kamailio (Kamailio as the"
              " SIP/IP core between the tool's core and the SUT)",
@@ -302,6 +308,15 @@ def get_faults(config: pytest.Config) -> tuple[str, ...]:
     """The faults given with ``--faults`` (empty: use the profile's ``sut.faults``)."""
     text = config.getoption("cpm_faults", None) or ""
     return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+#: where the reference SUT stores: its embedded Maildir, or a real Dovecot over IMAP
+STORES = ("maildir", "dovecot")
+
+
+def get_store(config: pytest.Config) -> str:
+    """The ``--store`` of the reference SUT: ``maildir`` or ``dovecot``."""
+    return str(config.getoption("cpm_store", None) or STORES[0])
 
 
 def get_layout(config: pytest.Config) -> str:
