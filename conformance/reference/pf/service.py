@@ -64,6 +64,7 @@ from conformance.protocol.sip.transaction import tag_of
 from conformance.protocol.sip.uri import parse_uri
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.pf import msrp_policy
+from conformance.reference.pf.deferred import DeferredDelivery
 from conformance.reference.pf.originating import (
     InviteBody,
     build_core_invite,
@@ -172,6 +173,8 @@ class ParticipatingFunction:
         self.terminating = TerminatingSide(self)
         #: 8.2.3 participant information (SUBSCRIBE/NOTIFY, Group State Objects)
         self.participants = Participants(self)
+        #: 8.3.2.9 deferred group sessions (:mod:`.deferred`)
+        self.deferred = DeferredDelivery(self)
         sip.on_request = self._on_request
         msrp.transport.on_open = self._chain_open(msrp.transport.on_open)
 
@@ -274,7 +277,7 @@ class ParticipatingFunction:
                 "CANCEL": self._on_cancel,
                 "OPTIONS": self._on_options,
                 "REGISTER": self._on_register,
-                "SUBSCRIBE": self.participants.on_subscribe,
+                "SUBSCRIBE": self.deferred.on_subscribe,
                 "NOTIFY": self.participants.on_notify,
             }.get(request.method, self._on_unsupported)
             handler(incoming)
@@ -315,6 +318,7 @@ class ParticipatingFunction:
         log.info("registration of %s: %d client(s)", user,
                  len(self.registrations.bindings(user, self.loop.time())))
         incoming.respond(200, headers=[("Server", self.policy.server)])
+        self.deferred.on_register(user)  # 8.3.2.9 trigger A
 
     # -- INVITE ---------------------------------------------------------------------------
     def _on_invite(self, incoming: IncomingRequest) -> None:
@@ -328,6 +332,8 @@ class ParticipatingFunction:
         if self.served(request.uri):
             # the terminating side, 8.3.2 (:mod:`.terminating`)
             self.terminating.on_invite(incoming)
+            return
+        if self.deferred.on_rejoin(incoming, originator):  # 8.3.2.9 B, B.2.3.x.y+2
             return
         allowed = self.served(originator) and (
             originator not in {aor(u) for u in self.policy.unauthorised_users}
@@ -531,6 +537,8 @@ class ParticipatingFunction:
             incoming.respond(500)
             return
         incoming.respond(200)
+        if self.deferred.on_bye(session, leg, incoming.request):  # 8.3.2.9 case 1
+            return
         self._end(session, leg)
 
     def _end(self, session: B2buaSession, by: SipLeg | None) -> None:
@@ -843,7 +851,8 @@ class ParticipatingFunction:
                 self._bind(channel, session_id)
             if isinstance(event, MessageReceived):
                 self._relay(channel, event)
-            elif isinstance(event, ConnectionClosed):
+            self.deferred.on_msrp_event(channel, event)  # 8.3.2.9 case 3
+            if isinstance(event, ConnectionClosed):
                 return
 
     def _bind(self, channel: MsrpChannel, session_id: str) -> None:
@@ -867,6 +876,8 @@ class ParticipatingFunction:
                            and leg.msrp.session is event.session), None)
             if sender is None:
                 continue
+            # 8.3.2.9: kept for a client that is gone
+            self.deferred.on_relay(session, sender, event.body, event.content_type)
             # 8.6 steps 1 and 2.a (:mod:`.msrp_policy`)
             msrp_policy.relay(self, session, sender, event)
             return

@@ -607,6 +607,8 @@ class TerminatingSide:
             try:
                 response = await fork.handle.next_response(pf.config.timers.b * 4)
             except Exception:
+                if pf.deferred.on_invite_timeout(session, state, fork):  # 8.3.2.9 case 2
+                    return
                 self._fork_failed(session, state, fork)
                 return
             if response.status >= 200:
@@ -663,6 +665,7 @@ class TerminatingSide:
         if answer.setup == "passive":
             pf._pending_msrp.pop(fork.sid, None)
             await pf._connect_msrp(fork.leg.msrp)
+            pf.deferred.on_msrp_setup_failed(session, fork.leg)  # 8.3.2.9 case 3
         # 200 OK step 2: the Session History Folder
         await self._record(session)
 

@@ -1,0 +1,161 @@
+"""Preambles of the deferred group session test cases (seed 004 8.3.2.9, seed 002
+B.2.3.x.y, seed 000 B.2.3.5.X): a group session CF <-> PF <-> client B, the trigger that
+makes the client gone, the PF's focus subscription, the CF's messages and the client's
+return (third-party REGISTER or re-join).
+
+A procedure drives the role emulators; it holds no judgement: checks stay in the test case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from conformance.fixtures.network import ClientFactory, Guards
+from conformance.testcases.procedures import pf_address
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import inconclusive
+from conformance.documents.conference_info import (
+    ConferenceInfo,
+    DocState,
+    Endpoint,
+    User,
+    build_conference_info,
+)
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.protocol.msrp.session import MessageReceived
+from conformance.protocol.sip.message import SipResponse
+from conformance.roles.cf import CfEmulator, IncomingSubscribe
+from conformance.roles.cf_invite import CfInviteHandle, cf_invite
+from conformance.roles.client import ClientEmulator, IncomingInvite, InviteHandle
+from conformance.roles.ims_core import Scscf
+from conformance.roles.msrp_peer import MsrpPeer
+
+#: the Reason of a BYE that says the user did not leave voluntarily (cause != 200)
+INVOLUNTARY = 'SIP;cause=480;text="Temporarily Unavailable"'
+
+
+@dataclass
+class GroupLeg:
+    """A group session the CF set up with the PF, and the PF's INVITE to client B."""
+
+    client: ClientEmulator
+    user: str
+    originator: str
+    participants: tuple[str, ...]
+    cf: CfInviteHandle
+    invite: IncomingInvite
+    sent: list[str] = field(default_factory=list)
+
+
+async def cf_group_session(
+    client_factory: ClientFactory, cf: CfEmulator, pixit: Pixit, guards: Guards, *,
+    answer: bool = True,
+) -> GroupLeg:
+    """The CF invites user B (two other participants); client B answers (unless
+    ``answer`` is False: then the INVITE is left unanswered)."""
+    if len(pixit.users) < 3:
+        inconclusive("the profile needs three users")
+    originator, user, third = (u.uri for u in pixit.users[:3])
+    client = await client_factory(user)
+    participants = (originator, user, third)
+    handle = await cf_invite(cf, user, pf_address(pixit), originator=originator,
+                             participants=participants)
+    try:
+        final = await handle.final(within=guards.sip)
+    except (WaitTimeout, TransactionTimeoutError):
+        inconclusive("the PF did not answer the CF's group INVITE")
+    if final.status != 200:
+        inconclusive(f"the PF answered the CF's group INVITE {final.status}")
+    await handle.ack()
+    await handle.establish_msrp(within=guards.msrp)
+    try:
+        invite = await client.expect_invite(within=guards.sip)
+    except WaitTimeout:
+        inconclusive("the PF did not invite client B")
+    if answer:
+        await invite.answer(sdp_setup="passive")
+        try:
+            await invite.establish_msrp(within=guards.msrp)
+        except WaitTimeout:
+            inconclusive("no MSRP session between the PF and client B")
+    return GroupLeg(client, user, originator, participants, handle, invite)
+
+
+def conference_body(focus: str, users: tuple[str, ...], version: int = 1) -> bytes:
+    return build_conference_info(ConferenceInfo(
+        entity=focus, state=DocState.FULL, version=version,
+        users=tuple(User(entity=u, endpoints=(Endpoint(u, status="connected"),))
+                    for u in users),
+    ))
+
+
+async def accept_focus_subscription(
+    cf: CfEmulator, leg: GroupLeg, guards: Guards, users: tuple[str, ...], *,
+    within: float | None = None,
+) -> IncomingSubscribe:
+    """The PF's SUBSCRIBE to the focus, accepted with a full NOTIFY of ``users``."""
+    sub = await cf.expect_subscribe(within=within or guards.sip)
+    sub.accept()
+    await sub.notify(conference_body(leg.cf.focus_uri, users))
+    return sub
+
+
+async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
+    """The CF sends chat messages in the session; the MSRP status of each."""
+    statuses: list[int] = []
+    channel = leg.cf.msrp.channel
+    for text in texts:
+        requests = leg.cf.msrp.send_cpim(from_=f"<{leg.originator}>", to=f"<{leg.user}>",
+                                         body=text.encode())
+        leg.sent.append(text)
+        if channel is None:
+            statuses.append(0)
+            continue
+        try:
+            response = await channel.response(requests[-1], within=guards.msrp)
+            statuses.append(response.status_code)
+        except Exception:
+            statuses.append(0)
+    return statuses
+
+
+async def client_returns(scscf: Scscf, leg: GroupLeg, pixit: Pixit, guards: Guards
+                         ) -> SipResponse:
+    """Client B is back: the S-CSCF's third-party REGISTER to the PF."""
+    return await scscf.third_party_register(
+        pf_address(pixit), leg.user, leg.client.instance, contact_user=leg.client.contact_user,
+        within=guards.sip)
+
+
+async def received(peer: MsrpPeer, text: str, within: float) -> MessageReceived | None:
+    """The MSRP message carrying ``text`` on ``peer``'s connection (None when none came)."""
+    try:
+        channel = peer.channel
+        if channel is None:
+            await peer.expect_message(within=within)
+            channel = peer.channel
+        assert channel is not None
+        return await channel.expect(MessageReceived, within=within,
+                                    match=lambda ev: text.encode() in (ev.body or b""))
+    except WaitTimeout:
+        return None
+
+
+async def rejoin(leg: GroupLeg, pixit: Pixit) -> InviteHandle:
+    """Client B's re-join: a group INVITE to the focus with the session's
+    Conversation-ID (a fresh Contribution-ID)."""
+    peer = await leg.client.new_msrp_peer()
+    request = leg.client.build_group_invite(
+        leg.cf.focus_uri, msrp=peer, conversation_id=leg.cf.conversation_id or "",
+        contribution_id=uuid.uuid4().hex,
+        participants=tuple(p for p in leg.participants if p != leg.user),
+        extra_headers=(("P-Asserted-Identity", f"<{leg.user}>"),),
+    )
+    return await leg.client.send_invite(request, pf_address(pixit), msrp=peer)
+
+
+__all__ = ["INVOLUNTARY", "GroupLeg", "accept_focus_subscription", "cf_group_session",
+           "cf_sends", "client_returns", "conference_body", "received", "rejoin"]

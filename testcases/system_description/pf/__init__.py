@@ -1,0 +1,1 @@
+"""Test cases of the CPM System Description flows for the PF."""
