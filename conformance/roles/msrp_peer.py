@@ -5,7 +5,8 @@ endpoint of a role (a client's chat session, the CF's leg towards a PF):
 
 - :attr:`MsrpPeer.uri` is its ``a=path`` URI (on its own run-time port);
   :meth:`MsrpPeer.sdp` builds the SDP offer or answer that carries it;
-- the active side :meth:`connect`\\ s to the first hop of the remote path; the passive
+- the active side :meth:`connect`\\ s to the first hop of the remote path and binds the
+  session with an empty SEND (RFC 4975 5.4), awaiting its response; the passive
   side :meth:`declare`\\ s the session *before* the peer connects (the first SEND may
   arrive in the connection's first segment, so the session must exist when the connection
   opens) and then awaits :meth:`accepted`;
@@ -22,15 +23,17 @@ from collections.abc import Sequence
 from conformance.documents.cpim import CPIM_CONTENT_TYPE, build_cpim, new_cpim
 from conformance.errors import LocalProtocolError
 from conformance.net.capture import Capture
-from conformance.net.clock import Notifier
-from conformance.net.msrp_pump import MsrpChannel, MsrpPump
+from conformance.net.clock import Notifier, WaitTimeout
+from conformance.net.msrp_pump import MsrpChannel, MsrpPump, MsrpTransactionTimeoutError
 from conformance.net.stream import StreamConnection
-from conformance.protocol.msrp.codec import MsrpRequest
+from conformance.protocol.msrp.codec import MsrpRequest, MsrpResponse
 from conformance.protocol.msrp.session import MessageReceived, MsrpConfig, MsrpSession
 from conformance.protocol.msrp.uri import parse_uri
 from conformance.protocol.sip.sdp import build_msrp_sdp, parse_sdp
 
 DEFAULT_ACCEPT_TYPES: tuple[str, ...] = ("message/cpim", "application/im-iscomposing+xml")
+#: how long :meth:`MsrpPeer.connect` awaits the response to its binding SEND by default
+BIND_WITHIN = 5.0
 DEFAULT_WRAPPED_TYPES: tuple[str, ...] = (
     "text/plain",
     "message/imdn+xml",
@@ -51,6 +54,8 @@ class MsrpPeer:
         #: every channel this peer used (accepted or opened), as evidence
         self.channels: list[MsrpChannel] = []
         self._declared: list[str] | None = None
+        #: the response to the binding SEND of :meth:`connect` (None: none came)
+        self.binding: MsrpResponse | None = None
         self._changed = Notifier()
         self._pump_open = pump.transport.on_open
         pump.transport.on_open = self._on_open
@@ -128,8 +133,13 @@ class MsrpPeer:
         self._changed.notify()
         return channel
 
-    async def connect(self, remote_path: Sequence[str]) -> MsrpChannel:
-        """Open the connection to the first hop of ``remote_path`` (the active side)."""
+    async def connect(
+        self, remote_path: Sequence[str], *, within: float = BIND_WITHIN
+    ) -> MsrpChannel:
+        """Open the connection to the first hop of ``remote_path`` (the active side) and
+        bind the session at once with an empty SEND (RFC 4975 5.4), awaiting its response
+        for at most ``within`` seconds (:attr:`binding`: the response, None when none came;
+        an unanswered binding is left for the test's own waits to show)."""
         if not remote_path:
             raise LocalProtocolError("an MSRP session needs a remote path")
         self.remote_path = list(remote_path)
@@ -140,14 +150,24 @@ class MsrpPeer:
         self._bind(channel, self.remote_path)
         self.channel = channel
         self._changed.notify()
+        await self._send_binding(channel, within)
         return channel
+
+    async def _send_binding(self, channel: MsrpChannel, within: float) -> None:
+        assert self.session is not None
+        self.binding = None
+        try:
+            for request in channel.send_message(self.session, b"", None):
+                self.binding = await channel.response(request, within=within)
+        except (WaitTimeout, MsrpTransactionTimeoutError, LocalProtocolError):
+            self.binding = None
 
     async def establish(self, remote_sdp: bytes, *, local_setup: str, within: float) -> MsrpChannel:
         """Connect or accept by the negotiated roles: ``local_setup`` "active" connects to
         the remote ``a=path``; "passive" declares the session and awaits the connection."""
         path = parse_sdp(remote_sdp).msrp.path
         if local_setup == "active":
-            return await self.connect(path)
+            return await self.connect(path, within=within)
         self.declare(path)
         return await self.accepted(within=within)
 
@@ -243,4 +263,4 @@ class MsrpPeer:
         return out
 
 
-__all__ = ["DEFAULT_ACCEPT_TYPES", "DEFAULT_WRAPPED_TYPES", "MsrpPeer"]
+__all__ = ["BIND_WITHIN", "DEFAULT_ACCEPT_TYPES", "DEFAULT_WRAPPED_TYPES", "MsrpPeer"]

@@ -144,7 +144,7 @@ class PfInvite:
             raise LocalProtocolError("no answer yet")
         answer = parse_sdp(sdp_of(self.response)).msrp
         if answer.setup == "passive":
-            await self.msrp.connect(answer.path)
+            await self.msrp.connect(answer.path, within=within)
         else:
             await self.msrp.accepted(within=within)
 
