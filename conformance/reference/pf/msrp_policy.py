@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from conformance.documents.cpim import CPIM_CORE_NS, CpimHeader, build_cpim, parse_cpim
 from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
 from conformance.protocol.msrp.session import DEFAULT_CHUNK_SIZE, MessageReceived
+from conformance.protocol.msrp.uri import parse_uri as parse_msrp_uri
 from conformance.protocol.sip.cpm import MESSAGE_DIRECTION
 from conformance.protocol.sip.dialog import DialogState
 
@@ -102,9 +103,24 @@ def user_legs(session: B2buaSession) -> list[SipLeg]:
     return [session.client, *(leg for leg in session.extra if leg.name == "direct")]
 
 
+def sync_path(leg: SipLeg) -> None:
+    """The bound session of ``leg`` sends to the leg's negotiated remote path: a peer that
+    connected before the PF read its answer was bound with a placeholder path."""
+    session = leg.msrp.session
+    if session is None or not leg.msrp.remote_path:
+        return
+    try:
+        path = tuple(parse_msrp_uri(u) for u in leg.msrp.remote_path)
+    except (LocalProtocolError, RemoteProtocolError, DocumentError, ValueError):
+        return
+    if session.remote_path != path:
+        session.remote_path = path
+
+
 def _send(pf: ParticipatingFunction, leg: SipLeg, body: bytes, content_type: str | None) -> None:
     if leg.msrp.channel is None or leg.msrp.session is None:
         return
+    sync_path(leg)
     try:
         leg.msrp.channel.send_message(leg.msrp.session, body, content_type,
                                       chunk_size=chunk_size(pf, leg))
@@ -181,4 +197,4 @@ async def release(pf: ParticipatingFunction, leg: SipLeg) -> None:
 
 
 __all__ = ["COMPLETED_ELSEWHERE", "chooses_client", "chunk_size", "keeps_all_forks", "relay",
-           "release", "user_legs", "with_direction_sent"]
+           "release", "sync_path", "user_legs", "with_direction_sent"]

@@ -680,6 +680,8 @@ class ParticipatingFunction:
         request = session.client_request
         sid = secrets.token_hex(8)
         leg = SipLeg("direct", MsrpLeg(self.msrp.uri(sid)))
+        # 10.d: the client may connect as soon as its 200 leaves, before the PF reads it
+        self._pending_msrp[sid] = (session, leg)
         media = msrp_media(split_body(request).sdp)
         offer = derived_sdp(media, host=self.msrp.address().host,
                             port=self.msrp.address().port, path=[leg.msrp.local_uri],
@@ -719,6 +721,7 @@ class ParticipatingFunction:
         handle = await self.sip.request(invite, destination)
         outcome = await handle.outcome(self.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300 or session.ended:
+            self._pending_msrp.pop(sid, None)
             return
         try:
             dialog = Dialog.uac(invite, outcome)
@@ -726,6 +729,7 @@ class ParticipatingFunction:
             answer = msrp_media(split_body(outcome).sdp)
         except (RemoteProtocolError, LocalProtocolError) as exc:
             log.warning("unusable 2xx from %s: %s", contact, exc)
+            self._pending_msrp.pop(sid, None)
             return
         leg.dialog = dialog
         leg.msrp.remote_path = tuple(answer.path)
@@ -735,9 +739,10 @@ class ParticipatingFunction:
         self._send_ack(leg, invite)
         # 10.d: the MSRP session with the accepting client
         if answer.setup == "passive":
+            self._pending_msrp.pop(sid, None)
             await self._connect_msrp(leg.msrp)
-        else:
-            self._pending_msrp[sid] = (session, leg)
+        elif leg.msrp.channel is not None:
+            msrp_policy.sync_path(leg)  # it connected and bound before the 200 was read
 
     # -- step 5: proxy --------------------------------------------------------------------
     def _record_route(self) -> str | None:
@@ -833,7 +838,10 @@ class ParticipatingFunction:
             return
         for _, leg in self._pending_msrp.values():
             with contextlib.suppress(LocalProtocolError, RemoteProtocolError):
-                channel.add_session(leg.msrp.local_uri, list(leg.msrp.remote_path))
+                # a leg whose answer is still in flight: the peer may connect (and bind)
+                # before the PF has read its a=path; the path follows (msrp_policy.sync_path)
+                path = list(leg.msrp.remote_path) or [leg.msrp.local_uri]
+                channel.add_session(leg.msrp.local_uri, path)
         self._spawn(self._read_channel(channel))
 
     async def _read_channel(self, channel: MsrpChannel) -> None:
@@ -864,6 +872,7 @@ class ParticipatingFunction:
         leg.msrp.session = next(
             (s for s in channel.machine.sessions if s.session_id == session_id), None
         )
+        msrp_policy.sync_path(leg)
         for other in list(channel.machine.sessions):
             if other.session_id != session_id and other.session_id in self._pending_msrp:
                 channel.machine.remove_session(other)
