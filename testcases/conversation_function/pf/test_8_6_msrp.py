@@ -12,17 +12,25 @@ import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import (
     expect_arrival,
+    pf_address,
     send_group_invite,
+    sip_evidence,
+    user_with_clients,
 )
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, evidence, expect_true, inconclusive
-from conformance.protocol.msrp.session import MessageReceived
+from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true, inconclusive
+from conformance.documents.cpim import parse_cpim
+from conformance.errors import DocumentError
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import IncomingRequest
+from conformance.protocol.msrp.session import ConnectionClosed, MessageReceived
 from conformance.protocol.sip.headers import get_reasons
 from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.sdp import parse_sdp
 from conformance.roles.cf import CfEmulator
-from conformance.roles.client import sdp_of
+from conformance.roles.cf_invite import CfInviteHandle, cf_invite
+from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
 from conformance.roles.msrp_peer import MsrpPeer
 
 #: the a=max-size the receiving leg negotiates (8.6 step 1, catalogue interpretation)
@@ -48,14 +56,6 @@ async def _message(peer: MsrpPeer, within: float) -> MessageReceived:
     if channel is None:
         inconclusive("the MSRP session has no connection")
     return await channel.expect(MessageReceived, within=within, match=lambda m: bool(m.body))
-
-
-async def _bind(peer: MsrpPeer | None, within: float) -> None:
-    """RFC 4975 5.4: the side that opened the connection sends a SEND at once (empty);
-    its response says the SUT has bound the session."""
-    if peer is not None and peer.channel is not None:
-        for request in peer.send(b"", None):
-            await peer.channel.response(request, within=within)
 
 
 def _msrp_evidence(message: MessageReceived, description: str) -> object:
@@ -102,3 +102,164 @@ async def test_8_6_1_chunk_size_towards_the_leg(
                 expected=f"every chunk at most {MAX_SIZE} bytes",
                 actual=list(got.chunk_sizes), evidence=[ev])  # type: ignore[list-item]
     await session.handle.bye()
+
+
+async def _fork_of(client: ClientEmulator, contribution_id: str | None, within: float
+                   ) -> IncomingInvite:
+    """The PF's INVITE to ``client`` for this case's session only: same Contribution-ID
+    (INVITEs of other cases' sessions for the same user stay unconsumed)."""
+    incoming = await client.expect_request(
+        "INVITE", within=within,
+        match=lambda r: ";tag=" not in (r.request.headers.get("To") or "")
+        and contribution_id is not None
+        and r.request.headers.get("Contribution-ID") == contribution_id,
+    )
+    return IncomingInvite(client, incoming)
+
+
+async def _in_dialog(client: ClientEmulator, method: str, call_id: str | None, within: float
+                     ) -> IncomingRequest:
+    """``method`` in the dialog of ``call_id`` (not one of another case's dialogs)."""
+    return await client.expect_request(
+        method, within=within, match=lambda r: r.request.call_id == call_id)
+
+
+async def _close_chosen(client: ClientEmulator, handle: CfInviteHandle, chosen: IncomingInvite,
+                        within: float) -> None:
+    """Teardown: the CF leaves; the PF's BYE to the chosen client is answered."""
+    await handle.bye()
+    try:
+        bye = await _in_dialog(client, "BYE", chosen.request.call_id, within)
+    except WaitTimeout:
+        return
+    bye.respond(200)
+
+
+@pytest.mark.parametrize("stimulus", ["chat", "iscomposing"])
+@pytest.mark.requirement("PF-8.6-2.a.i.1.a", "PF-8.6-2.a.i.1.b", "PF-8.6-2.a.i.1.c")
+async def test_8_6_2_a_i_single_client(
+    recorder: VerdictRecorder, client_factory: ClientFactory, cf_emulator: CfEmulator,
+    pixit: Pixit, guards: Guards, stimulus: str,
+) -> None:
+    """with {a PF whose policy keeps only the client the user chooses, and two clients of
+    the user that answered the CF's group invitation} ensure that
+    { when {one client sends a chat message (or an isComposing) over MSRP}
+      then {the other client gets a BYE with Reason SIP;cause=200, its MSRP session is
+            released after the 200, and the SEND reaches the CF} }"""
+    user = user_with_clients(pixit, 2)
+    first, second = await client_factory(user, 0), await client_factory(user, 1)
+    handle = await cf_invite(cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri)
+    cid = handle.contribution_id
+    try:
+        invites = [await _fork_of(c, cid, guards.sip) for c in (first, second)]
+    except WaitTimeout:
+        inconclusive("the PF did not offer this session to both clients of the user")
+    for invite in invites:
+        await invite.answer()
+    final = await handle.final(within=guards.sip)
+    if final.status != 200:
+        inconclusive(f"the PF did not accept the group invitation ({final.status})")
+    await handle.ack()
+    await handle.establish_msrp(within=guards.sip)
+    for invite in invites:
+        await invite.establish_msrp(within=guards.sip)
+    chooser, other = invites
+    assert chooser.msrp is not None and other.msrp is not None
+    if stimulus == "chat":
+        chooser.msrp.send_cpim(from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>",
+                               body=b"I take this one")
+    else:
+        chooser.msrp.send(ISCOMPOSING, "application/im-iscomposing+xml")
+    bye = await expect_arrival(
+        recorder, "PF-8.6-2.a.i.1.a",
+        _in_dialog(second, "BYE", other.request.call_id, guards.sip),
+        expected="a BYE to the client the user did not choose",
+    )
+    if bye is not None:
+        bye.respond(200)
+        expect_equal(recorder, "PF-8.6-2.a.i.1.a", expected=("SIP", 200),
+                     actual=_reason(bye.request),
+                     evidence=sip_evidence(bye.request, "the BYE to the other client"))
+        channel = other.msrp.channel
+        assert channel is not None
+        closed = await expect_arrival(
+            recorder, "PF-8.6-2.a.i.1.b",
+            channel.expect(ConnectionClosed, within=guards.sip),
+            expected="the MSRP connection to the released client closed",
+        )
+        if closed is not None:
+            expect_true(recorder, "PF-8.6-2.a.i.1.b", True, expected="closed", actual="closed")
+    relayed = await expect_arrival(
+        recorder, "PF-8.6-2.a.i.1.c",
+        _message(handle.msrp, guards.sip),
+        expected="the choosing SEND relayed to the CF",
+    )
+    if relayed is not None:
+        expect_equal(recorder, "PF-8.6-2.a.i.1.c",
+                     expected="application/im-iscomposing+xml" if stimulus == "iscomposing"
+                     else "message/cpim",
+                     actual=(relayed.content_type or "").split(";")[0].strip().lower(),
+                     evidence=[_msrp_evidence(relayed, "the SEND the CF received")],  # type: ignore[list-item]
+                     )
+    await _close_chosen(first, handle, chooser, guards.sip)
+
+
+def _direction(message: MessageReceived) -> str | None:
+    """The CPIM ``Message-Direction`` header of a relayed message (None: absent)."""
+    try:
+        cpim = parse_cpim(message.body)
+    except DocumentError:
+        return None
+    for header in cpim.headers:
+        if header.local_name.lower() == "message-direction":
+            return header.value.strip()
+    return None
+
+
+@pytest.mark.requirement("PF-8.6-2.a.ii.1")
+async def test_8_6_2_a_ii_message_direction_sent(
+    recorder: VerdictRecorder, client_factory: ClientFactory, cf_emulator: CfEmulator,
+    pixit: Pixit, guards: Guards,
+) -> None:
+    """with {a PF that delivers originated sessions to all of the user's clients, and a
+    user with two registered clients whose client 0 originated a group session that the
+    PF also delivered to client 1} ensure that
+    { when {client 0 sends a chat message over MSRP}
+      then {client 1 receives it with the CPIM header Message-Direction: sent} }"""
+    user = user_with_clients(pixit, 2)
+    first, second = await client_factory(user, 0), await client_factory(user, 1)
+    session = await send_group_invite(first, pixit)
+    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    cf_session = await incoming.accept()
+    answer = await session.handle.final(within=guards.sip)
+    if answer.status != 200:
+        inconclusive(f"the group session was not established ({answer.status})")
+    await session.handle.ack()
+    await cf_session.establish_msrp(within=guards.sip)
+    await session.handle.establish_msrp(within=guards.sip)
+    try:
+        delivered = await _fork_of(second, session.contribution_id, guards.sip)
+    except WaitTimeout:
+        inconclusive("the PF did not deliver the session to the user's other client")
+    await delivered.answer()
+    await delivered.establish_msrp(within=guards.sip)
+    assert delivered.msrp is not None
+    text = b"sent from client 0"
+    session.msrp.send_cpim(from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>",
+                           body=text)
+    got = await expect_arrival(
+        recorder, "PF-8.6-2.a.ii.1",
+        _message(delivered.msrp, guards.sip),
+        expected="client 0's message relayed to client 1",
+    )
+    if got is not None:
+        expect_equal(recorder, "PF-8.6-2.a.ii.1", expected="sent", actual=_direction(got),
+                     message="the CPIM Message-Direction header of the copy",
+                     evidence=[_msrp_evidence(got, "the message client 1 received")],  # type: ignore[list-item]
+                     )
+    await session.handle.bye()
+    try:
+        bye = await _in_dialog(second, "BYE", delivered.request.call_id, guards.sip)
+    except WaitTimeout:
+        return
+    bye.respond(200)
