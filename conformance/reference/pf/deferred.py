@@ -48,7 +48,11 @@ from conformance.documents.resource_lists import (
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.sip_pump import IncomingRequest
-from conformance.protocol.msrp.session import ConnectionClosed, TransactionTimedOut
+from conformance.protocol.msrp.session import (
+    ConnectionClosed,
+    MessageReceived,
+    TransactionTimedOut,
+)
 from conformance.protocol.sip.cpm import (
     CONFERENCE_INFO_TYPE,
     CONTRIBUTION_ID,
@@ -170,7 +174,17 @@ class DeferredDelivery:
             self.pf._end(session, None)
 
     def on_msrp_event(self, channel: MsrpChannel, event: object) -> None:
-        """Trigger 3, lost: the client's connection closed or a SEND timed out."""
+        """Trigger 3, lost: the client's connection closed or a SEND timed out. Also a
+        SEND the CF sent just before it ended the session (the session is no longer
+        relayed, the message is still kept)."""
+        if isinstance(event, MessageReceived) and event.body:
+            for entry in self.entries.values():
+                cf_leg = entry.session.client
+                if (entry.session.ended and not entry.done and cf_leg.msrp.channel is channel
+                        and cf_leg.msrp.session is event.session
+                        and not self.faults.on("pf.deferred-drops-messages")):
+                    entry.buffer.append((event.body, event.content_type))
+            return
         if not isinstance(event, ConnectionClosed | TransactionTimedOut):
             return
         for session in list(self.pf.sessions.values()):
@@ -286,9 +300,8 @@ class DeferredDelivery:
         for entry in list(self.entries.values()):
             if entry.user != aor(user) or entry.invite_sent:
                 continue
-            if entry.rejoined and not self.faults.on("pf.deferred-invite-after-rejoin"):
-                continue
-            if entry.done:
+            late_invite = entry.rejoined and self.faults.on("pf.deferred-invite-after-rejoin")
+            if (entry.rejoined or entry.done) and not late_invite:
                 continue
             # B.2.3.x.y: the device that accepted the original session, else any
             target = next((b for b in bindings if entry.instance and b.instance.strip('"<>')
@@ -396,7 +409,8 @@ class DeferredDelivery:
         if active and not session.ended:
             # the re-connected client takes the lost leg's place
             session.core = leg
-            self.entries.pop(session.id, None)
+            if not (entry.rejoined and self.faults.on("pf.deferred-invite-after-rejoin")):
+                self.entries.pop(session.id, None)
             if entry.sub is not None and pf.policy.unsubscribe_after_rejoin:
                 pf.participants._refresh(entry.sub, 0)
             entry.finished.set()
