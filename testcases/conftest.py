@@ -16,6 +16,7 @@ pytest_plugins = [
     "conformance.fixtures.upper_tester",
     "conformance.fixtures.network",
     "conformance.fixtures.reference",
+    "conformance.fixtures.pjsip",
 ]
 
 

@@ -89,9 +89,11 @@ class IncomingCall:
 class CallEvent:
     """A call state change, or a SIP message received within a call's transactions.
 
-    ``kind`` is ``"state"`` (``state`` is the pjsip invite state name, e.g. ``CONFIRMED``)
-    or ``"rx"`` (``raw`` holds the received request or response, ``method`` its
-    transaction method, ``code`` the response status or 0 for a request).
+    ``kind`` is ``"state"`` (``state`` is the pjsip invite state name, e.g. ``CONFIRMED``;
+    ``raw`` the received message that caused the change, if one did, such as the final
+    non-2xx response of an outgoing INVITE) or ``"rx"`` (``raw`` holds the received request
+    or response, ``method`` its transaction method, ``code`` the response status or 0 for a
+    request).
     """
 
     call: int
@@ -134,6 +136,28 @@ class RegResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BodyPart:
+    """One part of a multipart/mixed body added after pjsua's SDP offer."""
+
+    content_type: str
+    body: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def to_pj(self) -> Any:
+        part = pj.SipMultipartPart()
+        main, _, sub = self.content_type.partition("/")
+        part.contentType.type = main
+        part.contentType.subType = sub
+        part.body = self.body
+        for name, value in self.headers:
+            h = pj.SipHeader()
+            h.hName = name
+            h.hValue = value
+            part.headers.append(h)
+        return part
+
+
+@dataclass(frozen=True, slots=True)
 class PjsipConfig:
     """How to start the peer. Transports bind on ``host`` at an ephemeral port."""
 
@@ -160,6 +184,10 @@ class Mailbox(Generic[T]):
     def put(self, item: T) -> None:
         self.items.append(item)
         self._changed.set()
+
+    def drain(self) -> None:
+        """Mark everything received so far as consumed."""
+        self._next = len(self.items)
 
     async def take(
         self, within: float, what: str, predicate: Callable[[T], bool] | None = None
@@ -267,15 +295,27 @@ class _Call(_CallBase):  # type: ignore[misc]
         else:
             super().__init__(account, call_id)
         self.peer = peer
+        #: replaces pjsua's own SDP offer (onCallSdpCreated) when set
+        self.sdp_override = ""
+
+    def onCallSdpCreated(self, prm: Any) -> None:
+        if self.sdp_override and prm.remSdp.wholeSdp == "":
+            prm.sdp.wholeSdp = self.sdp_override
 
     def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
+        raw = b""
+        e = prm.e
+        if e.type == pj.PJSIP_EVENT_TSX_STATE and e.body.tsxState.type == pj.PJSIP_EVENT_RX_MSG:
+            # e.g. the final non-2xx response to our INVITE (no onCallTsxState for it)
+            raw = _raw(e.body.tsxState.src.rdata)
         event = CallEvent(
             call=int(info.id),
             kind="state",
             state=_state_name(int(info.state)),
             code=int(info.lastStatusCode),
             reason=str(info.lastReason),
+            raw=raw,
         )
         self.peer._post(self.peer.call_events.put, event)
 
@@ -336,6 +376,7 @@ class PjsipPeer:
         self._ep: Any = None
         self._account: _Account | None = None
         self._reg_account: _Account | None = None
+        self._proxy_accounts: dict[tuple[str, str, str], _Account] = {}
         self._calls: dict[int, _Call] = {}
         self._buddies: dict[str, Any] = {}
         self._last_incoming: int | None = None
@@ -440,12 +481,13 @@ class PjsipPeer:
                         ep.libHandleEvents(POLL_MS)
             self._calls.clear()
             self._buddies.clear()
-            for account in (self._reg_account, self._account):
+            for account in (self._reg_account, self._account, *self._proxy_accounts.values()):
                 if account is not None:
                     with contextlib.suppress(Exception):
                         account.shutdown()
             self._reg_account = None
             self._account = None
+            self._proxy_accounts.clear()
             # commands still queued fail instead of hanging their callers
             while True:
                 try:
@@ -479,6 +521,21 @@ class PjsipPeer:
             acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, password))
         account = _Account(self)
         account.create(acfg, not registrar)
+        return account
+
+    def _proxy_account(self, proxy: str, from_uri: str, contact_params: str) -> _Account:
+        key = (proxy, from_uri, contact_params)
+        account = self._proxy_accounts.get(key)
+        if account is None:
+            acfg = pj.AccountConfig()
+            acfg.idUri = from_uri or self.uri
+            acfg.mediaConfig.transportConfig.boundAddress = self.config.host
+            if proxy:
+                acfg.sipConfig.proxies.append(proxy)
+            acfg.sipConfig.contactParams = contact_params
+            account = _Account(self)
+            account.create(acfg, False)
+            self._proxy_accounts[key] = account
         return account
 
     def _active_account(self) -> _Account:
@@ -520,20 +577,68 @@ class PjsipPeer:
         except TimeoutError:
             raise PjsipTimeout(f"completion of {what}", within) from None
 
+    async def reset(self, *, within: float = 5.0) -> None:
+        """Between two test cases of a shared peer: hang up every call and forget every
+        observation received so far (waits then see only what comes next)."""
+
+        def do() -> None:
+            self._ep.hangupAllCalls()
+            for account in self._proxy_accounts.values():
+                account.shutdown()  # pjsua has few account slots (PJSUA_MAX_ACC)
+            self._proxy_accounts.clear()
+            for call_id in [c for c, call in self._calls.items() if not call.isActive()]:
+                del self._calls[call_id]
+
+        await self._call(do, within, "reset")
+        for box in (
+            self.incoming_calls,
+            self.call_events,
+            self.messages,
+            self.message_results,
+            self.request_results,
+            self.reg_results,
+        ):
+            box.drain()
+        self._last_incoming = None
+
     # -- calls ---------------------------------------------------------------------------
     async def make_call(
         self,
         uri: str,
         headers: Sequence[tuple[str, str]] = (),
         *,
+        proxy: str = "",
+        from_uri: str = "",
+        contact_params: str = "",
+        parts: Sequence[BodyPart] = (),
+        sdp: str = "",
         within: float = 5.0,
     ) -> int:
-        """Send an INVITE (with pjsua's audio offer) to ``uri``; return the call id."""
+        """Send an INVITE (with pjsua's audio offer) to ``uri``; return the call id.
+
+        ``proxy`` (a loose-routing URI) sends it through that hop whatever the
+        Request-URI's host (pjsua resolves the first hop of the account's route set);
+        ``from_uri`` is the From identity, ``contact_params`` are appended to the Contact
+        (e.g. ``;isfocus``); ``sdp`` replaces pjsua's offer (``onCallSdpCreated``; pjsua
+        itself still plans audio media, so this serves requests expected to be rejected);
+        ``parts`` turn the body into multipart/mixed
+        with pjsua's SDP first (pjsua_msg_data multipart)."""
 
         def do() -> int:
-            call = _Call(self, self._active_account())
+            account = (
+                self._proxy_account(proxy, from_uri, contact_params)
+                if proxy or from_uri or contact_params
+                else self._active_account()
+            )
+            call = _Call(self, account)
+            call.sdp_override = sdp
             prm = pj.CallOpParam(True)
             prm.txOption.headers = _header_vector(headers)
+            if parts:
+                prm.txOption.multipartContentType.type = "multipart"
+                prm.txOption.multipartContentType.subType = "mixed"
+                for part in parts:
+                    prm.txOption.multipartParts.append(part.to_pj())
             call.makeCall(uri, prm)
             call_id = int(call.getId())
             self._calls[call_id] = call

@@ -1,7 +1,9 @@
 """CPM Conversation Function 8.2.1: the originating PF handles a CPM Session Invitation.
 
 The tool plays the originating CPM Client (through its S-CSCF) and the CF; the PF under
-test sits between them. Each check names the catalogue requirement it judges, and the
+test sits between them. The rejection cases send their INVITE twice: with our engine and
+with pjsua2 (``stimulus_stack``: ``engine`` / ``pjsip``, testcases/stimulus.py).
+Each check names the catalogue requirement it judges, and the
 expected values are written here from the seed text, never taken from the reference SUT.
 """
 
@@ -15,6 +17,7 @@ from conformance.testcases.procedures import (
     send_group_invite,
     sip_evidence,
 )
+from conformance.testcases.stimulus import StimulusStack, originating_invite
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal, expect_true
@@ -80,16 +83,25 @@ async def _rejection(
 
 @pytest.mark.requirement("PF-8.2.1-1", "PF-8.2.1-1-warning")
 async def test_8_2_1_1_unauthorised_originator_is_rejected(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {an originator the PF does not allow (PIXIT uris.unauthorised_user)} ensure that
     { when {the originator's client sends a group INVITE to the PF}
       then {the PF answers 403 Forbidden with Warning "127 Service not authorised"} }"""
     if not pixit.uris.unauthorised_user:
         pytest.skip("inconc: the profile names no unauthorised user (uris.unauthorised_user)")
-    client = await client_factory(pixit.users[0].uri, 0, register=False)
-    session = await send_group_invite(client, pixit, asserted_identity=pixit.uris.unauthorised_user)
-    answer = await session.handle.final(within=guards.sip)
+    answer = await originating_invite(
+        stimulus_stack,
+        client_factory,
+        pixit,
+        guards,
+        register=False,
+        asserted_identity=pixit.uris.unauthorised_user,
+    )
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.2.1-1", expected=403, actual=answer.status, evidence=ev)
     expect_equal(
@@ -103,14 +115,18 @@ async def test_8_2_1_1_unauthorised_originator_is_rejected(
 
 @pytest.mark.requirement("PF-8.2.1-2", "PF-8.2.1-2-warning")
 async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that requires the CPM 2.0 release in User-Agent} ensure that
     { when {a registered client sends a group INVITE with User-Agent CPM-client/OMA1.0}
       then {the PF answers 403 with Warning "132 Version not supported"} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(client, pixit, user_agent="CPM-client/OMA1.0 old-client/1")
-    answer = await session.handle.final(within=guards.sip)
+    answer = await originating_invite(
+        stimulus_stack, client_factory, pixit, guards, user_agent="CPM-client/OMA1.0 old-client/1"
+    )
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.2.1-2", expected=403, actual=answer.status, evidence=ev)
     expect_equal(
@@ -124,14 +140,18 @@ async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
 
 @pytest.mark.requirement("PF-8.2.1-3", "PF-8.2.1-3-warning")
 async def test_8_2_1_3_anonymity_is_rejected(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that does not allow anonymity} ensure that
     { when {a registered client sends a group INVITE with Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(client, pixit, privacy="id")
-    answer = await session.handle.final(within=guards.sip)
+    answer = await originating_invite(
+        stimulus_stack, client_factory, pixit, guards, privacy="id"
+    )
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.2.1-3", expected=403, actual=answer.status, evidence=ev)
     expect_equal(
@@ -145,19 +165,23 @@ async def test_8_2_1_3_anonymity_is_rejected(
 
 @pytest.mark.requirement("PF-8.2.1-4.a.iii")
 async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF in the media path that rejects unexpected services} ensure that
     { when {a group INVITE asserts a service other than the CPM session ICSIs}
       then {the PF answers 403 Forbidden} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(
-        client,
+    answer = await originating_invite(
+        stimulus_stack,
+        client_factory,
         pixit,
+        guards,
         extra_headers=(("P-Asserted-Service", "urn:urn-7:3gpp-service.ims.icsi.mmtel"),),
         p_preferred_service=None,
     )
-    answer = await session.handle.final(within=guards.sip)
     expect_equal(
         recorder,
         "PF-8.2.1-4.a.iii",

@@ -1,7 +1,9 @@
 """CPM Conversation Function 8.3.2: the terminating PF rejects a CPM Session Invitation
 (steps 1-5, 7.iii, 8.b.ii.1).
 
-The tool plays the CF: it sends the group INVITE for a served user to the PF under test.
+The tool plays the CF: it sends the group INVITE for a served user to the PF under test,
+once with our engine and once with pjsua2 (``stimulus_stack``: ``engine`` / ``pjsip``,
+testcases/stimulus.py); the checks judge the raw bytes of the final response either way.
 Expected values are written here from the seed text.
 """
 
@@ -9,14 +11,14 @@ from __future__ import annotations
 
 import pytest
 from conformance.fixtures.network import Guards
-from conformance.testcases.procedures import pf_address, sip_evidence
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.stimulus import PJSUA_AUDIO_OFFER, StimulusStack, terminating_invite
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal
 from conformance.protocol.sip.headers import get_warnings
 from conformance.protocol.sip.message import SipMessage
 from conformance.roles.cf import CfEmulator
-from conformance.roles.cf_invite import cf_invite
 from conformance.roles.xdms import XdmsServer
 
 AUDIO_ONLY = (
@@ -30,22 +32,20 @@ def _warning(message: SipMessage) -> tuple[int, str] | None:
     return (warnings[0].code, warnings[0].text) if warnings else None
 
 
-async def _final(cf: CfEmulator, pixit: Pixit, guards: Guards, user: str, **options: object
-                 ) -> SipMessage:
-    handle = await cf_invite(
-        cf, user, pf_address(pixit), originator=pixit.users[0].uri, **options
-    )
-    return await handle.final(within=guards.sip)
+async def _final(stack: StimulusStack, cf: CfEmulator, pixit: Pixit, guards: Guards,
+                 user: str, **options: object) -> SipMessage:
+    return await terminating_invite(stack, cf, pixit, guards, user, **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.requirement("PF-8.3.2-1", "PF-8.3.2-1-warning")
 async def test_8_3_2_1_unsupported_version(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that requires the CPM 2.0 release} ensure that
     { when {the CF's INVITE for a served user carries User-Agent CPM-serv/OMA1.0}
       then {the PF answers 403 with Warning "132 Version not supported"} }"""
-    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri,
+    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
                           user_agent="CPM-serv/OMA1.0 old-cf/1")
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.3.2-1", expected=403, actual=answer.status, evidence=ev)
@@ -55,12 +55,13 @@ async def test_8_3_2_1_unsupported_version(
 
 @pytest.mark.requirement("PF-8.3.2-2", "PF-8.3.2-2-warning")
 async def test_8_3_2_2_anonymity(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that does not allow anonymity} ensure that
     { when {the CF's INVITE carries Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
-    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri,
+    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
                           extra_headers=(("Privacy", "id"),))
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.3.2-2", expected=403, actual=answer.status, evidence=ev)
@@ -71,7 +72,7 @@ async def test_8_3_2_2_anonymity(
 @pytest.mark.requirement("PF-8.3.2-3", "PF-8.3.2-3-warning")
 async def test_8_3_2_3_blacklisted_originator(
     recorder: VerdictRecorder, cf_emulator: CfEmulator, xdms: XdmsServer, pixit: Pixit,
-    guards: Guards,
+    guards: Guards, stimulus_stack: StimulusStack,
 ) -> None:
     """with {the invited user's chat Blacklist holding the originator} ensure that
     { when {the CF's INVITE asserts that originator}
@@ -79,7 +80,7 @@ async def test_8_3_2_3_blacklisted_originator(
     user = pixit.users[1].uri
     xdms.set_preferences(user, blacklist=[pixit.users[0].uri])
     try:
-        answer = await _final(cf_emulator, pixit, guards, user)
+        answer = await _final(stimulus_stack, cf_emulator, pixit, guards, user)
     finally:
         xdms.remove(user)
     ev = sip_evidence(answer, "the PF's final response")
@@ -91,14 +92,14 @@ async def test_8_3_2_3_blacklisted_originator(
 @pytest.mark.requirement("PF-8.3.2-4")
 async def test_8_3_2_4_do_not_disturb(
     recorder: VerdictRecorder, cf_emulator: CfEmulator, xdms: XdmsServer, pixit: Pixit,
-    guards: Guards,
+    guards: Guards, stimulus_stack: StimulusStack,
 ) -> None:
     """with {the invited user's policy allowing do-not-disturb} ensure that
     { when {the CF invites the user} then {the PF answers 480 Temporarily Unavailable} }"""
     user = pixit.users[1].uri
     xdms.set_preferences(user, do_not_disturb=True)
     try:
-        answer = await _final(cf_emulator, pixit, guards, user)
+        answer = await _final(stimulus_stack, cf_emulator, pixit, guards, user)
     finally:
         xdms.remove(user)
     expect_equal(recorder, "PF-8.3.2-4", expected=480, actual=answer.status,
@@ -107,23 +108,27 @@ async def test_8_3_2_4_do_not_disturb(
 
 @pytest.mark.requirement("PF-8.3.2-5")
 async def test_8_3_2_5_sdp_against_policy(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF whose service provider policy accepts only MSRP message media} ensure that
     { when {the CF's INVITE offers audio only} then {the PF answers 488 Not Acceptable Here} }"""
-    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri, sdp=AUDIO_ONLY)
+    # pjsua2's own offer is audio-only (its audio m-line): exactly the violating stimulus
+    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
+                          sdp=AUDIO_ONLY, pjsip_sdp=PJSUA_AUDIO_OFFER)
     expect_equal(recorder, "PF-8.3.2-5", expected=488, actual=answer.status,
                  evidence=sip_evidence(answer, "the PF's final response"))
 
 
 @pytest.mark.requirement("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning")
 async def test_8_3_2_7_iii_unexpected_service(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that rejects unexpected services} ensure that
     { when {the CF's INVITE asserts a service other than the CPM session tags}
       then {the PF answers 403 with Warning "122 Function not allowed"} }"""
-    answer = await _final(cf_emulator, pixit, guards, pixit.users[1].uri,
+    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
                           asserted_service="urn:urn-7:3gpp-service.ims.icsi.mmtel")
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.3.2-7.iii", expected=403, actual=answer.status, evidence=ev)
@@ -133,12 +138,13 @@ async def test_8_3_2_7_iii_unexpected_service(
 
 @pytest.mark.requirement("PF-8.3.2-8.b.ii.1")
 async def test_8_3_2_8_b_ii_1_no_suitable_client(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF in the media path without deferred delivery or interworking} ensure that
     { when {the CF invites a user with no registered client}
       then {the PF answers 480 Temporarily Unavailable} }"""
-    answer = await _final(cf_emulator, pixit, guards, pixit.users[-1].uri)
+    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[-1].uri)
     if answer.status == 200:
         # the PF accepted: leave the dialog cleanly
         pass
