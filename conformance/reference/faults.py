@@ -64,7 +64,7 @@ _ALL: tuple[Fault, ...] = (
     Fault(
         "client.deferred-480-instead-of-200",
         "client",
-        ("CLIENT-7.3.11-1.a.v-200",),
+        ("CLIENT-7.3.11-1.a.v-200", "SD-B.2.3.5.X-2", "SD-B.2.3.x.y-13"),
         "The client answers a deferred-delivery INVITE for a known group session with 480 "
         "even when the user accepts (no 200 OK).",
     ),
@@ -99,7 +99,7 @@ _ALL: tuple[Fault, ...] = (
     Fault(
         "client.no-msrp-after-ack",
         "client",
-        ("CLIENT-7.3.11-1.a.v-msrp", "CLIENT-7.3.11-1.a.i"),
+        ("CLIENT-7.3.11-1.a.v-msrp", "CLIENT-7.3.11-1.a.i", "SD-B.2.3.5.X-5"),
         "After the ACK of a deferred-delivery INVITE the client never sets up the MSRP "
         "session.",
     ),
@@ -127,7 +127,7 @@ _ALL: tuple[Fault, ...] = (
     Fault(
         "client.no-subscribe-refresh-when-active",
         "client",
-        ("CLIENT-5.2.3.5-REFRESH",),
+        ("CLIENT-5.2.3.5-REFRESH", "SD-B.2.3.x.y-14-15"),
         "Reconnected to an active group session (sendrecv), the client does not refresh its "
         "conference subscription.",
     ),
@@ -190,7 +190,7 @@ _PF: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "With allow-offline-storage true, no Session Info Object is stored."),
     ("pf.no-gso-stored", ("PF-8.2.1-200OK-8-gso",),
      "With allow-offline-storage true, no Group State Object is stored for a group session."),
-    ("pf.no-direct-delivery", ("PF-8.2.1-200OK-10.b",),
+    ("pf.no-direct-delivery", ("PF-8.2.1-200OK-10.b", "PF-8.2.1-200OK-10.c"),
      "No INVITE goes to the user's other registered clients (direct delivery skipped)."),
     ("pf.direct-delivery-pai-wrong", ("PF-8.2.1-200OK-10.b.ii",),
      "The direct-delivery INVITEs carry the originator's P-Asserted-Identity instead of "

@@ -23,14 +23,14 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "client.no-msrp-after-ack-when-active",
         "client",
-        ("CLIENT-7.3.11-2.a.i.1",),
+        ("CLIENT-7.3.11-2.a.i.1", "SD-B.2.3.x.y-13"),
         "After the ACK of an active re-connection INVITE (sendrecv) the client never sets "
         "up the MSRP session, so the deferred messages are not received in it.",
     ),
     Fault(
         "client.rejoin-instead-of-active-session",
         "client",
-        ("CLIENT-7.3.11-2.a.i.3",),
+        ("CLIENT-7.3.11-2.a.i.3", "SD-B.2.3.x.y-20-24"),
         "With an established sendrecv session the client sends a new message in a new "
         "re-join INVITE instead of that session.",
     ),
@@ -44,7 +44,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "client.subscribe-to-factory",
         "client",
-        ("CLIENT-5.2.3.5-SUBSCRIBE-ID",),
+        ("CLIENT-5.2.3.5-SUBSCRIBE-ID", "SD-B.2.3.x.y-14-15"),
         "The client sends its conference SUBSCRIBE to the conference factory URI instead "
         "of the group session identity (the focus).",
     ),
