@@ -129,9 +129,11 @@ async def send_group_invite(
     return OriginatingSession(request, handle, msrp, conversation_id, contribution_id, listed)
 
 
-async def expect_cf_invite(cf: CfEmulator, within: float) -> CfIncomingInvite:
-    """The INVITE the PF generates towards the CF (via the tool's core)."""
-    return await cf.expect_invite(within=within)
+async def expect_cf_invite(
+    cf: CfEmulator, session: OriginatingSession, within: float
+) -> CfIncomingInvite:
+    """The INVITE the PF generates towards the CF for this session (via the tool's core)."""
+    return await cf.expect_invite(within=within, conversation_id=session.conversation_id)
 
 
 __all__ = [

@@ -46,7 +46,7 @@ async def group_session_with_subscription(
     ``ids`` re-uses a conversation (a re-join), ``focus`` the CF's focus URI."""
     client = await client_factory(user or pixit.users[0].uri, instance)
     session = await send_group_invite(client, pixit, ids=ids)
-    incoming = await cf.expect_invite(within=guards.sip)
+    incoming = await cf.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
     cf_session = await incoming.accept(focus_uri=focus)
     answer = await session.handle.final(within=guards.sip)
     if answer.status != 200:
@@ -64,7 +64,11 @@ async def subscribed(
 ) -> tuple[FocusSession, IncomingSubscribe]:
     """As :func:`group_session_with_subscription`, inconc without the PF's SUBSCRIBE."""
     fs = await group_session_with_subscription(
-        client_factory, cf, pixit, guards, **kw  # type: ignore[arg-type]
+        client_factory,
+        cf,
+        pixit,
+        guards,
+        **kw,  # type: ignore[arg-type]
     )
     if fs.subscribe is None:
         inconclusive("the PF sent no SUBSCRIBE to the focus")

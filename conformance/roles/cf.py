@@ -285,13 +285,23 @@ class CfEmulator(CoreUA):
         self.msrp_peers.append(peer)
         return peer
 
-    async def expect_invite(self, *, within: float) -> CfIncomingInvite:
-        """The next out-of-dialog INVITE to the factory or a focus."""
-        incoming = await self.expect_request(
-            "INVITE",
-            within=within,
-            match=lambda r: ";tag=" not in (r.request.headers.get("To") or ""),
-        )
+    async def expect_invite(
+        self, *, within: float, conversation_id: str | None = None
+    ) -> CfIncomingInvite:
+        """The next out-of-dialog INVITE to the factory or a focus.
+
+        With ``conversation_id``, only an INVITE of that conversation is taken: one a SUT
+        sends late for an earlier test case's conversation stays unjudged in the inbox.
+        """
+
+        def wanted(r: IncomingRequest) -> bool:
+            if ";tag=" in (r.request.headers.get("To") or ""):
+                return False
+            return conversation_id is None or (
+                r.request.headers.get("Conversation-ID") == conversation_id
+            )
+
+        incoming = await self.expect_request("INVITE", within=within, match=wanted)
         return CfIncomingInvite(self, incoming)
 
     async def expect_subscribe(self, *, within: float) -> IncomingSubscribe:

@@ -149,9 +149,7 @@ async def test_8_2_1_3_anonymity_is_rejected(
     """with {a PF that does not allow anonymity} ensure that
     { when {a registered client sends a group INVITE with Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
-    answer = await originating_invite(
-        stimulus_stack, client_factory, pixit, guards, privacy="id"
-    )
+    answer = await originating_invite(stimulus_stack, client_factory, pixit, guards, privacy="id")
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.2.1-3", expected=403, actual=answer.status, evidence=ev)
     expect_equal(
@@ -225,7 +223,9 @@ async def test_8_2_1_4_generated_invite(
         client, pixit, subject="conformance", in_reply_to="c0ffee00c0ffee00c0ffee00c0ffee00"
     )
     sent = session.sent
-    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    incoming = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
     got = incoming.request
     ev = [sip_evidence(sent, "the client's INVITE"), sip_evidence(got, "the PF's INVITE")]
     pf = pf_address(pixit)
@@ -369,8 +369,10 @@ async def test_8_2_1_4_c_ii_session_service_is_asserted(
     { when {the client's INVITE carries P-Preferred-Service cpm.session}
       then {the PF's INVITE carries P-Asserted-Service cpm.session and no P-Preferred-Service} }"""
     client = await client_factory(pixit.users[0].uri, 0)
-    await send_group_invite(client, pixit, p_preferred_service=ICSI_SESSION)
-    got = await cf_emulator.expect_invite(within=guards.sip)
+    session = await send_group_invite(client, pixit, p_preferred_service=ICSI_SESSION)
+    got = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
     expect_equal(
         recorder,
         "PF-8.2.1-4.c.ii",
@@ -396,10 +398,12 @@ async def test_8_2_1_4_c_iv_other_preferred_service(
     { when {the client's INVITE carries another P-Preferred-Service value}
       then {the PF removes it and asserts the ICSI of the Accept-Contact (cpm.session)} }"""
     client = await client_factory(pixit.users[0].uri, 0)
-    await send_group_invite(
+    session = await send_group_invite(
         client, pixit, p_preferred_service="urn:urn-7:3gpp-service.ims.icsi.mmtel"
     )
-    got = (await cf_emulator.expect_invite(within=guards.sip)).request
+    got = (
+        await cf_emulator.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
+    ).request
     ev = sip_evidence(got, "the PF's INVITE")
     expect_equal(
         recorder,
@@ -443,7 +447,9 @@ async def test_8_2_1_200_ok_towards_the_client(
             client's ACK reaches the CF} }"""
     client = await client_factory(pixit.users[0].uri, 0)
     session = await send_group_invite(client, pixit)
-    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    incoming = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
     cf_session = await incoming.accept()
     answer = await session.handle.final(within=guards.sip)
     ev = [
@@ -527,7 +533,9 @@ async def test_8_2_1_200_ok_5_own_contact_without_focus(
       then {the 200 OK to the client carries a Contact of the PF, not the terminating one} }"""
     client = await client_factory(pixit.users[0].uri, 0)
     session = await send_group_invite(client, pixit)
-    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    incoming = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
     plain = f"<sip:plain-peer@{pixit.tool_host}>"
     await incoming.accept(contact=plain)
     answer = await session.handle.final(within=guards.sip)

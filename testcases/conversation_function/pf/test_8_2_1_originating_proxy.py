@@ -54,11 +54,11 @@ async def test_8_2_1_5_pf_acts_as_proxy(
     own = f"{pf.host}:{pf.port}"
     client = await client_factory(pixit.users[0].uri, 0)
     # as the S-CSCF forwards it: a Route entry naming the PF (the next hop) on top
-    session = await send_group_invite(
-        client, pixit, extra_headers=(("Route", f"<sip:{own};lr>"),)
-    )
+    session = await send_group_invite(client, pixit, extra_headers=(("Route", f"<sip:{own};lr>"),))
     sent = session.sent
-    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    incoming = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
     got = incoming.request
     ev = [sip_evidence(sent, "the client's INVITE"), sip_evidence(got, "the INVITE the CF got")]
 

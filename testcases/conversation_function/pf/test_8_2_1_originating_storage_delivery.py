@@ -54,7 +54,7 @@ async def _established(
 ) -> tuple[OriginatingSession, CfSession, SipResponse]:
     """A group session of ``client`` through the PF, answered by the CF and ACKed."""
     session = await send_group_invite(client, pixit, subject="conformance")
-    incoming = await cf.expect_invite(within=guards.sip)
+    incoming = await cf.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
     cf_session = await incoming.accept(headers=cf_headers)
     assert incoming.response is not None
     answer = await session.handle.final(within=guards.sip)
@@ -188,8 +188,10 @@ async def test_8_2_1_200_ok_10_direct_delivery_to_other_clients(
         await session.handle.bye()
         return
     got = incoming.request
-    ev = [sip_evidence(sent, "the originating client's INVITE"),
-          sip_evidence(got, "the INVITE client 1 received")]
+    ev = [
+        sip_evidence(sent, "the originating client's INVITE"),
+        sip_evidence(got, "the INVITE client 1 received"),
+    ]
     expect_true(
         recorder,
         "PF-8.2.1-200OK-10.b",
@@ -272,8 +274,14 @@ async def test_8_2_1_200_ok_10_a_i_no_delivery_to_old_clients(
         got is None,
         expected="no INVITE to the client registered with CPM-client/OMA1.0",
         actual=got.request.first_line() if got is not None else "no INVITE within the guard",
-        evidence=[*ev, *([sip_evidence(got.request, "the INVITE the old client got")]
-                         if got is not None else [])],
+        evidence=[
+            *ev,
+            *(
+                [sip_evidence(got.request, "the INVITE the old client got")]
+                if got is not None
+                else []
+            ),
+        ],
     )
     if got is not None:
         got.decline(603)

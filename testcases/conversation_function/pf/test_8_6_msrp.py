@@ -59,14 +59,18 @@ async def _message(peer: MsrpPeer, within: float) -> MessageReceived:
 
 
 def _msrp_evidence(message: MessageReceived, description: str) -> object:
-    return evidence("msrp", description, f"chunk sizes {list(message.chunk_sizes)}",
-                    message.body[:400])
+    return evidence(
+        "msrp", description, f"chunk sizes {list(message.chunk_sizes)}", message.body[:400]
+    )
 
 
 @pytest.mark.requirement("PF-8.6-1")
 async def test_8_6_1_chunk_size_towards_the_leg(
-    recorder: VerdictRecorder, client_factory: ClientFactory, cf_emulator: CfEmulator,
-    pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {a group session through the PF whose terminating leg negotiated
     a=max-size:512} ensure that
@@ -74,7 +78,9 @@ async def test_8_6_1_chunk_size_towards_the_leg(
       then {the CF receives the same body in SEND chunks of at most 512 bytes} }"""
     client = await client_factory(pixit.users[0].uri, 0)
     session = await send_group_invite(client, pixit)
-    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    incoming = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
     peer = await cf_emulator.new_msrp_peer()
     body = peer.sdp(setup="passive", extra_attributes=(f"max-size:{MAX_SIZE}",))
     peer.declare(parse_sdp(sdp_of(incoming.request)).msrp.path)
@@ -86,46 +92,66 @@ async def test_8_6_1_chunk_size_towards_the_leg(
     await peer.accepted(within=guards.sip)
     await session.handle.establish_msrp(within=guards.sip)
     text = bytes(range(65, 91)) * 115 + b"!!"  # 2992 bytes of text
-    session.msrp.send_cpim(from_=f"<{client.user}>", to="<sip:anonymous@anonymous.invalid>",
-                           body=text)
+    session.msrp.send_cpim(
+        from_=f"<{client.user}>", to="<sip:anonymous@anonymous.invalid>", body=text
+    )
     got = await expect_arrival(
-        recorder, "PF-8.6-1",
+        recorder,
+        "PF-8.6-1",
         _message(peer, guards.sip),
         expected="the client's message relayed to the CF",
     )
     if got is None:
         return
     ev = _msrp_evidence(got, "the message the CF received")
-    expect_true(recorder, "PF-8.6-1", text in got.body, expected="the body relayed unchanged",
-                actual=len(got.body), evidence=[ev])  # type: ignore[list-item]
-    expect_true(recorder, "PF-8.6-1", max(got.chunk_sizes, default=0) <= MAX_SIZE,
-                expected=f"every chunk at most {MAX_SIZE} bytes",
-                actual=list(got.chunk_sizes), evidence=[ev])  # type: ignore[list-item]
+    expect_true(
+        recorder,
+        "PF-8.6-1",
+        text in got.body,
+        expected="the body relayed unchanged",
+        actual=len(got.body),
+        evidence=[ev],
+    )  # type: ignore[list-item]
+    expect_true(
+        recorder,
+        "PF-8.6-1",
+        max(got.chunk_sizes, default=0) <= MAX_SIZE,
+        expected=f"every chunk at most {MAX_SIZE} bytes",
+        actual=list(got.chunk_sizes),
+        evidence=[ev],
+    )  # type: ignore[list-item]
     await session.handle.bye()
 
 
-async def _fork_of(client: ClientEmulator, contribution_id: str | None, within: float
-                   ) -> IncomingInvite:
+async def _fork_of(
+    client: ClientEmulator, contribution_id: str | None, within: float
+) -> IncomingInvite:
     """The PF's INVITE to ``client`` for this case's session only: same Contribution-ID
     (INVITEs of other cases' sessions for the same user stay unconsumed)."""
     incoming = await client.expect_request(
-        "INVITE", within=within,
-        match=lambda r: ";tag=" not in (r.request.headers.get("To") or "")
-        and contribution_id is not None
-        and r.request.headers.get("Contribution-ID") == contribution_id,
+        "INVITE",
+        within=within,
+        match=lambda r: (
+            ";tag=" not in (r.request.headers.get("To") or "")
+            and contribution_id is not None
+            and r.request.headers.get("Contribution-ID") == contribution_id
+        ),
     )
     return IncomingInvite(client, incoming)
 
 
-async def _in_dialog(client: ClientEmulator, method: str, call_id: str | None, within: float
-                     ) -> IncomingRequest:
+async def _in_dialog(
+    client: ClientEmulator, method: str, call_id: str | None, within: float
+) -> IncomingRequest:
     """``method`` in the dialog of ``call_id`` (not one of another case's dialogs)."""
     return await client.expect_request(
-        method, within=within, match=lambda r: r.request.call_id == call_id)
+        method, within=within, match=lambda r: r.request.call_id == call_id
+    )
 
 
-async def _close_chosen(client: ClientEmulator, handle: CfInviteHandle, chosen: IncomingInvite,
-                        within: float) -> None:
+async def _close_chosen(
+    client: ClientEmulator, handle: CfInviteHandle, chosen: IncomingInvite, within: float
+) -> None:
     """Teardown: the CF leaves; the PF's BYE to the chosen client is answered."""
     await handle.bye()
     try:
@@ -138,8 +164,12 @@ async def _close_chosen(client: ClientEmulator, handle: CfInviteHandle, chosen: 
 @pytest.mark.parametrize("stimulus", ["chat", "iscomposing"])
 @pytest.mark.requirement("PF-8.6-2.a.i.1.a", "PF-8.6-2.a.i.1.b", "PF-8.6-2.a.i.1.c")
 async def test_8_6_2_a_i_single_client(
-    recorder: VerdictRecorder, client_factory: ClientFactory, cf_emulator: CfEmulator,
-    pixit: Pixit, guards: Guards, stimulus: str,
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+    stimulus: str,
 ) -> None:
     """with {a PF whose policy keeps only the client the user chooses, and two clients of
     the user that answered the CF's group invitation} ensure that
@@ -166,41 +196,52 @@ async def test_8_6_2_a_i_single_client(
     chooser, other = invites
     assert chooser.msrp is not None and other.msrp is not None
     if stimulus == "chat":
-        chooser.msrp.send_cpim(from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>",
-                               body=b"I take this one")
+        chooser.msrp.send_cpim(
+            from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>", body=b"I take this one"
+        )
     else:
         chooser.msrp.send(ISCOMPOSING, "application/im-iscomposing+xml")
     bye = await expect_arrival(
-        recorder, "PF-8.6-2.a.i.1.a",
+        recorder,
+        "PF-8.6-2.a.i.1.a",
         _in_dialog(second, "BYE", other.request.call_id, guards.sip),
         expected="a BYE to the client the user did not choose",
     )
     if bye is not None:
         bye.respond(200)
-        expect_equal(recorder, "PF-8.6-2.a.i.1.a", expected=("SIP", 200),
-                     actual=_reason(bye.request),
-                     evidence=sip_evidence(bye.request, "the BYE to the other client"))
+        expect_equal(
+            recorder,
+            "PF-8.6-2.a.i.1.a",
+            expected=("SIP", 200),
+            actual=_reason(bye.request),
+            evidence=sip_evidence(bye.request, "the BYE to the other client"),
+        )
         channel = other.msrp.channel
         assert channel is not None
         closed = await expect_arrival(
-            recorder, "PF-8.6-2.a.i.1.b",
+            recorder,
+            "PF-8.6-2.a.i.1.b",
             channel.expect(ConnectionClosed, within=guards.sip),
             expected="the MSRP connection to the released client closed",
         )
         if closed is not None:
             expect_true(recorder, "PF-8.6-2.a.i.1.b", True, expected="closed", actual="closed")
     relayed = await expect_arrival(
-        recorder, "PF-8.6-2.a.i.1.c",
+        recorder,
+        "PF-8.6-2.a.i.1.c",
         _message(handle.msrp, guards.sip),
         expected="the choosing SEND relayed to the CF",
     )
     if relayed is not None:
-        expect_equal(recorder, "PF-8.6-2.a.i.1.c",
-                     expected="application/im-iscomposing+xml" if stimulus == "iscomposing"
-                     else "message/cpim",
-                     actual=(relayed.content_type or "").split(";")[0].strip().lower(),
-                     evidence=[_msrp_evidence(relayed, "the SEND the CF received")],  # type: ignore[list-item]
-                     )
+        expect_equal(
+            recorder,
+            "PF-8.6-2.a.i.1.c",
+            expected="application/im-iscomposing+xml"
+            if stimulus == "iscomposing"
+            else "message/cpim",
+            actual=(relayed.content_type or "").split(";")[0].strip().lower(),
+            evidence=[_msrp_evidence(relayed, "the SEND the CF received")],  # type: ignore[list-item]
+        )
     await _close_chosen(first, handle, chooser, guards.sip)
 
 
@@ -218,8 +259,11 @@ def _direction(message: MessageReceived) -> str | None:
 
 @pytest.mark.requirement("PF-8.6-2.a.ii.1")
 async def test_8_6_2_a_ii_message_direction_sent(
-    recorder: VerdictRecorder, client_factory: ClientFactory, cf_emulator: CfEmulator,
-    pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {a PF that delivers originated sessions to all of the user's clients, and a
     user with two registered clients whose client 0 originated a group session that the
@@ -229,7 +273,9 @@ async def test_8_6_2_a_ii_message_direction_sent(
     user = user_with_clients(pixit, 2)
     first, second = await client_factory(user, 0), await client_factory(user, 1)
     session = await send_group_invite(first, pixit)
-    incoming = await cf_emulator.expect_invite(within=guards.sip)
+    incoming = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
     cf_session = await incoming.accept()
     answer = await session.handle.final(within=guards.sip)
     if answer.status != 200:
@@ -245,18 +291,22 @@ async def test_8_6_2_a_ii_message_direction_sent(
     await delivered.establish_msrp(within=guards.sip)
     assert delivered.msrp is not None
     text = b"sent from client 0"
-    session.msrp.send_cpim(from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>",
-                           body=text)
+    session.msrp.send_cpim(from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>", body=text)
     got = await expect_arrival(
-        recorder, "PF-8.6-2.a.ii.1",
+        recorder,
+        "PF-8.6-2.a.ii.1",
         _message(delivered.msrp, guards.sip),
         expected="client 0's message relayed to client 1",
     )
     if got is not None:
-        expect_equal(recorder, "PF-8.6-2.a.ii.1", expected="sent", actual=_direction(got),
-                     message="the CPIM Message-Direction header of the copy",
-                     evidence=[_msrp_evidence(got, "the message client 1 received")],  # type: ignore[list-item]
-                     )
+        expect_equal(
+            recorder,
+            "PF-8.6-2.a.ii.1",
+            expected="sent",
+            actual=_direction(got),
+            message="the CPIM Message-Direction header of the copy",
+            evidence=[_msrp_evidence(got, "the message client 1 received")],  # type: ignore[list-item]
+        )
     await session.handle.bye()
     try:
         bye = await _in_dialog(second, "BYE", delivered.request.call_id, guards.sip)

@@ -117,7 +117,7 @@ async def _group_session(
         extra_headers=(("P-Asserted-Identity", f"<{user}>"),),
     )
     handle = await client.send_invite(request, pf_address(pixit), msrp=msrp)
-    incoming = await cf.expect_invite(within=guards.sip)
+    incoming = await cf.expect_invite(within=guards.sip, conversation_id=conversation_id)
     cf_session = await incoming.accept(focus_uri=focus)
     await handle.final(within=guards.sip)
     await handle.ack()
