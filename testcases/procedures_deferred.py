@@ -51,7 +51,11 @@ class GroupLeg:
 
 
 async def cf_group_session(
-    client_factory: ClientFactory, cf: CfEmulator, pixit: Pixit, guards: Guards, *,
+    client_factory: ClientFactory,
+    cf: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+    *,
     answer: bool = True,
 ) -> GroupLeg:
     """The CF invites user B (two other participants); client B answers (unless
@@ -61,8 +65,9 @@ async def cf_group_session(
     originator, user, third = (u.uri for u in pixit.users[:3])
     client = await client_factory(user)
     participants = (originator, user, third)
-    handle = await cf_invite(cf, user, pf_address(pixit), originator=originator,
-                             participants=participants)
+    handle = await cf_invite(
+        cf, user, pf_address(pixit), originator=originator, participants=participants
+    )
     try:
         final = await handle.final(within=guards.sip)
     except (WaitTimeout, TransactionTimeoutError):
@@ -85,15 +90,24 @@ async def cf_group_session(
 
 
 def conference_body(focus: str, users: tuple[str, ...], version: int = 1) -> bytes:
-    return build_conference_info(ConferenceInfo(
-        entity=focus, state=DocState.FULL, version=version,
-        users=tuple(User(entity=u, endpoints=(Endpoint(u, status="connected"),))
-                    for u in users),
-    ))
+    return build_conference_info(
+        ConferenceInfo(
+            entity=focus,
+            state=DocState.FULL,
+            version=version,
+            users=tuple(
+                User(entity=u, endpoints=(Endpoint(u, status="connected"),)) for u in users
+            ),
+        )
+    )
 
 
 async def accept_focus_subscription(
-    cf: CfEmulator, leg: GroupLeg, guards: Guards, users: tuple[str, ...], *,
+    cf: CfEmulator,
+    leg: GroupLeg,
+    guards: Guards,
+    users: tuple[str, ...],
+    *,
     within: float | None = None,
 ) -> IncomingSubscribe:
     """The PF's SUBSCRIBE to the focus, accepted with a full NOTIFY of ``users``."""
@@ -108,8 +122,9 @@ async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
     statuses: list[int] = []
     channel = leg.cf.msrp.channel
     for text in texts:
-        requests = leg.cf.msrp.send_cpim(from_=f"<{leg.originator}>", to=f"<{leg.user}>",
-                                         body=text.encode())
+        requests = leg.cf.msrp.send_cpim(
+            from_=f"<{leg.originator}>", to=f"<{leg.user}>", body=text.encode()
+        )
         leg.sent.append(text)
         if channel is None:
             statuses.append(0)
@@ -122,12 +137,15 @@ async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
     return statuses
 
 
-async def client_returns(scscf: Scscf, leg: GroupLeg, pixit: Pixit, guards: Guards
-                         ) -> SipResponse:
+async def client_returns(scscf: Scscf, leg: GroupLeg, pixit: Pixit, guards: Guards) -> SipResponse:
     """Client B is back: the S-CSCF's third-party REGISTER to the PF."""
     return await scscf.third_party_register(
-        pf_address(pixit), leg.user, leg.client.instance, contact_user=leg.client.contact_user,
-        within=guards.sip)
+        pf_address(pixit),
+        leg.user,
+        leg.client.instance,
+        contact_user=leg.client.contact_user,
+        within=guards.sip,
+    )
 
 
 async def received(peer: MsrpPeer, text: str, within: float) -> MessageReceived | None:
@@ -138,8 +156,9 @@ async def received(peer: MsrpPeer, text: str, within: float) -> MessageReceived 
             await peer.expect_message(within=within)
             channel = peer.channel
         assert channel is not None
-        return await channel.expect(MessageReceived, within=within,
-                                    match=lambda ev: text.encode() in (ev.body or b""))
+        return await channel.expect(
+            MessageReceived, within=within, match=lambda ev: text.encode() in (ev.body or b"")
+        )
     except WaitTimeout:
         return None
 
@@ -149,7 +168,9 @@ async def rejoin(leg: GroupLeg, pixit: Pixit) -> InviteHandle:
     Conversation-ID (a fresh Contribution-ID)."""
     peer = await leg.client.new_msrp_peer()
     request = leg.client.build_group_invite(
-        leg.cf.focus_uri, msrp=peer, conversation_id=leg.cf.conversation_id or "",
+        leg.cf.focus_uri,
+        msrp=peer,
+        conversation_id=leg.cf.conversation_id or "",
         contribution_id=uuid.uuid4().hex,
         participants=tuple(p for p in leg.participants if p != leg.user),
         extra_headers=(("P-Asserted-Identity", f"<{leg.user}>"),),
@@ -157,5 +178,14 @@ async def rejoin(leg: GroupLeg, pixit: Pixit) -> InviteHandle:
     return await leg.client.send_invite(request, pf_address(pixit), msrp=peer)
 
 
-__all__ = ["INVOLUNTARY", "GroupLeg", "accept_focus_subscription", "cf_group_session",
-           "cf_sends", "client_returns", "conference_body", "received", "rejoin"]
+__all__ = [
+    "INVOLUNTARY",
+    "GroupLeg",
+    "accept_focus_subscription",
+    "cf_group_session",
+    "cf_sends",
+    "client_returns",
+    "conference_body",
+    "received",
+    "rejoin",
+]

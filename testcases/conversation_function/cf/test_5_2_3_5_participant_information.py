@@ -48,9 +48,7 @@ def _doc_state(notification: Notification | None) -> str | None:
     return str(notification.info.state) if notification and notification.info else None
 
 
-@pytest.mark.requirement(
-    "CF-5.2.3.5-200", "CF-5.2.3.5-NOTIFY-INITIAL", "CF-5.2.3.5-NOTIFY-CHANGES"
-)
+@pytest.mark.requirement("CF-5.2.3.5-200", "CF-5.2.3.5-NOTIFY-INITIAL", "CF-5.2.3.5-NOTIFY-CHANGES")
 async def test_5_2_3_5_subscription_follows_participant_changes(
     recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
 ) -> None:
@@ -71,8 +69,9 @@ async def test_5_2_3_5_subscription_follows_participant_changes(
     expires = ok.headers.get("Expires")
     # CF-5.2.3.5-200: "respond with the Participant Information subscription successful
     # response" (RFC 6665: 200, Expires not longer than requested)
-    expect_equal(recorder, "CF-5.2.3.5-200", expected=200, actual=ok.status, evidence=ev_ok,
-                 fatal=True)
+    expect_equal(
+        recorder, "CF-5.2.3.5-200", expected=200, actual=ok.status, evidence=ev_ok, fatal=True
+    )
     expect_true(
         recorder,
         "CF-5.2.3.5-200",
@@ -264,7 +263,8 @@ async def test_5_2_3_5_unauthorised_subscription_is_rejected(
         client_factory, pixit, guards, creator=alice, recipients=(bob,)
     )
     outsider = await client_factory(
-        pixit.uris.unauthorised_user, "urn:uuid:00000000-0000-4000-8000-0000000000f0",
+        pixit.uris.unauthorised_user,
+        "urn:uuid:00000000-0000-4000-8000-0000000000f0",
         register=False,
     )
     _, answer = await subscribe(outsider, session.focus, session.cf, guards)

@@ -76,9 +76,9 @@ async def expect_at(
     return await pf.expect_request(method, within=within, match=match)
 
 
-async def absent(pf: PfEmulator, method: str, target: str | None, *, within: float) -> (
-    IncomingRequest | None
-):
+async def absent(
+    pf: PfEmulator, method: str, target: str | None, *, within: float
+) -> IncomingRequest | None:
     """``None`` when the client sent no ``method`` (to ``target``) within the window."""
     try:
         return await expect_at(pf, method, target, within=within)
@@ -93,9 +93,7 @@ def user_sends(
     the background: a SUT may answer the action only once its re-join INVITE is answered,
     which the test does meanwhile. Await the task (bounded) to learn the action's result."""
     return asyncio.ensure_future(
-        upper_tester.send_message(
-            client_user(pixit), text, conversation_id=session.conversation_id
-        )
+        upper_tester.send_message(client_user(pixit), text, conversation_id=session.conversation_id)
     )
 
 

@@ -68,12 +68,22 @@ async def test_5_2_3_5_subscribe_to_the_group_session_identity(
     if subscribe is not None:
         ev.append(sip_evidence(subscribe.request, "the client's SUBSCRIBE"))
         subscribe.respond(200, headers=[("Expires", "600")])
-    expect_equal(recorder, "CLIENT-5.2.3.5-SUBSCRIBE-ID", expected=aor(session.focus),
-                 actual=aor(subscribe.request.uri) if subscribe else None, evidence=ev)
+    expect_equal(
+        recorder,
+        "CLIENT-5.2.3.5-SUBSCRIBE-ID",
+        expected=aor(session.focus),
+        actual=aor(subscribe.request.uri) if subscribe else None,
+        evidence=ev,
+    )
     tags = " ".join(subscribe.request.headers.get_all("Accept-Contact")) if subscribe else ""
-    expect_true(recorder, "CLIENT-5.2.3.5-SUBSCRIBE-TAG", CPM_SESSION_TAG in tags.lower(),
-                expected=f'Accept-Contact: *;+g.3gpp.icsi-ref="{CPM_SESSION_TAG}"',
-                actual=tags or None, evidence=ev)
+    expect_true(
+        recorder,
+        "CLIENT-5.2.3.5-SUBSCRIBE-TAG",
+        CPM_SESSION_TAG in tags.lower(),
+        expected=f'Accept-Contact: *;+g.3gpp.icsi-ref="{CPM_SESSION_TAG}"',
+        actual=tags or None,
+        evidence=ev,
+    )
     await invite.bye()
 
 
@@ -96,15 +106,23 @@ async def test_5_2_3_5_refresh_after_reconnection(
     if subscribe is not None:
         ev.append(sip_evidence(subscribe.request, "the client's SUBSCRIBE"))
         subscribe.respond(200, headers=[("Expires", "600")])
-    expect_true(recorder, "CLIENT-5.2.3.5-REFRESH", subscribe is not None,
-                expected=f"SUBSCRIBE (Event: conference) to {session.focus}",
-                actual=subscribe.request.first_line() if subscribe else "none", evidence=ev)
+    expect_true(
+        recorder,
+        "CLIENT-5.2.3.5-REFRESH",
+        subscribe is not None,
+        expected=f"SUBSCRIBE (Event: conference) to {session.focus}",
+        actual=subscribe.request.first_line() if subscribe else "none",
+        evidence=ev,
+    )
     await invite.bye()
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.vii")
 async def test_7_3_11_1_a_vii_group_state_object_updates_participants(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    pf_emulator: PfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     upper_tester: UpperTester,
 ) -> None:
     """with {a client receiving an inactive deferred delivery of a group of A and B} ensure
@@ -134,7 +152,11 @@ async def test_7_3_11_1_a_vii_group_state_object_updates_participants(
     listed = _listed(rejoin.request)
     rejoin.respond(480)
     await finished(action, within=guards.sip * 2)
-    expect_equal(recorder, "CLIENT-7.3.11-1.a.vii", expected=wanted,
-                 actual=(listed or set()) - {aor(client_user(pixit))},
-                 message="the participants of the re-join INVITE's resource list",
-                 evidence=[sip_evidence(rejoin.request, "the client's re-join INVITE")])
+    expect_equal(
+        recorder,
+        "CLIENT-7.3.11-1.a.vii",
+        expected=wanted,
+        actual=(listed or set()) - {aor(client_user(pixit))},
+        message="the participants of the re-join INVITE's resource list",
+        evidence=[sip_evidence(rejoin.request, "the client's re-join INVITE")],
+    )

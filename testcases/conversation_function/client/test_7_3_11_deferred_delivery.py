@@ -46,7 +46,9 @@ async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards):  # type:
 
 
 @pytest.mark.requirement(
-    "CLIENT-7.3.11-1.a.v-200", "CLIENT-7.3.11-1.a.v-msrp", "CLIENT-7.3.11-1.a.i",
+    "CLIENT-7.3.11-1.a.v-200",
+    "CLIENT-7.3.11-1.a.v-msrp",
+    "CLIENT-7.3.11-1.a.i",
     "CLIENT-7.3.11-1.a.ii",
 )
 async def test_7_3_11_1_inactive_deferred_delivery(
@@ -61,34 +63,58 @@ async def test_7_3_11_1_inactive_deferred_delivery(
     invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
     answer = await invite.final(guards.sip)
     ev = [sip_evidence(invite.request, "the deferred INVITE"), sip_evidence(answer, "answer")]
-    expect_equal(recorder, "CLIENT-7.3.11-1.a.v-200", expected=200, actual=answer.status,
-                 evidence=ev, fatal=True)
+    expect_equal(
+        recorder,
+        "CLIENT-7.3.11-1.a.v-200",
+        expected=200,
+        actual=answer.status,
+        evidence=ev,
+        fatal=True,
+    )
     up = await delivered(pf_emulator, invite, within=guards.sip)
-    expect_true(recorder, "CLIENT-7.3.11-1.a.v-msrp", up,
-                expected="the client sets up the MSRP session after the ACK",
-                actual="connected" if up else "no MSRP connection", evidence=ev, fatal=True)
+    expect_true(
+        recorder,
+        "CLIENT-7.3.11-1.a.v-msrp",
+        up,
+        expected="the client sets up the MSRP session after the ACK",
+        actual="connected" if up else "no MSRP connection",
+        evidence=ev,
+        fatal=True,
+    )
     sender = others(pixit)[0]
     pf_emulator.own(sender)
     mid = invite.send_stored("stored while offline", sender=sender)
     message = await absent(pf_emulator, "MESSAGE", sender, within=guards.sip)
     over_msrp = await msrp_cpim(invite, IMDN_TYPE, within=0.0)
     reported = [
-        m for m in (
+        m
+        for m in (
             _imdn_message_id(message.request.body) if message else None,
             _imdn_message_id(over_msrp[0].body) if over_msrp else None,
-        ) if m
+        )
+        if m
     ]
     if over_msrp is not None:
         ev.append(evidence("msrp", "IMDN in the MSRP session", "SEND", over_msrp[0].body))
     if message is not None:
         ev.append(sip_evidence(message.request, "the client's MESSAGE"))
         message.respond(200)
-    expect_true(recorder, "CLIENT-7.3.11-1.a.i", mid in reported,
-                expected=f"the stored message {mid} is received (its IMDN names it)",
-                actual=reported, evidence=ev)
-    expect_equal(recorder, "CLIENT-7.3.11-1.a.ii", expected=mid,
-                 actual=_imdn_message_id(message.request.body) if message else None,
-                 message="the delivery notification comes back in SIP MESSAGE", evidence=ev)
+    expect_true(
+        recorder,
+        "CLIENT-7.3.11-1.a.i",
+        mid in reported,
+        expected=f"the stored message {mid} is received (its IMDN names it)",
+        actual=reported,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "CLIENT-7.3.11-1.a.ii",
+        expected=mid,
+        actual=_imdn_message_id(message.request.body) if message else None,
+        message="the delivery notification comes back in SIP MESSAGE",
+        evidence=ev,
+    )
     await invite.bye()
 
 
@@ -105,11 +131,17 @@ async def test_7_3_11_1_a_vi_no_subscription_when_inactive(
     if answer.status != 200 or not await delivered(pf_emulator, invite, within=guards.sip):
         inconclusive(f"the deferred delivery was not set up ({answer.status})")
     subscribe = await absent(pf_emulator, "SUBSCRIBE", None, within=guards.sip)
-    expect_true(recorder, "CLIENT-7.3.11-1.a.vi", subscribe is None,
-                expected="no SUBSCRIBE during the inactive delivery",
-                actual=subscribe.request.first_line() if subscribe else "none",
-                evidence=[sip_evidence(invite.request, "the deferred INVITE"),
-                          *([sip_evidence(subscribe.request, "SUBSCRIBE")] if subscribe else [])])
+    expect_true(
+        recorder,
+        "CLIENT-7.3.11-1.a.vi",
+        subscribe is None,
+        expected="no SUBSCRIBE during the inactive delivery",
+        actual=subscribe.request.first_line() if subscribe else "none",
+        evidence=[
+            sip_evidence(invite.request, "the deferred INVITE"),
+            *([sip_evidence(subscribe.request, "SUBSCRIBE")] if subscribe else []),
+        ],
+    )
     if subscribe is not None:
         subscribe.respond(403)
     await invite.bye()
@@ -126,9 +158,16 @@ async def test_7_3_11_1_a_iv_unknown_session_481(
     session = pf_emulator.new_session(others(pixit)[:2])
     invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
     answer = await invite.final(guards.sip)
-    expect_equal(recorder, "CLIENT-7.3.11-1.a.iv", expected=481, actual=answer.status,
-                 evidence=[sip_evidence(invite.request, "the deferred INVITE"),
-                           sip_evidence(answer, "the client's answer")])
+    expect_equal(
+        recorder,
+        "CLIENT-7.3.11-1.a.iv",
+        expected=481,
+        actual=answer.status,
+        evidence=[
+            sip_evidence(invite.request, "the deferred INVITE"),
+            sip_evidence(answer, "the client's answer"),
+        ],
+    )
     if answer.status == 200:
         await invite.ack()
         await invite.bye()
@@ -147,9 +186,16 @@ async def test_7_3_11_2_a_ii_unknown_contribution_481(
         InviteKind.ACTIVE, session, contribution_id="0" * 24 + session.contribution_id[:8]
     )
     answer = await invite.final(guards.sip)
-    expect_equal(recorder, "CLIENT-7.3.11-2.a.ii", expected=481, actual=answer.status,
-                 evidence=[sip_evidence(invite.request, "the re-connection INVITE"),
-                           sip_evidence(answer, "the client's answer")])
+    expect_equal(
+        recorder,
+        "CLIENT-7.3.11-2.a.ii",
+        expected=481,
+        actual=answer.status,
+        evidence=[
+            sip_evidence(invite.request, "the re-connection INVITE"),
+            sip_evidence(answer, "the client's answer"),
+        ],
+    )
     if answer.status == 200:
         await invite.ack()
         await invite.bye()
@@ -157,14 +203,22 @@ async def test_7_3_11_2_a_ii_unknown_contribution_481(
 
 @pytest.mark.parametrize(
     ("action", "requirement", "status"),
-    [("user-decline", "CLIENT-7.3.11-1.a.v.1", 603),
-     ("user-unavailable", "CLIENT-7.3.11-1.a.v.2", 480)],
+    [
+        ("user-decline", "CLIENT-7.3.11-1.a.v.1", 603),
+        ("user-unavailable", "CLIENT-7.3.11-1.a.v.2", 480),
+    ],
     ids=["decline-603", "unavailable-480"],
 )
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.v.1", "CLIENT-7.3.11-1.a.v.2")
 async def test_7_3_11_1_a_v_user_answers(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards,
-    upper_tester: UpperTester, action: str, requirement: str, status: int,
+    recorder: VerdictRecorder,
+    pf_emulator: PfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+    upper_tester: UpperTester,
+    action: str,
+    requirement: str,
+    status: int,
 ) -> None:
     """with {a client that knows a group session and a user who leaves the group
             (user-decline) or defers it (user-unavailable)} ensure that
@@ -174,9 +228,16 @@ async def test_7_3_11_1_a_v_user_answers(
     await upper_tester.act(action, user=client_user(pixit))
     invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
     answer = await invite.final(guards.sip)
-    expect_equal(recorder, requirement, expected=status, actual=answer.status,
-                 evidence=[sip_evidence(invite.request, "the deferred INVITE"),
-                           sip_evidence(answer, "the client's answer")])
+    expect_equal(
+        recorder,
+        requirement,
+        expected=status,
+        actual=answer.status,
+        evidence=[
+            sip_evidence(invite.request, "the deferred INVITE"),
+            sip_evidence(answer, "the client's answer"),
+        ],
+    )
     if answer.status == 200:
         await invite.ack()
         await invite.bye()
@@ -184,7 +245,10 @@ async def test_7_3_11_1_a_v_user_answers(
 
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.viii", "CLIENT-7.3.11-3")
 async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    pf_emulator: PfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     upper_tester: UpperTester,
 ) -> None:
     """with {a client receiving an inactive deferred delivery} ensure that
@@ -196,8 +260,9 @@ async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(
     answer = await invite.final(guards.sip)
     if answer.status != 200 or not await delivered(pf_emulator, invite, within=guards.sip):
         inconclusive(f"the deferred delivery was not set up ({answer.status})")
-    await upper_tester.send_message(client_user(pixit), "a reply",
-                                    conversation_id=session.conversation_id)
+    await upper_tester.send_message(
+        client_user(pixit), "a reply", conversation_id=session.conversation_id
+    )
     early = await absent(pf_emulator, "INVITE", session.focus, within=guards.sip)
     if early is not None:
         early.respond(480)
@@ -207,15 +272,27 @@ async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(
     ev = [sip_evidence(invite.request, "the deferred INVITE")]
     if late is not None:
         ev.append(sip_evidence(late.request, "the client's re-join INVITE"))
-    expect_true(recorder, "CLIENT-7.3.11-1.a.viii", early is None and late is not None,
-                expected="the reply's INVITE only after the delivery session ended",
-                actual="during the delivery" if early else ("after" if late else "never"),
-                evidence=ev)
-    expect_equal(recorder, "CLIENT-7.3.11-3",
-                 expected=(session.conversation_id, session.contribution_id),
-                 actual=(late.request.headers.get(CONVERSATION_ID),
-                         late.request.headers.get(CONTRIBUTION_ID)) if late else None,
-                 message="the re-join INVITE names the group session", evidence=ev)
+    expect_true(
+        recorder,
+        "CLIENT-7.3.11-1.a.viii",
+        early is None and late is not None,
+        expected="the reply's INVITE only after the delivery session ended",
+        actual="during the delivery" if early else ("after" if late else "never"),
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "CLIENT-7.3.11-3",
+        expected=(session.conversation_id, session.contribution_id),
+        actual=(
+            late.request.headers.get(CONVERSATION_ID),
+            late.request.headers.get(CONTRIBUTION_ID),
+        )
+        if late
+        else None,
+        message="the re-join INVITE names the group session",
+        evidence=ev,
+    )
     if late is not None and early is None:
         late.respond(480)
 
@@ -235,20 +312,27 @@ async def test_7_3_11_no_rejoin_without_a_message(
     bye = await invite.bye()
     await bye.final(guards.sip)
     rejoin = await absent(pf_emulator, "INVITE", session.focus, within=guards.sip)
-    expect_true(recorder, "CLIENT-7.3.11-REJOIN-RESTRAINT", rejoin is None,
-                expected="no INVITE to the focus",
-                actual=rejoin.request.first_line() if rejoin else "none",
-                evidence=[sip_evidence(invite.request, "the deferred INVITE"),
-                          *([sip_evidence(rejoin.request, "re-join")] if rejoin else [])])
+    expect_true(
+        recorder,
+        "CLIENT-7.3.11-REJOIN-RESTRAINT",
+        rejoin is None,
+        expected="no INVITE to the focus",
+        actual=rejoin.request.first_line() if rejoin else "none",
+        evidence=[
+            sip_evidence(invite.request, "the deferred INVITE"),
+            *([sip_evidence(rejoin.request, "re-join")] if rejoin else []),
+        ],
+    )
     if rejoin is not None:
         rejoin.respond(480)
 
 
-@pytest.mark.requirement(
-    "CLIENT-7.3.11-2.a.i.1", "CLIENT-7.3.11-2.a.i.2", "CLIENT-7.3.11-2.a.i.3"
-)
+@pytest.mark.requirement("CLIENT-7.3.11-2.a.i.1", "CLIENT-7.3.11-2.a.i.2", "CLIENT-7.3.11-2.a.i.3")
 async def test_7_3_11_2_active_session_delivery(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    pf_emulator: PfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     upper_tester: UpperTester,
 ) -> None:
     """with {a client that knows a group session} ensure that
@@ -262,8 +346,10 @@ async def test_7_3_11_2_active_session_delivery(
     if answer.status != 200:
         inconclusive(f"the client did not accept the re-connection ({answer.status})")
     up = await delivered(pf_emulator, invite, within=guards.sip)
-    ev = [sip_evidence(invite.request, "the re-connection INVITE"),
-          sip_evidence(answer, "the client's 200")]
+    ev = [
+        sip_evidence(invite.request, "the re-connection INVITE"),
+        sip_evidence(answer, "the client's 200"),
+    ]
     sender = others(pixit)[0]
     pf_emulator.own(sender)
     mid = invite.send_stored("stored for you", sender=sender) if up else None
@@ -272,26 +358,45 @@ async def test_7_3_11_2_active_session_delivery(
     if message is not None:
         message.respond(200)
         ev.append(sip_evidence(message.request, "the client's MESSAGE"))
-    reported = [m for m in (
-        _imdn_message_id(imdn[0].body) if imdn else None,
-        _imdn_message_id(message.request.body) if message else None) if m]
-    expect_true(recorder, "CLIENT-7.3.11-2.a.i.1", up and mid in reported,
-                expected="the stored message is received in the sendrecv session",
-                actual=reported if up else "no MSRP session", evidence=ev)
-    expect_equal(recorder, "CLIENT-7.3.11-2.a.i.2", expected=mid,
-                 actual=_imdn_message_id(imdn[0].body) if imdn else None,
-                 message="the delivery notification comes in the MSRP session", evidence=ev)
+    reported = [
+        m
+        for m in (
+            _imdn_message_id(imdn[0].body) if imdn else None,
+            _imdn_message_id(message.request.body) if message else None,
+        )
+        if m
+    ]
+    expect_true(
+        recorder,
+        "CLIENT-7.3.11-2.a.i.1",
+        up and mid in reported,
+        expected="the stored message is received in the sendrecv session",
+        actual=reported if up else "no MSRP session",
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "CLIENT-7.3.11-2.a.i.2",
+        expected=mid,
+        actual=_imdn_message_id(imdn[0].body) if imdn else None,
+        message="the delivery notification comes in the MSRP session",
+        evidence=ev,
+    )
     chat = None
     if up:
-        await upper_tester.send_message(client_user(pixit), "new in the session",
-                                        conversation_id=session.conversation_id)
+        await upper_tester.send_message(
+            client_user(pixit), "new in the session", conversation_id=session.conversation_id
+        )
         chat = await msrp_cpim(invite, "text/plain", within=guards.sip)
     rejoin = await absent(pf_emulator, "INVITE", session.focus, within=0.0)
     if rejoin is not None:
         rejoin.respond(480)
-    expect_true(recorder, "CLIENT-7.3.11-2.a.i.3",
-                chat is not None and chat[1].body == b"new in the session",
-                expected="the new message in the sendrecv MSRP session",
-                actual=chat[1].body if chat else ("a re-join INVITE" if rejoin else "nothing"),
-                evidence=ev)
+    expect_true(
+        recorder,
+        "CLIENT-7.3.11-2.a.i.3",
+        chat is not None and chat[1].body == b"new in the session",
+        expected="the new message in the sendrecv MSRP session",
+        actual=chat[1].body if chat else ("a re-join INVITE" if rejoin else "nothing"),
+        evidence=ev,
+    )
     await invite.bye()

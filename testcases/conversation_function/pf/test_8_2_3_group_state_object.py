@@ -72,11 +72,24 @@ def _uri(name: str, user: str) -> str:
     return f"sip:{name}-823@{_domain(user)}"
 
 
-def _user(entity: str, *, name: str | None = None, roles: tuple[str, ...] = (),
-          yourown: bool | None = None, status: str = "connected",
-          method: str | None = None, state: DocState = DocState.FULL) -> User:
-    return User(entity, state=state, display_text=name, roles=roles, yourown=yourown,
-                endpoints=(Endpoint(entity, status=status, disconnection_method=method),))
+def _user(
+    entity: str,
+    *,
+    name: str | None = None,
+    roles: tuple[str, ...] = (),
+    yourown: bool | None = None,
+    status: str = "connected",
+    method: str | None = None,
+    state: DocState = DocState.FULL,
+) -> User:
+    return User(
+        entity,
+        state=state,
+        display_text=name,
+        roles=roles,
+        yourown=yourown,
+        endpoints=(Endpoint(entity, status=status, disconnection_method=method),),
+    )
 
 
 def _gso_evidence(obj: StoredObject, what: str) -> EvidenceRef:
@@ -90,15 +103,24 @@ async def _known_uids(store: MessageStoreReader, folder: str) -> set[int]:
 
 
 async def _new_gso(
-    recorder: VerdictRecorder, requirement: str, store: MessageStoreReader, folder: str,
-    known: set[int], guards: Guards,
+    recorder: VerdictRecorder,
+    requirement: str,
+    store: MessageStoreReader,
+    folder: str,
+    known: set[int],
+    guards: Guards,
 ) -> tuple[StoredObject, GroupState] | None:
     """The next Group State Object the PF adds to ``folder`` (a fail of ``requirement``
     when none comes); inconclusive when it cannot be read at all."""
     obj = await expect_arrival(
-        recorder, requirement,
-        store.wait_for_object(folder, lambda o: o.is_group_state and o.uid not in known,
-                              guards.sip * 2, what="a new Group State Object"),
+        recorder,
+        requirement,
+        store.wait_for_object(
+            folder,
+            lambda o: o.is_group_state and o.uid not in known,
+            guards.sip * 2,
+            what="a new Group State Object",
+        ),
         expected=f"a new Group State Object in {folder!r}",
     )
     if obj is None:
@@ -106,8 +128,14 @@ async def _new_gso(
     try:
         return obj, parse_group_state(obj.body)
     except DocumentError as exc:
-        expect_true(recorder, requirement, False, expected="a readable Group State Object",
-                    actual=str(exc), evidence=[_gso_evidence(obj, "the stored object")])
+        expect_true(
+            recorder,
+            requirement,
+            False,
+            expected="a readable Group State Object",
+            actual=str(exc),
+            evidence=[_gso_evidence(obj, "the stored object")],
+        )
         return None
 
 
@@ -176,9 +204,13 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     bob, carol, dave, erin = (_uri(n, user) for n in ("bob", "carol", "dave", "erin"))
     frank, gina = _uri("frank", user), _uri("gina", user)
     full = ConferenceInfo(
-        entity=focus, state=DocState.FULL, version=1,
+        entity=focus,
+        state=DocState.FULL,
+        version=1,
         description=ConferenceDescription(
-            subject=SUBJECT_1, keywords=KEYWORDS, maximum_user_count=MAX_USERS,
+            subject=SUBJECT_1,
+            keywords=KEYWORDS,
+            maximum_user_count=MAX_USERS,
             subject_ext=SubjectExt(participant=user, timestamp=SUBJECT_TS_1),
             icon=Icon(source=IconUri(ICON_URI), participant=bob, timestamp=ICON_TS),
         ),
@@ -192,22 +224,30 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     # partial 1: a new subject (with its subject-ext) and a new user
     partial_1 = ConferenceInfo(
-        entity=focus, state=DocState.PARTIAL, version=2,
+        entity=focus,
+        state=DocState.PARTIAL,
+        version=2,
         description=ConferenceDescription(
-            subject=SUBJECT_2, subject_ext=SubjectExt(participant=bob, timestamp=SUBJECT_TS_2)),
+            subject=SUBJECT_2, subject_ext=SubjectExt(participant=bob, timestamp=SUBJECT_TS_2)
+        ),
         users=(_user(frank, name="Frank F"),),
     )
     # partial 2: a user joins, then leaves (departed) in the next change
     partial_2 = ConferenceInfo(
-        entity=focus, state=DocState.PARTIAL, version=3,
+        entity=focus,
+        state=DocState.PARTIAL,
+        version=3,
         users=(_user(gina, name="Gina G", status="disconnected", method="departed"),),
     )
     async with open_store(pixit.message_store.url) as store:
         # 8.2.1 200 OK step 8 may already have stored a Group State Object at set-up
         with contextlib.suppress(ObjectNotStored):
             await store.wait_for_object(
-                folder, lambda o: o.is_group_state, guards.sip,
-                what="the Group State Object of the session set-up")
+                folder,
+                lambda o: o.is_group_state,
+                guards.sip,
+                what="the Group State Object of the session set-up",
+            )
         known = await _known_uids(store, folder)
         sub.accept()
         for doc in (full, partial_1, partial_2):
@@ -217,91 +257,194 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
         seen = _dt.datetime.now(_dt.UTC)
     await _bye(fs, guards)
     if got is None:
-        expect_true(recorder, "PF-5.2.3.5-GSO-STORE", False,
-                    expected="a Group State Object at the end of the session",
-                    actual="none stored")
+        expect_true(
+            recorder,
+            "PF-5.2.3.5-GSO-STORE",
+            False,
+            expected="a Group State Object at the end of the session",
+            actual="none stored",
+        )
         return
     obj, gs = got
     ev = [_gso_evidence(obj, "the Group State Object stored on noresource")]
-    expect_true(recorder, "PF-8.2.3-RCV-3", True, expected="a new Group State Object",
-                actual=f"UID {obj.uid}", evidence=ev)
-    expect_true(recorder, "PF-5.2.3.5-GSO-STORE", True,
-                expected="a Group State Object at the end of the session",
-                actual=f"UID {obj.uid}", evidence=ev)
+    expect_true(
+        recorder,
+        "PF-8.2.3-RCV-3",
+        True,
+        expected="a new Group State Object",
+        actual=f"UID {obj.uid}",
+        evidence=ev,
+    )
+    expect_true(
+        recorder,
+        "PF-5.2.3.5-GSO-STORE",
+        True,
+        expected="a Group State Object at the end of the session",
+        actual=f"UID {obj.uid}",
+        evidence=ev,
+    )
     # a: <entity> of <conference-info>
-    expect_equal(recorder, "PF-8.2.3-RCV-3.a", expected=focus, actual=gs.lastfocussessionid,
-                 evidence=ev)
+    expect_equal(
+        recorder, "PF-8.2.3-RCV-3.a", expected=focus, actual=gs.lastfocussessionid, evidence=ev
+    )
     # b: the current date and time
     try:
         stamp = gs.timestamp_datetime()
     except DocumentError:
         stamp = None
     expect_true(
-        recorder, "PF-8.2.3-RCV-3.b",
+        recorder,
+        "PF-8.2.3-RCV-3.b",
         stamp is not None
-        and sent - _dt.timedelta(seconds=guards.sip) <= stamp
+        and sent - _dt.timedelta(seconds=guards.sip)
+        <= stamp
         <= seen + _dt.timedelta(seconds=guards.sip),
         expected=f"between {sent.isoformat()} and {seen.isoformat()} (guard {guards.sip}s)",
-        actual=gs.timestamp, evidence=ev,
+        actual=gs.timestamp,
+        evidence=ev,
     )
     # c: the type of the CPM Group Session
-    expect_true(recorder, "PF-8.2.3-RCV-3.c",
-                (gs.group_type or "").lower() in ("closed", "open"),
-                expected="group-type Closed or Open", actual=gs.group_type, evidence=ev)
+    expect_true(
+        recorder,
+        "PF-8.2.3-RCV-3.c",
+        (gs.group_type or "").lower() in ("closed", "open"),
+        expected="group-type Closed or Open",
+        actual=gs.group_type,
+        evidence=ev,
+    )
     # d: one participant per user, but not those disconnected with departed or failed
     remaining = sorted([user, bob, erin, frank])
     listed = sorted(p.comm_addr or "" for p in gs.participants)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.d", expected=remaining, actual=listed,
-                 message="departed (carol, gina) and failed (dave) are left out; booted "
-                         "(erin) stays", evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3-coherent", expected=remaining, actual=listed,
-                 message="the full state with both partial notifications applied",
-                 evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-6", expected=remaining, actual=listed,
-                 message="the stored state is the last state the CF notified", evidence=ev)
-    expect_true(recorder, "PF-8.2.3-RCV-3.d.i",
-                bool(gs.participants) and all(p.comm_addr in remaining
-                                              for p in gs.participants),
-                expected=f"comm-addr of each participant among {remaining}",
-                actual=[p.comm_addr for p in gs.participants], evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.d",
+        expected=remaining,
+        actual=listed,
+        message="departed (carol, gina) and failed (dave) are left out; booted (erin) stays",
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3-coherent",
+        expected=remaining,
+        actual=listed,
+        message="the full state with both partial notifications applied",
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-6",
+        expected=remaining,
+        actual=listed,
+        message="the stored state is the last state the CF notified",
+        evidence=ev,
+    )
+    expect_true(
+        recorder,
+        "PF-8.2.3-RCV-3.d.i",
+        bool(gs.participants) and all(p.comm_addr in remaining for p in gs.participants),
+        expected=f"comm-addr of each participant among {remaining}",
+        actual=[p.comm_addr for p in gs.participants],
+        evidence=ev,
+    )
     names = {p.comm_addr: p.name for p in gs.participants}
-    expect_equal(recorder, "PF-8.2.3-RCV-3.d.ii",
-                 expected={user: "Alice A", bob: "Bob B", erin: "Erin E", frank: "Frank F"},
-                 actual=names, evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.d.ii",
+        expected={user: "Alice A", bob: "Bob B", erin: "Erin E", frank: "Frank F"},
+        actual=names,
+        evidence=ev,
+    )
     yourown = {p.comm_addr: bool(p.yourown) for p in gs.participants}
-    expect_equal(recorder, "PF-8.2.3-RCV-3.d.iii",
-                 expected={user: True, bob: False, erin: False, frank: False},
-                 actual=yourown, message="yourown only where the <user> had it", evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.d.iii",
+        expected={user: True, bob: False, erin: False, frank: False},
+        actual=yourown,
+        message="yourown only where the <user> had it",
+        evidence=ev,
+    )
     roles = {p.comm_addr: p.role for p in gs.participants}
-    expect_equal(recorder, "PF-8.2.3-RCV-3.d.iv",
-                 expected={user: "Administrator", bob: "Participant", erin: None,
-                           frank: None},
-                 actual=roles, evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.d.iv",
+        expected={user: "Administrator", bob: "Participant", erin: None, frank: None},
+        actual=roles,
+        evidence=ev,
+    )
     # e: subject (the latest, from the first partial notification)
     subject = gs.subject
-    expect_true(recorder, "PF-8.2.3-RCV-3.e", subject is not None,
-                expected="a subject element", actual=subject, evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.e.i", expected=SUBJECT_2,
-                 actual=subject.text if subject else None, evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.e.ii", expected=bob,
-                 actual=subject.participant if subject else None, evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.e.iii", expected=SUBJECT_TS_2,
-                 actual=subject.timestamp if subject else None, evidence=ev)
+    expect_true(
+        recorder,
+        "PF-8.2.3-RCV-3.e",
+        subject is not None,
+        expected="a subject element",
+        actual=subject,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.e.i",
+        expected=SUBJECT_2,
+        actual=subject.text if subject else None,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.e.ii",
+        expected=bob,
+        actual=subject.participant if subject else None,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.e.iii",
+        expected=SUBJECT_TS_2,
+        actual=subject.timestamp if subject else None,
+        evidence=ev,
+    )
     # f: icon
     icon = gs.icon
-    expect_true(recorder, "PF-8.2.3-RCV-3.f", icon is not None,
-                expected="an icon element", actual=icon, evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.f.i", expected=IconUri(ICON_URI),
-                 actual=icon.source if icon else None, evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.f.ii", expected=bob,
-                 actual=icon.participant if icon else None, evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.f.iii", expected=ICON_TS,
-                 actual=icon.timestamp if icon else None, evidence=ev)
+    expect_true(
+        recorder,
+        "PF-8.2.3-RCV-3.f",
+        icon is not None,
+        expected="an icon element",
+        actual=icon,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.f.i",
+        expected=IconUri(ICON_URI),
+        actual=icon.source if icon else None,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.f.ii",
+        expected=bob,
+        actual=icon.participant if icon else None,
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.f.iii",
+        expected=ICON_TS,
+        actual=icon.timestamp if icon else None,
+        evidence=ev,
+    )
     # g, h
-    expect_equal(recorder, "PF-8.2.3-RCV-3.g", expected=MAX_USERS, actual=gs.max_user_count,
-                 evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-3.h", expected=" ".join(KEYWORDS),
-                 actual=" ".join((gs.policy or "").split()) or None, evidence=ev)
+    expect_equal(
+        recorder, "PF-8.2.3-RCV-3.g", expected=MAX_USERS, actual=gs.max_user_count, evidence=ev
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.h",
+        expected=" ".join(KEYWORDS),
+        actual=" ".join((gs.policy or "").split()) or None,
+        evidence=ev,
+    )
 
 
 def _icon_source_markup(raw: bytes) -> list[str]:
@@ -314,7 +457,9 @@ def _icon_source_markup(raw: bytes) -> list[str]:
             continue
         for c in icon:
             if isinstance(c.tag, str) and etree.QName(c).localname not in (
-                    "participant", "timestamp"):
+                "participant",
+                "timestamp",
+            ):
                 found.append(etree.QName(c).localname)
         found += [f"@{a}" for a in icon.attrib if a in ("source", "icon-uri")]
     return found
@@ -352,7 +497,8 @@ async def test_8_2_3_group_state_object_snapshots(
     async with open_store(pixit.message_store.url) as store:
         for round_, users in enumerate(states):
             fs = await group_session_with_subscription(
-                client_factory, cf_emulator, pixit, guards, user=user, ids=ids, focus=focus)
+                client_factory, cf_emulator, pixit, guards, user=user, ids=ids, focus=focus
+            )
             if fs.subscribe is None:
                 inconclusive("the PF sent no SUBSCRIBE to the focus")
             sub = fs.subscribe
@@ -360,7 +506,9 @@ async def test_8_2_3_group_state_object_snapshots(
             known = await _known_uids(store, folder)
             sub.accept()
             doc = ConferenceInfo(
-                entity=focus, state=DocState.FULL, version=1,
+                entity=focus,
+                state=DocState.FULL,
+                version=1,
                 description=ConferenceDescription(subject=f"{SUBJECT_1} {round_}", icon=icon),
                 users=tuple(_user(u, name=u.split(":")[1].split("-")[0]) for u in users),
             )
@@ -374,33 +522,57 @@ async def test_8_2_3_group_state_object_snapshots(
         still = {o.uid for o in await store.group_state_objects(folder)}
     first, last = snapshots
     ev = [_gso_evidence(o, f"snapshot {i + 1}") for i, (o, _) in enumerate(snapshots)]
-    expect_true(recorder, "PF-8.2.3-RCV-3", True, expected="a Group State Object per end",
-                actual=[o.uid for o, _ in snapshots], evidence=ev)
-    expect_true(recorder, "PF-8.2.3-RCV-3-new",
-                first[0].uid != last[0].uid and {first[0].uid, last[0].uid} <= still,
-                expected="two distinct Group State Objects, the first one kept",
-                actual={"snapshots": [first[0].uid, last[0].uid], "in folder": sorted(still)},
-                evidence=ev)
+    expect_true(
+        recorder,
+        "PF-8.2.3-RCV-3",
+        True,
+        expected="a Group State Object per end",
+        actual=[o.uid for o, _ in snapshots],
+        evidence=ev,
+    )
+    expect_true(
+        recorder,
+        "PF-8.2.3-RCV-3-new",
+        first[0].uid != last[0].uid and {first[0].uid, last[0].uid} <= still,
+        expected="two distinct Group State Objects, the first one kept",
+        actual={"snapshots": [first[0].uid, last[0].uid], "in folder": sorted(still)},
+        evidence=ev,
+    )
     try:
         stamps = [gs.timestamp_datetime() for _, gs in snapshots]
     except DocumentError:
         stamps = [None, None]
-    latest = max(snapshots, key=lambda s: s[1].timestamp_datetime() or _dt.datetime.min
-                 .replace(tzinfo=_dt.UTC)) if None not in stamps else None
+    latest = (
+        max(
+            snapshots,
+            key=lambda s: s[1].timestamp_datetime() or _dt.datetime.min.replace(tzinfo=_dt.UTC),
+        )
+        if None not in stamps
+        else None
+    )
     expect_true(
-        recorder, "PF-8.2.3-RCV-3-new",
-        None not in stamps and stamps[0] < stamps[1]  # type: ignore[operator]
+        recorder,
+        "PF-8.2.3-RCV-3-new",
+        None not in stamps
+        and stamps[0] < stamps[1]  # type: ignore[operator]
         and latest is not None
         and sorted(p.comm_addr or "" for p in latest[1].participants) == sorted(states[1]),
         expected=f"the latest timestamp holds the last state {sorted(states[1])}",
-        actual=[(gs.timestamp, sorted(p.comm_addr or "" for p in gs.participants))
-                for _, gs in snapshots],
+        actual=[
+            (gs.timestamp, sorted(p.comm_addr or "" for p in gs.participants))
+            for _, gs in snapshots
+        ],
         evidence=ev,
     )
     markup = [_icon_source_markup(o.body) for o, _ in snapshots]
-    expect_equal(recorder, "PF-8.2.3-RCV-3.f.i-empty", expected=[[], []], actual=markup,
-                 message="an empty <source> leaves no source information in the icon",
-                 evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3.f.i-empty",
+        expected=[[], []],
+        actual=markup,
+        message="an empty <source> leaves no source information in the icon",
+        evidence=ev,
+    )
 
 
 @pytest.mark.requirement("PF-8.2.3-RCV-3")
@@ -425,21 +597,29 @@ async def test_8_2_3_no_group_state_object_without_store_preference(
     async with open_store(pixit.message_store.url) as store:
         known = await _known_uids(store, folder)
         sub.accept()
-        doc = ConferenceInfo(entity=focus, state=DocState.FULL, version=1,
-                             users=(_user(user, name="Alice A"),))
+        doc = ConferenceInfo(
+            entity=focus, state=DocState.FULL, version=1, users=(_user(user, name="Alice A"),)
+        )
         await (await sub.notify(build_conference_info(doc))).final(guards.sip)
         await _end_subscription(sub, guards)
         try:
             obj: StoredObject | None = await store.wait_for_object(
-                folder, lambda o: o.is_group_state and o.uid not in known, guards.sip,
-                what="a Group State Object")
+                folder,
+                lambda o: o.is_group_state and o.uid not in known,
+                guards.sip,
+                what="a Group State Object",
+            )
         except ObjectNotStored:
             obj = None
     await _bye(fs, guards)
-    expect_equal(recorder, "PF-8.2.3-RCV-3", expected=None,
-                 actual=None if obj is None else f"UID {obj.uid}",
-                 message="neither allow-store nor allow-offline-storage is true",
-                 evidence=[_gso_evidence(obj, "the stored object")] if obj else None)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-3",
+        expected=None,
+        actual=None if obj is None else f"UID {obj.uid}",
+        message="neither allow-store nor allow-offline-storage is true",
+        evidence=[_gso_evidence(obj, "the stored object")] if obj else None,
+    )
 
 
 @pytest.mark.requirement(
@@ -465,11 +645,15 @@ async def test_8_2_3_local_notify_without_cf_session(
     focus = fs.cf_session.focus_uri
     bob, frank = _uri("bob", user), _uri("frank", user)
     sub.accept()
-    full = ConferenceInfo(entity=focus, state=DocState.FULL, version=1,
-                          users=(_user(user, name="Alice A", yourown=True),
-                                 _user(bob, name="Bob B")))
-    partial = ConferenceInfo(entity=focus, state=DocState.PARTIAL, version=2,
-                             users=(_user(frank, name="Frank F"),))
+    full = ConferenceInfo(
+        entity=focus,
+        state=DocState.FULL,
+        version=1,
+        users=(_user(user, name="Alice A", yourown=True), _user(bob, name="Bob B")),
+    )
+    partial = ConferenceInfo(
+        entity=focus, state=DocState.PARTIAL, version=2, users=(_user(frank, name="Frank F"),)
+    )
     for doc in (full, partial):
         await (await sub.notify(build_conference_info(doc))).final(guards.sip)
     await _end_subscription(sub, guards)
@@ -492,7 +676,8 @@ async def test_8_2_3_local_notify_without_cf_session(
     except WaitTimeout:
         at_cf = None
     expect_true(
-        recorder, "PF-8.2.3-CLSUB-LOCAL",
+        recorder,
+        "PF-8.2.3-CLSUB-LOCAL",
         200 <= answer.status < 300 and notify is not None and at_cf is None,
         expected="2xx and a NOTIFY from the PF, no SUBSCRIBE at the CF",
         actual={"answer": answer.status, "notify": notify is not None, "at CF": at_cf},
@@ -505,10 +690,22 @@ async def test_8_2_3_local_notify_without_cf_session(
         except DocumentError:
             users = None
     wanted = sorted([user, bob, frank])
-    expect_equal(recorder, "PF-8.2.3-CLSUB-LOCAL-NOTIFY", expected=wanted, actual=users,
-                 message="the locally stored Participant Information", evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-RCV-6", expected=wanted, actual=users,
-                 message="the up-to-date Participant Information kept locally", evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-CLSUB-LOCAL-NOTIFY",
+        expected=wanted,
+        actual=users,
+        message="the locally stored Participant Information",
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-6",
+        expected=wanted,
+        actual=users,
+        message="the up-to-date Participant Information kept locally",
+        evidence=ev,
+    )
 
 
 @pytest.mark.requirement("PF-8.2.3-CLSUB-RURI")
@@ -543,11 +740,20 @@ async def test_8_2_3_client_subscribe_request_uri(
     if not 200 <= answer.status < 300:
         inconclusive(f"the PF did not accept a SUBSCRIBE to its Contact ({answer.status})")
     got = await expect_arrival(
-        recorder, "PF-8.2.3-CLSUB-RURI", cf_emulator.expect_subscribe(within=guards.sip),
-        expected=f"a SUBSCRIBE to {focus} at the CF", evidence=ev)
+        recorder,
+        "PF-8.2.3-CLSUB-RURI",
+        cf_emulator.expect_subscribe(within=guards.sip),
+        expected=f"a SUBSCRIBE to {focus} at the CF",
+        evidence=ev,
+    )
     if got is not None:
         ev.append(sip_evidence(got.request, "the SUBSCRIBE at the CF"))
-        expect_equal(recorder, "PF-8.2.3-CLSUB-RURI", expected=focus,
-                     actual=uri_of(got.request.uri), evidence=ev)
+        expect_equal(
+            recorder,
+            "PF-8.2.3-CLSUB-RURI",
+            expected=focus,
+            actual=uri_of(got.request.uri),
+            evidence=ev,
+        )
         got.accept()
     await _bye(fs, guards)

@@ -41,11 +41,21 @@ ICSI_SESSION_ENCODED = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session"
 
 
 def _full(focus: str, users: tuple[str, ...], version: int = 1) -> bytes:
-    return build_conference_info(ConferenceInfo(
-        entity=focus, state=DocState.FULL, version=version,
-        users=tuple(User(u, display_text=u.split(":")[1].split("@")[0],
-                         endpoints=(Endpoint(u, status="connected"),)) for u in users),
-    ))
+    return build_conference_info(
+        ConferenceInfo(
+            entity=focus,
+            state=DocState.FULL,
+            version=version,
+            users=tuple(
+                User(
+                    u,
+                    display_text=u.split(":")[1].split("@")[0],
+                    endpoints=(Endpoint(u, status="connected"),),
+                )
+                for u in users
+            ),
+        )
+    )
 
 
 @pytest.mark.requirement(
@@ -73,75 +83,115 @@ async def test_8_2_3_pf_subscribes_to_the_focus(
       then {the PF sends a conference SUBSCRIBE to the focus with items 1-9 of 8.2.3 and
             answers the CF's NOTIFY with 200} }"""
     fs = await group_session_with_subscription(client_factory, cf_emulator, pixit, guards)
-    expect_true(recorder, "PF-8.2.1-200OK-9", fs.subscribe is not None,
-                expected="a SUBSCRIBE of the PF to the focus after the 200 OK",
-                actual=None if fs.subscribe is None else "SUBSCRIBE",
-                evidence=[sip_evidence(fs.answer, "the 200 the client received")], fatal=True)
+    expect_true(
+        recorder,
+        "PF-8.2.1-200OK-9",
+        fs.subscribe is not None,
+        expected="a SUBSCRIBE of the PF to the focus after the 200 OK",
+        actual=None if fs.subscribe is None else "SUBSCRIBE",
+        evidence=[sip_evidence(fs.answer, "the 200 the client received")],
+        fatal=True,
+    )
     assert fs.subscribe is not None
     sub = fs.subscribe
     got = sub.request
     user = fs.client.user
-    ev = [sip_evidence(fs.answer, "the 200 the client received"),
-          sip_evidence(got, "the PF's SUBSCRIBE")]
-    expect_equal(recorder, "PF-8.2.1-200OK-9", expected="SUBSCRIBE", actual=got.method,
-                 evidence=ev)
+    ev = [
+        sip_evidence(fs.answer, "the 200 the client received"),
+        sip_evidence(got, "the PF's SUBSCRIBE"),
+    ]
+    expect_equal(recorder, "PF-8.2.1-200OK-9", expected="SUBSCRIBE", actual=got.method, evidence=ev)
     expires = got.headers.get("Expires")
     accept = got.headers.get("Accept")
     expect_true(
-        recorder, "PF-8.2.3-SUB-1",
+        recorder,
+        "PF-8.2.3-SUB-1",
         (got.headers.get("Event") or "").split(";")[0].strip().lower() == "conference"
-        and expires is not None and expires.strip().isdigit()
+        and expires is not None
+        and expires.strip().isdigit()
         and (accept is None or "application/conference-info+xml" in accept.lower()),
         expected="Event: conference, an Expires, Accept with application/conference-info+xml",
-        actual=(got.headers.get("Event"), expires, accept), evidence=ev,
+        actual=(got.headers.get("Event"), expires, accept),
+        evidence=ev,
     )
-    expect_equal(recorder, "PF-8.2.3-SUB-2", expected=fs.cf_session.focus_uri,
-                 actual=uri_of(got.uri), evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-SUB-2",
+        expected=fs.cf_session.focus_uri,
+        actual=uri_of(got.uri),
+        evidence=ev,
+    )
     prefs = get_accept_contact(got)
     raw_ac = got.headers.get("Accept-Contact") or ""
     expect_true(
-        recorder, "PF-8.2.3-SUB-3",
+        recorder,
+        "PF-8.2.3-SUB-3",
         any(ICSI_SESSION in p.icsi_refs for p in prefs) and ICSI_SESSION_ENCODED in raw_ac,
         expected=f'Accept-Contact: *;+g.3gpp.icsi-ref="{ICSI_SESSION_ENCODED}"',
-        actual=raw_ac or None, evidence=ev,
+        actual=raw_ac or None,
+        evidence=ev,
     )
-    expect_equal(recorder, "PF-8.2.3-SUB-4", expected=[ICSI_GROUP],
-                 actual=list(get_asserted_services(got)), evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-SUB-4",
+        expected=[ICSI_GROUP],
+        actual=list(get_asserted_services(got)),
+        evidence=ev,
+    )
     contacts = get_contacts(got)
     raw_contact = got.headers.get("Contact") or ""
     expect_true(
-        recorder, "PF-8.2.3-SUB-5",
-        bool(contacts) and ICSI_SESSION in contacts[0].icsi_refs
-        and ICSI_SESSION_ENCODED in raw_contact and user not in contacts[0].uri,
+        recorder,
+        "PF-8.2.3-SUB-5",
+        bool(contacts)
+        and ICSI_SESSION in contacts[0].icsi_refs
+        and ICSI_SESSION_ENCODED in raw_contact
+        and user not in contacts[0].uri,
         expected="a Contact of the PF with +g.3gpp.icsi-ref (percent-encoded cpm.session)",
-        actual=raw_contact or None, evidence=ev,
+        actual=raw_contact or None,
+        evidence=ev,
     )
     from_uri = uri_of(got.headers.get("From") or "")
     wanted_from = pixit.uris.deferred_msg_mgmt
     expect_true(
-        recorder, "PF-8.2.3-SUB-6",
+        recorder,
+        "PF-8.2.3-SUB-6",
         from_uri == wanted_from if wanted_from else from_uri != user,
-        expected=wanted_from or f"a URI of the PF (not {user})", actual=from_uri, evidence=ev,
-    )
-    pai = got.headers.get("P-Asserted-Identity")
-    expect_equal(recorder, "PF-8.2.3-SUB-7", expected=user,
-                 actual=uri_of(pai) if pai else None, evidence=ev)
-    release = cpm_release(got.headers.get("User-Agent") or "")
-    expect_true(
-        recorder, "PF-8.2.3-SUB-8",
-        release is not None and release[0] == "serv" and release[1].startswith("OMA2."),
-        expected="User-Agent: CPM-serv/OMA2.x ...", actual=got.headers.get("User-Agent"),
+        expected=wanted_from or f"a URI of the PF (not {user})",
+        actual=from_uri,
         evidence=ev,
     )
-    expect_equal(recorder, "PF-8.2.3-SUB-9", expected=pf_address(pixit).host,
-                 actual=sub.incoming.source.host,
-                 message="the SUBSCRIBE reaches the SIP/IP core (the tool) from the PF",
-                 evidence=ev)
+    pai = got.headers.get("P-Asserted-Identity")
+    expect_equal(
+        recorder, "PF-8.2.3-SUB-7", expected=user, actual=uri_of(pai) if pai else None, evidence=ev
+    )
+    release = cpm_release(got.headers.get("User-Agent") or "")
+    expect_true(
+        recorder,
+        "PF-8.2.3-SUB-8",
+        release is not None and release[0] == "serv" and release[1].startswith("OMA2."),
+        expected="User-Agent: CPM-serv/OMA2.x ...",
+        actual=got.headers.get("User-Agent"),
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-SUB-9",
+        expected=pf_address(pixit).host,
+        actual=sub.incoming.source.host,
+        message="the SUBSCRIBE reaches the SIP/IP core (the tool) from the PF",
+        evidence=ev,
+    )
     sub.accept()
     handle = await sub.notify(_full(fs.cf_session.focus_uri, (user,)))
     response = await handle.final(guards.sip)
-    expect_equal(recorder, "PF-8.2.3-RCV-1", expected=200, actual=response.status,
-                 evidence=[sip_evidence(response, "the PF's answer to the NOTIFY")])
+    expect_equal(
+        recorder,
+        "PF-8.2.3-RCV-1",
+        expected=200,
+        actual=response.status,
+        evidence=[sip_evidence(response, "the PF's answer to the NOTIFY")],
+    )
     await fs.session.handle.bye()
 
 
@@ -182,18 +232,26 @@ async def test_8_2_3_clients_subscribe_through_the_pf(
         except WaitTimeout:
             pass
     expect_true(
-        recorder, "PF-8.2.3-CLSUB-RECEIVE",
+        recorder,
+        "PF-8.2.3-CLSUB-RECEIVE",
         all(200 <= r.status < 300 for r in finals) and len(notified) == 2,
         expected="2xx to each client SUBSCRIBE, then a NOTIFY",
-        actual=([r.status for r in finals], len(notified)), evidence=ev,
+        actual=([r.status for r in finals], len(notified)),
+        evidence=ev,
     )
     try:
         extra = await cf_emulator.expect_subscribe(within=guards.sip)
         extra_seen: str | None = extra.request.first_line()
     except WaitTimeout:
         extra_seen = None
-    expect_equal(recorder, "PF-8.2.3-CLSUB-PARALLEL", expected=None, actual=extra_seen,
-                 message="no second subscription of the same user at the CF", evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.2.3-CLSUB-PARALLEL",
+        expected=None,
+        actual=extra_seen,
+        message="no second subscription of the same user at the CF",
+        evidence=ev,
+    )
     carol = next((u.uri for u in pixit.users if u.uri != user), user)
     await (await sub.notify(_full(focus, (user, carol), version=2))).final(guards.sip)
     forwarded = []
@@ -206,9 +264,15 @@ async def test_8_2_3_clients_subscribe_through_the_pf(
         except (WaitTimeout, Exception):
             forwarded.append([])
     wanted = sorted([user, carol])
-    expect_equal(recorder, "PF-8.2.3-RCV-5", expected=[wanted, wanted], actual=forwarded,
-                 evidence=ev)
-    expect_equal(recorder, "PF-8.2.3-CLSUB-B2BUA", expected=[wanted, wanted],
-                 actual=forwarded, message="the clients get the CF's state from the PF",
-                 evidence=ev)
+    expect_equal(
+        recorder, "PF-8.2.3-RCV-5", expected=[wanted, wanted], actual=forwarded, evidence=ev
+    )
+    expect_equal(
+        recorder,
+        "PF-8.2.3-CLSUB-B2BUA",
+        expected=[wanted, wanted],
+        actual=forwarded,
+        message="the clients get the CF's state from the PF",
+        evidence=ev,
+    )
     await fs.session.handle.bye()

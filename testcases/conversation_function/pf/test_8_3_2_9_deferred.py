@@ -43,8 +43,15 @@ async def _cf_bye(cf: CfEmulator, within: float) -> IncomingRequest | None:
 
 
 async def _stays_in_media_path(
-    recorder: VerdictRecorder, requirement: str, cf: CfEmulator, leg: GroupLeg,
-    guards: Guards, scscf: Scscf, pixit: Pixit, *, subscribe_within: float,
+    recorder: VerdictRecorder,
+    requirement: str,
+    cf: CfEmulator,
+    leg: GroupLeg,
+    guards: Guards,
+    scscf: Scscf,
+    pixit: Pixit,
+    *,
+    subscribe_within: float,
 ) -> None:
     """The observable of every case: no BYE towards the CF, the CF's later SENDs get 200,
     and they reach client B when it is back (third-party REGISTER)."""
@@ -52,17 +59,29 @@ async def _stays_in_media_path(
     with contextlib.suppress(WaitTimeout):  # checked by PF-8.3.2.9-SUBSCRIBE
         await accept_focus_subscription(cf, leg, guards, users, within=subscribe_within)
     bye = await _cf_bye(cf, guards.msrp)
-    expect_equal(recorder, requirement, expected=None,
-                 actual=bye.request.first_line() if bye is not None else None,
-                 evidence=sip_evidence(bye.request, "the PF's BYE to the CF") if bye else None,
-                 message="no BYE towards the CF: the PF remains in the media path")
+    expect_equal(
+        recorder,
+        requirement,
+        expected=None,
+        actual=bye.request.first_line() if bye is not None else None,
+        evidence=sip_evidence(bye.request, "the PF's BYE to the CF") if bye else None,
+        message="no BYE towards the CF: the PF remains in the media path",
+    )
     statuses = await cf_sends(leg, guards, "deferred-1")
-    expect_equal(recorder, requirement, expected=[200], actual=statuses,
-                 message="the CF's SEND is answered 200 while client B is gone")
+    expect_equal(
+        recorder,
+        requirement,
+        expected=[200],
+        actual=statuses,
+        message="the CF's SEND is answered 200 while client B is gone",
+    )
     await client_returns(scscf, leg, pixit, guards)
     invite = await expect_arrival(
-        recorder, requirement, leg.client.expect_invite(within=guards.sip),
-        expected="an INVITE of the PF to client B for the deferred delivery")
+        recorder,
+        requirement,
+        leg.client.expect_invite(within=guards.sip),
+        expected="an INVITE of the PF to client B for the deferred delivery",
+    )
     if invite is None:
         return
     await invite.answer(sdp_setup="passive")
@@ -70,15 +89,24 @@ async def _stays_in_media_path(
     with contextlib.suppress(WaitTimeout):
         await invite.establish_msrp(within=guards.msrp)
     message = await received(invite.msrp, "deferred-1", guards.msrp + guards.sip)
-    expect_equal(recorder, requirement, expected=True, actual=message is not None,
-                 evidence=sip_evidence(invite.request, "the PF's delivery INVITE"),
-                 message="the message sent while client B was gone is delivered")
+    expect_equal(
+        recorder,
+        requirement,
+        expected=True,
+        actual=message is not None,
+        evidence=sip_evidence(invite.request, "the PF's delivery INVITE"),
+        message="the message sent while client B was gone is delivered",
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-BYE", "PF-8.3.2.9-1")
 async def test_8_3_2_9_1_involuntary_bye(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B sends BYE with Reason SIP;cause=480}
@@ -86,19 +114,39 @@ async def test_8_3_2_9_1_involuntary_bye(
             delivers them when client B registers again} }"""
     leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
     handle = await leg.invite.bye(INVOLUNTARY)
-    answer = await expect_arrival(recorder, "PF-8.3.2.9-BYE", handle.final(within=guards.sip),
-                                  expected="a final response to the client's BYE")
+    answer = await expect_arrival(
+        recorder,
+        "PF-8.3.2.9-BYE",
+        handle.final(within=guards.sip),
+        expected="a final response to the client's BYE",
+    )
     if answer is not None:
-        expect_equal(recorder, "PF-8.3.2.9-BYE", expected=200, actual=answer.status,
-                     evidence=sip_evidence(answer, "the PF's response to the BYE"))
-    await _stays_in_media_path(recorder, "PF-8.3.2.9-1", cf_emulator, leg, guards, scscf,
-                               pixit, subscribe_within=guards.sip)
+        expect_equal(
+            recorder,
+            "PF-8.3.2.9-BYE",
+            expected=200,
+            actual=answer.status,
+            evidence=sip_evidence(answer, "the PF's response to the BYE"),
+        )
+    await _stays_in_media_path(
+        recorder,
+        "PF-8.3.2.9-1",
+        cf_emulator,
+        leg,
+        guards,
+        scscf,
+        pixit,
+        subscribe_within=guards.sip,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-1")
 async def test_8_3_2_9_1_voluntary_bye_leaves(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B sends BYE with Reason SIP;cause=200 (the user left voluntarily)}
@@ -106,28 +154,48 @@ async def test_8_3_2_9_1_voluntary_bye_leaves(
     leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
     await leg.invite.bye('SIP;cause=200;text="Call completed"')
     bye = await _cf_bye(cf_emulator, guards.sip)
-    expect_equal(recorder, "PF-8.3.2.9-1", expected="BYE",
-                 actual=bye.request.method if bye is not None else None,
-                 message="a voluntary BYE (cause 200) is no trigger: the PF leaves the session")
+    expect_equal(
+        recorder,
+        "PF-8.3.2.9-1",
+        expected="BYE",
+        actual=bye.request.method if bye is not None else None,
+        message="a voluntary BYE (cause 200) is no trigger: the PF leaves the session",
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-2")
 async def test_8_3_2_9_2_invite_timeout(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {the CF's group INVITE accepted by the PF} ensure that
     { when {client B never answers the PF's INVITE (Timer B runs out)}
       then {the PF stays in the media path and delivers later} }"""
     leg = await cf_group_session(client_factory, cf_emulator, pixit, guards, answer=False)
-    await _stays_in_media_path(recorder, "PF-8.3.2.9-2", cf_emulator, leg, guards, scscf,
-                               pixit, subscribe_within=2 * guards.sip)
+    await _stays_in_media_path(
+        recorder,
+        "PF-8.3.2.9-2",
+        cf_emulator,
+        leg,
+        guards,
+        scscf,
+        pixit,
+        subscribe_within=2 * guards.sip,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-3-lost")
 async def test_8_3_2_9_3_msrp_connection_lost(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B's MSRP connection to the PF is lost}
@@ -135,14 +203,26 @@ async def test_8_3_2_9_3_msrp_connection_lost(
     leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
     assert leg.invite.msrp is not None
     await leg.invite.msrp.close()
-    await _stays_in_media_path(recorder, "PF-8.3.2.9-3-lost", cf_emulator, leg, guards, scscf,
-                               pixit, subscribe_within=guards.sip)
+    await _stays_in_media_path(
+        recorder,
+        "PF-8.3.2.9-3-lost",
+        cf_emulator,
+        leg,
+        guards,
+        scscf,
+        pixit,
+        subscribe_within=guards.sip,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-3-setup")
 async def test_8_3_2_9_3_msrp_setup_fails(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {the CF's group INVITE accepted by the PF} ensure that
     { when {client B answers a=setup:passive with a path nobody listens on}
@@ -152,35 +232,58 @@ async def test_8_3_2_9_3_msrp_setup_fails(
     body = dead.sdp(setup="passive")
     await dead.close()
     await leg.invite.answer(body=body)
-    await _stays_in_media_path(recorder, "PF-8.3.2.9-3-setup", cf_emulator, leg, guards,
-                               scscf, pixit, subscribe_within=guards.sip)
+    await _stays_in_media_path(
+        recorder,
+        "PF-8.3.2.9-3-setup",
+        cf_emulator,
+        leg,
+        guards,
+        scscf,
+        pixit,
+        subscribe_within=guards.sip,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-SUBSCRIBE")
 async def test_8_3_2_9_subscribe_to_focus(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B is gone (BYE with cause 480)}
       then {the PF subscribes to the focus of the group session (Event: conference)} }"""
     leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
     await leg.invite.bye(INVOLUNTARY)
-    sub = await expect_arrival(recorder, "PF-8.3.2.9-SUBSCRIBE",
-                               cf_emulator.expect_subscribe(within=guards.sip),
-                               expected="a SUBSCRIBE of the PF to the focus")
+    sub = await expect_arrival(
+        recorder,
+        "PF-8.3.2.9-SUBSCRIBE",
+        cf_emulator.expect_subscribe(within=guards.sip),
+        expected="a SUBSCRIBE of the PF to the focus",
+    )
     if sub is None:
         return
     ev = sip_evidence(sub.request, "the PF's SUBSCRIBE")
-    expect_equal(recorder, "PF-8.3.2.9-SUBSCRIBE", expected=(leg.cf.focus_uri, "conference"),
-                 actual=(sub.request.uri, sub.event.split(";")[0].strip()), evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.3.2.9-SUBSCRIBE",
+        expected=(leg.cf.focus_uri, "conference"),
+        actual=(sub.request.uri, sub.event.split(";")[0].strip()),
+        evidence=ev,
+    )
     sub.accept()
 
 
 @pytest.mark.requirement("PF-8.3.2.9-B-1", "PF-8.3.2.9-B-2", "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS")
 async def test_8_3_2_9_b_rejoin_first(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {client B gone from an active group session, messages buffered at the PF}
     ensure that { when {client B's re-join reaches the PF before the third-party REGISTER}
@@ -192,20 +295,34 @@ async def test_8_3_2_9_b_rejoin_first(
         await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
     await cf_sends(leg, guards, "deferred-1", "deferred-2")
     handle = await rejoin(leg, pixit)
-    final = await expect_arrival(recorder, "PF-8.3.2.9-B-2", handle.final(within=guards.sip),
-                                 expected="a final response to the re-join")
+    final = await expect_arrival(
+        recorder,
+        "PF-8.3.2.9-B-2",
+        handle.final(within=guards.sip),
+        expected="a final response to the re-join",
+    )
     if final is not None and final.status == 200:
         await handle.ack()
         await handle.establish_msrp(within=guards.msrp)
         handle.msrp.send(b"", None)  # binds the session (RFC 4975 5.4)
-        got = [await received(handle.msrp, t, guards.msrp + guards.sip)
-               for t in ("deferred-1", "deferred-2")]
-        expect_equal(recorder, "PF-8.3.2.9-B-2", expected=[True, True],
-                     actual=[g is not None for g in got],
-                     evidence=sip_evidence(final, "the PF's 200 to the re-join"))
+        got = [
+            await received(handle.msrp, t, guards.msrp + guards.sip)
+            for t in ("deferred-1", "deferred-2")
+        ]
+        expect_equal(
+            recorder,
+            "PF-8.3.2.9-B-2",
+            expected=[True, True],
+            actual=[g is not None for g in got],
+            evidence=sip_evidence(final, "the PF's 200 to the re-join"),
+        )
     else:
-        expect_equal(recorder, "PF-8.3.2.9-B-2", expected=200,
-                     actual=final.status if final is not None else None)
+        expect_equal(
+            recorder,
+            "PF-8.3.2.9-B-2",
+            expected=200,
+            actual=final.status if final is not None else None,
+        )
     await client_returns(scscf, leg, pixit, guards)
     try:
         invite = await leg.client.expect_invite(within=guards.sip)
@@ -213,8 +330,13 @@ async def test_8_3_2_9_b_rejoin_first(
         invite = None
     actual = invite.request.first_line() if invite is not None else None
     for requirement in ("PF-8.3.2.9-B-1", "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS"):
-        expect_equal(recorder, requirement, expected=None, actual=actual,
-                     message="no INVITE of the PF after the client's re-join")
+        expect_equal(
+            recorder,
+            requirement,
+            expected=None,
+            actual=actual,
+            message="no INVITE of the PF after the client's re-join",
+        )
     if invite is not None:
         invite.decline(486)
     _ = pf_address

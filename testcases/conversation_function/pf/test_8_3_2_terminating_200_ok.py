@@ -31,16 +31,19 @@ from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
 log = logging.getLogger(__name__)
 
 
-async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float
-                   ) -> IncomingInvite:
+async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float) -> IncomingInvite:
     """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
     cid = handle.contribution_id
     incoming = await client.expect_request(
-        "INVITE", within=within,
-        match=lambda r: ";tag=" not in (r.request.headers.get("To") or "")
-        and r.request.headers.get("Contribution-ID") in (cid, None),
+        "INVITE",
+        within=within,
+        match=lambda r: (
+            ";tag=" not in (r.request.headers.get("To") or "")
+            and r.request.headers.get("Contribution-ID") in (cid, None)
+        ),
     )
     return IncomingInvite(client, incoming)
+
 
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 MSRP_PROTOS = ("TCP/MSRP", "TCP/TLS/MSRP")
@@ -102,7 +105,10 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
     user = user_with_clients(pixit, 1)
     client = await client_factory(user, 0)
     handle = await cf_invite(
-        cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri,
+        cf_emulator,
+        user,
+        pf_address(pixit),
+        originator=pixit.users[0].uri,
         extra_headers=(("InReplyTo-Contribution-ID", "c0ffee00c0ffee00c0ffee00c0ffee00"),),
     )
     sent = handle.request
@@ -110,10 +116,18 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         answer = await handle.final(within=guards.sip)
         ev = [sip_evidence(sent, "the CF's INVITE"), sip_evidence(answer, "the PF's answer")]
         expect_equal(recorder, "PF-8.3.2-8.a", expected=200, actual=answer.status, evidence=ev)
-        expect_equal(recorder, "PF-8.3.2-8.a.viii", expected=200, actual=answer.status,
-                     message="the 200 OK reaches the incoming leg", evidence=ev, fatal=True)
         expect_equal(
-            recorder, "PF-8.3.2-8.a.i",
+            recorder,
+            "PF-8.3.2-8.a.viii",
+            expected=200,
+            actual=answer.status,
+            message="the 200 OK reaches the incoming leg",
+            evidence=ev,
+            fatal=True,
+        )
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.a.i",
             expected={h: sent.headers.get(h) for h in CPM_IDS},
             actual={h: answer.headers.get(h) for h in CPM_IDS},
             evidence=ev,
@@ -121,56 +135,96 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         server = answer.headers.get("Server")
         release = cpm_release(server or "")
         expect_true(
-            recorder, "PF-8.3.2-8.a.ii",
+            recorder,
+            "PF-8.3.2-8.a.ii",
             release is not None and release[0] == "serv" and release[1].startswith("OMA2."),
             expected="Server: CPM-serv/OMA2.x <product tokens> (Appendix D)",
-            actual=server, evidence=ev,
+            actual=server,
+            evidence=ev,
         )
         contacts = get_contacts(answer)
         cf_contact = get_contacts(sent)[0].uri
         expect_true(
-            recorder, "PF-8.3.2-8.a.iii",
+            recorder,
+            "PF-8.3.2-8.a.iii",
             bool(contacts) and contacts[0].uri != cf_contact,
             expected=f"a Contact URI of the PF's own (not the CF's {cf_contact})",
-            actual=contacts[0].uri if contacts else None, evidence=ev,
+            actual=contacts[0].uri if contacts else None,
+            evidence=ev,
         )
         tags = get_option_tags(answer, "Supported")
-        expect_true(recorder, "PF-8.3.2-8.a.iv", "timer" in tags,
-                    expected="Supported: timer", actual=list(tags), evidence=ev)
+        expect_true(
+            recorder,
+            "PF-8.3.2-8.a.iv",
+            "timer" in tags,
+            expected="Supported: timer",
+            actual=list(tags),
+            evidence=ev,
+        )
         se_value = answer.headers.get("Session-Expires")
         se = parse_session_expires(se_value) if se_value else None
         expect_true(
-            recorder, "PF-8.3.2-8.a.vi",
+            recorder,
+            "PF-8.3.2-8.a.vi",
             se is not None and se.refresher == "uas" and se.delta < 1800,
             expected="Session-Expires: <delta < 1800>;refresher=uas",
-            actual=se_value, evidence=ev,
+            actual=se_value,
+            evidence=ev,
         )
         media = _msrp(answer)
-        expect_true(recorder, "PF-8.3.2-8.a.vii", media is not None,
-                    expected="an SDP answer with an MSRP media description",
-                    actual=sdp_of(answer) or None, evidence=ev)
         expect_true(
-            recorder, "PF-8.3.2-8.a.vii-media",
-            media is not None and media.media == "message" and media.port != 0
+            recorder,
+            "PF-8.3.2-8.a.vii",
+            media is not None,
+            expected="an SDP answer with an MSRP media description",
+            actual=sdp_of(answer) or None,
+            evidence=ev,
+        )
+        expect_true(
+            recorder,
+            "PF-8.3.2-8.a.vii-media",
+            media is not None
+            and media.media == "message"
+            and media.port != 0
             and media.proto.upper() in MSRP_PROTOS,
             expected="m=message <port != 0> TCP/MSRP (or TCP/TLS/MSRP) *",
-            actual=(media.media, media.port, media.proto) if media else None, evidence=ev,
+            actual=(media.media, media.port, media.proto) if media else None,
+            evidence=ev,
         )
         cf_path = handle.msrp.uri
         expect_true(
-            recorder, "PF-8.3.2-8.a.vii-path",
-            media is not None and bool(media.path) and cf_path not in media.path
+            recorder,
+            "PF-8.3.2-8.a.vii-path",
+            media is not None
+            and bool(media.path)
+            and cf_path not in media.path
             and media.path[-1].lower().startswith(("msrp://", "msrps://")),
             expected=f"a=path with the PF's own MSRP URI (not the CF's {cf_path})",
-            actual=media.path if media else None, evidence=ev,
+            actual=media.path if media else None,
+            evidence=ev,
         )
-        expect_equal(recorder, "PF-8.3.2-8.a.vii-sendrecv", expected="sendrecv",
-                     actual=media.direction if media else None, evidence=ev)
-        expect_equal(recorder, "PF-8.3.2-8.a.vii-setup", expected="passive",
-                     actual=media.setup if media else None, evidence=ev)
-        expect_true(recorder, "PF-8.3.2-8.a.vii-cema", media is not None and media.msrp_cema,
-                    expected="a=msrp-cema in the MSRP media description",
-                    actual=media.attributes if media else None, evidence=ev)
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.a.vii-sendrecv",
+            expected="sendrecv",
+            actual=media.direction if media else None,
+            evidence=ev,
+        )
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.a.vii-setup",
+            expected="passive",
+            actual=media.setup if media else None,
+            evidence=ev,
+        )
+        expect_true(
+            recorder,
+            "PF-8.3.2-8.a.vii-cema",
+            media is not None and media.msrp_cema,
+            expected="a=msrp-cema in the MSRP media description",
+            actual=media.attributes if media else None,
+            evidence=ev,
+        )
         # 8.a.viii: "start listening for incoming MSRP": the CF (active) connects and sends
         await handle.ack()
         try:
@@ -181,8 +235,14 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
             listened: object = response.status_code
         except Exception as exc:
             listened = f"no MSRP session ({type(exc).__name__}: {exc})"
-        expect_equal(recorder, "PF-8.3.2-8.a.viii-listen", expected=200, actual=listened,
-                     message="the CF's SEND on the answered MSRP session", evidence=ev)
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.a.viii-listen",
+            expected=200,
+            actual=listened,
+            message="the CF's SEND on the answered MSRP session",
+            evidence=ev,
+        )
     finally:
         await _finish(handle, client, guards)
 
@@ -202,21 +262,27 @@ async def test_8_3_2_8_a_v_session_expires_copied(
             UAS may add refresher=uac)} }"""
     user = user_with_clients(pixit, 1)
     client = await client_factory(user, 0)
-    handle = await cf_invite(cf_emulator, user, pf_address(pixit),
-                             originator=pixit.users[0].uri, session_expires=1500)
+    handle = await cf_invite(
+        cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri, session_expires=1500
+    )
     try:
         answer = await handle.final(within=guards.sip)
-        ev = [sip_evidence(handle.request, "the CF's INVITE"),
-              sip_evidence(answer, "the PF's answer")]
-        expect_equal(recorder, "PF-8.3.2-8.a.v", expected=200, actual=answer.status,
-                     evidence=ev, fatal=True)
+        ev = [
+            sip_evidence(handle.request, "the CF's INVITE"),
+            sip_evidence(answer, "the PF's answer"),
+        ]
+        expect_equal(
+            recorder, "PF-8.3.2-8.a.v", expected=200, actual=answer.status, evidence=ev, fatal=True
+        )
         se_value = answer.headers.get("Session-Expires")
         se = parse_session_expires(se_value) if se_value else None
         expect_true(
-            recorder, "PF-8.3.2-8.a.v",
+            recorder,
+            "PF-8.3.2-8.a.v",
             se is not None and se.delta == 1500 and se.refresher in (None, "uac"),
             expected="Session-Expires: 1500 (refresher absent or uac)",
-            actual=se_value, evidence=ev,
+            actual=se_value,
+            evidence=ev,
         )
         await handle.ack()
     finally:

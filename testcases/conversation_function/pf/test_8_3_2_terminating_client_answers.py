@@ -31,14 +31,16 @@ from conformance.roles.xdms import XdmsServer
 log = logging.getLogger(__name__)
 
 
-async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float
-                   ) -> IncomingInvite:
+async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float) -> IncomingInvite:
     """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
     cid = handle.contribution_id
     incoming = await client.expect_request(
-        "INVITE", within=within,
-        match=lambda r: ";tag=" not in (r.request.headers.get("To") or "")
-        and r.request.headers.get("Contribution-ID") in (cid, None),
+        "INVITE",
+        within=within,
+        match=lambda r: (
+            ";tag=" not in (r.request.headers.get("To") or "")
+            and r.request.headers.get("Contribution-ID") in (cid, None)
+        ),
     )
     return IncomingInvite(client, incoming)
 
@@ -47,8 +49,9 @@ async def _invited(
     cf: CfEmulator, client: ClientEmulator, pixit: Pixit, guards: Guards, **options: object
 ) -> tuple[CfInviteHandle, IncomingInvite]:
     """The CF invites the client's user; the PF accepts (ACKed) and invites the client."""
-    handle = await cf_invite(cf, client.user, pf_address(pixit), originator=pixit.users[0].uri,
-                             **options)
+    handle = await cf_invite(
+        cf, client.user, pf_address(pixit), originator=pixit.users[0].uri, **options
+    )
     answer = await handle.final(within=guards.sip)
     if answer.status != 200:
         pytest.skip(f"inconc: the PF answered the CF {answer.status}, not 200")
@@ -78,18 +81,26 @@ async def test_8_3_2_603_bye_to_the_cf(
     call_id = handle.request.call_id
     ev = [sip_evidence(fork.request, "the PF's INVITE declined with 603")]
     incoming = await expect_arrival(
-        recorder, "PF-8.3.2-603-2",
-        cf_emulator.expect_request("BYE", within=guards.sip,
-                                   match=lambda r: r.request.call_id == call_id),
-        expected="a BYE from the PF in the CF's dialog", evidence=ev,
+        recorder,
+        "PF-8.3.2-603-2",
+        cf_emulator.expect_request(
+            "BYE", within=guards.sip, match=lambda r: r.request.call_id == call_id
+        ),
+        expected="a BYE from the PF in the CF's dialog",
+        evidence=ev,
     )
     if incoming is None:
         return
     incoming.respond(200)
     reasons = [(r.protocol.upper(), r.cause) for r in get_reasons(incoming.request)]
-    expect_true(recorder, "PF-8.3.2-603-2", ("SIP", 200) in reasons,
-                expected="Reason: SIP;cause=200", actual=incoming.request.headers.get("Reason"),
-                evidence=[*ev, sip_evidence(incoming.request, "the PF's BYE to the CF")])
+    expect_true(
+        recorder,
+        "PF-8.3.2-603-2",
+        ("SIP", 200) in reasons,
+        expected="Reason: SIP;cause=200",
+        actual=incoming.request.headers.get("Reason"),
+        evidence=[*ev, sip_evidence(incoming.request, "the PF's BYE to the CF")],
+    )
 
 
 @pytest.mark.requirement(
@@ -121,52 +132,90 @@ async def test_8_3_2_200_ok_ack_and_session_history(
     call_id = fork.request.call_id
     ev = [sip_evidence(fork.request, "the PF's INVITE answered 200")]
     ack = await expect_arrival(
-        recorder, "PF-8.3.2-200OK-1",
-        client.expect_request("ACK", within=guards.sip,
-                              match=lambda r: r.request.call_id == call_id),
-        expected="the PF's ACK of the client's 200 OK", evidence=ev,
+        recorder,
+        "PF-8.3.2-200OK-1",
+        client.expect_request(
+            "ACK", within=guards.sip, match=lambda r: r.request.call_id == call_id
+        ),
+        expected="the PF's ACK of the client's 200 OK",
+        evidence=ev,
     )
     if ack is not None:
-        expect_equal(recorder, "PF-8.3.2-200OK-1", expected="ACK", actual=ack.request.method,
-                     evidence=[*ev, sip_evidence(ack.request, "the ACK")])
+        expect_equal(
+            recorder,
+            "PF-8.3.2-200OK-1",
+            expected="ACK",
+            actual=ack.request.method,
+            evidence=[*ev, sip_evidence(ack.request, "the ACK")],
+        )
     # the seed: "a Session History Folder ... with the folder name set to the Contribution-ID"
     folder = session_history_folder(contribution)
     async with open_store(pixit.message_store.url) as store:
         info = await expect_arrival(
-            recorder, "PF-8.3.2-200OK-2.a.ii",
-            store.wait_for_object(folder, _is_session_info, guards.sip,
-                                  what="the Session Info Object"),
-            expected=f"a Session Info Object in the folder {contribution!r}", evidence=ev,
+            recorder,
+            "PF-8.3.2-200OK-2.a.ii",
+            store.wait_for_object(
+                folder, _is_session_info, guards.sip, what="the Session Info Object"
+            ),
+            expected=f"a Session Info Object in the folder {contribution!r}",
+            evidence=ev,
         )
-        expect_true(recorder, "PF-8.3.2-200OK-2", info is not None,
-                    expected="the INVITE stored as the Session Info Object",
-                    actual=await store.folders(), evidence=ev)
+        expect_true(
+            recorder,
+            "PF-8.3.2-200OK-2",
+            info is not None,
+            expected="the INVITE stored as the Session Info Object",
+            actual=await store.folders(),
+            evidence=ev,
+        )
         gso = await expect_arrival(
-            recorder, "PF-8.3.2-200OK-2-gso",
-            store.wait_for_object(folder, lambda o: o.is_group_state, guards.sip,
-                                  what="the Group State Object"),
-            expected=f"a Group State Object in the folder {contribution!r}", evidence=ev,
+            recorder,
+            "PF-8.3.2-200OK-2-gso",
+            store.wait_for_object(
+                folder, lambda o: o.is_group_state, guards.sip, what="the Group State Object"
+            ),
+            expected=f"a Group State Object in the folder {contribution!r}",
+            evidence=ev,
         )
         if gso is not None:
-            expect_true(recorder, "PF-8.3.2-200OK-2-gso", True,
-                        expected="a Group State Object", actual=gso.content_type, evidence=ev)
+            expect_true(
+                recorder,
+                "PF-8.3.2-200OK-2-gso",
+                True,
+                expected="a Group State Object",
+                actual=gso.content_type,
+                evidence=ev,
+            )
         if info is None:
             return
         # 2.a.i: a second session with the same Contribution-ID: no second Session Info Object
-        again, fork2 = await _invited(cf_emulator, client, pixit, guards,
-                                      conversation_id=handle.conversation_id,
-                                      contribution_id=contribution)
+        again, fork2 = await _invited(
+            cf_emulator,
+            client,
+            pixit,
+            guards,
+            conversation_id=handle.conversation_id,
+            contribution_id=contribution,
+        )
         await fork2.answer(200)
         try:
             second: object = await store.wait_for_object(
-                folder, lambda o: _is_session_info(o) and o.uid != info.uid, guards.sip,
-                what="a second Session Info Object")
+                folder,
+                lambda o: _is_session_info(o) and o.uid != info.uid,
+                guards.sip,
+                what="a second Session Info Object",
+            )
         except ObjectNotStored:
             second = None
         count = len([o for o in await store.objects(folder) if _is_session_info(o)])
-        expect_true(recorder, "PF-8.3.2-200OK-2.a.i", second is None and count == 1,
-                    expected="one Session Info Object in the existing folder",
-                    actual=f"{count} Session Info Objects", evidence=ev)
+        expect_true(
+            recorder,
+            "PF-8.3.2-200OK-2.a.i",
+            second is None and count == 1,
+            expected="one Session Info Object in the existing folder",
+            actual=f"{count} Session Info Objects",
+            evidence=ev,
+        )
     for h in (handle, again):
         try:
             await h.bye()

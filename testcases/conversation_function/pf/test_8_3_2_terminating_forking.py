@@ -42,16 +42,19 @@ from conformance.roles.sip_helpers import from_tag
 log = logging.getLogger(__name__)
 
 
-async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float
-                   ) -> IncomingInvite:
+async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float) -> IncomingInvite:
     """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
     cid = handle.contribution_id
     incoming = await client.expect_request(
-        "INVITE", within=within,
-        match=lambda r: ";tag=" not in (r.request.headers.get("To") or "")
-        and r.request.headers.get("Contribution-ID") in (cid, None),
+        "INVITE",
+        within=within,
+        match=lambda r: (
+            ";tag=" not in (r.request.headers.get("To") or "")
+            and r.request.headers.get("Contribution-ID") in (cid, None)
+        ),
     )
     return IncomingInvite(client, incoming)
+
 
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 #: a service that is not the CPM session: a client registered with only it is unsuitable
@@ -98,8 +101,9 @@ async def _finish(handle: CfInviteHandle, forks: list[IncomingInvite | None]) ->
                 log.debug("teardown", exc_info=True)
 
 
-async def _no_invite(client: ClientEmulator, handle: CfInviteHandle, within: float
-                     ) -> IncomingInvite | None:
+async def _no_invite(
+    client: ClientEmulator, handle: CfInviteHandle, within: float
+) -> IncomingInvite | None:
     try:
         return await _fork_of(client, handle, within)
     except WaitTimeout:
@@ -122,22 +126,32 @@ async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(
     suitable = await client_factory(user, 0)
     other = await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
     replaced = uuid.uuid4().hex
-    handle = await cf_invite(cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri,
-                             extra_headers=(("Session-Replaces", replaced),))
+    handle = await cf_invite(
+        cf_emulator,
+        user,
+        pf_address(pixit),
+        originator=pixit.users[0].uri,
+        extra_headers=(("Session-Replaces", replaced),),
+    )
     ev = [sip_evidence(handle.request, "the CF's INVITE")]
     forks: list[IncomingInvite | None] = []
     try:
         await handle.final(within=guards.sip)
         for client in (suitable, other):
             fork = await expect_arrival(
-                recorder, "PF-8.3.2-8.b.i", _fork_of(client, handle, guards.sip),
-                expected=f"an INVITE to the connected client {client.instance}", evidence=ev,
+                recorder,
+                "PF-8.3.2-8.b.i",
+                _fork_of(client, handle, guards.sip),
+                expected=f"an INVITE to the connected client {client.instance}",
+                evidence=ev,
             )
             forks.append(fork)
             if fork is None:
                 continue
             expect_equal(
-                recorder, "PF-8.3.2-8.b.i", expected=replaced,
+                recorder,
+                "PF-8.3.2-8.b.i",
+                expected=replaced,
                 actual=fork.request.headers.get("Session-Replaces"),
                 message=f"the INVITE to {client.instance} carries the Session-Replaces",
                 evidence=[*ev, sip_evidence(fork.request, "the PF's INVITE to the client")],
@@ -167,18 +181,29 @@ async def test_8_3_2_8_b_ii_only_suitable_clients(
     try:
         await handle.final(within=guards.sip)
         fork = await expect_arrival(
-            recorder, "PF-8.3.2-8.b.ii", _fork_of(suitable, handle, guards.sip),
-            expected="an INVITE to the suitable client", evidence=ev,
+            recorder,
+            "PF-8.3.2-8.b.ii",
+            _fork_of(suitable, handle, guards.sip),
+            expected="an INVITE to the suitable client",
+            evidence=ev,
         )
         forks.append(fork)
         stray = await _no_invite(other, handle, guards.sip)
         forks.append(stray)
         expect_true(
-            recorder, "PF-8.3.2-8.b.ii", stray is None,
+            recorder,
+            "PF-8.3.2-8.b.ii",
+            stray is None,
             expected=f"no INVITE to {other.instance} (registered for {MMTEL} only)",
             actual="an INVITE" if stray is not None else "none within the guard time",
-            evidence=[*ev, *([sip_evidence(stray.request, "the INVITE to the unsuitable client")]
-                             if stray is not None else [])],
+            evidence=[
+                *ev,
+                *(
+                    [sip_evidence(stray.request, "the INVITE to the unsuitable client")]
+                    if stray is not None
+                    else []
+                ),
+            ],
         )
     finally:
         await _finish(handle, forks)
@@ -218,9 +243,14 @@ async def test_8_3_2_8_d_invites_to_the_clients(
     user = user_with_clients(pixit, 2)
     clients = [await client_factory(user, 0), await client_factory(user, 1)]
     handle = await cf_invite(
-        cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri,
-        extra_headers=(("Subject", "terminating conformance"),
-                       ("InReplyTo-Contribution-ID", "c0ffee00c0ffee00c0ffee00c0ffee00")),
+        cf_emulator,
+        user,
+        pf_address(pixit),
+        originator=pixit.users[0].uri,
+        extra_headers=(
+            ("Subject", "terminating conformance"),
+            ("InReplyTo-Contribution-ID", "c0ffee00c0ffee00c0ffee00c0ffee00"),
+        ),
     )
     sent = handle.request
     ev0 = [sip_evidence(sent, "the CF's INVITE")]
@@ -228,20 +258,34 @@ async def test_8_3_2_8_d_invites_to_the_clients(
     try:
         await handle.final(within=guards.sip)
         for client in clients:
-            forks.append(await expect_arrival(
-                recorder, "PF-8.3.2-8.e", _fork_of(client, handle, guards.sip),
-                expected=f"the PF's INVITE forked to the registered client {client.instance}",
-                evidence=ev0,
-            ))
+            forks.append(
+                await expect_arrival(
+                    recorder,
+                    "PF-8.3.2-8.e",
+                    _fork_of(client, handle, guards.sip),
+                    expected=f"the PF's INVITE forked to the registered client {client.instance}",
+                    evidence=ev0,
+                )
+            )
         arrived = [f for f in forks if f is not None]
-        expect_equal(recorder, "PF-8.3.2-8.d", expected=len(clients), actual=len(arrived),
-                     message="one INVITE per suitable registered client", evidence=ev0)
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.d",
+            expected=len(clients),
+            actual=len(arrived),
+            message="one INVITE per suitable registered client",
+            evidence=ev0,
+        )
         pf = pf_address(pixit)
         for fork in arrived:
-            expect_equal(recorder, "PF-8.3.2-8.e", expected=pf.host,
-                         actual=fork.incoming.source.host,
-                         message="the INVITE reaches the SIP/IP core (the tool) from the PF",
-                         evidence=[*ev0, sip_evidence(fork.request, "the PF's INVITE")])
+            expect_equal(
+                recorder,
+                "PF-8.3.2-8.e",
+                expected=pf.host,
+                actual=fork.incoming.source.host,
+                message="the INVITE reaches the SIP/IP core (the tool) from the PF",
+                evidence=[*ev0, sip_evidence(fork.request, "the PF's INVITE")],
+            )
         if not arrived:
             return
         fork = arrived[0]
@@ -249,76 +293,138 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         got = fork.request
         ev = [*ev0, sip_evidence(got, "the PF's INVITE to the client")]
         expect_true(
-            recorder, "PF-8.3.2-8.c",
+            recorder,
+            "PF-8.3.2-8.c",
             got.call_id != sent.call_id and from_tag(got) != from_tag(sent),
             expected="a dialog of the PF's own (new Call-ID and From tag: a B2BUA)",
-            actual=(got.call_id, from_tag(got)), evidence=ev,
+            actual=(got.call_id, from_tag(got)),
+            evidence=ev,
         )
-        expect_true(recorder, "PF-8.3.2-8.d.i", got.uri in (user, client.gruu),
-                    expected=f"{user} (or the public GRUU {client.gruu})", actual=got.uri,
-                    evidence=ev)
+        expect_true(
+            recorder,
+            "PF-8.3.2-8.d.i",
+            got.uri in (user, client.gruu),
+            expected=f"{user} (or the public GRUU {client.gruu})",
+            actual=got.uri,
+            evidence=ev,
+        )
         prefs = get_accept_contact(got)
         own = [p for p in prefs if p.instance is not None]
         expect_true(
-            recorder, "PF-8.3.2-8.d.ii",
-            any(p.instance.strip('"<>') == client.instance and p.require and p.explicit
+            recorder,
+            "PF-8.3.2-8.d.ii",
+            any(
+                p.instance.strip('"<>') == client.instance
+                and p.require
+                and p.explicit
                 and [k.lower() for k, _ in p.feature_params()] == ["+sip.instance"]
-                for p in own if p.instance is not None),
+                for p in own
+                if p.instance is not None
+            ),
             expected=f'Accept-Contact: *;+sip.instance="<{client.instance}>";require;explicit',
-            actual=got.headers.get_all("Accept-Contact"), evidence=ev,
+            actual=got.headers.get_all("Accept-Contact"),
+            evidence=ev,
         )
         sent_prefs = [p.params for p in get_accept_contact(sent)]
         got_prefs = [p.params for p in prefs]
-        expect_true(recorder, "PF-8.3.2-8.d.iii", all(p in got_prefs for p in sent_prefs),
-                    expected=f"the CF's Accept-Contact {sent.headers.get_all('Accept-Contact')}",
-                    actual=got.headers.get_all("Accept-Contact"), evidence=ev)
-        expect_equal(recorder, "PF-8.3.2-8.d.iv",
-                     expected={h: sent.headers.get(h) for h in CPM_IDS},
-                     actual={h: got.headers.get(h) for h in CPM_IDS}, evidence=ev)
+        expect_true(
+            recorder,
+            "PF-8.3.2-8.d.iii",
+            all(p in got_prefs for p in sent_prefs),
+            expected=f"the CF's Accept-Contact {sent.headers.get_all('Accept-Contact')}",
+            actual=got.headers.get_all("Accept-Contact"),
+            evidence=ev,
+        )
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.d.iv",
+            expected={h: sent.headers.get(h) for h in CPM_IDS},
+            actual={h: got.headers.get(h) for h in CPM_IDS},
+            evidence=ev,
+        )
         sent_contact = get_contacts(sent)[0]
         got_contacts = get_contacts(got)
-        expect_equal(recorder, "PF-8.3.2-8.d.v", expected=(sent_contact.uri, True),
-                     actual=(got_contacts[0].uri, got_contacts[0].isfocus) if got_contacts
-                     else None, message="the isfocus Contact is copied", evidence=ev)
-        expect_equal(recorder, "PF-8.3.2-8.d.vi", expected=sent.headers.get("Subject"),
-                     actual=got.headers.get("Subject"),
-                     message="the Subject of the incoming INVITE is populated", evidence=ev)
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.d.v",
+            expected=(sent_contact.uri, True),
+            actual=(got_contacts[0].uri, got_contacts[0].isfocus) if got_contacts else None,
+            message="the isfocus Contact is copied",
+            evidence=ev,
+        )
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.d.vi",
+            expected=sent.headers.get("Subject"),
+            actual=got.headers.get("Subject"),
+            message="the Subject of the incoming INVITE is populated",
+            evidence=ev,
+        )
         tags = set(get_option_tags(got, "Supported"))
-        expect_true(recorder, "PF-8.3.2-8.d.vi-supported",
-                    {"timer", "recipient-list-invite"} <= tags,
-                    expected="Supported: timer, recipient-list-invite", actual=sorted(tags),
-                    evidence=ev)
+        expect_true(
+            recorder,
+            "PF-8.3.2-8.d.vi-supported",
+            {"timer", "recipient-list-invite"} <= tags,
+            expected="Supported: timer, recipient-list-invite",
+            actual=sorted(tags),
+            evidence=ev,
+        )
         se_value = got.headers.get("Session-Expires")
         se = parse_session_expires(se_value) if se_value else None
-        expect_true(recorder, "PF-8.3.2-8.d.vi-session-expires",
-                    se is not None and se.refresher == "uas" and se.delta < 1800,
-                    expected="Session-Expires: <delta < 1800>;refresher=uas", actual=se_value,
-                    evidence=ev)
-        expect_equal(recorder, "PF-8.3.2-8.d.vi-min-se", expected=None,
-                     actual=got.headers.get("Min-SE"), message="no Min-SE", evidence=ev)
+        expect_true(
+            recorder,
+            "PF-8.3.2-8.d.vi-session-expires",
+            se is not None and se.refresher == "uas" and se.delta < 1800,
+            expected="Session-Expires: <delta < 1800>;refresher=uas",
+            actual=se_value,
+            evidence=ev,
+        )
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.d.vi-min-se",
+            expected=None,
+            actual=got.headers.get("Min-SE"),
+            message="no Min-SE",
+            evidence=ev,
+        )
         user_agent = got.headers.get("User-Agent")
         release = cpm_release(user_agent or "")
         expect_true(
-            recorder, "PF-8.3.2-8.d.vi-user-agent",
+            recorder,
+            "PF-8.3.2-8.d.vi-user-agent",
             release is not None and release[0] == "serv" and release[1].startswith("OMA2."),
             expected="User-Agent: CPM-serv/OMA2.x <product tokens> (Appendix D)",
-            actual=user_agent, evidence=ev,
+            actual=user_agent,
+            evidence=ev,
         )
-        expect_equal(recorder, "PF-8.3.2-8.d.vii", expected=_recipient_list(sent),
-                     actual=_history(got),
-                     message="the recipient-list body is the recipient-list-history part",
-                     evidence=ev)
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.d.vii",
+            expected=_recipient_list(sent),
+            actual=_history(got),
+            message="the recipient-list body is the recipient-list-history part",
+            evidence=ev,
+        )
         offer = _msrp(got)
         cf_path = handle.msrp.uri
         expect_true(
-            recorder, "PF-8.3.2-8.d.viii",
-            offer is not None and offer.media == "message" and bool(offer.path)
+            recorder,
+            "PF-8.3.2-8.d.viii",
+            offer is not None
+            and offer.media == "message"
+            and bool(offer.path)
             and cf_path not in offer.path,
             expected=f"an MSRP offer (m=message) with the PF's own a=path (not {cf_path})",
-            actual=(offer.media, offer.path) if offer else sdp_of(got) or None, evidence=ev,
+            actual=(offer.media, offer.path) if offer else sdp_of(got) or None,
+            evidence=ev,
         )
-        expect_equal(recorder, "PF-8.3.2-8.d.viii-setup", expected="actpass",
-                     actual=offer.setup if offer else None, evidence=ev)
+        expect_equal(
+            recorder,
+            "PF-8.3.2-8.d.viii-setup",
+            expected="actpass",
+            actual=offer.setup if offer else None,
+            evidence=ev,
+        )
     finally:
         await _finish(handle, forks)
 
@@ -337,22 +443,27 @@ async def test_8_3_2_8_d_v_own_contact_without_focus(
     user = user_with_clients(pixit, 1)
     client = await client_factory(user, 0)
     plain = f"sip:plain-peer@{pixit.tool_host}"
-    handle = await cf_invite(cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri,
-                             contact=f"<{plain}>")
+    handle = await cf_invite(
+        cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri, contact=f"<{plain}>"
+    )
     ev = [sip_evidence(handle.request, "the incoming INVITE")]
     forks: list[IncomingInvite | None] = []
     try:
         await handle.final(within=guards.sip)
         fork = await expect_arrival(
-            recorder, "PF-8.3.2-8.d.v-own", _fork_of(client, handle, guards.sip),
-            expected="the PF's INVITE to the client", evidence=ev,
+            recorder,
+            "PF-8.3.2-8.d.v-own",
+            _fork_of(client, handle, guards.sip),
+            expected="the PF's INVITE to the client",
+            evidence=ev,
         )
         forks.append(fork)
         if fork is None:
             return
         contacts = get_contacts(fork.request)
         expect_true(
-            recorder, "PF-8.3.2-8.d.v-own",
+            recorder,
+            "PF-8.3.2-8.d.v-own",
             bool(contacts) and contacts[0].uri != plain and not contacts[0].isfocus,
             expected=f"a Contact URI of the PF's own (not {plain})",
             actual=fork.request.headers.get("Contact"),

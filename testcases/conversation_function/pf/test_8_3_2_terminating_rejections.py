@@ -9,8 +9,11 @@ Expected values are written here from the seed text.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import pytest
-from conformance.fixtures.network import Guards
+from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import sip_evidence
 from conformance.testcases.stimulus import PJSUA_AUDIO_OFFER, StimulusStack, terminating_invite
 
@@ -32,47 +35,80 @@ def _warning(message: SipMessage) -> tuple[int, str] | None:
     return (warnings[0].code, warnings[0].text) if warnings else None
 
 
-async def _final(stack: StimulusStack, cf: CfEmulator, pixit: Pixit, guards: Guards,
-                 user: str, **options: object) -> SipMessage:
+async def _final(
+    stack: StimulusStack, cf: CfEmulator, pixit: Pixit, guards: Guards, user: str, **options: object
+) -> SipMessage:
     return await terminating_invite(stack, cf, pixit, guards, user, **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.requirement("PF-8.3.2-1", "PF-8.3.2-1-warning")
 async def test_8_3_2_1_unsupported_version(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that requires the CPM 2.0 release} ensure that
     { when {the CF's INVITE for a served user carries User-Agent CPM-serv/OMA1.0}
       then {the PF answers 403 with Warning "132 Version not supported"} }"""
-    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
-                          user_agent="CPM-serv/OMA1.0 old-cf/1")
+    answer = await _final(
+        stimulus_stack,
+        cf_emulator,
+        pixit,
+        guards,
+        pixit.users[1].uri,
+        user_agent="CPM-serv/OMA1.0 old-cf/1",
+    )
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.3.2-1", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(recorder, "PF-8.3.2-1-warning", expected=(132, "Version not supported"),
-                 actual=_warning(answer), evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.3.2-1-warning",
+        expected=(132, "Version not supported"),
+        actual=_warning(answer),
+        evidence=ev,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2-2", "PF-8.3.2-2-warning")
 async def test_8_3_2_2_anonymity(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that does not allow anonymity} ensure that
     { when {the CF's INVITE carries Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
-    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
-                          extra_headers=(("Privacy", "id"),))
+    answer = await _final(
+        stimulus_stack,
+        cf_emulator,
+        pixit,
+        guards,
+        pixit.users[1].uri,
+        extra_headers=(("Privacy", "id"),),
+    )
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.3.2-2", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(recorder, "PF-8.3.2-2-warning", expected=(119, "Anonymity not allowed"),
-                 actual=_warning(answer), evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.3.2-2-warning",
+        expected=(119, "Anonymity not allowed"),
+        actual=_warning(answer),
+        evidence=ev,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2-3", "PF-8.3.2-3-warning")
 async def test_8_3_2_3_blacklisted_originator(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, xdms: XdmsServer, pixit: Pixit,
-    guards: Guards, stimulus_stack: StimulusStack,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    xdms: XdmsServer,
+    pixit: Pixit,
+    guards: Guards,
+    stimulus_stack: StimulusStack,
 ) -> None:
     """with {the invited user's chat Blacklist holding the originator} ensure that
     { when {the CF's INVITE asserts that originator}
@@ -85,60 +121,121 @@ async def test_8_3_2_3_blacklisted_originator(
         xdms.remove(user)
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.3.2-3", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(recorder, "PF-8.3.2-3-warning", expected=(122, "Function not allowed"),
-                 actual=_warning(answer), evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.3.2-3-warning",
+        expected=(122, "Function not allowed"),
+        actual=_warning(answer),
+        evidence=ev,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2-4")
 async def test_8_3_2_4_do_not_disturb(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, xdms: XdmsServer, pixit: Pixit,
-    guards: Guards, stimulus_stack: StimulusStack,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    xdms: XdmsServer,
+    pixit: Pixit,
+    guards: Guards,
+    stimulus_stack: StimulusStack,
+    client_factory: ClientFactory,
 ) -> None:
-    """with {the invited user's policy allowing do-not-disturb} ensure that
+    """with {the invited user's policy allowing do-not-disturb and a registered client of
+    the user} ensure that
     { when {the CF invites the user} then {the PF answers 480 Temporarily Unavailable} }"""
     user = pixit.users[1].uri
+    # a registered client: without one, 480 would also be the answer of step 8.b.ii.1
+    client = await client_factory(user, 0)
+
+    async def declined() -> SipMessage:
+        invite = await client.expect_invite(within=guards.sip)
+        invite.decline(603)  # ends the PF's fork, so that its final response comes
+        return invite.request
+
+    disturbed = asyncio.ensure_future(declined())
     xdms.set_preferences(user, do_not_disturb=True)
     try:
         answer = await _final(stimulus_stack, cf_emulator, pixit, guards, user)
     finally:
         xdms.remove(user)
-    expect_equal(recorder, "PF-8.3.2-4", expected=480, actual=answer.status,
-                 evidence=sip_evidence(answer, "the PF's final response"))
+    fork: SipMessage | None = None
+    if disturbed.done() and disturbed.exception() is None:
+        fork = disturbed.result()
+    else:
+        disturbed.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await disturbed
+    ev = [sip_evidence(answer, "the PF's final response")]
+    if fork is not None:
+        ev.append(sip_evidence(fork, "the INVITE the user's client received"))
+    expect_equal(recorder, "PF-8.3.2-4", expected=480, actual=answer.status, evidence=ev)
 
 
 @pytest.mark.requirement("PF-8.3.2-5")
 async def test_8_3_2_5_sdp_against_policy(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF whose service provider policy accepts only MSRP message media} ensure that
     { when {the CF's INVITE offers audio only} then {the PF answers 488 Not Acceptable Here} }"""
     # pjsua2's own offer is audio-only (its audio m-line): exactly the violating stimulus
-    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
-                          sdp=AUDIO_ONLY, pjsip_sdp=PJSUA_AUDIO_OFFER)
-    expect_equal(recorder, "PF-8.3.2-5", expected=488, actual=answer.status,
-                 evidence=sip_evidence(answer, "the PF's final response"))
+    answer = await _final(
+        stimulus_stack,
+        cf_emulator,
+        pixit,
+        guards,
+        pixit.users[1].uri,
+        sdp=AUDIO_ONLY,
+        pjsip_sdp=PJSUA_AUDIO_OFFER,
+    )
+    expect_equal(
+        recorder,
+        "PF-8.3.2-5",
+        expected=488,
+        actual=answer.status,
+        evidence=sip_evidence(answer, "the PF's final response"),
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning")
 async def test_8_3_2_7_iii_unexpected_service(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that rejects unexpected services} ensure that
     { when {the CF's INVITE asserts a service other than the CPM session tags}
       then {the PF answers 403 with Warning "122 Function not allowed"} }"""
-    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[1].uri,
-                          asserted_service="urn:urn-7:3gpp-service.ims.icsi.mmtel")
+    answer = await _final(
+        stimulus_stack,
+        cf_emulator,
+        pixit,
+        guards,
+        pixit.users[1].uri,
+        asserted_service="urn:urn-7:3gpp-service.ims.icsi.mmtel",
+    )
     ev = sip_evidence(answer, "the PF's final response")
     expect_equal(recorder, "PF-8.3.2-7.iii", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(recorder, "PF-8.3.2-7.iii-warning", expected=(122, "Function not allowed"),
-                 actual=_warning(answer), evidence=ev)
+    expect_equal(
+        recorder,
+        "PF-8.3.2-7.iii-warning",
+        expected=(122, "Function not allowed"),
+        actual=_warning(answer),
+        evidence=ev,
+    )
 
 
 @pytest.mark.requirement("PF-8.3.2-8.b.ii.1")
 async def test_8_3_2_8_b_ii_1_no_suitable_client(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF in the media path without deferred delivery or interworking} ensure that
@@ -148,5 +245,10 @@ async def test_8_3_2_8_b_ii_1_no_suitable_client(
     if answer.status == 200:
         # the PF accepted: leave the dialog cleanly
         pass
-    expect_equal(recorder, "PF-8.3.2-8.b.ii.1", expected=480, actual=answer.status,
-                 evidence=sip_evidence(answer, "the PF's final response"))
+    expect_equal(
+        recorder,
+        "PF-8.3.2-8.b.ii.1",
+        expected=480,
+        actual=answer.status,
+        evidence=sip_evidence(answer, "the PF's final response"),
+    )

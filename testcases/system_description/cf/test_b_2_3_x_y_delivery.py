@@ -71,8 +71,9 @@ async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(
     pf_b = (await join(session, client_factory, guards, bob)).client
     _, ok = await subscribe(pf_b, session.focus, session.cf, guards)
     ev_ok = sip_evidence(ok, "the CF's response to PF B's SUBSCRIBE")
-    expect_equal(recorder, "SD-B.2.3.x.y-8-cf", expected=200, actual=ok.status, evidence=ev_ok,
-                 fatal=True)
+    expect_equal(
+        recorder, "SD-B.2.3.x.y-8-cf", expected=200, actual=ok.status, evidence=ev_ok, fatal=True
+    )
     first = await next_notify(pf_b, guards)
     expect_true(
         recorder,
@@ -159,8 +160,10 @@ async def test_b_2_3_x_y_fig_cf_keeps_client_b(
         expected=("connected", None),
         actual=endpoint_of(state.info if state else None, bob),
         message="bob is still listed connected in the conference state",
-        evidence=[sip_evidence(ok, "the CF's response to alice's SUBSCRIBE"),
-                  *_ev(state, "the NOTIFY alice received")],
+        evidence=[
+            sip_evidence(ok, "the CF's response to alice's SUBSCRIBE"),
+            *_ev(state, "the NOTIFY alice received"),
+        ],
     )
 
 

@@ -55,8 +55,9 @@ async def test_b_2_3_5_x_client_steps(
     invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
     answer = await invite.final(guards.sip)
     ev = [sip_evidence(invite.request, "step 1 INVITE"), sip_evidence(answer, "step 2")]
-    expect_equal(recorder, "SD-B.2.3.5.X-2", expected=200, actual=answer.status, evidence=ev,
-                 fatal=True)
+    expect_equal(
+        recorder, "SD-B.2.3.5.X-2", expected=200, actual=answer.status, evidence=ev, fatal=True
+    )
     up = await delivered(pf_emulator, invite, within=guards.sip)
     sender = others(pixit)[0]
     pf_emulator.own(sender)
@@ -66,11 +67,22 @@ async def test_b_2_3_5_x_client_steps(
     if message is not None:
         message.respond(200)
         ev.append(sip_evidence(message.request, "the client's IMDN"))
-    reported = [m for m in (_imdn_id(message.request.body) if message else None,
-                            _imdn_id(over_msrp[0].body) if over_msrp else None) if m]
-    expect_true(recorder, "SD-B.2.3.5.X-5", up and mid in reported,
-                expected="MSRP established and the stored message received (its IMDN)",
-                actual=reported if up else "no MSRP session", evidence=ev)
+    reported = [
+        m
+        for m in (
+            _imdn_id(message.request.body) if message else None,
+            _imdn_id(over_msrp[0].body) if over_msrp else None,
+        )
+        if m
+    ]
+    expect_true(
+        recorder,
+        "SD-B.2.3.5.X-5",
+        up and mid in reported,
+        expected="MSRP established and the stored message received (its IMDN)",
+        actual=reported if up else "no MSRP session",
+        evidence=ev,
+    )
     bye = await invite.bye()
     try:
         final = await bye.final(guards.sip)
@@ -78,13 +90,21 @@ async def test_b_2_3_5_x_client_steps(
         final = None
     if final is not None:
         ev.append(sip_evidence(final, "step 8 answer to the BYE"))
-    expect_equal(recorder, "SD-B.2.3.5.X-8", expected=200,
-                 actual=final.status if final else None, evidence=ev)
+    expect_equal(
+        recorder,
+        "SD-B.2.3.5.X-8",
+        expected=200,
+        actual=final.status if final else None,
+        evidence=ev,
+    )
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-13", "SD-B.2.3.x.y-14-15", "SD-B.2.3.x.y-20-24")
 async def test_b_2_3_x_y_client_steps(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    pf_emulator: PfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     upper_tester: UpperTester,
 ) -> None:
     """with {a client back online while its group session is still active} ensure that
@@ -98,32 +118,51 @@ async def test_b_2_3_x_y_client_steps(
     answer = await invite.final(guards.sip)
     up = answer.status == 200 and await delivered(pf_emulator, invite, within=guards.sip)
     ev = [sip_evidence(invite.request, "the INVITE"), sip_evidence(answer, "the answer")]
-    expect_true(recorder, "SD-B.2.3.x.y-13", up,
-                expected="200 OK and an MSRP session", actual=f"{answer.status}, "
-                + ("MSRP up" if up else "no MSRP"), evidence=ev, fatal=True)
+    expect_true(
+        recorder,
+        "SD-B.2.3.x.y-13",
+        up,
+        expected="200 OK and an MSRP session",
+        actual=f"{answer.status}, " + ("MSRP up" if up else "no MSRP"),
+        evidence=ev,
+        fatal=True,
+    )
     subscribe = await absent(pf_emulator, "SUBSCRIBE", session.focus, within=guards.sip)
     if subscribe is not None:
         subscribe.respond(200, headers=[("Expires", "600")])
         ev.append(sip_evidence(subscribe.request, "steps 14-15 SUBSCRIBE"))
-    expect_true(recorder, "SD-B.2.3.x.y-14-15", subscribe is not None,
-                expected=f"SUBSCRIBE to the focus {session.focus}",
-                actual=subscribe.request.first_line() if subscribe else "none", evidence=ev)
-    await upper_tester.send_message(client_user(pixit), "live message",
-                                    conversation_id=session.conversation_id)
+    expect_true(
+        recorder,
+        "SD-B.2.3.x.y-14-15",
+        subscribe is not None,
+        expected=f"SUBSCRIBE to the focus {session.focus}",
+        actual=subscribe.request.first_line() if subscribe else "none",
+        evidence=ev,
+    )
+    await upper_tester.send_message(
+        client_user(pixit), "live message", conversation_id=session.conversation_id
+    )
     chat = await msrp_cpim(invite, "text/plain", within=guards.sip)
     rejoin = await absent(pf_emulator, "INVITE", session.focus, within=0.0)
     if rejoin is not None:
         rejoin.respond(480)
-    expect_true(recorder, "SD-B.2.3.x.y-20-24", chat is not None,
-                expected="the live message in the session's MSRP",
-                actual=chat[1].body if chat else ("a new INVITE" if rejoin else "nothing"),
-                evidence=ev)
+    expect_true(
+        recorder,
+        "SD-B.2.3.x.y-20-24",
+        chat is not None,
+        expected="the live message in the session's MSRP",
+        actual=chat[1].body if chat else ("a new INVITE" if rejoin else "nothing"),
+        evidence=ev,
+    )
     await invite.bye()
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y+1-11", "SD-B.2.3.x.y+1-12")
 async def test_b_2_3_x_y_plus_1_client_rejoin(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    pf_emulator: PfEmulator,
+    pixit: Pixit,
+    guards: Guards,
     upper_tester: UpperTester,
 ) -> None:
     """with {a client back online, its group session still active, the PF not yet
@@ -139,23 +178,34 @@ async def test_b_2_3_x_y_plus_1_client_rejoin(
     if rejoin is None:
         await finished(action, within=guards.sip * 2)
     ev = [sip_evidence(rejoin.request, "step 11 re-join INVITE")] if rejoin else []
-    expect_true(recorder, "SD-B.2.3.x.y+1-11", rejoin is not None,
-                expected=f"INVITE to the focus {session.focus}",
-                actual=rejoin.request.first_line() if rejoin else "none", evidence=ev,
-                fatal=True)
+    expect_true(
+        recorder,
+        "SD-B.2.3.x.y+1-11",
+        rejoin is not None,
+        expected=f"INVITE to the focus {session.focus}",
+        actual=rejoin.request.first_line() if rejoin else "none",
+        evidence=ev,
+        fatal=True,
+    )
     assert rejoin is not None
     response, msrp = await pf_emulator.accept_invite(rejoin, focus=session.focus)
     ev.append(sip_evidence(response, "the 200 OK"))
     chat = None
     try:
         channel = await msrp.accepted(within=guards.sip)
-        chat = await channel.expect(MessageReceived, within=guards.sip,
-                                    match=lambda m: b"I am back" in m.body)
+        chat = await channel.expect(
+            MessageReceived, within=guards.sip, match=lambda m: b"I am back" in m.body
+        )
     except WaitTimeout:
         pass
-    expect_true(recorder, "SD-B.2.3.x.y+1-12", chat is not None,
-                expected="an MSRP session carrying the user's message",
-                actual="received" if chat else "no message over MSRP", evidence=ev)
+    expect_true(
+        recorder,
+        "SD-B.2.3.x.y+1-12",
+        chat is not None,
+        expected="an MSRP session carrying the user's message",
+        actual="received" if chat else "no message over MSRP",
+        evidence=ev,
+    )
     subscribe = await absent(pf_emulator, "SUBSCRIBE", session.focus, within=guards.sip)
     if subscribe is not None:
         subscribe.respond(200, headers=[("Expires", "600")])

@@ -59,8 +59,9 @@ def _listed(request: SipRequest) -> set[str] | None:
     return set(parse_resource_list(part.body).uris()) if part is not None else None
 
 
-async def _gone(cf: CfEmulator, leg: GroupLeg, guards: Guards, users: tuple[str, ...]
-                ) -> IncomingSubscribe | None:
+async def _gone(
+    cf: CfEmulator, leg: GroupLeg, guards: Guards, users: tuple[str, ...]
+) -> IncomingSubscribe | None:
     """Client B leaves involuntarily; the CF accepts the PF's focus subscription."""
     await leg.invite.bye(INVOLUNTARY)
     try:
@@ -69,11 +70,21 @@ async def _gone(cf: CfEmulator, leg: GroupLeg, guards: Guards, users: tuple[str,
         return None
 
 
-@pytest.mark.requirement("SD-B.2.3.x.y-7-8.a", "SD-B.2.3.x.y-11-12.a", "SD-B.2.3.x.y-11-12.c",
-                         "SD-B.2.3.x.y-11-12.d", "SD-B.2.3.x.y-18-19", "PF-8.3.2.9-A")
+@pytest.mark.requirement(
+    "SD-B.2.3.x.y-7-8.a",
+    "SD-B.2.3.x.y-11-12.a",
+    "SD-B.2.3.x.y-11-12.c",
+    "SD-B.2.3.x.y-11-12.d",
+    "SD-B.2.3.x.y-18-19",
+    "PF-8.3.2.9-A",
+)
 async def test_b_2_3_x_y_delivery_active_session(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {client B gone from a group session that goes on, a newcomer joined}
     ensure that { when {the third-party REGISTER of client B reaches the PF}
@@ -82,42 +93,87 @@ async def test_b_2_3_x_y_delivery_active_session(
     leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
     latest = (*leg.participants, NEWCOMER)
     sub = await _gone(cf_emulator, leg, guards, latest)
-    expect_equal(recorder, "SD-B.2.3.x.y-7-8.a", expected=True, actual=sub is not None,
-                 message="the PF subscribes to the focus on behalf of client B")
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y-7-8.a",
+        expected=True,
+        actual=sub is not None,
+        message="the PF subscribes to the focus on behalf of client B",
+    )
     await cf_sends(leg, guards, "deferred-1", "deferred-2")
     await client_returns(scscf, leg, pixit, guards)
     invite = await expect_arrival(
-        recorder, "SD-B.2.3.x.y-11-12.a", leg.client.expect_invite(within=guards.sip),
-        expected="the PF's INVITE to client B after the third-party REGISTER")
-    expect_equal(recorder, "PF-8.3.2.9-A", expected=True, actual=invite is not None,
-                 message="the third-party REGISTER starts the deferred delivery")
+        recorder,
+        "SD-B.2.3.x.y-11-12.a",
+        leg.client.expect_invite(within=guards.sip),
+        expected="the PF's INVITE to client B after the third-party REGISTER",
+    )
+    expect_equal(
+        recorder,
+        "PF-8.3.2.9-A",
+        expected=True,
+        actual=invite is not None,
+        message="the third-party REGISTER starts the deferred delivery",
+    )
     if invite is None:
         return
     ev = sip_evidence(invite.request, "the PF's re-invitation")
-    expect_equal(recorder, "SD-B.2.3.x.y-11-12.a", expected=True,
-                 actual=SESSION_TAG in _accept_contact(invite.request), evidence=ev,
-                 message="the invitation to the active group session carries cpm.session")
-    expect_equal(recorder, "SD-B.2.3.x.y-11-12.c", expected=set(latest),
-                 actual=_listed(invite.request), evidence=ev)
-    expect_equal(recorder, "SD-B.2.3.x.y-11-12.d", expected="sendrecv",
-                 actual=_direction(invite.request), evidence=ev)
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y-11-12.a",
+        expected=True,
+        actual=SESSION_TAG in _accept_contact(invite.request),
+        evidence=ev,
+        message="the invitation to the active group session carries cpm.session",
+    )
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y-11-12.c",
+        expected=set(latest),
+        actual=_listed(invite.request),
+        evidence=ev,
+    )
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y-11-12.d",
+        expected="sendrecv",
+        actual=_direction(invite.request),
+        evidence=ev,
+    )
     await invite.answer(sdp_setup="passive")
     assert invite.msrp is not None
     with contextlib.suppress(WaitTimeout):
         await invite.establish_msrp(within=guards.msrp)
-    got = [await received(invite.msrp, t, guards.msrp + guards.sip)
-           for t in ("deferred-1", "deferred-2")]
-    expect_equal(recorder, "SD-B.2.3.x.y-18-19", expected=[True, True],
-                 actual=[g is not None for g in got], evidence=ev)
+    got = [
+        await received(invite.msrp, t, guards.msrp + guards.sip)
+        for t in ("deferred-1", "deferred-2")
+    ]
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y-18-19",
+        expected=[True, True],
+        actual=[g is not None for g in got],
+        evidence=ev,
+    )
     await cf_emulator.bye(leg.cf.dialog, to=leg.cf.destination) if leg.cf.dialog else None
 
 
-@pytest.mark.requirement("SD-B.2.3.5.X-1", "SD-B.2.3.5.X-4", "SD-B.2.3.5.X-4-only-b",
-                         "SD-B.2.3.5.X-5", "SD-B.2.3.5.X-6", "SD-B.2.3.5.X-7",
-                         "PF-5.2.3.5-DD-FINAL-NOTIFY")
+@pytest.mark.requirement(
+    "SD-B.2.3.5.X-1",
+    "SD-B.2.3.5.X-4",
+    "SD-B.2.3.5.X-4-only-b",
+    "SD-B.2.3.5.X-5",
+    "SD-B.2.3.5.X-6",
+    "SD-B.2.3.5.X-7",
+    "PF-5.2.3.5-DD-FINAL-NOTIFY",
+)
 async def test_b_2_3_5_x_delivery_inactive_session(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {client B gone, then the group session ended by the CF} ensure that
     { when {client B is back (third-party REGISTER) and subscribes to the PF}
@@ -134,62 +190,107 @@ async def test_b_2_3_5_x_delivery_inactive_session(
         await sub.terminate(body=conference_body(leg.cf.focus_uri, latest, 2))
     await client_returns(scscf, leg, pixit, guards)
     invite = await expect_arrival(
-        recorder, "SD-B.2.3.5.X-1", leg.client.expect_invite(within=guards.sip),
-        expected="the PF's deferred delivery INVITE")
+        recorder,
+        "SD-B.2.3.5.X-1",
+        leg.client.expect_invite(within=guards.sip),
+        expected="the PF's deferred delivery INVITE",
+    )
     if invite is None:
         return
     ev = sip_evidence(invite.request, "the PF's deferred delivery INVITE")
-    expect_equal(recorder, "SD-B.2.3.5.X-1", expected=(True, "sendonly"),
-                 actual=(DEFERRED_TAG in _accept_contact(invite.request),
-                         _direction(invite.request)), evidence=ev,
-                 message="inactive session: Accept-Contact cpm.deferred and a=sendonly")
+    expect_equal(
+        recorder,
+        "SD-B.2.3.5.X-1",
+        expected=(True, "sendonly"),
+        actual=(DEFERRED_TAG in _accept_contact(invite.request), _direction(invite.request)),
+        evidence=ev,
+        message="inactive session: Accept-Contact cpm.deferred and a=sendonly",
+    )
     await invite.answer(sdp_setup="passive")
     client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(pixit))
-    answer = await expect_arrival(recorder, "SD-B.2.3.5.X-4", client_sub.final(within=guards.sip),
-                                  expected="a response to client B's SUBSCRIBE")
+    answer = await expect_arrival(
+        recorder,
+        "SD-B.2.3.5.X-4",
+        client_sub.final(within=guards.sip),
+        expected="a response to client B's SUBSCRIBE",
+    )
     first = await expect_arrival(
-        recorder, "SD-B.2.3.5.X-4", leg.client.expect_request("NOTIFY", within=guards.sip),
-        expected="a NOTIFY in client B's subscription")
+        recorder,
+        "SD-B.2.3.5.X-4",
+        leg.client.expect_request("NOTIFY", within=guards.sip),
+        expected="a NOTIFY in client B's subscription",
+    )
     if answer is not None:
-        expect_equal(recorder, "SD-B.2.3.5.X-4", expected=True, actual=answer.status < 300,
-                     evidence=sip_evidence(answer, "the PF's response to the SUBSCRIBE"))
+        expect_equal(
+            recorder,
+            "SD-B.2.3.5.X-4",
+            expected=True,
+            actual=answer.status < 300,
+            evidence=sip_evidence(answer, "the PF's response to the SUBSCRIBE"),
+        )
     if first is not None:
         first.respond(200)
         users = [u.entity for u in parse_conference_info(first.request.body).users]
-        expect_equal(recorder, "SD-B.2.3.5.X-4-only-b", expected=[leg.user], actual=users,
-                     evidence=sip_evidence(first.request, "the first NOTIFY"))
+        expect_equal(
+            recorder,
+            "SD-B.2.3.5.X-4-only-b",
+            expected=[leg.user],
+            actual=users,
+            evidence=sip_evidence(first.request, "the first NOTIFY"),
+        )
     assert invite.msrp is not None
     with contextlib.suppress(WaitTimeout):
         await invite.establish_msrp(within=guards.msrp)
-    got = [await received(invite.msrp, t, guards.msrp + guards.sip)
-           for t in ("deferred-1", "deferred-2")]
-    expect_equal(recorder, "SD-B.2.3.5.X-5", expected=[True, True],
-                 actual=[g is not None for g in got], evidence=ev)
+    got = [
+        await received(invite.msrp, t, guards.msrp + guards.sip)
+        for t in ("deferred-1", "deferred-2")
+    ]
+    expect_equal(
+        recorder,
+        "SD-B.2.3.5.X-5",
+        expected=[True, True],
+        actual=[g is not None for g in got],
+        evidence=ev,
+    )
     final = await expect_arrival(
-        recorder, "SD-B.2.3.5.X-6", leg.client.expect_request("NOTIFY", within=guards.sip),
-        expected="a NOTIFY with the final participant list after the last SEND")
+        recorder,
+        "SD-B.2.3.5.X-6",
+        leg.client.expect_request("NOTIFY", within=guards.sip),
+        expected="a NOTIFY with the final participant list after the last SEND",
+    )
     if final is not None:
         final.respond(200)
         fev = sip_evidence(final.request, "the final NOTIFY")
         users = {u.entity for u in parse_conference_info(final.request.body).users}
-        expect_equal(recorder, "SD-B.2.3.5.X-6", expected=set(latest), actual=users,
-                     evidence=fev)
+        expect_equal(recorder, "SD-B.2.3.5.X-6", expected=set(latest), actual=users, evidence=fev)
         state = (final.request.headers.get("Subscription-State") or "").split(";")[0]
-        expect_equal(recorder, "PF-5.2.3.5-DD-FINAL-NOTIFY", expected=("terminated", set(latest)),
-                     actual=(state.strip(), users), evidence=fev)
+        expect_equal(
+            recorder,
+            "PF-5.2.3.5-DD-FINAL-NOTIFY",
+            expected=("terminated", set(latest)),
+            actual=(state.strip(), users),
+            evidence=fev,
+        )
     else:
         expect_equal(recorder, "PF-5.2.3.5-DD-FINAL-NOTIFY", expected="terminated", actual=None)
-    bye = await expect_arrival(recorder, "SD-B.2.3.5.X-7",
-                               leg.client.expect_request("BYE", within=guards.sip),
-                               expected="the PF's BYE ending the deferred delivery session")
+    bye = await expect_arrival(
+        recorder,
+        "SD-B.2.3.5.X-7",
+        leg.client.expect_request("BYE", within=guards.sip),
+        expected="the PF's BYE ending the deferred delivery session",
+    )
     if bye is not None:
         bye.respond(200)
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y+2-ACTIVE", "SD-B.2.3.x.y+2-ACTIVE-REJECT")
 async def test_b_2_3_x_y_plus_2_race_active(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {client B gone from an active group session} ensure that
     { when {client B's re-join arrives after the PF's INVITE went out}
@@ -203,17 +304,32 @@ async def test_b_2_3_x_y_plus_2_race_active(
     except WaitTimeout:
         invite = None
     handle = await rejoin(leg, pixit)
-    final = await expect_arrival(recorder, "SD-B.2.3.x.y+2-ACTIVE-REJECT",
-                                 handle.final(within=guards.sip),
-                                 expected="a final response to the late re-join")
+    final = await expect_arrival(
+        recorder,
+        "SD-B.2.3.x.y+2-ACTIVE-REJECT",
+        handle.final(within=guards.sip),
+        expected="a final response to the late re-join",
+    )
     if final is None:
         return
     ev = sip_evidence(final, "the PF's response to the late re-join")
-    expect_equal(recorder, "SD-B.2.3.x.y+2-ACTIVE-REJECT", expected=True,
-                 actual=final.status >= 300, evidence=ev, message="the late re-join is rejected")
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y+2-ACTIVE-REJECT",
+        expected=True,
+        actual=final.status >= 300,
+        evidence=ev,
+        message="the late re-join is rejected",
+    )
     sessions = int(final.status < 300) + int(invite is not None)
-    expect_equal(recorder, "SD-B.2.3.x.y+2-ACTIVE", expected=1, actual=sessions, evidence=ev,
-                 message="one session with client B for the group session")
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y+2-ACTIVE",
+        expected=1,
+        actual=sessions,
+        evidence=ev,
+        message="one session with client B for the group session",
+    )
     if final.status < 300:
         await handle.ack()
     if invite is not None:
@@ -222,8 +338,12 @@ async def test_b_2_3_x_y_plus_2_race_active(
 
 @pytest.mark.requirement("SD-B.2.3.x.y+2-INACTIVE-COMPLETE", "SD-B.2.3.x.y+2-INACTIVE-FORWARD")
 async def test_b_2_3_x_y_plus_2_race_inactive(
-    recorder: VerdictRecorder, cf_emulator: CfEmulator, client_factory: ClientFactory,
-    scscf: Scscf, pixit: Pixit, guards: Guards,
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
 ) -> None:
     """with {client B gone, then the group session ended by the CF} ensure that
     { when {client B's re-join arrives after the PF's deferred delivery INVITE}
@@ -248,16 +368,26 @@ async def test_b_2_3_x_y_plus_2_race_inactive(
     with contextlib.suppress(WaitTimeout):
         await invite.establish_msrp(within=guards.msrp)
     got = await received(invite.msrp, "deferred-1", guards.msrp + guards.sip)
-    expect_equal(recorder, "SD-B.2.3.x.y+2-INACTIVE-COMPLETE", expected=True,
-                 actual=got is not None, evidence=sip_evidence(invite.request, "the delivery"),
-                 message="the buffered message is delivered despite the re-join")
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y+2-INACTIVE-COMPLETE",
+        expected=True,
+        actual=got is not None,
+        evidence=sip_evidence(invite.request, "the delivery"),
+        message="the buffered message is delivered despite the re-join",
+    )
     forwarded = await expect_arrival(
-        recorder, "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
+        recorder,
+        "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
         cf_emulator.expect_invite(within=2 * guards.sip),
-        expected="client B's re-join forwarded to the CF")
+        expected="client B's re-join forwarded to the CF",
+    )
     if forwarded is not None:
-        expect_equal(recorder, "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
-                     expected=leg.cf.conversation_id,
-                     actual=forwarded.request.headers.get("Conversation-ID"),
-                     evidence=sip_evidence(forwarded.request, "the re-join at the CF"))
+        expect_equal(
+            recorder,
+            "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
+            expected=leg.cf.conversation_id,
+            actual=forwarded.request.headers.get("Conversation-ID"),
+            evidence=sip_evidence(forwarded.request, "the re-join at the CF"),
+        )
         forwarded.reject(480)
