@@ -13,8 +13,6 @@ itself. Expected values are written here from the seed text and RFC 3261 section
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
@@ -24,18 +22,19 @@ from conformance.testcases.procedures import (
     sip_evidence,
     user_with_clients,
 )
+from conformance.testcases.procedures_proxy import CORE_ANSWER, user_inbox
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal, expect_true
 from conformance.errors import RemoteProtocolError
-from conformance.net.clock import Notifier, WaitTimeout
-from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.headers import (
     get_reject_contact,
     get_vias,
     parse_request_disposition,
 )
-from conformance.protocol.sip.message import SipMessage, SipRequest
+from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.uri import parse_uri
 from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
@@ -44,51 +43,6 @@ from conformance.roles.sip_helpers import same_aor, unbracket
 
 #: a service that is not the CPM session: a client registered with only it is unsuitable
 MMTEL = "urn:urn-7:3gpp-service.ims.icsi.mmtel"
-#: what the tool's SIP/IP core answers a proxied INVITE with (not 480, so that 9.e's 480
-#: can only come from the PF itself)
-CORE_ANSWER = 486
-
-
-class UserInbox:
-    """The SIP/IP core's side for the invited user's address: the INVITEs the PF forwarded
-    for this case (same Contribution-ID), each answered ``CORE_ANSWER``."""
-
-    def __init__(self, core: ToolCore, user: str, contribution_id: str) -> None:
-        self.core = core
-        self.user = user
-        self.contribution_id = contribution_id
-        self.name = f"pf-proxy-user:{user}:{contribution_id}"
-        self.received: list[IncomingRequest] = []
-        self._changed = Notifier()
-
-    def owns(self, request: SipRequest) -> bool:
-        return (
-            request.method == "INVITE"
-            and ";tag=" not in (request.headers.get("To") or "")
-            and request.headers.get("Contribution-ID") == self.contribution_id
-            and same_aor(request.uri, self.user)
-        )
-
-    def on_request(self, incoming: IncomingRequest) -> None:
-        self.received.append(incoming)
-        incoming.respond(CORE_ANSWER)
-        self._changed.notify()
-
-    async def invite(self, within: float) -> IncomingRequest:
-        return await self._changed.wait_until(
-            lambda: self.received[0] if self.received else None, within,
-            f"the proxied INVITE for {self.user}",
-        )
-
-
-@contextmanager
-def user_inbox(core: ToolCore, user: str, contribution_id: str) -> Iterator[UserInbox]:
-    inbox = UserInbox(core, user, contribution_id)
-    core.add_route(inbox.name, inbox.owns, inbox.on_request, first=True)
-    try:
-        yield inbox
-    finally:
-        core.remove_route(inbox.name)
 
 
 def _hostports(values: list[str]) -> list[str]:
@@ -111,8 +65,7 @@ def _hostports(values: list[str]) -> list[str]:
 def _rejected(message: SipMessage) -> list[str] | None:
     """The ``+sip.instance`` values of the Reject-Contact headers (None: unparsable)."""
     try:
-        return [unbracket(p.instance.strip('"')) for p in get_reject_contact(message)
-                if p.instance]
+        return [unbracket(p.instance.strip('"')) for p in get_reject_contact(message) if p.instance]
     except RemoteProtocolError:
         return None
 
@@ -162,13 +115,17 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
     unsuitable = await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
     contribution_id = uuid.uuid4().hex
     with user_inbox(tool_core, user, contribution_id) as inbox:
-        handle = await cf_invite(cf_emulator, user, pf, originator=pixit.users[0].uri,
-                                 contribution_id=contribution_id)
+        handle = await cf_invite(
+            cf_emulator, user, pf, originator=pixit.users[0].uri, contribution_id=contribution_id
+        )
         sent = handle.request
         ev0 = [sip_evidence(sent, "the CF's INVITE")]
         incoming = await expect_arrival(
-            recorder, "PF-8.3.2-9.d.iii", inbox.invite(guards.sip),
-            expected=f"the PF's INVITE for {user} at the SIP/IP core", evidence=ev0,
+            recorder,
+            "PF-8.3.2-9.d.iii",
+            inbox.invite(guards.sip),
+            expected=f"the PF's INVITE for {user} at the SIP/IP core",
+            evidence=ev0,
         )
         final = await _cf_final(handle, guards.sip)
     if incoming is None:
@@ -198,37 +155,48 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
             "top Via sent-by": f"{top.host}:{top.port}" if top else None,
             "CF's Via below": bool(sent_vias)
             and any(v.branch == sent_vias[0].branch for v in vias[1:]),
-            "Record-Route with the PF's URI": own in _hostports(
-                got.headers.get_all("Record-Route")),
+            "Record-Route with the PF's URI": own
+            in _hostports(got.headers.get_all("Record-Route")),
             "final response relayed to the CF": getattr(final, "status", None),
         },
         message="RFC 3261 16: a proxy keeps Call-ID and From, adds its Via on top, "
-                "Record-Routes to stay for the session and relays the response",
+        "Record-Routes to stay for the session and relays the response",
         evidence=ev,
     )
     rejected = _rejected(got)
     expect_true(
-        recorder, "PF-8.3.2-9.c",
+        recorder,
+        "PF-8.3.2-9.c",
         rejected is not None and suitable.instance not in rejected,
         expected=f"the suitable client {suitable.instance} not in a Reject-Contact",
-        actual=rejected, evidence=ev,
+        actual=rejected,
+        evidence=ev,
     )
     expect_true(
-        recorder, "PF-8.3.2-9.d.i",
+        recorder,
+        "PF-8.3.2-9.d.i",
         rejected is not None and unsuitable.instance in rejected,
         expected=f"a Reject-Contact with +sip.instance of {unsuitable.instance} "
-                 f"(registered for {MMTEL} only)",
-        actual=rejected, evidence=ev,
+        f"(registered for {MMTEL} only)",
+        actual=rejected,
+        evidence=ev,
     )
     expect_equal(
-        recorder, "PF-8.3.2-9.d.ii", expected=("fork", "parallel"),
-        actual=_disposition(got), message="Request-Disposition directives", evidence=ev,
+        recorder,
+        "PF-8.3.2-9.d.ii",
+        expected=("fork", "parallel"),
+        actual=_disposition(got),
+        message="Request-Disposition directives",
+        evidence=ev,
     )
     expect_equal(
-        recorder, "PF-8.3.2-9.d.iii",
+        recorder,
+        "PF-8.3.2-9.d.iii",
         expected={"from the PF's host": pf.host, "Request-URI is the user's address": True},
-        actual={"from the PF's host": incoming.source.host,
-                "Request-URI is the user's address": same_aor(got.uri, user)},
+        actual={
+            "from the PF's host": incoming.source.host,
+            "Request-URI is the user's address": same_aor(got.uri, user),
+        },
         message="forwarded to the SIP/IP core, which forks it to the user's clients",
         evidence=ev,
     )
@@ -250,18 +218,28 @@ async def test_8_3_2_9_b_session_replaces_to_all_connected_clients(
             connected client excluded by a Reject-Contact} }"""
     pf = pf_address(pixit)
     user = user_with_clients(pixit, 2)
-    clients = [await client_factory(user, 0),
-               await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))]
+    clients = [
+        await client_factory(user, 0),
+        await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,)),
+    ]
     replaced = uuid.uuid4().hex
     contribution_id = uuid.uuid4().hex
     with user_inbox(tool_core, user, contribution_id) as inbox:
-        handle = await cf_invite(cf_emulator, user, pf, originator=pixit.users[0].uri,
-                                 contribution_id=contribution_id,
-                                 extra_headers=(("Session-Replaces", replaced),))
+        handle = await cf_invite(
+            cf_emulator,
+            user,
+            pf,
+            originator=pixit.users[0].uri,
+            contribution_id=contribution_id,
+            extra_headers=(("Session-Replaces", replaced),),
+        )
         ev0 = [sip_evidence(handle.request, "the CF's INVITE")]
         incoming = await expect_arrival(
-            recorder, "PF-8.3.2-9.b", inbox.invite(guards.sip),
-            expected=f"the PF's INVITE for {user} at the SIP/IP core", evidence=ev0,
+            recorder,
+            "PF-8.3.2-9.b",
+            inbox.invite(guards.sip),
+            expected=f"the PF's INVITE for {user} at the SIP/IP core",
+            evidence=ev0,
         )
         await _cf_final(handle, guards.sip)
     if incoming is None:
@@ -269,11 +247,15 @@ async def test_8_3_2_9_b_session_replaces_to_all_connected_clients(
     got = incoming.request
     rejected = _rejected(got)
     expect_equal(
-        recorder, "PF-8.3.2-9.b",
+        recorder,
+        "PF-8.3.2-9.b",
         expected={"Session-Replaces": replaced, "connected clients rejected": []},
-        actual={"Session-Replaces": got.headers.get("Session-Replaces"),
-                "connected clients rejected": None if rejected is None else [
-                    c.instance for c in clients if c.instance in rejected]},
+        actual={
+            "Session-Replaces": got.headers.get("Session-Replaces"),
+            "connected clients rejected": None
+            if rejected is None
+            else [c.instance for c in clients if c.instance in rejected],
+        },
         message="forwarded to all connected clients of the user, Session-Replaces kept",
         evidence=[*ev0, sip_evidence(got, "the INVITE the PF forwarded")],
     )
@@ -298,19 +280,24 @@ async def test_8_3_2_9_e_no_suitable_client(
     await client_factory(user, 0, icsis=(MMTEL,), contact_icsis=(MMTEL,))
     contribution_id = uuid.uuid4().hex
     with user_inbox(tool_core, user, contribution_id) as inbox:
-        handle = await cf_invite(cf_emulator, user, pf, originator=pixit.users[-1].uri,
-                                 contribution_id=contribution_id)
+        handle = await cf_invite(
+            cf_emulator, user, pf, originator=pixit.users[-1].uri, contribution_id=contribution_id
+        )
         ev = [sip_evidence(handle.request, "the CF's INVITE")]
         final = await expect_arrival(
-            recorder, "PF-8.3.2-9.e", handle.final(within=guards.sip),
-            expected="a final response from the PF", evidence=ev,
+            recorder,
+            "PF-8.3.2-9.e",
+            handle.final(within=guards.sip),
+            expected="a final response from the PF",
+            evidence=ev,
         )
     if final is None:
         return
     ev.append(sip_evidence(final, "the final response the CF got"))
     ev += [sip_evidence(i.request, "an INVITE the PF forwarded") for i in inbox.received]
     expect_equal(
-        recorder, "PF-8.3.2-9.e",
+        recorder,
+        "PF-8.3.2-9.e",
         expected={"status": 480, "INVITEs forwarded": 0},
         actual={"status": final.status, "INVITEs forwarded": len(inbox.received)},
         evidence=ev,
