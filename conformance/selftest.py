@@ -143,12 +143,16 @@ def judge_fault(
             return dataclasses.replace(
                 base, problem=f"no mapped test case passes against the clean SUT with {claims}"
             )
-    results = run_suite(
-        report_dir / "fault", faults=[fault.name], requirements=fault.requirement_ids,
-        pics=fault.pics, runner=runner,
-    )
+    results = None
+    for attempt in range(2):  # a run that wrote nothing (killed, starved) is run once more
+        results = run_suite(
+            report_dir / f"fault{attempt or ''}", faults=[fault.name],
+            requirements=fault.requirement_ids, pics=fault.pics, runner=runner,
+        )
+        if results is not None:
+            break
     if results is None:
-        return dataclasses.replace(base, problem="the fault run wrote no results")
+        return dataclasses.replace(base, problem="the fault run wrote no results (twice)")
     verdicts = {tc.nodeid: tc.verdict.value for tc in results.test_cases}
     failing = tuple(
         n for n in cases if verdicts.get(n) == Verdict.FAIL.value and n in trusted
