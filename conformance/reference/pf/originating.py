@@ -147,7 +147,8 @@ def asserted_service(
             out.append(("P-Asserted-Service", cpm[0]))
     else:
         # PF-8.2.1-4.c.iv.2: "based on service provider configuration"
-        out.append(("P-Asserted-Service", policy.configured_service))
+        if not faults.on("pf.pps-configured-not-asserted"):
+            out.append(("P-Asserted-Service", policy.configured_service))
     return out
 
 

@@ -94,6 +94,8 @@ class FocusSubscription:
     clients: list[ClientSubscription] = field(default_factory=list)
     refresh: asyncio.TimerHandle | None = None
     ended: bool = False
+    #: the user left while the SUBSCRIBE was pending: end it once the dialog exists
+    end_when_ready: bool = False
 
 
 def is_gone(user_status: tuple[tuple[str | None, str | None], ...]) -> bool:
@@ -243,6 +245,10 @@ class Participants:
             log.info("subscription of %s to %s failed: %s", user, focus, outcome)
             sub.ended = True
             self._own.pop(key, None)
+            if self.faults.on("pf.subscribe-retried-after-error") and target is None:
+                # the fault: a new subscription at once, whatever the CF said
+                pf._spawn(self.subscribe_to_focus(user, focus, conversation_id, contribution_id,
+                                                  focus))
             # clients linked while it was pending learn that it failed (RFC 6665 4.2.2)
             for client in sub.clients:
                 self._client.pop((client.dialog.call_id, client.dialog.local_tag), None)
@@ -255,6 +261,9 @@ class Participants:
             log.warning("unusable 2xx to SUBSCRIBE: %s", exc)
             return None
         sub.dialog = dialog
+        if sub.end_when_ready:  # RFC 6665 4.1.2.3 as soon as there is a dialog
+            self._refresh(sub, 0)
+            return sub
         expires = outcome.headers.get("Expires")
         granted = int(expires) if expires and expires.strip().isdigit() else SUBSCRIBE_EXPIRES
         self._schedule_refresh(sub, granted)
@@ -263,7 +272,7 @@ class Participants:
     def _schedule_refresh(self, sub: FocusSubscription, granted: int) -> None:
         if sub.refresh is not None:
             sub.refresh.cancel()
-        if granted <= 0 or sub.ended:
+        if granted <= 0 or sub.ended or self.faults.on("pf.subscribe-never-refreshed"):
             return
         sub.refresh = self.pf.loop.call_later(max(granted / 2, 1.0), self._refresh, sub)
 
@@ -304,10 +313,13 @@ class Participants:
             sub = self._active(user, focus)
             if sub is None:
                 continue
-            if by_client:
+            if by_client and not self.faults.on("pf.no-unsubscribe-on-leave"):
                 if sub.refresh is not None:
                     sub.refresh.cancel()
-                self._refresh(sub, 0)
+                if sub.dialog is None:
+                    sub.end_when_ready = True
+                else:
+                    self._refresh(sub, 0)
 
     # -- NOTIFY -----------------------------------------------------------------------------
     def owns_notify(self, request: SipRequest) -> bool:

@@ -421,6 +421,35 @@ async def test_8_2_1_4_c_iv_other_preferred_service(
     )
 
 
+@pytest.mark.requirement("PF-8.2.1-4.c.iv.2")
+async def test_8_2_1_4_c_iv_2_configured_asserted_service(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF that asserts a service from service provider configuration} ensure that
+    { when {the client's INVITE carries another P-Preferred-Service value}
+      then {the PF adds one P-Asserted-Service (the configured value), not the client's
+            preferred value} }"""
+    client = await client_factory(pixit.users[0].uri, 0)
+    other = "urn:urn-7:3gpp-service.ims.icsi.mmtel"
+    session = await send_group_invite(client, pixit, p_preferred_service=other)
+    got = (
+        await cf_emulator.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
+    ).request
+    asserted = list(get_asserted_services(got))
+    expect_true(
+        recorder,
+        "PF-8.2.1-4.c.iv.2",
+        len(asserted) == 1 and asserted[0] != other,
+        expected=f"one P-Asserted-Service, the configured value (not {other})",
+        actual=asserted,
+        evidence=sip_evidence(got, "the PF's INVITE"),
+    )
+
+
 # --------------------------------------------------------------------------- the 200 OK
 
 
