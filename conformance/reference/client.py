@@ -15,9 +15,13 @@ and participant information (seed 000 5.2.3.5).
   path; to an ``active`` offer it answers ``passive`` and waits) and receives the stored
   messages. A requested positive-delivery IMDN goes back in SIP MESSAGE in the inactive
   case (1.a.ii) and in the MSRP session in the active case (2.a.i.2).
-- It never subscribes to the conference in the inactive case (1.a.vi); in the active case
-  and in its own sessions it subscribes to the focus once the session is up (5.2.3.5
-  REFRESH); on 404 it takes the participants from the last Group State Object.
+- It never subscribes to the conference in the inactive case (1.a.vi) unless it claims
+  ``client.subscribe_during_inactive_delivery`` (``config``): then, as SD B.2.3.5.X step 3
+  and 5.2.3.5 show, it subscribes to the PF (the group session identity, CPM feature tag)
+  upon the ACK, beside its MSRP set-up (see :mod:`conformance.reference.client_dd`). In the
+  active case and in its own sessions (re-join; SD B.2.3.5.X Note 3) it subscribes to the
+  focus once the session is up (5.2.3.5 REFRESH); on 404 it takes the participants from the
+  last Group State Object.
 - ``application/group-state-object+xml`` over MSRP updates its participant list (1.a.vii),
   visible as the resource list of its next re-join INVITE.
 - It re-joins (INVITE to the focus with the session's Conversation-ID, Contribution-ID and
@@ -95,6 +99,7 @@ from conformance.protocol.sip.sdp import build_msrp_sdp, parse_sdp
 from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.transaction import tag_of
 from conformance.reference.cf import address_of, aor, identity_of
+from conformance.reference.client_dd import dd_subscribes
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.upper_tester_server import ActionError, Handler
 
@@ -459,6 +464,9 @@ class ReferenceClient:
         call = self.calls.get(did) if did is not None else None
         if call is None or call.channel is not None or call.established.is_set():
             return
+        if call.kind is CallKind.INACTIVE and dd_subscribes(self.config, self.faults):
+            # SD B.2.3.5.X 3: "Upon receiving an ACK ... initiates a subscription request"
+            self._spawn(self._subscribe(call.session, deferred=True))
         # 1.a.v: "Following the receipt of SIP ACK, the CPM Client SHALL proceed with
         # establishing the MSRP session."
         if call.kind is CallKind.INACTIVE and self.faults.on("client.no-msrp-after-ack"):
@@ -477,7 +485,12 @@ class ReferenceClient:
     def _subscribes(self, kind: CallKind) -> bool:
         if kind is CallKind.INACTIVE:
             # 1.a.vi: "CPM Client SHALL NOT subscribe to the CPM Session conference state"
+            # (with the claim client.subscribe_during_inactive_delivery the subscription
+            # leaves upon the ACK instead: _on_ack)
             return self.faults.on("client.subscribes-when-inactive")
+        if kind is CallKind.REJOIN:
+            # SD B.2.3.5.X Note 3: the client-initiated variant, steps 3-8 unchanged
+            return not self.faults.on("client.no-subscribe-after-rejoin")
         if kind is CallKind.ACTIVE:
             # 5.2.3.5: a reconnected client "SHALL re-fresh the subscription request"
             return not self.faults.on("client.no-subscribe-refresh-when-active")
@@ -593,7 +606,7 @@ class ReferenceClient:
         return build_request(method, target, hs, body)
 
     # -- SUBSCRIBE (5.2.3.5) ----------------------------------------------------------------
-    async def _subscribe(self, session: KnownSession) -> int | None:
+    async def _subscribe(self, session: KnownSession, *, deferred: bool = False) -> int | None:
         headers = [
             ("Event", "conference"),
             ("Accept", CONFERENCE_INFO_CONTENT_TYPE),
@@ -601,10 +614,14 @@ class ReferenceClient:
             ("Accept-Contact", f"*;{icsi_param(ICSI_SESSION)}"),
             ("User-Agent", CPM_CLIENT_RELEASE),
         ]
-        if self.faults.on("client.subscribe-without-feature-tag"):
+        if self.faults.on("client.subscribe-without-feature-tag") or (
+            deferred and self.faults.on("client.dd-subscribe-without-feature-tag")
+        ):
             headers = [h for h in headers if h[0] != "Accept-Contact"]
         target = session.focus
-        if self.faults.on("client.subscribe-to-factory"):
+        if self.faults.on("client.subscribe-to-factory") or (
+            deferred and self.faults.on("client.dd-subscribe-to-factory")
+        ):
             target = self.config.conference_factory_uri
         request = self._out_of_dialog("SUBSCRIBE", target, headers)
         destination = self._destination(target)

@@ -65,6 +65,10 @@ class ReferenceConfig:
     #: service-provider options of the PF (mirrors the profile's PICS claims); the PF module
     #: defines the type, so config stays free of PF details
     pf_policy: object | None = None
+    #: PICS client.subscribe_during_inactive_delivery: the client subscribes to the PF after
+    #: the ACK of an inactive (sendonly) deferred delivery (SD B.2.3.5.X 3, 5.2.3.5) instead
+    #: of following 7.3.11 1.a.vi (SHALL NOT subscribe)
+    client_subscribe_during_inactive_delivery: bool = False
 
     def guard(self) -> float:
         """A guard for one SIP round trip of the SUT (Timer B = 64*T1)."""
