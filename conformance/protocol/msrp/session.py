@@ -271,6 +271,9 @@ class MsrpConnection:
         self._sessions: dict[str, MsrpSession] = {}
         self._transactions: dict[str, OutgoingTransaction] = {}
         self._out = bytearray()
+        #: answer nothing (an endpoint that lost its connectivity without closing the
+        #: connection: the peer's transactions time out, RFC 4975 7.1.1)
+        self.silent = False
 
     # sessions
 
@@ -442,7 +445,7 @@ class MsrpConnection:
     def _respond(self, request: MsrpRequest, status: int, comment: str, error: bool) -> None:
         """Answer unless Failure-Report forbids (``no``: never; ``partial``: errors only)."""
         failure = _report_value(request.header("Failure-Report"), "yes")
-        if failure == "no" or (failure == "partial" and not error):
+        if self.silent or failure == "no" or (failure == "partial" and not error):
             return
         if request.method == "REPORT":
             return

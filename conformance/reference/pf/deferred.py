@@ -182,7 +182,8 @@ class DeferredDelivery:
                 cf_leg = entry.session.client
                 if (entry.session.ended and not entry.done and cf_leg.msrp.channel is channel
                         and cf_leg.msrp.session is event.session
-                        and not self.faults.on("pf.deferred-drops-messages")):
+                        and not self.faults.on("pf.deferred-drops-messages")
+                        and not self._dropped_imdn(event.body, event.content_type)):
                     entry.buffer.append((event.body, event.content_type))
             return
         if not isinstance(event, ConnectionClosed | TransactionTimedOut):
@@ -193,7 +194,8 @@ class DeferredDelivery:
             leg = self.client_leg(session)
             if leg.msrp.channel is not channel:
                 continue
-            if self.faults.on("pf.deferred-msrp-loss-ends-session"):
+            if self.faults.on("pf.deferred-msrp-loss-ends-session") or (
+                    self.faults.on("pf.deferred-silence-ends-session")):
                 self.pf._end(session, None)
                 continue
             if not self.enter(session, "msrp-lost", instance=None, bye_client=True):
@@ -254,9 +256,15 @@ class DeferredDelivery:
         entry = self.entries.get(session.id)
         if entry is None or entry.done or sender is not session.client:
             return
-        if self.faults.on("pf.deferred-drops-messages"):
+        if self.faults.on("pf.deferred-drops-messages") or self._dropped_imdn(body,
+                                                                               content_type):
             return
         entry.buffer.append((body, content_type))
+
+    def _dropped_imdn(self, body: bytes, content_type: str | None) -> bool:
+        """Fault only: IMDNs are not kept (B.2.3.x.y 4-6 buffers messages *and* IMDNs)."""
+        return self.faults.on("pf.deferred-drops-imdns") and (
+            b"message/imdn+xml" in body or "imdn" in (content_type or "").lower())
 
     # -- participants ---------------------------------------------------------------------
     def latest_participants(self, entry: DeferredSession) -> list[str]:
@@ -285,6 +293,13 @@ class DeferredDelivery:
         ))
 
     # -- trigger A: the third-party REGISTER ----------------------------------------------
+    def register_status(self, user: str) -> int:
+        """The response to a third-party REGISTER (B.2.3.x.y step 10: 200)."""
+        if self.faults.on("pf.deferred-third-party-register-rejected") and any(
+                e.user == aor(user) for e in self.entries.values()):
+            return 403
+        return 200
+
     def on_register(self, user: str) -> None:
         now = self.pf.loop.time()
         bindings = self.pf.registrations.bindings(user, now)
@@ -306,6 +321,8 @@ class DeferredDelivery:
             # B.2.3.x.y: the device that accepted the original session, else any
             target = next((b for b in bindings if entry.instance and b.instance.strip('"<>')
                            == entry.instance.strip('"<>')), bindings[0])
+            if self.faults.on("pf.deferred-delivery-other-device"):
+                target = next((b for b in bindings if b is not target), target)
             entry.invite_sent = True
             self.pf._spawn(self._deliver(entry, target.instance, target.contact))
 
@@ -328,7 +345,10 @@ class DeferredDelivery:
         headers += [("P-Asserted-Identity", v)
                     for v in original.headers.get_all("P-Asserted-Identity")]
         for name in (CONVERSATION_ID, CONTRIBUTION_ID, "Subject", "P-Asserted-Service"):
-            headers += [(name, v) for v in original.headers.get_all(name)]
+            values = original.headers.get_all(name)
+            if name == CONTRIBUTION_ID and self.faults.on("pf.deferred-reinvite-new-ids"):
+                values = [secrets.token_hex(16)]
+            headers += [(name, v) for v in values]
         headers += [("Supported", "timer"), ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")]
         participants = self.latest_participants(entry)
         recipients = build_resource_list(
@@ -363,6 +383,10 @@ class DeferredDelivery:
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300:
             pf._pending_msrp.pop(sid, None)
+            if (not isinstance(outcome, str) and outcome.status == 603
+                    and not self.faults.on("pf.deferred-603-keeps-messages")):
+                self._declined(entry)
+                return
             entry.invite_sent = False  # still deferred: the next REGISTER tries again
             return
         try:
@@ -381,6 +405,26 @@ class DeferredDelivery:
             await pf._connect_msrp(leg.msrp)
         await self._bound(leg)
         await self._flush(entry, leg, active=active)
+
+    def _declined(self, entry: DeferredSession) -> None:
+        """Seed 003 8.3.2 "603": the user rejected the session; the deferred messages are
+        discarded (step 1) and the session with the CF ends with BYE, Reason cause=200
+        (step 2)."""
+        from conformance.reference.pf.terminating import DECLINE_REASON
+
+        pf = self.pf
+        entry.buffer.clear()
+        entry.done = True
+        self.entries.pop(entry.session.id, None)
+        if entry.sub is not None:
+            pf.participants._refresh(entry.sub, 0)
+        cf_dialog = entry.session.client.dialog
+        if not entry.session.ended and cf_dialog is not None:
+            pf._send_in_dialog(cf_dialog, "BYE", headers=[("Reason", DECLINE_REASON)])
+            pf._end(entry.session, entry.session.client)
+        elif not entry.session.ended:
+            pf._end(entry.session, None)
+        entry.finished.set()
 
     async def _bound(self, leg: SipLeg) -> bool:
         deadline = self.pf.loop.time() + self.pf.config.timers.b
@@ -436,6 +480,9 @@ class DeferredDelivery:
         entry = self._delivery_for(request) if not tag_of(request, "To") else None
         if entry is None:
             self.pf.participants.on_subscribe(incoming)
+            return
+        if self.faults.on("pf.deferred-client-subscribe-rejected"):
+            incoming.respond(489, "Bad Event")
             return
         tag = new_tag()
         contact = f"<sip:pf-dsub-{secrets.token_hex(4)}@{self.pf.hostport}>"

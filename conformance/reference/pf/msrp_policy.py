@@ -131,7 +131,9 @@ def _send(pf: ParticipatingFunction, leg: SipLeg, body: bytes, content_type: str
 def relay(pf: ParticipatingFunction, session: B2buaSession, sender: SipLeg,
           event: MessageReceived) -> None:
     """Steps 1 and 2.a for one message ``event`` received on ``sender``'s leg."""
-    if pf.faults.on("pf.msrp-not-forwarded"):
+    if pf.faults.on("pf.msrp-not-forwarded") or (
+            session.terminating and sender is session.client
+            and pf.faults.on("pf.deferred-next-message-withheld")):
         return
     clients = user_legs(session)
     body, content_type = event.body, event.content_type

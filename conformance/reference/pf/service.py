@@ -317,8 +317,10 @@ class ParticipatingFunction:
         user = self.registrations.on_register(incoming.request, self.loop.time())
         log.info("registration of %s: %d client(s)", user,
                  len(self.registrations.bindings(user, self.loop.time())))
-        incoming.respond(200, headers=[("Server", self.policy.server)])
-        self.deferred.on_register(user)  # 8.3.2.9 trigger A
+        status = self.deferred.register_status(user)  # B.2.3.x.y step 10
+        incoming.respond(status, headers=[("Server", self.policy.server)])
+        if status < 300:
+            self.deferred.on_register(user)  # 8.3.2.9 trigger A
 
     # -- INVITE ---------------------------------------------------------------------------
     def _on_invite(self, incoming: IncomingRequest) -> None:
