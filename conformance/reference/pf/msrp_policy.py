@@ -9,6 +9,7 @@ complete MSRP message received on a leg of a B2BUA session.
   :func:`keeps_all_forks`); the first chat message, display IMDN or isComposing from one
   of them makes the PF BYE the others with ``Reason: SIP;cause=200;text="Call completed
   elsewhere"``, release their MSRP sessions after the 200, and forward the SEND.
+- Step 2.b (conference-info from the CF): :mod:`.confinfo_msrp`.
 - Step 2.a.ii (direct delivery, PF-8.6-2.a.ii.1): a message from one of the user's
   clients goes to the user's other connected clients with the CPIM header
   ``Message-Direction: sent``.
@@ -137,9 +138,11 @@ def relay(pf: ParticipatingFunction, session: B2buaSession, sender: SipLeg,
         return
     clients = user_legs(session)
     body, content_type = event.body, event.content_type
+    # 2.b: conference-info from the CF (:mod:`.confinfo_msrp`)
+    notified = pf.participants.over_msrp.on_send(session, sender, content_type, body, clients)
     if sender not in clients or len(clients) < 2:
         for leg in session.legs:
-            if leg is not sender:
+            if leg is not sender and leg not in notified:
                 _send(pf, leg, body, content_type)
         return
     others = [leg for leg in clients if leg is not sender]
@@ -164,6 +167,12 @@ def relay(pf: ParticipatingFunction, session: B2buaSession, sender: SipLeg,
             with_direction_sent(content_type, body))
         for leg in others:
             _send(pf, leg, copy, content_type)
+
+
+def send_to(pf: ParticipatingFunction, leg: SipLeg, body: bytes,
+            content_type: str | None) -> None:
+    """One message to ``leg`` in the leg's chunk size (used by :mod:`.confinfo_msrp`)."""
+    _send(pf, leg, body, content_type)
 
 
 async def release(pf: ParticipatingFunction, leg: SipLeg) -> None:
@@ -199,4 +208,4 @@ async def release(pf: ParticipatingFunction, leg: SipLeg) -> None:
 
 
 __all__ = ["COMPLETED_ELSEWHERE", "chooses_client", "chunk_size", "keeps_all_forks", "relay",
-           "release", "sync_path", "user_legs", "with_direction_sent"]
+           "release", "send_to", "sync_path", "user_legs", "with_direction_sent"]

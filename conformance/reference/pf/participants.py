@@ -58,6 +58,7 @@ from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.subscription import SubscriptionStateValue
 from conformance.protocol.sip.transaction import tag_of
 from conformance.reference.faults import ActiveFaults
+from conformance.reference.pf.confinfo_msrp import ConferenceInfoOverMsrp
 from conformance.reference.pf.registrations import aor
 from conformance.reference.pf.xdms import fetch_preferences
 
@@ -173,13 +174,17 @@ class Participants:
         self.kept: dict[tuple[str, str], ConferenceInfo] = {}
         #: sessions by (user, focus) (to tell "established session" from stored content)
         self._sessions: dict[tuple[str, str], B2buaSession] = {}
+        #: conference-info over MSRP (8.6 step 2.b, RCV step 4)
+        self.over_msrp = ConferenceInfoOverMsrp(pf)
 
     # -- the PF's own subscription --------------------------------------------------------
     def after_ok(self, session: B2buaSession, focus: str | None) -> None:
         """8.2.1 200 OK step 9: subscribe when conference-info over MSRP is not used."""
-        if focus is None or self.pf.policy.conference_info_via_msrp:
+        if focus is None:
             return
         self._sessions[(session.user, focus)] = session
+        if self.pf.policy.conference_info_via_msrp:
+            return  # the CF sends conference-info over MSRP (8.6 step 2.b)
         if self.faults.on("pf.no-subscribe-to-focus"):
             return
         request = session.client_request
@@ -358,6 +363,7 @@ class Participants:
             self.kept[(sub.user, sub.focus)] = view  # step 6
         if not self.faults.on("pf.notify-not-forwarded"):  # step 5
             self._forward(sub, request.body, state)
+        self.over_msrp.on_notify(sub.user, sub.focus, request.body)  # step 4
         if state.state == "terminated":
             sub.ended = True
             if sub.refresh is not None:
@@ -519,6 +525,14 @@ class Participants:
         for u, focus in list(self.kept) + [(s.user, s.focus) for s in self._own.values()]:
             if u == user and aor(focus) == target:
                 return focus
+        if self.pf.policy.conference_info_via_msrp:
+            # a SUBSCRIBE right after the 200 OK, before step 9 registered the session
+            for session in self.pf.sessions.values():
+                dialog = session.core.dialog
+                if (session.user == user and not session.ended and dialog is not None
+                        and aor(dialog.remote_target) == target):
+                    self._sessions[(user, dialog.remote_target)] = session
+                    return dialog.remote_target
         return None
 
 
