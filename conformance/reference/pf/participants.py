@@ -10,6 +10,9 @@ Information" and "Receive Participant Information Notification"; seed 000 5.2.3.
 - ``Subscription-State: terminated;reason=noresource`` with ``<allow-store>`` or
   ``<allow-offline-storage>`` true stores a Group State Object built from the coherent
   state (items a-h) in the Session History Folder of the session.
+- A client's conference SUBSCRIBE in forward mode (policy ``client_subscribe_mode ==
+  "proxy"``) goes to the CF through :class:`SubscribeForwarder`, and the PF ends its own
+  subscription.
 - A client's conference SUBSCRIBE (B2BUA mode): the PF answers it and links it to its
   own subscription towards the CF (one per user and focus); without a session at the CF it
   answers from the locally kept state (the MAY of 8.2.3).
@@ -60,6 +63,7 @@ from conformance.protocol.sip.transaction import tag_of
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.pf.confinfo_msrp import ConferenceInfoOverMsrp
 from conformance.reference.pf.registrations import aor
+from conformance.reference.pf.subscribe_forward import SubscribeForwarder
 from conformance.reference.pf.xdms import fetch_preferences
 
 if TYPE_CHECKING:
@@ -176,6 +180,8 @@ class Participants:
         self._sessions: dict[tuple[str, str], B2buaSession] = {}
         #: conference-info over MSRP (8.6 step 2.b, RCV step 4)
         self.over_msrp = ConferenceInfoOverMsrp(pf)
+        #: forward mode of the clients' SUBSCRIBEs (pf.client_subscribe_mode=forward)
+        self.forwarder = SubscribeForwarder(self)
 
     # -- the PF's own subscription --------------------------------------------------------
     def after_ok(self, session: B2buaSession, focus: str | None) -> None:
@@ -328,10 +334,14 @@ class Participants:
 
     # -- NOTIFY -----------------------------------------------------------------------------
     def owns_notify(self, request: SipRequest) -> bool:
-        return (request.call_id or "", tag_of(request, "To") or "") in self._own
+        return ((request.call_id or "", tag_of(request, "To") or "") in self._own
+                or self.forwarder.owns_notify(request))
 
     def on_notify(self, incoming: IncomingRequest) -> None:
         request = incoming.request
+        if self.forwarder.owns_notify(request):
+            self.forwarder.on_notify(incoming)
+            return
         sub = self._own.get((request.call_id or "", tag_of(request, "To") or ""))
         if sub is None:
             incoming.respond(481)
@@ -424,11 +434,15 @@ class Participants:
 
     # -- the clients' SUBSCRIBE -------------------------------------------------------------
     def owns_client_request(self, request: SipRequest) -> bool:
-        return (request.call_id or "", tag_of(request, "To") or "") in self._client
+        return ((request.call_id or "", tag_of(request, "To") or "") in self._client
+                or self.forwarder.owns_client_request(request))
 
     def on_subscribe(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         key = (request.call_id or "", tag_of(request, "To") or "")
+        if key[1] and self.forwarder.owns_client_request(request):
+            self.forwarder.on_client_subscribe(incoming)
+            return
         if key[1]:
             self._client_refresh(incoming, key)
             return
@@ -444,6 +458,12 @@ class Participants:
         focus = self._focus_of(user, request.uri)
         if focus is None:
             incoming.respond(404)
+            return
+        if (self.pf.policy.client_subscribe_mode == "proxy"
+                and not self.faults.on("pf.forward-not-forwarded")
+                and ((user, focus) in self._sessions or self._active(user, focus) is not None)):
+            # forward mode of 8.2.3 / 5.2.3.5: to the CF, and the PF's own subscription ends
+            self.forwarder.forward(incoming, user, focus)
             return
         expires_text = request.headers.get("Expires")
         expires = int(expires_text) if expires_text and expires_text.isdigit() else 600
