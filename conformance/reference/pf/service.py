@@ -683,7 +683,8 @@ class ParticipatingFunction:
         sid = secrets.token_hex(8)
         leg = SipLeg("direct", MsrpLeg(self.msrp.uri(sid)))
         # 10.d: the client may connect as soon as its 200 leaves, before the PF reads it
-        self._pending_msrp[sid] = (session, leg)
+        if not self.faults.on("pf.direct-delivery-no-msrp"):
+            self._pending_msrp[sid] = (session, leg)
         media = msrp_media(split_body(request).sdp)
         offer = derived_sdp(media, host=self.msrp.address().host,
                             port=self.msrp.address().port, path=[leg.msrp.local_uri],
@@ -740,6 +741,8 @@ class ParticipatingFunction:
         self._by_dialog[dialog.id] = (session, leg)
         self._send_ack(leg, invite)
         # 10.d: the MSRP session with the accepting client
+        if self.faults.on("pf.direct-delivery-no-msrp"):
+            return
         if answer.setup == "passive":
             self._pending_msrp.pop(sid, None)
             await self._connect_msrp(leg.msrp)

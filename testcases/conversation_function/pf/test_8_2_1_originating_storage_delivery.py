@@ -20,15 +20,22 @@ from conformance.testcases.procedures import (
 )
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true
+from conformance.checks import (
+    VerdictRecorder,
+    evidence,
+    expect_equal,
+    expect_true,
+    inconclusive,
+)
 from conformance.documents.groupstate import parse_group_state
 from conformance.documents.store_object import session_history_folder
 from conformance.net.clock import WaitTimeout
+from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.headers import get_accept_contact, get_contacts
 from conformance.protocol.sip.message import SipResponse
 from conformance.protocol.sip.uri import parse_uri
 from conformance.roles.cf import CfEmulator, CfSession
-from conformance.roles.client import ClientEmulator
+from conformance.roles.client import ClientEmulator, IncomingInvite
 from conformance.roles.store import StoredObject, open_store
 from conformance.roles.xdms import XdmsServer
 
@@ -286,3 +293,101 @@ async def test_8_2_1_200_ok_10_a_i_no_delivery_to_old_clients(
     if got is not None:
         got.decline(603)
     await session.handle.bye()
+
+
+async def _delivered_invite(
+    client: ClientEmulator, contribution_id: str | None, within: float
+) -> IncomingInvite:
+    """The PF's INVITE to ``client`` for this case's session only (same Contribution-ID)."""
+    incoming = await client.expect_request(
+        "INVITE",
+        within=within,
+        match=lambda r: (
+            ";tag=" not in (r.request.headers.get("To") or "")
+            and contribution_id is not None
+            and r.request.headers.get("Contribution-ID") == contribution_id
+        ),
+    )
+    return IncomingInvite(client, incoming)
+
+
+async def _msrp_up(invite: IncomingInvite, within: float) -> bool:
+    """The accepted client's MSRP session is established (True; a timeout raises)."""
+    await invite.establish_msrp(within=within)
+    return True
+
+
+@pytest.mark.requirement("PF-8.2.1-200OK-10.d")
+async def test_8_2_1_200_ok_10_d_msrp_with_accepting_client(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF in the media path that delivers originated sessions to all of the user's
+    clients, and a user with two registered clients} ensure that
+    { when {client 0 originates a group session answered 200 by the CF, client 1 accepts
+            the PF's direct-delivery INVITE (a=setup:passive) and client 0 sends a message}
+      then {the PF establishes the MSRP session with client 1 and the message reaches
+            client 1 over it} }"""
+    user = user_with_clients(pixit, 2)
+    first, second = await client_factory(user, 0), await client_factory(user, 1)
+    session = await send_group_invite(first, pixit)
+    incoming = await cf_emulator.expect_invite(
+        within=guards.sip, conversation_id=session.conversation_id
+    )
+    cf_session = await incoming.accept()
+    answer = await session.handle.final(within=guards.sip)
+    if answer.status != 200:
+        inconclusive(f"the group session was not established ({answer.status})")
+    await session.handle.ack()
+    await cf_session.establish_msrp(within=guards.sip)
+    await session.handle.establish_msrp(within=guards.sip)
+    try:
+        delivered = await _delivered_invite(second, session.contribution_id, guards.sip)
+    except WaitTimeout:
+        inconclusive("the PF did not deliver the session to the user's other client")
+    # the client answers passive: the MSRP session is the PF's to establish (RFC 4975)
+    await delivered.answer(sdp_setup="passive")
+    ev = [sip_evidence(delivered.request, "the PF's INVITE client 1 accepted")]
+    established = await expect_arrival(
+        recorder,
+        "PF-8.2.1-200OK-10.d",
+        _msrp_up(delivered, guards.sip),
+        expected="the PF's MSRP connection to client 1 (which answered a=setup:passive)",
+        evidence=ev,
+    )
+    channel = delivered.msrp.channel if delivered.msrp is not None else None
+    if established:
+        text = b"to every client that accepted"
+        session.msrp.send_cpim(
+            from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>", body=text
+        )
+        got = None
+        if channel is not None:
+            got = await expect_arrival(
+                recorder,
+                "PF-8.2.1-200OK-10.d",
+                channel.expect(MessageReceived, within=guards.sip, match=lambda m: bool(m.body)),
+                expected="client 0's message at client 1 over the MSRP session",
+                evidence=ev,
+            )
+        if got is not None:
+            expect_true(
+                recorder,
+                "PF-8.2.1-200OK-10.d",
+                text in got.body,
+                expected="client 0's message received by client 1 over MSRP",
+                actual=got.body[:200],
+                evidence=[*ev, evidence("msrp", "the message client 1 received", "", got.body)],
+            )
+    await session.handle.bye()
+    call_id = delivered.request.call_id
+    try:
+        bye = await second.expect_request(
+            "BYE", within=guards.sip, match=lambda r: r.request.call_id == call_id
+        )
+    except WaitTimeout:
+        return
+    bye.respond(200)
