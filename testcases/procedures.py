@@ -20,12 +20,15 @@ from conformance.checks import (
     inconclusive,
     not_applicable,
 )
+from conformance.errors import RemoteProtocolError
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.protocol.sip.headers import get_warnings
 from conformance.protocol.sip.message import SipMessage, SipRequest
+from conformance.protocol.sip.sdp import MediaDescription, parse_sdp
 from conformance.protocol.sip.timers import Address
 from conformance.roles.cf import CfEmulator, CfIncomingInvite
-from conformance.roles.client import ClientEmulator, InviteHandle
+from conformance.roles.client import ClientEmulator, IncomingInvite, InviteHandle, sdp_of
 from conformance.roles.msrp_peer import MsrpPeer
 
 T = TypeVar("T")
@@ -58,6 +61,36 @@ async def expect_arrival(
             evidence=evidence,
         )
         return None
+
+
+def msrp_media(message: SipMessage) -> MediaDescription | None:
+    """The MSRP media description of a message's SDP (plain or the SDP part of a
+    multipart body); None when there is no SDP, no MSRP m-line, or the SDP is invalid —
+    the check that needs it then fails with None as the actual value."""
+    try:
+        return parse_sdp(sdp_of(message)).msrp  # type: ignore[arg-type]
+    except RemoteProtocolError:
+        return None
+
+
+def first_warning(message: SipMessage) -> tuple[int, str] | None:
+    """(code, text) of the first Warning value (RFC 3261 20.43), None without one."""
+    warnings = get_warnings(message)
+    return (warnings[0].code, warnings[0].text) if warnings else None
+
+
+async def fork_of(client: ClientEmulator, contribution_id: str, within: float) -> IncomingInvite:
+    """The PF's initial INVITE to ``client`` for this case's session (same Contribution-ID,
+    or none at all); INVITEs a SUT sends late for other cases stay unjudged."""
+    incoming = await client.expect_request(
+        "INVITE",
+        within=within,
+        match=lambda r: (
+            ";tag=" not in (r.request.headers.get("To") or "")
+            and r.request.headers.get("Contribution-ID") in (contribution_id, None)
+        ),
+    )
+    return IncomingInvite(client, incoming)
 
 
 def new_ids() -> tuple[str, str]:
@@ -140,6 +173,9 @@ __all__ = [
     "OriginatingSession",
     "expect_arrival",
     "expect_cf_invite",
+    "first_warning",
+    "fork_of",
+    "msrp_media",
     "new_ids",
     "pf_address",
     "send_group_invite",

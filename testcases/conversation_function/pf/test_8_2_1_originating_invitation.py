@@ -13,6 +13,8 @@ import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import (
     expect_arrival,
+    first_warning,
+    msrp_media,
     pf_address,
     send_group_invite,
     sip_evidence,
@@ -26,13 +28,10 @@ from conformance.protocol.sip.headers import (
     get_asserted_services,
     get_contacts,
     get_option_tags,
-    get_warnings,
-    parse_content_type,
     parse_session_expires,
 )
 from conformance.protocol.sip.message import SipMessage
-from conformance.protocol.sip.multipart import find_recipient_list, find_sdp, parse_multipart
-from conformance.protocol.sip.sdp import parse_sdp
+from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
 from conformance.roles.cf import CfEmulator
 
 ICSI_SESSION = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"
@@ -43,21 +42,6 @@ def _is_cpm2_server(value: str | None) -> bool:
     """Appendix D: the CPM release token ``CPM-serv/OMA2.x`` leads the product list."""
     release = cpm_release(value or "")
     return release is not None and release[0] == "serv" and release[1].startswith("OMA2.")
-
-
-def _warning(message: SipMessage) -> tuple[int, str] | None:
-    warnings = get_warnings(message)
-    return (warnings[0].code, warnings[0].text) if warnings else None
-
-
-def _msrp_of(message: SipMessage):  # type: ignore[no-untyped-def]
-    """The MSRP media description of a message's SDP (multipart or plain)."""
-    body = message.body
-    content_type = message.headers.get("Content-Type") or ""
-    if parse_content_type(content_type).mime_type.startswith("multipart/"):
-        part = find_sdp(parse_multipart(body, content_type))
-        body = part.body if part is not None else b""
-    return parse_sdp(body).msrp
 
 
 # --------------------------------------------------------------------------- rejections
@@ -108,7 +92,7 @@ async def test_8_2_1_1_unauthorised_originator_is_rejected(
         recorder,
         "PF-8.2.1-1-warning",
         expected=(127, "Service not authorised"),
-        actual=_warning(answer),
+        actual=first_warning(answer),
         evidence=ev,
     )
 
@@ -133,7 +117,7 @@ async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
         recorder,
         "PF-8.2.1-2-warning",
         expected=(132, "Version not supported"),
-        actual=_warning(answer),
+        actual=first_warning(answer),
         evidence=ev,
     )
 
@@ -156,7 +140,7 @@ async def test_8_2_1_3_anonymity_is_rejected(
         recorder,
         "PF-8.2.1-3-warning",
         expected=(119, "Anonymity not allowed"),
-        actual=_warning(answer),
+        actual=first_warning(answer),
         evidence=ev,
     )
 
@@ -336,8 +320,8 @@ async def test_8_2_1_4_generated_invite(
         actual=se.delta if se else None,
         evidence=ev,
     )
-    offer = _msrp_of(got)
-    client_path = _msrp_of(sent).path
+    offer = msrp_media(got)
+    client_path = msrp_media(sent).path
     expect_true(
         recorder,
         "PF-8.2.1-4.m",
@@ -499,7 +483,7 @@ async def test_8_2_1_200_ok_towards_the_client(
         actual=server,
         evidence=evs,
     )
-    msrp = _msrp_of(answer)
+    msrp = msrp_media(answer)
     cf_path = cf_session.msrp.uri
     expect_true(
         recorder,

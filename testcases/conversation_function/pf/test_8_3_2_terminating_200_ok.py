@@ -12,7 +12,13 @@ import logging
 
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import pf_address, sip_evidence, user_with_clients
+from conformance.testcases.procedures import (
+    fork_of,
+    msrp_media,
+    pf_address,
+    sip_evidence,
+    user_with_clients,
+)
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal, expect_true
@@ -22,45 +28,21 @@ from conformance.protocol.sip.headers import (
     get_option_tags,
     parse_session_expires,
 )
-from conformance.protocol.sip.message import SipMessage
-from conformance.protocol.sip.sdp import MediaDescription, parse_sdp
 from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
-from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
+from conformance.roles.client import ClientEmulator, sdp_of
 
 log = logging.getLogger(__name__)
-
-
-async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float) -> IncomingInvite:
-    """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
-    cid = handle.contribution_id
-    incoming = await client.expect_request(
-        "INVITE",
-        within=within,
-        match=lambda r: (
-            ";tag=" not in (r.request.headers.get("To") or "")
-            and r.request.headers.get("Contribution-ID") in (cid, None)
-        ),
-    )
-    return IncomingInvite(client, incoming)
 
 
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 MSRP_PROTOS = ("TCP/MSRP", "TCP/TLS/MSRP")
 
 
-def _msrp(message: SipMessage) -> MediaDescription | None:
-    """The MSRP m-line of a message's SDP (None when there is none)."""
-    try:
-        return parse_sdp(sdp_of(message)).msrp  # type: ignore[arg-type]
-    except Exception:
-        return None
-
-
 async def _finish(handle: CfInviteHandle, client: ClientEmulator, guards: Guards) -> None:
     """Leave cleanly: the client answers the PF's INVITE (when it came), the CF says BYE."""
     try:
-        fork = await _fork_of(client, handle, guards.sip)
+        fork = await fork_of(client, handle.contribution_id, guards.sip)
         await fork.answer(480)
     except Exception:  # the case is judged already; teardown goes on
         log.debug("teardown", exc_info=True)
@@ -171,7 +153,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
             actual=se_value,
             evidence=ev,
         )
-        media = _msrp(answer)
+        media = msrp_media(answer)
         expect_true(
             recorder,
             "PF-8.3.2-8.a.vii",

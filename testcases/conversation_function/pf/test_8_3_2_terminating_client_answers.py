@@ -13,6 +13,7 @@ import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import (
     expect_arrival,
+    fork_of,
     pf_address,
     sip_evidence,
     user_with_clients,
@@ -31,20 +32,6 @@ from conformance.roles.xdms import XdmsServer
 log = logging.getLogger(__name__)
 
 
-async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float) -> IncomingInvite:
-    """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
-    cid = handle.contribution_id
-    incoming = await client.expect_request(
-        "INVITE",
-        within=within,
-        match=lambda r: (
-            ";tag=" not in (r.request.headers.get("To") or "")
-            and r.request.headers.get("Contribution-ID") in (cid, None)
-        ),
-    )
-    return IncomingInvite(client, incoming)
-
-
 async def _invited(
     cf: CfEmulator, client: ClientEmulator, pixit: Pixit, guards: Guards, **options: object
 ) -> tuple[CfInviteHandle, IncomingInvite]:
@@ -56,7 +43,7 @@ async def _invited(
     if answer.status != 200:
         pytest.skip(f"inconc: the PF answered the CF {answer.status}, not 200")
     await handle.ack()
-    fork = await _fork_of(client, handle, guards.sip)
+    fork = await fork_of(client, handle.contribution_id, guards.sip)
     return handle, fork
 
 

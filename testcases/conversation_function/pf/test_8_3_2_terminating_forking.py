@@ -15,6 +15,8 @@ import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import (
     expect_arrival,
+    fork_of,
+    msrp_media,
     pf_address,
     sip_evidence,
     user_with_clients,
@@ -33,7 +35,6 @@ from conformance.protocol.sip.headers import (
 )
 from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
-from conformance.protocol.sip.sdp import MediaDescription, parse_sdp
 from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
 from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
@@ -42,30 +43,9 @@ from conformance.roles.sip_helpers import from_tag
 log = logging.getLogger(__name__)
 
 
-async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float) -> IncomingInvite:
-    """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
-    cid = handle.contribution_id
-    incoming = await client.expect_request(
-        "INVITE",
-        within=within,
-        match=lambda r: (
-            ";tag=" not in (r.request.headers.get("To") or "")
-            and r.request.headers.get("Contribution-ID") in (cid, None)
-        ),
-    )
-    return IncomingInvite(client, incoming)
-
-
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 #: a service that is not the CPM session: a client registered with only it is unsuitable
 MMTEL = "urn:urn-7:3gpp-service.ims.icsi.mmtel"
-
-
-def _msrp(message: SipMessage) -> MediaDescription | None:
-    try:
-        return parse_sdp(sdp_of(message)).msrp  # type: ignore[arg-type]
-    except Exception:
-        return None
 
 
 def _history(message: SipMessage) -> bytes | None:
@@ -105,7 +85,7 @@ async def _no_invite(
     client: ClientEmulator, handle: CfInviteHandle, within: float
 ) -> IncomingInvite | None:
     try:
-        return await _fork_of(client, handle, within)
+        return await fork_of(client, handle.contribution_id, within)
     except WaitTimeout:
         return None
 
@@ -141,7 +121,7 @@ async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(
             fork = await expect_arrival(
                 recorder,
                 "PF-8.3.2-8.b.i",
-                _fork_of(client, handle, guards.sip),
+                fork_of(client, handle.contribution_id, guards.sip),
                 expected=f"an INVITE to the connected client {client.instance}",
                 evidence=ev,
             )
@@ -183,7 +163,7 @@ async def test_8_3_2_8_b_ii_only_suitable_clients(
         fork = await expect_arrival(
             recorder,
             "PF-8.3.2-8.b.ii",
-            _fork_of(suitable, handle, guards.sip),
+            fork_of(suitable, handle.contribution_id, guards.sip),
             expected="an INVITE to the suitable client",
             evidence=ev,
         )
@@ -262,7 +242,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
                 await expect_arrival(
                     recorder,
                     "PF-8.3.2-8.e",
-                    _fork_of(client, handle, guards.sip),
+                    fork_of(client, handle.contribution_id, guards.sip),
                     expected=f"the PF's INVITE forked to the registered client {client.instance}",
                     evidence=ev0,
                 )
@@ -405,7 +385,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
             message="the recipient-list body is the recipient-list-history part",
             evidence=ev,
         )
-        offer = _msrp(got)
+        offer = msrp_media(got)
         cf_path = handle.msrp.uri
         expect_true(
             recorder,
@@ -453,7 +433,7 @@ async def test_8_3_2_8_d_v_own_contact_without_focus(
         fork = await expect_arrival(
             recorder,
             "PF-8.3.2-8.d.v-own",
-            _fork_of(client, handle, guards.sip),
+            fork_of(client, handle.contribution_id, guards.sip),
             expected="the PF's INVITE to the client",
             evidence=ev,
         )

@@ -14,12 +14,11 @@ import contextlib
 
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures import first_warning, sip_evidence
 from conformance.testcases.stimulus import PJSUA_AUDIO_OFFER, StimulusStack, terminating_invite
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal
-from conformance.protocol.sip.headers import get_warnings
 from conformance.protocol.sip.message import SipMessage
 from conformance.roles.cf import CfEmulator
 from conformance.roles.xdms import XdmsServer
@@ -28,11 +27,6 @@ AUDIO_ONLY = (
     b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
     b"m=audio 49170 RTP/AVP 0\r\na=sendrecv\r\n"
 )
-
-
-def _warning(message: SipMessage) -> tuple[int, str] | None:
-    warnings = get_warnings(message)
-    return (warnings[0].code, warnings[0].text) if warnings else None
 
 
 async def _final(
@@ -66,7 +60,7 @@ async def test_8_3_2_1_unsupported_version(
         recorder,
         "PF-8.3.2-1-warning",
         expected=(132, "Version not supported"),
-        actual=_warning(answer),
+        actual=first_warning(answer),
         evidence=ev,
     )
 
@@ -96,7 +90,7 @@ async def test_8_3_2_2_anonymity(
         recorder,
         "PF-8.3.2-2-warning",
         expected=(119, "Anonymity not allowed"),
-        actual=_warning(answer),
+        actual=first_warning(answer),
         evidence=ev,
     )
 
@@ -125,7 +119,7 @@ async def test_8_3_2_3_blacklisted_originator(
         recorder,
         "PF-8.3.2-3-warning",
         expected=(122, "Function not allowed"),
-        actual=_warning(answer),
+        actual=first_warning(answer),
         evidence=ev,
     )
 
@@ -225,7 +219,7 @@ async def test_8_3_2_7_iii_unexpected_service(
         recorder,
         "PF-8.3.2-7.iii-warning",
         expected=(122, "Function not allowed"),
-        actual=_warning(answer),
+        actual=first_warning(answer),
         evidence=ev,
     )
 

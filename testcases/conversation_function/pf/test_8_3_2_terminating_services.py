@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
+from conformance.testcases.procedures import expect_arrival, fork_of, pf_address, sip_evidence
 from conformance.testcases.procedures_proxy import user_inbox
 
 from conformance.catalog.profile import Pixit
@@ -23,7 +23,7 @@ from conformance.checks import EvidenceRef, VerdictRecorder, expect_equal
 from conformance.protocol.sip.message import SipRequest
 from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
-from conformance.roles.client import ClientEmulator, IncomingInvite
+from conformance.roles.client import IncomingInvite
 from conformance.roles.core import ToolCore
 from conformance.roles.sip_helpers import same_aor
 
@@ -31,20 +31,6 @@ log = logging.getLogger(__name__)
 
 SESSION = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"
 GROUP = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session.group"
-
-
-async def _fork_of(client: ClientEmulator, handle: CfInviteHandle, within: float) -> IncomingInvite:
-    """The PF's INVITE to ``client`` for this case's session (same Contribution-ID)."""
-    cid = handle.contribution_id
-    incoming = await client.expect_request(
-        "INVITE",
-        within=within,
-        match=lambda r: (
-            ";tag=" not in (r.request.headers.get("To") or "")
-            and r.request.headers.get("Contribution-ID") in (cid, None)
-        ),
-    )
-    return IncomingInvite(client, incoming)
 
 
 async def _finish(handle: CfInviteHandle, fork: IncomingInvite | None) -> None:
@@ -96,7 +82,7 @@ async def _invitation(
                 fork = await expect_arrival(
                     recorder,
                     requirement,
-                    _fork_of(client, handle, guards.sip),
+                    fork_of(client, handle.contribution_id, guards.sip),
                     expected=f"the PF's INVITE at the registered client {client.instance}",
                     evidence=ev,
                 )

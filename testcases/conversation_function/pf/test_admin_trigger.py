@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import pytest
 from conformance.fixtures.network import CaptureView, ClientFactory, Guards
-from conformance.testcases.procedures import expect_arrival, new_ids, pf_address, sip_evidence
+from conformance.testcases.procedures import (
+    expect_arrival,
+    msrp_media,
+    new_ids,
+    pf_address,
+    sip_evidence,
+)
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal, expect_true
@@ -25,11 +31,9 @@ from conformance.protocol.sip.headers import (
     get_asserted_services,
     get_contacts,
     get_reasons,
-    parse_content_type,
 )
 from conformance.protocol.sip.message import SipMessage, SipRequest, parse_message
-from conformance.protocol.sip.multipart import find_recipient_list, find_sdp, parse_multipart
-from conformance.protocol.sip.sdp import parse_sdp
+from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
 from conformance.roles.cf import CfEmulator, CfIncomingInvite, CfSession
 from conformance.roles.msrp_peer import MsrpPeer
 from conformance.roles.store import open_store
@@ -46,14 +50,6 @@ def _reason(message: SipMessage) -> tuple[str, int | None, str | None] | None:
     except Exception:
         return None
     return (reasons[0].protocol.upper(), reasons[0].cause, reasons[0].text) if reasons else None
-
-
-def _msrp_offer(message: SipMessage):  # type: ignore[no-untyped-def]
-    body, ct = message.body, message.headers.get("Content-Type") or ""
-    if parse_content_type(ct).mime_type.startswith("multipart/"):
-        part = find_sdp(parse_multipart(body, ct))
-        body = part.body if part is not None else b""
-    return parse_sdp(body).msrp if body else None
 
 
 async def _released(peer: MsrpPeer, guards: Guards) -> object:
@@ -200,7 +196,7 @@ def _icsi_checks(
     )
     pai = [a.uri for a in get_asserted_identities(got)]
     expect_equal(recorder, ids["pai"], expected=[user], actual=pai, evidence=ev)
-    offer = _msrp_offer(got)
+    offer = msrp_media(got)
     expect_true(
         recorder,
         ids["sdp"],
