@@ -139,6 +139,10 @@ def test_coverage(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) ->
     assert cli.main([*base, "--role", "pf", "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert [u["id"] for u in data["uncovered"]] == ["PF-8.3.2-UNCOVERED"]
+    # --strict also counts the testable SHOULD and MAY requirements
+    assert cli.main([*base, "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "PF-8.4-MAY" in out and "3 of 6 testable requirements covered; 3 uncovered" in out
 
 
 def test_coverage_from_results(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
