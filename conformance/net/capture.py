@@ -11,6 +11,11 @@ Test cases read it as a list::
     ...stimulus...
     sent = capture.since(m, protocol="sip", direction="out")
 
+Addresses can be named with the role they play (:meth:`Capture.name`: ``"tool: client
+bob#1"``, ``"SUT: PF"``); each record carries the names its source and destination had
+when it was recorded (``src_role``, ``dst_role``), so a port reused later by another
+role does not rename older records.
+
 A capture can be written as a pcap file (:mod:`conformance.net.pcap`) or as a text log
 (:func:`write_text_log`, or live with :class:`TextLogWriter`).
 """
@@ -49,6 +54,10 @@ class CaptureRecord:
     data: bytes
     #: the TCP connection the segment belongs to (see :class:`TcpConnectionInfo`)
     connection: int | None = None
+    #: the role the source address played when recorded (:meth:`Capture.name`), if known
+    src_role: str | None = None
+    #: the role the destination address played when recorded, if known
+    dst_role: str | None = None
 
     @property
     def local(self) -> Endpoint:
@@ -100,6 +109,25 @@ class Capture:
         self._next_connection = 1
         self._listeners: list[Listener] = []
         self._clock = clock
+        #: address -> (role, named by the side that owns it)
+        self._roles: dict[Endpoint, tuple[str, bool]] = {}
+
+    # -- roles --------------------------------------------------------------------------
+    def name(self, address: Iterable[object], role: str, *, owner: bool = True) -> None:
+        """Name ``address`` (host, port) with the ``role`` it plays, for the records from
+        now on. ``owner=False`` is a guess from the other end (the SUT element a role
+        emulator talks to): it never replaces a name its owner gave."""
+        endpoint = _endpoint(address)
+        with self._lock:
+            known = self._roles.get(endpoint)
+            if owner or known is None or not known[1]:
+                self._roles[endpoint] = (role, owner)
+
+    def role_of(self, address: Iterable[object]) -> str | None:
+        """The role ``address`` plays now (None: nobody named it)."""
+        with self._lock:
+            known = self._roles.get(_endpoint(address))
+        return known[0] if known is not None else None
 
     # -- writing ------------------------------------------------------------------------
     def record(
@@ -114,17 +142,22 @@ class Capture:
         connection: int | None = None,
     ) -> CaptureRecord:
         """Append one datagram or segment and return its record."""
+        source, destination = _endpoint(src), _endpoint(dst)
         with self._lock:
+            src_role = self._roles.get(source)
+            dst_role = self._roles.get(destination)
             rec = CaptureRecord(
                 index=len(self._records),
                 timestamp=self._clock(),
                 direction=direction,
                 transport=transport,
                 protocol=protocol,
-                src=_endpoint(src),
-                dst=_endpoint(dst),
+                src=source,
+                dst=destination,
                 data=bytes(data),
                 connection=connection,
+                src_role=src_role[0] if src_role is not None else None,
+                dst_role=dst_role[0] if dst_role is not None else None,
             )
             self._records.append(rec)
             listeners = list(self._listeners)

@@ -56,6 +56,9 @@ class MsrpTransport:
         self._parsers: dict[StreamConnection, MsrpParser] = {}
         self._by_remote: dict[Endpoint, StreamConnection] = {}
         self._accepted: asyncio.Queue[StreamConnection] = asyncio.Queue()
+        #: the role names of :meth:`name` (None: unnamed)
+        self.role: str | None = None
+        self.peer_role: str | None = None
 
     @classmethod
     async def start(
@@ -79,6 +82,21 @@ class MsrpTransport:
             sock.close()
             raise
         return self
+
+    def name(self, role: str, peer_role: str | None = None) -> None:
+        """Name the listener and the local end of each connection from now on ``role`` in
+        the capture; with ``peer_role``, the far end of each connection too (a guess that
+        never replaces the name the far end's owner gave, :meth:`Capture.name`)."""
+        self.role, self.peer_role = role, peer_role
+        self.capture.name((self.host, self._port), role)
+        for conn in self._parsers:
+            self._name_connection(conn)
+
+    def _name_connection(self, conn: StreamConnection) -> None:
+        if self.role is not None:
+            self.capture.name(conn.local, self.role)
+        if self.peer_role is not None:
+            self.capture.name(conn.remote, self.peer_role, owner=False)
 
     def set_handler(self, on_message: OnMsrpMessage | None) -> None:
         self._on_message = on_message
@@ -142,6 +160,7 @@ class MsrpTransport:
     def _conn_open(self, conn: StreamConnection) -> None:
         self._parsers[conn] = MsrpParser()
         self._by_remote[conn.remote] = conn
+        self._name_connection(conn)
         if not conn.outgoing:
             self._accepted.put_nowait(conn)
         if self.on_open is not None:

@@ -252,6 +252,9 @@ class CfEmulator(CoreUA):
         self.sessions: list[CfSession] = []
         self.msrp_peers: list[MsrpPeer] = []
         self.route_name = f"cf:{factory_uri}"
+        #: the names of its MSRP addresses and of their far ends in the capture
+        self.role_name = "tool: CF"
+        self.peer_role_name: str | None = None
 
     @classmethod
     async def create(
@@ -281,7 +284,9 @@ class CfEmulator(CoreUA):
             self.focus_uris.append(focus_uri)
 
     async def new_msrp_peer(self) -> MsrpPeer:
-        peer = await MsrpPeer.start(self.msrp_host, self.capture)
+        peer = await MsrpPeer.start(
+            self.msrp_host, self.capture, role=self.role_name, peer_role=self.peer_role_name
+        )
         self.msrp_peers.append(peer)
         return peer
 

@@ -295,6 +295,10 @@ class ClientEmulator(CoreUA):
         self.icsis = tuple(icsis)
         self.msrp_peers: list[MsrpPeer] = []
         self.route_name = f"client:{user}:{self.instance}"
+        #: the names of its MSRP addresses and of their far ends in the capture
+        parsed = parse_sip_uri(user)
+        self.role_name = f"tool: client {parsed.user if parsed and parsed.user else user}"
+        self.peer_role_name: str | None = None
 
     @classmethod
     async def create(
@@ -356,7 +360,9 @@ class ClientEmulator(CoreUA):
         return self.instance in accept_contact_instances(request)
 
     async def new_msrp_peer(self) -> MsrpPeer:
-        peer = await MsrpPeer.start(self.msrp_host, self.capture)
+        peer = await MsrpPeer.start(
+            self.msrp_host, self.capture, role=self.role_name, peer_role=self.peer_role_name
+        )
         self.msrp_peers.append(peer)
         return peer
 

@@ -68,9 +68,15 @@ class MsrpPeer:
         config: MsrpConfig | None = None,
         *,
         session_id: str | None = None,
+        role: str | None = None,
+        peer_role: str | None = None,
     ) -> MsrpPeer:
-        """A listener on a run-time port of ``host`` for one session."""
+        """A listener on a run-time port of ``host`` for one session. ``role`` (and
+        ``peer_role``, the far end's) name its addresses in the capture (the report's
+        lanes, :meth:`conformance.net.msrp_transport.MsrpTransport.name`)."""
         pump = await MsrpPump.start(host, capture, config)
+        if role is not None:
+            pump.transport.name(role, peer_role)
         return cls(pump, session_id or secrets.token_hex(8))
 
     async def close(self) -> None:

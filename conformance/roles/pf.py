@@ -217,6 +217,9 @@ class PfEmulator(CoreUA):
         self.invites: list[PfInvite] = []
         self.msrp_peers: list[MsrpPeer] = []
         self.route_name = f"pf-towards-client:{pf_uri}:{secrets.token_hex(4)}"
+        #: the names of its MSRP addresses and of their far ends in the capture
+        self.role_name = "tool: PF"
+        self.peer_role_name: str | None = "SUT: client"
 
     @classmethod
     async def create(
@@ -261,7 +264,9 @@ class PfEmulator(CoreUA):
     ) -> tuple[SipResponse, MsrpPeer]:
         """Answer an INVITE of the client (a re-join) with 200, ``Contact: <focus>;isfocus``
         and an MSRP answer; a passive answer declares the session before the 200 leaves."""
-        msrp = await MsrpPeer.start(self.msrp_host, self.capture)
+        msrp = await MsrpPeer.start(
+            self.msrp_host, self.capture, role=self.role_name, peer_role=self.peer_role_name
+        )
         self.msrp_peers.append(msrp)
         offer = sdp_of(incoming.request)
         body = msrp.sdp(setup=sdp_setup, accept_types=ACCEPT_TYPES,
@@ -290,7 +295,9 @@ class PfEmulator(CoreUA):
         contribution_id: str | None = None,
     ) -> PfInvite:
         """Send the ``kind`` INVITE for ``session`` to the client (ids overridable)."""
-        msrp = await MsrpPeer.start(self.msrp_host, self.capture)
+        msrp = await MsrpPeer.start(
+            self.msrp_host, self.capture, role=self.role_name, peer_role=self.peer_role_name
+        )
         self.msrp_peers.append(msrp)
         direction = "sendonly" if kind is InviteKind.DEFERRED else "sendrecv"
         icsi = ICSI_DEFERRED if kind is InviteKind.DEFERRED else ICSI_SESSION

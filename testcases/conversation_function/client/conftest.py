@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
+from conformance.fixtures.network import name_sut
 
 from conformance.catalog.model import Role
 from conformance.catalog.profile import Pixit
@@ -35,6 +36,7 @@ async def pf_emulator(
         pixit.users[0].uri,
         msrp_host=pixit.tool_host,
     )
+    name_sut(tool_core.capture, pixit)
     try:
         yield pf
     finally:
