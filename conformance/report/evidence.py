@@ -1,7 +1,8 @@
 """The captured evidence of one test case, as the results files and the HTML report keep it.
 
 - :class:`MessageRecord`: one captured datagram or segment (timestamps, direction,
-  addresses, protocol, the data as text, capped at :data:`TEXT_CAP` characters).
+  addresses and the roles they played, protocol, the data as text, capped at
+  :data:`TEXT_CAP` characters).
 - :func:`records_from_capture`: :class:`~conformance.net.capture.CaptureRecord` to
   :class:`MessageRecord`.
 - :func:`safe_name`: a test case node id as a file name (``DIR/evidence/<safe>.log``).
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_RECORDS",
     "TEXT_CAP",
     "MessageRecord",
+    "endpoint_label",
     "exchanges",
     "matches_evidence",
     "records_from_capture",
@@ -60,10 +62,22 @@ class MessageRecord:
     #: the data's size in bytes (the text may be shorter: ``truncated``)
     size: int
     truncated: bool = False
+    #: the role the source / destination address played ("tool: CF", "SUT: PF"; "": unknown)
+    src_role: str = ""
+    dst_role: str = ""
 
     @property
     def first_line(self) -> str:
         return self.text.split("\n", 1)[0].rstrip("\r")
+
+    @property
+    def src_label(self) -> str:
+        """``role (address)``, or the address alone when its role is unknown."""
+        return endpoint_label(self.src, self.src_role)
+
+    @property
+    def dst_label(self) -> str:
+        return endpoint_label(self.dst, self.dst_role)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -73,6 +87,10 @@ class MessageRecord:
         }
         if self.truncated:
             out["truncated"] = True
+        if self.src_role:
+            out["src_role"] = self.src_role
+        if self.dst_role:
+            out["dst_role"] = self.dst_role
         return out
 
     @classmethod
@@ -88,6 +106,8 @@ class MessageRecord:
             text=str(data.get("text", "")),
             size=int(data.get("size", 0)),
             truncated=bool(data.get("truncated", False)),
+            src_role=str(data.get("src_role", "") or ""),
+            dst_role=str(data.get("dst_role", "") or ""),
         )
 
     @classmethod
@@ -98,7 +118,13 @@ class MessageRecord:
             transport=rec.transport, protocol=rec.protocol or "",
             src=f"{rec.src[0]}:{rec.src[1]}", dst=f"{rec.dst[0]}:{rec.dst[1]}",
             text=text[:cap], size=len(rec.data), truncated=len(text) > cap,
+            src_role=rec.src_role or "", dst_role=rec.dst_role or "",
         )
+
+
+def endpoint_label(address: str, role: str) -> str:
+    """``role (address)``, or the address alone when no role is known."""
+    return f"{role} ({address})" if role else address
 
 
 def records_from_capture(

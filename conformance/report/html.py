@@ -27,7 +27,7 @@ import jinja2
 
 from conformance import __version__
 from conformance.checks.verdict import CheckResult, Verdict
-from conformance.report.evidence import MessageRecord, matches_evidence
+from conformance.report.evidence import MessageRecord, endpoint_label, matches_evidence
 from conformance.report.model import RunResults, TestCaseResult
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ _LANE_W = 210
 _TOP = 46
 _ROW_H = 26
 _LABEL_MAX = 64
+#: width of a character of the lane labels (11px monospace), to widen lanes for long labels
+_CHAR_W = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,13 @@ class Lane:
     x: int
     address: str
     side: str  # "tool" or "SUT"
+    #: the role the address played ("tool: client bob#1", "SUT: PF"; "": unknown)
+    role: str = ""
+
+    @property
+    def label(self) -> str:
+        """``role (address)``, or the address alone when its role is unknown."""
+        return endpoint_label(self.address, self.role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,33 +81,44 @@ class Ladder:
     arrows: tuple[Arrow, ...]
 
 
+def _ends(r: MessageRecord) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(address, role) of the tool's end and of the far end of ``r``."""
+    if r.direction == "out":
+        return (r.src, r.src_role), (r.dst, r.dst_role)
+    return (r.dst, r.dst_role), (r.src, r.src_role)
+
+
 def ladder(records: Sequence[MessageRecord], bad: set[int]) -> Ladder:
-    """Lanes (the tool's addresses on the left, the SUT's on the right) and one arrow per
-    message, labelled with its first line."""
-    tool: dict[str, None] = {}
-    sut: dict[str, None] = {}
+    """Lanes (the tool's addresses on the left, the SUT's on the right), each labelled
+    ``role (address)`` when the capture knew the address's role, and one arrow per
+    message, labelled with its first line. An address that played two roles in the test
+    case gets a lane per role."""
+    tool: dict[tuple[str, str], None] = {}
+    sut: dict[tuple[str, str], None] = {}
     for r in records:
-        local, remote = (r.src, r.dst) if r.direction == "out" else (r.dst, r.src)
+        local, remote = _ends(r)
         tool.setdefault(local)
         sut.setdefault(remote)
+    longest = max((len(endpoint_label(*e)) for e in (*tool, *sut)), default=0)
+    lane_w = max(_LANE_W, longest * _CHAR_W + 16)
     lanes: list[Lane] = []
-    xs: dict[tuple[str, str], int] = {}
-    for side, addrs in (("tool", tool), ("SUT", sut)):
-        for a in addrs:
-            x = _LANE_W // 2 + len(lanes) * _LANE_W
-            lanes.append(Lane(x, a, side))
-            xs[(side, a)] = x
+    xs: dict[tuple[str, str, str], int] = {}
+    for side, ends in (("tool", tool), ("SUT", sut)):
+        for address, role in ends:
+            x = lane_w // 2 + len(lanes) * lane_w
+            lanes.append(Lane(x, address, side, role))
+            xs[(side, address, role)] = x
     arrows: list[Arrow] = []
     for i, r in enumerate(records):
-        local, remote = (r.src, r.dst) if r.direction == "out" else (r.dst, r.src)
-        xl, xr = xs[("tool", local)], xs[("SUT", remote)]
+        local, remote = _ends(r)
+        xl, xr = xs[("tool", *local)], xs[("SUT", *remote)]
         x1, x2 = (xl, xr) if r.direction == "out" else (xr, xl)
         label = r.first_line
         if len(label) > _LABEL_MAX:
             label = label[: _LABEL_MAX - 1] + "\u2026"
         arrows.append(Arrow(r.index, _TOP + 14 + i * _ROW_H, x1, x2, label,
                             r.protocol or "-", r.index in bad))
-    return Ladder(max(len(lanes), 1) * _LANE_W, _TOP + 24 + len(records) * _ROW_H,
+    return Ladder(max(len(lanes), 1) * lane_w, _TOP + 24 + len(records) * _ROW_H,
                   tuple(lanes), tuple(arrows))
 
 

@@ -111,13 +111,13 @@ details.msg.bad>summary{background:#fdd;color:#a00;font-weight:bold}
 {% if lad %}
 <svg class="ladder" xmlns="http://www.w3.org/2000/svg" width="{{ lad.width }}" height="{{ lad.height }}" role="img" aria-label="message sequence">
 <defs><marker id="ah" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#444"/></marker></defs>
-{% for l in lad.lanes %}<text x="{{ l.x }}" y="14" text-anchor="middle" font-weight="bold">{{ l.side }}</text><text x="{{ l.x }}" y="28" text-anchor="middle">{{ l.address }}</text><line class="lane" x1="{{ l.x }}" y1="34" x2="{{ l.x }}" y2="{{ lad.height }}"/>
+{% for l in lad.lanes %}<text x="{{ l.x }}" y="14" text-anchor="middle" font-weight="bold">{{ l.side }}</text><text x="{{ l.x }}" y="28" text-anchor="middle">{{ l.label }}</text><line class="lane" x1="{{ l.x }}" y1="34" x2="{{ l.x }}" y2="{{ lad.height }}"/>
 {% endfor %}
 {% for a in lad.arrows %}<a href="#{{ c.anchor }}-m{{ a.index }}"><g class="{{ a.protocol }}{% if a.bad %} bad{% endif %}"><line class="arr" x1="{{ a.x1 }}" y1="{{ a.y }}" x2="{{ a.x2 }}" y2="{{ a.y }}" marker-end="url(#ah)"/><text x="{{ (a.x1 + a.x2) // 2 }}" y="{{ a.y - 4 }}" text-anchor="middle">{{ a.label }}</text></g></a>
 {% endfor %}
 </svg>
 {% for m, clock, bad in c.messages %}
-<details class="msg{% if bad %} bad{% endif %}" id="{{ c.anchor }}-m{{ m.index }}"{% if bad %} open{% endif %}><summary>#{{ m.index }} {{ clock }} {{ m.direction }} {{ m.protocol }} {{ m.src }} &rarr; {{ m.dst }} ({{ m.size }} bytes): {{ m.first_line }}</summary><pre>{{ m.text }}{% if m.truncated %}
+<details class="msg{% if bad %} bad{% endif %}" id="{{ c.anchor }}-m{{ m.index }}"{% if bad %} open{% endif %}><summary>#{{ m.index }} {{ clock }} {{ m.direction }} {{ m.protocol }} {{ m.src_label }} &rarr; {{ m.dst_label }} ({{ m.size }} bytes): {{ m.first_line }}</summary><pre>{{ m.text }}{% if m.truncated %}
 [... truncated: see the .log file]{% endif %}</pre></details>
 {% endfor %}
 {% endif %}
