@@ -268,6 +268,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                         " the tool and the SUT")
     p.add_argument("--store", choices=("maildir", "dovecot"), default="maildir",
                    help="the reference SUT's Message Store: Maildir (default) or Dovecot (IMAP)")
+    p.add_argument("--reference-process", choices=("inprocess", "subprocess"),
+                   default="inprocess",
+                   help="the reference SUT in the test process (default) or as a subprocess")
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -322,6 +325,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--layout", args.layout]
     if args.store != "maildir":
         cmd += ["--store", args.store]
+    if args.reference_process != "inprocess":
+        cmd += ["--reference-process", args.reference_process]
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)

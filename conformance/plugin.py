@@ -218,6 +218,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              " SIP/IP core between the tool's core and the SUT)",
     )
     group.addoption(
+        "--reference-process", dest="cpm_reference_process", default=REFERENCE_PROCESSES[0],
+        choices=REFERENCE_PROCESSES,
+        help="run the reference SUT in the test process (inprocess, the default) or as one"
+             " subprocess per session (subprocess: `reference start --config`)",
+    )
+    group.addoption(
         "--cpm-report-dir", dest="cpm_report_dir", default=None, metavar="DIR",
         help="write DIR/results.jsonl as test cases end and DIR/results.json at the end",
     )
@@ -317,6 +323,15 @@ STORES = ("maildir", "dovecot")
 def get_store(config: pytest.Config) -> str:
     """The ``--store`` of the reference SUT: ``maildir`` or ``dovecot``."""
     return str(config.getoption("cpm_store", None) or STORES[0])
+
+
+#: where the reference SUT runs: in the test process, or as a subprocess per session
+REFERENCE_PROCESSES = ("inprocess", "subprocess")
+
+
+def get_reference_process(config: pytest.Config) -> str:
+    """The ``--reference-process``: ``inprocess`` or ``subprocess``."""
+    return str(config.getoption("cpm_reference_process", None) or REFERENCE_PROCESSES[0])
 
 
 def get_layout(config: pytest.Config) -> str:

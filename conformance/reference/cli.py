@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from conformance.errors import LocalProtocolError
 from conformance.protocol.sip.timers import Address, Transport
+from conformance.reference import config_io
 from conformance.reference.config import ReferenceConfig, ReferenceUser
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.network import ReferenceNetwork
@@ -31,6 +32,9 @@ def configure_reference_start(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--core", default=None,
                         help="HOST:PORT of the tool's SIP core (where the SUT sends requests)")
     parser.add_argument("--host", default="127.0.0.1", help="the address the services bind")
+    parser.add_argument("--config", default=None, metavar="FILE",
+                        help="the whole configuration as JSON (conformance/reference/config_io.py;"
+                             " what the test fixtures write); excludes --faults, --core, --host")
     parser.set_defaults(func=cmd_reference_start)
 
 
@@ -56,6 +60,18 @@ def default_users() -> tuple[ReferenceUser, ...]:
 
 def build_config(args: argparse.Namespace) -> ReferenceConfig:
     """The configuration of ``reference start``; raises ValueError/LocalProtocolError."""
+    if getattr(args, "config", None):
+        if args.faults or args.core or args.host != "127.0.0.1":
+            raise ValueError("--config excludes --faults, --core and --host")
+        try:
+            with open(args.config, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise ValueError(f"--config {args.config}: {exc.strerror or exc}") from None
+        try:
+            return config_io.decode(text)
+        except ValueError as exc:
+            raise ValueError(f"--config {args.config}: {exc}") from None
     faults = ActiveFaults.parse(args.faults or "")
     core = parse_core(args.core) if args.core else None
     return ReferenceConfig(host=args.host, core=core, faults=faults, users=default_users())
