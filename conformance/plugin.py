@@ -99,6 +99,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NA_ROLE_PREFIX",
+    "SUT_ROLES_MARKER",
     "CaseInfo",
     "get_catalog",
     "get_faults",
@@ -109,6 +110,8 @@ __all__ = [
 ]
 
 MARKER = "requirement"
+#: a system flow's SUT roles: ``@pytest.mark.sut_roles("pf", "cf")``
+SUT_ROLES_MARKER = "sut_roles"
 NA_ROLE_PREFIX = "role not under test"
 OPTIONAL_REASON = "optional; use --strict"
 ENV_SUT = "CPM_SUT"
@@ -243,6 +246,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(*ids, role=None): the catalogue requirement ids a test case checks",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{SUT_ROLES_MARKER}(*roles): a system flow that needs every one of these roles under "
+        "test at once (n/a unless the SUT profile claims them all)",
     )
     state = _State()
     config.stash[_STATE] = state
@@ -386,11 +394,33 @@ def _section_matches(section: str, clause: str) -> bool:
     return section == clause or section.startswith(clause + ".")
 
 
+def _sut_roles(item: pytest.Item) -> tuple[str, ...]:
+    """The roles of the ``sut_roles`` marker (a system flow), in order; () without one."""
+    mark = item.get_closest_marker(SUT_ROLES_MARKER)
+    if mark is None:
+        return ()
+    return tuple(dict.fromkeys(str(a) for a in mark.args))
+
+
 def _applicability(
-    reqs: tuple[Requirement, ...], role: str, profile: SutProfile, strict: bool
+    reqs: tuple[Requirement, ...],
+    role: str,
+    profile: SutProfile,
+    strict: bool,
+    sut_roles: tuple[str, ...] = (),
 ) -> tuple[dict[str, str], str]:
     from conformance.catalog.pics import evaluate
 
+    claimed = [r.value for r in profile.roles]
+    missing = [r for r in sut_roles if r not in claimed]
+    if missing:
+        reason = (
+            f"{NA_ROLE_PREFIX}: {', '.join(missing)} (the system flow needs the SUT roles "
+            f"{', '.join(sut_roles)} at once; the SUT profile claims {', '.join(claimed)})"
+        )
+        return {r.id: reason for r in reqs}, reason
+    if sut_roles:
+        role = ""  # every role of the flow is under test
     if role and role not in {r.value for r in profile.roles}:
         roles = ", ".join(r.value for r in profile.roles)
         reason = f"{NA_ROLE_PREFIX}: {role} (the SUT profile claims {roles})"
@@ -448,8 +478,9 @@ def pytest_collection_modifyitems(
         ids, explicit_role = _marker_ids(item)
         reqs = tuple(catalog.get(rid) for rid in ids)
         role = _role_of(item, explicit_role, reqs)
+        flow_roles = _sut_roles(item)
         if selecting and not (
-            (not roles or role in roles)
+            (not roles or role in roles or bool(roles.intersection(flow_roles)))
             and (not clauses or any(_section_matches(r.section, c)
                                     for r in reqs for c in clauses))
             and (not wanted or any(r.id in wanted for r in reqs))
@@ -457,7 +488,7 @@ def pytest_collection_modifyitems(
             deselected.append(item)
             continue
         keep.append(item)
-        na, na_reason = _applicability(reqs, role, profile, strict)
+        na, na_reason = _applicability(reqs, role, profile, strict, flow_roles)
         item.stash[_INFO] = CaseInfo(reqs, role, na, na_reason)
         _add_properties(item, reqs, role)
         if na_reason:

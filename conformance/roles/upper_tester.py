@@ -56,6 +56,7 @@ class Action(StrEnum):
     SEND_MESSAGE = "send-message"
     ADMIN_TRIGGER = "admin-trigger"
     SET_PREFERENCE = "set-preference"
+    END_SESSION = "end-session"
     RESET = "reset"
 
 
@@ -69,6 +70,7 @@ ACTIONS: dict[Action, tuple[tuple[str, ...], tuple[str, ...]]] = {
     Action.SEND_MESSAGE: (("user", "text"), ("conversation-id", "contribution-id", "to")),
     Action.ADMIN_TRIGGER: (("user",), ()),
     Action.SET_PREFERENCE: (("user", "name", "value"), ()),
+    Action.END_SESSION: (("session",), ()),
     Action.RESET: ((), ()),
 }
 
@@ -115,6 +117,7 @@ def instruction(action: Action, params: dict[str, Any]) -> str:
         Action.SET_PREFERENCE: (
             f"Set the preference {params.get('name')} of {user} to {params.get('value')!r}."
         ),
+        Action.END_SESSION: f"End the group session {params.get('session')} at the CF.",
         Action.RESET: "Reset the SUT's users and clients to their initial state.",
     }[action]
     return text
@@ -240,6 +243,10 @@ class UpperTester:
 
     async def set_preference(self, user: str, name: str, value: object) -> UpperTesterResult:
         return await self.act(Action.SET_PREFERENCE, user=user, name=name, value=value)
+
+    async def end_session(self, session: str) -> UpperTesterResult:
+        """The CF ends the group session (a focus URI or Conversation-ID)."""
+        return await self.act(Action.END_SESSION, session=session)
 
     async def reset(self) -> UpperTesterResult:
         return await self.act(Action.RESET)

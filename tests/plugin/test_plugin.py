@@ -239,6 +239,40 @@ def test_role_not_under_test_is_na(pytester: pytest.Pytester, env: dict[str, Pat
     assert data["test_cases"][0]["reason"].startswith("role not under test: cf")
 
 
+FLOW = '''
+import pytest
+from conformance.checks import expect_true
+
+@pytest.mark.sut_roles("pf", "cf")
+@pytest.mark.requirement("PF-8.3.2-1")
+def test_flow(recorder):
+    expect_true(recorder, "PF-8.3.2-1", True, expected="both roles")
+'''
+
+
+@pytest.mark.parametrize(("roles", "verdict"), [('["pf", "cf"]', "pass"), ('["pf"]', "n/a"),
+                                                ('["cf"]', "n/a")])
+def test_system_flow_needs_every_sut_role(
+    pytester: pytest.Pytester, env: dict[str, Path], roles: str, verdict: str
+) -> None:
+    env["profile"].write_text(PROFILE.replace('["pf", "cf"]', roles), encoding="utf-8")
+    run(pytester, env, tests=FLOW)
+    data = results(env)
+    assert verdicts(data) == {"test_flow": verdict}
+    if verdict == "n/a":
+        missing = "cf" if roles == '["pf"]' else "pf"
+        reason = data["test_cases"][0]["reason"]
+        assert reason.startswith(f"role not under test: {missing} ")
+        assert "needs the SUT roles pf, cf" in reason
+
+
+def test_system_flow_is_selected_by_any_of_its_roles(
+    pytester: pytest.Pytester, env: dict[str, Path]
+) -> None:
+    run(pytester, env, "--role", "cf", tests=FLOW)
+    assert verdicts(results(env)) == {"test_flow": "pass"}
+
+
 def test_unknown_requirement_fails_collection(
     pytester: pytest.Pytester, env: dict[str, Path]
 ) -> None:
