@@ -13,12 +13,12 @@ import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import (
     expect_arrival,
-    first_warning,
     msrp_media,
     pf_address,
     send_group_invite,
     sip_evidence,
 )
+from conformance.testcases.procedures_rejections import expect_rejection
 from conformance.testcases.stimulus import StimulusStack, originating_invite
 
 from conformance.catalog.profile import Pixit
@@ -86,14 +86,13 @@ async def test_8_2_1_1_unauthorised_originator_is_rejected(
         register=False,
         asserted_identity=pixit.uris.unauthorised_user,
     )
-    ev = sip_evidence(answer, "the PF's final response")
-    expect_equal(recorder, "PF-8.2.1-1", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(
+    expect_rejection(
         recorder,
-        "PF-8.2.1-1-warning",
-        expected=(127, "Service not authorised"),
-        actual=first_warning(answer),
-        evidence=ev,
+        answer,
+        "PF-8.2.1-1",
+        403,
+        warning_requirement="PF-8.2.1-1-warning",
+        warning=(127, "Service not authorised"),
     )
 
 
@@ -111,14 +110,13 @@ async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
     answer = await originating_invite(
         stimulus_stack, client_factory, pixit, guards, user_agent="CPM-client/OMA1.0 old-client/1"
     )
-    ev = sip_evidence(answer, "the PF's final response")
-    expect_equal(recorder, "PF-8.2.1-2", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(
+    expect_rejection(
         recorder,
-        "PF-8.2.1-2-warning",
-        expected=(132, "Version not supported"),
-        actual=first_warning(answer),
-        evidence=ev,
+        answer,
+        "PF-8.2.1-2",
+        403,
+        warning_requirement="PF-8.2.1-2-warning",
+        warning=(132, "Version not supported"),
     )
 
 
@@ -134,14 +132,13 @@ async def test_8_2_1_3_anonymity_is_rejected(
     { when {a registered client sends a group INVITE with Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
     answer = await originating_invite(stimulus_stack, client_factory, pixit, guards, privacy="id")
-    ev = sip_evidence(answer, "the PF's final response")
-    expect_equal(recorder, "PF-8.2.1-3", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(
+    expect_rejection(
         recorder,
-        "PF-8.2.1-3-warning",
-        expected=(119, "Anonymity not allowed"),
-        actual=first_warning(answer),
-        evidence=ev,
+        answer,
+        "PF-8.2.1-3",
+        403,
+        warning_requirement="PF-8.2.1-3-warning",
+        warning=(119, "Anonymity not allowed"),
     )
 
 
@@ -164,13 +161,7 @@ async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
         extra_headers=(("P-Asserted-Service", "urn:urn-7:3gpp-service.ims.icsi.mmtel"),),
         p_preferred_service=None,
     )
-    expect_equal(
-        recorder,
-        "PF-8.2.1-4.a.iii",
-        expected=403,
-        actual=answer.status,
-        evidence=sip_evidence(answer, "the PF's final response"),
-    )
+    expect_rejection(recorder, answer, "PF-8.2.1-4.a.iii", 403)
 
 
 # --------------------------------------------------------------------------- the B2BUA INVITE

@@ -14,11 +14,12 @@ import contextlib
 
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import first_warning, sip_evidence
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures_rejections import expect_rejection
 from conformance.testcases.stimulus import PJSUA_AUDIO_OFFER, StimulusStack, terminating_invite
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal
+from conformance.checks import VerdictRecorder
 from conformance.protocol.sip.message import SipMessage
 from conformance.roles.cf import CfEmulator
 from conformance.roles.xdms import XdmsServer
@@ -54,14 +55,13 @@ async def test_8_3_2_1_unsupported_version(
         pixit.users[1].uri,
         user_agent="CPM-serv/OMA1.0 old-cf/1",
     )
-    ev = sip_evidence(answer, "the PF's final response")
-    expect_equal(recorder, "PF-8.3.2-1", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(
+    expect_rejection(
         recorder,
-        "PF-8.3.2-1-warning",
-        expected=(132, "Version not supported"),
-        actual=first_warning(answer),
-        evidence=ev,
+        answer,
+        "PF-8.3.2-1",
+        403,
+        warning_requirement="PF-8.3.2-1-warning",
+        warning=(132, "Version not supported"),
     )
 
 
@@ -84,14 +84,13 @@ async def test_8_3_2_2_anonymity(
         pixit.users[1].uri,
         extra_headers=(("Privacy", "id"),),
     )
-    ev = sip_evidence(answer, "the PF's final response")
-    expect_equal(recorder, "PF-8.3.2-2", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(
+    expect_rejection(
         recorder,
-        "PF-8.3.2-2-warning",
-        expected=(119, "Anonymity not allowed"),
-        actual=first_warning(answer),
-        evidence=ev,
+        answer,
+        "PF-8.3.2-2",
+        403,
+        warning_requirement="PF-8.3.2-2-warning",
+        warning=(119, "Anonymity not allowed"),
     )
 
 
@@ -113,14 +112,13 @@ async def test_8_3_2_3_blacklisted_originator(
         answer = await _final(stimulus_stack, cf_emulator, pixit, guards, user)
     finally:
         xdms.remove(user)
-    ev = sip_evidence(answer, "the PF's final response")
-    expect_equal(recorder, "PF-8.3.2-3", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(
+    expect_rejection(
         recorder,
-        "PF-8.3.2-3-warning",
-        expected=(122, "Function not allowed"),
-        actual=first_warning(answer),
-        evidence=ev,
+        answer,
+        "PF-8.3.2-3",
+        403,
+        warning_requirement="PF-8.3.2-3-warning",
+        warning=(122, "Function not allowed"),
     )
 
 
@@ -159,10 +157,8 @@ async def test_8_3_2_4_do_not_disturb(
         disturbed.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await disturbed
-    ev = [sip_evidence(answer, "the PF's final response")]
-    if fork is not None:
-        ev.append(sip_evidence(fork, "the INVITE the user's client received"))
-    expect_equal(recorder, "PF-8.3.2-4", expected=480, actual=answer.status, evidence=ev)
+    more = [sip_evidence(fork, "the INVITE the user's client received")] if fork else []
+    expect_rejection(recorder, answer, "PF-8.3.2-4", 480, more_evidence=more)
 
 
 @pytest.mark.requirement("PF-8.3.2-5")
@@ -185,13 +181,7 @@ async def test_8_3_2_5_sdp_against_policy(
         sdp=AUDIO_ONLY,
         pjsip_sdp=PJSUA_AUDIO_OFFER,
     )
-    expect_equal(
-        recorder,
-        "PF-8.3.2-5",
-        expected=488,
-        actual=answer.status,
-        evidence=sip_evidence(answer, "the PF's final response"),
-    )
+    expect_rejection(recorder, answer, "PF-8.3.2-5", 488)
 
 
 @pytest.mark.requirement("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning")
@@ -213,14 +203,13 @@ async def test_8_3_2_7_iii_unexpected_service(
         pixit.users[1].uri,
         asserted_service="urn:urn-7:3gpp-service.ims.icsi.mmtel",
     )
-    ev = sip_evidence(answer, "the PF's final response")
-    expect_equal(recorder, "PF-8.3.2-7.iii", expected=403, actual=answer.status, evidence=ev)
-    expect_equal(
+    expect_rejection(
         recorder,
-        "PF-8.3.2-7.iii-warning",
-        expected=(122, "Function not allowed"),
-        actual=first_warning(answer),
-        evidence=ev,
+        answer,
+        "PF-8.3.2-7.iii",
+        403,
+        warning_requirement="PF-8.3.2-7.iii-warning",
+        warning=(122, "Function not allowed"),
     )
 
 
@@ -239,10 +228,4 @@ async def test_8_3_2_8_b_ii_1_no_suitable_client(
     if answer.status == 200:
         # the PF accepted: leave the dialog cleanly
         pass
-    expect_equal(
-        recorder,
-        "PF-8.3.2-8.b.ii.1",
-        expected=480,
-        actual=answer.status,
-        evidence=sip_evidence(answer, "the PF's final response"),
-    )
+    expect_rejection(recorder, answer, "PF-8.3.2-8.b.ii.1", 480)
