@@ -18,6 +18,7 @@ from conformance.testcases.procedures import (
     sip_evidence,
     user_with_clients,
 )
+from conformance.testcases.procedures_group_state import stored_evidence
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import (
@@ -36,14 +37,10 @@ from conformance.protocol.sip.message import SipResponse
 from conformance.protocol.sip.uri import parse_uri
 from conformance.roles.cf import CfEmulator, CfSession
 from conformance.roles.client import ClientEmulator, IncomingInvite
-from conformance.roles.store import StoredObject, open_store
+from conformance.roles.store import open_store
 from conformance.roles.xdms import XdmsServer
 
 GROUP_STATE_TYPE = "application/group-state-object+xml"
-
-
-def _stored_evidence(obj: StoredObject, what: str):  # type: ignore[no-untyped-def]
-    return evidence("store", what, f"{obj.folder} UID {obj.uid}", obj.raw)
 
 
 def _aor(uri: str) -> str:
@@ -118,7 +115,7 @@ async def test_8_2_1_200_ok_8_session_is_stored(
                 expected={"Conversation-ID": True, "Contribution-ID": True},
                 actual=held,
                 message="the Session Info Object holds the INVITE's data",
-                evidence=[sent_ev, _stored_evidence(info, "the Session Info Object")],
+                evidence=[sent_ev, stored_evidence(info, "the Session Info Object")],
             )
         gso = await expect_arrival(
             recorder,
@@ -133,7 +130,7 @@ async def test_8_2_1_200_ok_8_session_is_stored(
             evidence=[sent_ev],
         )
     if gso is not None:
-        ev = [sent_ev, _stored_evidence(gso, "the Group State Object")]
+        ev = [sent_ev, stored_evidence(gso, "the Group State Object")]
         try:
             state = parse_group_state(gso.body)
             focus = state.lastfocussessionid

@@ -16,6 +16,11 @@ import datetime as _dt
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import expect_arrival, new_ids, pf_address, sip_evidence
+from conformance.testcases.procedures_group_state import (
+    known_uids,
+    new_group_state_object,
+    stored_evidence,
+)
 from conformance.testcases.procedures_participants import (
     FocusSession,
     group_session_with_subscription,
@@ -25,9 +30,7 @@ from lxml import etree
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import (
-    EvidenceRef,
     VerdictRecorder,
-    evidence,
     expect_equal,
     expect_true,
     inconclusive,
@@ -44,14 +47,14 @@ from conformance.documents.conference_info import (
     build_conference_info,
     parse_conference_info,
 )
-from conformance.documents.groupstate import GroupState, parse_group_state
+from conformance.documents.groupstate import GroupState
 from conformance.documents.store_object import session_history_folder
 from conformance.errors import DocumentError
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.dialog import uri_of
 from conformance.protocol.sip.headers import get_contacts
 from conformance.roles.cf import CfEmulator, IncomingSubscribe
-from conformance.roles.store import MessageStoreReader, ObjectNotStored, StoredObject, open_store
+from conformance.roles.store import ObjectNotStored, StoredObject, open_store
 from conformance.roles.xdms import XdmsServer
 
 SUBJECT_1 = "Friday lunch"
@@ -90,53 +93,6 @@ def _user(
         yourown=yourown,
         endpoints=(Endpoint(entity, status=status, disconnection_method=method),),
     )
-
-
-def _gso_evidence(obj: StoredObject, what: str) -> EvidenceRef:
-    return evidence("store", what, f"{obj.folder} UID {obj.uid}", obj.raw)
-
-
-async def _known_uids(store: MessageStoreReader, folder: str) -> set[int]:
-    if not await store.folder_exists(folder):
-        return set()
-    return {o.uid for o in await store.objects(folder)}
-
-
-async def _new_gso(
-    recorder: VerdictRecorder,
-    requirement: str,
-    store: MessageStoreReader,
-    folder: str,
-    known: set[int],
-    guards: Guards,
-) -> tuple[StoredObject, GroupState] | None:
-    """The next Group State Object the PF adds to ``folder`` (a fail of ``requirement``
-    when none comes); inconclusive when it cannot be read at all."""
-    obj = await expect_arrival(
-        recorder,
-        requirement,
-        store.wait_for_object(
-            folder,
-            lambda o: o.is_group_state and o.uid not in known,
-            guards.sip * 2,
-            what="a new Group State Object",
-        ),
-        expected=f"a new Group State Object in {folder!r}",
-    )
-    if obj is None:
-        return None
-    try:
-        return obj, parse_group_state(obj.body)
-    except DocumentError as exc:
-        expect_true(
-            recorder,
-            requirement,
-            False,
-            expected="a readable Group State Object",
-            actual=str(exc),
-            evidence=[_gso_evidence(obj, "the stored object")],
-        )
-        return None
 
 
 async def _end_subscription(sub: IncomingSubscribe, guards: Guards) -> _dt.datetime:
@@ -248,12 +204,12 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
                 guards.sip,
                 what="the Group State Object of the session set-up",
             )
-        known = await _known_uids(store, folder)
+        known = await known_uids(store, folder)
         sub.accept()
         for doc in (full, partial_1, partial_2):
             await (await sub.notify(build_conference_info(doc))).final(guards.sip)
         sent = await _end_subscription(sub, guards)
-        got = await _new_gso(recorder, "PF-8.2.3-RCV-3", store, folder, known, guards)
+        got = await new_group_state_object(recorder, "PF-8.2.3-RCV-3", store, folder, known, guards)
         seen = _dt.datetime.now(_dt.UTC)
     await _bye(fs, guards)
     if got is None:
@@ -266,7 +222,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
         )
         return
     obj, gs = got
-    ev = [_gso_evidence(obj, "the Group State Object stored on noresource")]
+    ev = [stored_evidence(obj, "the Group State Object stored on noresource")]
     expect_true(
         recorder,
         "PF-8.2.3-RCV-3",
@@ -503,7 +459,7 @@ async def test_8_2_3_group_state_object_snapshots(
                 inconclusive("the PF sent no SUBSCRIBE to the focus")
             sub = fs.subscribe
             focus = fs.cf_session.focus_uri
-            known = await _known_uids(store, folder)
+            known = await known_uids(store, folder)
             sub.accept()
             doc = ConferenceInfo(
                 entity=focus,
@@ -514,14 +470,16 @@ async def test_8_2_3_group_state_object_snapshots(
             )
             await (await sub.notify(build_conference_info(doc))).final(guards.sip)
             await _end_subscription(sub, guards)
-            got = await _new_gso(recorder, "PF-8.2.3-RCV-3", store, folder, known, guards)
+            got = await new_group_state_object(
+                recorder, "PF-8.2.3-RCV-3", store, folder, known, guards
+            )
             await _bye(fs, guards)
             if got is None:
                 return
             snapshots.append(got)
         still = {o.uid for o in await store.group_state_objects(folder)}
     first, last = snapshots
-    ev = [_gso_evidence(o, f"snapshot {i + 1}") for i, (o, _) in enumerate(snapshots)]
+    ev = [stored_evidence(o, f"snapshot {i + 1}") for i, (o, _) in enumerate(snapshots)]
     expect_true(
         recorder,
         "PF-8.2.3-RCV-3",
@@ -595,7 +553,7 @@ async def test_8_2_3_no_group_state_object_without_store_preference(
     focus = fs.cf_session.focus_uri
     folder = session_history_folder(fs.session.contribution_id)
     async with open_store(pixit.message_store.url) as store:
-        known = await _known_uids(store, folder)
+        known = await known_uids(store, folder)
         sub.accept()
         doc = ConferenceInfo(
             entity=focus, state=DocState.FULL, version=1, users=(_user(user, name="Alice A"),)
@@ -618,7 +576,7 @@ async def test_8_2_3_no_group_state_object_without_store_preference(
         expected=None,
         actual=None if obj is None else f"UID {obj.uid}",
         message="neither allow-store nor allow-offline-storage is true",
-        evidence=[_gso_evidence(obj, "the stored object")] if obj else None,
+        evidence=[stored_evidence(obj, "the stored object")] if obj else None,
     )
 
 
