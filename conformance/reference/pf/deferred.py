@@ -10,7 +10,9 @@ Terminating group sessions only (the CF invited the PF's user; the PF is a B2BUA
   "lost" threshold of the 004 editor's note). The PF keeps the CF leg, answers the CF's
   SENDs itself and buffers every chat message and IMDN (B.2.3.x.y steps 4-6).
 - It subscribes to the focus (PF-8.3.2.9-SUBSCRIBE) with :mod:`.participants`'
-  subscription and keeps the merged state: the latest participant list.
+  subscription and keeps the merged state: the latest participant list. The PF's
+  subscription of 8.3.2 200 OK step 3, when it holds one, is that subscription (one per
+  user towards the CF, 8.2.3).
 - Delivery on the third-party REGISTER of the client (trigger A):
   * the group session still active (the CF leg is up): INVITE with the cpm.session
     icsi-ref, ``a=sendrecv`` and the latest participants (resource-list); the buffer is
@@ -243,11 +245,15 @@ class DeferredDelivery:
         return None
 
     async def _subscribe(self, entry: DeferredSession, focus: str) -> None:
+        # one subscription per user towards the CF (8.2.3): the one of 8.3.2 200 OK step 3
+        # when the PF holds it, else a new one
         request = entry.session.client_request
-        entry.sub = await self.pf.participants.subscribe_to_focus(
-            entry.user, focus, request.headers.get(CONVERSATION_ID) or "",
-            request.headers.get(CONTRIBUTION_ID) or "",
-        )
+        entry.sub = await self.pf.participants.held(entry.user, focus)
+        if entry.sub is None:
+            entry.sub = await self.pf.participants.subscribe_to_focus(
+                entry.user, focus, request.headers.get(CONVERSATION_ID) or "",
+                request.headers.get(CONTRIBUTION_ID) or "",
+            )
 
     # -- buffering ------------------------------------------------------------------------
     def on_relay(self, session: B2buaSession, sender: SipLeg, body: bytes,

@@ -1,9 +1,11 @@
 """Participant information at the reference PF (seed 003 8.2.3 "Handling of Participants
 Information" and "Receive Participant Information Notification"; seed 000 5.2.3.5).
 
-- After the 200 OK of an originating group session (8.2.1 200 OK step 9, when
-  conference-info over MSRP is not used) the PF subscribes to the focus itself:
-  :meth:`Participants.subscribe_to_focus`, items 1-9.
+- After the 200 OK of an originating group session (8.2.1 200 OK step 9), and after the
+  first client's 200 OK of a terminating one (8.3.2 200 OK step 3), when conference-info
+  over MSRP is not used, the PF subscribes to the focus itself:
+  :meth:`Participants.subscribe_to_focus`, items 1-9. The deferred delivery uses that
+  subscription (:meth:`Participants.held`): one per user towards the CF.
 - NOTIFYs in that subscription are answered 200, merged into a
   :class:`ConferenceState` (the coherent state, RFC 4575 4.6), forwarded to the
   subscriptions of the user's clients (step 5) and kept locally (step 6).
@@ -73,6 +75,8 @@ log = logging.getLogger(__name__)
 
 #: Expires of the PF's own subscription (RFC 4575 default range)
 SUBSCRIBE_EXPIRES = 3600
+#: the states a :class:`FocusSubscription` keeps in its history
+HISTORY = 32
 _GONE = ("failed", "departed")
 
 
@@ -101,6 +105,11 @@ class FocusSubscription:
     ended: bool = False
     #: the user left while the SUBSCRIBE was pending: end it once the dialog exists
     end_when_ready: bool = False
+    #: set once the initial SUBSCRIBE has its outcome (the dialog, or the failure)
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    #: the coherent state after each NOTIFY, with the NOTIFY's arrival time (the latest
+    #: few): the participants at a given moment (deferred delivery, 5.2.3.5 CPIM To)
+    history: list[tuple[float, ConferenceInfo]] = field(default_factory=list)
 
 
 def is_gone(user_status: tuple[tuple[str | None, str | None], ...]) -> bool:
@@ -185,7 +194,8 @@ class Participants:
 
     # -- the PF's own subscription --------------------------------------------------------
     def after_ok(self, session: B2buaSession, focus: str | None) -> None:
-        """8.2.1 200 OK step 9: subscribe when conference-info over MSRP is not used."""
+        """8.2.1 200 OK step 9 and 8.3.2 200 OK step 3: subscribe when conference-info over
+        MSRP is not used."""
         if focus is None:
             return
         self._sessions[(session.user, focus)] = session
@@ -205,6 +215,16 @@ class Participants:
             if sub.user == user and sub.focus == focus and not sub.ended:
                 return sub
         return None
+
+    async def held(self, user: str, focus: str) -> FocusSubscription | None:
+        """The PF's established subscription to ``focus`` for ``user`` (one per user towards
+        the CF, 8.2.3), once a pending initial SUBSCRIBE has its outcome; None without one."""
+        sub = self._active(user, focus)
+        if sub is None:
+            return None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sub.settled.wait(), self.pf.config.timers.b * 2)
+        return sub if sub.dialog is not None and not sub.ended else None
 
     def build_subscribe(self, user: str, focus: str, target: str | None = None) -> SipRequest:
         """Items 1-8 (RFC 6665 / RFC 4575 SUBSCRIBE); ``target`` overrides the
@@ -243,11 +263,21 @@ class Participants:
         self, user: str, focus: str, conversation_id: str, contribution_id: str,
         target: str | None = None,
     ) -> FocusSubscription | None:
-        pf = self.pf
         request = self.build_subscribe(user, focus, target)
         sub = FocusSubscription(user, focus, conversation_id, contribution_id, request)
         key = (request.call_id or "", tag_of(request, "From") or "")
         self._own[key] = sub
+        try:
+            return await self._initial(sub, key, target)
+        finally:
+            sub.settled.set()
+
+    async def _initial(
+        self, sub: FocusSubscription, key: tuple[str, str], target: str | None
+    ) -> FocusSubscription | None:
+        pf = self.pf
+        user, focus, request = sub.user, sub.focus, sub.request
+        conversation_id, contribution_id = sub.conversation_id, sub.contribution_id
         # item 9: to the SIP/IP core
         handle = await pf.sip.request(request, pf._destination(focus))
         outcome = await handle.outcome(pf.config.timers.b * 2)
@@ -270,6 +300,8 @@ class Participants:
             dialog = Dialog.uac(request, outcome)
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("unusable 2xx to SUBSCRIBE: %s", exc)
+            sub.ended = True
+            self._own.pop(key, None)
             return None
         sub.dialog = dialog
         if sub.end_when_ready:  # RFC 6665 4.1.2.3 as soon as there is a dialog
@@ -371,6 +403,7 @@ class Participants:
         view = sub.state.view
         if view is not None:
             self.kept[(sub.user, sub.focus)] = view  # step 6
+            sub.history[:] = [*sub.history[-(HISTORY - 1):], (incoming.received_at, view)]
         if not self.faults.on("pf.notify-not-forwarded"):  # step 5
             self._forward(sub, request.body, state)
         self.over_msrp.on_notify(sub.user, sub.focus, request.body)  # step 4

@@ -548,7 +548,8 @@ class ParticipatingFunction:
         if session.ended:
             return
         session.ended = True
-        self.participants.session_ended(session, by_client=by is session.client)
+        # the user's own leg: the client's (originating) or the answering client's (terminating)
+        self.participants.session_ended(session, by_client=by is self.deferred.client_leg(session))
         for leg in session.legs:
             if leg.dialog is not None:
                 self._by_dialog.pop(leg.dialog.id, None)
