@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from conformance.protocol.msrp.session import DEFAULT_TRANSACTION_TIMEOUT, MsrpConfig
 from conformance.protocol.sip.timers import Address, Timers
 from conformance.reference.faults import NO_FAULTS, ActiveFaults
 
@@ -35,6 +36,10 @@ class ReferenceConfig:
     host: str = "127.0.0.1"
     domain: str = "reference.test"
     timers: Timers = field(default_factory=_reference_timers)
+    #: RFC 4975 7.1.1 transaction timeout of the SUT's MSRP, seconds (PIXIT
+    #: ``timers.msrp_transaction_timeout``): the PF counts a connection whose SEND stays
+    #: unanswered this long as lost (seed 004 8.3.2.9 editor's note)
+    msrp_transaction_timeout: float = DEFAULT_TRANSACTION_TIMEOUT
     core: Address | None = None
     faults: ActiveFaults = NO_FAULTS
     users: tuple[ReferenceUser, ...] = ()
@@ -69,6 +74,10 @@ class ReferenceConfig:
     #: the ACK of an inactive (sendonly) deferred delivery (SD B.2.3.5.X 3, 5.2.3.5) instead
     #: of following 7.3.11 1.a.vi (SHALL NOT subscribe)
     client_subscribe_during_inactive_delivery: bool = False
+
+    def msrp_config(self) -> MsrpConfig:
+        """The MSRP limits and timers of the SUT's MSRP pumps."""
+        return MsrpConfig(transaction_timeout=self.msrp_transaction_timeout)
 
     def guard(self) -> float:
         """A guard for one SIP round trip of the SUT (Timer B = 64*T1)."""

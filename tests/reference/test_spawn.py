@@ -29,6 +29,7 @@ def test_every_field_survives_the_round_trip() -> None:
     fault = sorted(FAULTS)[0]
     config = ReferenceConfig(
         host="127.0.0.2", domain="x.test", timers=Timers(t1=0.03, t2=0.3, t4=0.4),
+        msrp_transaction_timeout=0.7,
         core=Address("127.0.0.1", 5099, Transport.TCP), faults=ActiveFaults(frozenset({fault})),
         users=USERS, sip_port=5070, msrp_port=5071, upper_tester_port=None,
         factory_user="f", max_subscription_expires=60, inactivity_timeout=2.5,

@@ -193,7 +193,9 @@ class ParticipatingFunction:
             config.host, timers=config.timers, retransmit_2xx=True, port=config.sip_port
         )
         try:
-            msrp = await MsrpPump.start(config.host, port=config.msrp_port)
+            msrp = await MsrpPump.start(
+                config.host, config=config.msrp_config(), port=config.msrp_port
+            )
         except BaseException:
             await sip.close()
             raise
