@@ -631,7 +631,9 @@ class ReferenceClient:
         handle = await self.sip.request(request, destination)
         outcome = await handle.outcome(self.config.timers.b * 2)
         status = outcome.status if isinstance(outcome, SipResponse) else None
-        if status == 404 and session.group_state is not None:
+        if status == 404 and session.group_state is not None and not self.faults.on(
+            "client.stale-participants-after-404"
+        ):
             # 5.2.3.5: on 404 "use the CPM Group State Object to retrieve the latest
             # Participants Information"
             session.participants = [

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 
 import pytest
 
+from conformance.documents.conference_info import (
+    CONFERENCE_INFO_CONTENT_TYPE,
+    ConferenceInfo,
+    User,
+    build_conference_info,
+)
 from conformance.documents.cpim import build_cpim, new_cpim, parse_cpim
 from conformance.documents.groupstate import (
     GROUP_STATE_CONTENT_TYPE,
@@ -238,6 +244,55 @@ async def rejoin_after_gso(client: ReferenceClient, pf: Peer, core: Peer) -> lis
     return list(parse_resource_list(listed.body).uris())
 
 
+async def rejoin_after_404(client: ReferenceClient, pf: Peer, core: Peer) -> list[str]:
+    """The client holds a Group State Object (alice, dave), then a NOTIFY lists erin too;
+    its refresh SUBSCRIBE on the next re-connection gets 404; the user replies: the
+    re-join INVITE's resource list is returned (5.2.3.5 404-GSO)."""
+    group = await join_group(client, pf)
+    since = await end_group(client, pf, group, core)
+    d = await invite(pf, client, icsi=ICSI_DEFERRED, direction="sendonly")
+    assert d.channel is not None and d.session is not None
+    gso = build_group_state(GroupState(
+        lastfocussessionid=pf.contact, timestamp="2024-01-01T00:00:00Z", group_type="Closed",
+        participants=(GsParticipant("sip:alice@reference.test", role="Participant"),
+                      GsParticipant("sip:dave@reference.test", role="Participant"),
+                      GsParticipant(BOB, role="Participant"))))
+    d.channel.send_message(d.session, gso, GROUP_STATE_CONTENT_TYPE)
+    await bye(pf, client, d)
+    # re-connected (sendrecv): the refresh is accepted and a NOTIFY lists erin as well
+    d = await invite(pf, client, icsi=ICSI_SESSION, direction="sendrecv")
+    sub = await expect(core, "SUBSCRIBE", since)
+    since = core.sip.received.index(sub) + 1
+    tag = new_tag()
+    ok = sub.respond(200, to_tag=tag, headers=[("Expires", "600"),
+                                               ("Contact", f"<{core.contact}>")])
+    dialog = Dialog.uas(sub.request, tag, core.contact)
+    dialog.confirm(ok)
+    info = build_conference_info(ConferenceInfo(entity=pf.contact, version=1, users=tuple(
+        User(u) for u in ("sip:alice@reference.test", "sip:dave@reference.test",
+                          "sip:erin@reference.test", BOB))))
+    notify = dialog.create_request("NOTIFY", via=core.via(), headers=[
+        ("Event", "conference"), ("Subscription-State", "active;expires=600"),
+        ("Content-Type", CONFERENCE_INFO_CONTENT_TYPE)], body=info)
+    handle = await core.sip.request(notify, client.address)
+    assert (await handle.final(WITHIN)).status == 200
+    await bye(pf, client, d)
+    # re-connected again: the refresh gets 404 (the group session is inactive)
+    d = await invite(pf, client, icsi=ICSI_SESSION, direction="sendrecv")
+    sub = await expect(core, "SUBSCRIBE", since)
+    since = core.sip.received.index(sub) + 1
+    sub.respond(404)
+    await bye(pf, client, d)
+    detail = await client.actions()["send-message"]({"user": BOB, "text": "hi",
+                                                    "conversation-id": CONV})
+    assert "re-joined" in detail
+    rejoin = await expect(core, "INVITE", since)
+    listed = find_recipient_list(parse_multipart(
+        rejoin.request.body, rejoin.request.headers.get("Content-Type") or ""))
+    assert listed is not None
+    return list(parse_resource_list(listed.body).uris())
+
+
 async def test_group_state_object_updates_the_participants_of_the_rejoin() -> None:
     async with running() as (client, pf, core):
         assert await rejoin_after_gso(client, pf, core) == [
@@ -319,6 +374,18 @@ async def test_fault_no_msrp_after_ack() -> None:
 async def test_fault_ignores_group_state_object() -> None:
     async with running("client.ignores-group-state-object") as (client, pf, core):
         assert await rejoin_after_gso(client, pf, core) == [pf.aor]
+
+
+async def test_404_on_refresh_falls_back_to_the_group_state_object() -> None:
+    async with running() as (client, pf, core):
+        assert await rejoin_after_404(client, pf, core) == [
+            "sip:alice@reference.test", "sip:dave@reference.test"]
+
+
+async def test_fault_stale_participants_after_404() -> None:
+    async with running("client.stale-participants-after-404") as (client, pf, core):
+        assert await rejoin_after_404(client, pf, core) == [
+            "sip:alice@reference.test", "sip:dave@reference.test", "sip:erin@reference.test"]
 
 
 async def test_fault_rejoin_without_message() -> None:
