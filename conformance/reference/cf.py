@@ -70,6 +70,7 @@ from conformance.protocol.sip.subscription import EventType, Notifier, NotifierS
 from conformance.protocol.sip.timers import Address, Transport
 from conformance.protocol.sip.transaction import tag_of
 from conformance.protocol.sip.uri import parse_uri
+from conformance.reference.cf_dialout import dial_out
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.upper_tester_server import ActionError, Handler
 
@@ -418,6 +419,7 @@ class ControllingFunction:
         self.sessions[session_id] = session
         log.info("group session %s created for %s", session.focus_uri, identity_of(request))
         self._join(incoming, session, path)
+        dial_out(self, session, identity_of(request))  # RFC 5366: invite the recipients
 
     def _join(
         self, incoming: IncomingRequest, session: GroupSession, path: tuple[str, ...]

@@ -228,6 +228,8 @@ class SutRelay:
             return
         forwarded = self._forwarded(request, left - 1, destination)
         if request.method == "ACK":
+            if self._acks_non_2xx(request):
+                return  # hop by hop: our client transaction ACKed it (RFC 3261 17.1.1.3)
             self.core.pump.send_stateless(forwarded, destination)
             self._record(Relayed(role, incoming, forwarded, destination, None))
             return
@@ -291,6 +293,14 @@ class SutRelay:
             return
         item.responses.append(sent)
         self._changed.notify()
+
+    def _acks_non_2xx(self, ack: SipRequest) -> bool:
+        """``ack`` belongs to a relayed INVITE whose final response was not a 2xx."""
+        for item in reversed(self.relayed):
+            if item.method == "INVITE" and item.request.call_id == ack.call_id:
+                final = item.final
+                return final is not None and final.status >= 300
+        return False
 
     def _cancel(self, incoming: IncomingRequest) -> None:
         """CANCEL (RFC 3261 16.10): answer it, cancel the forwarded INVITE."""

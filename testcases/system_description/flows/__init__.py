@@ -1,0 +1,1 @@
+"""System flows: two SUT roles (PF and CF) under test at once, the tool as the SIP/IP core."""
