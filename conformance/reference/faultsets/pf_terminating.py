@@ -114,6 +114,9 @@ FAULTS: tuple[Fault, ...] = (
        "A second Session Info Object is created in an existing Session History Folder."),
     _f("pf.term-folder-misnamed", ("PF-8.3.2-200OK-2.a.ii",),
        "The Session History Folder is named after the Conversation-ID."),
+    _f("pf.term-no-subscribe-to-focus", ("PF-8.3.2-200OK-3",),
+       "After a client's 200 OK on a terminating session the PF never subscribes to the "
+       "focus of the CF's INVITE for Participant Information."),
     _f("pf.term-603-bye-without-reason", ("PF-8.3.2-603-2",),
        "After a client's 603 the incoming leg is ended with a BYE without Reason."),
     # step 9: the PF as a proxy

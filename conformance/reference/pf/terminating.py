@@ -666,6 +666,13 @@ class TerminatingSide:
             pf._pending_msrp.pop(fork.sid, None)
             await pf._connect_msrp(fork.leg.msrp)
             pf.deferred.on_msrp_setup_failed(session, fork.leg)  # 8.3.2.9 case 3
+        # 200 OK step 3: participant information (8.3.2.6, read as 8.2.3) from the focus
+        # of the CF's INVITE, unless conference-info over MSRP applies (``after_ok``)
+        if not self.faults.on("pf.term-no-subscribe-to-focus"):
+            contacts = get_contacts(session.client_request)
+            pf.participants.after_ok(
+                session, contacts[0].uri if contacts and contacts[0].isfocus else None
+            )
         # 200 OK step 2: the Session History Folder
         await self._record(session)
 

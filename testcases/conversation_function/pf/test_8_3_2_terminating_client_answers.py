@@ -1,5 +1,6 @@
 """CPM Conversation Function 8.3.2: the terminating PF handles its clients' answers (a 603
-Decline; the first 200 OK: ACK and the Session History Folder).
+Decline; the first 200 OK: ACK, the Session History Folder and the subscription for
+Participant Information).
 
 The tool plays the CF and the invited user's client. Expected values are written here
 from the seed text, never taken from the reference SUT.
@@ -22,6 +23,7 @@ from conformance.testcases.procedures import (
 from conformance.catalog.profile import Pixit
 from conformance.checks import VerdictRecorder, expect_equal, expect_true
 from conformance.documents.store_object import SESSION_INFO_CONTENT_TYPE, session_history_folder
+from conformance.protocol.sip.dialog import uri_of
 from conformance.protocol.sip.headers import get_reasons
 from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
@@ -208,3 +210,52 @@ async def test_8_3_2_200_ok_ack_and_session_history(
             await h.bye()
         except Exception:  # the case is judged already; teardown goes on
             log.debug("teardown", exc_info=True)
+
+
+@pytest.mark.requirement("PF-8.3.2-200OK-3")
+async def test_8_3_2_200_ok_3_subscribe_for_participants(
+    recorder: VerdictRecorder,
+    client_factory: ClientFactory,
+    cf_emulator: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {a PF in the media path, conference-info over MSRP not applicable} ensure that
+    { when {the CF invites the user with Contact <focus>;isfocus and the user's client
+            answers the PF's INVITE with 200 OK}
+      then {the PF obtains Participant Information: a SUBSCRIBE for the conference event
+            package to the focus URI of the CF's INVITE} }"""
+    client = await client_factory(user_with_clients(pixit, 1), 0)
+    handle, fork = await _invited(cf_emulator, client, pixit, guards)
+    await fork.answer(200)
+    focus = handle.focus_uri
+    ev = [
+        sip_evidence(handle.request, "the CF's INVITE"),
+        sip_evidence(fork.request, "the PF's INVITE answered 200"),
+    ]
+    # any initial SUBSCRIBE of the PF: its Request-URI and Event package are judged below
+    subscribe = await expect_arrival(
+        recorder,
+        "PF-8.3.2-200OK-3",
+        cf_emulator.expect_subscribe(within=guards.sip),
+        expected=f"the PF's SUBSCRIBE to the focus {focus}",
+        evidence=ev,
+    )
+    if subscribe is not None:
+        subscribe.accept()
+        got = subscribe.request
+        expect_equal(
+            recorder,
+            "PF-8.3.2-200OK-3",
+            expected=(focus, "conference"),
+            actual=(
+                uri_of(got.uri),
+                (got.headers.get("Event") or "").split(";")[0].strip().lower(),
+            ),
+            message="(Request-URI, Event package) of the PF's SUBSCRIBE",
+            evidence=[*ev, sip_evidence(got, "the PF's SUBSCRIBE")],
+        )
+    try:
+        await handle.bye()
+    except Exception:  # the case is judged already; teardown goes on
+        log.debug("teardown", exc_info=True)
