@@ -76,7 +76,9 @@ from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.multipart import build_multipart, build_part
 from conformance.protocol.sip.transaction import tag_of
+from conformance.reference.pf.deferred_cpim import actual_recipients, sender_of, with_recipients
 from conformance.reference.pf.originating import derived_sdp, msrp_media, split_body
+from conformance.reference.pf.participants import SUBSCRIBE_EXPIRES
 from conformance.reference.pf.registrations import aor
 
 if TYPE_CHECKING:
@@ -186,7 +188,10 @@ class DeferredDelivery:
                         and cf_leg.msrp.session is event.session
                         and not self.faults.on("pf.deferred-drops-messages")
                         and not self._dropped_imdn(event.body, event.content_type)):
-                    entry.buffer.append((event.body, event.content_type))
+                    at = next((e.at for e in reversed(channel.events) if e.event is event),
+                              self.pf.loop.time())
+                    entry.buffer.append((self._stored(entry, event.body, event.content_type, at),
+                                         event.content_type))
             return
         if not isinstance(event, ConnectionClosed | TransactionTimedOut):
             return
@@ -265,7 +270,30 @@ class DeferredDelivery:
         if self.faults.on("pf.deferred-drops-messages") or self._dropped_imdn(body,
                                                                                content_type):
             return
-        entry.buffer.append((body, content_type))
+        channel = sender.msrp.channel
+        at = next((e.at for e in reversed(channel.events) if getattr(e.event, "body", None)
+                   is body), self.pf.loop.time()) if channel is not None else self.pf.loop.time()
+        entry.buffer.append((self._stored(entry, body, content_type, at), content_type))
+        if entry.sub is not None and self.faults.on("pf.deferred-unsubscribe-while-buffering"):
+            self.pf.participants._refresh(entry.sub, 0)
+
+    def _stored(self, entry: DeferredSession, body: bytes, content_type: str | None,
+                at: float) -> bytes:
+        """PF-5.2.3.5-CPIM-TO (MAY, PICS pf.cpim_to_actual_recipients): a chat message is
+        stored with CPIM To headers naming its actual recipients, the participants when it
+        arrived (``at``, the time its SEND was answered; :mod:`.deferred_cpim`)."""
+        if not self.pf.policy.cpim_to_actual_recipients:
+            return body
+        if self.faults.on("pf.cpim-to-not-actual-recipients"):
+            participants = self.invited_participants(entry)
+        else:
+            views = entry.sub.history if entry.sub is not None else []
+            view = next((v for t, v in reversed(views) if t <= at), None)
+            participants = (self.present(view) if view is not None
+                            else self.invited_participants(entry))
+        sender = sender_of(body, content_type)
+        return with_recipients(body, content_type,
+                               actual_recipients(participants, entry.user, sender))
 
     def _dropped_imdn(self, body: bytes, content_type: str | None) -> bool:
         """Fault only: IMDNs are not kept (B.2.3.x.y 4-6 buffers messages *and* IMDNs)."""
@@ -273,17 +301,28 @@ class DeferredDelivery:
             b"message/imdn+xml" in body or "imdn" in (content_type or "").lower())
 
     # -- participants ---------------------------------------------------------------------
-    def latest_participants(self, entry: DeferredSession) -> list[str]:
+    @staticmethod
+    def invited_participants(entry: DeferredSession) -> list[str]:
+        """The participants of the CF's invitation (its recipient list)."""
         original: list[str] = []
         part = split_body(entry.session.client_request).recipient_list
         if part is not None:
             with contextlib.suppress(Exception):
                 original = [aor(u) for u in parse_resource_list(part.body).uris()]
+        return original
+
+    def latest_participants(self, entry: DeferredSession) -> list[str]:
+        original = self.invited_participants(entry)
         if self.faults.on("pf.deferred-stale-participants"):
             return original
         view = entry.sub.state.view if entry.sub is not None else None
         if view is None:
             return original
+        return self.present(view)
+
+    @staticmethod
+    def present(view: ConferenceInfo) -> list[str]:
+        """The users of ``view`` still in the session (not every endpoint disconnected)."""
         out: list[str] = []
         for user in view.users:
             gone = bool(user.endpoints) and all(
@@ -462,7 +501,10 @@ class DeferredDelivery:
             if not (entry.rejoined and self.faults.on("pf.deferred-invite-after-rejoin")):
                 self.entries.pop(session.id, None)
             if entry.sub is not None and pf.policy.unsubscribe_after_rejoin:
-                pf.participants._refresh(entry.sub, 0)
+                # SD-B.2.3.x.y-UNSUB: after the re-establishment, SUBSCRIBE Expires: 0
+                expires = (SUBSCRIBE_EXPIRES if self.faults.on(
+                    "pf.deferred-unsubscribe-without-expires-0") else 0)
+                pf.participants._refresh(entry.sub, expires)
             entry.finished.set()
             return
         # inactive: the final NOTIFY (B.2.3.5.X step 6, 5.2.3.5), then BYE (step 7)

@@ -52,7 +52,8 @@ class PfPolicy:
     conference_info_via_msrp: bool = False
     admin_trigger: bool = True
     message_store: bool = True
-    cpim_to_actual_recipients: bool = False  # the MAY of B.2.3.5.X step 5: not implemented
+    #: the MAY of 5.2.3.5 / B.2.3.5.X step 5: stored messages list their actual recipients
+    cpim_to_actual_recipients: bool = True
     recording: bool = False
     unsubscribe_after_rejoin: bool = True
 
