@@ -1,0 +1,245 @@
+"""CPM System Description, the PF's optional deferred-delivery behaviour: the CPIM To of
+the stored messages (seed 000 5.2.3.5 and B.2.3.5.X step 5, a MAY) and the un-subscribe
+from the focus after the re-establishment (seed 002 B.2.3.x.y NOTE after 16-17, a MAY).
+
+Both are judged in strict runs only, and are n/a when the profile does not claim them
+(``pf.cpim_to_actual_recipients``, ``pf.unsubscribe_after_rejoin``). The tool plays the
+CF (its group INVITE, the focus subscription, the chat messages), client B and the S-CSCF
+(third-party REGISTER). Expected values are written from the seeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import pytest
+from conformance.fixtures.network import ClientFactory, Guards
+from conformance.testcases.procedures import expect_arrival, sip_evidence
+from conformance.testcases.procedures_deferred import (
+    INVOLUNTARY,
+    GroupLeg,
+    accept_focus_subscription,
+    cf_group_session,
+    cf_sends,
+    client_returns,
+    conference_body,
+    received,
+)
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import EvidenceRef, VerdictRecorder, evidence, expect_equal, inconclusive
+from conformance.documents.cpim import parse_cpim
+from conformance.errors import DocumentError
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
+from conformance.protocol.msrp.session import MessageReceived
+from conformance.roles.cf import CfEmulator, IncomingSubscribe
+from conformance.roles.ims_core import Scscf
+
+NEWCOMER = "sip:newcomer@reference.test"
+
+
+def _msrp_evidence(message: MessageReceived, description: str) -> EvidenceRef:
+    return evidence("msrp", description, f"MSRP SEND {message.content_type}", message.body)
+
+
+async def _cf_sends_to_group(leg: GroupLeg, guards: Guards, text: str) -> int:
+    """The CF sends one chat message from the originator, addressed to the group (CPIM To:
+    the focus); the MSRP status of the SEND (0 when none came)."""
+    requests = leg.cf.msrp.send_cpim(
+        from_=f"<{leg.originator}>", to=f"<{leg.cf.focus_uri}>", body=text.encode()
+    )
+    channel = leg.cf.msrp.channel
+    if channel is None:
+        return 0
+    try:
+        response = await channel.response(requests[-1], within=guards.msrp)
+    except WaitTimeout:
+        return 0
+    return response.status_code
+
+
+def _cpim_to(message: MessageReceived | None) -> list[str] | None:
+    """The URIs of the CPIM To headers of a delivered message, sorted (None: no message,
+    or its body is no CPIM message)."""
+    if message is None:
+        return None
+    try:
+        return sorted(parse_cpim(message.body).to_uris)
+    except DocumentError:
+        return None
+
+
+@pytest.mark.requirement("PF-5.2.3.5-CPIM-TO")
+async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {client B gone from a group session of A, B and C; the PF stores one message of
+    A, then C leaves and a newcomer joins, then it stores a second message of A}
+    ensure that { when {client B is back (third-party REGISTER) and the PF delivers the
+                        stored messages over MSRP}
+      then {the CPIM To headers of each message list its actual recipients: the
+            participants when the PF received it, B included, the sender A left out} }"""
+    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    originator, user, third = leg.participants
+    await leg.invite.bye(INVOLUNTARY)
+    try:
+        sub = await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
+    except WaitTimeout:
+        inconclusive("the PF did not subscribe to the focus: the participants are unknown")
+    first_notify = sub.notifies[-1]
+    with contextlib.suppress(WaitTimeout, TransactionTimeoutError):
+        await first_notify.final(within=guards.sip)
+    if await _cf_sends_to_group(leg, guards, "cpim-to-1") != 200:
+        inconclusive("the PF did not take the first message while client B was gone")
+    # the participants change: C leaves, a newcomer joins (a new full state)
+    changed = (originator, user, NEWCOMER)
+    notify = await sub.notify(conference_body(leg.cf.focus_uri, changed, 2))
+    try:
+        answer = await notify.final(within=guards.sip)
+    except (WaitTimeout, TransactionTimeoutError):
+        inconclusive("the PF did not answer the NOTIFY of the new participants")
+    if answer.status >= 300:
+        inconclusive(f"the PF answered the NOTIFY of the new participants {answer.status}")
+    if await _cf_sends_to_group(leg, guards, "cpim-to-2") != 200:
+        inconclusive("the PF did not take the second message while client B was gone")
+    await client_returns(scscf, leg, pixit, guards)
+    try:
+        invite = await leg.client.expect_invite(within=guards.sip)
+    except WaitTimeout:
+        inconclusive("the PF did not invite client B for the deferred delivery")
+    await invite.answer(sdp_setup="passive")
+    assert invite.msrp is not None
+    with contextlib.suppress(WaitTimeout):
+        await invite.establish_msrp(within=guards.msrp)
+    got = [
+        await received(invite.msrp, text, guards.msrp + guards.sip)
+        for text in ("cpim-to-1", "cpim-to-2")
+    ]
+    if any(g is None for g in got):
+        inconclusive("the stored messages were not delivered (SD-B.2.3.x.y-18-19)")
+    # 5.2.3.5: "MAY set the CPIM To header(s) to reflect the actual recipient list for the
+    # message ... explicitly listing all recipients for each message ... the participant
+    # list for the session may have changes as the messages were recorded"
+    expected = [sorted([user, third]), sorted([user, NEWCOMER])]
+    expect_equal(
+        recorder,
+        "PF-5.2.3.5-CPIM-TO",
+        expected=expected,
+        actual=[_cpim_to(g) for g in got],
+        evidence=[
+            _msrp_evidence(g, f"stored message {i} delivered to client B")
+            for i, g in enumerate(got, 1)
+            if g is not None
+        ],
+        message="CPIM To of each stored message: the participants when the PF received it, "
+        "without the sender",
+    )
+    with contextlib.suppress(Exception):
+        if leg.cf.dialog is not None:
+            await leg.cf.bye()
+
+
+def _in_subscription(
+    sub: IncomingSubscribe, *, expires_zero: bool
+) -> Callable[[IncomingRequest], bool]:
+    """A request in the PF's focus subscription (with ``expires_zero``: an un-SUBSCRIBE)."""
+    call_id = sub.request.call_id
+
+    def match(item: IncomingRequest) -> bool:
+        request = item.request
+        if request.call_id != call_id or f"tag={sub.tag}" not in (request.headers.get("To") or ""):
+            return False
+        return not expires_zero or (request.headers.get("Expires") or "").strip() == "0"
+
+    return match
+
+
+@pytest.mark.requirement("SD-B.2.3.x.y-UNSUB")
+async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
+    recorder: VerdictRecorder,
+    cf_emulator: CfEmulator,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
+) -> None:
+    """with {client B gone from a group session that goes on; the PF subscribed to the
+    focus and buffers for client B} ensure that
+    { when {client B is back (third-party REGISTER) and its session is re-established}
+      then {the PF un-subscribes from the focus (SUBSCRIBE in the subscription, Expires: 0)
+            after the re-establishment, and not while it still buffered} }"""
+    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    await leg.invite.bye(INVOLUNTARY)
+    try:
+        sub = await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
+    except WaitTimeout:
+        inconclusive("the PF did not subscribe to the focus")
+    early_match = _in_subscription(sub, expires_zero=True)
+    await cf_sends(leg, guards, "unsub-1")
+    # while the PF still buffers: no un-subscribe (bounded wait for one that must not come)
+    try:
+        early: IncomingRequest | None = await cf_emulator.expect_request(
+            "SUBSCRIBE", within=guards.sip, match=early_match
+        )
+    except WaitTimeout:
+        early = None
+    await cf_sends(leg, guards, "unsub-2")
+    await client_returns(scscf, leg, pixit, guards)
+    try:
+        invite = await leg.client.expect_invite(within=guards.sip)
+    except WaitTimeout:
+        invite = None
+    if early is None:  # un-subscribed after the REGISTER, before the session is back
+        early = next((i for i in cf_emulator.inbox if early_match(i)), None)
+    if early is not None:
+        early.respond(200, headers=[("Expires", "0")])
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y-UNSUB",
+        expected=None,
+        actual=None if early is None else "SUBSCRIBE Expires: 0",
+        evidence=[sip_evidence(early.request, "the PF's un-SUBSCRIBE")] if early else None,
+        message="no un-SUBSCRIBE from the focus while the PF still buffers for client B",
+    )
+    if invite is None:
+        inconclusive("the PF did not invite client B (trigger A): no re-establishment")
+    await invite.answer(sdp_setup="passive")
+    assert invite.msrp is not None
+    with contextlib.suppress(WaitTimeout):
+        await invite.establish_msrp(within=guards.msrp)
+    got = await received(invite.msrp, "unsub-2", guards.msrp + guards.sip)
+    if got is None:
+        inconclusive("the session with client B was not re-established (no delivery)")
+    if early is not None:
+        return  # the subscription already ended: nothing more to observe
+    later = await expect_arrival(
+        recorder,
+        "SD-B.2.3.x.y-UNSUB",
+        cf_emulator.expect_request(
+            "SUBSCRIBE",
+            within=2 * guards.sip,
+            match=_in_subscription(sub, expires_zero=False),
+        ),
+        expected="the PF's SUBSCRIBE with Expires: 0 in its focus subscription",
+    )
+    if later is None:
+        return
+    later.respond(200, headers=[("Expires", later.request.headers.get("Expires") or "0")])
+    expect_equal(
+        recorder,
+        "SD-B.2.3.x.y-UNSUB",
+        expected="0",
+        actual=(later.request.headers.get("Expires") or "").strip() or None,
+        evidence=sip_evidence(later.request, "the PF's SUBSCRIBE after the re-establishment"),
+        message="the un-SUBSCRIBE after the re-establishment carries Expires: 0",
+    )
+    with contextlib.suppress(Exception):
+        if leg.cf.dialog is not None:
+            await leg.cf.bye()
