@@ -13,6 +13,7 @@ from conformance.protocol.sip.dialog import (
     DialogInput,
     DialogState,
     is_loose_route,
+    uac_route_set,
     uri_of,
     without_tag,
 )
@@ -140,6 +141,50 @@ def test_early_dialog_confirmed_by_2xx_recomputes_route_set_and_target() -> None
     dialog.terminate()
     dialog.terminate()
     assert dialog.state is DialogState.TERMINATED
+
+
+def test_uac_own_record_route_is_not_in_its_route_set() -> None:
+    """A B2BUA that Record-Routes the leg it originates (its Contact is not its own) gets
+    its entry back at the bottom of the Record-Route: the route set holds only the hops
+    above it, so its in-dialog requests do not go to itself."""
+    own = "<sip:b2bua.example.com;lr>"
+    request = invite((("Record-Route", own),))
+    # the proxy on the way Record-Routes above it; the UAS copies both
+    proxy = ("Record-Route", "<sip:p1.example.com;lr=on;ftag=x>")
+    ringing = answer(request, 180, extra=(proxy, ("Record-Route", own)))
+    dialog = Dialog.uac(request, ringing, own_record_route=[own])
+    assert dialog.route_set == ["<sip:p1.example.com;lr=on;ftag=x>"]
+    dialog.confirm(answer(request, 200, extra=(proxy, ("Record-Route", " " + own))))
+    assert dialog.route_set == ["<sip:p1.example.com;lr=on;ftag=x>"]
+    bye = dialog.create_request("BYE", via=VIA)
+    assert bye.headers.get_all("Route") == ["<sip:p1.example.com;lr=on;ftag=x>"]
+    assert bye.uri == "sip:bob@192.0.2.2:5070"
+    # without a proxy the route set is empty: requests go to the remote target
+    direct = Dialog.uac(
+        request, answer(request, 200, extra=(("Record-Route", own),)), own_record_route=[own]
+    )
+    assert direct.route_set == [] and direct.next_hop() == "sip:bob@192.0.2.2:5070"
+    # by default (no own entries) every Record-Route entry is a route
+    assert Dialog.uac(request, answer(request, 200, extra=RR)).route_set == [
+        "<sip:p2.example.com;lr>",
+        "<sip:p1.example.com;lr>",
+    ]
+
+
+def test_uac_route_set_keeps_a_foreign_bottom_entry() -> None:
+    own = ["<sip:b2bua.example.com;lr>"]
+    records = ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+    # the UAS did not copy the UAC's own entry: nothing is taken away
+    assert uac_route_set(records, own) == list(reversed(records))
+    assert uac_route_set([], own) == []
+    assert uac_route_set([*records, "<sip:b2bua.example.com;lr>"], own) == list(
+        reversed(records)
+    )
+    # an own entry in the middle (not at the bottom) is another hop, kept
+    middle = ["<sip:p1.example.com;lr>", own[0], "<sip:p2.example.com;lr>"]
+    assert uac_route_set(middle, own) == list(reversed(middle))
+    with pytest.raises(RemoteProtocolError):
+        uac_route_set(["<sip:broken"], own)
 
 
 def test_early_dialog_ends_with_a_failure_and_1xx_without_contact() -> None:

@@ -137,6 +137,22 @@ def is_loose_route(route: str) -> bool:
     return any(p.split("=")[0].strip().lower() == "lr" for p in uri.split(";")[1:])
 
 
+def uac_route_set(record_routes: Sequence[str], own: Sequence[str] = ()) -> list[str]:
+    """RFC 3261 12.1.2: the UAC's route set, the response's Record-Route in reverse order.
+
+    ``own`` are the Record-Route values the UAC put in its request itself (a B2BUA that
+    sends a Contact which is not its own, say, Record-Routes its leg so that the peer's
+    in-dialog requests still reach it). The UAS copies them back at the bottom of the
+    list; they name the UAC, not a hop towards the peer, so they are left out.
+    """
+    routes = list(record_routes)
+    if own and len(routes) >= len(own):
+        tail = routes[len(routes) - len(own) :]
+        if [uri_of(r) for r in tail] == [uri_of(o) for o in own]:
+            routes = routes[: len(routes) - len(own)]
+    return list(reversed(routes))
+
+
 # ---------------------------------------------------------------------------------------
 # The dialog
 # ---------------------------------------------------------------------------------------
@@ -177,11 +193,19 @@ class Dialog:
         self.secure = secure
         self.state = state
         self.is_uac = is_uac
+        #: the Record-Route entries the UAC put in its own dialog-creating request
+        self.own_record_route: list[str] = []
 
     # -- creation -------------------------------------------------------------------
     @classmethod
-    def uac(cls, request: SipRequest, response: SipResponse) -> Dialog:
-        """RFC 3261 12.1.2: the dialog a UAC gets from a 1xx (with To tag) or 2xx."""
+    def uac(
+        cls, request: SipRequest, response: SipResponse, *, own_record_route: Sequence[str] = ()
+    ) -> Dialog:
+        """RFC 3261 12.1.2: the dialog a UAC gets from a 1xx (with To tag) or 2xx.
+
+        ``own_record_route``: the Record-Route values the UAC put in ``request`` itself;
+        they are not part of its route set (:func:`uac_route_set`).
+        """
         if not 101 <= response.status < 300:
             raise LocalProtocolError(f"a {response.status} response creates no dialog")
         remote_tag = tag_of(response, "To")
@@ -196,9 +220,9 @@ class Dialog:
                 contact = uri_of(request.uri)
             else:
                 raise RemoteProtocolError("dialog-creating 2xx without Contact", raw=response.raw)
-        routes = list(reversed(response.headers.values("Record-Route")))
+        routes = uac_route_set(response.headers.values("Record-Route"), own_record_route)
         number, _ = request.cseq
-        return cls(
+        dialog = cls(
             call_id=request.call_id or "",
             local_tag=local_tag,
             remote_tag=remote_tag,
@@ -213,6 +237,8 @@ class Dialog:
             state=DialogState.EARLY if response.status < 200 else DialogState.CONFIRMED,
             is_uac=True,
         )
+        dialog.own_record_route = list(own_record_route)
+        return dialog
 
     @classmethod
     def uas(cls, request: SipRequest, local_tag: str, local_contact: str) -> Dialog:
@@ -379,7 +405,9 @@ class Dialog:
             self._step(DialogInput.PROVISIONAL)
         else:
             if self.is_uac and self.state is DialogState.EARLY:
-                self.route_set = list(reversed(response.headers.values("Record-Route")))
+                self.route_set = uac_route_set(
+                    response.headers.values("Record-Route"), self.own_record_route
+                )
             self._step(DialogInput.SUCCESS)
         _, method = response.cseq
         if self.is_uac and method in TARGET_REFRESH_METHODS:
@@ -402,6 +430,7 @@ __all__ = [
     "DialogInput",
     "DialogState",
     "is_loose_route",
+    "uac_route_set",
     "uri_of",
     "without_tag",
 ]

@@ -379,6 +379,7 @@ class DeferredDelivery:
         icsi = ICSI_DEFERRED if deferred_tag else ICSI_SESSION
         headers: list[tuple[str, str]] = [
             ("Via", pf._via()), ("Max-Forwards", "70"),
+            ("Record-Route", pf.b2bua_record_route),
             ("From", f"{without_tag(original.headers.get('From') or '')};tag={new_tag()}"),
             ("To", f"<{entry.user}>"), ("Call-ID", new_call_id()), ("CSeq", "1 INVITE"),
             ("Contact", original.headers.get("Contact") or f"<{pf.own_uri(entry.session.id)}>"),
@@ -435,7 +436,7 @@ class DeferredDelivery:
             entry.invite_sent = False  # still deferred: the next REGISTER tries again
             return
         try:
-            dialog = Dialog.uac(invite, outcome)
+            dialog = Dialog.uac(invite, outcome, own_record_route=[pf.b2bua_record_route])
             dialog.confirm(outcome)
             answer = msrp_media(split_body(outcome).sdp)
         except (RemoteProtocolError, LocalProtocolError) as exc:

@@ -698,6 +698,7 @@ class ParticipatingFunction:
                 "require"}
         headers: list[tuple[str, str]] = [
             ("Via", self._via()), ("Max-Forwards", "70"),
+            ("Record-Route", self.b2bua_record_route),
             ("From", f"{pai};tag={new_tag()}"),
             ("To", f"<{session.user}>"),
             ("Call-ID", new_call_id()), ("CSeq", "1 INVITE"),
@@ -730,7 +731,7 @@ class ParticipatingFunction:
             self._pending_msrp.pop(sid, None)
             return
         try:
-            dialog = Dialog.uac(invite, outcome)
+            dialog = Dialog.uac(invite, outcome, own_record_route=[self.b2bua_record_route])
             dialog.confirm(outcome)
             answer = msrp_media(split_body(outcome).sdp)
         except (RemoteProtocolError, LocalProtocolError) as exc:
@@ -751,6 +752,13 @@ class ParticipatingFunction:
             await self._connect_msrp(leg.msrp)
         elif leg.msrp.channel is not None:
             msrp_policy.sync_path(leg)  # it connected and bound before the 200 was read
+
+    @property
+    def b2bua_record_route(self) -> str:
+        """The Record-Route of an INVITE the PF sends to a client as a B2BUA: its Contact
+        is the focus's (8.3.2 8.d.v), so the client's in-dialog requests target the focus
+        URI and only this route keeps the PF on their path (RFC 3261 12.2.1.1)."""
+        return f"<sip:{self.hostport};lr>"
 
     # -- step 5: proxy --------------------------------------------------------------------
     def _record_route(self) -> str | None:

@@ -310,10 +310,12 @@ def build_fork_invite(
     faults: ActiveFaults,
     via: str,
     contact_uri: str,
+    record_route: str,
     offer: bytes,
     body: InviteBody,
 ) -> SipRequest:
-    """PF-8.3.2-8.c / 8.d.i-viii: the B2BUA's INVITE to one client."""
+    """PF-8.3.2-8.c / 8.d.i-viii: the B2BUA's INVITE to one client, Record-Routed by the
+    PF (``record_route``) as its Contact may be the focus's."""
     instance = binding.instance.strip('"')
     call_id = request.call_id if faults.on("pf.term-call-id-reused") and request.call_id else (
         new_call_id()
@@ -322,6 +324,7 @@ def build_fork_invite(
     headers: list[tuple[str, str]] = [
         ("Via", via),
         ("Max-Forwards", "70"),
+        ("Record-Route", record_route),
         ("From", f"{without_tag(original_from)};tag={new_tag()}"),
         ("To", without_tag(request.headers.get("To") or f"<{user}>")),
         ("Call-ID", call_id),
@@ -592,7 +595,8 @@ class TerminatingSide:
             )
             invite = build_fork_invite(
                 request, binding, user=user, policy=pf.policy, faults=self.faults,
-                via=pf._via(), contact_uri=pf.own_uri(session_id), offer=offer_text, body=body,
+                via=pf._via(), contact_uri=pf.own_uri(session_id),
+                record_route=pf.b2bua_record_route, offer=offer_text, body=body,
             )
             fork = Fork(binding, leg, sid, invite)
             state.forks.append(fork)
@@ -614,6 +618,9 @@ class TerminatingSide:
             if response.status >= 200:
                 break
         if response.status >= 300:
+            # RFC 3261 8.1.3.1: a 408 is the INVITE's timeout, told by a proxy on the way
+            if response.status == 408 and pf.deferred.on_invite_timeout(session, state, fork):
+                return
             pf._pending_msrp.pop(fork.sid, None)
             if response.status == 603 and state.answered is None:
                 self._declined(session, state, fork)
@@ -621,7 +628,7 @@ class TerminatingSide:
             self._fork_failed(session, state, fork)
             return
         try:
-            dialog = Dialog.uac(fork.invite, response)
+            dialog = Dialog.uac(fork.invite, response, own_record_route=[pf.b2bua_record_route])
             dialog.confirm(response)
             answer = msrp_media(split_body(response).sdp)
         except (RemoteProtocolError, LocalProtocolError) as exc:
