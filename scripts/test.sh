@@ -15,13 +15,9 @@ echo "== tests"
 "$PY" -m pytest -n auto -q "$@" tests
 echo "== conformance suite, kamailio layout (Kamailio between the tool and the reference SUT)"
 status=0
-# Known gap: the deferred-delivery cases (8.3.2.9 and the PF flows of B.2.3.x.y / B.2.3.5.X)
-# do not yet pass with Kamailio in the path (the PF does not match the client's BYE to the
-# deferred session through Kamailio's Record-Route); they run in the direct layout above and
-# in the self-test. Every other case must pass here.
-KAMAILIO_GAP="not test_8_3_2_9_deferred and not test_b_2_3_deferred_delivery and not test_b_2_3_x_y_more"
+# Every case must pass here.
 "$PY" -m conformance run --sut reference --layout kamailio --report-dir reports/ci-kamailio \
-    -- -k "$KAMAILIO_GAP" || status=$?
+    || status=$?
 if [[ $status -ne 0 ]]; then
     echo "the conformance suite in the kamailio layout exited with $status (0 expected)" >&2
     exit "$status"
