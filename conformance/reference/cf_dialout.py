@@ -139,13 +139,16 @@ async def _invite(
     try:
         uri = parse_msrp_uri(path[-1])
         channel = await cf.msrp.connect(uri.host, uri.port or 0, reuse=False)
-        msrp_session = channel.add_session(local, list(path))
+        # the CF's on_open hook saw the new connection too: it offered it every pending
+        # MSRP session (this one among them) and reads it
+        msrp_session = next(
+            (s for s in channel.machine.sessions if s.session_id == sid), None
+        ) or channel.add_session(local, list(path))
         channel.send_message(msrp_session, b"", None)
     except (OSError, LocalProtocolError, RemoteProtocolError) as exc:
         log.warning("dial-out to %s: MSRP connection failed: %s", recipient, exc)
         return
     cf._bind(channel, sid)
-    cf._spawn(cf._read_channel(channel))
 
 
 __all__ = ["dial_out"]
