@@ -320,6 +320,18 @@ class DeferredDelivery:
             return original
         return self.present(view)
 
+    def final_participants(self, entry: DeferredSession) -> list[str]:
+        """B.2.3.5.X step 6: "all of the CPM Session participant prior CPM Session ended":
+        the CF's last view while the session was on (its closing notification reports
+        every user disconnected, RFC 4575 booted)."""
+        if entry.sub is not None and not self.faults.on("pf.deferred-stale-participants"):
+            for _, view in reversed(entry.sub.history):
+                status = view.conference_state
+                users = self.present(view)
+                if users and (status is None or status.active is not False):
+                    return users
+        return self.latest_participants(entry)
+
     @staticmethod
     def present(view: ConferenceInfo) -> list[str]:
         """The users of ``view`` still in the session (not every endpoint disconnected)."""
@@ -510,7 +522,7 @@ class DeferredDelivery:
             return
         # inactive: the final NOTIFY (B.2.3.5.X step 6, 5.2.3.5), then BYE (step 7)
         if entry.client_sub is not None and not self.faults.on("pf.deferred-no-final-notify"):
-            body = self._conference(entry, self.latest_participants(entry), 2)
+            body = self._conference(entry, self.final_participants(entry), 2)
             await self._notify(entry.client_sub, body, "terminated;reason=noresource")
         if leg.dialog is not None and not self.faults.on("pf.deferred-no-bye"):
             pf._by_dialog.pop(leg.dialog.id, None)
