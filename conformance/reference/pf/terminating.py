@@ -232,7 +232,11 @@ def build_incoming_ok(
     allow: str,
 ) -> SipResponse:
     """PF-8.3.2-8.a.i-vii."""
-    headers: list[tuple[str, str]] = []
+    # RFC 3261 12.1.1: the Record-Route of the request, so that the CF's in-dialog requests
+    # take the SIP/IP core's path back to the PF
+    headers: list[tuple[str, str]] = [
+        ("Record-Route", v) for v in request.headers.get_all("Record-Route")
+    ]
     # 8.a.iii: a Contact with a URI identifying the PF
     if faults.on("pf.term-ok-cf-contact"):
         headers.append(("Contact", request.headers.get("Contact") or f"<{contact_uri}>"))
