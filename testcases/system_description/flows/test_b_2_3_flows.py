@@ -1,0 +1,441 @@
+"""CPM System Description B.2.3.x.y (seed 002) and B.2.3.5.X (seed 000) end to end: the
+SUT's PF and CF run the group session together.
+
+The tool is the SIP/IP core between them (it relays and records both legs:
+conformance/roles/sut_relay.py, docs/dev/topology.md "System flows"), the S-CSCF
+(third-party REGISTER), client B of the PF, and the other participants, alice (the
+creator) and carol, whose legs go straight to the CF. Expected values are written here
+from the flows of seeds 000 and 002.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pytest
+from conformance.fixtures.network import ClientFactory, Guards
+from conformance.testcases.cf_group import HostedSession, create_hosted_session, join
+from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
+from conformance.testcases.procedures_deferred import INVOLUNTARY, received
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import (
+    EvidenceRef,
+    VerdictRecorder,
+    expect_equal,
+    inconclusive,
+    not_applicable,
+)
+from conformance.documents.conference_info import (
+    ConferenceInfo,
+    ConferenceState,
+    parse_conference_info,
+)
+from conformance.documents.resource_lists import parse_resource_list
+from conformance.errors import DocumentError, RemoteProtocolError
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.protocol.sip.headers import get_content_type
+from conformance.protocol.sip.message import SipRequest
+from conformance.protocol.sip.multipart import find_part, parse_multipart
+from conformance.protocol.sip.sdp import parse_sdp
+from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
+from conformance.roles.ims_core import Scscf
+from conformance.roles.sip_helpers import aor
+from conformance.roles.sut_relay import Relayed, SutRelay
+from conformance.roles.upper_tester import UpperTester
+
+pytestmark = pytest.mark.sut_roles("pf", "cf")
+
+#: 001 7.3.11 / B.2.3.x.y NOTE: the feature tags, percent-encoded in +g.3gpp.icsi-ref
+DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
+SESSION_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session"
+TEXTS = ("flow-deferred-1", "flow-deferred-2")
+
+
+def _accept_contact(request: SipRequest) -> str:
+    return " ".join(request.headers.get_all("Accept-Contact"))
+
+
+def _direction(request: SipRequest) -> str | None:
+    try:
+        return parse_sdp(sdp_of(request)).msrp.direction
+    except (RemoteProtocolError, AttributeError):
+        return None
+
+
+def _listed(request: SipRequest) -> set[str] | None:
+    """The URIs of the resource-lists part of ``request`` (None without one)."""
+    ct = get_content_type(request)
+    if ct is None or ct.type.lower() != "multipart" or not request.body:
+        return None
+    try:
+        part = find_part(parse_multipart(request.body, ct), "application/resource-lists+xml")
+        return set(parse_resource_list(part.body).uris()) if part is not None else None
+    except (RemoteProtocolError, DocumentError):
+        return None
+
+
+def _info(request: SipRequest) -> ConferenceInfo | None:
+    try:
+        return parse_conference_info(request.body) if request.body else None
+    except DocumentError:
+        return None
+
+
+def _users(info: ConferenceInfo | None) -> dict[str, str | None]:
+    """entity -> status of its first endpoint."""
+    if info is None:
+        return {}
+    return {u.entity: (u.endpoints[0].status if u.endpoints else None) for u in info.users}
+
+
+@dataclass
+class Flow:
+    """A group session alice created at the SUT CF with recipient B; the CF's invitation
+    reached client B through the SUT PF, and client B has gone."""
+
+    session: HostedSession
+    client: ClientEmulator
+    alice: str
+    bob: str
+    carol: str
+
+
+async def _flow(
+    sut_relay: SutRelay,
+    client_factory: ClientFactory,
+    pixit: Pixit,
+    guards: Guards,
+    pics: Mapping[str, bool | str],
+) -> Flow:
+    """B.2.3.x.y steps 1-2 and the precondition: client B in the group session through
+    the PF, then gone (BYE with cause 480: the PF keeps the CF leg). Both flows need a
+    PF that stays in the media path and defers the delivery (B.2.3.x.y 4-6)."""
+    if not (pics.get("pf.deferred_delivery", False) and pics.get("pf.media_path", False)):
+        not_applicable("the flow needs a PF in the media path with deferred delivery "
+                       "(pf.media_path, pf.deferred_delivery)")
+    if len(pixit.users) < 3:
+        inconclusive("the profile needs three users")
+    alice, bob, carol = (u.uri for u in pixit.users[:3])
+    client = await client_factory(bob)
+    session = await create_hosted_session(
+        client_factory, pixit, guards, creator=alice, recipients=(bob,)
+    )
+    try:
+        await sut_relay.expect("INVITE", to="pf", within=2 * guards.sip)
+        invite = await client.expect_invite(within=2 * guards.sip)
+    except WaitTimeout:
+        inconclusive("the CF's invitation did not reach client B through the PF")
+    await invite.answer(sdp_setup="passive")
+    try:
+        await invite.establish_msrp(within=guards.msrp)
+    except WaitTimeout:
+        inconclusive("no MSRP session between the PF and client B")
+    await _gone(invite, guards)
+    return Flow(session, client, alice, bob, carol)
+
+
+async def _gone(invite: IncomingInvite, guards: Guards) -> None:
+    """Client B leaves involuntarily: BYE with cause 480 in the dialog with the PF. Its
+    remote target is the focus (the PF copies the CF's isfocus Contact, 003 8.3.2 8.d.v):
+    the BYE reaches the PF by the dialog's route set, the PF's own Record-Route."""
+    handle = await invite.bye(INVOLUNTARY)
+    try:
+        final = await handle.final(guards.sip)
+    except (WaitTimeout, TransactionTimeoutError):
+        inconclusive("nobody answered client B's BYE")
+    if final.status >= 300:
+        inconclusive(
+            f"client B's BYE got {final.status}: it did not reach the PF (no Record-Route "
+            "of the PF in its INVITE, whose Contact is the focus?)"
+        )
+
+
+async def _carol_joins(flow: Flow, relay: SutRelay, client_factory: ClientFactory,
+                       guards: Guards) -> None:
+    """carol joins at the focus: a participant change the CF notifies the PF of."""
+    await join(flow.session, client_factory, guards, flow.carol)
+    with contextlib.suppress(WaitTimeout):  # judged through what the PF does with it
+        await relay.expect(
+            "NOTIFY", to="pf", within=guards.sip,
+            match=lambda r: flow.carol in _users(_info(r.request)),
+        )
+
+
+async def _alice_sends(flow: Flow, guards: Guards) -> None:
+    """alice sends the messages; each accepted by the CF (its MSRP 200)."""
+    leg = flow.session.legs[flow.alice]
+    channel = leg.msrp.channel
+    for text in TEXTS:
+        requests = leg.msrp.send_cpim(
+            from_=f"<{flow.alice}>", to=f"<{flow.bob}>", body=text.encode()
+        )
+        if channel is None:
+            inconclusive("alice has no MSRP connection with the CF")
+        try:
+            response = await channel.response(requests[-1], within=guards.msrp)
+        except Exception:
+            inconclusive(f"the CF did not answer alice's SEND of {text!r}")
+        if response.status_code != 200:
+            inconclusive(f"the CF answered alice's SEND {response.status_code}")
+
+
+def _cf_state(relay: SutRelay) -> tuple[ConferenceInfo | None, list[SipRequest]]:
+    """The CF's conference state on the CF->PF leg (its NOTIFYs merged, RFC 4575 4.6)."""
+    state = ConferenceState()
+    notifies = [r.request for r in relay.relayed if r.method == "NOTIFY" and r.to == "pf"]
+    for request in notifies:
+        info = _info(request)
+        if info is not None:
+            with contextlib.suppress(DocumentError):
+                state.apply(info)
+    return state.view, notifies
+
+
+def _on_behalf_of(request: SipRequest) -> str | None:
+    """The user a SUBSCRIBE is for: its P-Asserted-Identity, else its From."""
+    value = request.headers.get("P-Asserted-Identity") or request.headers.get("From")
+    return aor(value.split(",")[0]) if value else None
+
+
+def _subscribed(relay: SutRelay, sub: Relayed) -> bool:
+    """``sub`` got a 2xx and its subscription is still on: no un-SUBSCRIBE (Expires: 0)
+    from the PF and no terminating NOTIFY from the CF relayed since."""
+    final = sub.final
+    if final is None or not 200 <= final.status < 300:
+        return False
+    call_id = sub.request.call_id
+    for item in relay.relayed:
+        if item.request.call_id != call_id:
+            continue
+        expires = (item.request.headers.get("Expires") or "").strip()
+        if item.method == "SUBSCRIBE" and expires == "0":
+            return False
+        state = item.request.headers.get("Subscription-State") or ""
+        if item.method == "NOTIFY" and state.strip().lower().startswith("terminated"):
+            return False
+    return True
+
+
+async def _client_returns(flow: Flow, scscf: Scscf, pixit: Pixit, guards: Guards) -> None:
+    """Client B is back: the S-CSCF's third-party REGISTER to the PF."""
+    try:
+        await scscf.third_party_register(
+            pf_address(pixit), flow.bob, flow.client.instance,
+            contact_user=flow.client.contact_user, within=guards.sip,
+        )
+    except (WaitTimeout, TransactionTimeoutError):
+        inconclusive("the PF did not answer the third-party REGISTER")
+
+
+@pytest.mark.requirement(
+    "SD-B.2.3.x.y-7-8.a",
+    "SD-B.2.3.x.y-8-cf",
+    "SD-B.2.3.x.y-FIG-CF-KEEP",
+    "SD-B.2.3.x.y-11-12.a",
+    "SD-B.2.3.x.y-11-12.c",
+    "SD-B.2.3.x.y-11-12.d",
+    "SD-B.2.3.x.y-18-19",
+)
+async def test_b_2_3_x_y_flow_active_session(
+    recorder: VerdictRecorder,
+    sut_relay: SutRelay,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
+    pics: Mapping[str, bool | str],
+) -> None:
+    """with {client B in a group session hosted by the SUT CF, through the SUT PF; client
+    B gone (BYE cause 480)} ensure that
+    { when {carol joins, alice sends two messages and client B is back (third-party
+            REGISTER)}
+      then {the PF subscribes to the focus at the CF, whose first NOTIFY is full; the CF
+            keeps client B connected and relays the messages to the PF's leg; the PF
+            invites client B into the active session (cpm.session, a=sendrecv, the latest
+            participants: carol too) and delivers both messages} }"""
+    flow = await _flow(sut_relay, client_factory, pixit, guards, pics)
+    sub = await expect_arrival(
+        recorder, "SD-B.2.3.x.y-7-8.a",
+        sut_relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip),
+        expected="the PF's SUBSCRIBE to the focus, relayed to the CF",
+    )
+    first = await expect_arrival(
+        recorder, "SD-B.2.3.x.y-8-cf",
+        sut_relay.expect(
+            "NOTIFY", to="pf", within=2 * guards.sip,
+            match=lambda r: sub is None or r.request.call_id == sub.request.call_id,
+        ),
+        expected="the CF's first NOTIFY in the PF's subscription",
+    )
+    if first is not None:
+        info = _info(first.request)
+        expect_equal(
+            recorder, "SD-B.2.3.x.y-8-cf", expected="full",
+            actual=str(info.state) if info is not None else None,
+            message="the state attribute of the first conference-info document",
+            evidence=sip_evidence(first.request, "the CF's first NOTIFY on the CF->PF leg"),
+        )
+    await _carol_joins(flow, sut_relay, client_factory, guards)
+    await _alice_sends(flow, guards)
+    await _client_returns(flow, scscf, pixit, guards)
+    invite = await expect_arrival(
+        recorder, "SD-B.2.3.x.y-11-12.a", flow.client.expect_invite(within=2 * guards.sip),
+        expected="the PF's invitation of client B to the active group session",
+    )
+    if sub is not None:  # judged when client B is back, before the session is re-established
+        event = (sub.request.headers.get("Event") or "").split(";")[0].strip()
+        expect_equal(
+            recorder, "SD-B.2.3.x.y-7-8.a",
+            expected=(flow.session.focus, "conference", flow.bob, True),
+            actual=(sub.request.uri, event, _on_behalf_of(sub.request),
+                    _subscribed(sut_relay, sub)),
+            message="the PF's subscription (Request-URI, Event, the user it asserts) is "
+                    "accepted and still on when client B is back (before it answers)",
+            evidence=sip_evidence(sub.request, "the PF's SUBSCRIBE on the PF->CF leg"),
+        )
+    delivered: list[bool] | None = None
+    ev: list[EvidenceRef] = []
+    if invite is not None:
+        ev = [sip_evidence(invite.request, "the PF's invitation after the REGISTER")]
+        expect_equal(
+            recorder, "SD-B.2.3.x.y-11-12.a", expected=True,
+            actual=SESSION_TAG in _accept_contact(invite.request),
+            message="the invitation to the active group session carries cpm.session",
+            evidence=ev,
+        )
+        expect_equal(
+            recorder, "SD-B.2.3.x.y-11-12.c", expected={flow.alice, flow.bob, flow.carol},
+            actual=_listed(invite.request),
+            message="the participants the CF last notified (carol joined after B left)",
+            evidence=ev,
+        )
+        expect_equal(recorder, "SD-B.2.3.x.y-11-12.d", expected="sendrecv",
+                     actual=_direction(invite.request), evidence=ev)
+        await invite.answer(sdp_setup="passive")
+        assert invite.msrp is not None
+        with contextlib.suppress(WaitTimeout):
+            await invite.establish_msrp(within=guards.msrp)
+        got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+        delivered = [g is not None for g in got]
+        expect_equal(recorder, "SD-B.2.3.x.y-18-19", expected=[True, True],
+                     actual=delivered, message="alice's messages reach client B",
+                     evidence=ev)
+    view, notifies = _cf_state(sut_relay)
+    expect_equal(
+        recorder, "SD-B.2.3.x.y-FIG-CF-KEEP", expected="connected",
+        actual=_users(view).get(flow.bob),
+        message="client B's status in the CF's conference state on the CF->PF leg "
+                "(its NOTIFYs merged) after alice's messages",
+        evidence=[sip_evidence(r, "a NOTIFY of the CF to the PF") for r in notifies],
+    )
+    if delivered is not None:
+        expect_equal(
+            recorder, "SD-B.2.3.x.y-FIG-CF-KEEP", expected=[True, True], actual=delivered,
+            message="the CF relayed every message to the PF's leg while client B was gone "
+                    "(each reached client B through the PF)",
+            evidence=ev,
+        )
+
+
+@pytest.mark.requirement(
+    "SD-B.2.3.5.X-1",
+    "SD-B.2.3.5.X-4",
+    "SD-B.2.3.5.X-4-only-b",
+    "SD-B.2.3.5.X-5",
+    "SD-B.2.3.5.X-6",
+    "SD-B.2.3.5.X-7",
+)
+async def test_b_2_3_5_x_flow_participant_info(
+    recorder: VerdictRecorder,
+    sut_relay: SutRelay,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    upper_tester: UpperTester,
+    pixit: Pixit,
+    guards: Guards,
+    pics: Mapping[str, bool | str],
+) -> None:
+    """with {client B gone from a group session of the SUT CF, through the SUT PF; carol
+    joined, alice sent two messages, then the CF ended the session (inactive)} ensure that
+    { when {client B is back (third-party REGISTER), accepts and subscribes to the PF}
+      then {the PF invites with cpm.deferred and a=sendonly; accepts the SUBSCRIBE and
+            its first NOTIFY lists only client B; delivers both messages over MSRP; its
+            next NOTIFY lists every participant prior to the session's end (alice, bob,
+            carol); then BYE} }"""
+    flow = await _flow(sut_relay, client_factory, pixit, guards, pics)
+    try:
+        await sut_relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip)
+    except WaitTimeout:
+        inconclusive("the PF did not subscribe to the focus (SD-B.2.3.x.y-7-8.a)")
+    await _carol_joins(flow, sut_relay, client_factory, guards)
+    await _alice_sends(flow, guards)
+    await upper_tester.end_session(flow.session.focus)
+    try:
+        await sut_relay.expect("BYE", to="pf", within=2 * guards.sip)
+    except WaitTimeout:
+        inconclusive("the CF did not end the group session with the PF (no BYE)")
+    await _client_returns(flow, scscf, pixit, guards)
+    invite = await expect_arrival(
+        recorder, "SD-B.2.3.5.X-1", flow.client.expect_invite(within=2 * guards.sip),
+        expected="the PF's deferred delivery INVITE after the third-party REGISTER",
+    )
+    if invite is None:
+        return
+    ev = sip_evidence(invite.request, "the PF's deferred delivery INVITE")
+    expect_equal(
+        recorder, "SD-B.2.3.5.X-1", expected=(True, "sendonly"),
+        actual=(DEFERRED_TAG in _accept_contact(invite.request), _direction(invite.request)),
+        message="inactive session: Accept-Contact cpm.deferred and a=sendonly",
+        evidence=ev,
+    )
+    await invite.answer(sdp_setup="passive")
+    client_sub = await flow.client.subscribe(flow.session.focus, to=pf_address(pixit))
+    answer = await expect_arrival(
+        recorder, "SD-B.2.3.5.X-4", client_sub.final(within=guards.sip),
+        expected="the PF's response to client B's SUBSCRIBE",
+    )
+    first = await expect_arrival(
+        recorder, "SD-B.2.3.5.X-4", flow.client.expect_request("NOTIFY", within=guards.sip),
+        expected="the PF's NOTIFY in client B's subscription",
+    )
+    if answer is not None:
+        expect_equal(recorder, "SD-B.2.3.5.X-4", expected=True, actual=answer.status < 300,
+                     message="the SUBSCRIBE is accepted (2xx)",
+                     evidence=sip_evidence(answer, "the PF's response to the SUBSCRIBE"))
+    if first is not None:
+        first.respond(200)
+        expect_equal(
+            recorder, "SD-B.2.3.5.X-4-only-b", expected=[flow.bob],
+            actual=list(_users(_info(first.request))),
+            message="the users of the first NOTIFY's conference-info",
+            evidence=sip_evidence(first.request, "the PF's first NOTIFY to client B"),
+        )
+    assert invite.msrp is not None
+    with contextlib.suppress(WaitTimeout):
+        await invite.establish_msrp(within=guards.msrp)
+    got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+    expect_equal(recorder, "SD-B.2.3.5.X-5", expected=[True, True],
+                 actual=[g is not None for g in got],
+                 message="alice's messages reach client B over MSRP", evidence=ev)
+    final = await expect_arrival(
+        recorder, "SD-B.2.3.5.X-6", flow.client.expect_request("NOTIFY", within=guards.sip),
+        expected="the PF's NOTIFY after the last SEND",
+    )
+    if final is not None:
+        final.respond(200)
+        expect_equal(
+            recorder, "SD-B.2.3.5.X-6", expected={flow.alice, flow.bob, flow.carol},
+            actual=set(_users(_info(final.request))),
+            message="every participant of the session prior to its end at the CF",
+            evidence=sip_evidence(final.request, "the PF's NOTIFY after the last SEND"),
+        )
+    bye = await expect_arrival(
+        recorder, "SD-B.2.3.5.X-7", flow.client.expect_request("BYE", within=guards.sip),
+        expected="the PF's BYE ending the deferred delivery session",
+    )
+    if bye is not None:
+        bye.respond(200)
