@@ -28,7 +28,7 @@ echo "== self-test: the suite against the clean reference SUT and against each o
 # timing misses on a loaded CI machine; raise it as the suite grows, never lower it).
 "$PY" -m conformance selftest --report-dir reports/ci-selftest --jobs 2 \
     --min-score "${CPM_MIN_MUTATION_SCORE:-0.95}"
-echo "== coverage: every testable mandatory requirement has a test case"
-# A gate: coverage exits 1 when a testable mandatory requirement has no test case (pipefail
-# passes its status through tail).
-"$PY" -m conformance coverage | tail -n 25
+echo "== coverage: every testable requirement (SHALL, SHOULD and MAY) has a test case"
+# A gate: coverage exits 1 when a testable requirement has no test case (pipefail passes its
+# status through tail); --strict counts the SHOULDs and MAYs too (measured: 271 of 271).
+"$PY" -m conformance coverage --strict | tail -n 25
