@@ -72,6 +72,7 @@ from conformance.protocol.sip.transaction import tag_of
 from conformance.protocol.sip.uri import parse_uri
 from conformance.reference.cf_dialout import dial_out
 from conformance.reference.config import ReferenceConfig
+from conformance.reference.lifecycle import BackgroundTasks, close_pumps, open_pumps
 from conformance.reference.upper_tester_server import ActionError, Handler
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class ControllingFunction:
         self.sessions: dict[str, GroupSession] = {}
         self._by_dialog: dict[DialogId, tuple[GroupSession, Participant]] = {}
         self._subs_by_dialog: dict[DialogId, tuple[GroupSession, ConferenceSubscription]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks(log, "CF")
         self._ids = itertools.count(1)
         #: MSRP sessions waiting for their participant's connection: session-id -> owner
         self._pending_msrp: dict[str, tuple[GroupSession, Participant]] = {}
@@ -201,27 +202,15 @@ class ControllingFunction:
 
     @classmethod
     async def start(cls, config: ReferenceConfig) -> ControllingFunction:
-        sip = await SipPump.start(
-            config.host, timers=config.timers, retransmit_2xx=True, port=config.sip_port
+        sip, msrp = await open_pumps(
+            config.host, config.timers, sip_port=config.sip_port, msrp_port=config.msrp_port
         )
-        try:
-            msrp = await MsrpPump.start(config.host, port=config.msrp_port)
-        except BaseException:
-            await sip.close()
-            raise
         return cls(config, sip, msrp)
 
     async def close(self) -> None:
         for session in self.sessions.values():
             self._cancel_timers(session)
-        # closing MSRP first ends the channel readers with ConnectionClosed
-        await self.msrp.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=self.config.timers.b)
-        await self.sip.close()
+        await close_pumps(self.sip, self.msrp, self._tasks, self.config.timers.b)
 
     async def __aenter__(self) -> ControllingFunction:
         return self
@@ -252,17 +241,7 @@ class ControllingFunction:
         return self.sessions.get(user[len("conf-") :])
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
-        async def run() -> None:
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("CF task failed")
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     def _via(self, transport: Transport) -> str:
         return f"SIP/2.0/{transport.value} {self.hostport};branch={new_branch()};rport"
@@ -741,10 +720,7 @@ class ControllingFunction:
                     self._forget(session, sub)
                     return
 
-        task = asyncio.create_task(work())
-        sub.worker = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        sub.worker = self._tasks.track(asyncio.create_task(work()))
 
     async def _notify(self, sub: ConferenceSubscription, body: bytes) -> int | None:
         state = sub.notifier.subscription_state_value(self.loop.time())
@@ -901,9 +877,7 @@ class _Sending:
     """An outgoing request: sent at once, its client transaction handle when ready."""
 
     def __init__(self, cf: ControllingFunction, request: SipRequest, destination: Address) -> None:
-        self._task = asyncio.ensure_future(cf.sip.request(request, destination))
-        cf._tasks.add(self._task)
-        self._task.add_done_callback(cf._tasks.discard)
+        self._task = cf._tasks.track(asyncio.ensure_future(cf.sip.request(request, destination)))
 
     async def outcome(self, within: float) -> SipResponse | str:
         handle = await self._task

@@ -101,6 +101,7 @@ from conformance.protocol.sip.transaction import tag_of
 from conformance.reference.cf import address_of, aor, identity_of
 from conformance.reference.client_dd import dd_subscribes
 from conformance.reference.config import ReferenceConfig
+from conformance.reference.lifecycle import BackgroundTasks, close_pumps, open_pumps
 from conformance.reference.upper_tester_server import ActionError, Handler
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ class ReferenceClient:
         self._next_answer = "accept"
         #: messages waiting for the end of an inactive deferred delivery, per session
         self._queued: dict[int, list[str]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks(log, "client")
         sip.on_request = self._on_request
 
     @classmethod
@@ -190,22 +191,11 @@ class ReferenceClient:
         """``user``: the client's user (default: the first of ``config.users``)."""
         if user is None:
             user = config.users[0].uri if config.users else f"sip:client@{config.domain}"
-        sip = await SipPump.start(config.host, timers=config.timers, retransmit_2xx=True)
-        try:
-            msrp = await MsrpPump.start(config.host)
-        except BaseException:
-            await sip.close()
-            raise
+        sip, msrp = await open_pumps(config.host, config.timers)
         return cls(config, sip, msrp, user)
 
     async def close(self) -> None:
-        await self.msrp.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=self.config.timers.b)
-        await self.sip.close()
+        await close_pumps(self.sip, self.msrp, self._tasks, self.config.timers.b)
 
     # -- addresses ------------------------------------------------------------------------
     @property
@@ -237,17 +227,7 @@ class ReferenceClient:
             return fallback
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
-        async def run() -> None:
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("client task failed")
-
-        task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     # -- knowledge ------------------------------------------------------------------------
     def learn(

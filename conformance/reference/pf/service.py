@@ -63,6 +63,7 @@ from conformance.protocol.sip.timers import Address, Transport
 from conformance.protocol.sip.transaction import tag_of
 from conformance.protocol.sip.uri import parse_uri
 from conformance.reference.config import ReferenceConfig
+from conformance.reference.lifecycle import BackgroundTasks, close_pumps, open_pumps
 from conformance.reference.pf import msrp_policy
 from conformance.reference.pf.deferred import DeferredDelivery
 from conformance.reference.pf.originating import (
@@ -168,7 +169,7 @@ class ParticipatingFunction:
         self._pending_msrp: dict[str, tuple[B2buaSession, SipLeg]] = {}
         #: Call-IDs of sessions the PF proxies (step 5)
         self._proxied: set[str] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks(log, "PF")
         self._store = open_store_writer(config.store_url) if config.store_url else None
         self.terminating = TerminatingSide(self)
         #: 8.2.3 participant information (SUBSCRIBE/NOTIFY, Group State Objects)
@@ -189,29 +190,17 @@ class ParticipatingFunction:
 
     @classmethod
     async def start(cls, config: ReferenceConfig) -> ParticipatingFunction:
-        sip = await SipPump.start(
-            config.host, timers=config.timers, retransmit_2xx=True, port=config.sip_port
+        sip, msrp = await open_pumps(
+            config.host, config.timers, sip_port=config.sip_port,
+            msrp_port=config.msrp_port, msrp_config=config.msrp_config(),
         )
-        try:
-            msrp = await MsrpPump.start(
-                config.host, config=config.msrp_config(), port=config.msrp_port
-            )
-        except BaseException:
-            await sip.close()
-            raise
         return cls(config, sip, msrp)
 
     async def close(self) -> None:
         for session in self.sessions.values():
             if session.ack_guard is not None:
                 session.ack_guard.cancel()
-        await self.msrp.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=self.config.timers.b)
-        await self.sip.close()
+        await close_pumps(self.sip, self.msrp, self._tasks, self.config.timers.b)
         if self._store is not None:
             await self._store.close()
 
@@ -253,17 +242,7 @@ class ParticipatingFunction:
         return self.config.core if self.config.core is not None else address_of(uri)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
-        async def run() -> None:
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("PF task failed")
-
-        task = asyncio.ensure_future(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(coro)
 
     # -- SIP dispatch ---------------------------------------------------------------------
     def _on_request(self, incoming: IncomingRequest) -> None:
