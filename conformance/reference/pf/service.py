@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as _dt
 import logging
 import secrets
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.documents.groupstate import GroupState, GsParticipant, build_group_state
-from conformance.documents.resource_lists import parse_resource_list
+from conformance.documents.groupstate import GroupState, build_group_state
 from conformance.documents.store_object import (
     build_group_state_object,
     build_session_info_object,
-    format_date,
     session_history_folder,
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
@@ -66,6 +63,7 @@ from conformance.reference.config import ReferenceConfig
 from conformance.reference.lifecycle import BackgroundTasks, close_pumps, open_pumps
 from conformance.reference.pf import msrp_policy
 from conformance.reference.pf.deferred import DeferredDelivery
+from conformance.reference.pf.group_state import session_group_state
 from conformance.reference.pf.originating import (
     InviteBody,
     build_core_invite,
@@ -614,21 +612,7 @@ class ParticipatingFunction:
             return None
         contacts = get_contacts(terminating)
         focus = contacts[0].uri if contacts and contacts[0].isfocus else None
-        uris: list[str] = [session.user]
-        if part is not None:
-            try:
-                uris += [aor(u) for u in parse_resource_list(part.body).uris()]
-            except Exception as exc:  # a document error is the client's, not ours
-                log.warning("recipient list unusable: %s", exc)
-        seen: list[str] = []
-        for uri in uris:
-            if uri not in seen:
-                seen.append(uri)
-        return GroupState(
-            lastfocussessionid=focus,
-            timestamp=format_date(_dt.datetime.now(_dt.UTC)),
-            participants=tuple(GsParticipant(comm_addr=u) for u in seen),
-        )
+        return session_group_state(session.user, part, focus)
 
     # -- step 10: direct delivery ---------------------------------------------------------
     async def _direct_delivery(self, session: B2buaSession, terminating: SipResponse) -> None:

@@ -27,12 +27,10 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from conformance.documents.groupstate import GroupState, GsParticipant, build_group_state
-from conformance.documents.resource_lists import parse_resource_list
+from conformance.documents.groupstate import GroupState, build_group_state
 from conformance.documents.store_object import (
     build_group_state_object,
     build_session_info_object,
-    format_date,
     session_history_folder,
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
@@ -68,6 +66,7 @@ from conformance.protocol.sip.multipart import BodyPart, build_multipart, build_
 from conformance.protocol.sip.sdp import MSRP_PROTOS, MediaDescription, build_msrp_sdp, parse_sdp
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.pf import msrp_policy
+from conformance.reference.pf.group_state import session_group_state
 from conformance.reference.pf.originating import (
     CPM_SESSION_SERVICES,
     InviteBody,
@@ -771,8 +770,6 @@ class TerminatingSide:
     def _group_state(self, session: B2buaSession) -> GroupState | None:
         """The Group State Object: the focus (the isfocus Contact of the incoming INVITE)
         and the participants of its recipient list (plus the served user)."""
-        import datetime as _dt
-
         request = session.client_request
         try:
             part = split_body(request).recipient_list
@@ -782,21 +779,7 @@ class TerminatingSide:
         focus = contacts[0].uri if contacts and contacts[0].isfocus else None
         if part is None and focus is None:
             return None
-        uris: list[str] = [session.user]
-        if part is not None:
-            try:
-                uris += [aor(u) for u in parse_resource_list(part.body).uris()]
-            except Exception as exc:  # a document error is the peer's, not ours
-                log.warning("recipient list unusable: %s", exc)
-        seen: list[str] = []
-        for uri in uris:
-            if uri not in seen:
-                seen.append(uri)
-        return GroupState(
-            lastfocussessionid=focus,
-            timestamp=format_date(_dt.datetime.now(_dt.UTC)),
-            participants=tuple(GsParticipant(comm_addr=u) for u in seen),
-        )
+        return session_group_state(session.user, part, focus)
 
 
 __all__ = [
