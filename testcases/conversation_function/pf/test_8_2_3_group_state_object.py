@@ -30,6 +30,7 @@ from lxml import etree
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import (
+    EvidenceRef,
     VerdictRecorder,
     expect_equal,
     expect_true,
@@ -93,6 +94,28 @@ def _user(
         yourown=yourown,
         endpoints=(Endpoint(entity, status=status, disconnection_method=method),),
     )
+
+
+def _expect_element(
+    recorder: VerdictRecorder,
+    element: tuple[str, str, object],
+    items: tuple[tuple[str, str, object], ...],
+    evidence: list[EvidenceRef],
+) -> None:
+    """An element of the stored object (``element``: requirement, what, the element or
+    None) is there, and each of its ``items`` (requirement, attribute, expected value)."""
+    requirement, what, found = element
+    expect_true(
+        recorder, requirement, found is not None, expected=what, actual=found, evidence=evidence
+    )
+    for item, attribute, expected in items:
+        expect_equal(
+            recorder,
+            item,
+            expected=expected,
+            actual=getattr(found, attribute) if found is not None else None,
+            evidence=evidence,
+        )
 
 
 async def _end_subscription(sub: IncomingSubscribe, guards: Guards) -> _dt.datetime:
@@ -271,30 +294,17 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     # d: one participant per user, but not those disconnected with departed or failed
     remaining = sorted([user, bob, erin, frank])
     listed = sorted(p.comm_addr or "" for p in gs.participants)
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3.d",
-        expected=remaining,
-        actual=listed,
-        message="departed (carol, gina) and failed (dave) are left out; booted (erin) stays",
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3-coherent",
-        expected=remaining,
-        actual=listed,
-        message="the full state with both partial notifications applied",
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-6",
-        expected=remaining,
-        actual=listed,
-        message="the stored state is the last state the CF notified",
-        evidence=ev,
-    )
+    for requirement, why in (
+        (
+            "PF-8.2.3-RCV-3.d",
+            "departed (carol, gina) and failed (dave) are left out; booted (erin) stays",
+        ),
+        ("PF-8.2.3-RCV-3-coherent", "the full state with both partial notifications applied"),
+        ("PF-8.2.3-RCV-6", "the stored state is the last state the CF notified"),
+    ):
+        expect_equal(
+            recorder, requirement, expected=remaining, actual=listed, message=why, evidence=ev
+        )
     expect_true(
         recorder,
         "PF-8.2.3-RCV-3.d.i",
@@ -329,66 +339,26 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
         evidence=ev,
     )
     # e: subject (the latest, from the first partial notification)
-    subject = gs.subject
-    expect_true(
+    _expect_element(
         recorder,
-        "PF-8.2.3-RCV-3.e",
-        subject is not None,
-        expected="a subject element",
-        actual=subject,
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3.e.i",
-        expected=SUBJECT_2,
-        actual=subject.text if subject else None,
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3.e.ii",
-        expected=bob,
-        actual=subject.participant if subject else None,
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3.e.iii",
-        expected=SUBJECT_TS_2,
-        actual=subject.timestamp if subject else None,
-        evidence=ev,
+        ("PF-8.2.3-RCV-3.e", "a subject element", gs.subject),
+        (
+            ("PF-8.2.3-RCV-3.e.i", "text", SUBJECT_2),
+            ("PF-8.2.3-RCV-3.e.ii", "participant", bob),
+            ("PF-8.2.3-RCV-3.e.iii", "timestamp", SUBJECT_TS_2),
+        ),
+        ev,
     )
     # f: icon
-    icon = gs.icon
-    expect_true(
+    _expect_element(
         recorder,
-        "PF-8.2.3-RCV-3.f",
-        icon is not None,
-        expected="an icon element",
-        actual=icon,
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3.f.i",
-        expected=IconUri(ICON_URI),
-        actual=icon.source if icon else None,
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3.f.ii",
-        expected=bob,
-        actual=icon.participant if icon else None,
-        evidence=ev,
-    )
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-3.f.iii",
-        expected=ICON_TS,
-        actual=icon.timestamp if icon else None,
-        evidence=ev,
+        ("PF-8.2.3-RCV-3.f", "an icon element", gs.icon),
+        (
+            ("PF-8.2.3-RCV-3.f.i", "source", IconUri(ICON_URI)),
+            ("PF-8.2.3-RCV-3.f.ii", "participant", bob),
+            ("PF-8.2.3-RCV-3.f.iii", "timestamp", ICON_TS),
+        ),
+        ev,
     )
     # g, h
     expect_equal(
