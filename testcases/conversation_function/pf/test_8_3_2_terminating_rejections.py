@@ -36,6 +36,29 @@ async def _final(
     return await terminating_invite(stack, cf, pixit, guards, user, **options)  # type: ignore[arg-type]
 
 
+async def _expect_403(
+    recorder: VerdictRecorder,
+    stack: StimulusStack,
+    cf: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+    requirements: tuple[str, str],
+    warning: tuple[int, str],
+    **options: object,
+) -> None:
+    """The CF's INVITE for the second user (built with ``options``) is answered 403
+    (``requirements[0]``) with the Warning ``warning`` (``requirements[1]``)."""
+    answer = await _final(stack, cf, pixit, guards, pixit.users[1].uri, **options)
+    expect_rejection(
+        recorder,
+        answer,
+        requirements[0],
+        403,
+        warning_requirement=requirements[1],
+        warning=warning,
+    )
+
+
 @pytest.mark.requirement("PF-8.3.2-1", "PF-8.3.2-1-warning")
 async def test_8_3_2_1_unsupported_version(
     recorder: VerdictRecorder,
@@ -47,21 +70,15 @@ async def test_8_3_2_1_unsupported_version(
     """with {a PF that requires the CPM 2.0 release} ensure that
     { when {the CF's INVITE for a served user carries User-Agent CPM-serv/OMA1.0}
       then {the PF answers 403 with Warning "132 Version not supported"} }"""
-    answer = await _final(
+    await _expect_403(
+        recorder,
         stimulus_stack,
         cf_emulator,
         pixit,
         guards,
-        pixit.users[1].uri,
+        ("PF-8.3.2-1", "PF-8.3.2-1-warning"),
+        (132, "Version not supported"),
         user_agent="CPM-serv/OMA1.0 old-cf/1",
-    )
-    expect_rejection(
-        recorder,
-        answer,
-        "PF-8.3.2-1",
-        403,
-        warning_requirement="PF-8.3.2-1-warning",
-        warning=(132, "Version not supported"),
     )
 
 
@@ -76,21 +93,15 @@ async def test_8_3_2_2_anonymity(
     """with {a PF that does not allow anonymity} ensure that
     { when {the CF's INVITE carries Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
-    answer = await _final(
+    await _expect_403(
+        recorder,
         stimulus_stack,
         cf_emulator,
         pixit,
         guards,
-        pixit.users[1].uri,
+        ("PF-8.3.2-2", "PF-8.3.2-2-warning"),
+        (119, "Anonymity not allowed"),
         extra_headers=(("Privacy", "id"),),
-    )
-    expect_rejection(
-        recorder,
-        answer,
-        "PF-8.3.2-2",
-        403,
-        warning_requirement="PF-8.3.2-2-warning",
-        warning=(119, "Anonymity not allowed"),
     )
 
 
@@ -109,17 +120,17 @@ async def test_8_3_2_3_blacklisted_originator(
     user = pixit.users[1].uri
     xdms.set_preferences(user, blacklist=[pixit.users[0].uri])
     try:
-        answer = await _final(stimulus_stack, cf_emulator, pixit, guards, user)
+        await _expect_403(
+            recorder,
+            stimulus_stack,
+            cf_emulator,
+            pixit,
+            guards,
+            ("PF-8.3.2-3", "PF-8.3.2-3-warning"),
+            (122, "Function not allowed"),
+        )
     finally:
         xdms.remove(user)
-    expect_rejection(
-        recorder,
-        answer,
-        "PF-8.3.2-3",
-        403,
-        warning_requirement="PF-8.3.2-3-warning",
-        warning=(122, "Function not allowed"),
-    )
 
 
 @pytest.mark.requirement("PF-8.3.2-4")
@@ -195,21 +206,15 @@ async def test_8_3_2_7_iii_unexpected_service(
     """with {a PF that rejects unexpected services} ensure that
     { when {the CF's INVITE asserts a service other than the CPM session tags}
       then {the PF answers 403 with Warning "122 Function not allowed"} }"""
-    answer = await _final(
+    await _expect_403(
+        recorder,
         stimulus_stack,
         cf_emulator,
         pixit,
         guards,
-        pixit.users[1].uri,
+        ("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning"),
+        (122, "Function not allowed"),
         asserted_service="urn:urn-7:3gpp-service.ims.icsi.mmtel",
-    )
-    expect_rejection(
-        recorder,
-        answer,
-        "PF-8.3.2-7.iii",
-        403,
-        warning_requirement="PF-8.3.2-7.iii-warning",
-        warning=(122, "Function not allowed"),
     )
 
 
