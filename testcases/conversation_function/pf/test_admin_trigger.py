@@ -20,7 +20,7 @@ from conformance.testcases.procedures import (
 )
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
+from conformance.checks import EvidenceRef, VerdictRecorder, expect_equal, expect_true
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.documents.store_object import session_history_folder
 from conformance.errors import RemoteProtocolError
@@ -147,6 +147,47 @@ async def _inactive_session(
     bye = await client.expect_request("BYE", within=guards.sip)  # type: ignore[attr-defined]
     bye.respond(200)
     return stored
+
+
+async def _stored_then_triggered(
+    client_factory: ClientFactory,
+    cf: CfEmulator,
+    pixit: Pixit,
+    guards: Guards,
+    upper_tester: UpperTester,
+    xdms: XdmsServer,
+    count: int = 1,
+    **kw: object,
+) -> tuple[str, list[_Stored]]:
+    """``count`` inactive long-lived group sessions of the first user (allow-offline-storage)
+    in the Message Store; then the administrative trigger fires for the user."""
+    user = pixit.users[0].uri
+    xdms.set_preferences(user, allow_offline_storage=True)
+    stored = [
+        await _inactive_session(client_factory, cf, pixit, guards, user, **kw)
+        for _ in range(count)
+    ]
+    await upper_tester.admin_trigger(user)
+    return user, stored
+
+
+def _expect_acked(
+    recorder: VerdictRecorder,
+    requirement: str,
+    capture: CaptureView,
+    rejected: SipRequest,
+    status: int,
+    ev: list[EvidenceRef],
+) -> None:
+    acked = _acked(capture, rejected)
+    expect_true(
+        recorder,
+        requirement,
+        acked,
+        expected=f"an ACK for the {status} (same Call-ID and CSeq number)",
+        actual="ACK received" if acked else "no ACK",
+        evidence=ev,
+    )
 
 
 async def _next_invite(cf: CfEmulator, conversations: set[str], guards: Guards) -> CfIncomingInvite:
@@ -295,10 +336,9 @@ async def test_admin_2_rejoin_and_leave(
       then {the INVITE carries every item of step 2.b, the PF ACKs, sets up MSRP, leaves
             with BYE Reason cause=200 to the group session identity via the core, and
             releases the MSRP session} }"""
-    user = pixit.users[0].uri
-    xdms_preferences.set_preferences(user, allow_offline_storage=True)
-    stored = await _inactive_session(client_factory, cf_emulator, pixit, guards, user)
-    await upper_tester.admin_trigger(user)
+    user, (stored,) = await _stored_then_triggered(
+        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences
+    )
     incoming = await _next_invite(cf_emulator, {stored.conversation_id}, guards)
     got = incoming.request
     ev = sip_evidence(got, "the PF's re-join INVITE")
@@ -410,12 +450,10 @@ async def test_admin_2_c_forbidden_then_next_session(
     """with {two inactive long-lived group sessions of the user in the Message Store} ensure
     that { when {the trigger fires and the CF answers the first re-join with 403}
       then {the PF ACKs the 403 and re-joins the other session too} }"""
-    user = pixit.users[0].uri
-    xdms_preferences.set_preferences(user, allow_offline_storage=True)
-    first = await _inactive_session(client_factory, cf_emulator, pixit, guards, user)
-    second = await _inactive_session(client_factory, cf_emulator, pixit, guards, user)
+    _, (first, second) = await _stored_then_triggered(
+        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences, count=2
+    )
     mine = {first.conversation_id, second.conversation_id}
-    await upper_tester.admin_trigger(user)
     one = await _next_invite(cf_emulator, mine, guards)
     one.reject(403)
     seen = [one.request.headers.get("Conversation-ID")]
@@ -427,15 +465,7 @@ async def test_admin_2_c_forbidden_then_next_session(
         two.reject(403)
     except Exception:
         two = None
-    acked = _acked(capture, one.request)
-    expect_true(
-        recorder,
-        "PF-ADMIN-2.c",
-        acked,
-        expected="an ACK for the 403 (same Call-ID and CSeq number)",
-        actual="ACK received" if acked else "no ACK",
-        evidence=ev,
-    )
+    _expect_acked(recorder, "PF-ADMIN-2.c", capture, one.request, 403, ev)
     expect_true(
         recorder,
         "PF-ADMIN-2.c-next",
@@ -479,10 +509,9 @@ async def test_admin_2_d_not_found_new_session(
     that { when {the CF answers the re-join INVITE with 404}
       then {the PF ACKs it and sends a new INVITE to the configured CF URI with the same
             Conversation-ID and Contribution-ID and a resource-list of the participants} }"""
-    user = pixit.users[0].uri
-    xdms_preferences.set_preferences(user, allow_offline_storage=True)
-    stored = await _inactive_session(client_factory, cf_emulator, pixit, guards, user)
-    await upper_tester.admin_trigger(user)
+    user, (stored,) = await _stored_then_triggered(
+        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences
+    )
     first = await _next_invite(cf_emulator, {stored.conversation_id}, guards)
     first.reject(404)
     ev0 = sip_evidence(first.request, "the re-join INVITE")
@@ -500,15 +529,7 @@ async def test_admin_2_d_not_found_new_session(
         return
     got = new.request
     ev = [ev0, sip_evidence(got, "the new INVITE")]
-    acked = _acked(capture, first.request)
-    expect_true(
-        recorder,
-        "PF-ADMIN-2.d",
-        acked,
-        expected="an ACK for the 404 (same Call-ID and CSeq number)",
-        actual="ACK received" if acked else "no ACK",
-        evidence=ev,
-    )
+    _expect_acked(recorder, "PF-ADMIN-2.d", capture, first.request, 404, ev)
     expect_equal(
         recorder,
         "PF-ADMIN-2.d.i",
@@ -573,12 +594,10 @@ async def test_admin_2_a_last_group_state_object(
     """with {a group session stored twice (same Conversation-/Contribution-ID), the newer
     Group State Object naming another focus} ensure that
     { when {the trigger fires} then {the re-join INVITE targets the newer object's focus} }"""
-    user = pixit.users[0].uri
-    xdms_preferences.set_preferences(user, allow_offline_storage=True)
     ids = new_ids()
-    await _inactive_session(client_factory, cf_emulator, pixit, guards, user, ids=ids)
-    newer = await _inactive_session(client_factory, cf_emulator, pixit, guards, user, ids=ids)
-    await upper_tester.admin_trigger(user)
+    _, (_, newer) = await _stored_then_triggered(
+        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences, 2, ids=ids
+    )
     got = await _next_invite(cf_emulator, {ids[0]}, guards)
     ev = sip_evidence(got.request, "the re-join INVITE")
     for rid in ("PF-ADMIN-2.a", "PF-ADMIN-2.b.i"):
