@@ -23,7 +23,7 @@ from conformance.testcases.procedures import (
 )
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
+from conformance.checks import EvidenceRef, VerdictRecorder, expect_equal, expect_true
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.headers import (
     cpm_release,
@@ -81,6 +81,30 @@ async def _finish(handle: CfInviteHandle, forks: list[IncomingInvite | None]) ->
                 log.debug("teardown", exc_info=True)
 
 
+async def _expect_fork(
+    recorder: VerdictRecorder,
+    requirement: str,
+    client: ClientEmulator,
+    handle: CfInviteHandle,
+    guards: Guards,
+    forks: list[IncomingInvite | None],
+    *,
+    expected: str,
+    evidence: list[EvidenceRef],
+) -> IncomingInvite | None:
+    """The PF's INVITE for ``handle`` at ``client`` (``requirement`` fails when it does not
+    come within the guard time); kept in ``forks`` for the teardown."""
+    fork = await expect_arrival(
+        recorder,
+        requirement,
+        fork_of(client, handle.contribution_id, guards.sip),
+        expected=expected,
+        evidence=evidence,
+    )
+    forks.append(fork)
+    return fork
+
+
 async def _no_invite(
     client: ClientEmulator, handle: CfInviteHandle, within: float
 ) -> IncomingInvite | None:
@@ -118,14 +142,16 @@ async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(
     try:
         await handle.final(within=guards.sip)
         for client in (suitable, other):
-            fork = await expect_arrival(
+            fork = await _expect_fork(
                 recorder,
                 "PF-8.3.2-8.b.i",
-                fork_of(client, handle.contribution_id, guards.sip),
+                client,
+                handle,
+                guards,
+                forks,
                 expected=f"an INVITE to the connected client {client.instance}",
                 evidence=ev,
             )
-            forks.append(fork)
             if fork is None:
                 continue
             expect_equal(
@@ -160,14 +186,16 @@ async def test_8_3_2_8_b_ii_only_suitable_clients(
     forks: list[IncomingInvite | None] = []
     try:
         await handle.final(within=guards.sip)
-        fork = await expect_arrival(
+        await _expect_fork(
             recorder,
             "PF-8.3.2-8.b.ii",
-            fork_of(suitable, handle.contribution_id, guards.sip),
+            suitable,
+            handle,
+            guards,
+            forks,
             expected="an INVITE to the suitable client",
             evidence=ev,
         )
-        forks.append(fork)
         stray = await _no_invite(other, handle, guards.sip)
         forks.append(stray)
         expect_true(
@@ -238,14 +266,15 @@ async def test_8_3_2_8_d_invites_to_the_clients(
     try:
         await handle.final(within=guards.sip)
         for client in clients:
-            forks.append(
-                await expect_arrival(
-                    recorder,
-                    "PF-8.3.2-8.e",
-                    fork_of(client, handle.contribution_id, guards.sip),
-                    expected=f"the PF's INVITE forked to the registered client {client.instance}",
-                    evidence=ev0,
-                )
+            await _expect_fork(
+                recorder,
+                "PF-8.3.2-8.e",
+                client,
+                handle,
+                guards,
+                forks,
+                expected=f"the PF's INVITE forked to the registered client {client.instance}",
+                evidence=ev0,
             )
         arrived = [f for f in forks if f is not None]
         expect_equal(
@@ -430,14 +459,16 @@ async def test_8_3_2_8_d_v_own_contact_without_focus(
     forks: list[IncomingInvite | None] = []
     try:
         await handle.final(within=guards.sip)
-        fork = await expect_arrival(
+        fork = await _expect_fork(
             recorder,
             "PF-8.3.2-8.d.v-own",
-            fork_of(client, handle.contribution_id, guards.sip),
+            client,
+            handle,
+            guards,
+            forks,
             expected="the PF's INVITE to the client",
             evidence=ev,
         )
-        forks.append(fork)
         if fork is None:
             return
         contacts = get_contacts(fork.request)
