@@ -24,7 +24,7 @@ from conformance.documents.cpim import parse_cpim
 from conformance.documents.imdn import parse_imdn
 from conformance.errors import DocumentError
 from conformance.protocol.sip.cpm import CONTRIBUTION_ID, CONVERSATION_ID
-from conformance.roles.pf import InviteKind, PfEmulator
+from conformance.roles.pf import InviteKind, PfEmulator, PfInvite
 from conformance.roles.upper_tester import UpperTester
 
 IMDN_TYPE = "message/imdn+xml"
@@ -36,6 +36,29 @@ def _imdn_message_id(body: bytes) -> str | None:
         return parse_imdn(parse_cpim(body).body).message_id
     except DocumentError:
         return None
+
+
+async def _expect_answer(
+    recorder: VerdictRecorder,
+    requirement: str,
+    invite: PfInvite,
+    status: int,
+    what: str,
+    guards: Guards,
+) -> None:
+    """The client answers the PF's ``invite`` (``what``) with ``status``; a session it
+    accepted all the same is ended again."""
+    answer = await invite.final(guards.sip)
+    expect_equal(
+        recorder,
+        requirement,
+        expected=status,
+        actual=answer.status,
+        evidence=[sip_evidence(invite.request, what), sip_evidence(answer, "the client's answer")],
+    )
+    if answer.status == 200:
+        await invite.ack()
+        await invite.bye()
 
 
 async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards):  # type: ignore[no-untyped-def]
@@ -157,20 +180,9 @@ async def test_7_3_11_1_a_iv_unknown_session_481(
       then {it answers 481} }"""
     session = pf_emulator.new_session(others(pixit)[:2])
     invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await invite.final(guards.sip)
-    expect_equal(
-        recorder,
-        "CLIENT-7.3.11-1.a.iv",
-        expected=481,
-        actual=answer.status,
-        evidence=[
-            sip_evidence(invite.request, "the deferred INVITE"),
-            sip_evidence(answer, "the client's answer"),
-        ],
+    await _expect_answer(
+        recorder, "CLIENT-7.3.11-1.a.iv", invite, 481, "the deferred INVITE", guards
     )
-    if answer.status == 200:
-        await invite.ack()
-        await invite.bye()
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-2.a.ii")
@@ -185,20 +197,9 @@ async def test_7_3_11_2_a_ii_unknown_contribution_481(
     invite = await pf_emulator.invite(
         InviteKind.ACTIVE, session, contribution_id="0" * 24 + session.contribution_id[:8]
     )
-    answer = await invite.final(guards.sip)
-    expect_equal(
-        recorder,
-        "CLIENT-7.3.11-2.a.ii",
-        expected=481,
-        actual=answer.status,
-        evidence=[
-            sip_evidence(invite.request, "the re-connection INVITE"),
-            sip_evidence(answer, "the client's answer"),
-        ],
+    await _expect_answer(
+        recorder, "CLIENT-7.3.11-2.a.ii", invite, 481, "the re-connection INVITE", guards
     )
-    if answer.status == 200:
-        await invite.ack()
-        await invite.bye()
 
 
 @pytest.mark.parametrize(
@@ -227,20 +228,7 @@ async def test_7_3_11_1_a_v_user_answers(
     session = await _known_session(pf_emulator, pixit, guards)
     await upper_tester.act(action, user=client_user(pixit))
     invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await invite.final(guards.sip)
-    expect_equal(
-        recorder,
-        requirement,
-        expected=status,
-        actual=answer.status,
-        evidence=[
-            sip_evidence(invite.request, "the deferred INVITE"),
-            sip_evidence(answer, "the client's answer"),
-        ],
-    )
-    if answer.status == 200:
-        await invite.ack()
-        await invite.bye()
+    await _expect_answer(recorder, requirement, invite, status, "the deferred INVITE", guards)
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.viii", "CLIENT-7.3.11-3")
