@@ -51,4 +51,7 @@ FAULTS: tuple[Fault, ...] = (
           "Race (inactive): the delivery is dropped when the client's re-join arrives."),
     Fault("pf.deferred-rejoin-not-forwarded", "pf", ("SD-B.2.3.x.y+2-INACTIVE-FORWARD",),
           "Race (inactive): the client's re-join is answered 480 instead of going to the CF."),
+    Fault("pf.deferred-rejoin-answer-off-path", "pf", ("SD-B.2.3.x.y+1-12",),
+          "Trigger B: the 200 to the client's re-join has the focus Contact and no "
+          "Record-Route of the PF, so the client's ACK and BYE miss the PF."),
 )

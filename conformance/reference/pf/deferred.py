@@ -652,7 +652,11 @@ class DeferredDelivery:
         answer = derived_sdp(media, host=pf.msrp.address().host, port=pf.msrp.address().port,
                              path=[leg.msrp.local_uri], setup="passive")
         tag = new_tag()
-        headers: list[tuple[str, str]] = [
+        # the Contact is the focus's (as in the PF's INVITEs to the client): the PF's own
+        # Record-Route keeps it on the path of the client's ACK and BYE (RFC 3261 12.1.1)
+        headers: list[tuple[str, str]] = [] if self.faults.on(
+            "pf.deferred-rejoin-answer-off-path") else [("Record-Route", pf.b2bua_record_route)]
+        headers += [
             ("Contact", entry.session.client_request.headers.get("Contact")
              or f"<{pf.own_uri(entry.session.id)}>"),
             ("Server", pf.policy.server), ("Supported", "timer"),
