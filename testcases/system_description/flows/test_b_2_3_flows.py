@@ -34,14 +34,14 @@ from conformance.documents.conference_info import (
     parse_conference_info,
 )
 from conformance.documents.resource_lists import parse_resource_list
-from conformance.errors import DocumentError, RemoteProtocolError
+from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.headers import get_content_type
-from conformance.protocol.sip.message import SipRequest
+from conformance.protocol.sip.message import SipRequest, SipResponse
 from conformance.protocol.sip.multipart import find_part, parse_multipart
 from conformance.protocol.sip.sdp import parse_sdp
-from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
+from conformance.roles.client import ClientEmulator, IncomingInvite, InviteHandle, sdp_of
 from conformance.roles.ims_core import Scscf
 from conformance.roles.sip_helpers import aor
 from conformance.roles.sut_relay import Relayed, SutRelay
@@ -439,3 +439,299 @@ async def test_b_2_3_5_x_flow_participant_info(
     )
     if bye is not None:
         bye.respond(200)
+
+
+# -- B.2.3.x.y+1 and +2: client B's re-join through the SUT PF ---------------------------
+
+
+async def _rejoin(flow: Flow, pixit: Pixit) -> InviteHandle:
+    """Client B's re-join (001 7.3.11; B.2.3.x.y+1 step 11): a group INVITE to the focus
+    with the session's Conversation-ID and Contribution-ID, sent to its PF."""
+    peer = await flow.client.new_msrp_peer()
+    request = flow.client.build_group_invite(
+        flow.session.focus,
+        msrp=peer,
+        conversation_id=flow.session.conversation_id,
+        contribution_id=flow.session.contribution_id,
+        participants=(flow.alice,),
+        extra_headers=(("P-Asserted-Identity", f"<{flow.bob}>"),),
+    )
+    return await flow.client.send_invite(request, pf_address(pixit), msrp=peer)
+
+
+async def _subscribed_to_focus(relay: SutRelay, guards: Guards) -> None:
+    """B.2.3.x.y 7-8 (judged by SD-B.2.3.x.y-7-8.a): the PF's SUBSCRIBE reached the CF,
+    so the PF holds the group session for client B."""
+    try:
+        await relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip)
+    except WaitTimeout:
+        inconclusive("the PF did not subscribe to the focus (SD-B.2.3.x.y-7-8.a)")
+
+
+def _invites_to_cf(relay: SutRelay, since: int, conversation_id: str) -> list[Relayed]:
+    """The INVITEs of the group session relayed to the CF after ``relay.relayed[since]``."""
+    return [
+        r for r in relay.relayed[since:]
+        if r.method == "INVITE" and r.to == "cf"
+        and r.request.headers.get("Conversation-ID") == conversation_id
+    ]
+
+
+def _endpoints(info: ConferenceInfo | None, user: str) -> list[str | None]:
+    """The status of each endpoint the conference state lists for ``user``."""
+    found = info.user(user) if info is not None else None
+    return [e.status for e in found.endpoints] if found is not None else []
+
+
+async def _other_invite(flow: Flow, within: float) -> IncomingInvite | None:
+    try:
+        return await flow.client.expect_invite(within=within)
+    except WaitTimeout:
+        return None
+
+
+@pytest.mark.requirement(
+    "SD-B.2.3.x.y+1-12",
+    "SD-B.2.3.x.y-18-19",
+    "SD-B.2.3.x.y-20-24",
+    "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS",
+    "SD-B.2.3.x.y+2-ACTIVE",
+)
+async def test_b_2_3_x_y_plus_1_flow_rejoin_first(
+    recorder: VerdictRecorder,
+    sut_relay: SutRelay,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
+    pics: Mapping[str, bool | str],
+) -> None:
+    """with {client B gone from a group session hosted by the SUT CF, through the SUT PF;
+    alice sent two messages} ensure that
+    { when {client B re-joins (INVITE to the focus, through its PF) before the PF invites
+            it, then client B is back (third-party REGISTER) and sends a message}
+      then {the PF answers the re-join 200, the MSRP session is set up and carries both
+            buffered messages; the PF sends client B no INVITE after the REGISTER; the
+            CF gets no INVITE for the re-join and still lists one endpoint of B,
+            connected; client B's message reaches alice through the PF and the CF} }"""
+    flow = await _flow(sut_relay, client_factory, pixit, guards, pics)
+    await _subscribed_to_focus(sut_relay, guards)
+    await _alice_sends(flow, guards)
+    mark = len(sut_relay.relayed)
+    handle = await _rejoin(flow, pixit)
+    final = await expect_arrival(
+        recorder, "SD-B.2.3.x.y+1-12", handle.final(within=2 * guards.sip),
+        expected="the PF's final response to client B's re-join",
+    )
+    ev: list[EvidenceRef] = [sip_evidence(handle.request, "client B's re-join to the PF")]
+    rejoined = final is not None and final.status == 200
+    if final is not None:
+        ev.append(sip_evidence(final, "the PF's final response to the re-join"))
+    if rejoined:
+        await handle.ack()
+        with contextlib.suppress(WaitTimeout, LocalProtocolError, RemoteProtocolError):
+            await handle.establish_msrp(within=guards.msrp)
+        if handle.msrp.channel is not None:
+            handle.msrp.send(b"", None)  # binds the session (RFC 4975 5.4)
+    expect_equal(
+        recorder, "SD-B.2.3.x.y+1-12", expected=(200, True),
+        actual=(final.status if final is not None else None,
+                rejoined and handle.msrp.channel is not None),
+        message="(the PF's answer to the re-join, an MSRP connection for it)",
+        evidence=ev,
+    )
+    if rejoined:
+        got = [await received(handle.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+        expect_equal(recorder, "SD-B.2.3.x.y-18-19", expected=[True, True],
+                     actual=[g is not None for g in got],
+                     message="alice's buffered messages over the re-join session",
+                     evidence=ev)
+    await _client_returns(flow, scscf, pixit, guards)
+    invite = await _other_invite(flow, guards.sip)
+    if invite is not None:
+        ev.append(sip_evidence(invite.request, "the PF's INVITE to client B after the REGISTER"))
+    expect_equal(
+        recorder, "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS", expected=None,
+        actual=invite.request.first_line() if invite is not None else None,
+        message="no INVITE of the PF to client B once the re-join was received",
+        evidence=ev,
+    )
+    if rejoined and handle.msrp.channel is not None:  # 20-24: a live message of client B
+        text = "flow-live-from-b"
+        handle.msrp.send_cpim(from_=f"<{flow.bob}>", to=f"<{flow.session.focus}>",
+                              body=text.encode())
+        live = await received(flow.session.legs[flow.alice].msrp, text,
+                              guards.msrp + guards.sip)
+        expect_equal(recorder, "SD-B.2.3.x.y-20-24", expected=True, actual=live is not None,
+                     message="client B's message in the re-join session reaches alice "
+                             "(through the PF's leg to the CF)", evidence=ev)
+    view, notifies = _cf_state(sut_relay)
+    to_cf = _invites_to_cf(sut_relay, mark, flow.session.conversation_id)
+    expect_equal(
+        recorder, "SD-B.2.3.x.y+2-ACTIVE",
+        expected=(1, [], ["connected"]),
+        actual=(int(rejoined) + int(invite is not None),
+                [r.request.first_line() for r in to_cf], _endpoints(view, flow.bob)),
+        message="(sessions of client B with the PF, INVITEs relayed to the CF since the "
+                "re-join, client B's endpoints in the CF's conference state)",
+        evidence=ev + [sip_evidence(r.request, "an INVITE relayed to the CF") for r in to_cf]
+        + [sip_evidence(r, "a NOTIFY of the CF to the PF") for r in notifies],
+    )
+    if invite is not None:
+        invite.decline(486)
+    if rejoined:  # the re-join dialog is with the PF: client B's BYE reaches it
+        bye = await handle.bye()
+        try:
+            answer: SipResponse | None = await bye.final(guards.sip)
+        except (WaitTimeout, TransactionTimeoutError):
+            answer = None
+        expect_equal(
+            recorder, "SD-B.2.3.x.y+1-12", expected=200,
+            actual=answer.status if answer is not None else None,
+            message="the answer to client B's BYE in the re-join dialog (its Contact is "
+                    "the focus: only a Record-Route of the PF keeps the PF on the path)",
+            evidence=ev + ([sip_evidence(answer, "the answer to client B's BYE")]
+                           if answer is not None else []),
+        )
+
+
+@pytest.mark.requirement("SD-B.2.3.x.y+2-ACTIVE-REJECT", "SD-B.2.3.x.y+2-ACTIVE")
+async def test_b_2_3_x_y_plus_2_flow_race_active(
+    recorder: VerdictRecorder,
+    sut_relay: SutRelay,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    pixit: Pixit,
+    guards: Guards,
+    pics: Mapping[str, bool | str],
+) -> None:
+    """with {client B gone from a group session hosted by the SUT CF, through the SUT PF;
+    alice sent two messages; client B back (third-party REGISTER) and invited by the PF}
+    ensure that
+    { when {client B's re-join reaches the PF after the PF's INVITE went out}
+      then {the PF rejects the re-join; the CF gets no INVITE for it and still lists one
+            endpoint of B, connected; the PF's session with client B carries both
+            messages} }"""
+    flow = await _flow(sut_relay, client_factory, pixit, guards, pics)
+    await _subscribed_to_focus(sut_relay, guards)
+    await _alice_sends(flow, guards)
+    await _client_returns(flow, scscf, pixit, guards)
+    invite = await _other_invite(flow, 2 * guards.sip)
+    if invite is None:
+        inconclusive("the PF did not invite client B after the REGISTER (SD-B.2.3.x.y-11-12.a)")
+    mark = len(sut_relay.relayed)
+    handle = await _rejoin(flow, pixit)
+    final = await expect_arrival(
+        recorder, "SD-B.2.3.x.y+2-ACTIVE-REJECT", handle.final(within=2 * guards.sip),
+        expected="the PF's final response to the late re-join",
+    )
+    ev = [sip_evidence(invite.request, "the PF's INVITE to client B"),
+          sip_evidence(handle.request, "client B's late re-join")]
+    if final is not None:
+        ev.append(sip_evidence(final, "the PF's final response to the late re-join"))
+        expect_equal(recorder, "SD-B.2.3.x.y+2-ACTIVE-REJECT", expected=True,
+                     actual=final.status >= 300,
+                     message=f"the late re-join is rejected (got {final.status})", evidence=ev)
+        if final.status < 300:
+            await handle.ack()
+    await invite.answer(sdp_setup="passive")
+    assert invite.msrp is not None
+    with contextlib.suppress(WaitTimeout):
+        await invite.establish_msrp(within=guards.msrp)
+    got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+    view, notifies = _cf_state(sut_relay)
+    to_cf = _invites_to_cf(sut_relay, mark, flow.session.conversation_id)
+    accepted = final is not None and final.status < 300
+    expect_equal(
+        recorder, "SD-B.2.3.x.y+2-ACTIVE",
+        expected=(1, [True, True], [], ["connected"]),
+        actual=(1 + int(accepted), [g is not None for g in got],
+                [r.request.first_line() for r in to_cf], _endpoints(view, flow.bob)),
+        message="(sessions of client B with the PF, alice's messages over the PF's session, "
+                "INVITEs relayed to the CF since the re-join, client B's endpoints in the "
+                "CF's conference state)",
+        evidence=ev + [sip_evidence(r.request, "an INVITE relayed to the CF") for r in to_cf]
+        + [sip_evidence(r, "a NOTIFY of the CF to the PF") for r in notifies],
+    )
+
+
+@pytest.mark.requirement("SD-B.2.3.x.y+2-INACTIVE-COMPLETE", "SD-B.2.3.x.y+2-INACTIVE-FORWARD")
+async def test_b_2_3_x_y_plus_2_flow_race_inactive(
+    recorder: VerdictRecorder,
+    sut_relay: SutRelay,
+    client_factory: ClientFactory,
+    scscf: Scscf,
+    upper_tester: UpperTester,
+    pixit: Pixit,
+    guards: Guards,
+    pics: Mapping[str, bool | str],
+) -> None:
+    """with {client B gone from a group session of the SUT CF, through the SUT PF; alice
+    sent two messages, then the CF ended the session (inactive); client B back
+    (third-party REGISTER) and invited for deferred delivery} ensure that
+    { when {client B's re-join reaches the PF after that INVITE, and client B accepts it}
+      then {the PF delivers both messages, and forwards the re-join to the CF (the focus,
+            the session's Conversation-ID and Contribution-ID), which re-starts the
+            session: its 200 reaches client B through the PF} }"""
+    flow = await _flow(sut_relay, client_factory, pixit, guards, pics)
+    await _subscribed_to_focus(sut_relay, guards)
+    await _alice_sends(flow, guards)
+    await upper_tester.end_session(flow.session.focus)
+    try:
+        await sut_relay.expect("BYE", to="pf", within=2 * guards.sip)
+    except WaitTimeout:
+        inconclusive("the CF did not end the group session with the PF (no BYE)")
+    await _client_returns(flow, scscf, pixit, guards)
+    invite = await _other_invite(flow, 2 * guards.sip)
+    if invite is None:
+        inconclusive("no deferred delivery INVITE of the PF (SD-B.2.3.5.X-1)")
+    handle = await _rejoin(flow, pixit)
+    await invite.answer(sdp_setup="passive")
+    assert invite.msrp is not None
+    with contextlib.suppress(WaitTimeout):
+        await invite.establish_msrp(within=guards.msrp)
+    got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+    ev = [sip_evidence(invite.request, "the PF's deferred delivery INVITE"),
+          sip_evidence(handle.request, "client B's re-join")]
+    expect_equal(recorder, "SD-B.2.3.x.y+2-INACTIVE-COMPLETE", expected=[True, True],
+                 actual=[g is not None for g in got],
+                 message="alice's messages delivered over the deferred delivery session "
+                         "despite the re-join", evidence=ev)
+    with contextlib.suppress(WaitTimeout):  # the end of the delivery (SD-B.2.3.5.X-7)
+        bye = await flow.client.expect_request("BYE", within=guards.sip)
+        bye.respond(200)
+    forwarded = await expect_arrival(
+        recorder, "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
+        sut_relay.expect(
+            "INVITE", to="cf", within=2 * guards.sip,
+            match=lambda r: r.request.headers.get("Conversation-ID")
+            == flow.session.conversation_id,
+        ),
+        expected="client B's re-join forwarded by the PF to the CF",
+        evidence=ev,
+    )
+    if forwarded is None:
+        return
+    ev.append(sip_evidence(forwarded.request, "the re-join relayed to the CF"))
+    with contextlib.suppress(WaitTimeout):
+        await sut_relay.expect_final(forwarded, within=2 * guards.sip)
+    final: SipResponse | None = None
+    with contextlib.suppress(WaitTimeout, TransactionTimeoutError):
+        final = await handle.final(within=2 * guards.sip)
+    cf_final = forwarded.final
+    ev += [sip_evidence(r, what) for r, what in (
+        (cf_final, "the CF's final response, relayed to the PF"),
+        (final, "the final response to client B's re-join")) if r is not None]
+    expect_equal(
+        recorder, "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
+        expected=(flow.session.focus, flow.session.contribution_id, 200, 200),
+        actual=(forwarded.request.uri, forwarded.request.headers.get("Contribution-ID"),
+                cf_final.status if cf_final is not None else None,
+                final.status if final is not None else None),
+        message="(Request-URI and Contribution-ID of the INVITE relayed to the CF, the CF's "
+                "final response, the final response client B got): the CF re-started the "
+                "session for client B",
+        evidence=ev,
+    )
+    if final is not None and final.status < 300:
+        await handle.ack()
