@@ -27,7 +27,7 @@ from conformance.protocol.sip.cpm import (
 from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.headers import format_contact_preference, format_icsi_ref
 from conformance.protocol.sip.ids import new_tag
-from conformance.protocol.sip.message import SipRequest, SipResponse, build_request
+from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.multipart import build_multipart, build_part
 from conformance.protocol.sip.sdp import parse_sdp
 from conformance.protocol.sip.timers import Address
@@ -36,9 +36,10 @@ from conformance.roles.client import sdp_of
 from conformance.roles.core import headers_without
 from conformance.roles.msrp_peer import MsrpPeer
 from conformance.roles.sip_helpers import dialog_destination
+from conformance.roles.uac import DialogRequest
 
 
-class CfInviteHandle:
+class CfInviteHandle(DialogRequest):
     """An INVITE the CF sent to a PF: final response, ACK, MSRP and BYE."""
 
     def __init__(
@@ -66,18 +67,8 @@ class CfInviteHandle:
     def contribution_id(self) -> str | None:
         return self.request.headers.get(CONTRIBUTION_ID)
 
-    async def final(self, within: float) -> SipResponse:
-        """The final response; a 2xx creates :attr:`dialog` (routed to the CF)."""
-        response = await self.transaction.final(within)
-        if 200 <= response.status < 300 and self.dialog is None:
-            self.dialog = Dialog.uac(self.request, response)
-            self.cf.track_dialog(self.dialog)
-        return response
-
-    def _dialog(self) -> Dialog:
-        if self.dialog is None:
-            raise LocalProtocolError("no dialog: await final() for a 2xx first")
-        return self.dialog
+    def _sender(self) -> CfEmulator:
+        return self.cf
 
     async def ack(self) -> SipRequest:
         dialog = self._dialog()

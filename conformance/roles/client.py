@@ -62,11 +62,12 @@ from conformance.roles.sip_helpers import (
     same_aor,
     unbracket,
 )
+from conformance.roles.uac import DialogRequest
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, NOTIFY, OPTIONS, MESSAGE, UPDATE"
 
 
-class InviteHandle:
+class InviteHandle(DialogRequest):
     """An INVITE the client sent: its responses, the dialog of its 2xx, ACK and BYE."""
 
     def __init__(
@@ -89,18 +90,8 @@ class InviteHandle:
     def responses(self) -> list[SipResponse]:
         return self.transaction.responses
 
-    async def final(self, within: float) -> SipResponse:
-        """The final response; a 2xx creates :attr:`dialog` (RFC 3261 12.1.2)."""
-        response = await self.transaction.final(within)
-        if 200 <= response.status < 300 and self.dialog is None:
-            self.dialog = Dialog.uac(self.request, response)
-            self.client.track_dialog(self.dialog)
-        return response
-
-    def _dialog(self) -> Dialog:
-        if self.dialog is None:
-            raise LocalProtocolError("no dialog: await final() for a 2xx first")
-        return self.dialog
+    def _sender(self) -> ClientEmulator:
+        return self.client
 
     async def ack(self, *, headers: Sequence[tuple[str, str]] = ()) -> SipRequest:
         """The ACK for the 2xx (RFC 3261 13.2.2.4), sent to the dialog's next hop."""
@@ -234,7 +225,7 @@ class IncomingInvite:
         )
 
 
-class SubscribeHandle:
+class SubscribeHandle(DialogRequest):
     """A SUBSCRIBE the client sent: its final response, its dialog, NOTIFYs come to the
     client's inbox (:meth:`ClientEmulator.expect_request`)."""
 
@@ -251,12 +242,8 @@ class SubscribeHandle:
         self.destination = to
         self.dialog: Dialog | None = None
 
-    async def final(self, within: float) -> SipResponse:
-        response = await self.transaction.final(within)
-        if 200 <= response.status < 300 and self.dialog is None:
-            self.dialog = Dialog.uac(self.request, response)
-            self.client.track_dialog(self.dialog)
-        return response
+    def _sender(self) -> ClientEmulator:
+        return self.client
 
     async def unsubscribe(self) -> ClientTransactionHandle:
         """Refresh with ``Expires: 0`` in the dialog (RFC 6665 4.1.2.3)."""

@@ -61,6 +61,7 @@ from conformance.roles.client import sdp_of
 from conformance.roles.core import CoreUA, ToolCore
 from conformance.roles.msrp_peer import MsrpPeer
 from conformance.roles.sip_helpers import dialog_destination, parse_sip_uri, request_targets
+from conformance.roles.uac import DialogRequest
 
 DEFAULT_SERVER = f"{CPM_SERVER_RELEASE} tool-pf/1"
 ACCEPT_TYPES = ("message/cpim", GROUP_STATE_CONTENT_TYPE)
@@ -90,7 +91,7 @@ class GroupSession:
     participants: tuple[str, ...]
 
 
-class PfInvite:
+class PfInvite(DialogRequest):
     """An INVITE the PF sent to the client: responses, dialog, MSRP towards the client."""
 
     def __init__(
@@ -111,19 +112,14 @@ class PfInvite:
         self.dialog: Dialog | None = None
         self.response: SipResponse | None = None
 
-    async def final(self, within: float) -> SipResponse:
-        """The client's final response; a 2xx creates :attr:`dialog`."""
-        response = await self.transaction.final(within)
-        self.response = response
-        if 200 <= response.status < 300 and self.dialog is None:
-            self.dialog = Dialog.uac(self.request, response)
-            self.pf.track_dialog(self.dialog)
-        return response
+    def _sender(self) -> PfEmulator:
+        return self.pf
 
-    def _dialog(self) -> Dialog:
-        if self.dialog is None:
-            raise LocalProtocolError("no dialog: await final() for a 2xx first")
-        return self.dialog
+    async def final(self, within: float) -> SipResponse:
+        """The client's final response (kept in :attr:`response`); a 2xx creates :attr:`dialog`."""
+        response = await super().final(within)
+        self.response = response
+        return response
 
     async def ack(self) -> SipRequest:
         """Declare the MSRP session of the answer (the client connects after the ACK when
