@@ -48,6 +48,7 @@ from conformance.documents.xml import (
     load_schema,
     local_name,
     parse_bool,
+    parse_document,
     parse_uint,
     parse_xml,
     serialize,
@@ -458,13 +459,7 @@ def parse_conference_info(
     data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS
 ) -> ConferenceInfo:
     """Parse a conference-info document; raises only :class:`DocumentError`."""
-    root = parse_xml(data, limits=limits)
-    try:
-        return _parse_root(root, data)
-    except DocumentError as exc:
-        if exc.raw is None:
-            raise DocumentError(exc.message, raw=data) from None
-        raise
+    return parse_document(data, _parse_root, limits=limits)
 
 
 def _parse_root(root: etree._Element, data: bytes) -> ConferenceInfo:

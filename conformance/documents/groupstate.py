@@ -73,6 +73,7 @@ from conformance.documents.xml import (
     namespace_of,
     parse_bool,
     parse_datetime,
+    parse_document,
     parse_uint,
     parse_xml,
     serialize,
@@ -181,13 +182,7 @@ def _parse_icon(el: etree._Element, ns: tuple[str, ...]) -> GsIcon:
 
 def parse_group_state(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> GroupState:
     """Parse a Group State Object; raises only :class:`DocumentError`."""
-    root = parse_xml(data, limits=limits)
-    try:
-        return _parse_root(root, data)
-    except DocumentError as exc:
-        if exc.raw is None:
-            raise DocumentError(exc.message, raw=data) from None
-        raise
+    return parse_document(data, _parse_root, limits=limits)
 
 
 def _parse_root(root: etree._Element, data: bytes) -> GroupState:

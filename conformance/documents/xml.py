@@ -28,13 +28,13 @@ Decisions (defence in depth, each layer on its own would already be enough for X
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 
@@ -53,6 +53,7 @@ __all__ = [
     "namespace_of",
     "parse_bool",
     "parse_datetime",
+    "parse_document",
     "parse_uint",
     "parse_xml",
     "serialize",
@@ -181,6 +182,26 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
         raise DocumentError("DOCTYPE declarations are not allowed in CPM documents", raw=data)
     _walk_shape(root, limits, data)
     return root
+
+
+_T = TypeVar("_T")
+
+
+def parse_document(
+    data: bytes,
+    parse_root: Callable[[etree._Element, bytes], _T],
+    *,
+    limits: XmlLimits = DEFAULT_LIMITS,
+) -> _T:
+    """``parse_root(root, data)`` over the safely parsed ``data`` (:func:`parse_xml`); a
+    :class:`DocumentError` it raises without the document's bytes is raised with them."""
+    root = parse_xml(data, limits=limits)
+    try:
+        return parse_root(root, data)
+    except DocumentError as exc:
+        if exc.raw is None:
+            raise DocumentError(exc.message, raw=data) from None
+        raise
 
 
 @contextmanager
