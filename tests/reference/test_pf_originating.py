@@ -475,6 +475,56 @@ async def test_200_ok_contact_is_own_without_isfocus_and_bye_crosses() -> None:
         core_bye.respond(200)
 
 
+async def test_200_ok_copies_record_route_and_keeps_the_pf_on_the_clients_path() -> None:
+    """RFC 3261 12.1.1: the 200 OK copies the INVITE's Record-Route; the PF, whose Contact
+    is the focus's, puts its own entry on top, so the client's route set (12.1.2, the
+    Record-Route reversed) leads through the proxy to the PF, not by the focus URI."""
+    proxy = "<sip:proxy.reference.test;lr;ftag=x>"
+    async with network() as net:
+        invite = with_header(group_invite(net), "Record-Route", proxy)
+        est = await establish(net, invite)
+        own = f"<sip:{net.pf.hostport};lr>"
+        assert est.client_ok.headers.get_all("Record-Route") == [own, proxy]
+        (contact,) = get_contacts(est.client_ok)
+        assert contact.uri == FOCUS and contact.isfocus
+        assert est.client_dialog.route_set == [proxy, own]
+        assert est.client_dialog.remote_target == FOCUS
+        # the client's BYE: Request-URI the focus, Route the proxy then the PF; the proxy
+        # takes its own entry off (RFC 3261 16.4) and hands it to the PF
+        a = net.client.sip.address()
+        bye = est.client_dialog.create_request(
+            "BYE", via=f"SIP/2.0/UDP {a.host}:{a.port};branch={new_branch()}"
+        )
+        assert bye.uri == FOCUS
+        assert bye.headers.get_all("Route") == [proxy, own]
+        at_pf = with_header(
+            build_request(
+                "BYE", bye.uri, [(h.name, h.value) for h in bye.headers
+                                 if h.name.lower() not in ("route", "content-length")]
+            ),
+            "Route",
+            own,
+        )
+        handle = await net.client.sip.request(at_pf, net.pf.address)
+        assert (await handle.final(WITHIN)).status == 200
+        core_bye = await net.core.sip.expect_request("BYE", within=WITHIN)
+        assert core_bye.request.call_id == est.core_invite.request.call_id
+        core_bye.respond(200)
+
+
+async def test_200_ok_without_record_route_in_the_invite_has_the_pfs_own() -> None:
+    async with network() as net:
+        est = await establish(net)
+        own = f"<sip:{net.pf.hostport};lr>"
+        assert est.client_ok.headers.get_all("Record-Route") == [own]
+        assert est.client_dialog.route_set == [own]
+        assert est.client_dialog.next_hop() == f"sip:{net.pf.hostport};lr"
+    async with network("pf.ok-no-record-route") as net:
+        est = await establish(net, with_header(group_invite(net), "Record-Route", "<sip:p;lr>"))
+        assert not est.client_ok.headers.has("Record-Route")
+        assert est.client_dialog.route_set == []
+
+
 async def test_terminating_failure_goes_back_to_the_client() -> None:
     async with network() as net:
         handle = await net.client.sip.request(group_invite(net), net.pf.address)

@@ -1,5 +1,6 @@
 """Faults of the originating PF (seed 003 8.2.1) beyond the registry's ``_PF`` list: the
-direct delivery to the user's other clients (200 OK step 10) and proxy mode (step 5)."""
+direct delivery to the user's other clients (200 OK step 10), the route set of the 200 OK
+to the client (step 7) and proxy mode (step 5)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ FAULTS: tuple[Fault, ...] = (
         ("PF-8.2.1-200OK-10.b.iii",),
         "The direct-delivery INVITE does not copy the original INVITE's other header fields "
         "(no Conversation-ID, Contribution-ID, Subject).",
+    ),
+    Fault(
+        "pf.ok-no-record-route",
+        "pf",
+        ("PF-8.2.1-200OK-7", "PF-8.2.1-200OK-7-ack"),
+        "The 200 OK to the originating client neither copies the INVITE's Record-Route "
+        "(RFC 3261 12.1.1) nor adds the PF's own: with the focus Contact copied (step 5) the "
+        "client's ACK and BYE go by the focus URI to the CF, and the PF never gets the ACK "
+        "it has to propagate.",
     ),
     Fault(
         "pf.proxy-new-call-id",

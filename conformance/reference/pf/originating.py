@@ -313,6 +313,24 @@ def build_core_invite(
     return build_request("INVITE", request.uri, headers, payload)
 
 
+def ok_record_route(
+    request: SipRequest, own: str, *, faults: ActiveFaults
+) -> list[tuple[str, str]]:
+    """The Record-Route of the PF's 2xx to the originating client's INVITE.
+
+    RFC 3261 12.1.1: the UAS copies the request's Record-Route values, in order. The
+    B2BUA's Contact is the focus's (200 OK step 5), so ``own`` (a Record-Route of the
+    PF) goes on top, as a proxy next to the UAS would have put it: the client's route
+    set (12.1.2, the list reversed) ends at the PF, and its in-dialog requests (ACK,
+    BYE) still reach the PF instead of going by the focus URI to the CF.
+    """
+    if faults.on("pf.ok-no-record-route"):
+        return []
+    return [("Record-Route", own)] + [
+        ("Record-Route", v) for v in request.headers.get_all("Record-Route")
+    ]
+
+
 def _names(value: str, own: str) -> bool:
     """Whether a Route value's URI names ``own`` (``host:port`` of the PF)."""
     uri = value.strip()
@@ -373,6 +391,7 @@ __all__ = [
     "contact_with_uri",
     "derived_sdp",
     "msrp_media",
+    "ok_record_route",
     "proxied_invite",
     "session_expires",
     "split_body",

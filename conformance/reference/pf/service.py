@@ -71,6 +71,7 @@ from conformance.reference.pf.originating import (
     check_invitation,
     derived_sdp,
     msrp_media,
+    ok_record_route,
     proxied_invite,
     split_body,
 )
@@ -433,7 +434,10 @@ class ParticipatingFunction:
         terminating: SipResponse,
         answer_media: Any,
     ) -> SipResponse:
-        headers: list[tuple[str, str]] = []
+        # RFC 3261 12.1.1, and the PF on the client's route set (its Contact is the focus's)
+        headers = ok_record_route(
+            incoming.request, self.b2bua_record_route, faults=self.faults
+        )
         # PF-8.2.1-200OK-5: the focus Contact is copied, else the PF's own URI
         contacts = get_contacts(terminating)
         focus = contacts[0] if contacts and contacts[0].isfocus else None
