@@ -505,11 +505,16 @@ async def test_8_2_1_200_ok_towards_the_client(
     # client's. A PF that drops the client's ACK still ends the terminating INVITE
     # transaction on its own once Timer B runs out (a fallback ACK, or a BYE); so the
     # ACK counts as propagated only when it reaches the CF within half of Timer B after
-    # the client's ACK, well before any such fallback could fire.
+    # the client's ACK, well before any such fallback could fire. Only an ACK of the CF's
+    # own dialog counts: the client's ACK reaching the CF by the focus URI is not the PF's.
     ack = await expect_arrival(
         recorder,
         "PF-8.2.1-200OK-7-ack",
-        cf_emulator.expect_request("ACK", within=pixit.timers.sip.b / 2),
+        cf_emulator.expect_request(
+            "ACK",
+            within=pixit.timers.sip.b / 2,
+            match=lambda r: r.request.call_id == incoming.request.call_id,
+        ),
         expected="the client's ACK propagated to the CF within Timer B/2",
         evidence=evs,
     )
