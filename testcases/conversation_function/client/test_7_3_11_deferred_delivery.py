@@ -24,7 +24,7 @@ from conformance.documents.cpim import parse_cpim
 from conformance.documents.imdn import parse_imdn
 from conformance.errors import DocumentError
 from conformance.protocol.sip.cpm import CONTRIBUTION_ID, CONVERSATION_ID
-from conformance.roles.pf import InviteKind, PfEmulator, PfInvite
+from conformance.roles.pf import GroupSession, InviteKind, PfEmulator, PfInvite
 from conformance.roles.upper_tester import UpperTester
 
 IMDN_TYPE = "message/imdn+xml"
@@ -36,6 +36,19 @@ def _imdn_message_id(body: bytes) -> str | None:
         return parse_imdn(parse_cpim(body).body).message_id
     except DocumentError:
         return None
+
+
+async def _inactive_delivery(
+    pf: PfEmulator, pixit: Pixit, guards: Guards
+) -> tuple[GroupSession, PfInvite]:
+    """A group session the client knows and the PF's deferred INVITE for it, accepted
+    with its MSRP session set up; ``inconc`` when the client does not get that far."""
+    session = await _known_session(pf, pixit, guards)
+    invite = await pf.invite(InviteKind.DEFERRED, session)
+    answer = await invite.final(guards.sip)
+    if answer.status != 200 or not await delivered(pf, invite, within=guards.sip):
+        inconclusive(f"the deferred delivery was not set up ({answer.status})")
+    return session, invite
 
 
 async def _expect_answer(
@@ -148,11 +161,7 @@ async def test_7_3_11_1_a_vi_no_subscription_when_inactive(
     """with {a client that knows a group session} ensure that
     { when {it accepts an inactive deferred delivery (cpm.deferred, a=sendonly)}
       then {it does not subscribe to the conference state of the session} }"""
-    session = await _known_session(pf_emulator, pixit, guards)
-    invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await invite.final(guards.sip)
-    if answer.status != 200 or not await delivered(pf_emulator, invite, within=guards.sip):
-        inconclusive(f"the deferred delivery was not set up ({answer.status})")
+    _, invite = await _inactive_delivery(pf_emulator, pixit, guards)
     subscribe = await absent(pf_emulator, "SUBSCRIBE", None, within=guards.sip)
     expect_true(
         recorder,
@@ -243,11 +252,7 @@ async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(
     { when {the user replies (send-message) during the delivery}
       then {no new session starts until the delivery session ended; then the client
             re-joins the group session (INVITE to the focus with its ids)} }"""
-    session = await _known_session(pf_emulator, pixit, guards)
-    invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await invite.final(guards.sip)
-    if answer.status != 200 or not await delivered(pf_emulator, invite, within=guards.sip):
-        inconclusive(f"the deferred delivery was not set up ({answer.status})")
+    session, invite = await _inactive_delivery(pf_emulator, pixit, guards)
     await upper_tester.send_message(
         client_user(pixit), "a reply", conversation_id=session.conversation_id
     )
@@ -292,11 +297,7 @@ async def test_7_3_11_no_rejoin_without_a_message(
     """with {a client that received an inactive deferred delivery} ensure that
     { when {the delivery session ends and the user has nothing to send}
       then {the client does not re-join the group session} }"""
-    session = await _known_session(pf_emulator, pixit, guards)
-    invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await invite.final(guards.sip)
-    if answer.status != 200 or not await delivered(pf_emulator, invite, within=guards.sip):
-        inconclusive(f"the deferred delivery was not set up ({answer.status})")
+    session, invite = await _inactive_delivery(pf_emulator, pixit, guards)
     bye = await invite.bye()
     await bye.final(guards.sip)
     rejoin = await absent(pf_emulator, "INVITE", session.focus, within=guards.sip)
