@@ -525,6 +525,27 @@ async def test_200_ok_without_record_route_in_the_invite_has_the_pfs_own() -> No
         assert est.client_dialog.route_set == []
 
 
+async def test_client_subscribe_200_copies_record_route() -> None:
+    """RFC 3261 12.1.1 / RFC 6665 4.2.1: the PF's 200 to a client's SUBSCRIBE (a dialog-
+    creating 2xx, B2BUA mode of 8.2.3) copies the SUBSCRIBE's Record-Route in order, so the
+    client's route set leads through the proxy; the PF's Contact is its own."""
+    proxy = "<sip:proxy.reference.test;lr;ftag=y>"
+    async with network() as net:
+        await establish(net)
+        subscribe = net.client.request(
+            "SUBSCRIBE", FOCUS, identity=ALICE,
+            headers=[("Event", "conference"), ("Expires", "600"),
+                     ("Accept", "application/conference-info+xml"),
+                     ("Record-Route", proxy), ("Record-Route", "<sip:second.test;lr>")],
+        )
+        handle = await net.client.sip.request(subscribe, net.pf.address)
+        ok = await handle.final(WITHIN)
+        assert ok.status == 200, ok
+        assert ok.headers.get_all("Record-Route") == [proxy, "<sip:second.test;lr>"]
+        (contact,) = get_contacts(ok)
+        assert net.pf.hostport in contact.uri
+
+
 async def test_terminating_failure_goes_back_to_the_client() -> None:
     async with network() as net:
         handle = await net.client.sip.request(group_invite(net), net.pf.address)

@@ -503,8 +503,11 @@ class Participants:
         expires = min(expires, SUBSCRIBE_EXPIRES)
         tag = new_tag()
         contact = f"<sip:pf-csub-{secrets.token_hex(4)}@{self.pf.hostport}>"
+        # RFC 3261 12.1.1 (RFC 6665 4.2.1): the dialog-creating 2xx copies the Record-Route
+        record_route = [("Record-Route", v) for v in request.headers.get_all("Record-Route")]
         response = response_to(request, 200, "OK", to_tag=tag,
-                                headers=[("Contact", contact), ("Expires", str(expires))])
+                                headers=[*record_route, ("Contact", contact),
+                                         ("Expires", str(expires))])
         try:
             dialog = Dialog.uas(request, tag, contact)
             dialog.confirm(response)
