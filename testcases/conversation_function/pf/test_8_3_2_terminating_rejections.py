@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
@@ -30,52 +31,60 @@ AUDIO_ONLY = (
 )
 
 
-async def _final(
-    stack: StimulusStack, cf: CfEmulator, pixit: Pixit, guards: Guards, user: str, **options: object
-) -> SipMessage:
-    return await terminating_invite(stack, cf, pixit, guards, user, **options)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class _Invitation:
+    """The CF's group INVITE for a served user, sent to the PF with the case's stimulus
+    stack (testcases/stimulus.py)."""
+
+    stack: StimulusStack
+    cf: CfEmulator
+    pixit: Pixit
+    guards: Guards
+
+    async def final(self, user: str | None = None, **options: object) -> SipMessage:
+        """The PF's final response to the INVITE for ``user`` (default: the second user)."""
+        user = user if user is not None else self.pixit.users[1].uri
+        return await terminating_invite(  # type: ignore[arg-type]
+            self.stack, self.cf, self.pixit, self.guards, user, **options
+        )
+
+    async def expect_403(
+        self,
+        recorder: VerdictRecorder,
+        requirements: tuple[str, str],
+        warning: tuple[int, str],
+        **options: object,
+    ) -> None:
+        """The INVITE for the second user (built with ``options``) is answered 403
+        (``requirements[0]``) with the Warning ``warning`` (``requirements[1]``)."""
+        answer = await self.final(**options)
+        expect_rejection(
+            recorder,
+            answer,
+            requirements[0],
+            403,
+            warning_requirement=requirements[1],
+            warning=warning,
+        )
 
 
-async def _expect_403(
-    recorder: VerdictRecorder,
-    stack: StimulusStack,
-    cf: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    requirements: tuple[str, str],
-    warning: tuple[int, str],
-    **options: object,
-) -> None:
-    """The CF's INVITE for the second user (built with ``options``) is answered 403
-    (``requirements[0]``) with the Warning ``warning`` (``requirements[1]``)."""
-    answer = await _final(stack, cf, pixit, guards, pixit.users[1].uri, **options)
-    expect_rejection(
-        recorder,
-        answer,
-        requirements[0],
-        403,
-        warning_requirement=requirements[1],
-        warning=warning,
-    )
+@pytest.fixture
+def invitation(
+    stimulus_stack: StimulusStack, cf_emulator: CfEmulator, pixit: Pixit, guards: Guards
+) -> _Invitation:
+    """The CF's INVITE towards the PF, with the stack of this run of the case."""
+    return _Invitation(stimulus_stack, cf_emulator, pixit, guards)
 
 
 @pytest.mark.requirement("PF-8.3.2-1", "PF-8.3.2-1-warning")
 async def test_8_3_2_1_unsupported_version(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    stimulus_stack: StimulusStack,
+    recorder: VerdictRecorder, invitation: _Invitation
 ) -> None:
     """with {a PF that requires the CPM 2.0 release} ensure that
     { when {the CF's INVITE for a served user carries User-Agent CPM-serv/OMA1.0}
       then {the PF answers 403 with Warning "132 Version not supported"} }"""
-    await _expect_403(
+    await invitation.expect_403(
         recorder,
-        stimulus_stack,
-        cf_emulator,
-        pixit,
-        guards,
         ("PF-8.3.2-1", "PF-8.3.2-1-warning"),
         (132, "Version not supported"),
         user_agent="CPM-serv/OMA1.0 old-cf/1",
@@ -83,22 +92,12 @@ async def test_8_3_2_1_unsupported_version(
 
 
 @pytest.mark.requirement("PF-8.3.2-2", "PF-8.3.2-2-warning")
-async def test_8_3_2_2_anonymity(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    stimulus_stack: StimulusStack,
-) -> None:
+async def test_8_3_2_2_anonymity(recorder: VerdictRecorder, invitation: _Invitation) -> None:
     """with {a PF that does not allow anonymity} ensure that
     { when {the CF's INVITE carries Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
-    await _expect_403(
+    await invitation.expect_403(
         recorder,
-        stimulus_stack,
-        cf_emulator,
-        pixit,
-        guards,
         ("PF-8.3.2-2", "PF-8.3.2-2-warning"),
         (119, "Anonymity not allowed"),
         extra_headers=(("Privacy", "id"),),
@@ -108,11 +107,9 @@ async def test_8_3_2_2_anonymity(
 @pytest.mark.requirement("PF-8.3.2-3", "PF-8.3.2-3-warning")
 async def test_8_3_2_3_blacklisted_originator(
     recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
+    invitation: _Invitation,
     xdms: XdmsServer,
     pixit: Pixit,
-    guards: Guards,
-    stimulus_stack: StimulusStack,
 ) -> None:
     """with {the invited user's chat Blacklist holding the originator} ensure that
     { when {the CF's INVITE asserts that originator}
@@ -120,12 +117,8 @@ async def test_8_3_2_3_blacklisted_originator(
     user = pixit.users[1].uri
     xdms.set_preferences(user, blacklist=[pixit.users[0].uri])
     try:
-        await _expect_403(
+        await invitation.expect_403(
             recorder,
-            stimulus_stack,
-            cf_emulator,
-            pixit,
-            guards,
             ("PF-8.3.2-3", "PF-8.3.2-3-warning"),
             (122, "Function not allowed"),
         )
@@ -136,11 +129,10 @@ async def test_8_3_2_3_blacklisted_originator(
 @pytest.mark.requirement("PF-8.3.2-4")
 async def test_8_3_2_4_do_not_disturb(
     recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
+    invitation: _Invitation,
     xdms: XdmsServer,
     pixit: Pixit,
     guards: Guards,
-    stimulus_stack: StimulusStack,
     client_factory: ClientFactory,
 ) -> None:
     """with {the invited user's policy allowing do-not-disturb and a registered client of
@@ -158,7 +150,7 @@ async def test_8_3_2_4_do_not_disturb(
     disturbed = asyncio.ensure_future(declined())
     xdms.set_preferences(user, do_not_disturb=True)
     try:
-        answer = await _final(stimulus_stack, cf_emulator, pixit, guards, user)
+        answer = await invitation.final(user)
     finally:
         xdms.remove(user)
     fork: SipMessage | None = None
@@ -174,44 +166,24 @@ async def test_8_3_2_4_do_not_disturb(
 
 @pytest.mark.requirement("PF-8.3.2-5")
 async def test_8_3_2_5_sdp_against_policy(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    stimulus_stack: StimulusStack,
+    recorder: VerdictRecorder, invitation: _Invitation
 ) -> None:
     """with {a PF whose service provider policy accepts only MSRP message media} ensure that
     { when {the CF's INVITE offers audio only} then {the PF answers 488 Not Acceptable Here} }"""
     # pjsua2's own offer is audio-only (its audio m-line): exactly the violating stimulus
-    answer = await _final(
-        stimulus_stack,
-        cf_emulator,
-        pixit,
-        guards,
-        pixit.users[1].uri,
-        sdp=AUDIO_ONLY,
-        pjsip_sdp=PJSUA_AUDIO_OFFER,
-    )
+    answer = await invitation.final(sdp=AUDIO_ONLY, pjsip_sdp=PJSUA_AUDIO_OFFER)
     expect_rejection(recorder, answer, "PF-8.3.2-5", 488)
 
 
 @pytest.mark.requirement("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning")
 async def test_8_3_2_7_iii_unexpected_service(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    stimulus_stack: StimulusStack,
+    recorder: VerdictRecorder, invitation: _Invitation
 ) -> None:
     """with {a PF that rejects unexpected services} ensure that
     { when {the CF's INVITE asserts a service other than the CPM session tags}
       then {the PF answers 403 with Warning "122 Function not allowed"} }"""
-    await _expect_403(
+    await invitation.expect_403(
         recorder,
-        stimulus_stack,
-        cf_emulator,
-        pixit,
-        guards,
         ("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning"),
         (122, "Function not allowed"),
         asserted_service="urn:urn-7:3gpp-service.ims.icsi.mmtel",
@@ -220,16 +192,12 @@ async def test_8_3_2_7_iii_unexpected_service(
 
 @pytest.mark.requirement("PF-8.3.2-8.b.ii.1")
 async def test_8_3_2_8_b_ii_1_no_suitable_client(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    stimulus_stack: StimulusStack,
+    recorder: VerdictRecorder, invitation: _Invitation
 ) -> None:
     """with {a PF in the media path without deferred delivery or interworking} ensure that
     { when {the CF invites a user with no registered client}
       then {the PF answers 480 Temporarily Unavailable} }"""
-    answer = await _final(stimulus_stack, cf_emulator, pixit, guards, pixit.users[-1].uri)
+    answer = await invitation.final(invitation.pixit.users[-1].uri)
     if answer.status == 200:
         # the PF accepted: leave the dialog cleanly
         pass
