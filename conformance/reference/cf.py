@@ -52,8 +52,9 @@ from conformance.documents.conference_info import (
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.clock import WaitTimeout
-from conformance.net.msrp_pump import MsrpChannel, MsrpPump
+from conformance.net.msrp_pump import MsrpChannel, MsrpPump, MsrpTransactionTimeoutError
 from conformance.net.sip_pump import IncomingRequest, SipPump
+from conformance.protocol.msrp.codec import MsrpRequest
 from conformance.protocol.msrp.session import (
     ConnectionClosed,
     MessageReceived,
@@ -165,11 +166,17 @@ class GroupSession:
     participants: dict[str, Participant] = field(default_factory=dict)
     subscriptions: list[ConferenceSubscription] = field(default_factory=list)
     inactivity: asyncio.TimerHandle | None = None
+    #: the last chunk of each message relayed to a participant, whose response is awaited
+    #: before the session is ended on request (bounded: the oldest are answered long since)
+    relaying: list[tuple[MsrpChannel, MsrpRequest]] = field(default_factory=list)
 
     @property
     def connected(self) -> list[Participant]:
         return [p for p in self.participants.values() if p.connected]
 
+
+#: how many relayed messages a session remembers for an orderly end (see GroupSession)
+RELAYING_KEPT = 64
 
 ActionHandler = Handler
 
@@ -822,9 +829,12 @@ class ControllingFunction:
             if participant.msrp_session is None:
                 continue
             try:
-                participant.channel.send_message(
+                chunks = participant.channel.send_message(
                     participant.msrp_session, event.body, event.content_type
                 )
+                if chunks:
+                    group.relaying.append((participant.channel, chunks[-1]))
+                    del group.relaying[:-RELAYING_KEPT]
             except LocalProtocolError as exc:
                 log.warning("relay to %s failed: %s", participant.uri, exc)
                 continue
@@ -859,8 +869,19 @@ class ControllingFunction:
             raise ActionError(400, f"unknown group session {key}")
         if session.state is not SessionState.ACTIVE:
             raise ActionError(409, f"group session {key} is not active")
+        await self._delivered(session)
         self.end_session(session)
         return f"group session {session.focus_uri} ended"
+
+    async def _delivered(self, session: GroupSession) -> None:
+        """Wait until every message relayed in ``session`` is answered (or its transaction
+        timed out): an orderly end does not BYE a participant while a message to it is
+        still on the wire (the BYE over UDP could overtake the SEND over TCP)."""
+        pending, session.relaying = session.relaying, []
+        guard = self.config.msrp_transaction_timeout
+        for channel, request in pending:
+            with contextlib.suppress(WaitTimeout, MsrpTransactionTimeoutError):
+                await channel.response(request, within=guard)
 
     async def _action_reset(self, params: Mapping[str, Any]) -> str:
         return "cf: nothing to reset"
