@@ -51,6 +51,7 @@ from conformance.documents.conference_info import (
 )
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.net.clock import Notifier as ChangeNotifier
 from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpChannel, MsrpPump, MsrpTransactionTimeoutError
 from conformance.net.sip_pump import IncomingRequest, SipPump
@@ -197,6 +198,10 @@ class ControllingFunction:
         self._ids = itertools.count(1)
         #: MSRP sessions waiting for their participant's connection: session-id -> owner
         self._pending_msrp: dict[str, tuple[GroupSession, Participant]] = {}
+        #: how many events of each connection its reader has handled (relayed), and the
+        #: notifier of that progress: see :meth:`_caught_up`
+        self._handled: dict[MsrpChannel, int] = {}
+        self._progress = ChangeNotifier()
         sip.on_request = self._on_request
         previous_open = msrp.transport.on_open
 
@@ -775,6 +780,14 @@ class ControllingFunction:
         self._spawn(self._read_channel(channel))
 
     async def _read_channel(self, channel: MsrpChannel) -> None:
+        self._handled[channel] = 0
+        try:
+            await self._read_events(channel)
+        finally:
+            self._handled.pop(channel, None)
+            self._progress.notify()
+
+    async def _read_events(self, channel: MsrpChannel) -> None:
         index = 0
         while True:
             try:
@@ -792,6 +805,8 @@ class ControllingFunction:
             elif isinstance(event, ConnectionClosed):
                 self._connection_lost(channel)
                 return
+            self._handled[channel] = index
+            self._progress.notify()
 
     def _bind(self, channel: MsrpChannel, session_id: str) -> None:
         owner = self._pending_msrp.pop(session_id, None)
@@ -869,9 +884,27 @@ class ControllingFunction:
             raise ActionError(400, f"unknown group session {key}")
         if session.state is not SessionState.ACTIVE:
             raise ActionError(409, f"group session {key} is not active")
+        await self._caught_up(session)
         await self._delivered(session)
         self.end_session(session)
         return f"group session {session.focus_uri} ended"
+
+    async def _caught_up(self, session: GroupSession) -> None:
+        """Wait until the readers of the participants' connections have handled every event
+        received so far (bounded by the MSRP transaction timeout). The MSRP layer answers a
+        SEND 200 as it arrives, and the reader relays it a little later: a request to end
+        the session sent right after that 200 must not overtake the relay, or the accepted
+        message is never sent on (nor awaited by :meth:`_delivered`)."""
+        targets = {p.channel: len(p.channel.events) for p in session.participants.values()
+                   if p.channel is not None}
+
+        def done() -> bool | None:
+            # a connection without a reader (closed) has nothing more to relay
+            return all(self._handled.get(ch, n) >= n for ch, n in targets.items()) or None
+
+        with contextlib.suppress(WaitTimeout):
+            await self._progress.wait_until(done, self.config.msrp_transaction_timeout,
+                                            "the relay of the messages received")
 
     async def _delivered(self, session: GroupSession) -> None:
         """Wait until every message relayed in ``session`` is answered (or its transaction
