@@ -27,8 +27,9 @@ import contextlib
 import datetime as _dt
 import logging
 import secrets
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conformance.documents.conference_info import (
     ConferenceInfo,
@@ -193,15 +194,19 @@ class Participants:
         self.forwarder = SubscribeForwarder(self)
 
     # -- the PF's own subscription --------------------------------------------------------
-    def after_ok(self, session: B2buaSession, focus: str | None) -> None:
+    def after_ok(self, session: B2buaSession, focus: str | None, *, reuse: bool = False) -> None:
         """8.2.1 200 OK step 9 and 8.3.2 200 OK step 3: subscribe when conference-info over
-        MSRP is not used."""
+        MSRP is not used. ``reuse``: a subscription the PF already holds, or has pending,
+        for the user and focus (the deferred procedure's, when the client left before this
+        step) is the one of this step: one per user towards the CF (8.2.3)."""
         if focus is None:
             return
         self._sessions[(session.user, focus)] = session
         if self.pf.policy.conference_info_via_msrp:
             return  # the CF sends conference-info over MSRP (8.6 step 2.b)
         if self.faults.on("pf.no-subscribe-to-focus"):
+            return
+        if reuse and self._active(session.user, focus) is not None:
             return
         request = session.client_request
         self.pf._spawn(self.subscribe_to_focus(
@@ -259,14 +264,22 @@ class Participants:
                       else focus)
         return build_request("SUBSCRIBE", target, headers, b"")
 
-    async def subscribe_to_focus(
+    def subscribe_to_focus(
         self, user: str, focus: str, conversation_id: str, contribution_id: str,
         target: str | None = None,
-    ) -> FocusSubscription | None:
+    ) -> Coroutine[Any, Any, FocusSubscription | None]:
+        """Start the PF's subscription; await (or spawn) the result for its outcome. The
+        subscription is pending (:meth:`held` sees it) from this call on, before the
+        SUBSCRIBE goes out, so that two procedures never both start one."""
         request = self.build_subscribe(user, focus, target)
         sub = FocusSubscription(user, focus, conversation_id, contribution_id, request)
         key = (request.call_id or "", tag_of(request, "From") or "")
         self._own[key] = sub
+        return self._settle(sub, key, target)
+
+    async def _settle(
+        self, sub: FocusSubscription, key: tuple[str, str], target: str | None
+    ) -> FocusSubscription | None:
         try:
             return await self._initial(sub, key, target)
         finally:

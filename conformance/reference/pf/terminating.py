@@ -49,7 +49,7 @@ from conformance.protocol.sip.cpm import (
     WARNING_FUNCTION_NOT_ALLOWED,
     WARNING_VERSION_NOT_SUPPORTED,
 )
-from conformance.protocol.sip.dialog import Dialog, uri_of, without_tag
+from conformance.protocol.sip.dialog import Dialog, DialogState, uri_of, without_tag
 from conformance.protocol.sip.headers import (
     anonymity_requested,
     format_contact_preference,
@@ -648,6 +648,8 @@ class TerminatingSide:
             if answer.setup == "passive":
                 pf._pending_msrp.pop(fork.sid, None)
                 await pf._connect_msrp(fork.leg.msrp)
+                if self._left(session, fork.leg):
+                    self._drop_msrp(fork.leg)
             return
         if state.answered is not None or session.ended:
             # RFC 3261 13.2.2.4: a later 2xx is ACKed, then the dialog ended
@@ -672,19 +674,51 @@ class TerminatingSide:
                     other.handle.cancel()
                 except (LocalProtocolError, RemoteProtocolError) as exc:
                     log.debug("no CANCEL for a fork: %s", exc)
+        left = False
         if answer.setup == "passive":
             pf._pending_msrp.pop(fork.sid, None)
             await pf._connect_msrp(fork.leg.msrp)
-            pf.deferred.on_msrp_setup_failed(session, fork.leg)  # 8.3.2.9 case 3
+            # the client may have left while the connection was opening (a BYE: the
+            # deferred procedure took over the leg, or the session ended): the new MSRP
+            # session is not attached to a leg nobody is on
+            left = self._left(session, fork.leg)
+            if left:
+                self._drop_msrp(fork.leg)
+            else:
+                pf.deferred.on_msrp_setup_failed(session, fork.leg)  # 8.3.2.9 case 3
         # 200 OK step 3: participant information (8.3.2.6, read as 8.2.3) from the focus
-        # of the CF's INVITE, unless conference-info over MSRP applies (``after_ok``)
-        if not self.faults.on("pf.term-no-subscribe-to-focus"):
+        # of the CF's INVITE, unless conference-info over MSRP applies (``after_ok``); not
+        # for a session already over, and after the client left during the MSRP setup the
+        # deferred procedure's subscription, held or pending, is this one (one per user
+        # towards the CF, 8.2.3)
+        if not self.faults.on("pf.term-no-subscribe-to-focus") and not session.ended:
             contacts = get_contacts(session.client_request)
             pf.participants.after_ok(
-                session, contacts[0].uri if contacts and contacts[0].isfocus else None
+                session, contacts[0].uri if contacts and contacts[0].isfocus else None,
+                reuse=left,
             )
         # 200 OK step 2: the Session History Folder
         await self._record(session)
+
+    @staticmethod
+    def _left(session: B2buaSession, leg: SipLeg) -> bool:
+        """The client is no longer on ``leg``: its BYE ended the dialog (the deferred
+        procedure detaches the dialog, :meth:`DeferredDelivery.enter`) or the session."""
+        return session.ended or leg.dialog is None or leg.dialog.state is DialogState.TERMINATED
+
+    @staticmethod
+    def _drop_msrp(leg: SipLeg) -> None:
+        """Detach the MSRP session of a leg the client has left and close the connection
+        the PF opened for it (nothing else uses it: it was opened with ``reuse=False``)."""
+        channel, msrp_session = leg.msrp.channel, leg.msrp.session
+        leg.msrp.channel = None
+        leg.msrp.session = None
+        if channel is None:
+            return
+        if msrp_session is not None:
+            channel.machine.remove_session(msrp_session)
+        if not channel.machine.sessions:
+            channel.close()
 
     def _fork_failed(self, session: B2buaSession, state: TerminatingState, fork: Fork) -> None:
         pf = self.pf
