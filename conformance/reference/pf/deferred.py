@@ -485,10 +485,8 @@ class DeferredDelivery:
         entry.finished.set()
 
     async def _bound(self, leg: SipLeg) -> bool:
-        deadline = self.pf.loop.time() + self.pf.config.timers.b
-        while leg.msrp.session is None and self.pf.loop.time() < deadline:
-            await asyncio.sleep(self.pf.config.timers.t1)
-        return leg.msrp.session is not None
+        """Whether the client's MSRP session is bound, waiting up to Timer B for it."""
+        return await leg.msrp.bound(self.pf.config.timers.b)
 
     async def _flush(self, entry: DeferredSession, leg: SipLeg, *, active: bool) -> None:
         pf = self.pf

@@ -114,7 +114,29 @@ class MsrpLeg:
     channel: MsrpChannel | None = None
     #: the peer's a=max-size (8.6 step 1: the chunk size limit towards it)
     max_size: int | None = None
-    session: MsrpSession | None = None
+    _session: MsrpSession | None = field(default=None, repr=False)
+    #: set while ``session`` is bound (waited on, never polled)
+    _bound: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    @property
+    def session(self) -> MsrpSession | None:
+        """The bound MSRP session (None until the peer's connection carries it)."""
+        return self._session
+
+    @session.setter
+    def session(self, value: MsrpSession | None) -> None:
+        self._session = value
+        if value is None:
+            self._bound.clear()
+        else:
+            self._bound.set()
+
+    async def bound(self, within: float) -> bool:
+        """Whether the session is bound, waiting up to ``within`` seconds for it."""
+        if self._session is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._bound.wait(), within)
+        return self._session is not None
 
 
 @dataclass(eq=False)
