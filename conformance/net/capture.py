@@ -14,7 +14,10 @@ Test cases read it as a list::
 Addresses can be named with the role they play (:meth:`Capture.name`: ``"tool: client
 bob#1"``, ``"SUT: PF"``); each record carries the names its source and destination had
 when it was recorded (``src_role``, ``dst_role``), so a port reused later by another
-role does not rename older records.
+role does not rename older records. An address several roles share (the tool's SIP core,
+which every emulator speaks through) can be named per message instead
+(:meth:`Capture.attribute`): a function reads each message recorded there and says which
+role sent it or took it.
 
 A capture can be written as a pcap file (:mod:`conformance.net.pcap`) or as a text log
 (:func:`write_text_log`, or live with :class:`TextLogWriter`).
@@ -90,7 +93,13 @@ class TcpConnectionInfo:
         return self.remote if self.outgoing else self.local
 
 
+#: how sure a role name of an address is (:meth:`Capture.name`)
+_GUESS, _SIGNALLED, _OWNER = 0, 1, 2
+
 Listener: TypeAlias = Callable[[CaptureRecord], None]
+#: reads one message recorded at a local address (its direction and bytes) and returns
+#: the role it was sent or received for there (None: the address's own name)
+Attributor: TypeAlias = Callable[[Direction, bytes], str | None]
 
 
 def _endpoint(address: Iterable[object]) -> Endpoint:
@@ -109,19 +118,49 @@ class Capture:
         self._next_connection = 1
         self._listeners: list[Listener] = []
         self._clock = clock
-        #: address -> (role, named by the side that owns it)
-        self._roles: dict[Endpoint, tuple[str, bool]] = {}
+        #: address -> (role, how sure: _GUESS, _SIGNALLED or _OWNER)
+        self._roles: dict[Endpoint, tuple[str, int]] = {}
+        #: local address -> the per-message namer of the records sent or received there
+        self._attributors: dict[Endpoint, Attributor] = {}
 
     # -- roles --------------------------------------------------------------------------
-    def name(self, address: Iterable[object], role: str, *, owner: bool = True) -> None:
+    def name(
+        self, address: Iterable[object], role: str, *, owner: bool = True, signalled: bool = False
+    ) -> None:
         """Name ``address`` (host, port) with the ``role`` it plays, for the records from
         now on. ``owner=False`` is a guess from the other end (the SUT element a role
-        emulator talks to): it never replaces a name its owner gave."""
+        emulator talks to): it never replaces a name its owner gave. With ``signalled``
+        the other end learnt it from the signalling (the SIP peer of the dialog that
+        negotiated the connection): it replaces a guess, and a guess does not replace it."""
         endpoint = _endpoint(address)
+        rank = _OWNER if owner else _SIGNALLED if signalled else _GUESS
         with self._lock:
             known = self._roles.get(endpoint)
-            if owner or known is None or not known[1]:
-                self._roles[endpoint] = (role, owner)
+            if known is None or rank >= known[1]:
+                self._roles[endpoint] = (role, rank)
+
+    def attribute(self, address: Iterable[object], attributor: Attributor | None) -> None:
+        """Name each record sent from or received at the local ``address`` with the role
+        ``attributor`` reads in the message (the role emulator behind a shared SIP core);
+        when it returns None or fails, the record keeps the address's name
+        (:meth:`name`). ``None`` removes the attributor."""
+        endpoint = _endpoint(address)
+        with self._lock:
+            if attributor is None:
+                self._attributors.pop(endpoint, None)
+            else:
+                self._attributors[endpoint] = attributor
+
+    def _attributed(self, local: Endpoint, direction: Direction, data: bytes) -> str | None:
+        with self._lock:
+            attributor = self._attributors.get(local)
+        if attributor is None:
+            return None
+        try:
+            role = attributor(direction, data)
+        except Exception:  # a namer's bug (or bytes it cannot read) never loses a record
+            return None
+        return role if isinstance(role, str) and role else None
 
     def role_of(self, address: Iterable[object]) -> str | None:
         """The role ``address`` plays now (None: nobody named it)."""
@@ -143,9 +182,15 @@ class Capture:
     ) -> CaptureRecord:
         """Append one datagram or segment and return its record."""
         source, destination = _endpoint(src), _endpoint(dst)
+        data = bytes(data)
+        own = self._attributed(source if direction == "out" else destination, direction, data)
         with self._lock:
             src_role = self._roles.get(source)
             dst_role = self._roles.get(destination)
+            if own is not None and direction == "out":
+                src_role = (own, _OWNER)
+            elif own is not None:
+                dst_role = (own, _OWNER)
             rec = CaptureRecord(
                 index=len(self._records),
                 timestamp=self._clock(),
@@ -154,7 +199,7 @@ class Capture:
                 protocol=protocol,
                 src=source,
                 dst=destination,
-                data=bytes(data),
+                data=data,
                 connection=connection,
                 src_role=src_role[0] if src_role is not None else None,
                 dst_role=dst_role[0] if dst_role is not None else None,
@@ -328,6 +373,7 @@ class TextLogWriter:
 
 
 __all__ = [
+    "Attributor",
     "Capture",
     "CaptureRecord",
     "Direction",

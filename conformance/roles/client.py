@@ -22,7 +22,7 @@ from conformance.documents.resource_lists import (
     ResourceList,
     build_resource_list,
 )
-from conformance.errors import LocalProtocolError
+from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.capture import Capture
 from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest
 from conformance.protocol.sip.cpm import (
@@ -34,7 +34,7 @@ from conformance.protocol.sip.cpm import (
     OPTION_RECIPIENT_LIST_INVITE,
     SDP_TYPE,
 )
-from conformance.protocol.sip.dialog import Dialog
+from conformance.protocol.sip.dialog import Dialog, uri_of
 from conformance.protocol.sip.headers import (
     format_contact_preference,
     format_icsi_ref,
@@ -115,7 +115,12 @@ class InviteHandle(DialogRequest):
             raise LocalProtocolError("no answer SDP yet")
         answer = parse_sdp(sdp_of(final)).msrp
         local = "passive" if answer.setup == "active" else "active"
-        await self.msrp.establish(sdp_of(final), local_setup=local, within=within)
+        await self.msrp.establish(
+            sdp_of(final),
+            local_setup=local,
+            within=within,
+            peer_role=signalled_peer_role(self.client, final),
+        )
 
     async def bye(
         self, reason: str | None = None, *, headers: Sequence[tuple[str, str]] = ()
@@ -212,7 +217,12 @@ class IncomingInvite:
         """Connect (``sdp_setup="active"``) or await the SUT's connection (passive)."""
         if self.msrp is None or self.local_setup is None:
             raise LocalProtocolError("answer() with a 2xx first")
-        await self.msrp.establish(sdp_of(self.request), local_setup=self.local_setup, within=within)
+        await self.msrp.establish(
+            sdp_of(self.request),
+            local_setup=self.local_setup,
+            within=within,
+            peer_role=signalled_peer_role(self.client, self.request),
+        )
 
     async def bye(
         self, reason: str | None = None, *, headers: Sequence[tuple[str, str]] = ()
@@ -577,6 +587,27 @@ def sdp_of(message: SipRequest | SipResponse) -> bytes:
     return message.body if ct.mime_type == SDP_TYPE else b""
 
 
+def signalled_peer_role(
+    client: ClientEmulator, message: SipRequest | SipResponse
+) -> str | None:
+    """The capture's name of the SIP peer a dialog is with: the address of ``message``'s
+    Contact (the remote target the SUT gave, e.g. ``SUT: CF`` when the CF answered the
+    client itself), when it is a literal address other than the tool's core. The far end
+    of the dialog's MSRP connection is named with it (:meth:`MsrpPeer.name_peer`);
+    None (unknown) keeps the guess from the role under test."""
+    try:
+        contact = message.headers.get("Contact")
+        uri = parse_sip_uri(uri_of(contact)) if contact else None
+    except (RemoteProtocolError, ValueError):
+        return None
+    if uri is None or not uri.host or uri.port is None:
+        return None
+    address = (uri.host.strip("[]"), uri.port)
+    if address == (client.core.host, client.core.port):
+        return None
+    return client.capture.role_of(address)
+
+
 __all__ = [
     "ClientEmulator",
     "IncomingInvite",
@@ -584,4 +615,5 @@ __all__ = [
     "SubscribeHandle",
     "core_routes",
     "sdp_of",
+    "signalled_peer_role",
 ]

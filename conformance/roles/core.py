@@ -13,7 +13,10 @@ that owns it:
    unanswered).
 
 The core holds no judgement: it reports what arrived and what was sent (the capture
-holds every byte in and out).
+holds every byte in and out). It names each message at its address in the capture with
+the emulator that sent it or the route that takes it (``role_name`` of the emulator
+behind a route, dialog or Call-ID; :meth:`ToolCore.role_of_message`), so the report's
+lanes read ``tool: client bob#1`` rather than the core's own ``tool: SIP core``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.capture import Capture
@@ -36,9 +40,11 @@ from conformance.protocol.sip.message import (
     SipRequest,
     SipResponse,
     build_request,
+    parse_message,
     with_headers,
 )
 from conformance.protocol.sip.timers import Address, Timers, Transport
+from conformance.protocol.sip.transaction import tag_of
 from conformance.roles.sip_helpers import dialog_destination, to_tag
 
 log = logging.getLogger(__name__)
@@ -75,7 +81,10 @@ class ToolCore:
         self._call_ids: dict[str, Handler] = {}
         self._cseq = 0
         self._changed = Notifier()
+        #: (Call-ID, From tag, the core sent the request) -> the emulator's role name
+        self._owners: dict[tuple[str, str, bool], str] = {}
         pump.on_request = self._on_request
+        pump.capture.attribute((self.host, self.port), self.role_of_message)
 
     @classmethod
     async def start(
@@ -164,8 +173,8 @@ class ToolCore:
     def unregister_call_id(self, call_id: str) -> None:
         self._call_ids.pop(call_id, None)
 
-    def _on_request(self, incoming: IncomingRequest) -> None:
-        request = incoming.request
+    def _handler_for(self, request: SipRequest, *, report: bool = True) -> Handler | None:
+        """The handler an incoming ``request`` goes to (the module docstring's order)."""
         call_id = request.call_id or ""
         tag = to_tag(request)
         handler: Handler | None = None
@@ -178,11 +187,20 @@ class ToolCore:
                 try:
                     taken = route.predicate(request)
                 except Exception:  # a role's predicate bug must not stop dispatch
-                    log.exception("route %s failed on %r", route.name, request)
+                    if report:
+                        log.exception("route %s failed on %r", route.name, request)
                     taken = False
                 if taken:
                     handler = route.handler
                     break
+        return handler
+
+    def _on_request(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        handler = self._handler_for(request)
+        owner = _owner_of(handler)
+        if owner is not None:
+            self._owners[(request.call_id or "", tag_of(request, "From") or "", False)] = owner
         if handler is None:
             self.unrouted.append(incoming)
             if self.unrouted_status is not None and request.method != "ACK":
@@ -205,6 +223,25 @@ class ToolCore:
         return await self._changed.wait_until(
             probe, within, f"unrouted SIP request {method or '(any)'} at {self.address}"
         )
+
+    # -- naming messages in the capture ---------------------------------------------
+    def role_of_message(self, direction: Literal["in", "out"], data: bytes) -> str | None:
+        """The role name of the emulator that sent (``"out"``) or takes (``"in"``) the
+        SIP message ``data`` at the core's address (None: the core's own name): the
+        owner of the dialog or Call-ID our tag belongs to, the route an incoming request
+        goes to, the emulator that sent a request (:meth:`send` ``sender``) or took one
+        (its responses). Bytes that are no SIP message get None."""
+        message = parse_message(data)
+        call_id, tag = message.call_id or "", tag_of(message, "From") or ""
+        if isinstance(message, SipRequest) and direction == "in":
+            return _owner_of(self._handler_for(message, report=False))
+        uac = isinstance(message, SipRequest) == (direction == "out")
+        ours = tag if uac else to_tag(message)
+        if ours is not None:
+            owner = _owner_of(self._dialogs.get((call_id, ours)))
+            if owner is not None:
+                return owner
+        return self._owners.get((call_id, tag, uac))
 
     # -- building and sending -------------------------------------------------------
     def via(self, transport: Transport = Transport.UDP) -> str:
@@ -255,8 +292,12 @@ class ToolCore:
             hs.append(("Content-Type", content_type or "application/sdp"))
         return build_request(method, uri, hs, body)
 
-    async def send(self, request: SipRequest, to: Address) -> ClientTransactionHandle:
-        """Start the client transaction of ``request`` (an ACK is sent statelessly).
+    async def send(
+        self, request: SipRequest, to: Address, *, sender: str | None = None
+    ) -> ClientTransactionHandle:
+        """Start the client transaction of ``request`` (an ACK is sent statelessly);
+        ``sender`` names the emulator that sent it in the capture (without it, the
+        owner of the dialog its From tag belongs to, :meth:`role_of_message`).
 
         With :attr:`outbound` set, a request without a Route (out of a dialog, or a
         dialog without a route set) goes to the proxy with a pre-loaded
@@ -270,6 +311,8 @@ class ToolCore:
         ):
             request = preloaded_route(request, to)
             to = Address(proxy.host, proxy.port, to.transport)
+        if sender is not None:
+            self._owners[(request.call_id or "", tag_of(request, "From") or "", True)] = sender
         return await self.pump.request(request, to)
 
 
@@ -285,6 +328,13 @@ def preloaded_route(request: SipRequest, to: Address) -> SipRequest:
     out = with_headers(request, Headers(items))
     assert isinstance(out, SipRequest)
     return out
+
+
+def _owner_of(handler: Handler | None) -> str | None:
+    """The ``role_name`` of the role emulator whose method ``handler`` is (None: not an
+    emulator's, e.g. the relay between two SUT elements)."""
+    name = getattr(getattr(handler, "__self__", None), "role_name", None)
+    return name if isinstance(name, str) and name else None
 
 
 def _bracket(value: str) -> str:

@@ -78,6 +78,8 @@ class Scscf:
         self.sent: list[ThirdPartyRegister] = []
         self._call_ids: dict[tuple[str, str], str] = {}
         self._cseq: dict[tuple[str, str], int] = {}
+        #: the name of its messages in the capture (the report's lanes)
+        self.role_name = "tool: S-CSCF"
 
     def client_register(
         self,
@@ -158,7 +160,7 @@ class Scscf:
         )
         request = self.build_third_party_register(user, body, expires=expires)
         sent_at = self.core.pump.now()
-        handle = await self.core.send(request, pf)
+        handle = await self.core.send(request, pf, sender=self.role_name)
         response = await handle.final(within)
         self.sent.append(ThirdPartyRegister(registration, request, response, sent_at))
         key = (user, instance)

@@ -140,12 +140,17 @@ class MsrpPeer:
         return channel
 
     async def connect(
-        self, remote_path: Sequence[str], *, within: float = BIND_WITHIN
+        self,
+        remote_path: Sequence[str],
+        *,
+        within: float = BIND_WITHIN,
+        peer_role: str | None = None,
     ) -> MsrpChannel:
         """Open the connection to the first hop of ``remote_path`` (the active side) and
         bind the session at once with an empty SEND (RFC 4975 5.4), awaiting its response
         for at most ``within`` seconds (:attr:`binding`: the response, None when none came;
-        an unanswered binding is left for the test's own waits to show)."""
+        an unanswered binding is left for the test's own waits to show). ``peer_role``
+        names the far end (:meth:`name_peer`)."""
         if not remote_path:
             raise LocalProtocolError("an MSRP session needs a remote path")
         self.remote_path = list(remote_path)
@@ -153,6 +158,7 @@ class MsrpPeer:
         if first.port is None:
             raise LocalProtocolError(f"MSRP URI without a port: {remote_path[0]}")
         channel = await self.pump.connect(first.host, first.port, reuse=False)
+        self.name_peer(channel, peer_role)
         self._bind(channel, self.remote_path)
         self.channel = channel
         self._changed.notify()
@@ -168,14 +174,34 @@ class MsrpPeer:
         except (WaitTimeout, MsrpTransactionTimeoutError, LocalProtocolError):
             self.binding = None
 
-    async def establish(self, remote_sdp: bytes, *, local_setup: str, within: float) -> MsrpChannel:
+    async def establish(
+        self,
+        remote_sdp: bytes,
+        *,
+        local_setup: str,
+        within: float,
+        peer_role: str | None = None,
+    ) -> MsrpChannel:
         """Connect or accept by the negotiated roles: ``local_setup`` "active" connects to
-        the remote ``a=path``; "passive" declares the session and awaits the connection."""
+        the remote ``a=path``; "passive" declares the session and awaits the connection.
+        ``peer_role`` names the far end of the connection in the capture, as the
+        signalling that negotiated it tells (:meth:`name_peer`)."""
         path = parse_sdp(remote_sdp).msrp.path
         if local_setup == "active":
-            return await self.connect(path, within=within)
+            return await self.connect(path, within=within, peer_role=peer_role)
         self.declare(path)
-        return await self.accepted(within=within)
+        channel = await self.accepted(within=within)
+        self.name_peer(channel, peer_role)
+        return channel
+
+    def name_peer(self, channel: MsrpChannel, peer_role: str | None) -> None:
+        """Name the far end of ``channel`` ``peer_role`` in the capture: the element the
+        signalling says it is (the SIP peer of the dialog), which replaces the guess from
+        the role under test (:meth:`conformance.net.capture.Capture.name`)."""
+        if peer_role is not None:
+            self.pump.transport.capture.name(
+                channel.stream.remote, peer_role, owner=False, signalled=True
+            )
 
     def _bind(self, channel: MsrpChannel, remote_path: Sequence[str]) -> None:
         self.session = channel.add_session(self.uri, list(remote_path))
