@@ -49,15 +49,14 @@ from conformance.protocol.sip.multipart import (
     parse_multipart,
 )
 from conformance.protocol.sip.sdp import parse_sdp
-from conformance.protocol.sip.timers import Address, Transport
-from conformance.roles.core import CoreUA, Route, ToolCore, headers_without
+from conformance.protocol.sip.timers import Address
+from conformance.roles.core import CoreUA, ToolCore, core_routes, headers_without
 from conformance.roles.ims_core import DEFAULT_USER_AGENT
 from conformance.roles.msrp_peer import DEFAULT_ACCEPT_TYPES, DEFAULT_WRAPPED_TYPES, MsrpPeer
 from conformance.roles.sip_helpers import (
     accept_contact_instances,
     from_tag,
     gruu_instance,
-    literal_address,
     parse_sip_uri,
     same_aor,
     unbracket,
@@ -96,14 +95,8 @@ class InviteHandle(DialogRequest):
     async def ack(self, *, headers: Sequence[tuple[str, str]] = ()) -> SipRequest:
         """The ACK for the 2xx (RFC 3261 13.2.2.4), sent to the dialog's next hop
         (:meth:`ClientEmulator.in_dialog_destination`)."""
-        dialog = self._dialog()
-        ack = dialog.create_ack(
-            self.request.cseq[0],
-            via=self.client.core.via(self.client.in_dialog_transport(dialog, self.destination)),
-            headers=headers,
-        )
-        await self.client.core.send(
-            ack, self.client.in_dialog_destination(dialog, ack, self.destination)
+        ack = await self.client.send_ack(
+            self._dialog(), self.request.cseq[0], to=self.destination, headers=headers
         )
         self.ack_request = ack
         return ack
@@ -358,50 +351,6 @@ class ClientEmulator(CoreUA):
             return True
         return self.instance in accept_contact_instances(request)
 
-    # -- in-dialog requests -----------------------------------------------------------
-    @staticmethod
-    def in_dialog_transport(dialog: Dialog, to: Address) -> Transport:
-        """The transport of an in-dialog request (its Via), as
-        :meth:`in_dialog_destination` will send it."""
-        literal = literal_address(dialog.next_hop(), to.transport)
-        return literal.transport if literal is not None else to.transport
-
-    def in_dialog_destination(self, dialog: Dialog, request: SipRequest, to: Address) -> Address:
-        """Where ``request`` of ``dialog`` goes (RFC 3261 12.2.1.1): its next hop, the
-        first route of the route set (12.1.2: the 2xx's Record-Route reversed), else the
-        remote target, when that is a literal address.
-
-        A route set whose first entry has a domain name goes ``to``, the way the dialog
-        came. Without a route set, the request goes by its Request-URI as the SIP/IP core
-        would route it: to the tool's core when one of the tool's role emulators owns it
-        (a focus URI goes to the CF emulator, not to a SUT that left itself off the route
-        set), else ``to`` (a domain of the SUT)."""
-        literal = literal_address(dialog.next_hop(), to.transport)
-        if literal is not None:
-            return literal
-        if not dialog.route_set and core_routes(self.core, request):
-            return self.core.address_of(to.transport)
-        return to
-
-    async def send_in_dialog(
-        self,
-        dialog: Dialog,
-        method: str,
-        *,
-        to: Address,
-        headers: Sequence[tuple[str, str]] = (),
-        body: bytes = b"",
-        content_type: str | None = None,
-    ) -> ClientTransactionHandle:
-        """Send ``method`` in ``dialog`` to :meth:`in_dialog_destination`."""
-        hs = list(headers)
-        if body:
-            hs.append(("Content-Type", content_type or "application/sdp"))
-        request = dialog.create_request(
-            method, via=self.core.via(self.in_dialog_transport(dialog, to)), headers=hs, body=body
-        )
-        return await self.core.send(request, self.in_dialog_destination(dialog, request, to))
-
     async def new_msrp_peer(self) -> MsrpPeer:
         peer = await MsrpPeer.start(
             self.msrp_host, self.capture, role=self.role_name, peer_role=self.peer_role_name
@@ -562,18 +511,6 @@ class ClientEmulator(CoreUA):
             ),
         )
         return IncomingInvite(self, incoming)
-
-
-def core_routes(core: ToolCore, request: SipRequest) -> bool:
-    """Whether one of the core's routes (a role emulator of the tool) takes ``request``."""
-
-    def takes(route: Route) -> bool:
-        try:
-            return route.predicate(request)
-        except Exception:  # a role's predicate bug is the core's to report, not ours
-            return False
-
-    return any(takes(route) for route in core.routes)
 
 
 def sdp_of(message: SipRequest | SipResponse) -> bytes:

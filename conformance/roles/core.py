@@ -45,7 +45,7 @@ from conformance.protocol.sip.message import (
 )
 from conformance.protocol.sip.timers import Address, Timers, Transport
 from conformance.protocol.sip.transaction import tag_of
-from conformance.roles.sip_helpers import dialog_destination, to_tag
+from conformance.roles.sip_helpers import literal_address, to_tag
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +349,18 @@ def headers_without(
     return [(n, v) for n, v in headers if n.lower() not in drop]
 
 
+def core_routes(core: ToolCore, request: SipRequest) -> bool:
+    """Whether one of the core's routes (a role emulator of the tool) takes ``request``."""
+
+    def takes(route: Route) -> bool:
+        try:
+            return route.predicate(request)
+        except Exception:  # a role's predicate bug is the core's to report, not ours
+            return False
+
+    return any(takes(route) for route in core.routes)
+
+
 class CoreUA:
     """The SIP side of one role emulator behind the core: an inbox of the requests the
     core dispatched to it, bounded expectations, and in-dialog sending.
@@ -419,6 +431,30 @@ class CoreUA:
         )
 
     # -- sending in a dialog --------------------------------------------------------
+    @staticmethod
+    def in_dialog_transport(dialog: Dialog, to: Address) -> Transport:
+        """The transport of an in-dialog request (its Via), as
+        :meth:`in_dialog_destination` will send it."""
+        literal = literal_address(dialog.next_hop(), to.transport)
+        return literal.transport if literal is not None else to.transport
+
+    def in_dialog_destination(self, dialog: Dialog, request: SipRequest, to: Address) -> Address:
+        """Where ``request`` of ``dialog`` goes (RFC 3261 12.2.1.1): its next hop, the
+        first route of the route set (12.1.2: the 2xx's Record-Route reversed), else the
+        remote target, when that is a literal address.
+
+        A route set whose first entry has a domain name goes ``to``, the way the dialog
+        came. Without a route set, the request goes by its Request-URI as the SIP/IP core
+        would route it: to the tool's core when one of the tool's role emulators owns it
+        (a focus URI goes to the CF emulator, not to a SUT that left itself off the route
+        set), else ``to`` (a domain of the SUT)."""
+        literal = literal_address(dialog.next_hop(), to.transport)
+        if literal is not None:
+            return literal
+        if not dialog.route_set and core_routes(self.core, request):
+            return self.core.address_of(to.transport)
+        return to
+
     async def send_in_dialog(
         self,
         dialog: Dialog,
@@ -429,16 +465,25 @@ class CoreUA:
         body: bytes = b"",
         content_type: str | None = None,
     ) -> ClientTransactionHandle:
-        """Send ``method`` in ``dialog``: to its next hop when that is a literal address,
-        else to ``to`` (the way the dialog came)."""
+        """Send ``method`` in ``dialog`` to :meth:`in_dialog_destination`."""
         hs = list(headers)
         if body:
             hs.append(("Content-Type", content_type or "application/sdp"))
-        destination = dialog_destination(dialog, to)
         request = dialog.create_request(
-            method, via=self.core.via(destination.transport), headers=hs, body=body
+            method, via=self.core.via(self.in_dialog_transport(dialog, to)), headers=hs, body=body
         )
-        return await self.core.send(request, destination)
+        return await self.core.send(request, self.in_dialog_destination(dialog, request, to))
+
+    async def send_ack(
+        self, dialog: Dialog, cseq: int, *, to: Address, headers: Sequence[tuple[str, str]] = ()
+    ) -> SipRequest:
+        """The ACK of the 2xx to the INVITE with CSeq ``cseq`` (RFC 3261 13.2.2.4), sent
+        to :meth:`in_dialog_destination`."""
+        ack = dialog.create_ack(
+            cseq, via=self.core.via(self.in_dialog_transport(dialog, to)), headers=headers
+        )
+        await self.core.send(ack, self.in_dialog_destination(dialog, ack, to))
+        return ack
 
     def response(
         self,
@@ -472,6 +517,7 @@ __all__ = [
     "Predicate",
     "Route",
     "ToolCore",
+    "core_routes",
     "headers_without",
     "preloaded_route",
 ]
