@@ -35,7 +35,6 @@ from conformance.roles.cf import DEFAULT_SERVER, CfEmulator
 from conformance.roles.client import sdp_of
 from conformance.roles.core import headers_without
 from conformance.roles.msrp_peer import MsrpPeer
-from conformance.roles.sip_helpers import dialog_destination
 from conformance.roles.uac import DialogRequest
 
 
@@ -71,11 +70,9 @@ class CfInviteHandle(DialogRequest):
         return self.cf
 
     async def ack(self) -> SipRequest:
-        dialog = self._dialog()
-        destination = dialog_destination(dialog, self.destination)
-        ack = dialog.create_ack(self.request.cseq[0], via=self.cf.core.via(destination.transport))
-        await self.cf.core.send(ack, destination)
-        return ack
+        """The ACK for the 2xx, sent to the dialog's next hop
+        (:meth:`CoreUA.in_dialog_destination`)."""
+        return await self.cf.send_ack(self._dialog(), self.request.cseq[0], to=self.destination)
 
     async def establish_msrp(self, *, within: float) -> None:
         """Connect to the answer's path (it is passive) or await the PF (active)."""

@@ -60,7 +60,7 @@ from conformance.protocol.sip.timers import Address
 from conformance.roles.client import sdp_of
 from conformance.roles.core import CoreUA, ToolCore
 from conformance.roles.msrp_peer import MsrpPeer
-from conformance.roles.sip_helpers import dialog_destination, parse_sip_uri, request_targets
+from conformance.roles.sip_helpers import parse_sip_uri, request_targets
 from conformance.roles.uac import DialogRequest
 
 DEFAULT_SERVER = f"{CPM_SERVER_RELEASE} tool-pf/1"
@@ -129,10 +129,7 @@ class PfInvite(DialogRequest):
             answer = parse_sdp(sdp_of(self.response)).msrp
             if answer.setup != "passive":
                 self.msrp.declare(answer.path)
-        destination = dialog_destination(dialog, self.pf.client_address)
-        ack = dialog.create_ack(self.request.cseq[0], via=self.pf.core.via(destination.transport))
-        await self.pf.core.send(ack, destination)
-        return ack
+        return await self.pf.send_ack(dialog, self.request.cseq[0], to=self.pf.client_address)
 
     async def establish_msrp(self, *, within: float) -> None:
         """The client's MSRP connection (it is active), or ours when it answered passive."""

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable
 
 from conformance.errors import RemoteProtocolError
-from conformance.protocol.sip.dialog import Dialog, uri_of
+from conformance.protocol.sip.dialog import uri_of
 from conformance.protocol.sip.headers import get_accept_contact
 from conformance.protocol.sip.message import SipMessage, SipRequest
 from conformance.protocol.sip.timers import Address, Transport
@@ -109,12 +109,6 @@ def literal_address(uri: str, default: Transport = Transport.UDP) -> Address | N
     return Address(parsed.host.strip("[]"), parsed.port or 5060, transport)
 
 
-def dialog_destination(dialog: Dialog, fallback: Address) -> Address:
-    """Where an in-dialog request goes: the next hop when it is a literal address, else
-    ``fallback`` (the peer that created the dialog with us, i.e. the outbound way)."""
-    return literal_address(dialog.next_hop(), fallback.transport) or fallback
-
-
 def request_targets(request: SipRequest, uris: Iterable[str]) -> bool:
     """The Request-URI names one of ``uris`` (by AOR)."""
     return any(same_aor(request.uri, u) for u in uris)
@@ -124,7 +118,6 @@ __all__ = [
     "accept_contact_instances",
     "aor",
     "branch_of",
-    "dialog_destination",
     "from_tag",
     "gruu_instance",
     "is_ip_literal",
