@@ -9,6 +9,7 @@ A procedure drives the role emulators; it holds no judgement: checks stay in the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from conformance.fixtures.network import ClientFactory, Guards
@@ -24,7 +25,7 @@ from conformance.documents.conference_info import (
     build_conference_info,
 )
 from conformance.net.clock import WaitTimeout
-from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.message import SipResponse
 from conformance.roles.cf import CfEmulator, IncomingSubscribe
@@ -117,6 +118,21 @@ async def accept_focus_subscription(
     return sub
 
 
+def in_subscription(
+    sub: IncomingSubscribe, *, expires_zero: bool
+) -> Callable[[IncomingRequest], bool]:
+    """A request in the PF's focus subscription (with ``expires_zero``: an un-SUBSCRIBE)."""
+    call_id = sub.request.call_id
+
+    def match(item: IncomingRequest) -> bool:
+        request = item.request
+        if request.call_id != call_id or f"tag={sub.tag}" not in (request.headers.get("To") or ""):
+            return False
+        return not expires_zero or (request.headers.get("Expires") or "").strip() == "0"
+
+    return match
+
+
 async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
     """The CF sends chat messages in the session; the MSRP status of each."""
     statuses: list[int] = []
@@ -186,6 +202,7 @@ __all__ = [
     "cf_sends",
     "client_returns",
     "conference_body",
+    "in_subscription",
     "received",
     "rejoin",
 ]

@@ -19,6 +19,9 @@ FAULTS: tuple[Fault, ...] = (
     Fault("pf.deferred-no-focus-subscription", "pf",
           ("PF-8.3.2.9-SUBSCRIBE", "SD-B.2.3.x.y-7-8.a"),
           "The PF does not subscribe to the focus while it buffers."),
+    Fault("pf.deferred-ends-focus-subscription", "pf", ("PF-8.3.2.9-SUBSCRIBE",),
+          "When the client is gone the PF ends the focus subscription it holds (Expires: 0) "
+          "and opens none: it is not subscribed while it buffers."),
     Fault("pf.deferred-drops-messages", "pf",
           ("SD-B.2.3.x.y-18-19", "SD-B.2.3.5.X-5", "PF-8.3.2.9-B-2"),
           "The CF's SENDs are answered but not kept: nothing is delivered later."),

@@ -254,6 +254,11 @@ class DeferredDelivery:
         # when the PF holds it, else a new one
         request = entry.session.client_request
         entry.sub = await self.pf.participants.held(entry.user, focus)
+        if self.faults.on("pf.deferred-ends-focus-subscription"):
+            if entry.sub is not None:
+                self.pf.participants._refresh(entry.sub, 0)
+            entry.sub = None
+            return
         if entry.sub is None:
             entry.sub = await self.pf.participants.subscribe_to_focus(
                 entry.user, focus, request.headers.get(CONVERSATION_ID) or "",

@@ -20,15 +20,16 @@ from conformance.testcases.procedures_deferred import (
     cf_group_session,
     cf_sends,
     client_returns,
+    in_subscription,
     received,
     rejoin,
 )
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal
+from conformance.checks import VerdictRecorder, expect_equal, expect_true
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
-from conformance.roles.cf import CfEmulator
+from conformance.roles.cf import CfEmulator, IncomingSubscribe
 from conformance.roles.ims_core import Scscf
 
 
@@ -254,9 +255,47 @@ async def test_8_3_2_9_subscribe_to_focus(
 ) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B is gone (BYE with cause 480)}
-      then {the PF subscribes to the focus of the group session (Event: conference)} }"""
+      then {the PF is subscribed to the focus of the group session (Event: conference):
+            the subscription it already holds (8.3.2 200 OK step 3; one per user, 8.2.3)
+            stays, or it sends a SUBSCRIBE} }"""
     leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    try:  # the subscription of 8.3.2 200 OK step 3, when the PF opened one
+        held: IncomingSubscribe | None = await accept_focus_subscription(
+            cf_emulator, leg, guards, leg.participants
+        )
+    except WaitTimeout:
+        held = None
     await leg.invite.bye(INVOLUNTARY)
+    if held is not None:
+        # it must stay while the PF buffers: no un-SUBSCRIBE in it, unless a new SUBSCRIBE
+        # follows (bounded waits for requests that must not / may come)
+        ended: IncomingRequest | None = None
+        with contextlib.suppress(WaitTimeout):
+            ended = await cf_emulator.expect_request(
+                "SUBSCRIBE", within=guards.sip, match=in_subscription(held, expires_zero=True)
+            )
+        renewed: IncomingSubscribe | None = None
+        if ended is not None:
+            ended.respond(200, headers=[("Expires", "0")])
+            with contextlib.suppress(WaitTimeout):
+                renewed = await cf_emulator.expect_subscribe(within=guards.sip)
+        ev = [sip_evidence(held.request, "the PF's SUBSCRIBE, accepted before client B left")]
+        ev += [sip_evidence(r.request, what) for r, what in (
+            (ended, "the PF's un-SUBSCRIBE after client B left"),
+            (renewed, "the PF's new SUBSCRIBE")) if r is not None]
+        expect_true(
+            recorder,
+            "PF-8.3.2.9-SUBSCRIBE",
+            ended is None or renewed is not None,
+            expected="the PF stays subscribed to the focus while client B is gone",
+            actual=("subscription kept" if ended is None else
+                    "un-SUBSCRIBE (Expires: 0), then " + ("a new SUBSCRIBE" if renewed
+                                                        else "no new SUBSCRIBE")),
+            evidence=ev,
+        )
+        if renewed is not None:
+            renewed.accept()
+        return
     sub = await expect_arrival(
         recorder,
         "PF-8.3.2.9-SUBSCRIBE",

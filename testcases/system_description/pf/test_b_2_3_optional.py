@@ -11,7 +11,6 @@ CF (its group INVITE, the focus subscription, the chat messages), client B and t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
@@ -24,6 +23,7 @@ from conformance.testcases.procedures_deferred import (
     cf_sends,
     client_returns,
     conference_body,
+    in_subscription,
     received,
 )
 
@@ -34,7 +34,7 @@ from conformance.errors import DocumentError
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
 from conformance.protocol.msrp.session import MessageReceived
-from conformance.roles.cf import CfEmulator, IncomingSubscribe
+from conformance.roles.cf import CfEmulator
 from conformance.roles.ims_core import Scscf
 
 NEWCOMER = "sip:newcomer@reference.test"
@@ -146,21 +146,6 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(
             await leg.cf.bye()
 
 
-def _in_subscription(
-    sub: IncomingSubscribe, *, expires_zero: bool
-) -> Callable[[IncomingRequest], bool]:
-    """A request in the PF's focus subscription (with ``expires_zero``: an un-SUBSCRIBE)."""
-    call_id = sub.request.call_id
-
-    def match(item: IncomingRequest) -> bool:
-        request = item.request
-        if request.call_id != call_id or f"tag={sub.tag}" not in (request.headers.get("To") or ""):
-            return False
-        return not expires_zero or (request.headers.get("Expires") or "").strip() == "0"
-
-    return match
-
-
 @pytest.mark.requirement("SD-B.2.3.x.y-UNSUB")
 async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
     recorder: VerdictRecorder,
@@ -181,7 +166,7 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
         sub = await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
     except WaitTimeout:
         inconclusive("the PF did not subscribe to the focus")
-    early_match = _in_subscription(sub, expires_zero=True)
+    early_match = in_subscription(sub, expires_zero=True)
     await cf_sends(leg, guards, "unsub-1")
     # while the PF still buffers: no un-subscribe (bounded wait for one that must not come)
     try:
@@ -225,7 +210,7 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
         cf_emulator.expect_request(
             "SUBSCRIBE",
             within=2 * guards.sip,
-            match=_in_subscription(sub, expires_zero=False),
+            match=in_subscription(sub, expires_zero=False),
         ),
         expected="the PF's SUBSCRIBE with Expires: 0 in its focus subscription",
     )
