@@ -1,6 +1,8 @@
 """Faults of the originating PF (seed 003 8.2.1) beyond the registry's ``_PF`` list: the
-direct delivery to the user's other clients (200 OK step 10), the route set of the 200 OK
-to the client (step 7) and proxy mode (step 5)."""
+asserted service for a P-Preferred-Service of cpm.session (step 4.c.ii), the Contact of
+the 200 OK when the terminating one names no focus (200 OK step 5), the direct delivery to
+the user's other clients (200 OK step 10), the route set of the 200 OK to the client
+(step 7) and proxy mode (step 5)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,20 @@ from conformance.reference.faultsets import Fault
 _PROXY_MODE = (("pf.media_path", "false"),)
 
 FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "pf.pps-session-asserted-as-group",
+        "pf",
+        ("PF-8.2.1-4.c.ii",),
+        "A P-Preferred-Service of cpm.session is removed but the outgoing INVITE asserts "
+        "cpm.session.group instead of cpm.session.",
+    ),
+    Fault(
+        "pf.plain-contact-copied",
+        "pf",
+        ("PF-8.2.1-200OK-5-own",),
+        "When the terminating 200 OK's Contact has no isfocus, the 200 OK to the client "
+        "copies that Contact instead of carrying a URI of the PF's own.",
+    ),
     Fault(
         "pf.direct-delivery-old-version",
         "pf",

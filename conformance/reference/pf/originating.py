@@ -130,6 +130,8 @@ def asserted_service(
         return [("P-Asserted-Service", asserted[0])] if asserted else []
     value = preferred[0]
     if value == ICSI_SESSION:  # PF-8.2.1-4.c.ii
+        if faults.on("pf.pps-session-asserted-as-group"):
+            return [("P-Asserted-Service", ICSI_SESSION_GROUP)]
         return [("P-Asserted-Service", ICSI_SESSION)]
     if value == ICSI_SESSION_GROUP:  # PF-8.2.1-4.c.iii
         if faults.on("pf.pps-group-not-asserted"):

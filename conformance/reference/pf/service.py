@@ -463,7 +463,11 @@ class ParticipatingFunction:
         # PF-8.2.1-200OK-5: the focus Contact is copied, else the PF's own URI
         contacts = get_contacts(terminating)
         focus = contacts[0] if contacts and contacts[0].isfocus else None
-        if focus is not None and not self.faults.on("pf.isfocus-contact-replaced"):
+        if focus is not None:
+            copy = not self.faults.on("pf.isfocus-contact-replaced")
+        else:
+            copy = bool(contacts) and self.faults.on("pf.plain-contact-copied")
+        if copy:
             headers.append(("Contact", terminating.headers.get("Contact") or ""))
         else:
             headers.append(("Contact", f"<{self.own_uri(session.id)}>"))
