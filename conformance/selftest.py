@@ -160,6 +160,12 @@ def judge_fault(
     return dataclasses.replace(base, failing=failing, verdicts=verdicts)
 
 
+def unkilled(clean: RunResults, outcomes: Sequence[FaultOutcome]) -> list[str]:
+    """The test cases of the clean run that no fault run failed: checks no fault proves."""
+    killed = {nodeid for outcome in outcomes for nodeid in outcome.failing}
+    return [tc.nodeid for tc in clean.test_cases if tc.nodeid not in killed]
+
+
 def selftest(
     report_dir: Path,
     *,
@@ -200,22 +206,26 @@ def selftest(
         "faults": [o.to_json() for o in outcomes],
         "kill_matrix": {o.fault: list(o.failing) for o in outcomes},
         "uncaught": [o.fault for o in outcomes if not o.caught],
+        # every test case must fail under some fault; judged only when every fault ran
+        "unkilled": None if fault_names else unkilled(clean, outcomes),
         "caught": caught,
         "total": len(outcomes),
         "mutation_score": round(caught / len(outcomes), 4) if outcomes else 0.0,
         "duration": round(time.time() - started, 2),
     }
     (report_dir / SELFTEST_JSON).write_text(json.dumps(document, indent=2) + "\n")
-    status = 0 if not unclean and caught == len(outcomes) else 1
-    return status, document
+    complete = not unclean and caught == len(outcomes) and not document["unkilled"]
+    return (0 if complete else 1), document
 
 
 def gate(status: int, doc: dict[str, Any], min_score: float | None) -> int:
-    """The exit status under ``--min-score``: a clean run and a score at the floor pass."""
+    """The exit status under ``--min-score``: a clean run, every test case failed by some
+    fault (when every fault ran) and a score at the floor pass."""
     if status != 1 or min_score is None or "error" in doc:
         return status
     clean = not doc["clean"]["not_clean"]
-    return 0 if clean and doc["mutation_score"] >= min_score else 1
+    proven = not doc.get("unkilled")
+    return 0 if clean and proven and doc["mutation_score"] >= min_score else 1
 
 
 def configure_selftest(parser: argparse.ArgumentParser) -> None:
@@ -250,13 +260,20 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         mark = "caught  " if fault["caught"] else "MISSED  "
         detail = ", ".join(fault["failing"]) or fault["problem"] or "no test case failed"
         print(f"{mark}{fault['fault']}: {detail}")
+    for nodeid in doc["unkilled"] or ():
+        print(f"UNKILLED {nodeid}: no fault fails this test case")
+    if doc["unkilled"] is not None:
+        print(f"test cases failed by some fault: {clean['test_cases'] - len(doc['unkilled'])}"
+              f" of {clean['test_cases']}")
     print(
         f"mutation score: {doc['caught']}/{doc['total']} = {doc['mutation_score']:.0%}"
         f"  ({args.report_dir / SELFTEST_JSON})"
     )
     if args.min_score is not None:
-        print(f"required: a clean run and a score of at least {args.min_score:.0%}")
+        print(f"required: a clean run, every test case failed by some fault and a score of"
+              f" at least {args.min_score:.0%}")
     return status
 
 
-__all__ = ["FaultOutcome", "cmd_selftest", "configure_selftest", "gate", "selftest"]
+__all__ = ["FaultOutcome", "cmd_selftest", "configure_selftest", "gate", "selftest",
+           "unkilled"]

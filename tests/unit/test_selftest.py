@@ -152,3 +152,17 @@ def test_min_score_ratchet() -> None:
     unclean = {"clean": {"not_clean": {"t": "fail"}}, "mutation_score": 1.0}
     assert gate(1, unclean, 0.5) == 1  # a dirty clean run never passes
     assert gate(2, {"error": "x"}, 0.1) == 2
+    unproven = {"clean": {"not_clean": {}}, "mutation_score": 1.0, "unkilled": ["t"]}
+    assert gate(1, unproven, 0.5) == 1  # a test case no fault fails never passes
+
+
+def test_unkilled_lists_test_cases_no_fault_fails(tmp_path: Path) -> None:
+    from conformance.selftest import FaultOutcome, unkilled
+
+    clean = RunResults(run={}, test_cases=list(CASES.values()))
+    killed = FaultOutcome(CAUGHT, "cf", (), (), (CASES[CAUGHT].nodeid,))
+    assert unkilled(clean, [killed]) == [CASES[MISSED].nodeid]
+    assert unkilled(clean, []) == [c.nodeid for c in CASES.values()]
+    # a run of chosen faults judges faults only: no test case is called unproven
+    _, doc = selftest(tmp_path, fault_names=[CAUGHT], jobs=1, runner=fake_runner([]))
+    assert doc["unkilled"] is None
