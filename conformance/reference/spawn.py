@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import LocalProtocolError
+from conformance.net.process import read_log
 from conformance.protocol.sip.timers import Address, Transport
 from conformance.reference import config_io
 from conformance.reference.cli import READY_LINE
@@ -138,10 +139,7 @@ async def _stop(process: asyncio.subprocess.Process, grace: float) -> int | None
 
 
 def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(errors="replace").strip().splitlines()[-lines:]
-    except OSError:
-        return ""
+    text = read_log(path).strip().splitlines()[-lines:]
     return ("\n  " + "\n  ".join(text)) if text else ""
 
 
