@@ -8,6 +8,7 @@ A procedure drives the role emulators; it holds no judgement: checks stay in the
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -179,6 +180,18 @@ async def received(peer: MsrpPeer, text: str, within: float) -> MessageReceived 
         return None
 
 
+async def deliveries(
+    invite: IncomingInvite, guards: Guards, *texts: str
+) -> list[MessageReceived | None]:
+    """The messages carrying ``texts`` on the MSRP session of a PF INVITE client B answered
+    (its connection set up first, best effort: one that is not shows as messages not
+    delivered), in the order of ``texts``."""
+    assert invite.msrp is not None
+    with contextlib.suppress(WaitTimeout):
+        await invite.establish_msrp(within=guards.msrp)
+    return [await received(invite.msrp, text, guards.msrp + guards.sip) for text in texts]
+
+
 async def rejoin(leg: GroupLeg, pixit: Pixit) -> InviteHandle:
     """Client B's re-join: a group INVITE to the focus with the session's
     Conversation-ID (a fresh Contribution-ID)."""
@@ -202,6 +215,7 @@ __all__ = [
     "cf_sends",
     "client_returns",
     "conference_body",
+    "deliveries",
     "in_subscription",
     "received",
     "rejoin",

@@ -20,6 +20,7 @@ from conformance.testcases.procedures_deferred import (
     cf_group_session,
     cf_sends,
     client_returns,
+    deliveries,
     in_subscription,
     received,
     rejoin,
@@ -86,10 +87,7 @@ async def _stays_in_media_path(
     if invite is None:
         return
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    message = await received(invite.msrp, "deferred-1", guards.msrp + guards.sip)
+    [message] = await deliveries(invite, guards, "deferred-1")
     expect_equal(
         recorder,
         requirement,

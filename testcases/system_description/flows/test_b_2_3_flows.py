@@ -18,7 +18,7 @@ import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.cf_group import HostedSession, create_hosted_session, join
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
-from conformance.testcases.procedures_deferred import INVOLUNTARY, received
+from conformance.testcases.procedures_deferred import INVOLUNTARY, deliveries, received
 
 from conformance.catalog.profile import Pixit
 from conformance.checks import (
@@ -316,10 +316,7 @@ async def test_b_2_3_x_y_flow_active_session(
         expect_equal(recorder, "SD-B.2.3.x.y-11-12.d", expected="sendrecv",
                      actual=_direction(invite.request), evidence=ev)
         await invite.answer(sdp_setup="passive")
-        assert invite.msrp is not None
-        with contextlib.suppress(WaitTimeout):
-            await invite.establish_msrp(within=guards.msrp)
-        got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+        got = await deliveries(invite, guards, *TEXTS)
         delivered = [g is not None for g in got]
         expect_equal(recorder, "SD-B.2.3.x.y-18-19", expected=[True, True],
                      actual=delivered, message="alice's messages reach client B",
@@ -414,10 +411,7 @@ async def test_b_2_3_5_x_flow_participant_info(
             message="the users of the first NOTIFY's conference-info",
             evidence=sip_evidence(first.request, "the PF's first NOTIFY to client B"),
         )
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+    got = await deliveries(invite, guards, *TEXTS)
     expect_equal(recorder, "SD-B.2.3.5.X-5", expected=[True, True],
                  actual=[g is not None for g in got],
                  message="alice's messages reach client B over MSRP", evidence=ev)
@@ -635,10 +629,7 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(
         if final.status < 300:
             await handle.ack()
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+    got = await deliveries(invite, guards, *TEXTS)
     view, notifies = _cf_state(sut_relay)
     to_cf = _invites_to_cf(sut_relay, mark, flow.session.conversation_id)
     accepted = final is not None and final.status < 300
@@ -687,10 +678,7 @@ async def test_b_2_3_x_y_plus_2_flow_race_inactive(
         inconclusive("no deferred delivery INVITE of the PF (SD-B.2.3.5.X-1)")
     handle = await _rejoin(flow, pixit)
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = [await received(invite.msrp, t, guards.msrp + guards.sip) for t in TEXTS]
+    got = await deliveries(invite, guards, *TEXTS)
     ev = [sip_evidence(invite.request, "the PF's deferred delivery INVITE"),
           sip_evidence(handle.request, "client B's re-join")]
     expect_equal(recorder, "SD-B.2.3.x.y+2-INACTIVE-COMPLETE", expected=[True, True],

@@ -7,8 +7,6 @@ client B and the S-CSCF (third-party REGISTER). Expected values are written from
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 from conformance.fixtures.network import ClientFactory, Guards
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
@@ -20,7 +18,7 @@ from conformance.testcases.procedures_deferred import (
     cf_sends,
     client_returns,
     conference_body,
-    received,
+    deliveries,
     rejoin,
 )
 
@@ -141,13 +139,7 @@ async def test_b_2_3_x_y_delivery_active_session(
         evidence=ev,
     )
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = [
-        await received(invite.msrp, t, guards.msrp + guards.sip)
-        for t in ("deferred-1", "deferred-2")
-    ]
+    got = await deliveries(invite, guards, "deferred-1", "deferred-2")
     expect_equal(
         recorder,
         "SD-B.2.3.x.y-18-19",
@@ -238,13 +230,7 @@ async def test_b_2_3_5_x_delivery_inactive_session(
             actual=users,
             evidence=sip_evidence(first.request, "the first NOTIFY"),
         )
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = [
-        await received(invite.msrp, t, guards.msrp + guards.sip)
-        for t in ("deferred-1", "deferred-2")
-    ]
+    got = await deliveries(invite, guards, "deferred-1", "deferred-2")
     expect_equal(
         recorder,
         "SD-B.2.3.5.X-5",
@@ -364,10 +350,7 @@ async def test_b_2_3_x_y_plus_2_race_inactive(
         return  # the delivery INVITE itself is checked by SD-B.2.3.5.X-1
     await rejoin(leg, pixit)
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = await received(invite.msrp, "deferred-1", guards.msrp + guards.sip)
+    [got] = await deliveries(invite, guards, "deferred-1")
     expect_equal(
         recorder,
         "SD-B.2.3.x.y+2-INACTIVE-COMPLETE",

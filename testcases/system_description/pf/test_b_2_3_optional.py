@@ -23,8 +23,8 @@ from conformance.testcases.procedures_deferred import (
     cf_sends,
     client_returns,
     conference_body,
+    deliveries,
     in_subscription,
-    received,
 )
 
 from conformance.catalog.profile import Pixit
@@ -115,13 +115,7 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(
     except WaitTimeout:
         inconclusive("the PF did not invite client B for the deferred delivery")
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = [
-        await received(invite.msrp, text, guards.msrp + guards.sip)
-        for text in ("cpim-to-1", "cpim-to-2")
-    ]
+    got = await deliveries(invite, guards, "cpim-to-1", "cpim-to-2")
     if any(g is None for g in got):
         inconclusive("the stored messages were not delivered (SD-B.2.3.x.y-18-19)")
     # 5.2.3.5: "MAY set the CPIM To header(s) to reflect the actual recipient list for the
@@ -196,10 +190,7 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
     if invite is None:
         inconclusive("the PF did not invite client B (trigger A): no re-establishment")
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    got = await received(invite.msrp, "unsub-2", guards.msrp + guards.sip)
+    [got] = await deliveries(invite, guards, "unsub-2")
     if got is None:
         inconclusive("the session with client B was not re-established (no delivery)")
     if early is not None:

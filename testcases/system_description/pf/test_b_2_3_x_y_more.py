@@ -27,6 +27,7 @@ from conformance.testcases.procedures_deferred import (
     cf_sends,
     client_returns,
     conference_body,
+    deliveries,
     received,
 )
 
@@ -199,12 +200,7 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(
     if invite is None:
         return
     await invite.answer(sdp_setup="passive")
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
-    delivered = [
-        await received(invite.msrp, text, guards.msrp + guards.sip) for text in ("later-1", marker)
-    ]
+    delivered = await deliveries(invite, guards, "later-1", marker)
     expect_equal(
         recorder,
         "SD-B.2.3.x.y-4-6.b",
@@ -299,10 +295,7 @@ async def test_8_3_2_603_deferred_messages_discarded(
     delivered = None
     if again is not None:
         await again.answer(sdp_setup="passive")
-        assert again.msrp is not None
-        with contextlib.suppress(WaitTimeout):
-            await again.establish_msrp(within=guards.msrp)
-        delivered = await received(again.msrp, "declined-1", guards.msrp + guards.sip)
+        [delivered] = await deliveries(again, guards, "declined-1")
     expect_equal(
         recorder,
         "PF-8.3.2-603-1",
