@@ -48,6 +48,7 @@ __all__ = [
     "child",
     "children",
     "element_text",
+    "hardened_parser",
     "load_schema",
     "local_name",
     "namespace_of",
@@ -86,7 +87,9 @@ class _DenyResolver(etree.Resolver):
         return self.resolve_string("", context)  # type: ignore[call-arg]
 
 
-def _make_parser() -> etree.XMLParser:
+def hardened_parser() -> etree.XMLParser:
+    """The one parser configuration every document goes through: no entities resolved,
+    no DTD loaded, no network, bounded input (DESIGN.md, documents/)."""
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -170,7 +173,7 @@ def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Elem
     _check_encoding(data)
     _reject_doctype(data.decode("utf-8"), data)
     try:
-        root = etree.fromstring(data, parser=_make_parser())
+        root = etree.fromstring(data, parser=hardened_parser())
     except etree.XMLSyntaxError as exc:
         raise DocumentError(f"not well-formed XML: {exc}", raw=data) from None
     except (etree.LxmlError, ValueError, TypeError) as exc:
@@ -228,7 +231,7 @@ def load_schema(name: str) -> etree.XMLSchema:
     """
     try:
         text = resources.files("conformance.documents").joinpath("schemas", name).read_bytes()
-        doc = etree.fromstring(text, parser=_make_parser())
+        doc = etree.fromstring(text, parser=hardened_parser())
         return etree.XMLSchema(doc)
     except (OSError, etree.LxmlError) as exc:
         raise LocalProtocolError(f"cannot load schema {name!r}: {exc}") from None

@@ -113,7 +113,7 @@ class MsrpChannel:
             total_known=total_known,
             extra_headers=extra_headers,
         )
-        self.pump._flush(self)
+        self.pump.flush(self)
         return chunks
 
     def send_request(
@@ -131,13 +131,13 @@ class MsrpChannel:
             expect_response=expect_response,
             end_tid=end_tid,
         )
-        self.pump._flush(self)
+        self.pump.flush(self)
         return tx
 
     def send_raw(self, data: bytes) -> None:
         """Put exactly ``data`` on the connection (a malformed stimulus)."""
         self.machine.send_raw(data)
-        self.pump._flush(self)
+        self.pump.flush(self)
 
     def close(self) -> None:
         self.stream.close()
@@ -183,7 +183,8 @@ class MsrpChannel:
             probe, within, f"MSRP response to {request.method} {request.tid}"
         )
 
-    def _record(self, events: Iterable[MsrpEvent]) -> None:
+    def record_events(self, events: Iterable[MsrpEvent]) -> None:
+        """The pump hands over what the session machine made of received bytes."""
         now = self.pump.now()
         self.events.extend(LoggedMsrpEvent(now, e) for e in events)
         self._changed.notify()
@@ -266,18 +267,19 @@ class MsrpPump:
         channel = self._channels.get(stream)
         if channel is None:
             return
-        channel._record(channel.machine.receive_data(data, self.now()))
-        self._flush(channel)
+        channel.record_events(channel.machine.receive_data(data, self.now()))
+        self.flush(channel)
 
     def _on_close(self, stream: StreamConnection) -> None:
         channel = self._channels.pop(stream, None)
         if channel is None:
             return
-        channel._record(channel.machine.connection_lost())
+        channel.record_events(channel.machine.connection_lost())
         self._arm()
 
     # -- output and timer ---------------------------------------------------------------
-    def _flush(self, channel: MsrpChannel) -> None:
+    def flush(self, channel: MsrpChannel) -> None:
+        """Send what the channel's session machine has queued and re-arm its timer."""
         data = channel.machine.data_to_send()
         if data:
             try:
@@ -296,7 +298,7 @@ class MsrpPump:
         for channel in list(self._channels.values()):
             events = channel.machine.handle_timeout(now)
             if events:
-                channel._record(events)
+                channel.record_events(events)
             data = channel.machine.data_to_send()
             if data and channel.stream.is_open:
                 channel.stream.write(data)

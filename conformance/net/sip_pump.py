@@ -191,10 +191,11 @@ class ClientTransactionHandle:
 
     def cancel(self) -> ClientTransactionHandle:
         """Send a CANCEL for this (INVITE) transaction; returns the CANCEL's handle."""
-        return self.pump._cancel(self)
+        return self.pump.cancel_transaction(self)
 
     # -- fed by the pump --------------------------------------------------------------
-    def _event(self, event: Event) -> None:
+    def deliver(self, event: Event) -> None:
+        """The pump hands over an event of this client transaction."""
         if isinstance(event, ResponseReceived):
             self.received.append(event)
         elif isinstance(event, RetransmissionAbsorbed):
@@ -309,7 +310,7 @@ class SipPump:
         """Put exactly ``data`` on the wire (a malformed stimulus); nothing is tracked."""
         self.transport.send_nowait(data, destination)
 
-    def _cancel(self, handle: ClientTransactionHandle) -> ClientTransactionHandle:
+    def cancel_transaction(self, handle: ClientTransactionHandle) -> ClientTransactionHandle:
         tid = self.layer.send_cancel(handle.id, self.now())
         tx = self.layer.client_transaction(tid)
         request = tx.request if tx is not None else handle.request
@@ -423,7 +424,7 @@ class SipPump:
         if isinstance(tid, ClientTransactionId):
             handle = self._handles.get(tid)
             if handle is not None:
-                handle._event(event)
+                handle.deliver(event)
                 if isinstance(event, TransactionTerminated):
                     del self._handles[tid]
 

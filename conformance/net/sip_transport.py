@@ -50,7 +50,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.owner = owner
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        self.owner._datagram_received(data, (str(addr[0]), int(str(addr[1]))))
+        self.owner.datagram_received(data, (str(addr[0]), int(str(addr[1]))))
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable and similar: not evidence of a message, only logged.
@@ -237,7 +237,8 @@ class SipTransport:
         except Exception:  # a consumer bug must not stop the transport
             log.exception("SIP handler failed on %r from %s", item, source)
 
-    def _datagram_received(self, data: bytes, peer: Endpoint) -> None:
+    def datagram_received(self, data: bytes, peer: Endpoint) -> None:
+        """The UDP protocol object hands over a datagram it received."""
         self.capture.record(
             direction="in",
             transport="udp",

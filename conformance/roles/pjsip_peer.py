@@ -258,9 +258,9 @@ class _Account(_Base):  # type: ignore[misc]
 
     def onIncomingCall(self, prm: Any) -> None:
         call = _Call(self.peer, self, prm.callId)
-        self.peer._calls[prm.callId] = call
+        self.peer.track_call(prm.callId, call)
         event = IncomingCall(prm.callId, _raw(prm.rdata), str(prm.rdata.srcAddress))
-        self.peer._post(self.peer.incoming_calls.put, event)
+        self.peer.post_to_loop(self.peer.incoming_calls.put, event)
 
     def onInstantMessage(self, prm: Any) -> None:
         msg = ReceivedMessage(
@@ -270,22 +270,22 @@ class _Account(_Base):  # type: ignore[misc]
             from_uri=str(prm.fromUri),
             src=str(prm.rdata.srcAddress),
         )
-        self.peer._post(self.peer.messages.put, msg)
+        self.peer.post_to_loop(self.peer.messages.put, msg)
 
     def onInstantMessageStatus(self, prm: Any) -> None:
         result = RequestResult(int(prm.code), str(prm.reason), _raw(prm.rdata))
-        self.peer._post(self.peer.message_results.put, result)
+        self.peer.post_to_loop(self.peer.message_results.put, result)
 
     def onRegState(self, prm: Any) -> None:
         result = RegResult(int(prm.code), str(prm.reason), int(prm.expiration), _raw(prm.rdata))
-        self.peer._post(self.peer.reg_results.put, result)
+        self.peer.post_to_loop(self.peer.reg_results.put, result)
 
     def onSendRequest(self, prm: Any) -> None:
         tsx = prm.e.body.tsxState
         code = int(tsx.tsx.statusCode)
         raw = _raw(tsx.src.rdata) if prm.e.body.tsxState.type == pj.PJSIP_EVENT_RX_MSG else b""
         result = RequestResult(code, str(tsx.tsx.statusText), raw)
-        self.peer._post(self.peer.request_results.put, result)
+        self.peer.post_to_loop(self.peer.request_results.put, result)
 
 
 class _Call(_CallBase):  # type: ignore[misc]
@@ -317,7 +317,7 @@ class _Call(_CallBase):  # type: ignore[misc]
             reason=str(info.lastReason),
             raw=raw,
         )
-        self.peer._post(self.peer.call_events.put, event)
+        self.peer.post_to_loop(self.peer.call_events.put, event)
 
     def onCallTsxState(self, prm: Any) -> None:
         e = prm.e
@@ -334,7 +334,7 @@ class _Call(_CallBase):  # type: ignore[misc]
             method=str(tsx.method),
             raw=raw,
         )
-        self.peer._post(self.peer.call_events.put, event)
+        self.peer.post_to_loop(self.peer.call_events.put, event)
 
 
 # ---------------------------------------------------------------------------------------
@@ -557,9 +557,14 @@ class PjsipPeer:
             except BaseException as exc:  # handed to the awaiting coroutine
                 cmd.future.set_exception(exc)
 
-    def _post(self, fn: Callable[[T], None], item: T) -> None:
-        """From the pjsua2 thread: deliver ``item`` to ``fn`` on the asyncio loop."""
+    def post_to_loop(self, fn: Callable[[T], None], item: T) -> None:
+        """From the pjsua2 thread (the account and call callbacks): deliver ``item`` to
+        ``fn`` on the asyncio loop."""
         self.loop.call_soon_threadsafe(fn, item)
+
+    def track_call(self, call_id: int, call: _Call) -> None:
+        """From the pjsua2 thread: keep an incoming call until it ends."""
+        self._calls[call_id] = call
 
     async def _call(self, fn: Callable[[], T], within: float, what: str) -> T:
         """Run ``fn`` on the pjsua2 thread and return its result."""

@@ -163,8 +163,9 @@ async def test_the_core_names_each_sip_message_with_its_emulator() -> None:
 
 
 def test_the_core_names_no_message_it_cannot_read() -> None:
-    core = ToolCore.__new__(ToolCore)
-    core._dialogs, core._call_ids, core._routes, core._owners = {}, {}, [], {}
+    transport = SimpleNamespace(host="127.0.0.1", port=1)
+    pump: Any = SimpleNamespace(capture=Capture(), transport=transport, on_request=None)
+    core = ToolCore(pump)
     # the capture swallows what the attributor raises; the core itself raises for junk
     cap = Capture()
     cap.attribute(("127.0.0.1", 1), core.role_of_message)

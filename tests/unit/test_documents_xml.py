@@ -124,7 +124,7 @@ def test_underlying_parser_alone_reads_nothing(
         f'<!DOCTYPE a [<!ENTITY x SYSTEM "file://{secret_file}">'
         f'<!ENTITY y SYSTEM "http://127.0.0.1:{port}/y">]><a>&x;&y;</a>'
     ).encode()
-    root = etree.fromstring(doc, parser=docxml._make_parser())
+    root = etree.fromstring(doc, parser=docxml.hardened_parser())
     assert SECRET not in etree.tostring(root).decode()
     _assert_no_connection(listener)
 
