@@ -53,8 +53,9 @@ def _kind(old: Verdict | None, new: Verdict | None) -> str:
 def compare(old: RunResults, new: RunResults) -> list[Change]:
     """Every requirement whose verdict differs between ``old`` and ``new`` (sorted: the
     regressions and new fails first, then the fixes, then the rest; by id within each)."""
-    a = {r.id: r.verdict for r in old.requirements()}
-    b = {r.id: r.verdict for r in new.requirements()}
+    # a requirement no check carried (not evaluated) counts as untested on that side
+    a = {r.id: r.verdict for r in old.requirements() if r.verdict is not None}
+    b = {r.id: r.verdict for r in new.requirements() if r.verdict is not None}
     changes = [
         Change(rid, a.get(rid), b.get(rid), _kind(a.get(rid), b.get(rid)))
         for rid in sorted(set(a) | set(b))

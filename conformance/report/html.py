@@ -28,7 +28,7 @@ import jinja2
 from conformance import __version__
 from conformance.checks.verdict import CheckResult, Verdict
 from conformance.report.evidence import MessageRecord, endpoint_label, matches_evidence
-from conformance.report.model import RunResults, TestCaseResult
+from conformance.report.model import NOT_EVALUATED, RunResults, TestCaseResult
 
 if TYPE_CHECKING:
     from conformance.catalog.loader import Catalog
@@ -37,7 +37,7 @@ __all__ = ["REPORT_NAME", "UNTESTED", "Ladder", "ladder", "render_html", "write_
 
 REPORT_NAME = "report.html"
 UNTESTED = "untested"
-VERDICT_ORDER = [v.value for v in Verdict] + [UNTESTED]
+VERDICT_ORDER = [v.value for v in Verdict] + [NOT_EVALUATED, UNTESTED]
 
 # geometry of the ladder diagram
 _LANE_W = 210
@@ -162,7 +162,8 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
                 "id": q.id, "section": q.section, "strength": q.strength.value,
                 "role": q.role.value, "document": q.document.value, "quote": q.quote,
                 "title": q.title,
-                "verdict": res.verdict.value if res else UNTESTED,
+                "verdict": res.status if res else UNTESTED,
+                "reason": res.reason if res else "",
                 "tests": list(res.test_cases) if res else [],
             })
     for rid, res in reqs.items():
@@ -173,7 +174,7 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
             "id": rid, "section": info.get("section", ""), "strength": info.get("strength", ""),
             "role": info.get("role", ""), "document": info.get("document", ""),
             "quote": info.get("quote", info.get("title", "")), "title": info.get("title", ""),
-            "verdict": res.verdict.value, "tests": list(res.test_cases),
+            "verdict": res.status, "reason": res.reason, "tests": list(res.test_cases),
         })
     tc_ids = {tc.nodeid: f"tc{i}" for i, tc in enumerate(results.test_cases)}
     cases = []

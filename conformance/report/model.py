@@ -6,9 +6,13 @@
   declares it, and those test cases.
 - :class:`RunResults`: the run: metadata, test cases, requirements and a summary.
 
-Per-requirement verdict within one test case: the worst of that test case's checks against
-the requirement; a requirement the test case declares but never checks explicitly takes the
-test-case verdict (a plain ``assert`` judges every requirement the test declares).
+Per-requirement verdict within one test case: the worst of that test case's checks that carry
+the requirement's id. A requirement the test case declares but no check carried is **not
+evaluated** there (:data:`NOT_EVALUATED`, with the reason), never a pass or a fail inherited
+from the test case (DESIGN.md, "Results"). The one exception is a test case that never judged
+anything: when it ended ``n/a`` (the PICS ruled it out), ``inconc`` (the SUT never reached the
+state the check needs) or ``error`` (the tool failed), its declared requirements take that
+verdict, as none of those says the SUT passed or broke them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from conformance.checks.verdict import CheckResult, Verdict, worst
 from conformance.report.evidence import MessageRecord
 
 __all__ = [
+    "NOT_EVALUATED",
     "RESULTS_FORMAT",
     "RequirementResult",
     "RunResults",
@@ -30,6 +35,10 @@ __all__ = [
 ]
 
 RESULTS_FORMAT = "cpm-conformance-results/1"
+#: the status of a requirement that a test case declared but no check of it carried
+NOT_EVALUATED = "not evaluated"
+#: test-case verdicts that judge nothing, so that a declared requirement may take them
+_UNJUDGED = frozenset({Verdict.NA, Verdict.INCONC, Verdict.ERROR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +66,28 @@ class TestCaseResult:
     files: Mapping[str, str] = field(default_factory=dict)
 
     def requirement_verdicts(self) -> dict[str, Verdict]:
-        """Verdict per requirement this test case declares or checks."""
+        """Verdict per requirement this test case judged: the worst of the checks carrying
+        each id; a declared id no check carried takes the test case's verdict only when
+        that is ``n/a``, ``inconc`` or ``error`` (see :meth:`not_evaluated`)."""
         out: dict[str, Verdict] = {}
         for c in self.checks:
             out[c.requirement] = worst((out.get(c.requirement, Verdict.NA), c.verdict))
-        for rid in self.requirements:
-            if rid not in out:
-                out[rid] = self.verdict
+        if self.verdict in _UNJUDGED:
+            for rid in self.requirements:
+                out.setdefault(rid, self.verdict)
         return out
+
+    def not_evaluated(self) -> dict[str, str]:
+        """The declared requirements no check of this test case carried, with the reason
+        (only when the test case itself passed or failed: see :meth:`requirement_verdicts`)."""
+        if self.verdict in _UNJUDGED:
+            return {}
+        checked = {c.requirement for c in self.checks}
+        return {
+            rid: f"declared, but no check carried it (the test case: {self.verdict.value})"
+            for rid in self.requirements
+            if rid not in checked
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,29 +128,44 @@ class TestCaseResult:
 @dataclass(frozen=True, slots=True)
 class RequirementResult:
     id: str
-    verdict: Verdict
+    #: the worst verdict of the checks carrying the id; None: not evaluated (see ``reason``)
+    verdict: Verdict | None
     test_cases: tuple[str, ...]
     #: catalogue facts when known: document, section, strength, role, title
     info: Mapping[str, str] = field(default_factory=dict)
+    #: why the requirement was not evaluated (empty when it has a verdict)
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        """The verdict's word, or :data:`NOT_EVALUATED`."""
+        return self.verdict.value if self.verdict is not None else NOT_EVALUATED
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
-            "verdict": self.verdict.value,
+            "verdict": self.status,
             "test_cases": list(self.test_cases),
             **dict(self.info),
         }
+        if self.reason:
+            out["reason"] = self.reason
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RequirementResult:
         info = {
-            k: str(v) for k, v in data.items() if k not in ("id", "verdict", "test_cases")
+            k: str(v)
+            for k, v in data.items()
+            if k not in ("id", "verdict", "test_cases", "reason")
         }
+        text = str(data["verdict"])
         return cls(
             id=str(data["id"]),
-            verdict=Verdict.parse(str(data["verdict"])),
+            verdict=None if text == NOT_EVALUATED else Verdict.parse(text),
             test_cases=tuple(str(t) for t in data.get("test_cases", ())),
             info=info,
+            reason=str(data.get("reason", "")),
         )
 
 
@@ -151,22 +189,36 @@ class RunResults:
         self.test_cases.append(tc)
 
     def requirements(self) -> list[RequirementResult]:
+        """One result per requirement a test case declared or a check carried: the worst
+        verdict of the checks carrying its id over the run; not evaluated when no check
+        carried it (and no test case ruled it n/a, inconc or error)."""
         verdicts: dict[str, Verdict] = {}
+        reasons: dict[str, str] = {}
         tests: dict[str, list[str]] = {}
         for tc in self.test_cases:
             for rid, v in tc.requirement_verdicts().items():
                 verdicts[rid] = worst((verdicts.get(rid, Verdict.NA), v))
                 tests.setdefault(rid, []).append(tc.nodeid)
+            for rid, why in tc.not_evaluated().items():
+                reasons.setdefault(rid, f"{tc.nodeid.rpartition('::')[2]}: {why}")
+                tests.setdefault(rid, []).append(tc.nodeid)
         return [
-            RequirementResult(rid, verdicts[rid], tuple(tests[rid]),
-                              dict(self.requirement_info.get(rid, {})))
-            for rid in sorted(verdicts)
+            RequirementResult(
+                rid, verdicts.get(rid), tuple(tests[rid]),
+                dict(self.requirement_info.get(rid, {})),
+                "" if rid in verdicts else reasons[rid],
+            )
+            for rid in sorted(tests)
         ]
 
     def summary(self) -> dict[str, Any]:
+        requirements = self.requirements()
+        counts = _counts(r.verdict for r in requirements if r.verdict is not None)
+        counts[NOT_EVALUATED] = sum(r.verdict is None for r in requirements)
+        counts["total"] += counts[NOT_EVALUATED]
         return {
             "test_cases": _counts(tc.verdict for tc in self.test_cases),
-            "requirements": _counts(r.verdict for r in self.requirements()),
+            "requirements": counts,
             "verdict": self.verdict().value,
         }
 

@@ -23,7 +23,7 @@ from typing import IO, Any
 from xml.etree import ElementTree as ET
 
 from conformance.checks.verdict import Verdict
-from conformance.report.model import RESULTS_FORMAT, RunResults, TestCaseResult
+from conformance.report.model import NOT_EVALUATED, RESULTS_FORMAT, RunResults, TestCaseResult
 
 __all__ = [
     "JSONL_NAME",
@@ -173,6 +173,12 @@ def write_junit(results: RunResults, path: str | Path, suite_name: str = "cpm-co
         props = ET.SubElement(case, "properties")
         for rid in tc.requirements:
             ET.SubElement(props, "property", name="requirement", value=rid)
+        # per requirement, the verdict of the checks carrying its id in this test case
+        judged = tc.requirement_verdicts()
+        unjudged = tc.not_evaluated()
+        for rid in sorted(judged.keys() | unjudged.keys()):
+            status = judged[rid].value if rid in judged else NOT_EVALUATED
+            ET.SubElement(props, "property", name=f"verdict:{rid}", value=status)
         if tc.role:
             ET.SubElement(props, "property", name="role", value=tc.role)
         ET.SubElement(props, "property", name="verdict", value=tc.verdict.value)

@@ -22,7 +22,7 @@ table{border-collapse:collapse;margin:.4em 0}td,th{border:1px solid #ddd;padding
 th{background:#f3f3f3}.num{text-align:right}
 .v{font-weight:600;padding:0 .4em;border-radius:3px;white-space:nowrap}
 .v-pass{background:#d7f5d7}.v-fail{background:#f9c9c9}.v-error{background:#f3b0e8}
-.v-inconc{background:#fbe7b0}.v-na{background:#e6e6e6}.v-untested{background:#fff;border:1px dashed #aaa}
+.v-inconc{background:#fbe7b0}.v-na{background:#e6e6e6}.v-untested{background:#fff;border:1px dashed #aaa}.v-not-evaluated{background:#fff;border:1px dotted #c77}
 #matrix td.q{max-width:38em;font-size:12px}#matrix tr[hidden]{display:none}
 .filters select{margin-right:1em}
 details.tc{border:1px solid #ddd;margin:.4em 0;padding:.2em .6em}
@@ -87,7 +87,7 @@ details.msg.bad>summary{background:#fdd;color:#a00;font-weight:bold}
 <thead><tr><th>Requirement</th><th>Section</th><th>Strength</th><th>Role</th><th>Verdict</th><th>Quote</th><th>Test cases</th></tr></thead>
 <tbody>
 {% for r in rows %}
-<tr data-role="{{ r.role }}" data-verdict="{{ r.verdict }}" data-strength="{{ r.strength }}"><td>{{ r.id }}</td><td>{{ r.section }}</td><td>{{ r.strength }}</td><td>{{ r.role }}</td><td><span class="v v-{{ r.verdict|replace('/', '') }}">{{ r.verdict }}</span></td><td class="q">{{ r.quote }}</td><td>{% for t in r.tests %}<a href="#{{ tc_ids.get(t, '') }}">{{ t.rpartition('::')[2] }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
+<tr data-role="{{ r.role }}" data-verdict="{{ r.verdict }}" data-strength="{{ r.strength }}"><td>{{ r.id }}</td><td>{{ r.section }}</td><td>{{ r.strength }}</td><td>{{ r.role }}</td><td><span class="v v-{{ r.verdict|replace('/', '')|replace(' ', '-') }}"{% if r.reason %} title="{{ r.reason }}"{% endif %}>{{ r.verdict }}</span>{% if r.reason %}<br><small>{{ r.reason }}</small>{% endif %}</td><td class="q">{{ r.quote }}</td><td>{% for t in r.tests %}<a href="#{{ tc_ids.get(t, '') }}">{{ t.rpartition('::')[2] }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 {% endfor %}
 </tbody>
 </table>
