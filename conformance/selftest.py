@@ -4,16 +4,20 @@
    ``pass`` or ``n/a``.
 2. **One run per fault.** For each fault of the registry, the test cases that declare one of
    the requirement ids the fault breaks run against the reference SUT with that fault on. The
-   fault is *caught* (the mutant is killed) when at least one of them fails.
+   fault is *caught* (the mutant is killed) only when a **check carrying one of its target
+   requirement ids** fails: a test case that fails for another reason, or a verdict a
+   requirement would inherit from its test case, proves nothing.
 3. ``DIR/selftest.json``: the clean run's verdicts, the kill matrix (fault → failing test
-   cases), the faults no test case covers, and the mutation score (the share of faults
-   caught).
+   cases), the faults no test case covers, the mutation score (the share of faults
+   caught) and, per testable requirement, the faults whose run failed a check carrying its
+   id (``requirements``), with the testable requirements no fault proves (``unproven``).
 
 Fault runs are independent processes (each starts its own in-process reference SUT on
 run-time ports), so they run in parallel (``--jobs``).
 
-Exit status: 0 when the clean run is clean and every fault is caught; 1 otherwise; 2 when
-the self-test could not run.
+Exit status: 0 when the clean run is clean, every fault is caught and (over every fault)
+every test case is failed by some fault and every testable requirement is proven by one; 1
+otherwise; 2 when the self-test could not run.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.catalog import load_catalog
 from conformance.checks.verdict import Verdict
 from conformance.reference.faults import FAULTS, Fault
 from conformance.report.model import RunResults
@@ -52,10 +57,15 @@ class FaultOutcome:
     verdicts: dict[str, str] = field(default_factory=dict)
     #: why nothing could be judged (no test case, the run did not start)
     problem: str = ""
+    #: the fault's target requirement ids that a check carrying them failed
+    proven: tuple[str, ...] = ()
+    #: the test cases in which such a check failed
+    proving: tuple[str, ...] = ()
 
     @property
     def caught(self) -> bool:
-        return bool(self.failing)
+        """Caught only when a check carrying one of the fault's own ids failed."""
+        return bool(self.proven)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +74,8 @@ class FaultOutcome:
             "requirements": list(self.requirements),
             "test_cases": list(self.test_cases),
             "failing": list(self.failing),
+            "proven": list(self.proven),
+            "proving": list(self.proving),
             "caught": self.caught,
             "verdicts": self.verdicts,
             "problem": self.problem,
@@ -157,7 +169,45 @@ def judge_fault(
     failing = tuple(
         n for n in cases if verdicts.get(n) == Verdict.FAIL.value and n in trusted
     )
-    return dataclasses.replace(base, failing=failing, verdicts=verdicts)
+    proven, proving = failed_targets(results, fault, trusted)
+    return dataclasses.replace(
+        base, failing=failing, verdicts=verdicts, proven=proven, proving=proving
+    )
+
+
+def failed_targets(
+    results: RunResults, fault: Fault, trusted: set[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fault's target ids that a check carrying them failed in a trusted test case, and
+    those test cases: the check's own verdict, never one inherited from its test case."""
+    targets = set(fault.requirement_ids)
+    proven: set[str] = set()
+    proving: list[str] = []
+    for tc in results.test_cases:
+        if tc.nodeid not in trusted:
+            continue
+        hit = {c.requirement for c in tc.checks if c.verdict is Verdict.FAIL} & targets
+        if hit:
+            proven |= hit
+            proving.append(tc.nodeid)
+    return tuple(sorted(proven)), tuple(proving)
+
+
+def proof_by_requirement(
+    testable: Sequence[str], outcomes: Sequence[FaultOutcome]
+) -> dict[str, list[str]]:
+    """Every testable requirement id -> the faults whose run failed a check carrying it."""
+    proof: dict[str, list[str]] = {rid: [] for rid in sorted(testable)}
+    for outcome in outcomes:
+        for rid in outcome.proven:
+            if rid in proof:
+                proof[rid].append(outcome.fault)
+    return proof
+
+
+def testable_requirements() -> tuple[str, ...]:
+    """The catalogue's testable requirement ids (SHALL, SHOULD and MAY alike)."""
+    return tuple(q.id for q in load_catalog() if q.testable)
 
 
 def unkilled(clean: RunResults, outcomes: Sequence[FaultOutcome]) -> list[str]:
@@ -172,6 +222,7 @@ def selftest(
     fault_names: Sequence[str] | None = None,
     jobs: int = 0,
     runner: Runner = _run_command,
+    testable: Sequence[str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Run the self-test; returns (exit status, the selftest.json document)."""
     started = time.time()
@@ -197,6 +248,9 @@ def selftest(
             )
         )
     caught = sum(o.caught for o in outcomes)
+    proof = proof_by_requirement(
+        testable if testable is not None else testable_requirements(), outcomes
+    )
     document: dict[str, Any] = {
         "clean": {
             "test_cases": len(clean.test_cases),
@@ -208,13 +262,22 @@ def selftest(
         "uncaught": [o.fault for o in outcomes if not o.caught],
         # every test case must fail under some fault; judged only when every fault ran
         "unkilled": None if fault_names else unkilled(clean, outcomes),
+        # per testable requirement, the faults whose run failed a check carrying its id;
+        # the ones no fault proves are judged only when every fault ran
+        "requirements": proof,
+        "unproven": None if fault_names else [rid for rid, by in proof.items() if not by],
         "caught": caught,
         "total": len(outcomes),
         "mutation_score": round(caught / len(outcomes), 4) if outcomes else 0.0,
         "duration": round(time.time() - started, 2),
     }
     (report_dir / SELFTEST_JSON).write_text(json.dumps(document, indent=2) + "\n")
-    complete = not unclean and caught == len(outcomes) and not document["unkilled"]
+    complete = (
+        not unclean
+        and caught == len(outcomes)
+        and not document["unkilled"]
+        and not document["unproven"]
+    )
     return (0 if complete else 1), document
 
 
@@ -224,7 +287,7 @@ def gate(status: int, doc: dict[str, Any], min_score: float | None) -> int:
     if status != 1 or min_score is None or "error" in doc:
         return status
     clean = not doc["clean"]["not_clean"]
-    proven = not doc.get("unkilled")
+    proven = not doc.get("unkilled") and not doc.get("unproven")
     return 0 if clean and proven and doc["mutation_score"] >= min_score else 1
 
 
@@ -258,22 +321,33 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         print(f"  NOT CLEAN {verdict:6} {nodeid}")
     for fault in doc["faults"]:
         mark = "caught  " if fault["caught"] else "MISSED  "
-        detail = ", ".join(fault["failing"]) or fault["problem"] or "no test case failed"
+        if fault["caught"]:
+            detail = f"{', '.join(fault['proven'])} in {', '.join(fault['proving'])}"
+        elif fault["failing"]:
+            detail = (f"{', '.join(fault['failing'])} failed, but no check carrying"
+                      f" {', '.join(fault['requirements'])}")
+        else:
+            detail = fault["problem"] or "no test case failed"
         print(f"{mark}{fault['fault']}: {detail}")
     for nodeid in doc["unkilled"] or ():
         print(f"UNKILLED {nodeid}: no fault fails this test case")
     if doc["unkilled"] is not None:
         print(f"test cases failed by some fault: {clean['test_cases'] - len(doc['unkilled'])}"
               f" of {clean['test_cases']}")
+    if doc["unproven"] is not None:
+        for rid in doc["unproven"]:
+            print(f"UNPROVEN {rid}: no fault fails a check carrying this id")
+        total = len(doc["requirements"])
+        print(f"requirements proven by a fault: {total - len(doc['unproven'])} of {total}")
     print(
         f"mutation score: {doc['caught']}/{doc['total']} = {doc['mutation_score']:.0%}"
         f"  ({args.report_dir / SELFTEST_JSON})"
     )
     if args.min_score is not None:
-        print(f"required: a clean run, every test case failed by some fault and a score of"
-              f" at least {args.min_score:.0%}")
+        print(f"required: a clean run, every test case failed and every testable requirement"
+              f" proven by some fault, and a score of at least {args.min_score:.0%}")
     return status
 
 
-__all__ = ["FaultOutcome", "cmd_selftest", "configure_selftest", "gate", "selftest",
-           "unkilled"]
+__all__ = ["FaultOutcome", "cmd_selftest", "configure_selftest", "failed_targets", "gate",
+           "proof_by_requirement", "selftest", "testable_requirements", "unkilled"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance.checks.verdict import Verdict
+import pytest
+
+from conformance.checks.verdict import CheckResult, Verdict
 from conformance.reference.faults import FAULTS
 from conformance.report.model import RunResults, TestCaseResult
 from conformance.report.results import RESULTS_NAME
@@ -33,6 +35,11 @@ def _write(report_dir: Path, cases: list[TestCaseResult]) -> None:
     (report_dir / RESULTS_NAME).write_text(json.dumps(results.to_json()))
 
 
+def _failed(case: TestCaseResult, rid: str) -> TestCaseResult:
+    check = CheckResult(rid, Verdict.FAIL, expected="x", actual="y")
+    return TestCaseResult(case.nodeid, Verdict.FAIL, case.requirements, checks=(check,))
+
+
 def fake_runner(calls: list[list[str]]):  # type: ignore[no-untyped-def]
     def run(argv: list[str]) -> int:
         calls.append(argv)
@@ -43,8 +50,10 @@ def fake_runner(calls: list[list[str]]):  # type: ignore[no-untyped-def]
         fault = argv[argv.index("--faults") + 1]
         selected = set(argv[i + 1] for i, a in enumerate(argv) if a == "--requirement")
         cases = [c for c in CASES.values() if selected & set(c.requirements)]
-        if fault == CAUGHT:  # the suite sees this fault
-            cases = [TestCaseResult(c.nodeid, Verdict.FAIL, c.requirements) for c in cases]
+        if fault == CAUGHT:  # the suite sees this fault: a check carrying its id fails
+            cases = [_failed(c, c.requirements[0]) for c in cases]
+        elif fault == MISSED:  # the test case fails, but no check carrying the fault's id
+            cases = [_failed(c, "SOME-OTHER-ID") for c in cases]
         _write(report_dir, cases)
         return 1 if fault == CAUGHT else 0
 
@@ -58,8 +67,12 @@ def test_kill_matrix_and_mutation_score(tmp_path: Path) -> None:
     )
     assert status == 1  # one fault missed, one without a test case
     assert doc["kill_matrix"][CAUGHT] == [CASES[CAUGHT].nodeid]
-    assert doc["kill_matrix"][MISSED] == []
+    # MISSED's test case failed, but no check carrying the fault's own id did
+    assert doc["kill_matrix"][MISSED] == [CASES[MISSED].nodeid]
     assert set(doc["uncaught"]) == {MISSED, UNTESTED}
+    caught = next(f for f in doc["faults"] if f["fault"] == CAUGHT)
+    assert caught["proven"] == [FAULTS[CAUGHT].requirement_ids[0]]
+    assert caught["proving"] == [CASES[CAUGHT].nodeid]
     assert (doc["caught"], doc["total"]) == (1, 3)
     assert doc["mutation_score"] == round(1 / 3, 4)
     untested = next(f for f in doc["faults"] if f["fault"] == UNTESTED)
@@ -114,7 +127,7 @@ def _proxy_runner(control_verdict: Verdict, calls: list[list[str]]):  # type: ig
         elif "--faults" not in argv:  # the control run under the fault's claims
             _write(report_dir, [TestCaseResult(case.nodeid, control_verdict, case.requirements)])
         else:
-            _write(report_dir, [TestCaseResult(case.nodeid, Verdict.FAIL, case.requirements)])
+            _write(report_dir, [_failed(case, case.requirements[0])])
         return 0
 
     return run
@@ -166,3 +179,37 @@ def test_unkilled_lists_test_cases_no_fault_fails(tmp_path: Path) -> None:
     # a run of chosen faults judges faults only: no test case is called unproven
     _, doc = selftest(tmp_path, fault_names=[CAUGHT], jobs=1, runner=fake_runner([]))
     assert doc["unkilled"] is None
+
+
+def test_requirements_are_proven_by_a_failed_check_of_their_own(tmp_path: Path) -> None:
+    caught_id = FAULTS[CAUGHT].requirement_ids[0]
+    missed_id = FAULTS[MISSED].requirement_ids[0]
+    status, doc = selftest(
+        tmp_path, fault_names=[CAUGHT, MISSED], jobs=1, runner=fake_runner([]),
+        testable=[caught_id, missed_id, "NEVER-TARGETED"],
+    )
+    assert doc["requirements"] == {caught_id: [CAUGHT], missed_id: [], "NEVER-TARGETED": []}
+    assert doc["unproven"] is None  # judged only over every fault
+    assert status == 1
+
+
+def test_every_fault_run_lists_the_unproven_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("conformance.selftest.FAULTS", {CAUGHT: FAULTS[CAUGHT]})
+    status, doc = selftest(
+        tmp_path, jobs=1, runner=fake_runner([]),
+        testable=[FAULTS[CAUGHT].requirement_ids[0], "NEVER-TARGETED"],
+    )
+    assert doc["unproven"] == ["NEVER-TARGETED"]
+    assert status == 1  # every fault caught, but a requirement no fault proves
+
+
+def test_gate_fails_on_an_unproven_requirement() -> None:
+    from conformance.selftest import gate
+
+    doc = {"clean": {"not_clean": {}}, "mutation_score": 1.0, "unkilled": [],
+           "unproven": ["X-1"]}
+    assert gate(1, doc, 0.5) == 1
+    doc["unproven"] = []
+    assert gate(1, doc, 0.5) == 0
