@@ -15,8 +15,11 @@ Subcommands::
         [--strict] [-n N] [--alluredir DIR] [--layout direct|kamailio] [-- PYTEST ARGS]
         runs pytest over the test cases; writes DIR/results.json (DIR/results.jsonl as it
         goes) and DIR/junit.xml. Exit status: 0 when every applicable test case passed,
-        1 on any fail, 2 when no fail but some inconc or error, or when the run could not
-        be made (invalid profile or catalogue, nothing selected, pytest usage error).
+        1 on any fail, 2 when no fail but some inconc or error, 3 when the run could not
+        start (preflight problem, invalid profile or catalogue, nothing selected, pytest
+        usage error), 4 when every selected test case is n/a, 130 when interrupted.
+    check --sut PROFILE|reference [--pics N=V] [--faults F] [--requirement ID] ...
+        the preflight alone (conformance/preflight.py): one line per problem, exit 3.
         Also writes DIR/report.html and DIR/evidence/ (docs/report.md).
     report RESULTS [--out report.html]
         the HTML compliance report from a results.json (or its report directory, or a
@@ -48,9 +51,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from conformance.catalog.model import Requirement, Role
-from conformance.catalog.profile import ProfileError, load_sut
+from conformance.catalog.profile import ProfileError, SutProfile, load_sut
 from conformance.demo import cmd_demo, configure_demo
 from conformance.net.layout import LAYOUTS
+from conformance.preflight import PreflightReport, Selection, preflight
 from conformance.selftest import cmd_selftest, configure_selftest
 
 if TYPE_CHECKING:
@@ -60,11 +64,16 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS", "CliError", "Command", "locate_testcases", "main"]
 
 PROG = "cpm-conformance"
+#: exit statuses (README, "Exit status"): pass; a fail; inconc or error; the run could not
+#: start (configuration or usage); nothing applicable (every selected test case n/a);
+#: interrupted (SIGINT or SIGTERM: what finished is kept, the run is incomplete)
 EXIT_OK, EXIT_FAIL, EXIT_TROUBLE = 0, 1, 2
+EXIT_CANNOT_START, EXIT_NOTHING_APPLICABLE, EXIT_INTERRUPTED = 3, 4, 130
 
 
 class CliError(Exception):
-    """A problem the user can fix: printed as one line per problem, exit status 2."""
+    """A problem the user can fix: printed as one line per problem, exit status 3
+    (:data:`EXIT_CANNOT_START`)."""
 
     def __init__(self, *lines: str) -> None:
         super().__init__("\n".join(lines))
@@ -282,10 +291,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from conformance.report.model import exit_status
     from conformance.report.results import JUNIT_NAME, RESULTS_NAME, load_results, write_junit
 
-    try:
-        profile = load_sut(args.sut)
-    except ProfileError as exc:
-        raise CliError(*(f"invalid SUT profile: {line}" for line in exc.lines())) from None
+    profile = _profile(args.sut)
+    _preflight_or_stop(profile, args)
     sut = "reference" if args.sut == "reference" else str(Path(args.sut).resolve())
     report_dir = Path(args.report_dir).resolve()
     try:
@@ -336,7 +343,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(f"pytest could not run the test cases (exit status {code});"
                        " see its message above")
     if code == 5:
-        raise CliError("no test case selected")
+        raise CliError("no test case selected (see --role, --clause and --requirement)")
     try:
         results = load_results(report_dir)
     except (OSError, ValueError) as exc:
@@ -358,9 +365,65 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{PROG}: {counts['total']} test cases: "
           + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "total")
           + f"; results in {results_path}; exit status {status}", file=sys.stderr)
-    if code == 2 and status == EXIT_OK:
-        return EXIT_TROUBLE  # interrupted: what finished passed, but the run is incomplete
+    if code == 2:
+        return EXIT_INTERRUPTED  # what finished is kept, but the run is incomplete
     return status
+
+
+def _profile(spec: str) -> SutProfile:
+    try:
+        return load_sut(spec)
+    except ProfileError as exc:
+        raise CliError(*(f"invalid SUT profile: {line}" for line in exc.lines())) from None
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    faults = getattr(args, "faults", None) or ""
+    return Selection(
+        pics=tuple(getattr(args, "pics", ()) or ()),
+        faults=tuple(f.strip() for f in faults.split(",") if f.strip()),
+        requirements=tuple(getattr(args, "requirement", ()) or ()),
+        clauses=tuple(getattr(args, "clause", ()) or ()),
+        roles=tuple(getattr(args, "role", ()) or ()),
+    )
+
+
+def _preflight(profile: SutProfile, args: argparse.Namespace, *, probe: bool) -> PreflightReport:
+    from conformance.reference.faults import FAULTS
+
+    return preflight(profile, _selection(args), _catalog(args.catalog_dir), FAULTS, probe=probe)
+
+
+def _preflight_or_stop(profile: SutProfile, args: argparse.Namespace) -> None:
+    """The run does not start when the preflight finds a problem (one line each)."""
+    report = _preflight(profile, args, probe=True)
+    if not report.ok:
+        raise CliError(*(str(p) for p in report.problems))
+
+
+# --------------------------------------------------------------------------- check
+
+
+def _configure_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sut", default="reference", metavar="PROFILE|reference",
+                   help="SUT profile (TOML) or 'reference' (default)")
+    p.add_argument("--role", action="append", default=[], metavar="ROLE")
+    p.add_argument("--clause", action="append", default=[], metavar="SECTION")
+    p.add_argument("--requirement", action="append", default=[], metavar="ID")
+    p.add_argument("--pics", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--faults", metavar="NAME[,NAME...]")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The preflight alone: every problem on one line, then the exit status 3; else what
+    was checked, and 0."""
+    report = _preflight(_profile(args.sut), args, probe=True)
+    for note in report.notes:
+        print(f"ok: {note}")
+    if not report.ok:
+        raise CliError(*(str(p) for p in report.problems))
+    print(f"{PROG}: ready to run")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- report, compare
@@ -440,6 +503,8 @@ COMMANDS: list[Command] = [
             _configure_requirements, cmd_requirements),
     Command("coverage", "testable mandatory requirements no test case covers",
             _configure_coverage, cmd_coverage),
+    Command("check", "preflight: the profile, the names given and the SUT's reachability",
+            _configure_check, cmd_check),
     Command("run", "run the test cases against a SUT", _configure_run, cmd_run),
     Command("demo", "loopback demo: a captured CPM session between two engines",
             configure_demo, cmd_demo),
@@ -484,10 +549,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         for line in exc.lines:
             print(f"{PROG}: error: {line}", file=sys.stderr)
-        return EXIT_TROUBLE
+        return EXIT_CANNOT_START
     except ImportError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_TROUBLE
+        return EXIT_CANNOT_START
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_TROUBLE
+        return EXIT_INTERRUPTED

@@ -251,10 +251,13 @@ class RunResults:
 
 def exit_status(results: RunResults) -> int:
     """0 when every applicable test case passed, 1 on any ``fail``, 2 when no ``fail`` but
-    some ``inconc`` or ``error``."""
+    some ``inconc`` or ``error``, 4 when nothing was applicable (no test case, or every
+    one ``n/a``): a gate must not read a run that judged nothing as a pass."""
     verdicts = {tc.verdict for tc in results.test_cases}
     if Verdict.FAIL in verdicts:
         return 1
     if verdicts & {Verdict.INCONC, Verdict.ERROR}:
         return 2
+    if not verdicts - {Verdict.NA}:
+        return 4
     return 0

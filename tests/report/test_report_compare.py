@@ -59,4 +59,4 @@ def test_json_and_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
                  str(tmp_path / "new.json")]) == 1
     assert json.loads(capsys.readouterr().out) == [
         {"requirement": "A-1", "kind": "regression", "old": "pass", "new": "fail"}]
-    assert main(["compare", str(tmp_path / "nope.json"), str(tmp_path / "new.json")]) == 2
+    assert main(["compare", str(tmp_path / "nope.json"), str(tmp_path / "new.json")]) == 3

@@ -112,5 +112,5 @@ def test_report_command_regenerates_from_json(results: RunResults, tmp_path: Pat
 def test_report_command_bad_input(tmp_path: Path, capsys: object) -> None:
     bad = tmp_path / "x.json"
     bad.write_text("{}", encoding="utf-8")
-    assert main(["report", str(bad)]) == 2
-    assert main(["report", str(tmp_path / "missing.json")]) == 2
+    assert main(["report", str(bad)]) == 3
+    assert main(["report", str(tmp_path / "missing.json")]) == 3

@@ -82,6 +82,11 @@ def test_run_inconc_without_fail_is_2(world: dict[str, Path]) -> None:
     assert results(world)["summary"]["test_cases"]["inconc"] == 1
 
 
+def test_run_where_nothing_is_applicable_is_4(world: dict[str, Path]) -> None:
+    assert run(world, PASSING, "--requirement", "PF-8.3.2.9-ADMIN") == 4
+    assert {t["verdict"] for t in results(world)["test_cases"]} == {"n/a"}
+
+
 def test_run_strict_and_selection_are_passed(world: dict[str, Path]) -> None:
     assert run(world, FAILING, "--requirement", "PF-8.3.2-1", "--strict") == 0
     data = results(world)
@@ -89,12 +94,12 @@ def test_run_strict_and_selection_are_passed(world: dict[str, Path]) -> None:
     assert data["run"]["strict"] is True
 
 
-def test_run_invalid_profile_is_one_line_and_2(
+def test_run_invalid_profile_is_one_line_and_3(
     world: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = '[sut]\ntarget = "reference"\nroles = ["pf"]\n[timers]\nt1 = "x"\n'
     world["profile"].write_text(text, encoding="utf-8")
-    assert run(world, PASSING) == 2
+    assert run(world, PASSING) == 3
     err = capsys.readouterr().err
     assert err == (f"cpm-conformance: error: invalid SUT profile: {world['profile']}: "
                    "timers.t1: expected a number of seconds, got a string 'x'\n"
@@ -104,14 +109,14 @@ def test_run_invalid_profile_is_one_line_and_2(
 
 def test_run_missing_profile(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     world["profile"].unlink()
-    assert run(world, PASSING) == 2
+    assert run(world, PASSING) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such file" in err and "Traceback" not in err
 
 
-def test_run_unknown_requirement_is_2(world: dict[str, Path]) -> None:
+def test_run_unknown_requirement_is_3(world: dict[str, Path]) -> None:
     tests = 'import pytest\n@pytest.mark.requirement("NOPE")\ndef test_x():\n    pass\n'
-    assert run(world, tests) == 2
+    assert run(world, tests) == 3
 
 
 def test_requirements_table_and_json(
