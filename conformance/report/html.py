@@ -17,6 +17,7 @@ unless given; requirements the run never tested show as ``untested``.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from conformance.report.model import NOT_EVALUATED, RunResults, TestCaseResult
 if TYPE_CHECKING:
     from conformance.catalog.loader import Catalog
 
-__all__ = ["REPORT_NAME", "UNTESTED", "Ladder", "ladder", "render_html", "write_html"]
+__all__ = ["REPORT_NAME", "UNTESTED", "Ladder", "ladder", "render_html", "safe_link", "write_html"]
 
 REPORT_NAME = "report.html"
 UNTESTED = "untested"
@@ -150,6 +151,18 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
     return out
 
 
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
+
+
+def safe_link(path: str) -> str | None:
+    """``path`` when it is a relative path inside the report directory (no scheme, not
+    absolute, no ``..``), else None: results.json is input, and a link from it must never
+    run script or leave the report's folder."""
+    if not _SAFE_PATH.fullmatch(path) or any(part in ("", "..") for part in path.split("/")):
+        return None
+    return path
+
+
 def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
     reqs = {r.id: r for r in results.requirements()}
     rows: list[dict[str, Any]] = []
@@ -186,6 +199,7 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
             "ladder": ladder(tc.evidence, bad) if tc.evidence else None,
             "messages": [(m, _clock(m.timestamp), m.index in bad) for m in tc.evidence],
             "open": tc.verdict >= Verdict.INCONC,
+            "files": [(kind, safe_link(path), path) for kind, path in sorted(tc.files.items())],
         })
     # the worst first (fail and error on top), in run order within a verdict
     rank = {c["anchor"]: tc.verdict.rank for c, tc in zip(cases, results.test_cases, strict=True)}

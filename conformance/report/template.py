@@ -106,7 +106,7 @@ details.msg.bad>summary{background:#fdd;color:#a00;font-weight:bold}
 {% for e in f.evidence %}<br>evidence: {{ e.kind }}: {{ e.description }}{% if e.pointer %} @ <code>{{ e.pointer }}</code>{% endif %}{% endfor %}</div>
 {% endfor %}
 {% if tc.details and not c.failed and tc.verdict in ("fail", "error") %}<details><summary>failure text</summary><pre>{{ tc.details }}</pre></details>{% endif %}
-{% if tc.files %}<p>Evidence: {% for kind, path in tc.files|dictsort %}<a href="{{ path }}">{{ kind }}</a> {% endfor %}</p>{% endif %}
+{% if c.files %}<p>Evidence: {% for kind, href, path in c.files %}{% if href %}<a href="{{ href }}">{{ kind }}</a>{% else %}{{ kind }} (<code>{{ path }}</code>: not a path inside the report folder, no link){% endif %} {% endfor %}</p>{% endif %}
 {% set lad = c.ladder %}
 {% if lad %}
 <svg class="ladder" xmlns="http://www.w3.org/2000/svg" width="{{ lad.width }}" height="{{ lad.height }}" role="img" aria-label="message sequence">

@@ -94,3 +94,27 @@ def test_junit_and_html_show_the_requirement_verdicts(tmp_path: Path) -> None:
     assert props["verdict:REQ-B"] == NOT_EVALUATED
     html = render_html(_run(FAILING))
     assert "v-not-evaluated" in html and "no check carried it" in html
+
+
+def test_evidence_links_stay_inside_the_report_folder() -> None:
+    from conformance.report.html import safe_link
+
+    assert safe_link("evidence/tc1.log") == "evidence/tc1.log"
+    for bad in ("javascript:alert(1)", "/etc/passwd", "../x.log", "evidence/../../x",
+                "http://example.invalid/x", "", "evidence//x", " javascript:x"):
+        assert safe_link(bad) is None, bad
+    tc = TestCaseResult("t.py::test_x", Verdict.PASS,
+                        files={"log": "javascript:alert(1)", "pcap": "evidence/t.pcap"})
+    html = render_html(_run(tc))
+    assert 'href="javascript:' not in html and 'href="evidence/t.pcap"' in html
+
+
+def test_results_json_has_the_permissions_of_the_other_files(tmp_path: Path) -> None:
+    import os
+
+    from conformance.report.results import write_json_atomic
+
+    write_json_atomic(tmp_path / "results.json", {})
+    (tmp_path / "junit.xml").write_text("x")
+    mode = os.stat(tmp_path / "results.json").st_mode & 0o777
+    assert mode == os.stat(tmp_path / "junit.xml").st_mode & 0o777
