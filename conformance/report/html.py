@@ -223,7 +223,8 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "date": _when(start),
         "duration": duration,
         "version": run.get("version") or __version__,
-        "verdict": results.verdict().value,
+        "verdict": _run_verdict(results),
+        "verdict_class": "inconc" if run.get("incomplete") else results.verdict().value,
         "tc_counts": _counts(tc.verdict.value for tc in results.test_cases),
         "req_counts": _counts(r["verdict"] for r in rows),
         "by_role": {k: _counts(v) for k, v in sorted(by_role.items())},
@@ -237,6 +238,16 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "tc_ids": tc_ids,
         "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
+
+
+def _run_verdict(results: RunResults) -> str:
+    """The run's verdict; an incomplete run is never a pass (it says what it found so far)."""
+    verdict = results.verdict()
+    if not results.run.get("incomplete"):
+        return verdict.value
+    if verdict in (Verdict.PASS, Verdict.NA):
+        return "incomplete"
+    return f"incomplete ({verdict.value} so far)"
 
 
 _ENV = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)

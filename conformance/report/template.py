@@ -44,7 +44,7 @@ details.msg.bad>summary{background:#fdd;color:#a00;font-weight:bold}
 <section id="summary">
 <h2>Summary</h2>
 <table class="facts">
-<tr><th>Run verdict</th><td><span class="v v-{{ verdict|replace('/', '') }}" id="run-verdict">{{ verdict }}</span></td></tr>
+<tr><th>Run verdict</th><td><span class="v v-{{ verdict_class|replace('/', '') }}" id="run-verdict">{{ verdict }}</span></td></tr>
 <tr><th>SUT</th><td>{{ profile.name or run.sut or "" }}{% if profile.target %} ({{ profile.target }}){% endif %}</td></tr>
 {% if profile.roles %}<tr><th>Roles under test</th><td>{{ profile.roles|join(", ") }}</td></tr>{% endif %}
 {% if profile.path %}<tr><th>Profile</th><td>{{ profile.path }}</td></tr>{% endif %}

@@ -118,3 +118,12 @@ def test_results_json_has_the_permissions_of_the_other_files(tmp_path: Path) -> 
     (tmp_path / "junit.xml").write_text("x")
     mode = os.stat(tmp_path / "results.json").st_mode & 0o777
     assert mode == os.stat(tmp_path / "junit.xml").st_mode & 0o777
+
+
+def test_an_incomplete_run_is_never_a_pass() -> None:
+    tc = TestCaseResult("t.py::test_x", Verdict.PASS, checks=(_check("A", Verdict.PASS),))
+    run = RunResults(run={"incomplete": True}, test_cases=[tc])
+    html = render_html(run)
+    assert 'id="run-verdict">incomplete</span>' in html
+    failing = RunResults(run={"incomplete": True}, test_cases=[FAILING])
+    assert 'id="run-verdict">incomplete (fail so far)</span>' in render_html(failing)
