@@ -48,8 +48,9 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from conformance import __version__
 from conformance.catalog.model import Requirement, Role
 from conformance.catalog.profile import ProfileError, SutProfile, load_sut
 from conformance.demo import cmd_demo, configure_demo
@@ -165,6 +166,84 @@ def cmd_requirements(args: argparse.Namespace) -> int:
     _table(rows, ["id", "strength", "roles", "clause", "testable", "applicability", "title"],
            sys.stdout)
     sys.stdout.write(f"{len(reqs)} requirements\n")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- pics, faults
+
+
+def _configure_pics(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+
+def pics_gates(catalog: Catalog) -> dict[str, list[str]]:
+    """PICS option -> the requirement ids whose applicability names it."""
+    from conformance.catalog.pics import names_in, parse_expression
+
+    gates: dict[str, list[str]] = {}
+    for q in catalog:
+        if q.applicability:
+            for name in sorted(names_in(parse_expression(q.applicability))):
+                gates.setdefault(name, []).append(q.id)
+    return gates
+
+
+def cmd_pics(args: argparse.Namespace) -> int:
+    """The PICS proforma: every option, its values and default, what it means and which
+    requirements it gates."""
+    from conformance.catalog.pics import PICS_OPTIONS
+
+    gates = pics_gates(_catalog(args.catalog_dir))
+    items: list[dict[str, Any]] = [
+        {
+            "option": o.name,
+            "values": list(o.choices) if o.kind == "choice" else ["true", "false"],
+            "default": o.default,
+            "description": o.description,
+            "source": o.source,
+            "gates": gates.get(o.name, []),
+        }
+        for o in PICS_OPTIONS.values()
+    ]
+    if args.format == "json":
+        json.dump(items, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    rows = [
+        [i["option"], "/".join(i["values"]), str(i["default"]).lower(),
+         f"{len(i['gates'])} requirements" if i["gates"] else "-", i["description"]]
+        for i in items
+    ]
+    _table(rows, ["option", "values", "default", "gates", "description"], sys.stdout)
+    sys.stdout.write(f"{len(items)} PICS options\n")
+    return EXIT_OK
+
+
+def _configure_faults(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--role", choices=[r.value for r in Role])
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+
+def cmd_faults(args: argparse.Namespace) -> int:
+    """The reference SUT's faults: each with the requirements it breaks."""
+    from conformance.reference.faults import FAULTS
+
+    faults = [f for f in FAULTS.values() if not args.role or f.role == args.role]
+    if args.format == "json":
+        json.dump([
+            {"fault": f.name, "role": f.role, "requirements": list(f.requirement_ids),
+             "pics": {n: v for n, v in f.pics}, "description": f.description}
+            for f in faults
+        ], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    rows = [
+        [f.name, f.role, ", ".join(f.requirement_ids),
+         ", ".join(f"{n}={v}" for n, v in f.pics) or "-", f.description]
+        for f in faults
+    ]
+    _table(rows, ["fault", "role", "breaks", "needs claims", "description"], sys.stdout)
+    sys.stdout.write(f"{len(faults)} faults\n")
     return EXIT_OK
 
 
@@ -501,6 +580,10 @@ def _cmd_reference(args: argparse.Namespace) -> int:
 COMMANDS: list[Command] = [
     Command("requirements", "list the requirement catalogue",
             _configure_requirements, cmd_requirements),
+    Command("pics", "the PICS proforma: every option, its meaning and what it gates",
+            _configure_pics, cmd_pics),
+    Command("faults", "the reference SUT's faults and the requirements each breaks",
+            _configure_faults, cmd_faults),
     Command("coverage", "testable mandatory requirements no test case covers",
             _configure_coverage, cmd_coverage),
     Command("check", "preflight: the profile, the names given and the SUT's reachability",
@@ -524,6 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Conformance test system for OMA CPM 2.0 group chat.")
     parser.add_argument("--catalog-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         p = sub.add_parser(command.name, help=command.help, description=command.help)
@@ -556,3 +640,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (``requirements | head``): stop quietly, and keep Python
+        # from failing again when it flushes stdout at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK

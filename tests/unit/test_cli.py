@@ -194,3 +194,36 @@ def test_killed_run_keeps_what_it_finished(world: dict[str, Path]) -> None:
     root = ET.parse(out).getroot()  # noqa: S314 - our own file
     assert len(list(root.iter("testcase"))) == 2
     assert any(p.get("name") == "verdict" for p in root.iter("property"))
+
+
+def test_version_pics_and_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance import __version__
+    from conformance.catalog.pics import PICS_OPTIONS
+    from conformance.reference.faults import FAULTS
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"cpm-conformance {__version__}\n"
+    assert cli.main(["pics", "--format", "json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert [i["option"] for i in items] == list(PICS_OPTIONS)
+    gated = {i["option"]: i["gates"] for i in items}
+    assert "PF-8.3.2-4" in gated["pf.do_not_disturb"]
+    assert cli.main(["faults", "--role", "cf", "--format", "json"]) == 0
+    faults = json.loads(capsys.readouterr().out)
+    assert {f["fault"] for f in faults} == {n for n, f in FAULTS.items() if f.role == "cf"}
+    assert all(f["requirements"] for f in faults)
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "requirements", "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `| head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
