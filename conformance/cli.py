@@ -542,21 +542,47 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("old", metavar="OLD", help="the baseline results (results.json or DIR)")
     p.add_argument("new", metavar="NEW", help="the new results (results.json or DIR)")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--allow-shrink", action="store_true",
+                   help="a requirement OLD judged and NEW did not (a smaller run) is no failure")
+    p.add_argument("--only-regressions", action="store_true",
+                   help="list only what makes the comparison fail")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from conformance.report.compare import compare, worse
+    from conformance.report.compare import (
+        BAD_KINDS,
+        compare,
+        compare_test_cases,
+        summary,
+        worse,
+    )
 
-    changes = compare(_load(args.old), _load(args.new))
+    old, new = _load(args.old), _load(args.new)
+    changes = compare(old, new)
+    cases = compare_test_cases(old, new)
+    status = EXIT_FAIL if worse(changes, allow_shrink=args.allow_shrink) else EXIT_OK
+    shown = [c for c in changes if c.kind in BAD_KINDS] if args.only_regressions else changes
+    line = summary(changes, cases)
     if args.format == "json":
-        json.dump([c.to_json() for c in changes], sys.stdout, indent=1)
+        json.dump({
+            "summary": line,
+            "requirements": [c.to_json() for c in shown],
+            "test_cases": [c.to_json() for c in cases],
+            "worse": status == EXIT_FAIL,
+        }, sys.stdout, indent=1)
         sys.stdout.write("\n")
-    elif changes:
-        rows = [[c.kind, c.requirement, c.to_json()["old"], c.to_json()["new"]] for c in changes]
+        return status
+    if shown:
+        rows = [[c.kind, c.requirement, c.to_json()["old"], c.to_json()["new"]] for c in shown]
         _table(rows, ["change", "requirement", "old", "new"], sys.stdout)
-    else:
+    elif not changes:
         print("no requirement verdict changed")
-    return EXIT_FAIL if worse(changes) else EXIT_OK
+    if cases and not args.only_regressions:
+        print()
+        _table([[c.nodeid, c.old, c.new] for c in cases], ["test case", "old", "new"],
+               sys.stdout)
+    print(line)
+    return status
 
 
 # --------------------------------------------------------------------------- main

@@ -57,6 +57,29 @@ def test_json_and_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     write_json_atomic(tmp_path / "new.json", run_of(A_1="fail").to_json())
     assert main(["compare", "--format", "json", str(tmp_path / "old.json"),
                  str(tmp_path / "new.json")]) == 1
-    assert json.loads(capsys.readouterr().out) == [
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["requirements"] == [
         {"requirement": "A-1", "kind": "regression", "old": "pass", "new": "fail"}]
+    assert doc["test_cases"] == [{"test_case": "t.py::test_0", "old": "pass", "new": "fail"}]
+    assert doc["worse"] is True and "1 regression" in doc["summary"]
     assert main(["compare", str(tmp_path / "nope.json"), str(tmp_path / "new.json")]) == 3
+
+
+def test_a_smaller_run_is_a_coverage_drop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = run_of(A_1="pass", A_2="pass", A_3="n/a")
+    part = run_of(A_1="pass")
+    kinds = {c.requirement: c.kind for c in compare(full, part)}
+    assert kinds == {"A-2": "coverage-drop", "A-3": "changed"}  # n/a -> not run: no drop
+    write_json_atomic(tmp_path / "old.json", full.to_json())
+    write_json_atomic(tmp_path / "new.json", part.to_json())
+    old, new = str(tmp_path / "old.json"), str(tmp_path / "new.json")
+    assert main(["compare", old, new]) == 1
+    out = capsys.readouterr().out
+    assert "coverage-drop" in out and "1 coverage-drop" in out and "2 only in OLD" in out
+    assert main(["compare", "--allow-shrink", old, new]) == 0
+    capsys.readouterr()
+    assert main(["compare", "--only-regressions", old, new]) == 1
+    out = capsys.readouterr().out
+    assert "A-2" in out and "t.py::test_1" not in out  # no test-case table
