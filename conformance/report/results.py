@@ -158,9 +158,18 @@ _JUNIT_OUTCOME = {
 }
 
 
+def _inside(rel: str) -> bool:
+    """A relative path that stays inside the report directory."""
+    parts = Path(rel).parts
+    return bool(parts) and not Path(rel).is_absolute() and ".." not in parts and ":" not in rel
+
+
 def write_junit(results: RunResults, path: str | Path, suite_name: str = "cpm-conformance") -> Path:
     """JUnit XML from a :class:`RunResults` (``inconc`` and ``n/a`` are skipped with the
-    verdict as message prefix; each test case carries requirement and verdict properties)."""
+    verdict as ``type`` and message prefix; each test case carries requirement and verdict
+    properties, and its evidence files as ``[[ATTACHMENT|path]]`` lines in system-out, the
+    convention of CI servers' JUnit attachment readers)."""
+    base = Path(path).parent
     counts = results.summary()["test_cases"]
     suite = ET.Element(
         "testsuite",
@@ -193,9 +202,18 @@ def write_junit(results: RunResults, path: str | Path, suite_name: str = "cpm-co
         ET.SubElement(props, "property", name="verdict", value=tc.verdict.value)
         tag = _JUNIT_OUTCOME.get(tc.verdict)
         if tag is not None:
-            el = ET.SubElement(case, tag, message=f"{tc.verdict.value}: {tc.reason}")
+            # inconc and n/a are both "skipped" to JUnit; the type and message tell them apart
+            el = ET.SubElement(case, tag, message=f"{tc.verdict.value}: {tc.reason}",
+                               type=tc.verdict.value)
             if tc.details:
                 el.text = tc.details
+        attachments = [
+            f"[[ATTACHMENT|{(base / rel).resolve()}]]"
+            for _, rel in sorted(tc.files.items())
+            if _inside(rel)
+        ]
+        if attachments:
+            ET.SubElement(case, "system-out").text = "\n".join(attachments)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     root = ET.Element("testsuites")

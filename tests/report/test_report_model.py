@@ -80,7 +80,7 @@ def test_compare_sees_no_regression_in_a_requirement_no_check_failed() -> None:
     ))
     changes = {c.requirement: c for c in compare(old, _run(FAILING))}
     assert changes["REQ-A"].kind == "regression"
-    assert changes["REQ-B"].kind == "changed" and changes["REQ-B"].new is None
+    assert changes["REQ-B"].kind == "coverage-drop" and changes["REQ-B"].new is None
     assert worse(list(changes.values()))
 
 
@@ -127,3 +127,16 @@ def test_an_incomplete_run_is_never_a_pass() -> None:
     assert 'id="run-verdict">incomplete</span>' in html
     failing = RunResults(run={"incomplete": True}, test_cases=[FAILING])
     assert 'id="run-verdict">incomplete (fail so far)</span>' in render_html(failing)
+
+
+def test_junit_tells_inconc_from_na_and_attaches_the_evidence(tmp_path: Path) -> None:
+    inconc = TestCaseResult("t.py::test_i", Verdict.INCONC, reason="no upper tester",
+                            files={"log": "evidence/i.log", "bad": "../../etc/passwd"})
+    na = TestCaseResult("t.py::test_n", Verdict.NA, reason="PICS")
+    root = ET.parse(write_junit(_run(inconc, na), tmp_path / "junit.xml")).getroot()  # noqa: S314
+    skipped = {c.get("name"): c.find("skipped") for c in root.iter("testcase")}
+    assert skipped["test_i"] is not None and skipped["test_i"].get("type") == "inconc"
+    assert skipped["test_n"] is not None and skipped["test_n"].get("type") == "n/a"
+    out = {c.get("name"): c.findtext("system-out") for c in root.iter("testcase")}
+    assert out["test_i"] == f"[[ATTACHMENT|{(tmp_path / 'evidence/i.log').resolve()}]]"
+    assert out["test_n"] is None
