@@ -42,6 +42,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -376,6 +377,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     report_dir = Path(args.report_dir).resolve()
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
+        clear_outputs(report_dir)
     except OSError as exc:
         raise CliError(f"{report_dir}: cannot create the report directory: {exc}") from None
     testcases = Path(args.testcases).resolve() if args.testcases else locate_testcases()
@@ -447,6 +449,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code == 2:
         return EXIT_INTERRUPTED  # what finished is kept, but the run is incomplete
     return status
+
+
+#: what a run writes into its report directory; a new run removes the old ones first, so
+#: that no evidence of an earlier run is read as this one's (nothing else is touched)
+RUN_OUTPUTS = ("results.json", "results.jsonl", "junit.xml", "report.html")
+
+
+def clear_outputs(report_dir: Path) -> None:
+    from conformance.report.evidence import EVIDENCE_DIR
+
+    for name in RUN_OUTPUTS:
+        (report_dir / name).unlink(missing_ok=True)
+    evidence = report_dir / EVIDENCE_DIR
+    if evidence.is_dir() and not evidence.is_symlink():
+        shutil.rmtree(evidence)
 
 
 def _profile(spec: str) -> SutProfile:

@@ -48,8 +48,9 @@ CHUNK = 2048
 @dataclass(frozen=True, slots=True)
 class DemoResult:
     capture: Capture
-    log_path: Path
-    pcap_path: Path
+    #: the capture files, when a report directory was given
+    log_path: Path | None
+    pcap_path: Path | None
 
 
 def _via(pump: SipPump) -> str:
@@ -57,7 +58,7 @@ def _via(pump: SipPump) -> str:
     return f"SIP/2.0/UDP {addr.host}:{addr.port};branch={new_branch()};rport"
 
 
-async def run_demo(report_dir: Path) -> DemoResult:
+async def run_demo(report_dir: Path | None) -> DemoResult:
     """Run the exchange; raises WaitTimeout/TransactionTimeoutError if a step is missing."""
     capture = Capture()
     timers = Timers(t1=0.02)
@@ -199,6 +200,8 @@ async def run_demo(report_dir: Path) -> DemoResult:
         for sip in (alice, pf):
             await sip.close()
 
+    if report_dir is None:  # nothing is written unless asked for
+        return DemoResult(capture=capture, log_path=None, pcap_path=None)
     report_dir.mkdir(parents=True, exist_ok=True)
     log_path = report_dir / "capture.log"
     pcap_path = report_dir / "capture.pcap"
@@ -219,7 +222,8 @@ def _start_lines(protocol: str | None, data: bytes) -> list[str]:
 
 def configure_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--report-dir", type=Path, default=Path("reports/latest"), help="where to write the capture"
+        "--report-dir", type=Path, default=None,
+        help="also write the capture here (capture.log, capture.pcap); default: nothing written"
     )
     parser.add_argument("--full", action="store_true", help="print every message in full")
 
@@ -251,9 +255,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for i, line in enumerate(_start_lines(rec.protocol, rec.data)):
                 stamp = f"{rec.timestamp - start:8.3f}s" if i == 0 else " " * 9
                 print(f"{stamp} {where} {peer}  {line}")
-    print(
-        f"\n{len(result.capture.records)} records; log: {result.log_path}; pcap: {result.pcap_path}"
+    files = (
+        f"; log: {result.log_path}; pcap: {result.pcap_path}" if result.log_path else ""
     )
+    print(f"\n{len(result.capture.records)} records{files}")
     return 0
 
 

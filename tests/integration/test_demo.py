@@ -37,3 +37,12 @@ def test_demo_command_prints_the_exchange(
     assert "INVITE sip:group-factory@" in out
     assert out.count(" SEND") == 4
     assert "REPORT" in out and "BYE " in out
+
+
+def test_demo_writes_nothing_unasked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 0
+    assert list(tmp_path.iterdir()) == []
+    assert "records" in capsys.readouterr().out

@@ -227,3 +227,13 @@ def test_a_closed_pipe_ends_quietly() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_run_clears_the_outputs_of_the_last_one(world: dict[str, Path]) -> None:
+    out = world["out"]
+    (out / "evidence").mkdir(parents=True)
+    (out / "evidence" / "stale.log").write_text("old")
+    (out / "notes.txt").write_text("mine")
+    assert run(world, PASSING) == 0
+    assert not (out / "evidence" / "stale.log").exists()
+    assert (out / "notes.txt").read_text() == "mine"  # only the run's own outputs go
