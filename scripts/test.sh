@@ -23,11 +23,13 @@ if [[ $status -ne 0 ]]; then
     exit "$status"
 fi
 echo "== self-test: the suite against the clean reference SUT and against each of its faults"
-# The clean run must be clean (every result pass or n/a), every test case must fail under
-# at least one fault (none "unkilled"), and the mutation score may not fall below the floor (measured: 217/217 = 100 %; the floor leaves room for one or two
-# timing misses on a loaded CI machine; raise it as the suite grows, never lower it).
+# The clean run must be clean (every result pass or n/a) and every test case must fail under
+# at least one fault (none "unkilled"). A fault counts only when a check carrying one of its
+# own requirement ids fails; the requirements no fault proves yet, and the faults no such
+# check catches, are the known gaps of .ci/selftest-known-gaps.toml: a gap not listed there
+# fails, and so does a listed gap that has been closed (the list only shrinks).
 "$PY" -m conformance selftest --report-dir reports/ci-selftest --jobs 2 \
-    --min-score "${CPM_MIN_MUTATION_SCORE:-0.95}"
+    --known-gaps .ci/selftest-known-gaps.toml
 echo "== coverage: every testable requirement (SHALL, SHOULD and MAY) has a test case"
 # A gate: coverage exits 1 when a testable requirement has no test case (pipefail passes its
 # status through tail); --strict counts the SHOULDs and MAYs too (measured: 271 of 271).

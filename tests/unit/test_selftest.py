@@ -213,3 +213,27 @@ def test_gate_fails_on_an_unproven_requirement() -> None:
     assert gate(1, doc, 0.5) == 1
     doc["unproven"] = []
     assert gate(1, doc, 0.5) == 0
+
+
+def test_known_gaps_are_a_ratchet(tmp_path: Path) -> None:
+    from conformance.selftest import KnownGaps, gate
+
+    path = tmp_path / "gaps.toml"
+    path.write_text('unproven = ["A-1"]\nuncaught = ["f.one"]\n')
+    known = KnownGaps.load(path)
+    doc = {"clean": {"not_clean": {}}, "mutation_score": 0.5, "unkilled": [],
+           "unproven": ["A-1"], "uncaught": ["f.one"]}
+    assert known.judge(doc) == [] and gate(1, doc, None, known) == 0
+    doc_new = {**doc, "unproven": ["A-1", "B-2"], "uncaught": ["f.one", "f.two"]}
+    assert known.judge(doc_new) == ["UNPROVEN (new) B-2", "MISSED (new) f.two"]
+    assert gate(1, doc_new, None, known) == 1
+    closed = {**doc, "unproven": [], "uncaught": []}
+    assert known.judge(closed) == [
+        "now proven, remove it from the known gaps: A-1",
+        "now caught, remove it from the known gaps: f.one",
+    ]
+    assert gate(1, closed, None, known) == 1
+    assert gate(1, doc, 0.9, known) == 1  # the score floor still applies
+    # a run of chosen faults judges no unproven requirement
+    partial = {**doc, "unproven": None, "uncaught": []}
+    assert known.judge(partial) == []
