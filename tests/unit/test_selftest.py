@@ -79,7 +79,9 @@ def test_kill_matrix_and_mutation_score(tmp_path: Path) -> None:
     assert "no test case" in untested["problem"]
     # a fault run selects only the requirements the fault breaks, with the fault on
     fault_runs = [c for c in calls if "--faults" in c]
-    assert len(fault_runs) == 2  # the untested fault needs no run
+    # the untested fault needs no run; the missed one is run once more (a timing miss on
+    # a loaded machine is not read as a missed fault)
+    assert len(fault_runs) == 3
     for argv in fault_runs:
         name = argv[argv.index("--faults") + 1]
         selected = [argv[i + 1] for i, a in enumerate(argv) if a == "--requirement"]
