@@ -39,10 +39,12 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -363,8 +365,92 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
-def _run_pytest(cmd: list[str], env: dict[str, str]) -> int:
-    return subprocess.run(cmd, env=env, check=False).returncode
+@dataclass(slots=True)
+class PytestRun:
+    """The pytest child of ``run``: its exit status, and whether the run was interrupted."""
+
+    code: int
+    interrupted: bool = False
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _terminal() -> int | None:
+    """The controlling terminal when this process is its foreground job, else None."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        if os.tcgetpgrp(fd) == os.getpgrp():
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def _hand_terminal(fd: int, pgid: int) -> None:
+    """Make ``pgid`` the terminal's foreground job (SIGTTOU ignored: we may be in the
+    background by then)."""
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(fd, pgid)
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
+
+
+def _run_pytest(cmd: list[str], env: dict[str, str]) -> PytestRun:
+    """Run pytest in a process group of its own and own it. A Ctrl-C at the terminal goes
+    to that group alone (it is the terminal's foreground job while it runs, so the manual
+    upper tester can still prompt); SIGINT or SIGTERM sent to this process is forwarded as
+    one SIGINT to the group. Either way pytest stops the test case in progress, every
+    fixture stops what it started, and the results are written. A second signal forces the
+    exit (SIGKILL to the group). The child never outlives this process."""
+    # SIGINT back to its default in the child: a job started in the background by a
+    # non-interactive shell inherits SIGINT ignored, and pytest would then never see it
+    proc = subprocess.Popen(cmd, env=env, process_group=0, preexec_fn=_default_sigint)
+    terminal = _terminal()
+    if terminal is not None:
+        _hand_terminal(terminal, proc.pid)
+    received: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        try:
+            if len(received) == 1:
+                print(f"\n{PROG}: {signal.Signals(signum).name}: stopping the test case in"
+                      " progress and writing the results (again to force the exit)",
+                      file=sys.stderr)
+                os.killpg(proc.pid, signal.SIGINT)
+            else:
+                print(f"{PROG}: forced exit", file=sys.stderr)
+                os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the child has already exited
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:  # pragma: no cover - the handler replaces it
+                continue
+    finally:
+        if terminal is not None:
+            _hand_terminal(terminal, os.getpgrp())
+            os.close(terminal)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if proc.poll() is None:  # an exception got us here: the child must not outlive us
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return PytestRun(code, interrupted=bool(received) or code == 2)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -418,8 +504,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)
-    code = _run_pytest(cmd, _pytest_env(args))
+    child = _run_pytest(cmd, _pytest_env(args))
+    code = child.code
     results_path = report_dir / RESULTS_NAME
+    if child.interrupted:
+        return _finish_interrupted(report_dir)
     if code in (3, 4):
         raise CliError(f"pytest could not run the test cases (exit status {code});"
                        " see its message above")
@@ -446,9 +535,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{PROG}: {counts['total']} test cases: "
           + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "total")
           + f"; results in {results_path}; exit status {status}", file=sys.stderr)
-    if code == 2:
-        return EXIT_INTERRUPTED  # what finished is kept, but the run is incomplete
     return status
+
+
+def _finish_interrupted(report_dir: Path) -> int:
+    """An interrupted run: what finished is kept; results.json, junit.xml and report.html
+    are written from it, marked incomplete, and the status says interrupted."""
+    from conformance.report.html import REPORT_NAME, write_html
+    from conformance.report.results import (
+        JSONL_NAME,
+        JUNIT_NAME,
+        RESULTS_NAME,
+        load_results,
+        write_json_atomic,
+        write_junit,
+    )
+
+    source = report_dir / JSONL_NAME
+    if not source.exists():
+        source = report_dir / RESULTS_NAME
+    try:
+        results = load_results(source)
+    except (OSError, ValueError):
+        from conformance.report.model import RunResults
+
+        results = RunResults()
+    results.run["incomplete"] = True
+    write_json_atomic(report_dir / RESULTS_NAME, results.to_json())
+    write_junit(results, report_dir / JUNIT_NAME)
+    write_html(results, report_dir / REPORT_NAME)
+    done = len(results.test_cases)
+    print(f"{PROG}: interrupted after {done} test case{'s' if done != 1 else ''}; incomplete"
+          f" results in {report_dir / RESULTS_NAME} (re-render with `{PROG} report"
+          f" {report_dir}`); exit status {EXIT_INTERRUPTED}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 #: what a run writes into its report directory; a new run removes the old ones first, so
