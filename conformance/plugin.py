@@ -68,7 +68,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _pytest.outcomes import Skipped
 
 from conformance.catalog.model import Requirement, Role, Strength
 from conformance.catalog.profile import ProfileError, SutProfile, load_sut
@@ -81,7 +80,7 @@ from conformance.checks.verdict import (
     verdict_from_skip_reason,
     worst,
 )
-from conformance.errors import RemoteProtocolError
+from conformance.errors import GuardTimeout, RemoteProtocolError, VerdictOutcome
 from conformance.net.capture import Capture, CaptureRecord
 from conformance.net.layout import LAYOUTS
 from conformance.report.evidence import (
@@ -174,6 +173,26 @@ _RECORDER = pytest.StashKey[VerdictRecorder]()
 _PHASES = pytest.StashKey[list[tuple[Verdict, str]]]()
 #: (run capture, index of the test case's first record)
 _MARK = pytest.StashKey[tuple[Capture | None, int]]()
+
+#: pytest's skip outcome (public as ``pytest.skip.Exception``)
+Skipped = pytest.skip.Exception
+
+
+def as_pytest_outcome(exc: BaseException) -> BaseException:
+    """A :class:`VerdictOutcome` (``inconc``/``n/a``, plain exceptions below this layer) as
+    the pytest skip it stands for, with the same message and traceback, so that pytest
+    counts it as a skip and never as a failure; any other exception as it is."""
+    if isinstance(exc, VerdictOutcome):
+        return Skipped(str(exc)).with_traceback(exc.__traceback__)
+    return exc
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    except VerdictOutcome as exc:
+        raise as_pytest_outcome(exc) from None
 
 
 # --------------------------------------------------------------------------- options
@@ -569,6 +588,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     item.stash[_MARK] = (known, len(known) if known is not None else 0)
     try:
         return (yield)
+    except VerdictOutcome as exc:
+        raise as_pytest_outcome(exc) from None
     finally:
         found = _find_capture(item)
         if found is not None and found is not known:
@@ -651,7 +672,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     if info is not None:
         _allure_labels(item, info)
     try:
-        result = yield
+        try:
+            result = yield
+        except VerdictOutcome as exc:
+            raise as_pytest_outcome(exc) from None
     except CheckFailed:
         rec = item.stash.get(_RECORDER, None)
         if rec is not None and len(rec.failures()) > 1:
@@ -668,8 +692,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
             raise CheckFailed(rec.failures())
         inconc = [r for r in rec.results if r.verdict is Verdict.INCONC]
         if inconc:
-            raise Inconclusive("; ".join(f"{r.requirement}: {r.message or r.actual}"
-                                         for r in inconc))
+            raise as_pytest_outcome(Inconclusive(
+                "; ".join(f"{r.requirement}: {r.message or r.actual}" for r in inconc)
+            ))
     return result
 
 
@@ -685,22 +710,11 @@ def _skip_reason(report: pytest.TestReport, exc: BaseException | None) -> str:
 def _failure_verdict(exc: BaseException | None) -> Verdict:
     if isinstance(exc, (AssertionError, RemoteProtocolError, pytest.fail.Exception)):
         return Verdict.FAIL
-    if isinstance(exc, _SUT_SILENCE):
+    if isinstance(exc, GuardTimeout):
         # A bounded wait ran out: the SUT never reached the state the case needed. Where the
         # awaited message *is* the requirement, the case records a fail check instead.
         return Verdict.INCONC
     return Verdict.ERROR
-
-
-def _sut_silence_types() -> tuple[type[BaseException], ...]:
-    from conformance.net.clock import WaitTimeout
-    from conformance.net.msrp_pump import MsrpTransactionTimeoutError
-    from conformance.net.sip_pump import TransactionTimeoutError
-
-    return (WaitTimeout, TransactionTimeoutError, MsrpTransactionTimeoutError)
-
-
-_SUT_SILENCE = _sut_silence_types()
 
 
 def _first_line(report: pytest.TestReport, exc: BaseException | None) -> str:
