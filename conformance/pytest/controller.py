@@ -9,15 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.checks.verdict import (
-    CheckResult,
-    Verdict,
-)
+from conformance.checks.verdict import CheckResult, Verdict
 from conformance.pytest.config import STATE, State, get_catalog
 from conformance.pytest.options import ENV_SUT, is_worker
-from conformance.report.evidence import (
-    MessageRecord,
-)
+from conformance.report.evidence import MessageRecord
 from conformance.report.model import TestCaseResult
 from conformance.report.results import ResultsWriter
 
