@@ -15,11 +15,12 @@ a test case whose every check is ``n/a`` is ``n/a``; one ``pass`` makes it ``pas
 - ``error``: the test system itself failed (a bug, a crashed emulator, a bad profile).
 - ``n/a``: the PICS rules the requirement out (or it is optional and ``--strict`` is off).
 
-The two outcome exceptions :class:`Inconclusive` and :class:`NotApplicable` are pytest
-skip outcomes whose message starts with a recognisable prefix (``"inconc: "``,
-``"n/a: "``); the plugin maps them to verdicts, also across pytest-xdist workers where only
-the report text survives. :class:`CheckFailed` is an ``AssertionError``: pytest reports it as
-a failure.
+The two outcome exceptions :class:`Inconclusive` and :class:`NotApplicable` (defined in
+:mod:`conformance.errors`, re-exported here) are plain exceptions whose message starts with a
+recognisable prefix (``"inconc: "``, ``"n/a: "``); the pytest plugin turns them into pytest
+skips with that message and maps them to verdicts, also across pytest-xdist workers where
+only the report text survives. :class:`CheckFailed` is an ``AssertionError``: pytest reports
+it as a failure. This layer never imports pytest.
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from _pytest.outcomes import Skipped
+from conformance.errors import (
+    INCONC_PREFIX,
+    NA_PREFIX,
+    Inconclusive,
+    LocalProtocolError,
+    NotApplicable,
+)
 
 __all__ = [
     "INCONC_PREFIX",
@@ -44,12 +51,6 @@ __all__ = [
     "verdict_from_skip_reason",
     "worst",
 ]
-
-#: prefix of a skip reason that means ``inconc``
-INCONC_PREFIX = "inconc: "
-#: prefix of a skip reason that means ``n/a``
-NA_PREFIX = "n/a: "
-
 
 class Verdict(StrEnum):
     """A verdict (DESIGN.md vocabulary). Compare with ``<``: the order is the severity."""
@@ -196,22 +197,6 @@ class CheckFailed(AssertionError):
         super().__init__("\n".join(r.describe() for r in self.results))
 
 
-class Inconclusive(Skipped):
-    """The SUT never reached the state a check needs: verdict ``inconc``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(INCONC_PREFIX + reason)
-        self.reason = reason
-
-
-class NotApplicable(Skipped):
-    """The PICS rules the test case out: verdict ``n/a``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(NA_PREFIX + reason)
-        self.reason = reason
-
-
 def verdict_from_skip_reason(reason: str) -> tuple[Verdict, str]:
     """Map a pytest skip reason to a verdict and the bare reason.
 
@@ -234,7 +219,8 @@ class VerdictRecorder:
     """Collects the :class:`CheckResult` of one test case.
 
     - ``allowed``: when not empty, the requirement ids the test case declares; a check
-      against any other id is a test-system bug (``ValueError``, verdict ``error``).
+      against any other id is the test system's own misuse (:class:`LocalProtocolError`,
+      verdict ``error``).
     - ``not_applicable``: ids the PICS (or the absence of ``--strict``) rules out, with the
       reason; their checks are still recorded, with verdict ``n/a``.
     """
@@ -245,7 +231,7 @@ class VerdictRecorder:
 
     def record(self, result: CheckResult) -> CheckResult:
         if self.allowed and result.requirement not in self.allowed:
-            raise ValueError(
+            raise LocalProtocolError(
                 f"check against {result.requirement!r}, which the test case does not declare"
                 f" (its requirement marker lists {', '.join(sorted(self.allowed))})"
             )

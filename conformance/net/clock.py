@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from conformance.errors import GuardTimeout
+
 T = TypeVar("T")
 
 
@@ -28,7 +30,7 @@ def wall() -> float:
     return time.time()
 
 
-class WaitTimeout(Exception):
+class WaitTimeout(GuardTimeout):
     """A bounded wait ended before the awaited event happened."""
 
     def __init__(self, what: str, within: float) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from conformance.errors import LocalProtocolError
+from conformance.errors import GuardTimeout, LocalProtocolError
 from conformance.net.capture import Capture
 from conformance.net.clock import DeadlineTimer, Notifier
 from conformance.net.msrp_transport import MsrpTransport
@@ -48,7 +48,7 @@ class LoggedMsrpEvent:
     event: MsrpEvent
 
 
-class MsrpTransactionTimeoutError(Exception):
+class MsrpTransactionTimeoutError(GuardTimeout):
     """An MSRP transaction got no response within the connection's transaction timeout."""
 
     def __init__(self, request: MsrpRequest) -> None:

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.errors import GuardTimeout, LocalProtocolError, RemoteProtocolError
 from conformance.net.capture import Capture
 from conformance.net.clock import DeadlineTimer, Notifier
 from conformance.net.sip_transport import InvalidMessage, SipTransport, TransportError
@@ -51,7 +51,7 @@ from conformance.protocol.sip.transaction import (
 log = logging.getLogger(__name__)
 
 
-class TransactionTimeoutError(Exception):
+class TransactionTimeoutError(GuardTimeout):
     """A client transaction ended without a final response (Timer B/F, or transport)."""
 
     def __init__(self, transaction: ClientTransactionId, timer: str) -> None:

@@ -9,9 +9,10 @@ Three modes (the SUT profile's ``[upper_tester] url``):
 - none: every action is ``inconc`` with the reason "no upper tester configured for <action>".
 
 An action that cannot be performed (no upper tester, no terminal, a refused or failed request,
-a timeout) raises :class:`UpperTesterUnavailable`: a pytest skip outcome whose message starts
-with ``"inconc: "``, which the plugin maps to the verdict ``inconc`` (DESIGN.md: "a check that
-needs a missing upper tester is inconc, never a silent skip"). The roles hold no judgement.
+a timeout) raises :class:`UpperTesterUnavailable`: an :class:`~conformance.errors.Inconclusive`
+whose message starts with ``"inconc: "``, which the plugin maps to the verdict ``inconc``
+(DESIGN.md: "a check that needs a missing upper tester is inconc, never a silent skip"). The
+roles hold no judgement.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from _pytest.outcomes import Skipped
+from conformance.errors import INCONC_PREFIX, Inconclusive
 
 __all__ = [
     "ACTIONS",
@@ -39,8 +40,6 @@ __all__ = [
     "instruction",
 ]
 
-#: the same prefix as ``conformance.checks.verdict.INCONC_PREFIX`` (roles sit below checks)
-INCONC_PREFIX = "inconc: "
 ACTIONS_PATH = "/upper-tester/v1/actions"
 _MAX_BODY = 1 << 20
 
@@ -75,12 +74,8 @@ ACTIONS: dict[Action, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-class UpperTesterUnavailable(Skipped):
+class UpperTesterUnavailable(Inconclusive):
     """The upper tester could not perform an action: verdict ``inconc``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(INCONC_PREFIX + reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

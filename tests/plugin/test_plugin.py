@@ -338,6 +338,63 @@ def test_fatal_and_inconc_after_fail(pytester: pytest.Pytester, env: dict[str, P
     assert "client never subscribed" in soft["reason"]
 
 
+def test_outcomes_and_timeouts_map_to_verdicts_and_pytest_skips(
+    pytester: pytest.Pytester, env: dict[str, Path]
+) -> None:
+    """inconc / n/a are plain exceptions below the plugin: raised in a test, a fixture's
+    set-up or its teardown they are pytest skips (never failures in pytest's summary), and
+    every guard timeout of the net layer is inconc."""
+    tests = '''
+    import pytest
+    from conformance.checks import inconclusive
+    from conformance.errors import GuardTimeout
+    from conformance.net.clock import WaitTimeout
+    from conformance.roles.upper_tester import UpperTesterUnavailable
+
+    @pytest.fixture
+    def refused():
+        inconclusive("preamble refused")
+
+    @pytest.fixture
+    def gone():
+        yield
+        inconclusive("left at teardown")
+
+    @pytest.mark.requirement("PF-8.3.2-1")
+    def test_in_fixture(refused):
+        pass
+
+    @pytest.mark.requirement("PF-8.3.2-1")
+    def test_in_teardown(gone):
+        pass
+
+    @pytest.mark.requirement("PF-8.3.2-1")
+    def test_upper_tester():
+        raise UpperTesterUnavailable("no upper tester configured for reset")
+
+    @pytest.mark.requirement("PF-8.3.2-1")
+    def test_wait_timeout():
+        raise WaitTimeout("SIP request INVITE", 0.5)
+
+    @pytest.mark.requirement("PF-8.3.2-1")
+    def test_other_guard_timeout():
+        class Silence(GuardTimeout):
+            pass
+        raise Silence("no answer")
+    '''
+    r = run(pytester, env, "-rs", tests=tests)
+    data = results(env)
+    assert verdicts(data) == {"test_in_fixture": "inconc", "test_in_teardown": "inconc",
+                              "test_upper_tester": "inconc", "test_wait_timeout": "inconc",
+                              "test_other_guard_timeout": "inconc"}
+    reasons = {t["nodeid"].split("::")[-1]: t["reason"] for t in data["test_cases"]}
+    assert reasons["test_in_fixture"] == "preamble refused"
+    assert reasons["test_upper_tester"] == "no upper tester configured for reset"
+    assert reasons["test_wait_timeout"] == "WaitTimeout: no SIP request INVITE within 0.5 s"
+    r.assert_outcomes(passed=1, skipped=3, failed=2)
+    r.stdout.fnmatch_lines(["*SKIPPED*inconc: preamble refused*"])
+
+
 def test_invalid_profile_is_a_usage_error(
     pytester: pytest.Pytester, env: dict[str, Path]
 ) -> None:

@@ -33,3 +33,24 @@ def test_unknown_fault_names_are_refused_with_the_known_ones() -> None:
     assert "cf.nope" in str(info.value) and "cf.no-noresource" in str(info.value)
     with pytest.raises(LocalProtocolError):
         ActiveFaults().on("pf.typo")
+
+
+def test_fault_sets_are_named_by_role_and_the_section_of_the_first_requirement() -> None:
+    """faultsets/<role>_<section>.py: a fault lives in the set of its role and of the
+    section of the first requirement it breaks (pf_8_2_1, client_b_2_3_5_x, pf_admin)."""
+    import importlib
+    import pkgutil
+
+    from conformance.reference import faultsets
+
+    catalog = load_catalog()
+    misplaced: list[str] = []
+    for info in pkgutil.iter_modules(faultsets.__path__):
+        module = importlib.import_module(f"{faultsets.__name__}.{info.name}")
+        assert module.FAULTS, info.name
+        for fault in module.FAULTS:
+            section = catalog.get(fault.requirement_ids[0]).section
+            expected = f"{fault.role}_" + section.lower().replace("+", "_plus").replace(".", "_")
+            if info.name != expected:
+                misplaced.append(f"{fault.name} is in {info.name}, belongs in {expected}")
+    assert misplaced == []

@@ -1,0 +1,133 @@
+"""The results controller (controller process only, never an xdist worker): results.jsonl
+as each test case ends, results.json at the end, and the verdict counts in the terminal."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance.checks.verdict import CheckResult, Verdict
+from conformance.pytest.config import STATE, State, get_catalog
+from conformance.pytest.options import ENV_SUT, is_worker
+from conformance.report.evidence import MessageRecord
+from conformance.report.model import TestCaseResult
+from conformance.report.results import ResultsWriter
+
+if TYPE_CHECKING:
+    from conformance.catalog.loader import Catalog
+
+
+def configure_results(config: pytest.Config, state: State) -> None:
+    """On the controller: the results controller, and the results writer with
+    ``--cpm-report-dir``."""
+    if not is_worker(config):
+        config.pluginmanager.register(Controller(config), "cpm-conformance-controller")
+    report_dir = config.getoption("cpm_report_dir", None)
+    if report_dir and not is_worker(config):
+        sut = config.getoption("cpm_sut", None) or os.environ.get(ENV_SUT) or "reference"
+        state.writer = ResultsWriter(report_dir, run={
+            "sut": str(sut),
+            "strict": bool(config.getoption("cpm_strict", False)),
+            "selection": {
+                "role": list(config.getoption("cpm_roles", []) or []),
+                "clause": list(config.getoption("cpm_clauses", []) or []),
+                "requirement": list(config.getoption("cpm_requirements", []) or []),
+            },
+            "start": time.time(),
+        })
+
+
+class Controller:
+    """Controller-side results: registered only where the results file is written."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.state = config.stash[STATE]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        state = self.state
+        entry = state.pending.setdefault(
+            report.nodeid, {"duration": 0.0, "start": 0.0, "details": []}
+        )
+        entry["duration"] += float(getattr(report, "duration", 0.0) or 0.0)
+        start = float(getattr(report, "start", 0.0) or 0.0)
+        if start and (not entry["start"] or start < entry["start"]):
+            entry["start"] = start
+        if report.failed and report.longrepr is not None:
+            entry["details"].append(f"[{report.when}] {report.longreprtext}"[:20000])
+        if report.when != "teardown":
+            return
+        state.pending.pop(report.nodeid, None)
+        verdict_text = getattr(report, "cpm_verdict", None)
+        if verdict_text is None:
+            return
+        verdict = Verdict.parse(str(verdict_text))
+        state.counts[verdict.value] = state.counts.get(verdict.value, 0) + 1
+        if state.writer is None:
+            return
+        checks = getattr(report, "cpm_checks", []) or []
+        state.writer.append(TestCaseResult(
+            nodeid=report.nodeid,
+            verdict=verdict,
+            requirements=tuple(getattr(report, "cpm_requirements", []) or []),
+            duration=entry["duration"],
+            checks=tuple(CheckResult.from_json(c) for c in checks),
+            reason=str(getattr(report, "cpm_final_reason", "") or ""),
+            role=str(getattr(report, "cpm_role", "") or ""),
+            start=entry["start"],
+            stop=float(getattr(report, "stop", 0.0) or 0.0),
+            details="\n".join(entry["details"]),
+            purpose=str(getattr(report, "cpm_purpose", "") or ""),
+            evidence=tuple(MessageRecord.from_json(m)
+                           for m in getattr(report, "cpm_evidence", []) or []),
+            files=dict(getattr(report, "cpm_files", {}) or {}),
+        ))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        state = self.state
+        if state.writer is None:
+            return
+        tcs = state.writer.results.test_cases
+        ids = {rid for tc in tcs for rid in tc.requirements}
+        ids |= {c.requirement for tc in tcs for c in tc.checks}
+        info: dict[str, dict[str, str]] = {}
+        if ids:
+            try:
+                catalog: Catalog | None = get_catalog(self.config)
+            except (pytest.UsageError, ImportError):
+                catalog = None
+            if catalog is not None:
+                for rid in ids:
+                    if rid in catalog:
+                        r = catalog.get(rid)
+                        info[rid] = {
+                            "document": r.document.value, "section": r.section,
+                            "strength": r.strength.value, "role": r.role.value,
+                            "title": r.title,
+                        }
+        update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
+        profile = state.profile
+        if profile is not None:
+            update["profile"] = {"name": profile.name, "path": profile.path,
+                                 "target": profile.target.value,
+                                 "roles": [r.value for r in profile.roles],
+                                 "pics": {k: v if isinstance(v, (bool, int, float)) else str(v)
+                                          for k, v in profile.pics.items()}}
+        from conformance import __version__
+
+        update["version"] = __version__
+        state.writer.finish(update, info)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or not state.counts or is_worker(config):
+        return
+    counts = ", ".join(f"{v.value}={state.counts.get(v.value, 0)}" for v in Verdict)
+    terminalreporter.write_sep("-", "cpm-conformance verdicts")
+    terminalreporter.write_line(counts)
+    if state.writer is not None:
+        terminalreporter.write_line(f"results: {state.writer.results_path}")

@@ -1,0 +1,212 @@
+"""Collection: the ``requirement`` marker checked against the catalogue, selection by role,
+clause and requirement, and applicability (n/a by role, PICS or strength)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conformance.catalog.model import Requirement, Role
+from conformance.catalog.profile import SutProfile
+from conformance.pytest.config import get_catalog, get_profile
+from conformance.pytest.options import is_worker
+
+MARKER = "requirement"
+#: a system flow's SUT roles: ``@pytest.mark.sut_roles("pf", "cf")``
+SUT_ROLES_MARKER = "sut_roles"
+NA_ROLE_PREFIX = "role not under test"
+OPTIONAL_REASON = "optional; use --strict"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInfo:
+    """What the plugin knows about one conformance test case (stashed on the item)."""
+
+    requirements: tuple[Requirement, ...]
+    role: str
+    #: requirement id -> reason it is n/a (PICS false, or optional without --strict)
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    #: the reason the whole test case is n/a, or ""
+    na_reason: str = ""
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.requirements)
+
+
+INFO = pytest.StashKey[CaseInfo]()
+
+
+def register_markers(config: pytest.Config) -> None:
+    """The ``requirement`` and ``sut_roles`` markers (``--strict-markers`` knows them)."""
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(*ids, role=None): the catalogue requirement ids a test case checks",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{SUT_ROLES_MARKER}(*roles): a system flow that needs every one of these roles under "
+        "test at once (n/a unless the SUT profile claims them all)",
+    )
+
+
+def _marker_ids(item: pytest.Item) -> tuple[list[str], str | None]:
+    ids: list[str] = []
+    role: str | None = None
+    for mark in item.iter_markers(MARKER):
+        for arg in mark.args:
+            if isinstance(arg, str):
+                ids.append(arg)
+            else:
+                ids.extend(str(a) for a in arg)
+        if mark.kwargs.get("role") and role is None:
+            role = str(mark.kwargs["role"])
+    seen: dict[str, None] = dict.fromkeys(ids)
+    return list(seen), role
+
+
+def _role_of(item: pytest.Item, explicit: str | None, reqs: tuple[Requirement, ...]) -> str:
+    if explicit:
+        return explicit
+    values = {r.value for r in Role}
+    for part in reversed(Path(str(item.path)).parent.parts):
+        if part in values:
+            return part
+    return reqs[0].role.value if reqs else ""
+
+
+def _section_matches(section: str, clause: str) -> bool:
+    clause = clause.rstrip(".")
+    return section == clause or section.startswith(clause + ".")
+
+
+def _sut_roles(item: pytest.Item) -> tuple[str, ...]:
+    """The roles of the ``sut_roles`` marker (a system flow), in order; () without one."""
+    mark = item.get_closest_marker(SUT_ROLES_MARKER)
+    if mark is None:
+        return ()
+    return tuple(dict.fromkeys(str(a) for a in mark.args))
+
+
+def _applicability(
+    reqs: tuple[Requirement, ...],
+    role: str,
+    profile: SutProfile,
+    strict: bool,
+    sut_roles: tuple[str, ...] = (),
+) -> tuple[dict[str, str], str]:
+    from conformance.catalog.pics import evaluate
+
+    claimed = [r.value for r in profile.roles]
+    missing = [r for r in sut_roles if r not in claimed]
+    if missing:
+        reason = (
+            f"{NA_ROLE_PREFIX}: {', '.join(missing)} (the system flow needs the SUT roles "
+            f"{', '.join(sut_roles)} at once; the SUT profile claims {', '.join(claimed)})"
+        )
+        return {r.id: reason for r in reqs}, reason
+    if sut_roles:
+        role = ""  # every role of the flow is under test
+    if role and role not in {r.value for r in profile.roles}:
+        roles = ", ".join(r.value for r in profile.roles)
+        reason = f"{NA_ROLE_PREFIX}: {role} (the SUT profile claims {roles})"
+        return {r.id: reason for r in reqs}, reason
+    na: dict[str, str] = {}
+    pics = profile.pics_for_evaluation()
+    for r in reqs:
+        if not evaluate(r.applicability, pics):
+            na[r.id] = f"PICS: {r.applicability} is false"
+        elif not strict and not r.strength.mandatory:
+            na[r.id] = f"{r.strength.value}: {OPTIONAL_REASON}"
+    if reqs and len(na) == len(reqs):
+        if any(reason.startswith("PICS") for reason in na.values()):
+            exprs = sorted({r.applicability for r in reqs if na[r.id].startswith("PICS")})
+            return na, f"PICS rules out every requirement ({'; '.join(exprs)})"
+        return na, OPTIONAL_REASON
+    return na, ""
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    marked = [it for it in items if it.get_closest_marker(MARKER) is not None]
+    if not marked:
+        return
+    catalog = get_catalog(config)
+    unknown: list[str] = []
+    for item in marked:
+        ids, _ = _marker_ids(item)
+        if not ids:
+            unknown.append(f"{item.nodeid}: requirement marker without an id")
+        for rid in ids:
+            if rid not in catalog:
+                try:
+                    catalog.get(rid)
+                except KeyError as exc:
+                    unknown.append(f"{item.nodeid}: {exc.args[0] if exc.args else rid}")
+    if unknown:
+        raise pytest.UsageError(
+            "requirement marker names ids missing from the catalogue:\n  "
+            + "\n  ".join(unknown)
+        )
+    profile = get_profile(config)
+    strict = bool(config.getoption("cpm_strict", False))
+    roles = set(config.getoption("cpm_roles", []) or [])
+    clauses = list(config.getoption("cpm_clauses", []) or [])
+    wanted = set(config.getoption("cpm_requirements", []) or [])
+    selecting = bool(roles or clauses or wanted)
+    keep: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        if item.get_closest_marker(MARKER) is None:
+            (deselected if selecting else keep).append(item)
+            continue
+        ids, explicit_role = _marker_ids(item)
+        reqs = tuple(catalog.get(rid) for rid in ids)
+        role = _role_of(item, explicit_role, reqs)
+        flow_roles = _sut_roles(item)
+        if selecting and not (
+            (not roles or role in roles or bool(roles.intersection(flow_roles)))
+            and (not clauses or any(_section_matches(r.section, c)
+                                    for r in reqs for c in clauses))
+            and (not wanted or any(r.id in wanted for r in reqs))
+        ):
+            deselected.append(item)
+            continue
+        keep.append(item)
+        na, na_reason = _applicability(reqs, role, profile, strict, flow_roles)
+        item.stash[INFO] = CaseInfo(reqs, role, na, na_reason)
+        _add_properties(item, reqs, role)
+        if na_reason:
+            item.add_marker(pytest.mark.skip(reason=f"n/a: {na_reason}"))
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``--cpm-collect-json PATH``: node id -> requirement ids (for ``coverage``)."""
+    path = session.config.getoption("cpm_collect_json", None)
+    if not path or is_worker(session.config):
+        return
+    data = {it.nodeid: _marker_ids(it)[0] for it in session.items
+            if it.get_closest_marker(MARKER) is not None}
+    Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def _add_properties(item: pytest.Item, reqs: tuple[Requirement, ...], role: str) -> None:
+    props: list[tuple[str, object]] = []
+    for name, values in (
+        ("document", [r.document.value for r in reqs]),
+        ("section", [r.section for r in reqs]),
+        ("requirement", [r.id for r in reqs]),
+        ("strength", [r.strength.value for r in reqs]),
+        ("links", [f"{r.seed}#{r.clause}" for r in reqs] + [x for r in reqs for x in r.references]),
+    ):
+        for v in dict.fromkeys(values):
+            props.append((name, v))
+    props.insert(3, ("role", role))
+    item.user_properties.extend(props)
