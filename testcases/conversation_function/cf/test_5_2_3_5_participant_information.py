@@ -8,8 +8,12 @@ PF in the path). Expected values are written here from the seed text and RFC 457
 from __future__ import annotations
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.cf_group import (
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import EvidenceRef, expect_equal, expect_true, inconclusive
+from conformance.fixtures.case import Tc
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures.hosted_session import (
     Notification,
     cf_address,
     create_hosted_session,
@@ -21,10 +25,6 @@ from conformance.testcases.cf_group import (
     subscribe,
     unknown_focus,
 )
-from conformance.testcases.procedures import sip_evidence
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
 
 CONFERENCE_INFO = "application/conference-info+xml"
 
@@ -32,11 +32,11 @@ CONFERENCE_INFO = "application/conference-info+xml"
 def _users(pixit: Pixit) -> tuple[str, str, str]:
     uris = [u.uri for u in pixit.users]
     if len(uris) < 3:
-        pytest.skip("inconc: the profile needs three users")
+        inconclusive("the profile needs three users")
     return uris[0], uris[1], uris[2]
 
 
-def _ev(notification: Notification | None, what: str) -> list[object]:
+def _ev(notification: Notification | None, what: str) -> list[EvidenceRef]:
     return [sip_evidence(notification.request, what)] if notification is not None else []
 
 
@@ -49,31 +49,27 @@ def _doc_state(notification: Notification | None) -> str | None:
 
 
 @pytest.mark.requirement("CF-5.2.3.5-200", "CF-5.2.3.5-NOTIFY-INITIAL", "CF-5.2.3.5-NOTIFY-CHANGES")
-async def test_5_2_3_5_subscription_follows_participant_changes(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
     """with {a group session hosted by the CF: alice (creator) and bob connected} ensure that
     { when {alice subscribes to the focus (Event: conference, Expires: 600), then carol joins,
             bob leaves with BYE and carol's MSRP connection fails}
       then {the CF answers 200 with Expires <= 600, sends an initial NOTIFY listing alice
             and bob, and a NOTIFY on each change: carol connected, bob
             disconnected/departed, carol disconnected/failed and still listed} }"""
-    alice, bob, carol = _users(pixit)
-    session = await create_hosted_session(
-        client_factory, pixit, guards, creator=alice, recipients=(bob, carol)
-    )
-    await join(session, client_factory, guards, bob)
+    alice, bob, carol = _users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
+    await join(tc, session, bob)
     subscriber = session.legs[alice].client
-    handle, ok = await subscribe(subscriber, session.focus, session.cf, guards, expires=600)
+    handle, ok = await subscribe(subscriber, session.focus, session.cf, tc.guards, expires=600)
     ev_ok = sip_evidence(ok, "the CF's response to the SUBSCRIBE")
     expires = ok.headers.get("Expires")
     # CF-5.2.3.5-200: "respond with the Participant Information subscription successful
     # response" (RFC 6665: 200, Expires not longer than requested)
     expect_equal(
-        recorder, "CF-5.2.3.5-200", expected=200, actual=ok.status, evidence=ev_ok, fatal=True
+        tc.recorder, "CF-5.2.3.5-200", expected=200, actual=ok.status, evidence=ev_ok, fatal=True
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-200",
         expires is not None and expires.strip().isdigit() and int(expires) <= 600,
         expected="Expires <= 600 (the requested duration)",
@@ -82,9 +78,9 @@ async def test_5_2_3_5_subscription_follows_participant_changes(
     )
 
     # CF-5.2.3.5-NOTIFY-INITIAL: "send the initial Participant Information notification"
-    first = await next_notify(subscriber, guards)
+    first = await next_notify(subscriber, tc.guards)
     expect_true(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-NOTIFY-INITIAL",
         first is not None,
         expected="a NOTIFY in the subscription dialog",
@@ -95,7 +91,7 @@ async def test_5_2_3_5_subscription_follows_participant_changes(
     assert first is not None
     ev_first = _ev(first, "the initial NOTIFY")
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-NOTIFY-INITIAL",
         expected=("conference", CONFERENCE_INFO),
         actual=(
@@ -106,7 +102,7 @@ async def test_5_2_3_5_subscription_follows_participant_changes(
         evidence=ev_first,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-NOTIFY-INITIAL",
         expected={alice: ("connected", None), bob: ("connected", None)},
         actual={u: endpoint_of(first.info, u) for u in (alice, bob)},
@@ -116,20 +112,20 @@ async def test_5_2_3_5_subscription_follows_participant_changes(
 
     # CF-5.2.3.5-NOTIFY-CHANGES: "continue sending ... whenever the Participant
     # Information changes"
-    await join(session, client_factory, guards, carol)
-    joined = await next_notify(subscriber, guards)
+    await join(tc, session, carol)
+    joined = await next_notify(subscriber, tc.guards)
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-NOTIFY-CHANGES",
         expected=("connected", None),
         actual=endpoint_of(joined.info if joined else None, carol),
         message="carol's join is notified",
         evidence=_ev(joined, "the NOTIFY after carol joined"),
     )
-    await leave(session, bob, guards)
-    left = await next_notify(subscriber, guards)
+    await leave(session, bob, tc.guards)
+    left = await next_notify(subscriber, tc.guards)
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-NOTIFY-CHANGES",
         expected=("disconnected", "departed"),
         actual=endpoint_of(left.info if left else None, bob),
@@ -137,9 +133,9 @@ async def test_5_2_3_5_subscription_follows_participant_changes(
         evidence=_ev(left, "the NOTIFY after bob's BYE"),
     )
     await lose_connection(session, carol)
-    failed = await next_notify(subscriber, guards)
+    failed = await next_notify(subscriber, tc.guards)
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-NOTIFY-CHANGES",
         expected=("disconnected", "failed"),
         actual=endpoint_of(failed.info if failed else None, carol),
@@ -150,32 +146,28 @@ async def test_5_2_3_5_subscription_follows_participant_changes(
 
 
 @pytest.mark.requirement("CF-8.6-2.b.ii.2")
-async def test_8_6_2_b_ii_2_changes_use_partial_notifications(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_8_6_2_b_ii_2_changes_use_partial_notifications(tc: Tc) -> None:
     """with {a group session hosted by the CF and alice subscribed to its focus} ensure that
     { when {bob joins, then carol joins}
       then {the initial NOTIFY is state="full"; each change NOTIFY is state="partial" with a
             version one higher than the previous notification (RFC 4575 4.4)} }"""
-    alice, bob, carol = _users(pixit)
-    session = await create_hosted_session(
-        client_factory, pixit, guards, creator=alice, recipients=(bob, carol)
-    )
+    alice, bob, carol = _users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
     subscriber = session.legs[alice].client
-    handle, ok = await subscribe(subscriber, session.focus, session.cf, guards)
+    handle, ok = await subscribe(subscriber, session.focus, session.cf, tc.guards)
     if ok.status != 200:
-        pytest.skip(f"inconc: the CF answered the SUBSCRIBE with {ok.status}")
-    first = await next_notify(subscriber, guards)
+        inconclusive(f"the CF answered the SUBSCRIBE with {ok.status}")
+    first = await next_notify(subscriber, tc.guards)
     if first is None or first.info is None:
-        pytest.skip("inconc: no initial conference-info NOTIFY")
+        inconclusive("no initial conference-info NOTIFY")
     notes = [first]
     for user in (bob, carol):
-        await join(session, client_factory, guards, user)
-        notes.append(await next_notify(subscriber, guards))  # type: ignore[arg-type]
+        await join(tc, session, user)
+        notes.append(await next_notify(subscriber, tc.guards))  # type: ignore[arg-type]
     ev = [e for i, n in enumerate(notes) for e in _ev(n, f"NOTIFY {i + 1}")]
     # CF-8.6-2.b.ii.2: "CPM Controlling Function SHALL use partial notification"
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-8.6-2.b.ii.2",
         expected=["partial", "partial"],
         actual=[_doc_state(n) for n in notes[1:]],
@@ -184,7 +176,7 @@ async def test_8_6_2_b_ii_2_changes_use_partial_notifications(
     )
     base = _version(first)
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-8.6-2.b.ii.2",
         expected=[base + 1, base + 2] if base is not None else "versions after the first",
         actual=[_version(n) for n in notes[1:]],
@@ -195,30 +187,26 @@ async def test_8_6_2_b_ii_2_changes_use_partial_notifications(
 
 
 @pytest.mark.requirement("CF-5.2.3.5-NOTIFY-CHANGES")
-async def test_5_2_3_5_subscription_ends_with_the_session(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_5_2_3_5_subscription_ends_with_the_session(tc: Tc) -> None:
     """with {a group session hosted by the CF, bob subscribed to its focus} ensure that
     { when {every participant leaves with BYE, so that the session ends}
       then {the subscription ends with a NOTIFY carrying Subscription-State
             terminated;reason=noresource (RFC 6665 4.1.3: the subscription became
             invalid)} }"""
-    alice, bob, carol = _users(pixit)
-    session = await create_hosted_session(
-        client_factory, pixit, guards, creator=alice, recipients=(bob, carol)
-    )
-    await join(session, client_factory, guards, bob)
+    alice, bob, carol = _users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
+    await join(tc, session, bob)
     subscriber = session.legs[bob].client
-    _, ok = await subscribe(subscriber, session.focus, session.cf, guards)
+    _, ok = await subscribe(subscriber, session.focus, session.cf, tc.guards)
     if ok.status != 200:
-        pytest.skip(f"inconc: the CF answered the SUBSCRIBE with {ok.status}")
-    await next_notify(subscriber, guards)  # the initial NOTIFY (judged elsewhere)
-    await leave(session, alice, guards)
-    await next_notify(subscriber, guards)  # alice departed (judged elsewhere)
-    await leave(session, bob, guards)
-    last = await next_notify(subscriber, guards)
+        inconclusive(f"the CF answered the SUBSCRIBE with {ok.status}")
+    await next_notify(subscriber, tc.guards)  # the initial NOTIFY (judged elsewhere)
+    await leave(session, alice, tc.guards)
+    await next_notify(subscriber, tc.guards)  # alice departed (judged elsewhere)
+    await leave(session, bob, tc.guards)
+    last = await next_notify(subscriber, tc.guards)
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-NOTIFY-CHANGES",
         expected=("terminated", "noresource"),
         actual=(last.state.state, last.state.reason) if last and last.state else None,
@@ -228,19 +216,17 @@ async def test_5_2_3_5_subscription_ends_with_the_session(
 
 
 @pytest.mark.requirement("CF-5.2.3.5-HOSTS")
-async def test_5_2_3_5_subscription_to_a_session_not_hosted(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_5_2_3_5_subscription_to_a_session_not_hosted(tc: Tc) -> None:
     """with {a CF that hosts no group session with a given identity} ensure that
     { when {a client subscribes to that identity at the CF}
       then {the CF answers 404 Not Found} }"""
-    cf = cf_address(pixit)
-    alice = pixit.users[0].uri
-    client = await client_factory(alice, 0, register=False)
-    _, answer = await subscribe(client, unknown_focus(cf), cf, guards)
+    cf = cf_address(tc.pixit)
+    alice = tc.pixit.users[0].uri
+    client = await tc.client(alice, 0, register=False)
+    _, answer = await subscribe(client, unknown_focus(cf), cf, tc.guards)
     # CF-5.2.3.5-HOSTS: "SHALL check that it hosts the targeted CPM Group Session"
     expect_equal(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-HOSTS",
         expected=404,
         actual=answer.status,
@@ -249,27 +235,23 @@ async def test_5_2_3_5_subscription_to_a_session_not_hosted(
 
 
 @pytest.mark.requirement("CF-5.2.3.5-REJECT")
-async def test_5_2_3_5_unauthorised_subscription_is_rejected(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_5_2_3_5_unauthorised_subscription_is_rejected(tc: Tc) -> None:
     """with {a group session hosted by the CF and a user who is no participant (PIXIT
     uris.unauthorised_user)} ensure that
     { when {that user subscribes to the session's focus}
       then {the CF sends back an error response (4xx-6xx; 403 expected)} }"""
-    if not pixit.uris.unauthorised_user:
-        pytest.skip("inconc: the profile names no unauthorised user (uris.unauthorised_user)")
-    alice, bob, _ = _users(pixit)
-    session = await create_hosted_session(
-        client_factory, pixit, guards, creator=alice, recipients=(bob,)
-    )
-    outsider = await client_factory(
-        pixit.uris.unauthorised_user,
+    if not tc.pixit.uris.unauthorised_user:
+        inconclusive("the profile names no unauthorised user (uris.unauthorised_user)")
+    alice, bob, _ = _users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
+    outsider = await tc.client(
+        tc.pixit.uris.unauthorised_user,
         "urn:uuid:00000000-0000-4000-8000-0000000000f0",
         register=False,
     )
-    _, answer = await subscribe(outsider, session.focus, session.cf, guards)
+    _, answer = await subscribe(outsider, session.focus, session.cf, tc.guards)
     expect_true(
-        recorder,
+        tc.recorder,
         "CF-5.2.3.5-REJECT",
         400 <= answer.status <= 699,
         expected="an error response (4xx-6xx; 403 Forbidden expected)",

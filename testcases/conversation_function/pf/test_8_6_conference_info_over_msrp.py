@@ -11,16 +11,9 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import (
-    OriginatingSession,
-    pf_address,
-    send_group_invite,
-    sip_evidence,
-)
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true, inconclusive
+from conformance.checks import evidence, expect_equal, expect_true, inconclusive
 from conformance.documents.conference_info import (
     ConferenceInfo,
     DocState,
@@ -30,11 +23,19 @@ from conformance.documents.conference_info import (
     parse_conference_info,
 )
 from conformance.errors import DocumentError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import ClientFactory, Guards
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.message import SipRequest
 from conformance.roles.cf import CfEmulator, CfSession
 from conformance.roles.client import ClientEmulator
+from conformance.testcases.procedures import (
+    OriginatingSession,
+    pf_address,
+    send_group_invite,
+    sip_evidence,
+)
 
 CONFERENCE_INFO = "application/conference-info+xml"
 
@@ -114,13 +115,7 @@ def _entities(request: SipRequest | None) -> tuple[str | None, list[str]]:
 @pytest.mark.requirement(
     "PF-8.6-2.b.i", "PF-8.6-2.b.ii.1", "PF-8.6-2.b.ii.1-notify", "PF-8.6-2.b.ii.2"
 )
-async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(tc: Tc) -> None:
     """with {a group session through the PF with conference-info over MSRP, the client
     subscribed to the conference at the PF} ensure that
     { when {the CF sends a full conference-info SEND (users A, B), then a partial one
@@ -128,17 +123,18 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
       then {the client gets no conference-info SEND but a NOTIFY with a Conference
             Information Object for each, the second the kept state merged with the
             partial one (A and C, full)} }"""
-    client, session, cf_session = await _session(client_factory, cf_emulator, pixit, guards)
-    await _client_subscribes(client, cf_emulator, cf_session, pixit, guards)
+    cf = await tc.cf()
+    client, session, cf_session = await _session(tc.client, cf, tc.pixit, tc.guards)
+    await _client_subscribes(client, cf, cf_session, tc.pixit, tc.guards)
     focus = cf_session.focus_uri
     a = client.user
-    b, c = _others(pixit, a)
+    b, c = _others(tc.pixit, a)
     cf_session.msrp.send(_doc(focus, DocState.FULL, 1, (_user(a), _user(b))), CONFERENCE_INFO)
-    first = await _notify(client, guards.sip)
+    first = await _notify(client, tc.guards.sip)
     ev1 = [sip_evidence(first, "the NOTIFY after the full SEND")] if first is not None else []
     state1, users1 = _entities(first)
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.ii.1-notify",
         first is not None
         and (first.headers.get("Event") or "").split(";")[0].strip().lower() == "conference"
@@ -149,11 +145,11 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
     )
     partial = (_user(c), _user(b, DocState.DELETED))
     cf_session.msrp.send(_doc(focus, DocState.PARTIAL, 2, partial), CONFERENCE_INFO)
-    second = await _notify(client, guards.sip)
+    second = await _notify(client, tc.guards.sip)
     ev2 = [sip_evidence(second, "the NOTIFY after the partial SEND")] if second is not None else []
     state2, users2 = _entities(second)
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.i",
         a in users2,
         expected=f"the kept Participant Information: {a} (only in the first SEND) still listed",
@@ -161,7 +157,7 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
         evidence=ev2,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.ii.2",
         expected=("full", sorted([a, c])),
         actual=(state2, users2),
@@ -174,60 +170,61 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
         inconclusive("the client's MSRP session has no connection")
     try:
         got: MessageReceived | None = await channel.expect(
-            MessageReceived, within=guards.sip, match=lambda m: bool(m.body)
+            MessageReceived, within=tc.guards.sip, match=lambda m: bool(m.body)
         )
     except WaitTimeout:
         got = None
     content_type = None if got is None else (got.content_type or "").split(";")[0].strip()
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.ii.1",
         expected="message/cpim",
         actual=content_type,
         message="the first message the client receives is the chat message, not a relayed "
         "conference-info SEND",
-        evidence=[evidence("msrp", "the client's first message", content_type or "",
-                           b"" if got is None else got.body[:400])],  # type: ignore[list-item]
+        evidence=[
+            evidence(
+                "msrp",
+                "the client's first message",
+                content_type or "",
+                b"" if got is None else got.body[:400],
+            )
+        ],
     )
     await session.handle.bye()
 
 
 @pytest.mark.requirement("PF-8.2.3-RCV-4")
-async def test_8_2_3_rcv_4_notify_body_over_msrp(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_rcv_4_notify_body_over_msrp(tc: Tc) -> None:
     """with {a group session through the PF with conference-info over MSRP, the PF
     subscribed to the focus} ensure that
     { when {the CF sends a NOTIFY with a conference-info body}
       then {the PF sends the client an MSRP SEND with Content-Type
             application/conference-info+xml carrying that body} }"""
-    client, session, cf_session = await _session(client_factory, cf_emulator, pixit, guards)
-    handle = await client.subscribe(cf_session.focus_uri, to=pf_address(pixit))
-    await handle.final(guards.sip)
+    cf = await tc.cf()
+    client, session, cf_session = await _session(tc.client, cf, tc.pixit, tc.guards)
+    handle = await client.subscribe(cf_session.focus_uri, to=pf_address(tc.pixit))
+    await handle.final(tc.guards.sip)
     try:
-        sub = await cf_emulator.expect_subscribe(within=guards.sip)
+        sub = await cf.expect_subscribe(within=tc.guards.sip)
     except WaitTimeout:
         inconclusive("the PF sent no SUBSCRIBE to the focus")
     sub.accept()
     body = _doc(cf_session.focus_uri, DocState.FULL, 1, (_user(client.user),))
-    response = await (await sub.notify(body)).final(guards.sip)
-    await _notify(client, guards.sip)
+    response = await (await sub.notify(body)).final(tc.guards.sip)
+    await _notify(client, tc.guards.sip)
     channel = session.msrp.channel
     if channel is None:
         inconclusive("the client's MSRP session has no connection")
     try:
         got: MessageReceived | None = await channel.expect(
-            MessageReceived, within=guards.sip, match=lambda m: bool(m.body)
+            MessageReceived, within=tc.guards.sip, match=lambda m: bool(m.body)
         )
     except WaitTimeout:
         got = None
     content_type = None if got is None else (got.content_type or "").split(";")[0].strip()
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-4",
         expected=(CONFERENCE_INFO, body),
         actual=None if got is None else (content_type, got.body),

@@ -1,7 +1,7 @@
 """CPM System Description B.2.3.5.X, B.2.3.x.y and B.2.3.x.y+1: the CPM Client's steps of
 the deferred group chat delivery flows (seed 000, seed 002).
 
-The tool plays the PF and the S-CSCF (``pf_emulator``); the client under test serves the
+The tool plays the PF and the S-CSCF (``await tc.pf()``); the client under test serves the
 first user of the profile. Each check names the flow step it judges; the expected values
 are written from the flows' text.
 """
@@ -9,8 +9,17 @@ are written from the flows' text.
 from __future__ import annotations
 
 import pytest
-from conformance.fixtures.network import Guards
-from conformance.testcases.conversation_function.client.flows import (
+
+from conformance.checks import expect_equal, expect_true, inconclusive
+from conformance.documents.cpim import parse_cpim
+from conformance.documents.imdn import parse_imdn
+from conformance.errors import DocumentError
+from conformance.fixtures.case import Tc
+from conformance.net.clock import WaitTimeout
+from conformance.protocol.msrp.session import MessageReceived
+from conformance.roles.pf import InviteKind
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures.client_flows import (
     absent,
     client_user,
     delivered,
@@ -20,17 +29,6 @@ from conformance.testcases.conversation_function.client.flows import (
     others,
     user_sends,
 )
-from conformance.testcases.procedures import sip_evidence
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true, inconclusive
-from conformance.documents.cpim import parse_cpim
-from conformance.documents.imdn import parse_imdn
-from conformance.errors import DocumentError
-from conformance.net.clock import WaitTimeout
-from conformance.protocol.msrp.session import MessageReceived
-from conformance.roles.pf import InviteKind, PfEmulator
-from conformance.roles.upper_tester import UpperTester
 
 
 def _imdn_id(body: bytes) -> str | None:
@@ -41,28 +39,27 @@ def _imdn_id(body: bytes) -> str | None:
 
 
 @pytest.mark.requirement("SD-B.2.3.5.X-2", "SD-B.2.3.5.X-5", "SD-B.2.3.5.X-8")
-async def test_b_2_3_5_x_client_steps(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards
-) -> None:
+async def test_b_2_3_5_x_client_steps(tc: Tc) -> None:
     """with {a client back online that was in a group session} ensure that
     { when {the PF invites it for deferred delivery (step 1), delivers a stored message with
             MSRP SEND (step 5) and ends the session with BYE (step 7)}
       then {the client answers 200 OK (step 2), the stored message reaches it (step 5) and
             it answers the BYE with 200 OK (step 8)} }"""
-    session, first = await joined_session(pf_emulator, pixit, within=guards.sip)
+    pf = await tc.pf()
+    session, first = await joined_session(pf, tc.pixit, within=tc.guards.sip)
     if first.response is None or first.response.status != 200:
         inconclusive("the client did not accept the group invitation (preamble)")
-    invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await invite.final(guards.sip)
+    invite = await pf.invite(InviteKind.DEFERRED, session)
+    answer = await invite.final(tc.guards.sip)
     ev = [sip_evidence(invite.request, "step 1 INVITE"), sip_evidence(answer, "step 2")]
     expect_equal(
-        recorder, "SD-B.2.3.5.X-2", expected=200, actual=answer.status, evidence=ev, fatal=True
+        tc.recorder, "SD-B.2.3.5.X-2", expected=200, actual=answer.status, evidence=ev, fatal=True
     )
-    up = await delivered(pf_emulator, invite, within=guards.sip)
-    sender = others(pixit)[0]
-    pf_emulator.own(sender)
+    up = await delivered(pf, invite, within=tc.guards.sip)
+    sender = others(tc.pixit)[0]
+    pf.own(sender)
     mid = invite.send_stored("stored message", sender=sender) if up else None
-    message = await absent(pf_emulator, "MESSAGE", sender, within=guards.sip) if up else None
+    message = await absent(pf, "MESSAGE", sender, within=tc.guards.sip) if up else None
     over_msrp = await msrp_cpim(invite, "message/imdn+xml", within=0.0) if up else None
     if message is not None:
         message.respond(200)
@@ -76,7 +73,7 @@ async def test_b_2_3_5_x_client_steps(
         if m
     ]
     expect_true(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-5",
         up and mid in reported,
         expected="MSRP established and the stored message received (its IMDN)",
@@ -85,13 +82,13 @@ async def test_b_2_3_5_x_client_steps(
     )
     bye = await invite.bye()
     try:
-        final = await bye.final(guards.sip)
+        final = await bye.final(tc.guards.sip)
     except WaitTimeout:
         final = None
     if final is not None:
         ev.append(sip_evidence(final, "step 8 answer to the BYE"))
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-8",
         expected=200,
         actual=final.status if final else None,
@@ -100,26 +97,21 @@ async def test_b_2_3_5_x_client_steps(
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-13", "SD-B.2.3.x.y-14-15", "SD-B.2.3.x.y-20-24")
-async def test_b_2_3_x_y_client_steps(
-    recorder: VerdictRecorder,
-    pf_emulator: PfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-) -> None:
+async def test_b_2_3_x_y_client_steps(tc: Tc) -> None:
     """with {a client back online while its group session is still active} ensure that
     { when {the PF invites it to the active session (cpm.session, a=sendrecv)}
       then {it accepts and MSRP is established (step 13), it subscribes to the focus
             (steps 14-15) and its live messages go in that session (steps 20-24)} }"""
-    session, first = await joined_session(pf_emulator, pixit, within=guards.sip)
+    pf = await tc.pf()
+    session, first = await joined_session(pf, tc.pixit, within=tc.guards.sip)
     if first.response is None or first.response.status != 200:
         inconclusive("the client did not accept the group invitation (preamble)")
-    invite = await pf_emulator.invite(InviteKind.ACTIVE, session)
-    answer = await invite.final(guards.sip)
-    up = answer.status == 200 and await delivered(pf_emulator, invite, within=guards.sip)
+    invite = await pf.invite(InviteKind.ACTIVE, session)
+    answer = await invite.final(tc.guards.sip)
+    up = answer.status == 200 and await delivered(pf, invite, within=tc.guards.sip)
     ev = [sip_evidence(invite.request, "the INVITE"), sip_evidence(answer, "the answer")]
     expect_true(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-13",
         up,
         expected="200 OK and an MSRP session",
@@ -127,27 +119,27 @@ async def test_b_2_3_x_y_client_steps(
         evidence=ev,
         fatal=True,
     )
-    subscribe = await absent(pf_emulator, "SUBSCRIBE", session.focus, within=guards.sip)
+    subscribe = await absent(pf, "SUBSCRIBE", session.focus, within=tc.guards.sip)
     if subscribe is not None:
         subscribe.respond(200, headers=[("Expires", "600")])
         ev.append(sip_evidence(subscribe.request, "steps 14-15 SUBSCRIBE"))
     expect_true(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-14-15",
         subscribe is not None,
         expected=f"SUBSCRIBE to the focus {session.focus}",
         actual=subscribe.request.first_line() if subscribe else "none",
         evidence=ev,
     )
-    await upper_tester.send_message(
-        client_user(pixit), "live message", conversation_id=session.conversation_id
+    await tc.upper_tester.send_message(
+        client_user(tc.pixit), "live message", conversation_id=session.conversation_id
     )
-    chat = await msrp_cpim(invite, "text/plain", within=guards.sip)
-    rejoin = await absent(pf_emulator, "INVITE", session.focus, within=0.0)
+    chat = await msrp_cpim(invite, "text/plain", within=tc.guards.sip)
+    rejoin = await absent(pf, "INVITE", session.focus, within=0.0)
     if rejoin is not None:
         rejoin.respond(480)
     expect_true(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-20-24",
         chat is not None,
         expected="the live message in the session's MSRP",
@@ -158,28 +150,23 @@ async def test_b_2_3_x_y_client_steps(
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y+1-11", "SD-B.2.3.x.y+1-12")
-async def test_b_2_3_x_y_plus_1_client_rejoin(
-    recorder: VerdictRecorder,
-    pf_emulator: PfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-) -> None:
+async def test_b_2_3_x_y_plus_1_client_rejoin(tc: Tc) -> None:
     """with {a client back online, its group session still active, the PF not yet
             inviting it} ensure that
     { when {the user sends a message in the group}
       then {the client sends a re-join INVITE to the focus (step 11); accepted, the session
             with MSRP is established and carries the message (step 12)} }"""
-    session, first = await joined_session(pf_emulator, pixit, within=guards.sip)
+    pf = await tc.pf()
+    session, first = await joined_session(pf, tc.pixit, within=tc.guards.sip)
     if first.response is None or first.response.status != 200:
         inconclusive("the client did not accept the group invitation (preamble)")
-    action = user_sends(upper_tester, pixit, "I am back", session)
-    rejoin = await absent(pf_emulator, "INVITE", session.focus, within=guards.sip)
+    action = user_sends(tc.upper_tester, tc.pixit, "I am back", session)
+    rejoin = await absent(pf, "INVITE", session.focus, within=tc.guards.sip)
     if rejoin is None:
-        await finished(action, within=guards.sip * 2)
+        await finished(action, within=tc.guards.sip * 2)
     ev = [sip_evidence(rejoin.request, "step 11 re-join INVITE")] if rejoin else []
     expect_true(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y+1-11",
         rejoin is not None,
         expected=f"INVITE to the focus {session.focus}",
@@ -188,25 +175,25 @@ async def test_b_2_3_x_y_plus_1_client_rejoin(
         fatal=True,
     )
     assert rejoin is not None
-    response, msrp = await pf_emulator.accept_invite(rejoin, focus=session.focus)
+    response, msrp = await pf.accept_invite(rejoin, focus=session.focus)
     ev.append(sip_evidence(response, "the 200 OK"))
     chat = None
     try:
-        channel = await msrp.accepted(within=guards.sip)
+        channel = await msrp.accepted(within=tc.guards.sip)
         chat = await channel.expect(
-            MessageReceived, within=guards.sip, match=lambda m: b"I am back" in m.body
+            MessageReceived, within=tc.guards.sip, match=lambda m: b"I am back" in m.body
         )
     except WaitTimeout:
         pass
     expect_true(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y+1-12",
         chat is not None,
         expected="an MSRP session carrying the user's message",
         actual="received" if chat else "no message over MSRP",
         evidence=ev,
     )
-    subscribe = await absent(pf_emulator, "SUBSCRIBE", session.focus, within=guards.sip)
+    subscribe = await absent(pf, "SUBSCRIBE", session.focus, within=tc.guards.sip)
     if subscribe is not None:
         subscribe.respond(200, headers=[("Expires", "600")])
-    await finished(action, within=guards.sip * 2)
+    await finished(action, within=tc.guards.sip * 2)

@@ -8,9 +8,20 @@ client B and the S-CSCF (third-party REGISTER). Expected values are written from
 from __future__ import annotations
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
+
+from conformance.checks import expect_equal
+from conformance.documents.conference_info import parse_conference_info
+from conformance.documents.resource_lists import parse_resource_list
+from conformance.fixtures.case import Tc
+from conformance.net.clock import WaitTimeout
+from conformance.protocol.sip.headers import get_content_type
+from conformance.protocol.sip.message import SipRequest
+from conformance.protocol.sip.multipart import find_part, parse_multipart
+from conformance.protocol.sip.sdp import parse_sdp
+from conformance.roles.cf import IncomingSubscribe
+from conformance.roles.client import sdp_of
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
-from conformance.testcases.procedures_deferred import (
+from conformance.testcases.procedures.deferred import (
     INVOLUNTARY,
     GroupLeg,
     accept_focus_subscription,
@@ -21,19 +32,6 @@ from conformance.testcases.procedures_deferred import (
     deliveries,
     rejoin,
 )
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal
-from conformance.documents.conference_info import parse_conference_info
-from conformance.documents.resource_lists import parse_resource_list
-from conformance.net.clock import WaitTimeout
-from conformance.protocol.sip.headers import get_content_type
-from conformance.protocol.sip.message import SipRequest
-from conformance.protocol.sip.multipart import find_part, parse_multipart
-from conformance.protocol.sip.sdp import parse_sdp
-from conformance.roles.cf import CfEmulator, IncomingSubscribe
-from conformance.roles.client import sdp_of
-from conformance.roles.ims_core import Scscf
 
 #: B.2.3.x.y NOTE / 001 7.3.11: the feature tags, percent-encoded in +g.3gpp.icsi-ref
 DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
@@ -57,13 +55,11 @@ def _listed(request: SipRequest) -> set[str] | None:
     return set(parse_resource_list(part.body).uris()) if part is not None else None
 
 
-async def _gone(
-    cf: CfEmulator, leg: GroupLeg, guards: Guards, users: tuple[str, ...]
-) -> IncomingSubscribe | None:
+async def _gone(tc: Tc, leg: GroupLeg, users: tuple[str, ...]) -> IncomingSubscribe | None:
     """Client B leaves involuntarily; the CF accepts the PF's focus subscription."""
     await leg.invite.bye(INVOLUNTARY)
     try:
-        return await accept_focus_subscription(cf, leg, guards, users)
+        return await accept_focus_subscription(tc, leg, users)
     except WaitTimeout:
         return None
 
@@ -76,38 +72,32 @@ async def _gone(
     "SD-B.2.3.x.y-18-19",
     "PF-8.3.2.9-A",
 )
-async def test_b_2_3_x_y_delivery_active_session(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
     """with {client B gone from a group session that goes on, a newcomer joined}
     ensure that { when {the third-party REGISTER of client B reaches the PF}
       then {the PF invites client B with cpm.session, a=sendrecv and the latest
             participants, and delivers the buffered messages over MSRP} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    leg = await cf_group_session(tc)
     latest = (*leg.participants, NEWCOMER)
-    sub = await _gone(cf_emulator, leg, guards, latest)
+    sub = await _gone(tc, leg, latest)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-7-8.a",
         expected=True,
         actual=sub is not None,
         message="the PF subscribes to the focus on behalf of client B",
     )
-    await cf_sends(leg, guards, "deferred-1", "deferred-2")
-    await client_returns(scscf, leg, pixit, guards)
+    await cf_sends(leg, tc.guards, "deferred-1", "deferred-2")
+    await client_returns(tc, leg)
     invite = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-11-12.a",
-        leg.client.expect_invite(within=guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip),
         expected="the PF's INVITE to client B after the third-party REGISTER",
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2.9-A",
         expected=True,
         actual=invite is not None,
@@ -117,7 +107,7 @@ async def test_b_2_3_x_y_delivery_active_session(
         return
     ev = sip_evidence(invite.request, "the PF's re-invitation")
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-11-12.a",
         expected=True,
         actual=SESSION_TAG in _accept_contact(invite.request),
@@ -125,29 +115,29 @@ async def test_b_2_3_x_y_delivery_active_session(
         message="the invitation to the active group session carries cpm.session",
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-11-12.c",
         expected=set(latest),
         actual=_listed(invite.request),
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-11-12.d",
         expected="sendrecv",
         actual=_direction(invite.request),
         evidence=ev,
     )
     await invite.answer(sdp_setup="passive")
-    got = await deliveries(invite, guards, "deferred-1", "deferred-2")
+    got = await deliveries(invite, tc.guards, "deferred-1", "deferred-2")
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-18-19",
         expected=[True, True],
         actual=[g is not None for g in got],
         evidence=ev,
     )
-    await cf_emulator.bye(leg.cf.dialog, to=leg.cf.destination) if leg.cf.dialog else None
+    await cf.bye(leg.cf.dialog, to=leg.cf.destination) if leg.cf.dialog else None
 
 
 @pytest.mark.requirement(
@@ -159,39 +149,32 @@ async def test_b_2_3_x_y_delivery_active_session(
     "SD-B.2.3.5.X-7",
     "PF-5.2.3.5-DD-FINAL-NOTIFY",
 )
-async def test_b_2_3_5_x_delivery_inactive_session(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
     """with {client B gone, then the group session ended by the CF} ensure that
     { when {client B is back (third-party REGISTER) and subscribes to the PF}
       then {INVITE with cpm.deferred and a=sendonly; a first NOTIFY listing only B; the
             messages over MSRP; a final NOTIFY (terminated) with every participant; BYE} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    leg = await cf_group_session(tc)
     latest = (*leg.participants, NEWCOMER)
-    sub = await _gone(cf_emulator, leg, guards, latest)
-    await cf_sends(leg, guards, "deferred-1", "deferred-2")
+    sub = await _gone(tc, leg, latest)
+    await cf_sends(leg, tc.guards, "deferred-1", "deferred-2")
     # the group session ends at the CF (inactive)
     if leg.cf.dialog is not None:
         await leg.cf.bye()
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, latest, 2))
-    await client_returns(scscf, leg, pixit, guards)
+    await client_returns(tc, leg)
     invite = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-1",
-        leg.client.expect_invite(within=guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip),
         expected="the PF's deferred delivery INVITE",
     )
     if invite is None:
         return
     ev = sip_evidence(invite.request, "the PF's deferred delivery INVITE")
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-1",
         expected=(True, "sendonly"),
         actual=(DEFERRED_TAG in _accept_contact(invite.request), _direction(invite.request)),
@@ -199,22 +182,22 @@ async def test_b_2_3_5_x_delivery_inactive_session(
         message="inactive session: Accept-Contact cpm.deferred and a=sendonly",
     )
     await invite.answer(sdp_setup="passive")
-    client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(pixit))
+    client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(tc.pixit))
     answer = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-4",
-        client_sub.final(within=guards.sip),
+        client_sub.final(within=tc.guards.sip),
         expected="a response to client B's SUBSCRIBE",
     )
     first = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-4",
-        leg.client.expect_request("NOTIFY", within=guards.sip),
+        leg.client.expect_request("NOTIFY", within=tc.guards.sip),
         expected="a NOTIFY in client B's subscription",
     )
     if answer is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "SD-B.2.3.5.X-4",
             expected=True,
             actual=answer.status < 300,
@@ -224,45 +207,47 @@ async def test_b_2_3_5_x_delivery_inactive_session(
         first.respond(200)
         users = [u.entity for u in parse_conference_info(first.request.body).users]
         expect_equal(
-            recorder,
+            tc.recorder,
             "SD-B.2.3.5.X-4-only-b",
             expected=[leg.user],
             actual=users,
             evidence=sip_evidence(first.request, "the first NOTIFY"),
         )
-    got = await deliveries(invite, guards, "deferred-1", "deferred-2")
+    got = await deliveries(invite, tc.guards, "deferred-1", "deferred-2")
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-5",
         expected=[True, True],
         actual=[g is not None for g in got],
         evidence=ev,
     )
     final = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-6",
-        leg.client.expect_request("NOTIFY", within=guards.sip),
+        leg.client.expect_request("NOTIFY", within=tc.guards.sip),
         expected="a NOTIFY with the final participant list after the last SEND",
     )
     if final is not None:
         final.respond(200)
         fev = sip_evidence(final.request, "the final NOTIFY")
-        users = {u.entity for u in parse_conference_info(final.request.body).users}
-        expect_equal(recorder, "SD-B.2.3.5.X-6", expected=set(latest), actual=users, evidence=fev)
+        final_users = {u.entity for u in parse_conference_info(final.request.body).users}
+        expect_equal(
+            tc.recorder, "SD-B.2.3.5.X-6", expected=set(latest), actual=final_users, evidence=fev
+        )
         state = (final.request.headers.get("Subscription-State") or "").split(";")[0]
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-5.2.3.5-DD-FINAL-NOTIFY",
             expected=("terminated", set(latest)),
-            actual=(state.strip(), users),
+            actual=(state.strip(), final_users),
             evidence=fev,
         )
     else:
-        expect_equal(recorder, "PF-5.2.3.5-DD-FINAL-NOTIFY", expected="terminated", actual=None)
+        expect_equal(tc.recorder, "PF-5.2.3.5-DD-FINAL-NOTIFY", expected="terminated", actual=None)
     bye = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.5.X-7",
-        leg.client.expect_request("BYE", within=guards.sip),
+        leg.client.expect_request("BYE", within=tc.guards.sip),
         expected="the PF's BYE ending the deferred delivery session",
     )
     if bye is not None:
@@ -270,37 +255,30 @@ async def test_b_2_3_5_x_delivery_inactive_session(
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y+2-ACTIVE", "SD-B.2.3.x.y+2-ACTIVE-REJECT")
-async def test_b_2_3_x_y_plus_2_race_active(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_x_y_plus_2_race_active(tc: Tc) -> None:
     """with {client B gone from an active group session} ensure that
     { when {client B's re-join arrives after the PF's INVITE went out}
       then {the PF rejects the re-join: one session with client B} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
-    await _gone(cf_emulator, leg, guards, leg.participants)
-    await cf_sends(leg, guards, "deferred-1")
-    await client_returns(scscf, leg, pixit, guards)
+    leg = await cf_group_session(tc)
+    await _gone(tc, leg, leg.participants)
+    await cf_sends(leg, tc.guards, "deferred-1")
+    await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=guards.sip)
+        invite = await leg.client.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         invite = None
-    handle = await rejoin(leg, pixit)
+    handle = await rejoin(leg, tc.pixit)
     final = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y+2-ACTIVE-REJECT",
-        handle.final(within=guards.sip),
+        handle.final(within=tc.guards.sip),
         expected="a final response to the late re-join",
     )
     if final is None:
         return
     ev = sip_evidence(final, "the PF's response to the late re-join")
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y+2-ACTIVE-REJECT",
         expected=True,
         actual=final.status >= 300,
@@ -309,7 +287,7 @@ async def test_b_2_3_x_y_plus_2_race_active(
     )
     sessions = int(final.status < 300) + int(invite is not None)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y+2-ACTIVE",
         expected=1,
         actual=sessions,
@@ -323,36 +301,30 @@ async def test_b_2_3_x_y_plus_2_race_active(
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y+2-INACTIVE-COMPLETE", "SD-B.2.3.x.y+2-INACTIVE-FORWARD")
-async def test_b_2_3_x_y_plus_2_race_inactive(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_x_y_plus_2_race_inactive(tc: Tc) -> None:
     """with {client B gone, then the group session ended by the CF} ensure that
     { when {client B's re-join arrives after the PF's deferred delivery INVITE}
       then {the PF completes the delivery, then forwards the re-join to the CF} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
-    sub = await _gone(cf_emulator, leg, guards, leg.participants)
-    await cf_sends(leg, guards, "deferred-1")
+    cf = await tc.cf()
+    leg = await cf_group_session(tc)
+    sub = await _gone(tc, leg, leg.participants)
+    await cf_sends(leg, tc.guards, "deferred-1")
     if leg.cf.dialog is not None:
         await leg.cf.bye()
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
-    await client_returns(scscf, leg, pixit, guards)
+    await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=guards.sip)
+        invite = await leg.client.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         invite = None
     if invite is None:
         return  # the delivery INVITE itself is checked by SD-B.2.3.5.X-1
-    await rejoin(leg, pixit)
+    await rejoin(leg, tc.pixit)
     await invite.answer(sdp_setup="passive")
-    [got] = await deliveries(invite, guards, "deferred-1")
+    [got] = await deliveries(invite, tc.guards, "deferred-1")
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y+2-INACTIVE-COMPLETE",
         expected=True,
         actual=got is not None,
@@ -360,14 +332,14 @@ async def test_b_2_3_x_y_plus_2_race_inactive(
         message="the buffered message is delivered despite the re-join",
     )
     forwarded = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
-        cf_emulator.expect_invite(within=2 * guards.sip),
+        cf.expect_invite(within=2 * tc.guards.sip),
         expected="client B's re-join forwarded to the CF",
     )
     if forwarded is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "SD-B.2.3.x.y+2-INACTIVE-FORWARD",
             expected=leg.cf.conversation_id,
             actual=forwarded.request.headers.get("Conversation-ID"),

@@ -13,9 +13,17 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
+
+from conformance.checks import EvidenceRef, evidence, expect_equal, inconclusive
+from conformance.documents.cpim import parse_cpim
+from conformance.errors import DocumentError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
+from conformance.protocol.msrp.session import MessageReceived
 from conformance.testcases.procedures import expect_arrival, sip_evidence
-from conformance.testcases.procedures_deferred import (
+from conformance.testcases.procedures.deferred import (
     INVOLUNTARY,
     GroupLeg,
     accept_focus_subscription,
@@ -26,16 +34,7 @@ from conformance.testcases.procedures_deferred import (
     deliveries,
     in_subscription,
 )
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import EvidenceRef, VerdictRecorder, evidence, expect_equal, inconclusive
-from conformance.documents.cpim import parse_cpim
-from conformance.errors import DocumentError
-from conformance.net.clock import WaitTimeout
-from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
-from conformance.protocol.msrp.session import MessageReceived
-from conformance.roles.cf import CfEmulator
-from conformance.roles.ims_core import Scscf
+from conformance.testcases.procedures.messages import PEER_ERRORS
 
 NEWCOMER = "sip:newcomer@reference.test"
 
@@ -72,50 +71,43 @@ def _cpim_to(message: MessageReceived | None) -> list[str] | None:
 
 
 @pytest.mark.requirement("PF-5.2.3.5-CPIM-TO")
-async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(tc: Tc) -> None:
     """with {client B gone from a group session of A, B and C; the PF stores one message of
     A, then C leaves and a newcomer joins, then it stores a second message of A}
     ensure that { when {client B is back (third-party REGISTER) and the PF delivers the
                         stored messages over MSRP}
       then {the CPIM To headers of each message list its actual recipients: the
             participants when the PF received it, B included, the sender A left out} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    leg = await cf_group_session(tc)
     originator, user, third = leg.participants
     await leg.invite.bye(INVOLUNTARY)
     try:
-        sub = await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
+        sub = await accept_focus_subscription(tc, leg, leg.participants)
     except WaitTimeout:
         inconclusive("the PF did not subscribe to the focus: the participants are unknown")
     first_notify = sub.notifies[-1]
     with contextlib.suppress(WaitTimeout, TransactionTimeoutError):
-        await first_notify.final(within=guards.sip)
-    if await _cf_sends_to_group(leg, guards, "cpim-to-1") != 200:
+        await first_notify.final(within=tc.guards.sip)
+    if await _cf_sends_to_group(leg, tc.guards, "cpim-to-1") != 200:
         inconclusive("the PF did not take the first message while client B was gone")
     # the participants change: C leaves, a newcomer joins (a new full state)
     changed = (originator, user, NEWCOMER)
     notify = await sub.notify(conference_body(leg.cf.focus_uri, changed, 2))
     try:
-        answer = await notify.final(within=guards.sip)
+        answer = await notify.final(within=tc.guards.sip)
     except (WaitTimeout, TransactionTimeoutError):
         inconclusive("the PF did not answer the NOTIFY of the new participants")
     if answer.status >= 300:
         inconclusive(f"the PF answered the NOTIFY of the new participants {answer.status}")
-    if await _cf_sends_to_group(leg, guards, "cpim-to-2") != 200:
+    if await _cf_sends_to_group(leg, tc.guards, "cpim-to-2") != 200:
         inconclusive("the PF did not take the second message while client B was gone")
-    await client_returns(scscf, leg, pixit, guards)
+    await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=guards.sip)
+        invite = await leg.client.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         inconclusive("the PF did not invite client B for the deferred delivery")
     await invite.answer(sdp_setup="passive")
-    got = await deliveries(invite, guards, "cpim-to-1", "cpim-to-2")
+    got = await deliveries(invite, tc.guards, "cpim-to-1", "cpim-to-2")
     if any(g is None for g in got):
         inconclusive("the stored messages were not delivered (SD-B.2.3.x.y-18-19)")
     # 5.2.3.5: "MAY set the CPIM To header(s) to reflect the actual recipient list for the
@@ -123,7 +115,7 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(
     # list for the session may have changes as the messages were recorded"
     expected = [sorted([user, third]), sorted([user, NEWCOMER])]
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-5.2.3.5-CPIM-TO",
         expected=expected,
         actual=[_cpim_to(g) for g in got],
@@ -135,52 +127,46 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(
         message="CPIM To of each stored message: the participants when the PF received it, "
         "without the sender",
     )
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(*PEER_ERRORS):
         if leg.cf.dialog is not None:
             await leg.cf.bye()
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-UNSUB")
-async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_x_y_unsubscribe_after_reestablishment(tc: Tc) -> None:
     """with {client B gone from a group session that goes on; the PF subscribed to the
     focus and buffers for client B} ensure that
     { when {client B is back (third-party REGISTER) and its session is re-established}
       then {the PF un-subscribes from the focus (SUBSCRIBE in the subscription, Expires: 0)
             after the re-establishment, and not while it still buffered} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    leg = await cf_group_session(tc)
     await leg.invite.bye(INVOLUNTARY)
     try:
-        sub = await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
+        sub = await accept_focus_subscription(tc, leg, leg.participants)
     except WaitTimeout:
         inconclusive("the PF did not subscribe to the focus")
     early_match = in_subscription(sub, expires_zero=True)
-    await cf_sends(leg, guards, "unsub-1")
+    await cf_sends(leg, tc.guards, "unsub-1")
     # while the PF still buffers: no un-subscribe (bounded wait for one that must not come)
     try:
-        early: IncomingRequest | None = await cf_emulator.expect_request(
-            "SUBSCRIBE", within=guards.sip, match=early_match
+        early: IncomingRequest | None = await cf.expect_request(
+            "SUBSCRIBE", within=tc.guards.sip, match=early_match
         )
     except WaitTimeout:
         early = None
-    await cf_sends(leg, guards, "unsub-2")
-    await client_returns(scscf, leg, pixit, guards)
+    await cf_sends(leg, tc.guards, "unsub-2")
+    await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=guards.sip)
+        invite = await leg.client.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         invite = None
     if early is None:  # un-subscribed after the REGISTER, before the session is back
-        early = next((i for i in cf_emulator.inbox if early_match(i)), None)
+        early = next((i for i in cf.inbox if early_match(i)), None)
     if early is not None:
         early.respond(200, headers=[("Expires", "0")])
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-UNSUB",
         expected=None,
         actual=None if early is None else "SUBSCRIBE Expires: 0",
@@ -190,17 +176,17 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
     if invite is None:
         inconclusive("the PF did not invite client B (trigger A): no re-establishment")
     await invite.answer(sdp_setup="passive")
-    [got] = await deliveries(invite, guards, "unsub-2")
+    [got] = await deliveries(invite, tc.guards, "unsub-2")
     if got is None:
         inconclusive("the session with client B was not re-established (no delivery)")
     if early is not None:
         return  # the subscription already ended: nothing more to observe
     later = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-UNSUB",
-        cf_emulator.expect_request(
+        cf.expect_request(
             "SUBSCRIBE",
-            within=2 * guards.sip,
+            within=2 * tc.guards.sip,
             match=in_subscription(sub, expires_zero=False),
         ),
         expected="the PF's SUBSCRIBE with Expires: 0 in its focus subscription",
@@ -209,13 +195,13 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(
         return
     later.respond(200, headers=[("Expires", later.request.headers.get("Expires") or "0")])
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-UNSUB",
         expected="0",
         actual=(later.request.headers.get("Expires") or "").strip() or None,
         evidence=sip_evidence(later.request, "the PF's SUBSCRIBE after the re-establishment"),
         message="the un-SUBSCRIBE after the re-establishment carries Expires: 0",
     )
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(*PEER_ERRORS):
         if leg.cf.dialog is not None:
             await leg.cf.bye()

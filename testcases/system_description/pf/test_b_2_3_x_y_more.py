@@ -12,14 +12,21 @@ import contextlib
 import uuid
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
+
+from conformance.checks import expect_equal, inconclusive
+from conformance.fixtures.case import Tc
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.protocol.sip.headers import get_contacts
+from conformance.roles.cf_invite import cf_invite
+from conformance.roles.client import IncomingInvite
 from conformance.testcases.procedures import (
     expect_arrival,
     pf_address,
     sip_evidence,
     user_with_clients,
 )
-from conformance.testcases.procedures_deferred import (
+from conformance.testcases.procedures.deferred import (
     INVOLUNTARY,
     GroupLeg,
     accept_focus_subscription,
@@ -30,16 +37,7 @@ from conformance.testcases.procedures_deferred import (
     deliveries,
     received,
 )
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, inconclusive
-from conformance.net.clock import WaitTimeout
-from conformance.net.sip_pump import TransactionTimeoutError
-from conformance.protocol.sip.headers import get_contacts
-from conformance.roles.cf import CfEmulator
-from conformance.roles.cf_invite import cf_invite
-from conformance.roles.client import IncomingInvite
-from conformance.roles.ims_core import Scscf
+from conformance.testcases.procedures.messages import SUT_SILENCE
 
 IMDN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -49,12 +47,12 @@ IMDN = (
 )
 
 
-async def _gone(cf: CfEmulator, leg: GroupLeg, guards: Guards) -> None:
+async def _gone(tc: Tc, leg: GroupLeg) -> None:
     """Client B leaves involuntarily (BYE, cause 480); the CF accepts the PF's focus
     subscription (when one comes)."""
     await leg.invite.bye(INVOLUNTARY)
     with contextlib.suppress(WaitTimeout):
-        await accept_focus_subscription(cf, leg, guards, leg.participants)
+        await accept_focus_subscription(tc, leg, leg.participants)
 
 
 async def _no_invite(leg: GroupLeg, within: float) -> IncomingInvite | None:
@@ -65,58 +63,52 @@ async def _no_invite(leg: GroupLeg, within: float) -> IncomingInvite | None:
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-DEVICE")
-async def test_b_2_3_x_y_delivery_to_the_accepting_device(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_x_y_delivery_to_the_accepting_device(tc: Tc) -> None:
     """with {two registered clients of user B; the second accepted the group session and
     is then gone} ensure that { when {the third-party REGISTER of that client reaches the PF}
       then {the PF's re-invitation goes to the client that accepted, not the other one} }"""
-    user = user_with_clients(pixit, 2)
-    others = [u.uri for u in pixit.users if u.uri != user]
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 2)
+    others = [u.uri for u in tc.pixit.users if u.uri != user]
     if len(others) < 2:
         inconclusive("the profile needs two more users")
-    idle = await client_factory(user, 0)
-    accepting = await client_factory(user, 1)
+    idle = await tc.client(user, 0)
+    accepting = await tc.client(user, 1)
     participants = (others[0], user, others[1])
     handle = await cf_invite(
-        cf_emulator, user, pf_address(pixit), originator=others[0], participants=participants
+        cf, user, pf_address(tc.pixit), originator=others[0], participants=participants
     )
     try:
-        final = await handle.final(within=guards.sip)
+        final = await handle.final(within=tc.guards.sip)
     except (WaitTimeout, TransactionTimeoutError):
         inconclusive("the PF did not answer the CF's group INVITE")
     if final.status != 200:
         inconclusive(f"the PF answered the CF's group INVITE {final.status}")
     await handle.ack()
-    await handle.establish_msrp(within=guards.msrp)
+    await handle.establish_msrp(within=tc.guards.msrp)
     try:
-        invite = await accepting.expect_invite(within=guards.sip)
+        invite = await accepting.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         inconclusive("the PF did not invite the second client of user B")
     with contextlib.suppress(WaitTimeout):  # the fork of the idle client, left ringing
-        await idle.expect_invite(within=guards.sip)
+        await idle.expect_invite(within=tc.guards.sip)
     await invite.answer(sdp_setup="passive")
     with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
+        await invite.establish_msrp(within=tc.guards.msrp)
     leg = GroupLeg(accepting, user, others[0], participants, handle, invite)
-    await _gone(cf_emulator, leg, guards)
-    await cf_sends(leg, guards, "device-1")
-    await client_returns(scscf, leg, pixit, guards)
+    await _gone(tc, leg)
+    await cf_sends(leg, tc.guards, "device-1")
+    await client_returns(tc, leg)
     try:
-        wrong = await idle.expect_invite(within=guards.sip)
+        wrong = await idle.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         wrong = None
     try:
-        right = await accepting.expect_invite(within=0 if wrong else guards.sip)
+        right = await accepting.expect_invite(within=0 if wrong else tc.guards.sip)
     except WaitTimeout:
         right = None
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-DEVICE",
         expected=(True, False),
         actual=(right is not None, wrong is not None),
@@ -133,29 +125,22 @@ async def test_b_2_3_x_y_delivery_to_the_accepting_device(
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-3", "SD-B.2.3.x.y-4-6.a", "SD-B.2.3.x.y-4-6.b")
-async def test_b_2_3_x_y_3_to_6_client_stops_answering(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B loses connectivity (answers no MSRP SEND) and the CF sends messages
             and an IMDN}
       then {the PF forwards the next message to client B; it answers the CF's SENDs 200
             itself, stays in the session and delivers the later message and IMDN when
             client B is back} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    leg = await cf_group_session(tc)
     peer = leg.invite.msrp
     if peer is None or peer.channel is None:
         inconclusive("no MSRP connection between the PF and client B")
     peer.channel.machine.silent = True
-    statuses = await cf_sends(leg, guards, "next-1")
-    got = await received(peer, "next-1", guards.msrp)
+    statuses = await cf_sends(leg, tc.guards, "next-1")
+    got = await received(peer, "next-1", tc.guards.msrp)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-3",
         expected=True,
         actual=got is not None,
@@ -167,10 +152,10 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(
     await peer.close()
     with contextlib.suppress(WaitTimeout):
         await accept_focus_subscription(
-            cf_emulator, leg, guards, leg.participants, within=guards.msrp + guards.sip
+            tc, leg, leg.participants, within=tc.guards.msrp + tc.guards.sip
         )
     marker = uuid.uuid4().hex
-    statuses += await cf_sends(leg, guards, "later-1")
+    statuses += await cf_sends(leg, tc.guards, "later-1")
     assert leg.cf.msrp.channel is not None
     requests = leg.cf.msrp.send_cpim(
         from_=f"<{leg.originator}>",
@@ -179,30 +164,30 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(
         content_type="message/imdn+xml",
     )
     try:
-        response = await leg.cf.msrp.channel.response(requests[-1], within=guards.msrp)
+        response = await leg.cf.msrp.channel.response(requests[-1], within=tc.guards.msrp)
         statuses.append(response.status_code)
-    except Exception:
+    except SUT_SILENCE:
         statuses.append(0)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-4-6.a",
         expected=[200, 200, 200],
         actual=statuses,
         message="the CF's SENDs (the unanswered one, a later message, an IMDN) get 200",
     )
-    await client_returns(scscf, leg, pixit, guards)
+    await client_returns(tc, leg)
     invite = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-4-6.b",
-        leg.client.expect_invite(within=guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip),
         expected="the PF's re-invitation of client B",
     )
     if invite is None:
         return
     await invite.answer(sdp_setup="passive")
-    delivered = await deliveries(invite, guards, "later-1", marker)
+    delivered = await deliveries(invite, tc.guards, "later-1", marker)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-4-6.b",
         expected=[True, True],
         actual=[d is not None for d in delivered],
@@ -212,33 +197,26 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-10", "SD-B.2.3.x.y-11-12.b")
-async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(tc: Tc) -> None:
     """with {client B gone from a group session that goes on} ensure that
     { when {the S-CSCF sends the PF the third-party REGISTER of client B}
       then {the PF answers 200 and re-invites client B with the original INVITE's
             Conversation-ID, Contribution-ID, Subject and focus Contact} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
-    await _gone(cf_emulator, leg, guards)
-    await cf_sends(leg, guards, "deferred-1")
-    response = await client_returns(scscf, leg, pixit, guards)
+    leg = await cf_group_session(tc)
+    await _gone(tc, leg)
+    await cf_sends(leg, tc.guards, "deferred-1")
+    response = await client_returns(tc, leg)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-10",
         expected=200,
         actual=response.status,
         evidence=sip_evidence(response, "the PF's response to the third-party REGISTER"),
     )
     invite = await expect_arrival(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-11-12.b",
-        leg.client.expect_invite(within=guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip),
         expected="the PF's re-invitation of client B",
     )
     if invite is None:
@@ -247,7 +225,7 @@ async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(
     names = ("Conversation-ID", "Contribution-ID", "Subject")
     contacts = get_contacts(invite.request)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-11-12.b",
         expected=(
             *(original.headers.get(n) for n in names),
@@ -267,37 +245,31 @@ async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(
 
 
 @pytest.mark.requirement("PF-8.3.2-603-1")
-async def test_8_3_2_603_deferred_messages_discarded(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_603_deferred_messages_discarded(tc: Tc) -> None:
     """with {client B gone from a group session, a message deferred at the PF} ensure that
     { when {client B declines the PF's delivery INVITE with 603 and registers again}
       then {the deferred message is never delivered to client B} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
-    await _gone(cf_emulator, leg, guards)
-    await cf_sends(leg, guards, "declined-1")
-    await client_returns(scscf, leg, pixit, guards)
+    cf = await tc.cf()
+    leg = await cf_group_session(tc)
+    await _gone(tc, leg)
+    await cf_sends(leg, tc.guards, "declined-1")
+    await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=guards.sip)
+        invite = await leg.client.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         inconclusive("the PF sent no delivery INVITE to decline")
     invite.decline(603)
     with contextlib.suppress(WaitTimeout):  # 603 step 2, judged by PF-8.3.2-603-2
-        bye = await cf_emulator.expect_request("BYE", within=guards.sip)
+        bye = await cf.expect_request("BYE", within=tc.guards.sip)
         bye.respond(200)
-    await client_returns(scscf, leg, pixit, guards)
-    again = await _no_invite(leg, guards.sip)
+    await client_returns(tc, leg)
+    again = await _no_invite(leg, tc.guards.sip)
     delivered = None
     if again is not None:
         await again.answer(sdp_setup="passive")
-        [delivered] = await deliveries(again, guards, "declined-1")
+        [delivered] = await deliveries(again, tc.guards, "declined-1")
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-603-1",
         expected=False,
         actual=delivered is not None,
@@ -308,40 +280,33 @@ async def test_8_3_2_603_deferred_messages_discarded(
 
 
 @pytest.mark.requirement("PF-5.2.3.5-DD-HANDLE-SUB")
-async def test_5_2_3_5_deferred_delivery_subscription(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_5_2_3_5_deferred_delivery_subscription(tc: Tc) -> None:
     """with {client B gone, then the group session ended by the CF; client B back and
     invited for deferred delivery} ensure that
     { when {client B subscribes to the conference at the PF}
       then {the PF answers 2xx and sends a NOTIFY} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    leg = await cf_group_session(tc)
     await leg.invite.bye(INVOLUNTARY)
     try:
-        sub = await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
+        sub = await accept_focus_subscription(tc, leg, leg.participants)
     except WaitTimeout:
         sub = None
-    await cf_sends(leg, guards, "deferred-1")
+    await cf_sends(leg, tc.guards, "deferred-1")
     if leg.cf.dialog is not None:
         await leg.cf.bye()
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
-    await client_returns(scscf, leg, pixit, guards)
+    await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=guards.sip)
+        invite = await leg.client.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         inconclusive("no deferred delivery INVITE (judged by SD-B.2.3.5.X-1)")
     await invite.answer(sdp_setup="passive")
-    client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(pixit))
+    client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(tc.pixit))
     answer = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-5.2.3.5-DD-HANDLE-SUB",
-        client_sub.final(within=guards.sip),
+        client_sub.final(within=tc.guards.sip),
         expected="a response to client B's SUBSCRIBE",
     )
     if answer is None:
@@ -350,10 +315,10 @@ async def test_5_2_3_5_deferred_delivery_subscription(
     notify = None
     if answer.status < 300:
         with contextlib.suppress(WaitTimeout):
-            notify = await leg.client.expect_request("NOTIFY", within=guards.sip)
+            notify = await leg.client.expect_request("NOTIFY", within=tc.guards.sip)
             notify.respond(200)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-5.2.3.5-DD-HANDLE-SUB",
         expected=(True, "NOTIFY"),
         actual=(answer.status < 300, notify.request.method if notify else None),
@@ -362,11 +327,11 @@ async def test_5_2_3_5_deferred_delivery_subscription(
     )
     assert invite.msrp is not None
     with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=guards.msrp)
+        await invite.establish_msrp(within=tc.guards.msrp)
     with contextlib.suppress(WaitTimeout):
         for _ in range(2):
-            later = await leg.client.expect_request("NOTIFY", within=guards.sip)
+            later = await leg.client.expect_request("NOTIFY", within=tc.guards.sip)
             later.respond(200)
     with contextlib.suppress(WaitTimeout):
-        bye = await leg.client.expect_request("BYE", within=guards.sip)
+        bye = await leg.client.expect_request("BYE", within=tc.guards.sip)
         bye.respond(200)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import new_ids
-
 from conformance.catalog.model import Role
 from conformance.catalog.profile import Pixit
 from conformance.checks import inconclusive, not_applicable
 from conformance.documents.conference_info import ConferenceInfo, parse_conference_info
 from conformance.errors import DocumentError, RemoteProtocolError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.headers import get_contacts
@@ -26,6 +25,7 @@ from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.uri import parse_uri
 from conformance.roles.client import ClientEmulator, InviteHandle, SubscribeHandle
 from conformance.roles.msrp_peer import MsrpPeer
+from conformance.testcases.procedures.sessions import new_ids
 
 
 def cf_address(pixit: Pixit) -> Address:
@@ -87,17 +87,13 @@ async def _connect(
 
 
 async def create_hosted_session(
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
-    *,
-    creator: str,
-    recipients: tuple[str, ...],
+    tc: Tc, *, creator: str, recipients: tuple[str, ...]
 ) -> HostedSession:
     """``creator`` invites ``recipients`` at the conference factory (RFC 5366 recipient
     list); the session's focus is the Contact of the CF's 200. Inconc when it fails."""
+    pixit, guards = tc.pixit, tc.guards
     cf = cf_address(pixit)
-    client = await client_factory(creator, 0, register=False)
+    client = await tc.client(creator, 0, register=False)
     msrp = await client.new_msrp_peer()
     conversation_id, contribution_id = new_ids()
     request = client.build_group_invite(
@@ -118,11 +114,10 @@ async def create_hosted_session(
     return session
 
 
-async def join(
-    session: HostedSession, client_factory: ClientFactory, guards: Guards, user: str
-) -> Leg:
+async def join(tc: Tc, session: HostedSession, user: str) -> Leg:
     """``user`` joins the session with an INVITE to its focus (inconc when refused)."""
-    client = await client_factory(user, 0, register=False)
+    guards = tc.guards
+    client = await tc.client(user, 0, register=False)
     msrp = await client.new_msrp_peer()
     request = client.build_group_invite(
         session.focus,
