@@ -13,8 +13,12 @@ One module a concern:
 - :mod:`.proxy`: the SIP/IP core's side of a user's address when the PF proxies;
 - :mod:`.participants`: a group session through the PF up to the PF's SUBSCRIBE;
 - :mod:`.group_state`: Group State Objects in the Message Store;
+- :mod:`.conference_info_msrp`: a group session with MSRP on both legs and conference-info
+  bodies (8.6 2.b, 8.2.3 RCV 4);
 - :mod:`.deferred`: the deferred group session preambles (client B gone, back, re-join);
-- :mod:`.hosted_session`: a group session hosted by the CF under test;
+- :mod:`.deferred_invites`: what the PF's deferred-delivery INVITE carries;
+- :mod:`.hosted_session`: a group session hosted by the CF under test, its NOTIFYs;
+- :mod:`.system_flows`: the system flows' preambles (the SUT's PF and CF together);
 - :mod:`.client_flows`: the PF emulator invites the CPM Client under test, delivers, observes.
 
 The names of :mod:`.messages` and :mod:`.sessions` are importable from this package too.

@@ -110,6 +110,21 @@ async def accept_focus_subscription(
     return sub
 
 
+async def client_b_gone(
+    tc: Tc, leg: GroupLeg, users: tuple[str, ...] | None = None
+) -> IncomingSubscribe | None:
+    """Client B leaves involuntarily (BYE, cause 480); the CF accepts the PF's focus
+    subscription with a full NOTIFY of ``users`` (default: the session's participants);
+    None when no SUBSCRIBE came."""
+    await leg.invite.bye(INVOLUNTARY)
+    try:
+        return await accept_focus_subscription(
+            tc, leg, leg.participants if users is None else users
+        )
+    except WaitTimeout:
+        return None
+
+
 def in_subscription(
     sub: IncomingSubscribe, *, expires_zero: bool
 ) -> Callable[[IncomingRequest], bool]:
@@ -205,6 +220,7 @@ __all__ = [
     "accept_focus_subscription",
     "cf_group_session",
     "cf_sends",
+    "client_b_gone",
     "client_returns",
     "conference_body",
     "deliveries",

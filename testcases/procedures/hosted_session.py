@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from conformance.catalog.model import Role
 from conformance.catalog.profile import Pixit
-from conformance.checks import inconclusive, not_applicable
+from conformance.checks import EvidenceRef, inconclusive, not_applicable
 from conformance.documents.conference_info import ConferenceInfo, parse_conference_info
 from conformance.errors import DocumentError, RemoteProtocolError
 from conformance.fixtures.case import Tc
@@ -25,6 +25,7 @@ from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.uri import parse_uri
 from conformance.roles.client import ClientEmulator, InviteHandle, SubscribeHandle
 from conformance.roles.msrp_peer import MsrpPeer
+from conformance.testcases.procedures.messages import sip_evidence
 from conformance.testcases.procedures.sessions import new_ids
 
 
@@ -34,6 +35,19 @@ def cf_address(pixit: Pixit) -> Address:
     if address is None:
         not_applicable("no CF address in the profile")
     return address
+
+
+def three_users(pixit: Pixit) -> tuple[str, str, str]:
+    """The first three users of the profile (inconc with fewer)."""
+    uris = [u.uri for u in pixit.users]
+    if len(uris) < 3:
+        inconclusive("the profile needs three users")
+    return uris[0], uris[1], uris[2]
+
+
+def notification_evidence(notification: Notification | None, what: str) -> list[EvidenceRef]:
+    """The NOTIFY as evidence (none when none came)."""
+    return [sip_evidence(notification.request, what)] if notification is not None else []
 
 
 def asserted(user: str) -> tuple[tuple[str, str], ...]:
@@ -224,6 +238,8 @@ __all__ = [
     "leave",
     "lose_connection",
     "next_notify",
+    "notification_evidence",
     "subscribe",
+    "three_users",
     "unknown_focus",
 ]

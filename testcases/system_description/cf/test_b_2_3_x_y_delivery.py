@@ -12,8 +12,7 @@ import asyncio
 
 import pytest
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import EvidenceRef, expect_equal, expect_true, inconclusive
+from conformance.checks import expect_equal, expect_true, inconclusive
 from conformance.fixtures.case import Tc
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.roles.msrp_peer import MsrpPeer
@@ -24,21 +23,12 @@ from conformance.testcases.procedures.hosted_session import (
     endpoint_of,
     join,
     next_notify,
+    notification_evidence,
     subscribe,
+    three_users,
 )
 
 CONFERENCE_INFO = "application/conference-info+xml"
-
-
-def _users(pixit: Pixit) -> tuple[str, str, str]:
-    uris = [u.uri for u in pixit.users]
-    if len(uris) < 3:
-        inconclusive("the profile needs three users")
-    return uris[0], uris[1], uris[2]
-
-
-def _ev(notification: Notification | None, what: str) -> list[EvidenceRef]:
-    return [sip_evidence(notification.request, what)] if notification is not None else []
 
 
 def _doc_state(notification: Notification | None) -> str | None:
@@ -62,7 +52,7 @@ async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(tc: Tc) -> None:
     { when {PF B subscribes to the focus (step 7, Event: conference)}
       then {the CF answers 200 and its first NOTIFY carries the full conference state
             (step 8 "NOTIFY (full)"): state="full", both participants listed} }"""
-    alice, bob, _ = _users(tc.pixit)
+    alice, bob, _ = three_users(tc.pixit)
     session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
     pf_b = (await join(tc, session, bob)).client
     _, ok = await subscribe(pf_b, session.focus, session.cf, tc.guards)
@@ -97,7 +87,7 @@ async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(tc: Tc) -> None:
             bob: endpoint_of(first.info, bob),
         },
         message="NOTIFY (full): the full conference-info with every participant",
-        evidence=[ev_ok, *_ev(first, "the first NOTIFY")],
+        evidence=[ev_ok, *notification_evidence(first, "the first NOTIFY")],
     )
 
 
@@ -121,7 +111,7 @@ async def test_b_2_3_x_y_fig_cf_keeps_client_b(tc: Tc) -> None:
       then {the CF relays both to PF B's leg, and alice's conference subscription still
             lists bob connected ("CPM Controlling Function keeps CPM Client B in the
             recipients list")} }"""
-    alice, bob, _ = _users(tc.pixit)
+    alice, bob, _ = three_users(tc.pixit)
     session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
     pf_b = await join(tc, session, bob)
     sender = session.legs[alice]
@@ -154,7 +144,7 @@ async def test_b_2_3_x_y_fig_cf_keeps_client_b(tc: Tc) -> None:
         message="bob is still listed connected in the conference state",
         evidence=[
             sip_evidence(ok, "the CF's response to alice's SUBSCRIBE"),
-            *_ev(state, "the NOTIFY alice received"),
+            *notification_evidence(state, "the NOTIFY alice received"),
         ],
     )
 
@@ -166,7 +156,7 @@ async def test_b_2_3_x_y_14_17_refresh_gets_latest_state(tc: Tc) -> None:
     { when {client B, back online, subscribes again in the existing dialog (steps 14-15)}
       then {the CF refreshes the subscription (2xx) and sends a NOTIFY with the latest
             conference state, carol listed connected (steps 16-17)} }"""
-    alice, bob, carol = _users(tc.pixit)
+    alice, bob, carol = three_users(tc.pixit)
     session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
     pf_b = (await join(tc, session, bob)).client
     handle, ok = await subscribe(pf_b, session.focus, session.cf, tc.guards)
@@ -184,7 +174,7 @@ async def test_b_2_3_x_y_14_17_refresh_gets_latest_state(tc: Tc) -> None:
     answer = await refresh.final(tc.guards.sip)
     ev = [sip_evidence(answer, "the CF's response to the refresh")]
     latest = await next_notify(pf_b, tc.guards) if 200 <= answer.status < 300 else None
-    ev_latest = [*ev, *_ev(latest, "the NOTIFY after the refresh")]
+    ev_latest = [*ev, *notification_evidence(latest, "the NOTIFY after the refresh")]
     expect_equal(
         tc.recorder,
         "SD-B.2.3.x.y-14-15-cf",

@@ -1,4 +1,4 @@
-"""Seed 000 5.2.3.5 (and seed 003 8.6 2.b.ii.2): the CF handles Participant Information
+"""CPM System Description 5.2.3.5 (seed 000): the CF handles Participant Information
 subscriptions.
 
 The tool plays the participants' PFs/clients and sends straight to the CF under test (no
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import EvidenceRef, expect_equal, expect_true, inconclusive
+from conformance.checks import expect_equal, expect_true, inconclusive
 from conformance.fixtures.case import Tc
 from conformance.testcases.procedures import sip_evidence
 from conformance.testcases.procedures.hosted_session import (
-    Notification,
     cf_address,
     create_hosted_session,
     endpoint_of,
@@ -22,30 +20,13 @@ from conformance.testcases.procedures.hosted_session import (
     leave,
     lose_connection,
     next_notify,
+    notification_evidence,
     subscribe,
+    three_users,
     unknown_focus,
 )
 
 CONFERENCE_INFO = "application/conference-info+xml"
-
-
-def _users(pixit: Pixit) -> tuple[str, str, str]:
-    uris = [u.uri for u in pixit.users]
-    if len(uris) < 3:
-        inconclusive("the profile needs three users")
-    return uris[0], uris[1], uris[2]
-
-
-def _ev(notification: Notification | None, what: str) -> list[EvidenceRef]:
-    return [sip_evidence(notification.request, what)] if notification is not None else []
-
-
-def _version(notification: Notification | None) -> int | None:
-    return notification.info.version if notification and notification.info else None
-
-
-def _doc_state(notification: Notification | None) -> str | None:
-    return str(notification.info.state) if notification and notification.info else None
 
 
 @pytest.mark.requirement("CF-5.2.3.5-200", "CF-5.2.3.5-NOTIFY-INITIAL", "CF-5.2.3.5-NOTIFY-CHANGES")
@@ -56,7 +37,7 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
       then {the CF answers 200 with Expires <= 600, sends an initial NOTIFY listing alice
             and bob, and a NOTIFY on each change: carol connected, bob
             disconnected/departed, carol disconnected/failed and still listed} }"""
-    alice, bob, carol = _users(tc.pixit)
+    alice, bob, carol = three_users(tc.pixit)
     session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
     await join(tc, session, bob)
     subscriber = session.legs[alice].client
@@ -85,11 +66,11 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
         first is not None,
         expected="a NOTIFY in the subscription dialog",
         actual="none within the SIP guard" if first is None else first.request.first_line(),
-        evidence=[ev_ok, *_ev(first, "the initial NOTIFY")],
+        evidence=[ev_ok, *notification_evidence(first, "the initial NOTIFY")],
         fatal=True,
     )
     assert first is not None
-    ev_first = _ev(first, "the initial NOTIFY")
+    ev_first = notification_evidence(first, "the initial NOTIFY")
     expect_equal(
         tc.recorder,
         "CF-5.2.3.5-NOTIFY-INITIAL",
@@ -120,7 +101,7 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
         expected=("connected", None),
         actual=endpoint_of(joined.info if joined else None, carol),
         message="carol's join is notified",
-        evidence=_ev(joined, "the NOTIFY after carol joined"),
+        evidence=notification_evidence(joined, "the NOTIFY after carol joined"),
     )
     await leave(session, bob, tc.guards)
     left = await next_notify(subscriber, tc.guards)
@@ -130,7 +111,7 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
         expected=("disconnected", "departed"),
         actual=endpoint_of(left.info if left else None, bob),
         message="bob's BYE is notified as disconnected/departed",
-        evidence=_ev(left, "the NOTIFY after bob's BYE"),
+        evidence=notification_evidence(left, "the NOTIFY after bob's BYE"),
     )
     await lose_connection(session, carol)
     failed = await next_notify(subscriber, tc.guards)
@@ -140,48 +121,7 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
         expected=("disconnected", "failed"),
         actual=endpoint_of(failed.info if failed else None, carol),
         message="carol's connection failure is notified; carol stays listed, failed",
-        evidence=_ev(failed, "the NOTIFY after carol's connection failed"),
-    )
-    await handle.unsubscribe()
-
-
-@pytest.mark.requirement("CF-8.6-2.b.ii.2")
-async def test_8_6_2_b_ii_2_changes_use_partial_notifications(tc: Tc) -> None:
-    """with {a group session hosted by the CF and alice subscribed to its focus} ensure that
-    { when {bob joins, then carol joins}
-      then {the initial NOTIFY is state="full"; each change NOTIFY is state="partial" with a
-            version one higher than the previous notification (RFC 4575 4.4)} }"""
-    alice, bob, carol = _users(tc.pixit)
-    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
-    subscriber = session.legs[alice].client
-    handle, ok = await subscribe(subscriber, session.focus, session.cf, tc.guards)
-    if ok.status != 200:
-        inconclusive(f"the CF answered the SUBSCRIBE with {ok.status}")
-    first = await next_notify(subscriber, tc.guards)
-    if first is None or first.info is None:
-        inconclusive("no initial conference-info NOTIFY")
-    notes = [first]
-    for user in (bob, carol):
-        await join(tc, session, user)
-        notes.append(await next_notify(subscriber, tc.guards))  # type: ignore[arg-type]
-    ev = [e for i, n in enumerate(notes) for e in _ev(n, f"NOTIFY {i + 1}")]
-    # CF-8.6-2.b.ii.2: "CPM Controlling Function SHALL use partial notification"
-    expect_equal(
-        tc.recorder,
-        "CF-8.6-2.b.ii.2",
-        expected=["partial", "partial"],
-        actual=[_doc_state(n) for n in notes[1:]],
-        message="the change notifications are partial documents",
-        evidence=ev,
-    )
-    base = _version(first)
-    expect_equal(
-        tc.recorder,
-        "CF-8.6-2.b.ii.2",
-        expected=[base + 1, base + 2] if base is not None else "versions after the first",
-        actual=[_version(n) for n in notes[1:]],
-        message="each partial notification increments the version by one",
-        evidence=ev,
+        evidence=notification_evidence(failed, "the NOTIFY after carol's connection failed"),
     )
     await handle.unsubscribe()
 
@@ -193,7 +133,7 @@ async def test_5_2_3_5_subscription_ends_with_the_session(tc: Tc) -> None:
       then {the subscription ends with a NOTIFY carrying Subscription-State
             terminated;reason=noresource (RFC 6665 4.1.3: the subscription became
             invalid)} }"""
-    alice, bob, carol = _users(tc.pixit)
+    alice, bob, carol = three_users(tc.pixit)
     session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
     await join(tc, session, bob)
     subscriber = session.legs[bob].client
@@ -211,7 +151,7 @@ async def test_5_2_3_5_subscription_ends_with_the_session(tc: Tc) -> None:
         expected=("terminated", "noresource"),
         actual=(last.state.state, last.state.reason) if last and last.state else None,
         message="the notifications continue until the subscription becomes invalid",
-        evidence=_ev(last, "the last NOTIFY"),
+        evidence=notification_evidence(last, "the last NOTIFY"),
     )
 
 
@@ -242,7 +182,7 @@ async def test_5_2_3_5_unauthorised_subscription_is_rejected(tc: Tc) -> None:
       then {the CF sends back an error response (4xx-6xx; 403 expected)} }"""
     if not tc.pixit.uris.unauthorised_user:
         inconclusive("the profile names no unauthorised user (uris.unauthorised_user)")
-    alice, bob, _ = _users(tc.pixit)
+    alice, bob, _ = three_users(tc.pixit)
     session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
     outsider = await tc.client(
         tc.pixit.uris.unauthorised_user,

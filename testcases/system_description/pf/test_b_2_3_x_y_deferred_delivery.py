@@ -1,8 +1,9 @@
-"""CPM System Description B.2.3.x.y, B.2.3.x.y+2 (seed 002) and B.2.3.5.X (seed 000): the
-PF's deferred delivery of a group session to client B when it is back.
+"""CPM System Description B.2.3.x.y and B.2.3.x.y+2 (seed 002): the PF's deferred delivery
+of an active group session to client B when it is back, and the race of a re-join with
+the PF's own INVITE.
 
 The tool plays the CF (its group INVITE, the focus subscription, the chat messages),
-client B and the S-CSCF (third-party REGISTER). Expected values are written from the seeds.
+client B and the S-CSCF (third-party REGISTER). Expected values are written from the seed.
 """
 
 from __future__ import annotations
@@ -10,41 +11,25 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks import expect_equal
-from conformance.documents.conference_info import parse_conference_info
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.headers import get_content_type
 from conformance.protocol.sip.message import SipRequest
 from conformance.protocol.sip.multipart import find_part, parse_multipart
-from conformance.protocol.sip.sdp import parse_sdp
-from conformance.roles.cf import IncomingSubscribe
-from conformance.roles.client import sdp_of
-from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
+from conformance.testcases.procedures import expect_arrival, sip_evidence
 from conformance.testcases.procedures.deferred import (
-    INVOLUNTARY,
-    GroupLeg,
-    accept_focus_subscription,
     cf_group_session,
     cf_sends,
+    client_b_gone,
     client_returns,
     conference_body,
     deliveries,
     rejoin,
 )
+from conformance.testcases.procedures.deferred_invites import NEWCOMER, accept_contact, direction
 
-#: B.2.3.x.y NOTE / 001 7.3.11: the feature tags, percent-encoded in +g.3gpp.icsi-ref
-DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
 SESSION_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session"
-NEWCOMER = "sip:newcomer@reference.test"
-
-
-def _accept_contact(request: SipRequest) -> str:
-    return " ".join(request.headers.get_all("Accept-Contact"))
-
-
-def _direction(request: SipRequest) -> str:
-    return parse_sdp(sdp_of(request)).msrp.direction
 
 
 def _listed(request: SipRequest) -> set[str] | None:
@@ -53,15 +38,6 @@ def _listed(request: SipRequest) -> set[str] | None:
         return None
     part = find_part(parse_multipart(request.body, ct), "application/resource-lists+xml")
     return set(parse_resource_list(part.body).uris()) if part is not None else None
-
-
-async def _gone(tc: Tc, leg: GroupLeg, users: tuple[str, ...]) -> IncomingSubscribe | None:
-    """Client B leaves involuntarily; the CF accepts the PF's focus subscription."""
-    await leg.invite.bye(INVOLUNTARY)
-    try:
-        return await accept_focus_subscription(tc, leg, users)
-    except WaitTimeout:
-        return None
 
 
 @pytest.mark.requirement(
@@ -80,7 +56,7 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
     cf = await tc.cf()
     leg = await cf_group_session(tc)
     latest = (*leg.participants, NEWCOMER)
-    sub = await _gone(tc, leg, latest)
+    sub = await client_b_gone(tc, leg, latest)
     expect_equal(
         tc.recorder,
         "SD-B.2.3.x.y-7-8.a",
@@ -110,7 +86,7 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
         tc.recorder,
         "SD-B.2.3.x.y-11-12.a",
         expected=True,
-        actual=SESSION_TAG in _accept_contact(invite.request),
+        actual=SESSION_TAG in accept_contact(invite.request),
         evidence=ev,
         message="the invitation to the active group session carries cpm.session",
     )
@@ -125,7 +101,7 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
         tc.recorder,
         "SD-B.2.3.x.y-11-12.d",
         expected="sendrecv",
-        actual=_direction(invite.request),
+        actual=direction(invite.request),
         evidence=ev,
     )
     await invite.answer(sdp_setup="passive")
@@ -140,127 +116,13 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
     await cf.bye(leg.cf.dialog, to=leg.cf.destination) if leg.cf.dialog else None
 
 
-@pytest.mark.requirement(
-    "SD-B.2.3.5.X-1",
-    "SD-B.2.3.5.X-4",
-    "SD-B.2.3.5.X-4-only-b",
-    "SD-B.2.3.5.X-5",
-    "SD-B.2.3.5.X-6",
-    "SD-B.2.3.5.X-7",
-    "PF-5.2.3.5-DD-FINAL-NOTIFY",
-)
-async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
-    """with {client B gone, then the group session ended by the CF} ensure that
-    { when {client B is back (third-party REGISTER) and subscribes to the PF}
-      then {INVITE with cpm.deferred and a=sendonly; a first NOTIFY listing only B; the
-            messages over MSRP; a final NOTIFY (terminated) with every participant; BYE} }"""
-    leg = await cf_group_session(tc)
-    latest = (*leg.participants, NEWCOMER)
-    sub = await _gone(tc, leg, latest)
-    await cf_sends(leg, tc.guards, "deferred-1", "deferred-2")
-    # the group session ends at the CF (inactive)
-    if leg.cf.dialog is not None:
-        await leg.cf.bye()
-    if sub is not None:
-        await sub.terminate(body=conference_body(leg.cf.focus_uri, latest, 2))
-    await client_returns(tc, leg)
-    invite = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-1",
-        leg.client.expect_invite(within=tc.guards.sip),
-        expected="the PF's deferred delivery INVITE",
-    )
-    if invite is None:
-        return
-    ev = sip_evidence(invite.request, "the PF's deferred delivery INVITE")
-    expect_equal(
-        tc.recorder,
-        "SD-B.2.3.5.X-1",
-        expected=(True, "sendonly"),
-        actual=(DEFERRED_TAG in _accept_contact(invite.request), _direction(invite.request)),
-        evidence=ev,
-        message="inactive session: Accept-Contact cpm.deferred and a=sendonly",
-    )
-    await invite.answer(sdp_setup="passive")
-    client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(tc.pixit))
-    answer = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-4",
-        client_sub.final(within=tc.guards.sip),
-        expected="a response to client B's SUBSCRIBE",
-    )
-    first = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-4",
-        leg.client.expect_request("NOTIFY", within=tc.guards.sip),
-        expected="a NOTIFY in client B's subscription",
-    )
-    if answer is not None:
-        expect_equal(
-            tc.recorder,
-            "SD-B.2.3.5.X-4",
-            expected=True,
-            actual=answer.status < 300,
-            evidence=sip_evidence(answer, "the PF's response to the SUBSCRIBE"),
-        )
-    if first is not None:
-        first.respond(200)
-        users = [u.entity for u in parse_conference_info(first.request.body).users]
-        expect_equal(
-            tc.recorder,
-            "SD-B.2.3.5.X-4-only-b",
-            expected=[leg.user],
-            actual=users,
-            evidence=sip_evidence(first.request, "the first NOTIFY"),
-        )
-    got = await deliveries(invite, tc.guards, "deferred-1", "deferred-2")
-    expect_equal(
-        tc.recorder,
-        "SD-B.2.3.5.X-5",
-        expected=[True, True],
-        actual=[g is not None for g in got],
-        evidence=ev,
-    )
-    final = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-6",
-        leg.client.expect_request("NOTIFY", within=tc.guards.sip),
-        expected="a NOTIFY with the final participant list after the last SEND",
-    )
-    if final is not None:
-        final.respond(200)
-        fev = sip_evidence(final.request, "the final NOTIFY")
-        final_users = {u.entity for u in parse_conference_info(final.request.body).users}
-        expect_equal(
-            tc.recorder, "SD-B.2.3.5.X-6", expected=set(latest), actual=final_users, evidence=fev
-        )
-        state = (final.request.headers.get("Subscription-State") or "").split(";")[0]
-        expect_equal(
-            tc.recorder,
-            "PF-5.2.3.5-DD-FINAL-NOTIFY",
-            expected=("terminated", set(latest)),
-            actual=(state.strip(), final_users),
-            evidence=fev,
-        )
-    else:
-        expect_equal(tc.recorder, "PF-5.2.3.5-DD-FINAL-NOTIFY", expected="terminated", actual=None)
-    bye = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-7",
-        leg.client.expect_request("BYE", within=tc.guards.sip),
-        expected="the PF's BYE ending the deferred delivery session",
-    )
-    if bye is not None:
-        bye.respond(200)
-
-
 @pytest.mark.requirement("SD-B.2.3.x.y+2-ACTIVE", "SD-B.2.3.x.y+2-ACTIVE-REJECT")
 async def test_b_2_3_x_y_plus_2_race_active(tc: Tc) -> None:
     """with {client B gone from an active group session} ensure that
     { when {client B's re-join arrives after the PF's INVITE went out}
       then {the PF rejects the re-join: one session with client B} }"""
     leg = await cf_group_session(tc)
-    await _gone(tc, leg, leg.participants)
+    await client_b_gone(tc, leg, leg.participants)
     await cf_sends(leg, tc.guards, "deferred-1")
     await client_returns(tc, leg)
     try:
@@ -307,7 +169,7 @@ async def test_b_2_3_x_y_plus_2_race_inactive(tc: Tc) -> None:
       then {the PF completes the delivery, then forwards the re-join to the CF} }"""
     cf = await tc.cf()
     leg = await cf_group_session(tc)
-    sub = await _gone(tc, leg, leg.participants)
+    sub = await client_b_gone(tc, leg, leg.participants)
     await cf_sends(leg, tc.guards, "deferred-1")
     if leg.cf.dialog is not None:
         await leg.cf.bye()

@@ -1,9 +1,8 @@
 """CPM System Description B.2.3.x.y (seed 002): the delivery device, steps 3, 4-6, 10 and
-11-12 (what the re-invitation copies); seed 003 8.3.2 "603" step 1 and seed 000 5.2.3.5
-(the client's subscription during deferred delivery).
+11-12 (what the re-invitation copies).
 
 The tool plays the CF, client B (one or two clients of user B) and the S-CSCF. Expected
-values are written from the seeds.
+values are written from the seed.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.headers import get_contacts
 from conformance.roles.cf_invite import cf_invite
-from conformance.roles.client import IncomingInvite
 from conformance.testcases.procedures import (
     expect_arrival,
     pf_address,
@@ -27,13 +25,12 @@ from conformance.testcases.procedures import (
     user_with_clients,
 )
 from conformance.testcases.procedures.deferred import (
-    INVOLUNTARY,
     GroupLeg,
     accept_focus_subscription,
     cf_group_session,
     cf_sends,
+    client_b_gone,
     client_returns,
-    conference_body,
     deliveries,
     received,
 )
@@ -45,21 +42,6 @@ IMDN = (
     b"<datetime>2024-01-01T00:00:00Z</datetime><delivery-notification><status>"
     b"<delivered/></status></delivery-notification></imdn>"
 )
-
-
-async def _gone(tc: Tc, leg: GroupLeg) -> None:
-    """Client B leaves involuntarily (BYE, cause 480); the CF accepts the PF's focus
-    subscription (when one comes)."""
-    await leg.invite.bye(INVOLUNTARY)
-    with contextlib.suppress(WaitTimeout):
-        await accept_focus_subscription(tc, leg, leg.participants)
-
-
-async def _no_invite(leg: GroupLeg, within: float) -> IncomingInvite | None:
-    try:
-        return await leg.client.expect_invite(within=within)
-    except WaitTimeout:
-        return None
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-DEVICE")
@@ -96,7 +78,7 @@ async def test_b_2_3_x_y_delivery_to_the_accepting_device(tc: Tc) -> None:
     with contextlib.suppress(WaitTimeout):
         await invite.establish_msrp(within=tc.guards.msrp)
     leg = GroupLeg(accepting, user, others[0], participants, handle, invite)
-    await _gone(tc, leg)
+    await client_b_gone(tc, leg)
     await cf_sends(leg, tc.guards, "device-1")
     await client_returns(tc, leg)
     try:
@@ -203,7 +185,7 @@ async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(tc: Tc) -> None:
       then {the PF answers 200 and re-invites client B with the original INVITE's
             Conversation-ID, Contribution-ID, Subject and focus Contact} }"""
     leg = await cf_group_session(tc)
-    await _gone(tc, leg)
+    await client_b_gone(tc, leg)
     await cf_sends(leg, tc.guards, "deferred-1")
     response = await client_returns(tc, leg)
     expect_equal(
@@ -242,96 +224,3 @@ async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(tc: Tc) -> None:
         message="(Conversation-ID, Contribution-ID, Subject, focus Contact) as in the original",
     )
     invite.decline(486)
-
-
-@pytest.mark.requirement("PF-8.3.2-603-1")
-async def test_8_3_2_603_deferred_messages_discarded(tc: Tc) -> None:
-    """with {client B gone from a group session, a message deferred at the PF} ensure that
-    { when {client B declines the PF's delivery INVITE with 603 and registers again}
-      then {the deferred message is never delivered to client B} }"""
-    cf = await tc.cf()
-    leg = await cf_group_session(tc)
-    await _gone(tc, leg)
-    await cf_sends(leg, tc.guards, "declined-1")
-    await client_returns(tc, leg)
-    try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
-    except WaitTimeout:
-        inconclusive("the PF sent no delivery INVITE to decline")
-    invite.decline(603)
-    with contextlib.suppress(WaitTimeout):  # 603 step 2, judged by PF-8.3.2-603-2
-        bye = await cf.expect_request("BYE", within=tc.guards.sip)
-        bye.respond(200)
-    await client_returns(tc, leg)
-    again = await _no_invite(leg, tc.guards.sip)
-    delivered = None
-    if again is not None:
-        await again.answer(sdp_setup="passive")
-        [delivered] = await deliveries(again, tc.guards, "declined-1")
-    expect_equal(
-        tc.recorder,
-        "PF-8.3.2-603-1",
-        expected=False,
-        actual=delivered is not None,
-        evidence=[sip_evidence(invite.request, "the delivery INVITE declined with 603")]
-        + ([sip_evidence(again.request, "a later INVITE of the PF")] if again else []),
-        message="the deferred message is delivered after the client's 603",
-    )
-
-
-@pytest.mark.requirement("PF-5.2.3.5-DD-HANDLE-SUB")
-async def test_5_2_3_5_deferred_delivery_subscription(tc: Tc) -> None:
-    """with {client B gone, then the group session ended by the CF; client B back and
-    invited for deferred delivery} ensure that
-    { when {client B subscribes to the conference at the PF}
-      then {the PF answers 2xx and sends a NOTIFY} }"""
-    leg = await cf_group_session(tc)
-    await leg.invite.bye(INVOLUNTARY)
-    try:
-        sub = await accept_focus_subscription(tc, leg, leg.participants)
-    except WaitTimeout:
-        sub = None
-    await cf_sends(leg, tc.guards, "deferred-1")
-    if leg.cf.dialog is not None:
-        await leg.cf.bye()
-    if sub is not None:
-        await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
-    await client_returns(tc, leg)
-    try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
-    except WaitTimeout:
-        inconclusive("no deferred delivery INVITE (judged by SD-B.2.3.5.X-1)")
-    await invite.answer(sdp_setup="passive")
-    client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(tc.pixit))
-    answer = await expect_arrival(
-        tc.recorder,
-        "PF-5.2.3.5-DD-HANDLE-SUB",
-        client_sub.final(within=tc.guards.sip),
-        expected="a response to client B's SUBSCRIBE",
-    )
-    if answer is None:
-        return
-    ev = sip_evidence(answer, "the PF's response to the SUBSCRIBE")
-    notify = None
-    if answer.status < 300:
-        with contextlib.suppress(WaitTimeout):
-            notify = await leg.client.expect_request("NOTIFY", within=tc.guards.sip)
-            notify.respond(200)
-    expect_equal(
-        tc.recorder,
-        "PF-5.2.3.5-DD-HANDLE-SUB",
-        expected=(True, "NOTIFY"),
-        actual=(answer.status < 300, notify.request.method if notify else None),
-        evidence=[ev] + ([sip_evidence(notify.request, "the NOTIFY")] if notify else []),
-        message="(SUBSCRIBE answered 2xx, a NOTIFY follows)",
-    )
-    assert invite.msrp is not None
-    with contextlib.suppress(WaitTimeout):
-        await invite.establish_msrp(within=tc.guards.msrp)
-    with contextlib.suppress(WaitTimeout):
-        for _ in range(2):
-            later = await leg.client.expect_request("NOTIFY", within=tc.guards.sip)
-            later.respond(200)
-    with contextlib.suppress(WaitTimeout):
-        bye = await leg.client.expect_request("BYE", within=tc.guards.sip)
-        bye.respond(200)

@@ -1,17 +1,16 @@
-"""CPM System Description B.2.3.x.y (seed 002) and B.2.3.5.X (seed 000) end to end: the
+"""CPM System Description B.2.3.x.y, B.2.3.x.y+1 and B.2.3.x.y+2 (seed 002) end to end: the
 SUT's PF and CF run the group session together.
 
 The tool is the SIP/IP core between them (it relays and records both legs:
 conformance/roles/sut_relay.py, docs/dev/topology.md "System flows"), the S-CSCF
 (third-party REGISTER), client B of the PF, and the other participants, alice (the
 creator) and carol, whose legs go straight to the CF. Expected values are written here
-from the flows of seeds 000 and 002.
+from the flows of seed 002.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import pytest
 
@@ -20,12 +19,10 @@ from conformance.checks import (
     EvidenceRef,
     expect_equal,
     inconclusive,
-    not_applicable,
 )
 from conformance.documents.conference_info import (
     ConferenceInfo,
     ConferenceState,
-    parse_conference_info,
 )
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
@@ -36,36 +33,28 @@ from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.headers import get_content_type
 from conformance.protocol.sip.message import SipRequest, SipResponse
 from conformance.protocol.sip.multipart import find_part, parse_multipart
-from conformance.protocol.sip.sdp import parse_sdp
-from conformance.roles.client import ClientEmulator, IncomingInvite, InviteHandle, sdp_of
+from conformance.roles.client import IncomingInvite, InviteHandle
 from conformance.roles.sip_helpers import aor
 from conformance.roles.sut_relay import Relayed, SutRelay
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
-from conformance.testcases.procedures.deferred import INVOLUNTARY, deliveries, received
-from conformance.testcases.procedures.hosted_session import (
-    HostedSession,
-    create_hosted_session,
-    join,
+from conformance.testcases.procedures.deferred import deliveries, received
+from conformance.testcases.procedures.system_flows import (
+    TEXTS,
+    Flow,
+    accept_contact,
+    alice_sends,
+    carol_joins,
+    client_b_returns,
+    conference_info_of,
+    sdp_direction,
+    start_flow,
+    user_states,
 )
-from conformance.testcases.procedures.messages import SUT_SILENCE
 
 pytestmark = pytest.mark.sut_roles("pf", "cf")
 
-#: 001 7.3.11 / B.2.3.x.y NOTE: the feature tags, percent-encoded in +g.3gpp.icsi-ref
-DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
+
 SESSION_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session"
-TEXTS = ("flow-deferred-1", "flow-deferred-2")
-
-
-def _accept_contact(request: SipRequest) -> str:
-    return " ".join(request.headers.get_all("Accept-Contact"))
-
-
-def _direction(request: SipRequest) -> str | None:
-    try:
-        return parse_sdp(sdp_of(request)).msrp.direction
-    except (RemoteProtocolError, AttributeError):
-        return None
 
 
 def _listed(request: SipRequest) -> set[str] | None:
@@ -80,115 +69,12 @@ def _listed(request: SipRequest) -> set[str] | None:
         return None
 
 
-def _info(request: SipRequest) -> ConferenceInfo | None:
-    try:
-        return parse_conference_info(request.body) if request.body else None
-    except DocumentError:
-        return None
-
-
-def _users(info: ConferenceInfo | None) -> dict[str, str | None]:
-    """entity -> status of its first endpoint."""
-    if info is None:
-        return {}
-    return {u.entity: (u.endpoints[0].status if u.endpoints else None) for u in info.users}
-
-
-@dataclass
-class Flow:
-    """A group session alice created at the SUT CF with recipient B; the CF's invitation
-    reached client B through the SUT PF, and client B has gone."""
-
-    session: HostedSession
-    client: ClientEmulator
-    alice: str
-    bob: str
-    carol: str
-
-
-async def _flow(tc: Tc, sut_relay: SutRelay) -> Flow:
-    """B.2.3.x.y steps 1-2 and the precondition: client B in the group session through
-    the PF, then gone (BYE with cause 480: the PF keeps the CF leg). Both flows need a
-    PF that stays in the media path and defers the delivery (B.2.3.x.y 4-6)."""
-    pics = tc.pics
-    if not (pics.get("pf.deferred_delivery", False) and pics.get("pf.media_path", False)):
-        not_applicable(
-            "the flow needs a PF in the media path with deferred delivery "
-            "(pf.media_path, pf.deferred_delivery)"
-        )
-    pixit, guards = tc.pixit, tc.guards
-    if len(pixit.users) < 3:
-        inconclusive("the profile needs three users")
-    alice, bob, carol = (u.uri for u in pixit.users[:3])
-    client = await tc.client(bob)
-    session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
-    try:
-        await sut_relay.expect("INVITE", to="pf", within=2 * guards.sip)
-        invite = await client.expect_invite(within=2 * guards.sip)
-    except WaitTimeout:
-        inconclusive("the CF's invitation did not reach client B through the PF")
-    await invite.answer(sdp_setup="passive")
-    try:
-        await invite.establish_msrp(within=guards.msrp)
-    except WaitTimeout:
-        inconclusive("no MSRP session between the PF and client B")
-    await _gone(invite, guards)
-    return Flow(session, client, alice, bob, carol)
-
-
-async def _gone(invite: IncomingInvite, guards: Guards) -> None:
-    """Client B leaves involuntarily: BYE with cause 480 in the dialog with the PF. Its
-    remote target is the focus (the PF copies the CF's isfocus Contact, 003 8.3.2 8.d.v):
-    the BYE reaches the PF by the dialog's route set, the PF's own Record-Route."""
-    handle = await invite.bye(INVOLUNTARY)
-    try:
-        final = await handle.final(guards.sip)
-    except (WaitTimeout, TransactionTimeoutError):
-        inconclusive("nobody answered client B's BYE")
-    if final.status >= 300:
-        inconclusive(
-            f"client B's BYE got {final.status}: it did not reach the PF (no Record-Route "
-            "of the PF in its INVITE, whose Contact is the focus?)"
-        )
-
-
-async def _carol_joins(tc: Tc, flow: Flow, relay: SutRelay) -> None:
-    """carol joins at the focus: a participant change the CF notifies the PF of."""
-    guards = tc.guards
-    await join(tc, flow.session, flow.carol)
-    with contextlib.suppress(WaitTimeout):  # judged through what the PF does with it
-        await relay.expect(
-            "NOTIFY",
-            to="pf",
-            within=guards.sip,
-            match=lambda r: flow.carol in _users(_info(r.request)),
-        )
-
-
-async def _alice_sends(flow: Flow, guards: Guards) -> None:
-    """alice sends the messages; each accepted by the CF (its MSRP 200)."""
-    leg = flow.session.legs[flow.alice]
-    channel = leg.msrp.channel
-    for text in TEXTS:
-        requests = leg.msrp.send_cpim(
-            from_=f"<{flow.alice}>", to=f"<{flow.bob}>", body=text.encode()
-        )
-        if channel is None:
-            inconclusive("alice has no MSRP connection with the CF")
-        try:
-            response = await channel.response(requests[-1], within=guards.msrp)
-        except SUT_SILENCE:
-            inconclusive(f"the CF did not answer alice's SEND of {text!r}")
-        if response.status_code != 200:
-            inconclusive(f"the CF answered alice's SEND {response.status_code}")
-
-
 def _cf_state(relay: SutRelay) -> tuple[ConferenceInfo | None, list[SipRequest]]:
     """The CF's conference state on the CF->PF leg (its NOTIFYs merged, RFC 4575 4.6)."""
     state = ConferenceState()
     notifies = [r.request for r in relay.relayed if r.method == "NOTIFY" and r.to == "pf"]
     for request in notifies:
-        info = _info(request)
+        info = conference_info_of(request)
         if info is not None:
             with contextlib.suppress(DocumentError):
                 state.apply(info)
@@ -220,20 +106,6 @@ def _subscribed(relay: SutRelay, sub: Relayed) -> bool:
     return True
 
 
-async def _client_returns(tc: Tc, flow: Flow) -> None:
-    """Client B is back: the S-CSCF's third-party REGISTER to the PF."""
-    try:
-        await tc.scscf.third_party_register(
-            pf_address(tc.pixit),
-            flow.bob,
-            flow.client.instance,
-            contact_user=flow.client.contact_user,
-            within=tc.guards.sip,
-        )
-    except (WaitTimeout, TransactionTimeoutError):
-        inconclusive("the PF did not answer the third-party REGISTER")
-
-
 @pytest.mark.requirement(
     "SD-B.2.3.x.y-7-8.a",
     "SD-B.2.3.x.y-8-cf",
@@ -252,7 +124,7 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
             keeps client B connected and relays the messages to the PF's leg; the PF
             invites client B into the active session (cpm.session, a=sendrecv, the latest
             participants: carol too) and delivers both messages} }"""
-    flow = await _flow(tc, sut_relay)
+    flow = await start_flow(tc, sut_relay)
     sub = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.x.y-7-8.a",
@@ -271,7 +143,7 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
         expected="the CF's first NOTIFY in the PF's subscription",
     )
     if first is not None:
-        info = _info(first.request)
+        info = conference_info_of(first.request)
         expect_equal(
             tc.recorder,
             "SD-B.2.3.x.y-8-cf",
@@ -280,9 +152,9 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
             message="the state attribute of the first conference-info document",
             evidence=sip_evidence(first.request, "the CF's first NOTIFY on the CF->PF leg"),
         )
-    await _carol_joins(tc, flow, sut_relay)
-    await _alice_sends(flow, tc.guards)
-    await _client_returns(tc, flow)
+    await carol_joins(tc, flow, sut_relay)
+    await alice_sends(flow, tc.guards)
+    await client_b_returns(tc, flow)
     invite = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.x.y-11-12.a",
@@ -313,7 +185,7 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
             tc.recorder,
             "SD-B.2.3.x.y-11-12.a",
             expected=True,
-            actual=SESSION_TAG in _accept_contact(invite.request),
+            actual=SESSION_TAG in accept_contact(invite.request),
             message="the invitation to the active group session carries cpm.session",
             evidence=ev,
         )
@@ -329,7 +201,7 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
             tc.recorder,
             "SD-B.2.3.x.y-11-12.d",
             expected="sendrecv",
-            actual=_direction(invite.request),
+            actual=sdp_direction(invite.request),
             evidence=ev,
         )
         await invite.answer(sdp_setup="passive")
@@ -348,7 +220,7 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
         tc.recorder,
         "SD-B.2.3.x.y-FIG-CF-KEEP",
         expected="connected",
-        actual=_users(view).get(flow.bob),
+        actual=user_states(view).get(flow.bob),
         message="client B's status in the CF's conference state on the CF->PF leg "
         "(its NOTIFYs merged) after alice's messages",
         evidence=[sip_evidence(r, "a NOTIFY of the CF to the PF") for r in notifies],
@@ -363,123 +235,6 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
             "(each reached client B through the PF)",
             evidence=ev,
         )
-
-
-@pytest.mark.requirement(
-    "SD-B.2.3.5.X-1",
-    "SD-B.2.3.5.X-4",
-    "SD-B.2.3.5.X-4-only-b",
-    "SD-B.2.3.5.X-5",
-    "SD-B.2.3.5.X-6",
-    "SD-B.2.3.5.X-7",
-)
-async def test_b_2_3_5_x_flow_participant_info(tc: Tc, sut_relay: SutRelay) -> None:
-    """with {client B gone from a group session of the SUT CF, through the SUT PF; carol
-    joined, alice sent two messages, then the CF ended the session (inactive)} ensure that
-    { when {client B is back (third-party REGISTER), accepts and subscribes to the PF}
-      then {the PF invites with cpm.deferred and a=sendonly; accepts the SUBSCRIBE and
-            its first NOTIFY lists only client B; delivers both messages over MSRP; its
-            next NOTIFY lists every participant prior to the session's end (alice, bob,
-            carol); then BYE} }"""
-    flow = await _flow(tc, sut_relay)
-    try:
-        await sut_relay.expect("SUBSCRIBE", to="cf", within=2 * tc.guards.sip)
-    except WaitTimeout:
-        inconclusive("the PF did not subscribe to the focus (SD-B.2.3.x.y-7-8.a)")
-    await _carol_joins(tc, flow, sut_relay)
-    await _alice_sends(flow, tc.guards)
-    await tc.upper_tester.end_session(flow.session.focus)
-    try:
-        await sut_relay.expect("BYE", to="pf", within=2 * tc.guards.sip)
-    except WaitTimeout:
-        inconclusive("the CF did not end the group session with the PF (no BYE)")
-    await _client_returns(tc, flow)
-    invite = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-1",
-        flow.client.expect_invite(within=2 * tc.guards.sip),
-        expected="the PF's deferred delivery INVITE after the third-party REGISTER",
-    )
-    if invite is None:
-        return
-    ev = sip_evidence(invite.request, "the PF's deferred delivery INVITE")
-    expect_equal(
-        tc.recorder,
-        "SD-B.2.3.5.X-1",
-        expected=(True, "sendonly"),
-        actual=(DEFERRED_TAG in _accept_contact(invite.request), _direction(invite.request)),
-        message="inactive session: Accept-Contact cpm.deferred and a=sendonly",
-        evidence=ev,
-    )
-    await invite.answer(sdp_setup="passive")
-    client_sub = await flow.client.subscribe(flow.session.focus, to=pf_address(tc.pixit))
-    answer = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-4",
-        client_sub.final(within=tc.guards.sip),
-        expected="the PF's response to client B's SUBSCRIBE",
-    )
-    first = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-4",
-        flow.client.expect_request("NOTIFY", within=tc.guards.sip),
-        expected="the PF's NOTIFY in client B's subscription",
-    )
-    if answer is not None:
-        expect_equal(
-            tc.recorder,
-            "SD-B.2.3.5.X-4",
-            expected=True,
-            actual=answer.status < 300,
-            message="the SUBSCRIBE is accepted (2xx)",
-            evidence=sip_evidence(answer, "the PF's response to the SUBSCRIBE"),
-        )
-    if first is not None:
-        first.respond(200)
-        expect_equal(
-            tc.recorder,
-            "SD-B.2.3.5.X-4-only-b",
-            expected=[flow.bob],
-            actual=list(_users(_info(first.request))),
-            message="the users of the first NOTIFY's conference-info",
-            evidence=sip_evidence(first.request, "the PF's first NOTIFY to client B"),
-        )
-    got = await deliveries(invite, tc.guards, *TEXTS)
-    expect_equal(
-        tc.recorder,
-        "SD-B.2.3.5.X-5",
-        expected=[True, True],
-        actual=[g is not None for g in got],
-        message="alice's messages reach client B over MSRP",
-        evidence=ev,
-    )
-    final = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-6",
-        flow.client.expect_request("NOTIFY", within=tc.guards.sip),
-        expected="the PF's NOTIFY after the last SEND",
-    )
-    if final is not None:
-        final.respond(200)
-        expect_equal(
-            tc.recorder,
-            "SD-B.2.3.5.X-6",
-            expected={flow.alice, flow.bob, flow.carol},
-            actual=set(_users(_info(final.request))),
-            message="every participant of the session prior to its end at the CF",
-            evidence=sip_evidence(final.request, "the PF's NOTIFY after the last SEND"),
-        )
-    bye = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.5.X-7",
-        flow.client.expect_request("BYE", within=tc.guards.sip),
-        expected="the PF's BYE ending the deferred delivery session",
-    )
-    if bye is not None:
-        bye.respond(200)
-
-
-# -- B.2.3.x.y+1 and +2: client B's re-join through the SUT PF ---------------------------
 
 
 async def _rejoin(flow: Flow, pixit: Pixit) -> InviteHandle:
@@ -546,9 +301,9 @@ async def test_b_2_3_x_y_plus_1_flow_rejoin_first(tc: Tc, sut_relay: SutRelay) -
             buffered messages; the PF sends client B no INVITE after the REGISTER; the
             CF gets no INVITE for the re-join and still lists one endpoint of B,
             connected; client B's message reaches alice through the PF and the CF} }"""
-    flow = await _flow(tc, sut_relay)
+    flow = await start_flow(tc, sut_relay)
     await _subscribed_to_focus(sut_relay, tc.guards)
-    await _alice_sends(flow, tc.guards)
+    await alice_sends(flow, tc.guards)
     mark = len(sut_relay.relayed)
     handle = await _rejoin(flow, tc.pixit)
     final = await expect_arrival(
@@ -588,7 +343,7 @@ async def test_b_2_3_x_y_plus_1_flow_rejoin_first(tc: Tc, sut_relay: SutRelay) -
             message="alice's buffered messages over the re-join session",
             evidence=ev,
         )
-    await _client_returns(tc, flow)
+    await client_b_returns(tc, flow)
     invite = await _other_invite(flow, tc.guards.sip)
     if invite is not None:
         ev.append(sip_evidence(invite.request, "the PF's INVITE to client B after the REGISTER"))
@@ -665,10 +420,10 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
       then {the PF rejects the re-join; the CF gets no INVITE for it and still lists one
             endpoint of B, connected; the PF's session with client B carries both
             messages} }"""
-    flow = await _flow(tc, sut_relay)
+    flow = await start_flow(tc, sut_relay)
     await _subscribed_to_focus(sut_relay, tc.guards)
-    await _alice_sends(flow, tc.guards)
-    await _client_returns(tc, flow)
+    await alice_sends(flow, tc.guards)
+    await client_b_returns(tc, flow)
     invite = await _other_invite(flow, 2 * tc.guards.sip)
     if invite is None:
         inconclusive("the PF did not invite client B after the REGISTER (SD-B.2.3.x.y-11-12.a)")
@@ -729,15 +484,15 @@ async def test_b_2_3_x_y_plus_2_flow_race_inactive(tc: Tc, sut_relay: SutRelay) 
       then {the PF delivers both messages, and forwards the re-join to the CF (the focus,
             the session's Conversation-ID and Contribution-ID), which re-starts the
             session: its 200 reaches client B through the PF} }"""
-    flow = await _flow(tc, sut_relay)
+    flow = await start_flow(tc, sut_relay)
     await _subscribed_to_focus(sut_relay, tc.guards)
-    await _alice_sends(flow, tc.guards)
+    await alice_sends(flow, tc.guards)
     await tc.upper_tester.end_session(flow.session.focus)
     try:
         await sut_relay.expect("BYE", to="pf", within=2 * tc.guards.sip)
     except WaitTimeout:
         inconclusive("the CF did not end the group session with the PF (no BYE)")
-    await _client_returns(tc, flow)
+    await client_b_returns(tc, flow)
     invite = await _other_invite(flow, 2 * tc.guards.sip)
     if invite is None:
         inconclusive("no deferred delivery INVITE of the PF (SD-B.2.3.5.X-1)")
