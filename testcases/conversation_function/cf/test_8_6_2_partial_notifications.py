@@ -45,10 +45,10 @@ async def test_8_6_2_b_ii_2_changes_use_partial_notifications(tc: Tc) -> None:
     first = await next_notify(subscriber, tc.guards)
     if first is None or first.info is None:
         inconclusive("no initial conference-info NOTIFY")
-    notes = [first]
+    notes: list[Notification | None] = [first]
     for user in (bob, carol):
         await join(tc, session, user)
-        notes.append(await next_notify(subscriber, tc.guards))  # type: ignore[arg-type]
+        notes.append(await next_notify(subscriber, tc.guards))
     ev = [e for i, n in enumerate(notes) for e in notification_evidence(n, f"NOTIFY {i + 1}")]
     # CF-8.6-2.b.ii.2: "CPM Controlling Function SHALL use partial notification"
     expect_equal(

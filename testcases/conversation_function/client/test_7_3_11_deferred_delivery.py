@@ -74,7 +74,7 @@ async def _expect_answer(
         await invite.bye()
 
 
-async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards):  # type: ignore[no-untyped-def]
+async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards) -> GroupSession:
     session, invite = await joined_session(pf, pixit, within=guards.sip)
     if invite.response is None or invite.response.status != 200:
         inconclusive("the client did not accept the group invitation (preamble)")

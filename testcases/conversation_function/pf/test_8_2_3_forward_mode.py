@@ -9,6 +9,8 @@ Controlling Function and terminate any subscription that it may have initiated i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from conformance.checks import expect_equal, expect_true
@@ -21,7 +23,7 @@ from conformance.testcases.procedures import pf_address, sip_evidence
 from conformance.testcases.procedures.participants import subscribed
 
 
-def _in_dialog(call_id: str | None):  # type: ignore[no-untyped-def]
+def _in_dialog(call_id: str | None) -> Callable[[IncomingRequest], bool]:
     def match(r: IncomingRequest) -> bool:
         return r.request.call_id == call_id and ";tag=" in (r.request.headers.get("To") or "")
 

@@ -449,10 +449,12 @@ async def test_8_2_3_group_state_object_snapshots(tc: Tc) -> None:
         actual={"snapshots": [first[0].uid, last[0].uid], "in folder": sorted(still)},
         evidence=ev,
     )
+    stamps: list[_dt.datetime | None]
     try:
         stamps = [gs.timestamp_datetime() for _, gs in snapshots]
     except DocumentError:
         stamps = [None, None]
+    earlier, later = stamps[0], stamps[1]
     latest = (
         max(
             snapshots,
@@ -464,8 +466,9 @@ async def test_8_2_3_group_state_object_snapshots(tc: Tc) -> None:
     expect_true(
         tc.recorder,
         "PF-8.2.3-RCV-3-new",
-        None not in stamps
-        and stamps[0] < stamps[1]  # type: ignore[operator]
+        earlier is not None
+        and later is not None
+        and earlier < later
         and latest is not None
         and sorted(p.comm_addr or "" for p in latest[1].participants) == sorted(states[1]),
         expected=f"the latest timestamp holds the last state {sorted(states[1])}",
