@@ -17,6 +17,7 @@ pytest_plugins = [
     "conformance.fixtures.network",
     "conformance.fixtures.reference",
     "conformance.fixtures.pjsip",
+    "conformance.fixtures.case",
 ]
 
 

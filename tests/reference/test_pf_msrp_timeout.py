@@ -6,9 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from conformance.fixtures.reference import reference_config
-
 from conformance.catalog.profile import load_profile, reference_profile_path
+from conformance.fixtures.reference import reference_config
 from conformance.net.capture import Capture
 from conformance.net.msrp_transport import MsrpTransport
 from conformance.protocol.msrp.session import DEFAULT_TRANSACTION_TIMEOUT, TransactionTimedOut

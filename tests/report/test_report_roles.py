@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from conformance.fixtures.network import client_role_name, name_sut
-
 from conformance.catalog.model import Role
 from conformance.catalog.profile import Pixit, User
 from conformance.checks.verdict import Verdict
+from conformance.fixtures.network import client_role_name, name_sut
 from conformance.net.capture import Capture
 from conformance.net.msrp_transport import MsrpTransport
 from conformance.protocol.sip.timers import Address, Transport

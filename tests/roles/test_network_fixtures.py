@@ -4,6 +4,8 @@ the profile's first user invites the CF emulator's factory URI through the core.
 from __future__ import annotations
 
 import pytest
+
+from conformance.catalog.profile import Pixit
 from conformance.fixtures.network import (
     CaptureView,
     ClientFactory,
@@ -20,8 +22,6 @@ from conformance.fixtures.network import (
 )
 from conformance.fixtures.profile import loaded_profile, pixit
 from conformance.fixtures.reference import reference_sut, sut_profile
-
-from conformance.catalog.profile import Pixit
 from conformance.roles.cf import CfEmulator
 from conformance.roles.core import ToolCore
 from conformance.roles.xdms import XdmsServer

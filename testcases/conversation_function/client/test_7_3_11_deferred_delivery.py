@@ -1,14 +1,24 @@
 """CPM Conversation Function 7.3.11: the CPM Client receives deferred group chat messages.
 
-The tool plays the PF and the S-CSCF (``pf_emulator``); the client under test serves the
+The tool plays the PF and the S-CSCF (``await tc.pf()``); the client under test serves the
 first user of the profile. Expected values are written here from seed 001 7.3.11.
 """
 
 from __future__ import annotations
 
 import pytest
+
+from conformance.catalog.profile import Pixit
+from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true, inconclusive
+from conformance.documents.cpim import parse_cpim
+from conformance.documents.imdn import parse_imdn
+from conformance.errors import DocumentError
+from conformance.fixtures.case import Tc
 from conformance.fixtures.network import Guards
-from conformance.testcases.conversation_function.client.flows import (
+from conformance.protocol.sip.cpm import CONTRIBUTION_ID, CONVERSATION_ID
+from conformance.roles.pf import GroupSession, InviteKind, PfEmulator, PfInvite
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures.client_flows import (
     absent,
     client_user,
     delivered,
@@ -16,16 +26,6 @@ from conformance.testcases.conversation_function.client.flows import (
     msrp_cpim,
     others,
 )
-from conformance.testcases.procedures import sip_evidence
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true, inconclusive
-from conformance.documents.cpim import parse_cpim
-from conformance.documents.imdn import parse_imdn
-from conformance.errors import DocumentError
-from conformance.protocol.sip.cpm import CONTRIBUTION_ID, CONVERSATION_ID
-from conformance.roles.pf import GroupSession, InviteKind, PfEmulator, PfInvite
-from conformance.roles.upper_tester import UpperTester
 
 IMDN_TYPE = "message/imdn+xml"
 
@@ -74,7 +74,7 @@ async def _expect_answer(
         await invite.bye()
 
 
-async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards):  # type: ignore[no-untyped-def]
+async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards) -> GroupSession:
     session, invite = await joined_session(pf, pixit, within=guards.sip)
     if invite.response is None or invite.response.status != 200:
         inconclusive("the client did not accept the group invitation (preamble)")
@@ -87,29 +87,28 @@ async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards):  # type:
     "CLIENT-7.3.11-1.a.i",
     "CLIENT-7.3.11-1.a.ii",
 )
-async def test_7_3_11_1_inactive_deferred_delivery(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards
-) -> None:
+async def test_7_3_11_1_inactive_deferred_delivery(tc: Tc) -> None:
     """with {a client that knows a group session} ensure that
     { when {the PF sends an INVITE with the cpm.deferred feature tag and a=sendonly, then a
             stored message requesting positive-delivery over MSRP}
       then {the client answers 200, sets up MSRP after the ACK, receives the message and
             returns its delivery notification in a SIP MESSAGE} }"""
-    session = await _known_session(pf_emulator, pixit, guards)
-    invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await invite.final(guards.sip)
+    pf = await tc.pf()
+    session = await _known_session(pf, tc.pixit, tc.guards)
+    invite = await pf.invite(InviteKind.DEFERRED, session)
+    answer = await invite.final(tc.guards.sip)
     ev = [sip_evidence(invite.request, "the deferred INVITE"), sip_evidence(answer, "answer")]
     expect_equal(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-1.a.v-200",
         expected=200,
         actual=answer.status,
         evidence=ev,
         fatal=True,
     )
-    up = await delivered(pf_emulator, invite, within=guards.sip)
+    up = await delivered(pf, invite, within=tc.guards.sip)
     expect_true(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-1.a.v-msrp",
         up,
         expected="the client sets up the MSRP session after the ACK",
@@ -117,10 +116,10 @@ async def test_7_3_11_1_inactive_deferred_delivery(
         evidence=ev,
         fatal=True,
     )
-    sender = others(pixit)[0]
-    pf_emulator.own(sender)
+    sender = others(tc.pixit)[0]
+    pf.own(sender)
     mid = invite.send_stored("stored while offline", sender=sender)
-    message = await absent(pf_emulator, "MESSAGE", sender, within=guards.sip)
+    message = await absent(pf, "MESSAGE", sender, within=tc.guards.sip)
     over_msrp = await msrp_cpim(invite, IMDN_TYPE, within=0.0)
     reported = [
         m
@@ -136,7 +135,7 @@ async def test_7_3_11_1_inactive_deferred_delivery(
         ev.append(sip_evidence(message.request, "the client's MESSAGE"))
         message.respond(200)
     expect_true(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-1.a.i",
         mid in reported,
         expected=f"the stored message {mid} is received (its IMDN names it)",
@@ -144,7 +143,7 @@ async def test_7_3_11_1_inactive_deferred_delivery(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-1.a.ii",
         expected=mid,
         actual=_imdn_message_id(message.request.body) if message else None,
@@ -155,16 +154,15 @@ async def test_7_3_11_1_inactive_deferred_delivery(
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.vi")
-async def test_7_3_11_1_a_vi_no_subscription_when_inactive(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards
-) -> None:
+async def test_7_3_11_1_a_vi_no_subscription_when_inactive(tc: Tc) -> None:
     """with {a client that knows a group session} ensure that
     { when {it accepts an inactive deferred delivery (cpm.deferred, a=sendonly)}
       then {it does not subscribe to the conference state of the session} }"""
-    _, invite = await _inactive_delivery(pf_emulator, pixit, guards)
-    subscribe = await absent(pf_emulator, "SUBSCRIBE", None, within=guards.sip)
+    pf = await tc.pf()
+    _, invite = await _inactive_delivery(pf, tc.pixit, tc.guards)
+    subscribe = await absent(pf, "SUBSCRIBE", None, within=tc.guards.sip)
     expect_true(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-1.a.vi",
         subscribe is None,
         expected="no SUBSCRIBE during the inactive delivery",
@@ -180,34 +178,32 @@ async def test_7_3_11_1_a_vi_no_subscription_when_inactive(
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.iv")
-async def test_7_3_11_1_a_iv_unknown_session_481(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards
-) -> None:
+async def test_7_3_11_1_a_iv_unknown_session_481(tc: Tc) -> None:
     """with {a client} ensure that
     { when {it receives a deferred INVITE (cpm.deferred, a=sendonly) whose Conversation-ID
             and Contribution-ID it does not know}
       then {it answers 481} }"""
-    session = pf_emulator.new_session(others(pixit)[:2])
-    invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
+    pf = await tc.pf()
+    session = pf.new_session(others(tc.pixit)[:2])
+    invite = await pf.invite(InviteKind.DEFERRED, session)
     await _expect_answer(
-        recorder, "CLIENT-7.3.11-1.a.iv", invite, 481, "the deferred INVITE", guards
+        tc.recorder, "CLIENT-7.3.11-1.a.iv", invite, 481, "the deferred INVITE", tc.guards
     )
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-2.a.ii")
-async def test_7_3_11_2_a_ii_unknown_contribution_481(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards
-) -> None:
+async def test_7_3_11_2_a_ii_unknown_contribution_481(tc: Tc) -> None:
     """with {a client that knows a group session} ensure that
     { when {it receives an active re-connection INVITE (cpm.session, a=sendrecv) with that
             Conversation-ID and a Contribution-ID it does not know}
       then {it answers 481} }"""
-    session = await _known_session(pf_emulator, pixit, guards)
-    invite = await pf_emulator.invite(
+    pf = await tc.pf()
+    session = await _known_session(pf, tc.pixit, tc.guards)
+    invite = await pf.invite(
         InviteKind.ACTIVE, session, contribution_id="0" * 24 + session.contribution_id[:8]
     )
     await _expect_answer(
-        recorder, "CLIENT-7.3.11-2.a.ii", invite, 481, "the re-connection INVITE", guards
+        tc.recorder, "CLIENT-7.3.11-2.a.ii", invite, 481, "the re-connection INVITE", tc.guards
     )
 
 
@@ -221,11 +217,7 @@ async def test_7_3_11_2_a_ii_unknown_contribution_481(
 )
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.v.1", "CLIENT-7.3.11-1.a.v.2")
 async def test_7_3_11_1_a_v_user_answers(
-    recorder: VerdictRecorder,
-    pf_emulator: PfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
+    tc: Tc,
     action: str,
     requirement: str,
     status: int,
@@ -234,39 +226,35 @@ async def test_7_3_11_1_a_v_user_answers(
             (user-decline) or defers it (user-unavailable)} ensure that
     { when {the PF sends a deferred INVITE}
       then {the client answers 603 Decline, resp. 480 Temporarily Unavailable} }"""
-    session = await _known_session(pf_emulator, pixit, guards)
-    await upper_tester.act(action, user=client_user(pixit))
-    invite = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    await _expect_answer(recorder, requirement, invite, status, "the deferred INVITE", guards)
+    pf = await tc.pf()
+    session = await _known_session(pf, tc.pixit, tc.guards)
+    await tc.upper_tester.act(action, user=client_user(tc.pixit))
+    invite = await pf.invite(InviteKind.DEFERRED, session)
+    await _expect_answer(tc.recorder, requirement, invite, status, "the deferred INVITE", tc.guards)
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.viii", "CLIENT-7.3.11-3")
-async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(
-    recorder: VerdictRecorder,
-    pf_emulator: PfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-) -> None:
+async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(tc: Tc) -> None:
     """with {a client receiving an inactive deferred delivery} ensure that
     { when {the user replies (send-message) during the delivery}
       then {no new session starts until the delivery session ended; then the client
             re-joins the group session (INVITE to the focus with its ids)} }"""
-    session, invite = await _inactive_delivery(pf_emulator, pixit, guards)
-    await upper_tester.send_message(
-        client_user(pixit), "a reply", conversation_id=session.conversation_id
+    pf = await tc.pf()
+    session, invite = await _inactive_delivery(pf, tc.pixit, tc.guards)
+    await tc.upper_tester.send_message(
+        client_user(tc.pixit), "a reply", conversation_id=session.conversation_id
     )
-    early = await absent(pf_emulator, "INVITE", session.focus, within=guards.sip)
+    early = await absent(pf, "INVITE", session.focus, within=tc.guards.sip)
     if early is not None:
         early.respond(480)
     bye = await invite.bye()
-    await bye.final(guards.sip)
-    late = early or await absent(pf_emulator, "INVITE", session.focus, within=guards.sip)
+    await bye.final(tc.guards.sip)
+    late = early or await absent(pf, "INVITE", session.focus, within=tc.guards.sip)
     ev = [sip_evidence(invite.request, "the deferred INVITE")]
     if late is not None:
         ev.append(sip_evidence(late.request, "the client's re-join INVITE"))
     expect_true(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-1.a.viii",
         early is None and late is not None,
         expected="the reply's INVITE only after the delivery session ended",
@@ -274,7 +262,7 @@ async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-3",
         expected=(session.conversation_id, session.contribution_id),
         actual=(
@@ -291,18 +279,17 @@ async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-REJOIN-RESTRAINT")
-async def test_7_3_11_no_rejoin_without_a_message(
-    recorder: VerdictRecorder, pf_emulator: PfEmulator, pixit: Pixit, guards: Guards
-) -> None:
+async def test_7_3_11_no_rejoin_without_a_message(tc: Tc) -> None:
     """with {a client that received an inactive deferred delivery} ensure that
     { when {the delivery session ends and the user has nothing to send}
       then {the client does not re-join the group session} }"""
-    session, invite = await _inactive_delivery(pf_emulator, pixit, guards)
+    pf = await tc.pf()
+    session, invite = await _inactive_delivery(pf, tc.pixit, tc.guards)
     bye = await invite.bye()
-    await bye.final(guards.sip)
-    rejoin = await absent(pf_emulator, "INVITE", session.focus, within=guards.sip)
+    await bye.final(tc.guards.sip)
+    rejoin = await absent(pf, "INVITE", session.focus, within=tc.guards.sip)
     expect_true(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-REJOIN-RESTRAINT",
         rejoin is None,
         expected="no INVITE to the focus",
@@ -317,33 +304,28 @@ async def test_7_3_11_no_rejoin_without_a_message(
 
 
 @pytest.mark.requirement("CLIENT-7.3.11-2.a.i.1", "CLIENT-7.3.11-2.a.i.2", "CLIENT-7.3.11-2.a.i.3")
-async def test_7_3_11_2_active_session_delivery(
-    recorder: VerdictRecorder,
-    pf_emulator: PfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-) -> None:
+async def test_7_3_11_2_active_session_delivery(tc: Tc) -> None:
     """with {a client that knows a group session} ensure that
     { when {the PF re-connects it to the active session (cpm.session, a=sendrecv), delivers
             a stored message requesting positive-delivery, and the user sends a message}
       then {the same MSRP session carries the stored message, its delivery notification
             and the user's new message} }"""
-    session = await _known_session(pf_emulator, pixit, guards)
-    invite = await pf_emulator.invite(InviteKind.ACTIVE, session)
-    answer = await invite.final(guards.sip)
+    pf = await tc.pf()
+    session = await _known_session(pf, tc.pixit, tc.guards)
+    invite = await pf.invite(InviteKind.ACTIVE, session)
+    answer = await invite.final(tc.guards.sip)
     if answer.status != 200:
         inconclusive(f"the client did not accept the re-connection ({answer.status})")
-    up = await delivered(pf_emulator, invite, within=guards.sip)
+    up = await delivered(pf, invite, within=tc.guards.sip)
     ev = [
         sip_evidence(invite.request, "the re-connection INVITE"),
         sip_evidence(answer, "the client's 200"),
     ]
-    sender = others(pixit)[0]
-    pf_emulator.own(sender)
+    sender = others(tc.pixit)[0]
+    pf.own(sender)
     mid = invite.send_stored("stored for you", sender=sender) if up else None
-    imdn = await msrp_cpim(invite, IMDN_TYPE, within=guards.sip) if up else None
-    message = await absent(pf_emulator, "MESSAGE", sender, within=0.0 if imdn else guards.sip)
+    imdn = await msrp_cpim(invite, IMDN_TYPE, within=tc.guards.sip) if up else None
+    message = await absent(pf, "MESSAGE", sender, within=0.0 if imdn else tc.guards.sip)
     if message is not None:
         message.respond(200)
         ev.append(sip_evidence(message.request, "the client's MESSAGE"))
@@ -356,7 +338,7 @@ async def test_7_3_11_2_active_session_delivery(
         if m
     ]
     expect_true(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-2.a.i.1",
         up and mid in reported,
         expected="the stored message is received in the sendrecv session",
@@ -364,7 +346,7 @@ async def test_7_3_11_2_active_session_delivery(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-2.a.i.2",
         expected=mid,
         actual=_imdn_message_id(imdn[0].body) if imdn else None,
@@ -373,15 +355,15 @@ async def test_7_3_11_2_active_session_delivery(
     )
     chat = None
     if up:
-        await upper_tester.send_message(
-            client_user(pixit), "new in the session", conversation_id=session.conversation_id
+        await tc.upper_tester.send_message(
+            client_user(tc.pixit), "new in the session", conversation_id=session.conversation_id
         )
-        chat = await msrp_cpim(invite, "text/plain", within=guards.sip)
-    rejoin = await absent(pf_emulator, "INVITE", session.focus, within=0.0)
+        chat = await msrp_cpim(invite, "text/plain", within=tc.guards.sip)
+    rejoin = await absent(pf, "INVITE", session.focus, within=0.0)
     if rejoin is not None:
         rejoin.respond(480)
     expect_true(
-        recorder,
+        tc.recorder,
         "CLIENT-7.3.11-2.a.i.3",
         chat is not None and chat[1].body == b"new in the session",
         expected="the new message in the sendrecv MSRP session",

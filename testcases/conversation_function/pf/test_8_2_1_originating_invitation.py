@@ -10,19 +10,10 @@ expected values are written here from the seed text, never taken from the refere
 from __future__ import annotations
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import (
-    expect_arrival,
-    msrp_media,
-    pf_address,
-    send_group_invite,
-    sip_evidence,
-)
-from conformance.testcases.procedures_rejections import expect_rejection
-from conformance.testcases.stimulus import StimulusStack, originating_invite
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
+from conformance.checks import expect_equal, expect_true, inconclusive
+from conformance.errors import LocalProtocolError
+from conformance.fixtures.case import Tc
 from conformance.protocol.sip.headers import (
     cpm_release,
     get_asserted_services,
@@ -30,9 +21,17 @@ from conformance.protocol.sip.headers import (
     get_option_tags,
     parse_session_expires,
 )
-from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
-from conformance.roles.cf import CfEmulator
+from conformance.testcases.procedures import (
+    expect_arrival,
+    msrp_media,
+    pf_address,
+    send_group_invite,
+    sip_evidence,
+)
+from conformance.testcases.procedures.rejections import expect_rejection
+from conformance.testcases.procedures.sessions import GroupInvite
+from conformance.testcases.procedures.stimulus import StimulusStack, originating_invite
 
 ICSI_SESSION = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"
 ICSI_GROUP = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session.group"
@@ -47,47 +46,24 @@ def _is_cpm2_server(value: str | None) -> bool:
 # --------------------------------------------------------------------------- rejections
 
 
-async def _rejection(
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
-    *,
-    user: str,
-    register: bool,
-    **options: object,
-) -> SipMessage:
-    client = (
-        await client_factory(user, 0, register=register)
-        if register
-        else (await client_factory(pixit.users[0].uri, 0, register=False))
-    )
-    session = await send_group_invite(client, pixit, **options)  # type: ignore[arg-type]
-    return await session.handle.final(within=guards.sip)
-
-
 @pytest.mark.requirement("PF-8.2.1-1", "PF-8.2.1-1-warning")
 async def test_8_2_1_1_unauthorised_originator_is_rejected(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
+    tc: Tc,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {an originator the PF does not allow (PIXIT uris.unauthorised_user)} ensure that
     { when {the originator's client sends a group INVITE to the PF}
       then {the PF answers 403 Forbidden with Warning "127 Service not authorised"} }"""
-    if not pixit.uris.unauthorised_user:
-        pytest.skip("inconc: the profile names no unauthorised user (uris.unauthorised_user)")
+    if not tc.pixit.uris.unauthorised_user:
+        inconclusive("the profile names no unauthorised user (uris.unauthorised_user)")
     answer = await originating_invite(
         stimulus_stack,
-        client_factory,
-        pixit,
-        guards,
+        tc,
+        GroupInvite(asserted_identity=tc.pixit.uris.unauthorised_user),
         register=False,
-        asserted_identity=pixit.uris.unauthorised_user,
     )
     expect_rejection(
-        recorder,
+        tc.recorder,
         answer,
         "PF-8.2.1-1",
         403,
@@ -98,20 +74,17 @@ async def test_8_2_1_1_unauthorised_originator_is_rejected(
 
 @pytest.mark.requirement("PF-8.2.1-2", "PF-8.2.1-2-warning")
 async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
+    tc: Tc,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF that requires the CPM 2.0 release in User-Agent} ensure that
     { when {a registered client sends a group INVITE with User-Agent CPM-client/OMA1.0}
       then {the PF answers 403 with Warning "132 Version not supported"} }"""
     answer = await originating_invite(
-        stimulus_stack, client_factory, pixit, guards, user_agent="CPM-client/OMA1.0 old-client/1"
+        stimulus_stack, tc, GroupInvite(user_agent="CPM-client/OMA1.0 old-client/1")
     )
     expect_rejection(
-        recorder,
+        tc.recorder,
         answer,
         "PF-8.2.1-2",
         403,
@@ -121,19 +94,13 @@ async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
 
 
 @pytest.mark.requirement("PF-8.2.1-3", "PF-8.2.1-3-warning")
-async def test_8_2_1_3_anonymity_is_rejected(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
-    stimulus_stack: StimulusStack,
-) -> None:
+async def test_8_2_1_3_anonymity_is_rejected(tc: Tc, stimulus_stack: StimulusStack) -> None:
     """with {a PF that does not allow anonymity} ensure that
     { when {a registered client sends a group INVITE with Privacy: id}
       then {the PF answers 403 with Warning "119 Anonymity not allowed"} }"""
-    answer = await originating_invite(stimulus_stack, client_factory, pixit, guards, privacy="id")
+    answer = await originating_invite(stimulus_stack, tc, GroupInvite(privacy="id"))
     expect_rejection(
-        recorder,
+        tc.recorder,
         answer,
         "PF-8.2.1-3",
         403,
@@ -144,10 +111,7 @@ async def test_8_2_1_3_anonymity_is_rejected(
 
 @pytest.mark.requirement("PF-8.2.1-4.a.iii")
 async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
+    tc: Tc,
     stimulus_stack: StimulusStack,
 ) -> None:
     """with {a PF in the media path that rejects unexpected services} ensure that
@@ -155,13 +119,13 @@ async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
       then {the PF answers 403 Forbidden} }"""
     answer = await originating_invite(
         stimulus_stack,
-        client_factory,
-        pixit,
-        guards,
-        extra_headers=(("P-Asserted-Service", "urn:urn-7:3gpp-service.ims.icsi.mmtel"),),
-        p_preferred_service=None,
+        tc,
+        GroupInvite(
+            extra_headers=(("P-Asserted-Service", "urn:urn-7:3gpp-service.ims.icsi.mmtel"),),
+            p_preferred_service=None,
+        ),
     )
-    expect_rejection(recorder, answer, "PF-8.2.1-4.a.iii", 403)
+    expect_rejection(tc.recorder, answer, "PF-8.2.1-4.a.iii", 403)
 
 
 # --------------------------------------------------------------------------- the B2BUA INVITE
@@ -182,40 +146,35 @@ async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
     "PF-8.2.1-4.m",
     "PF-8.2.1-4.n",
 )
-async def test_8_2_1_4_generated_invite(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_1_4_generated_invite(tc: Tc) -> None:
     """with {a PF in the media path and a registered client} ensure that
     { when {the client sends a group INVITE with P-Preferred-Service cpm.session.group}
       then {the PF generates its own INVITE towards the CF carrying every item of
             8.2.1 step 4 b–n} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
     session = await send_group_invite(
-        client, pixit, subject="conformance", in_reply_to="c0ffee00c0ffee00c0ffee00c0ffee00"
+        client,
+        tc.pixit,
+        GroupInvite(subject="conformance", in_reply_to="c0ffee00c0ffee00c0ffee00c0ffee00"),
     )
     sent = session.sent
-    incoming = await cf_emulator.expect_invite(
-        within=guards.sip, conversation_id=session.conversation_id
-    )
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     got = incoming.request
     ev = [sip_evidence(sent, "the client's INVITE"), sip_evidence(got, "the PF's INVITE")]
-    pf = pf_address(pixit)
+    pf = pf_address(tc.pixit)
 
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.a.ii",
         True,
         expected="the INVITE is forwarded (a CPM P-Asserted-Service proceeds)",
         actual="an INVITE reached the CF",
         evidence=ev,
     )
-    expect_equal(recorder, "PF-8.2.1-4.b", expected="INVITE", actual=got.method, evidence=ev)
+    expect_equal(tc.recorder, "PF-8.2.1-4.b", expected="INVITE", actual=got.method, evidence=ev)
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.e",
         got.call_id != sent.call_id,
         expected="a new Call-ID (B2BUA)",
@@ -223,7 +182,7 @@ async def test_8_2_1_4_generated_invite(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.c.iii",
         expected=([ICSI_GROUP], None),
         actual=(list(get_asserted_services(got)), got.headers.get("P-Preferred-Service")),
@@ -243,7 +202,7 @@ async def test_8_2_1_4_generated_invite(
             for h in ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID", "Subject")
         },
     }
-    expect_equal(recorder, "PF-8.2.1-4.d", expected=wanted, actual=copied, evidence=ev)
+    expect_equal(tc.recorder, "PF-8.2.1-4.d", expected=wanted, actual=copied, evidence=ev)
     sent_list = find_recipient_list(
         parse_multipart(sent.body, sent.headers.get("Content-Type") or "")
     )
@@ -254,7 +213,7 @@ async def test_8_2_1_4_generated_invite(
         else None
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.d",
         expected=sent_list.body if sent_list else None,
         actual=got_list.body if got_list else None,
@@ -263,7 +222,7 @@ async def test_8_2_1_4_generated_invite(
     )
     user_agent = got.headers.get("User-Agent")
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.g",
         _is_cpm2_server(user_agent),
         expected="User-Agent: CPM-serv/OMA2.x <product tokens>",
@@ -274,7 +233,7 @@ async def test_8_2_1_4_generated_invite(
     got_contacts = get_contacts(got)
     got_contact = got_contacts[0] if got_contacts else None
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.h",
         expected=(sent.headers.get("Accept-Contact"), sent_contact.icsi_refs),
         actual=(got.headers.get("Accept-Contact"), got_contact.icsi_refs if got_contact else None),
@@ -282,7 +241,7 @@ async def test_8_2_1_4_generated_invite(
         evidence=ev,
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.i",
         got_contact is not None and got_contact.uri != sent_contact.uri,
         expected="a Contact URI of the PF's own, not the client's",
@@ -291,7 +250,7 @@ async def test_8_2_1_4_generated_invite(
     )
     tags = set(get_option_tags(got, "Supported"))
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.j",
         {"timer", "recipient-list-invite"} <= tags,
         expected="Supported: timer, recipient-list-invite",
@@ -301,10 +260,14 @@ async def test_8_2_1_4_generated_invite(
     se_value = got.headers.get("Session-Expires")
     se = parse_session_expires(se_value) if se_value else None
     expect_equal(
-        recorder, "PF-8.2.1-4.k", expected="uac", actual=se.refresher if se else None, evidence=ev
+        tc.recorder,
+        "PF-8.2.1-4.k",
+        expected="uac",
+        actual=se.refresher if se else None,
+        evidence=ev,
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.l",
         se is not None and se.delta <= 1800,
         expected="Session-Expires delta-seconds <= 1800",
@@ -312,9 +275,12 @@ async def test_8_2_1_4_generated_invite(
         evidence=ev,
     )
     offer = msrp_media(got)
-    client_path = msrp_media(sent).path
+    own = msrp_media(sent)
+    if own is None:
+        raise LocalProtocolError("the client's own INVITE has no MSRP offer")
+    client_path = own.path
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.m",
         offer is not None and bool(offer.path) and offer.path != client_path,
         expected="an MSRP offer with the PF's own path (not the client's)",
@@ -322,7 +288,7 @@ async def test_8_2_1_4_generated_invite(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.n",
         expected=pf.host,
         actual=incoming.incoming.source.host,
@@ -333,23 +299,18 @@ async def test_8_2_1_4_generated_invite(
 
 
 @pytest.mark.requirement("PF-8.2.1-4.c.ii")
-async def test_8_2_1_4_c_ii_session_service_is_asserted(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_1_4_c_ii_session_service_is_asserted(tc: Tc) -> None:
     """with {a PF in the media path} ensure that
     { when {the client's INVITE carries P-Preferred-Service cpm.session}
       then {the PF's INVITE carries P-Asserted-Service cpm.session and no P-Preferred-Service} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(client, pixit, p_preferred_service=ICSI_SESSION)
-    got = await cf_emulator.expect_invite(
-        within=guards.sip, conversation_id=session.conversation_id
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
+    session = await send_group_invite(
+        client, tc.pixit, GroupInvite(p_preferred_service=ICSI_SESSION)
     )
+    got = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.c.ii",
         expected=([ICSI_SESSION], None),
         actual=(
@@ -362,33 +323,28 @@ async def test_8_2_1_4_c_ii_session_service_is_asserted(
 
 
 @pytest.mark.requirement("PF-8.2.1-4.c.iv", "PF-8.2.1-4.c.iv.1")
-async def test_8_2_1_4_c_iv_other_preferred_service(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_1_4_c_iv_other_preferred_service(tc: Tc) -> None:
     """with {a PF that derives the asserted service from Accept-Contact} ensure that
     { when {the client's INVITE carries another P-Preferred-Service value}
       then {the PF removes it and asserts the ICSI of the Accept-Contact (cpm.session)} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
     session = await send_group_invite(
-        client, pixit, p_preferred_service="urn:urn-7:3gpp-service.ims.icsi.mmtel"
+        client, tc.pixit, GroupInvite(p_preferred_service="urn:urn-7:3gpp-service.ims.icsi.mmtel")
     )
     got = (
-        await cf_emulator.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
+        await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     ).request
     ev = sip_evidence(got, "the PF's INVITE")
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.c.iv",
         expected=None,
         actual=got.headers.get("P-Preferred-Service"),
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.c.iv.1",
         expected=[ICSI_SESSION],
         actual=list(get_asserted_services(got)),
@@ -397,26 +353,21 @@ async def test_8_2_1_4_c_iv_other_preferred_service(
 
 
 @pytest.mark.requirement("PF-8.2.1-4.c.iv.2")
-async def test_8_2_1_4_c_iv_2_configured_asserted_service(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_1_4_c_iv_2_configured_asserted_service(tc: Tc) -> None:
     """with {a PF that asserts a service from service provider configuration} ensure that
     { when {the client's INVITE carries another P-Preferred-Service value}
       then {the PF adds one P-Asserted-Service (the configured value), not the client's
             preferred value} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
     other = "urn:urn-7:3gpp-service.ims.icsi.mmtel"
-    session = await send_group_invite(client, pixit, p_preferred_service=other)
+    session = await send_group_invite(client, tc.pixit, GroupInvite(p_preferred_service=other))
     got = (
-        await cf_emulator.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
+        await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     ).request
     asserted = list(get_asserted_services(got))
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-4.c.iv.2",
         len(asserted) == 1 and asserted[0] != other,
         expected=f"one P-Asserted-Service, the configured value (not {other})",
@@ -437,37 +388,35 @@ async def test_8_2_1_4_c_iv_2_configured_asserted_service(
     "PF-8.2.1-200OK-7",
     "PF-8.2.1-200OK-7-ack",
 )
-async def test_8_2_1_200_ok_towards_the_client(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_1_200_ok_towards_the_client(tc: Tc) -> None:
     """with {a PF in the media path} ensure that
     { when {the CF answers the PF's INVITE with 200 OK, Contact <focus>;isfocus}
       then {the client gets a 200 OK with a CPM Server header, an SDP answer with
             a=setup:passive and the PF's path, the focus Contact copied; and the
             client's ACK reaches the CF} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(client, pixit)
-    incoming = await cf_emulator.expect_invite(
-        within=guards.sip, conversation_id=session.conversation_id
-    )
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
+    session = await send_group_invite(client, tc.pixit)
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     cf_session = await incoming.accept()
-    answer = await session.handle.final(within=guards.sip)
+    answer = await session.handle.final(within=tc.guards.sip)
     ev = [
         sip_evidence(incoming.response, "the CF's 200") if incoming.response else None,
         sip_evidence(answer, "the 200 the client received"),
     ]
     evs = [e for e in ev if e is not None]
     expect_equal(
-        recorder, "PF-8.2.1-200OK-2", expected=200, actual=answer.status, evidence=evs, fatal=True
+        tc.recorder,
+        "PF-8.2.1-200OK-2",
+        expected=200,
+        actual=answer.status,
+        evidence=evs,
+        fatal=True,
     )
-    expect_equal(recorder, "PF-8.2.1-200OK-7", expected=200, actual=answer.status, evidence=evs)
+    expect_equal(tc.recorder, "PF-8.2.1-200OK-7", expected=200, actual=answer.status, evidence=evs)
     server = answer.headers.get("Server")
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-200OK-3",
         _is_cpm2_server(server),
         expected="Server: CPM-serv/OMA2.x <product tokens>",
@@ -477,7 +426,7 @@ async def test_8_2_1_200_ok_towards_the_client(
     msrp = msrp_media(answer)
     cf_path = cf_session.msrp.uri
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-200OK-4",
         msrp is not None and bool(msrp.path) and cf_path not in (msrp.path or []),
         expected="an MSRP answer with the PF's own path",
@@ -485,7 +434,7 @@ async def test_8_2_1_200_ok_towards_the_client(
         evidence=evs,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-200OK-4-setup",
         expected="passive",
         actual=msrp.setup if msrp else None,
@@ -494,7 +443,7 @@ async def test_8_2_1_200_ok_towards_the_client(
     contacts = get_contacts(answer)
     contact = contacts[0] if contacts else None
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-200OK-5-isfocus",
         expected=(cf_session.focus_uri, True),
         actual=(contact.uri, contact.isfocus) if contact else None,
@@ -508,11 +457,11 @@ async def test_8_2_1_200_ok_towards_the_client(
     # the client's ACK, well before any such fallback could fire. Only an ACK of the CF's
     # own dialog counts: the client's ACK reaching the CF by the focus URI is not the PF's.
     ack = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-200OK-7-ack",
-        cf_emulator.expect_request(
+        cf.expect_request(
             "ACK",
-            within=pixit.timers.sip.b / 2,
+            within=tc.pixit.timers.sip.b / 2,
             match=lambda r: r.request.call_id == incoming.request.call_id,
         ),
         expected="the client's ACK propagated to the CF within Timer B/2",
@@ -520,7 +469,7 @@ async def test_8_2_1_200_ok_towards_the_client(
     )
     if ack is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.2.1-200OK-7-ack",
             expected="ACK",
             actual=ack.request.method,
@@ -530,28 +479,21 @@ async def test_8_2_1_200_ok_towards_the_client(
 
 
 @pytest.mark.requirement("PF-8.2.1-200OK-5-own")
-async def test_8_2_1_200_ok_5_own_contact_without_focus(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_1_200_ok_5_own_contact_without_focus(tc: Tc) -> None:
     """with {a PF in the media path} ensure that
     { when {the terminating 200 OK has a Contact without isfocus}
       then {the 200 OK to the client carries a Contact of the PF, not the terminating one} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(client, pixit)
-    incoming = await cf_emulator.expect_invite(
-        within=guards.sip, conversation_id=session.conversation_id
-    )
-    plain = f"<sip:plain-peer@{pixit.tool_host}>"
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
+    session = await send_group_invite(client, tc.pixit)
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
+    plain = f"<sip:plain-peer@{tc.pixit.tool_host}>"
     await incoming.accept(contact=plain)
-    answer = await session.handle.final(within=guards.sip)
+    answer = await session.handle.final(within=tc.guards.sip)
     contacts = get_contacts(answer)
     contact = contacts[0] if contacts else None
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-200OK-5-own",
         contact is not None and "plain-peer" not in contact.uri and not contact.isfocus,
         expected="a Contact URI of the PF (it resolves back to the received one)",

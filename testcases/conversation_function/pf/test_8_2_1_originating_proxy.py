@@ -9,14 +9,14 @@ RFC 3261 section 16.
 from __future__ import annotations
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import pf_address, send_group_invite, sip_evidence
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
+from conformance.checks import expect_equal, expect_true
+from conformance.errors import RemoteProtocolError
+from conformance.fixtures.case import Tc
 from conformance.protocol.sip.headers import get_vias
 from conformance.protocol.sip.uri import parse_uri
-from conformance.roles.cf import CfEmulator
+from conformance.testcases.procedures import pf_address, send_group_invite, sip_evidence
+from conformance.testcases.procedures.sessions import GroupInvite
 
 
 def _hostports(values: list[str]) -> list[str]:
@@ -29,7 +29,7 @@ def _hostports(values: list[str]) -> list[str]:
                 text = text[1 : text.find(">")] if ">" in text else text[1:]
             try:
                 uri = parse_uri(text)
-            except Exception:  # the SUT's header: listed as written, never an error
+            except RemoteProtocolError:  # the SUT's header: listed as written, never an error
                 out.append(text)
                 continue
             out.append(f"{uri.host}:{uri.port}" if uri.port else uri.host or text)
@@ -37,28 +37,23 @@ def _hostports(values: list[str]) -> list[str]:
 
 
 @pytest.mark.requirement("PF-8.2.1-5.a", "PF-8.2.1-5.b", "PF-8.2.1-5.c")
-async def test_8_2_1_5_pf_acts_as_proxy(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_1_5_pf_acts_as_proxy(tc: Tc) -> None:
     """with {a PF that does not stay in the media path} ensure that
     { when {a registered client sends a group INVITE (Route: <sip:PF;lr> pre-loaded by
             its S-CSCF)}
       then {the PF forwards it as a proxy: the same Call-ID, its own Via on top of the
             client's (5.a), a Record-Route with its own URI (5.b), and the request goes on
             to the SIP/IP core with the Route entry naming the PF removed (5.c)} }"""
-    pf = pf_address(pixit)
+    cf = await tc.cf()
+    pf = pf_address(tc.pixit)
     own = f"{pf.host}:{pf.port}"
-    client = await client_factory(pixit.users[0].uri, 0)
+    client = await tc.client(tc.pixit.users[0].uri, 0)
     # as the S-CSCF forwards it: a Route entry naming the PF (the next hop) on top
-    session = await send_group_invite(client, pixit, extra_headers=(("Route", f"<sip:{own};lr>"),))
-    sent = session.sent
-    incoming = await cf_emulator.expect_invite(
-        within=guards.sip, conversation_id=session.conversation_id
+    session = await send_group_invite(
+        client, tc.pixit, GroupInvite(extra_headers=(("Route", f"<sip:{own};lr>"),))
     )
+    sent = session.sent
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     got = incoming.request
     ev = [sip_evidence(sent, "the client's INVITE"), sip_evidence(got, "the INVITE the CF got")]
 
@@ -66,7 +61,7 @@ async def test_8_2_1_5_pf_acts_as_proxy(
     sent_vias = get_vias(sent)
     top = vias[0] if vias else None
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-5.a",
         expected={
             "Call-ID": sent.call_id,
@@ -86,7 +81,7 @@ async def test_8_2_1_5_pf_acts_as_proxy(
     )
     record_routes = _hostports(got.headers.get_all("Record-Route"))
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-5.b",
         own in record_routes,
         expected=f"a Record-Route with the PF's own URI ({own})",
@@ -95,7 +90,7 @@ async def test_8_2_1_5_pf_acts_as_proxy(
     )
     routes = _hostports(got.headers.get_all("Route"))
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.1-5.c",
         expected=(pf.host, False),
         actual=(incoming.incoming.source.host, own in routes),
@@ -103,4 +98,4 @@ async def test_8_2_1_5_pf_acts_as_proxy(
         evidence=ev,
     )
     incoming.reject(480)
-    await session.handle.final(within=guards.sip)
+    await session.handle.final(within=tc.guards.sip)

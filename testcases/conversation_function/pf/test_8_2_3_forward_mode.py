@@ -9,20 +9,21 @@ Controlling Function and terminate any subscription that it may have initiated i
 
 from __future__ import annotations
 
-import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import pf_address, sip_evidence
-from conformance.testcases.procedures_participants import subscribed
+from collections.abc import Callable
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
+import pytest
+
+from conformance.checks import expect_equal, expect_true
+from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.dialog import uri_of
-from conformance.roles.cf import CfEmulator, IncomingSubscribe
+from conformance.roles.cf import IncomingSubscribe
+from conformance.testcases.procedures import pf_address, sip_evidence
+from conformance.testcases.procedures.participants import subscribed
 
 
-def _in_dialog(call_id: str | None):  # type: ignore[no-untyped-def]
+def _in_dialog(call_id: str | None) -> Callable[[IncomingRequest], bool]:
     def match(r: IncomingRequest) -> bool:
         return r.request.call_id == call_id and ";tag=" in (r.request.headers.get("To") or "")
 
@@ -34,33 +35,28 @@ def _in_dialog(call_id: str | None):  # type: ignore[no-untyped-def]
     "PF-8.2.3-CLSUB-FORWARD-TERMINATE",
     "PF-5.2.3.5-FWD-SUB",
 )
-async def test_8_2_3_client_subscribe_forwarded(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_client_subscribe_forwarded(tc: Tc) -> None:
     """with {a PF claiming forward mode, in a group session, whose own subscription to the
     focus the CF accepted} ensure that
     { when {the user's client sends a conference SUBSCRIBE for the session to the PF}
       then {the client's SUBSCRIBE reaches the CF through the SIP/IP core with the group
             session identity (the focus) as Request-URI, and the PF terminates its own
             subscription (a SUBSCRIBE with Expires: 0 in its own dialog)} }"""
-    fs, own = await subscribed(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    fs, own = await subscribed(tc)
     focus = fs.cf_session.focus_uri
     user = fs.client.user
     accepted = own.accept()
     # the PF holds the 200 once the CF's first NOTIFY is answered (RFC 6665 4.1.2.4)
-    await (await own.notify(b"")).final(guards.sip)
-    handle = await fs.client.subscribe(focus, to=pf_address(pixit))
+    await (await own.notify(b"")).final(tc.guards.sip)
+    handle = await fs.client.subscribe(focus, to=pf_address(tc.pixit))
     ev = [
         sip_evidence(accepted, "the CF's 200 to the PF's own SUBSCRIBE"),
         sip_evidence(handle.request, "the client's SUBSCRIBE to the PF"),
     ]
     forwarded: IncomingSubscribe | None
     try:
-        forwarded = await cf_emulator.expect_subscribe(within=guards.sip)
+        forwarded = await cf.expect_subscribe(within=tc.guards.sip)
         ev.append(sip_evidence(forwarded.request, "the SUBSCRIBE at the CF"))
     except WaitTimeout:
         forwarded = None
@@ -68,7 +64,7 @@ async def test_8_2_3_client_subscribe_forwarded(
     actual = None if got is None else (uri_of(got.uri), uri_of(got.headers.get("From") or ""))
     wanted = (focus, user)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-CLSUB-FORWARD",
         expected=wanted,
         actual=actual,
@@ -76,18 +72,18 @@ async def test_8_2_3_client_subscribe_forwarded(
         evidence=ev,
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-5.2.3.5-FWD-SUB",
         actual == wanted
         and forwarded is not None
-        and forwarded.incoming.source.host == pf_address(pixit).host,
+        and forwarded.incoming.source.host == pf_address(tc.pixit).host,
         expected=f"a SUBSCRIBE of {user} for {focus} from the PF to the SIP/IP core (the tool)",
         actual=None if forwarded is None else (actual, forwarded.incoming.source.host),
         evidence=ev,
     )
     try:
-        ending = await cf_emulator.expect_request(
-            "SUBSCRIBE", within=guards.sip, match=_in_dialog(own.request.call_id)
+        ending = await cf.expect_request(
+            "SUBSCRIBE", within=tc.guards.sip, match=_in_dialog(own.request.call_id)
         )
         ending.respond(200, headers=[("Expires", "0")])
         expires: str | None = ending.request.headers.get("Expires")
@@ -95,7 +91,7 @@ async def test_8_2_3_client_subscribe_forwarded(
     except WaitTimeout:
         expires = None
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-CLSUB-FORWARD-TERMINATE",
         expected="0",
         actual=expires.strip() if expires is not None else None,
@@ -104,5 +100,5 @@ async def test_8_2_3_client_subscribe_forwarded(
     )
     if forwarded is not None:
         forwarded.accept()
-        await handle.final(guards.sip)
+        await handle.final(tc.guards.sip)
     await fs.session.handle.bye()

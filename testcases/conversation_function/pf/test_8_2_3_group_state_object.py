@@ -14,21 +14,8 @@ import contextlib
 import datetime as _dt
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import expect_arrival, new_ids, pf_address, sip_evidence
-from conformance.testcases.procedures_group_state import (
-    known_uids,
-    new_group_state_object,
-    stored_evidence,
-)
-from conformance.testcases.procedures_participants import (
-    FocusSession,
-    group_session_with_subscription,
-    subscribed,
-)
 from lxml import etree
 
-from conformance.catalog.profile import Pixit
 from conformance.checks import (
     EvidenceRef,
     VerdictRecorder,
@@ -51,12 +38,24 @@ from conformance.documents.conference_info import (
 from conformance.documents.groupstate import GroupState
 from conformance.documents.store_object import session_history_folder
 from conformance.errors import DocumentError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.dialog import uri_of
 from conformance.protocol.sip.headers import get_contacts
-from conformance.roles.cf import CfEmulator, IncomingSubscribe
+from conformance.roles.cf import IncomingSubscribe
 from conformance.roles.store import ObjectNotStored, StoredObject, open_store
-from conformance.roles.xdms import XdmsServer
+from conformance.testcases.procedures import expect_arrival, new_ids, pf_address, sip_evidence
+from conformance.testcases.procedures.group_state import (
+    known_uids,
+    new_group_state_object,
+    stored_evidence,
+)
+from conformance.testcases.procedures.participants import (
+    FocusSession,
+    group_session_with_subscription,
+    subscribed,
+)
 
 SUBJECT_1 = "Friday lunch"
 SUBJECT_2 = "Saturday brunch"
@@ -159,14 +158,7 @@ async def _bye(fs: FocusSession, guards: Guards) -> None:
     "PF-8.2.3-RCV-6",
     "PF-5.2.3.5-GSO-STORE",
 )
-async def test_8_2_3_group_state_object_from_the_conference_state(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    xdms_preferences: XdmsServer,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_group_state_object_from_the_conference_state(tc: Tc) -> None:
     """with {a group session of a user with <allow-store> and <allow-offline-storage> true,
     the PF subscribed to the focus} ensure that
     { when {the CF sends a full conference-info (users with display-text, roles, yourown,
@@ -175,9 +167,10 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
             Subscription-State: terminated;reason=noresource}
       then {a new Group State Object appears in the session's folder, built from the
             merged state as items a-h say} }"""
-    user = pixit.users[0].uri
-    xdms_preferences.set_preferences(user, allow_store=True, allow_offline_storage=True)
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards, user=user)
+    xdms = tc.xdms_preferences()
+    user = tc.pixit.users[0].uri
+    xdms.set_preferences(user, allow_store=True, allow_offline_storage=True)
+    fs, sub = await subscribed(tc, user=user)
     focus = fs.cf_session.focus_uri
     folder = session_history_folder(fs.session.contribution_id)
     bob, carol, dave, erin = (_uri(n, user) for n in ("bob", "carol", "dave", "erin"))
@@ -218,26 +211,26 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
         version=3,
         users=(_user(gina, name="Gina G", status="disconnected", method="departed"),),
     )
-    async with open_store(pixit.message_store.url) as store:
+    async with open_store(tc.pixit.message_store.url) as store:
         # 8.2.1 200 OK step 8 may already have stored a Group State Object at set-up
         with contextlib.suppress(ObjectNotStored):
             await store.wait_for_object(
                 folder,
                 lambda o: o.is_group_state,
-                guards.sip,
+                tc.guards.sip,
                 what="the Group State Object of the session set-up",
             )
         known = await known_uids(store, folder)
         sub.accept()
         for doc in (full, partial_1, partial_2):
-            await (await sub.notify(build_conference_info(doc))).final(guards.sip)
-        sent = await _end_subscription(sub, guards)
-        got = await new_group_state_object(recorder, "PF-8.2.3-RCV-3", store, folder, known, guards)
+            await (await sub.notify(build_conference_info(doc))).final(tc.guards.sip)
+        sent = await _end_subscription(sub, tc.guards)
+        got = await new_group_state_object(tc, "PF-8.2.3-RCV-3", store, folder, known)
         seen = _dt.datetime.now(_dt.UTC)
-    await _bye(fs, guards)
+    await _bye(fs, tc.guards)
     if got is None:
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-5.2.3.5-GSO-STORE",
             False,
             expected="a Group State Object at the end of the session",
@@ -247,7 +240,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     obj, gs = got
     ev = [stored_evidence(obj, "the Group State Object stored on noresource")]
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3",
         True,
         expected="a new Group State Object",
@@ -255,7 +248,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
         evidence=ev,
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-5.2.3.5-GSO-STORE",
         True,
         expected="a Group State Object at the end of the session",
@@ -264,7 +257,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     # a: <entity> of <conference-info>
     expect_equal(
-        recorder, "PF-8.2.3-RCV-3.a", expected=focus, actual=gs.lastfocussessionid, evidence=ev
+        tc.recorder, "PF-8.2.3-RCV-3.a", expected=focus, actual=gs.lastfocussessionid, evidence=ev
     )
     # b: the current date and time
     try:
@@ -272,19 +265,19 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     except DocumentError:
         stamp = None
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.b",
         stamp is not None
-        and sent - _dt.timedelta(seconds=guards.sip)
+        and sent - _dt.timedelta(seconds=tc.guards.sip)
         <= stamp
-        <= seen + _dt.timedelta(seconds=guards.sip),
-        expected=f"between {sent.isoformat()} and {seen.isoformat()} (guard {guards.sip}s)",
+        <= seen + _dt.timedelta(seconds=tc.guards.sip),
+        expected=f"between {sent.isoformat()} and {seen.isoformat()} (guard {tc.guards.sip}s)",
         actual=gs.timestamp,
         evidence=ev,
     )
     # c: the type of the CPM Group Session
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.c",
         (gs.group_type or "").lower() in ("closed", "open"),
         expected="group-type Closed or Open",
@@ -303,10 +296,10 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
         ("PF-8.2.3-RCV-6", "the stored state is the last state the CF notified"),
     ):
         expect_equal(
-            recorder, requirement, expected=remaining, actual=listed, message=why, evidence=ev
+            tc.recorder, requirement, expected=remaining, actual=listed, message=why, evidence=ev
         )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.d.i",
         bool(gs.participants) and all(p.comm_addr in remaining for p in gs.participants),
         expected=f"comm-addr of each participant among {remaining}",
@@ -315,7 +308,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     names = {p.comm_addr: p.name for p in gs.participants}
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.d.ii",
         expected={user: "Alice A", bob: "Bob B", erin: "Erin E", frank: "Frank F"},
         actual=names,
@@ -323,7 +316,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     yourown = {p.comm_addr: bool(p.yourown) for p in gs.participants}
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.d.iii",
         expected={user: True, bob: False, erin: False, frank: False},
         actual=yourown,
@@ -332,7 +325,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     roles = {p.comm_addr: p.role for p in gs.participants}
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.d.iv",
         expected={user: "Administrator", bob: "Participant", erin: None, frank: None},
         actual=roles,
@@ -340,7 +333,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     # e: subject (the latest, from the first partial notification)
     _expect_element(
-        recorder,
+        tc.recorder,
         ("PF-8.2.3-RCV-3.e", "a subject element", gs.subject),
         (
             ("PF-8.2.3-RCV-3.e.i", "text", SUBJECT_2),
@@ -351,7 +344,7 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     # f: icon
     _expect_element(
-        recorder,
+        tc.recorder,
         ("PF-8.2.3-RCV-3.f", "an icon element", gs.icon),
         (
             ("PF-8.2.3-RCV-3.f.i", "source", IconUri(ICON_URI)),
@@ -362,10 +355,10 @@ async def test_8_2_3_group_state_object_from_the_conference_state(
     )
     # g, h
     expect_equal(
-        recorder, "PF-8.2.3-RCV-3.g", expected=MAX_USERS, actual=gs.max_user_count, evidence=ev
+        tc.recorder, "PF-8.2.3-RCV-3.g", expected=MAX_USERS, actual=gs.max_user_count, evidence=ev
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.h",
         expected=" ".join(KEYWORDS),
         actual=" ".join((gs.policy or "").split()) or None,
@@ -396,14 +389,7 @@ def _icon_source_markup(raw: bytes) -> list[str]:
     "PF-8.2.3-RCV-3.f.i-empty",
     "PF-8.2.3-RCV-3",
 )
-async def test_8_2_3_group_state_object_snapshots(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    xdms_preferences: XdmsServer,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_group_state_object_snapshots(tc: Tc) -> None:
     """with {a user with only <allow-store> true, a group session the user joins twice
     (same Conversation-ID and Contribution-ID)} ensure that
     { when {each time the CF notifies a state whose icon has an empty <source> and then
@@ -411,8 +397,9 @@ async def test_8_2_3_group_state_object_snapshots(
       then {each end adds a new Group State Object to the same folder (the first is kept),
             the one with the latest timestamp holds the last state, and no icon source
             is written} }"""
-    user = pixit.users[0].uri
-    xdms_preferences.set_preferences(user, allow_store=True, allow_offline_storage=False)
+    xdms = tc.xdms_preferences()
+    user = tc.pixit.users[0].uri
+    xdms.set_preferences(user, allow_store=True, allow_offline_storage=False)
     bob, frank = _uri("bob", user), _uri("frank", user)
     ids = new_ids()
     folder = session_history_folder(ids[1])
@@ -420,11 +407,9 @@ async def test_8_2_3_group_state_object_snapshots(
     states = ((user, bob), (user, bob, frank))
     snapshots: list[tuple[StoredObject, GroupState]] = []
     focus: str | None = None
-    async with open_store(pixit.message_store.url) as store:
+    async with open_store(tc.pixit.message_store.url) as store:
         for round_, users in enumerate(states):
-            fs = await group_session_with_subscription(
-                client_factory, cf_emulator, pixit, guards, user=user, ids=ids, focus=focus
-            )
+            fs = await group_session_with_subscription(tc, user=user, ids=ids, focus=focus)
             if fs.subscribe is None:
                 inconclusive("the PF sent no SUBSCRIBE to the focus")
             sub = fs.subscribe
@@ -438,12 +423,10 @@ async def test_8_2_3_group_state_object_snapshots(
                 description=ConferenceDescription(subject=f"{SUBJECT_1} {round_}", icon=icon),
                 users=tuple(_user(u, name=u.split(":")[1].split("-")[0]) for u in users),
             )
-            await (await sub.notify(build_conference_info(doc))).final(guards.sip)
-            await _end_subscription(sub, guards)
-            got = await new_group_state_object(
-                recorder, "PF-8.2.3-RCV-3", store, folder, known, guards
-            )
-            await _bye(fs, guards)
+            await (await sub.notify(build_conference_info(doc))).final(tc.guards.sip)
+            await _end_subscription(sub, tc.guards)
+            got = await new_group_state_object(tc, "PF-8.2.3-RCV-3", store, folder, known)
+            await _bye(fs, tc.guards)
             if got is None:
                 return
             snapshots.append(got)
@@ -451,7 +434,7 @@ async def test_8_2_3_group_state_object_snapshots(
     first, last = snapshots
     ev = [stored_evidence(o, f"snapshot {i + 1}") for i, (o, _) in enumerate(snapshots)]
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3",
         True,
         expected="a Group State Object per end",
@@ -459,17 +442,19 @@ async def test_8_2_3_group_state_object_snapshots(
         evidence=ev,
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3-new",
         first[0].uid != last[0].uid and {first[0].uid, last[0].uid} <= still,
         expected="two distinct Group State Objects, the first one kept",
         actual={"snapshots": [first[0].uid, last[0].uid], "in folder": sorted(still)},
         evidence=ev,
     )
+    stamps: list[_dt.datetime | None]
     try:
         stamps = [gs.timestamp_datetime() for _, gs in snapshots]
     except DocumentError:
         stamps = [None, None]
+    earlier, later = stamps[0], stamps[1]
     latest = (
         max(
             snapshots,
@@ -479,10 +464,11 @@ async def test_8_2_3_group_state_object_snapshots(
         else None
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3-new",
-        None not in stamps
-        and stamps[0] < stamps[1]  # type: ignore[operator]
+        earlier is not None
+        and later is not None
+        and earlier < later
         and latest is not None
         and sorted(p.comm_addr or "" for p in latest[1].participants) == sorted(states[1]),
         expected=f"the latest timestamp holds the last state {sorted(states[1])}",
@@ -494,7 +480,7 @@ async def test_8_2_3_group_state_object_snapshots(
     )
     markup = [_icon_source_markup(o.body) for o, _ in snapshots]
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3.f.i-empty",
         expected=[[], []],
         actual=markup,
@@ -504,44 +490,38 @@ async def test_8_2_3_group_state_object_snapshots(
 
 
 @pytest.mark.requirement("PF-8.2.3-RCV-3")
-async def test_8_2_3_no_group_state_object_without_store_preference(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    xdms_preferences: XdmsServer,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_no_group_state_object_without_store_preference(tc: Tc) -> None:
     """with {a user with <allow-store> and <allow-offline-storage> false, the PF
     subscribed to the focus} ensure that
     { when {the CF notifies the state and ends the subscription with
             terminated;reason=noresource}
       then {no Group State Object is stored in the session's folder} }"""
-    user = pixit.users[0].uri
-    xdms_preferences.set_preferences(user, allow_store=False, allow_offline_storage=False)
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards, user=user)
+    xdms = tc.xdms_preferences()
+    user = tc.pixit.users[0].uri
+    xdms.set_preferences(user, allow_store=False, allow_offline_storage=False)
+    fs, sub = await subscribed(tc, user=user)
     focus = fs.cf_session.focus_uri
     folder = session_history_folder(fs.session.contribution_id)
-    async with open_store(pixit.message_store.url) as store:
+    async with open_store(tc.pixit.message_store.url) as store:
         known = await known_uids(store, folder)
         sub.accept()
         doc = ConferenceInfo(
             entity=focus, state=DocState.FULL, version=1, users=(_user(user, name="Alice A"),)
         )
-        await (await sub.notify(build_conference_info(doc))).final(guards.sip)
-        await _end_subscription(sub, guards)
+        await (await sub.notify(build_conference_info(doc))).final(tc.guards.sip)
+        await _end_subscription(sub, tc.guards)
         try:
             obj: StoredObject | None = await store.wait_for_object(
                 folder,
                 lambda o: o.is_group_state and o.uid not in known,
-                guards.sip,
+                tc.guards.sip,
                 what="a Group State Object",
             )
         except ObjectNotStored:
             obj = None
-    await _bye(fs, guards)
+    await _bye(fs, tc.guards)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-3",
         expected=None,
         actual=None if obj is None else f"UID {obj.uid}",
@@ -555,20 +535,15 @@ async def test_8_2_3_no_group_state_object_without_store_preference(
     "PF-8.2.3-CLSUB-LOCAL-NOTIFY",
     "PF-8.2.3-RCV-6",
 )
-async def test_8_2_3_local_notify_without_cf_session(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_local_notify_without_cf_session(tc: Tc) -> None:
     """with {a PF that answers a client's SUBSCRIBE itself when it has no session with the
     CF, a group session whose state the CF notified (full, then partial) before ending the
     subscription and the session} ensure that
     { when {the client sends a conference SUBSCRIBE for the group session to the PF}
       then {the PF answers 2xx and NOTIFYs the last state the CF notified, without a
             SUBSCRIBE towards the CF} }"""
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    fs, sub = await subscribed(tc)
     user = fs.client.user
     focus = fs.cf_session.focus_uri
     bob, frank = _uri("bob", user), _uri("frank", user)
@@ -583,28 +558,28 @@ async def test_8_2_3_local_notify_without_cf_session(
         entity=focus, state=DocState.PARTIAL, version=2, users=(_user(frank, name="Frank F"),)
     )
     for doc in (full, partial):
-        await (await sub.notify(build_conference_info(doc))).final(guards.sip)
-    await _end_subscription(sub, guards)
-    await _bye(fs, guards)
-    handle = await fs.client.subscribe(focus, to=pf_address(pixit))
-    answer = await handle.final(guards.sip)
+        await (await sub.notify(build_conference_info(doc))).final(tc.guards.sip)
+    await _end_subscription(sub, tc.guards)
+    await _bye(fs, tc.guards)
+    handle = await fs.client.subscribe(focus, to=pf_address(tc.pixit))
+    answer = await handle.final(tc.guards.sip)
     ev = [sip_evidence(answer, "the PF's answer to the client's SUBSCRIBE")]
     notify = None
     try:
-        n = await fs.client.expect_request("NOTIFY", within=guards.sip)
+        n = await fs.client.expect_request("NOTIFY", within=tc.guards.sip)
         n.respond(200)
         notify = n.request
         ev.append(sip_evidence(notify, "the PF's NOTIFY"))
     except WaitTimeout:
         pass
     try:
-        extra = await cf_emulator.expect_subscribe(within=guards.sip)
+        extra = await cf.expect_subscribe(within=tc.guards.sip)
         at_cf: str | None = extra.request.first_line()
         ev.append(sip_evidence(extra.request, "a SUBSCRIBE at the CF"))
     except WaitTimeout:
         at_cf = None
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-CLSUB-LOCAL",
         200 <= answer.status < 300 and notify is not None and at_cf is None,
         expected="2xx and a NOTIFY from the PF, no SUBSCRIBE at the CF",
@@ -619,7 +594,7 @@ async def test_8_2_3_local_notify_without_cf_session(
             users = None
     wanted = sorted([user, bob, frank])
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-CLSUB-LOCAL-NOTIFY",
         expected=wanted,
         actual=users,
@@ -627,7 +602,7 @@ async def test_8_2_3_local_notify_without_cf_session(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RCV-6",
         expected=wanted,
         actual=users,
@@ -637,13 +612,7 @@ async def test_8_2_3_local_notify_without_cf_session(
 
 
 @pytest.mark.requirement("PF-8.2.3-CLSUB-RURI")
-async def test_8_2_3_client_subscribe_request_uri(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_client_subscribe_request_uri(tc: Tc) -> None:
     """with {a B2BUA PF in a group session whose own subscription the CF ended
     (terminated;reason=timeout, RFC 6665: the subscriber may subscribe again)}
     ensure that
@@ -652,36 +621,37 @@ async def test_8_2_3_client_subscribe_request_uri(
             PF's INVITE) rather than the focus}
       then {the SUBSCRIBE the PF sends to the CF has the CPM Group Session Identity (the
             focus) as Request-URI} }"""
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    fs, sub = await subscribed(tc)
     focus = fs.cf_session.focus_uri
     sub.accept()
-    await (await sub.terminate("timeout")).final(guards.sip)
+    await (await sub.terminate("timeout")).final(tc.guards.sip)
     invite = fs.cf_session.invite.request
     contacts = get_contacts(invite)
     if not contacts or uri_of(contacts[0].uri) == focus:
         inconclusive("the PF's INVITE names no URI of its own in Contact")
     own = contacts[0].uri
-    handle = await fs.client.subscribe(own, to=pf_address(pixit))
+    handle = await fs.client.subscribe(own, to=pf_address(tc.pixit))
     ev = [sip_evidence(invite, "the PF's INVITE with its Contact")]
-    answer = await handle.final(guards.sip)
+    answer = await handle.final(tc.guards.sip)
     ev.append(sip_evidence(answer, "the PF's answer to the client's SUBSCRIBE"))
     if not 200 <= answer.status < 300:
         inconclusive(f"the PF did not accept a SUBSCRIBE to its Contact ({answer.status})")
     got = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-CLSUB-RURI",
-        cf_emulator.expect_subscribe(within=guards.sip),
+        cf.expect_subscribe(within=tc.guards.sip),
         expected=f"a SUBSCRIBE to {focus} at the CF",
         evidence=ev,
     )
     if got is not None:
         ev.append(sip_evidence(got.request, "the SUBSCRIBE at the CF"))
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.2.3-CLSUB-RURI",
             expected=focus,
             actual=uri_of(got.request.uri),
             evidence=ev,
         )
         got.accept()
-    await _bye(fs, guards)
+    await _bye(fs, tc.guards)

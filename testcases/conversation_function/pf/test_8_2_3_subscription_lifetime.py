@@ -7,23 +7,23 @@ are written here from the seed text and RFC 6665.
 
 from __future__ import annotations
 
-import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import sip_evidence
-from conformance.testcases.procedures_participants import subscribed
+from collections.abc import Callable
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
+import pytest
+
+from conformance.checks import expect_equal, expect_true
+from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
-from conformance.roles.cf import CfEmulator
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures.participants import subscribed
 
 #: the subscription duration the CF emulator grants (seconds): short, so that a refresh
 #: is due within the test case
 GRANTED = 2
 
 
-def _in_dialog(call_id: str | None):  # type: ignore[no-untyped-def]
+def _in_dialog(call_id: str | None) -> Callable[[IncomingRequest], bool]:
     def match(r: IncomingRequest) -> bool:
         return r.request.call_id == call_id and ";tag=" in (r.request.headers.get("To") or "")
 
@@ -31,27 +31,22 @@ def _in_dialog(call_id: str | None):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.requirement("PF-8.2.3-RESP")
-async def test_8_2_3_pf_does_not_resubscribe_after_an_error(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_pf_does_not_resubscribe_after_an_error(tc: Tc) -> None:
     """with {a PF subscribing to the focus after the 200 OK of a group session} ensure that
     { when {the CF answers the PF's SUBSCRIBE with 404 Not Found}
       then {the PF does not send the same SUBSCRIBE again at once (RFC 6665 4.1.2.1:
             no subscription exists; no retry loop)} }"""
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    fs, sub = await subscribed(tc)
     rejection = sub.reject(404)
     try:
-        again = await cf_emulator.expect_subscribe(within=guards.sip)
+        again = await cf.expect_subscribe(within=tc.guards.sip)
         seen: str | None = again.request.first_line()
         again.reject(404)
     except WaitTimeout:
         seen = None
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RESP",
         expected=None,
         actual=seen,
@@ -65,21 +60,16 @@ async def test_8_2_3_pf_does_not_resubscribe_after_an_error(
 
 
 @pytest.mark.requirement("PF-8.2.3-RESP")
-async def test_8_2_3_pf_refreshes_before_expiry(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_pf_refreshes_before_expiry(tc: Tc) -> None:
     """with {a PF subscribing to the focus after the 200 OK of a group session} ensure that
     { when {the CF accepts the PF's SUBSCRIBE with a short Expires}
       then {the PF refreshes the subscription in its dialog before it expires
             (RFC 6665 4.1.2.2)} }"""
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    fs, sub = await subscribed(tc)
     accepted = sub.accept(GRANTED)
     try:
-        refresh = await cf_emulator.expect_request(
+        refresh = await cf.expect_request(
             "SUBSCRIBE", within=GRANTED, match=_in_dialog(sub.request.call_id)
         )
         refresh.respond(200, headers=[("Expires", str(GRANTED))])
@@ -89,7 +79,7 @@ async def test_8_2_3_pf_refreshes_before_expiry(
         expires = None
         ev = [sip_evidence(accepted, "the CF's 200")]
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-RESP",
         expires is not None and expires.strip().isdigit() and int(expires) > 0,
         expected=f"an in-dialog SUBSCRIBE with Expires > 0 within {GRANTED} s",
@@ -100,25 +90,20 @@ async def test_8_2_3_pf_refreshes_before_expiry(
 
 
 @pytest.mark.requirement("PF-8.2.3-TERM")
-async def test_8_2_3_pf_ends_its_subscription(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_2_3_pf_ends_its_subscription(tc: Tc) -> None:
     """with {a PF subscribed to the focus for a user in a group session} ensure that
     { when {the user's client leaves the session (BYE)}
       then {the PF terminates its subscription: an in-dialog SUBSCRIBE with Expires: 0
             (RFC 6665 4.1.2.3)} }"""
-    fs, sub = await subscribed(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    fs, sub = await subscribed(tc)
     accepted = sub.accept()
     # the PF has the 200 once the CF's first NOTIFY is answered (RFC 6665 4.1.2.4)
-    await (await sub.notify(b"")).final(guards.sip)
-    await (await fs.session.handle.bye()).final(guards.sip)
+    await (await sub.notify(b"")).final(tc.guards.sip)
+    await (await fs.session.handle.bye()).final(tc.guards.sip)
     try:
-        ending = await cf_emulator.expect_request(
-            "SUBSCRIBE", within=guards.sip, match=_in_dialog(sub.request.call_id)
+        ending = await cf.expect_request(
+            "SUBSCRIBE", within=tc.guards.sip, match=_in_dialog(sub.request.call_id)
         )
         ending.respond(200, headers=[("Expires", "0")])
         expires: str | None = ending.request.headers.get("Expires")
@@ -127,7 +112,7 @@ async def test_8_2_3_pf_ends_its_subscription(
         expires = None
         ev = [sip_evidence(accepted, "the CF's 200")]
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.2.3-TERM",
         expected="0",
         actual=expires.strip() if expires is not None else None,

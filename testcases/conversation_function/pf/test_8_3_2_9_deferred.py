@@ -11,9 +11,14 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
+
+from conformance.checks import expect_equal, expect_true
+from conformance.fixtures.case import Tc
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import IncomingRequest
+from conformance.roles.cf import CfEmulator, IncomingSubscribe
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
-from conformance.testcases.procedures_deferred import (
+from conformance.testcases.procedures.deferred import (
     INVOLUNTARY,
     GroupLeg,
     accept_focus_subscription,
@@ -25,13 +30,6 @@ from conformance.testcases.procedures_deferred import (
     received,
     rejoin,
 )
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
-from conformance.net.clock import WaitTimeout
-from conformance.net.sip_pump import IncomingRequest
-from conformance.roles.cf import CfEmulator, IncomingSubscribe
-from conformance.roles.ims_core import Scscf
 
 
 async def _cf_bye(cf: CfEmulator, within: float) -> IncomingRequest | None:
@@ -45,21 +43,15 @@ async def _cf_bye(cf: CfEmulator, within: float) -> IncomingRequest | None:
 
 
 async def _stays_in_media_path(
-    recorder: VerdictRecorder,
-    requirement: str,
-    cf: CfEmulator,
-    leg: GroupLeg,
-    guards: Guards,
-    scscf: Scscf,
-    pixit: Pixit,
-    *,
-    subscribe_within: float,
+    tc: Tc, requirement: str, leg: GroupLeg, *, subscribe_within: float
 ) -> None:
     """The observable of every case: no BYE towards the CF, the CF's later SENDs get 200,
     and they reach client B when it is back (third-party REGISTER)."""
+    recorder, guards = tc.recorder, tc.guards
+    cf = await tc.cf()
     users = leg.participants
     with contextlib.suppress(WaitTimeout):  # checked by PF-8.3.2.9-SUBSCRIBE
-        await accept_focus_subscription(cf, leg, guards, users, within=subscribe_within)
+        await accept_focus_subscription(tc, leg, users, within=subscribe_within)
     bye = await _cf_bye(cf, guards.msrp)
     expect_equal(
         recorder,
@@ -77,7 +69,7 @@ async def _stays_in_media_path(
         actual=statuses,
         message="the CF's SEND is answered 200 while client B is gone",
     )
-    await client_returns(scscf, leg, pixit, guards)
+    await client_returns(tc, leg)
     invite = await expect_arrival(
         recorder,
         requirement,
@@ -99,62 +91,46 @@ async def _stays_in_media_path(
 
 
 @pytest.mark.requirement("PF-8.3.2.9-BYE", "PF-8.3.2.9-1")
-async def test_8_3_2_9_1_involuntary_bye(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_1_involuntary_bye(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B sends BYE with Reason SIP;cause=480}
       then {the PF answers 200, sends no BYE to the CF, answers the CF's SENDs and
             delivers them when client B registers again} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    leg = await cf_group_session(tc)
     handle = await leg.invite.bye(INVOLUNTARY)
     answer = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.3.2.9-BYE",
-        handle.final(within=guards.sip),
+        handle.final(within=tc.guards.sip),
         expected="a final response to the client's BYE",
     )
     if answer is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2.9-BYE",
             expected=200,
             actual=answer.status,
             evidence=sip_evidence(answer, "the PF's response to the BYE"),
         )
     await _stays_in_media_path(
-        recorder,
+        tc,
         "PF-8.3.2.9-1",
-        cf_emulator,
         leg,
-        guards,
-        scscf,
-        pixit,
-        subscribe_within=guards.sip,
+        subscribe_within=tc.guards.sip,
     )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-1")
-async def test_8_3_2_9_1_voluntary_bye_leaves(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_1_voluntary_bye_leaves(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B sends BYE with Reason SIP;cause=200 (the user left voluntarily)}
       then {case 1 does not apply: the PF ends the session towards the CF with BYE} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    leg = await cf_group_session(tc)
     await leg.invite.bye('SIP;cause=200;text="Call completed"')
-    bye = await _cf_bye(cf_emulator, guards.sip)
+    bye = await _cf_bye(cf, tc.guards.sip)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2.9-1",
         expected="BYE",
         actual=bye.request.method if bye is not None else None,
@@ -163,104 +139,64 @@ async def test_8_3_2_9_1_voluntary_bye_leaves(
 
 
 @pytest.mark.requirement("PF-8.3.2.9-2")
-async def test_8_3_2_9_2_invite_timeout(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_2_invite_timeout(tc: Tc) -> None:
     """with {the CF's group INVITE accepted by the PF} ensure that
     { when {client B never answers the PF's INVITE (Timer B runs out)}
       then {the PF stays in the media path and delivers later} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards, answer=False)
+    leg = await cf_group_session(tc, answer=False)
     await _stays_in_media_path(
-        recorder,
+        tc,
         "PF-8.3.2.9-2",
-        cf_emulator,
         leg,
-        guards,
-        scscf,
-        pixit,
-        subscribe_within=2 * guards.sip,
+        subscribe_within=2 * tc.guards.sip,
     )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-3-lost")
-async def test_8_3_2_9_3_msrp_connection_lost(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_3_msrp_connection_lost(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B's MSRP connection to the PF is lost}
       then {the PF stays in the media path and delivers later} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    leg = await cf_group_session(tc)
     assert leg.invite.msrp is not None
     await leg.invite.msrp.close()
     await _stays_in_media_path(
-        recorder,
+        tc,
         "PF-8.3.2.9-3-lost",
-        cf_emulator,
         leg,
-        guards,
-        scscf,
-        pixit,
-        subscribe_within=guards.sip,
+        subscribe_within=tc.guards.sip,
     )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-3-setup")
-async def test_8_3_2_9_3_msrp_setup_fails(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_3_msrp_setup_fails(tc: Tc) -> None:
     """with {the CF's group INVITE accepted by the PF} ensure that
     { when {client B answers a=setup:passive with a path nobody listens on}
       then {the PF stays in the media path and delivers later} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards, answer=False)
+    leg = await cf_group_session(tc, answer=False)
     dead = await leg.client.new_msrp_peer()
     body = dead.sdp(setup="passive")
     await dead.close()
     await leg.invite.answer(body=body)
     await _stays_in_media_path(
-        recorder,
+        tc,
         "PF-8.3.2.9-3-setup",
-        cf_emulator,
         leg,
-        guards,
-        scscf,
-        pixit,
-        subscribe_within=guards.sip,
+        subscribe_within=tc.guards.sip,
     )
 
 
 @pytest.mark.requirement("PF-8.3.2.9-SUBSCRIBE")
-async def test_8_3_2_9_subscribe_to_focus(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_subscribe_to_focus(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
     { when {client B is gone (BYE with cause 480)}
       then {the PF is subscribed to the focus of the group session (Event: conference):
             the subscription it already holds (8.3.2 200 OK step 3; one per user, 8.2.3)
             stays, or it sends a SUBSCRIBE} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    cf = await tc.cf()
+    leg = await cf_group_session(tc)
     try:  # the subscription of 8.3.2 200 OK step 3, when the PF opened one
-        held: IncomingSubscribe | None = await accept_focus_subscription(
-            cf_emulator, leg, guards, leg.participants
-        )
+        held: IncomingSubscribe | None = await accept_focus_subscription(tc, leg, leg.participants)
     except WaitTimeout:
         held = None
     await leg.invite.bye(INVOLUNTARY)
@@ -269,42 +205,50 @@ async def test_8_3_2_9_subscribe_to_focus(
         # follows (bounded waits for requests that must not / may come)
         ended: IncomingRequest | None = None
         with contextlib.suppress(WaitTimeout):
-            ended = await cf_emulator.expect_request(
-                "SUBSCRIBE", within=guards.sip, match=in_subscription(held, expires_zero=True)
+            ended = await cf.expect_request(
+                "SUBSCRIBE", within=tc.guards.sip, match=in_subscription(held, expires_zero=True)
             )
         renewed: IncomingSubscribe | None = None
         if ended is not None:
             ended.respond(200, headers=[("Expires", "0")])
             with contextlib.suppress(WaitTimeout):
-                renewed = await cf_emulator.expect_subscribe(within=guards.sip)
+                renewed = await cf.expect_subscribe(within=tc.guards.sip)
         ev = [sip_evidence(held.request, "the PF's SUBSCRIBE, accepted before client B left")]
-        ev += [sip_evidence(r.request, what) for r, what in (
-            (ended, "the PF's un-SUBSCRIBE after client B left"),
-            (renewed, "the PF's new SUBSCRIBE")) if r is not None]
+        ev += [
+            sip_evidence(r.request, what)
+            for r, what in (
+                (ended, "the PF's un-SUBSCRIBE after client B left"),
+                (renewed, "the PF's new SUBSCRIBE"),
+            )
+            if r is not None
+        ]
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2.9-SUBSCRIBE",
             ended is None or renewed is not None,
             expected="the PF stays subscribed to the focus while client B is gone",
-            actual=("subscription kept" if ended is None else
-                    "un-SUBSCRIBE (Expires: 0), then " + ("a new SUBSCRIBE" if renewed
-                                                        else "no new SUBSCRIBE")),
+            actual=(
+                "subscription kept"
+                if ended is None
+                else "un-SUBSCRIBE (Expires: 0), then "
+                + ("a new SUBSCRIBE" if renewed else "no new SUBSCRIBE")
+            ),
             evidence=ev,
         )
         if renewed is not None:
             renewed.accept()
         return
     sub = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.3.2.9-SUBSCRIBE",
-        cf_emulator.expect_subscribe(within=guards.sip),
+        cf.expect_subscribe(within=tc.guards.sip),
         expected="a SUBSCRIBE of the PF to the focus",
     )
     if sub is None:
         return
-    ev = sip_evidence(sub.request, "the PF's SUBSCRIBE")
+    ev = [sip_evidence(sub.request, "the PF's SUBSCRIBE")]
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2.9-SUBSCRIBE",
         expected=(leg.cf.focus_uri, "conference"),
         actual=(sub.request.uri, sub.event.split(";")[0].strip()),
@@ -314,40 +258,33 @@ async def test_8_3_2_9_subscribe_to_focus(
 
 
 @pytest.mark.requirement("PF-8.3.2.9-B-1", "PF-8.3.2.9-B-2", "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS")
-async def test_8_3_2_9_b_rejoin_first(
-    recorder: VerdictRecorder,
-    cf_emulator: CfEmulator,
-    client_factory: ClientFactory,
-    scscf: Scscf,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_b_rejoin_first(tc: Tc) -> None:
     """with {client B gone from an active group session, messages buffered at the PF}
     ensure that { when {client B's re-join reaches the PF before the third-party REGISTER}
       then {the buffered messages arrive over the re-join session, and the PF sends no
             INVITE of its own after the REGISTER} }"""
-    leg = await cf_group_session(client_factory, cf_emulator, pixit, guards)
+    leg = await cf_group_session(tc)
     await leg.invite.bye(INVOLUNTARY)
     with contextlib.suppress(WaitTimeout):
-        await accept_focus_subscription(cf_emulator, leg, guards, leg.participants)
-    await cf_sends(leg, guards, "deferred-1", "deferred-2")
-    handle = await rejoin(leg, pixit)
+        await accept_focus_subscription(tc, leg, leg.participants)
+    await cf_sends(leg, tc.guards, "deferred-1", "deferred-2")
+    handle = await rejoin(leg, tc.pixit)
     final = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.3.2.9-B-2",
-        handle.final(within=guards.sip),
+        handle.final(within=tc.guards.sip),
         expected="a final response to the re-join",
     )
     if final is not None and final.status == 200:
         await handle.ack()
-        await handle.establish_msrp(within=guards.msrp)
+        await handle.establish_msrp(within=tc.guards.msrp)
         handle.msrp.send(b"", None)  # binds the session (RFC 4975 5.4)
         got = [
-            await received(handle.msrp, t, guards.msrp + guards.sip)
+            await received(handle.msrp, t, tc.guards.msrp + tc.guards.sip)
             for t in ("deferred-1", "deferred-2")
         ]
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2.9-B-2",
             expected=[True, True],
             actual=[g is not None for g in got],
@@ -355,20 +292,20 @@ async def test_8_3_2_9_b_rejoin_first(
         )
     else:
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2.9-B-2",
             expected=200,
             actual=final.status if final is not None else None,
         )
-    await client_returns(scscf, leg, pixit, guards)
+    await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=guards.sip)
+        invite = await leg.client.expect_invite(within=tc.guards.sip)
     except WaitTimeout:
         invite = None
     actual = invite.request.first_line() if invite is not None else None
     for requirement in ("PF-8.3.2.9-B-1", "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS"):
         expect_equal(
-            recorder,
+            tc.recorder,
             requirement,
             expected=None,
             actual=actual,

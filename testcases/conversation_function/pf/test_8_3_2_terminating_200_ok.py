@@ -11,7 +11,19 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
+
+from conformance.checks import expect_equal, expect_true
+from conformance.errors import LocalProtocolError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
+from conformance.protocol.sip.headers import (
+    cpm_release,
+    get_contacts,
+    get_option_tags,
+    parse_session_expires,
+)
+from conformance.roles.cf_invite import CfInviteHandle, cf_invite
+from conformance.roles.client import ClientEmulator, sdp_of
 from conformance.testcases.procedures import (
     fork_of,
     msrp_media,
@@ -19,18 +31,7 @@ from conformance.testcases.procedures import (
     sip_evidence,
     user_with_clients,
 )
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
-from conformance.protocol.sip.headers import (
-    cpm_release,
-    get_contacts,
-    get_option_tags,
-    parse_session_expires,
-)
-from conformance.roles.cf import CfEmulator
-from conformance.roles.cf_invite import CfInviteHandle, cf_invite
-from conformance.roles.client import ClientEmulator, sdp_of
+from conformance.testcases.procedures.messages import PEER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,12 @@ async def _finish(handle: CfInviteHandle, client: ClientEmulator, guards: Guards
     try:
         fork = await fork_of(client, handle.contribution_id, guards.sip)
         await fork.answer(480)
-    except Exception:  # the case is judged already; teardown goes on
+    except PEER_ERRORS:  # the case is judged already; teardown goes on
         log.debug("teardown", exc_info=True)
     if handle.dialog is not None:
         try:
             await handle.bye()
-        except Exception:
+        except PEER_ERRORS:
             log.debug("teardown", exc_info=True)
 
 
@@ -69,13 +70,7 @@ async def _finish(handle: CfInviteHandle, client: ClientEmulator, guards: Guards
     "PF-8.3.2-8.a.viii",
     "PF-8.3.2-8.a.viii-listen",
 )
-async def test_8_3_2_8_a_200_ok_towards_the_cf(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_8_a_200_ok_towards_the_cf(tc: Tc) -> None:
     """with {a PF in the media path and a registered suitable client of the invited user}
     ensure that
     { when {the CF's group INVITE (InReplyTo-Contribution-ID, no Session-Expires, an MSRP
@@ -84,22 +79,23 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
             Contact, Supported: timer, Session-Expires refresher=uas below 1800, an MSRP
             answer (own path, sendrecv, setup passive, msrp-cema), and accepts the CF's
             MSRP connection and SEND} }"""
-    user = user_with_clients(pixit, 1)
-    client = await client_factory(user, 0)
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 1)
+    client = await tc.client(user, 0)
     handle = await cf_invite(
-        cf_emulator,
+        cf,
         user,
-        pf_address(pixit),
-        originator=pixit.users[0].uri,
+        pf_address(tc.pixit),
+        originator=tc.pixit.users[0].uri,
         extra_headers=(("InReplyTo-Contribution-ID", "c0ffee00c0ffee00c0ffee00c0ffee00"),),
     )
     sent = handle.request
     try:
-        answer = await handle.final(within=guards.sip)
+        answer = await handle.final(within=tc.guards.sip)
         ev = [sip_evidence(sent, "the CF's INVITE"), sip_evidence(answer, "the PF's answer")]
-        expect_equal(recorder, "PF-8.3.2-8.a", expected=200, actual=answer.status, evidence=ev)
+        expect_equal(tc.recorder, "PF-8.3.2-8.a", expected=200, actual=answer.status, evidence=ev)
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.viii",
             expected=200,
             actual=answer.status,
@@ -108,7 +104,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
             fatal=True,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.i",
             expected={h: sent.headers.get(h) for h in CPM_IDS},
             actual={h: answer.headers.get(h) for h in CPM_IDS},
@@ -117,7 +113,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         server = answer.headers.get("Server")
         release = cpm_release(server or "")
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.ii",
             release is not None and release[0] == "serv" and release[1].startswith("OMA2."),
             expected="Server: CPM-serv/OMA2.x <product tokens> (Appendix D)",
@@ -127,7 +123,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         contacts = get_contacts(answer)
         cf_contact = get_contacts(sent)[0].uri
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.iii",
             bool(contacts) and contacts[0].uri != cf_contact,
             expected=f"a Contact URI of the PF's own (not the CF's {cf_contact})",
@@ -136,7 +132,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         )
         tags = get_option_tags(answer, "Supported")
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.iv",
             "timer" in tags,
             expected="Supported: timer",
@@ -146,7 +142,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         se_value = answer.headers.get("Session-Expires")
         se = parse_session_expires(se_value) if se_value else None
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.vi",
             se is not None and se.refresher == "uas" and se.delta < 1800,
             expected="Session-Expires: <delta < 1800>;refresher=uas",
@@ -155,7 +151,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         )
         media = msrp_media(answer)
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.vii",
             media is not None,
             expected="an SDP answer with an MSRP media description",
@@ -163,7 +159,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
             evidence=ev,
         )
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.vii-media",
             media is not None
             and media.media == "message"
@@ -175,7 +171,7 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         )
         cf_path = handle.msrp.uri
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.vii-path",
             media is not None
             and bool(media.path)
@@ -186,21 +182,21 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
             evidence=ev,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.vii-sendrecv",
             expected="sendrecv",
             actual=media.direction if media else None,
             evidence=ev,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.vii-setup",
             expected="passive",
             actual=media.setup if media else None,
             evidence=ev,
         )
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.vii-cema",
             media is not None and media.msrp_cema,
             expected="a=msrp-cema in the MSRP media description",
@@ -210,15 +206,17 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
         # 8.a.viii: "start listening for incoming MSRP": the CF (active) connects and sends
         await handle.ack()
         try:
-            await handle.establish_msrp(within=guards.msrp)
+            await handle.establish_msrp(within=tc.guards.msrp)
             requests = handle.msrp.send(b"hello", "text/plain")
-            assert handle.msrp.channel is not None
-            response = await handle.msrp.channel.response(requests[0], within=guards.msrp)
+            channel = handle.msrp.channel
+            if channel is None:
+                raise LocalProtocolError("no MSRP connection after its set-up")
+            response = await channel.response(requests[0], within=tc.guards.msrp)
             listened: object = response.status_code
-        except Exception as exc:
+        except PEER_ERRORS as exc:
             listened = f"no MSRP session ({type(exc).__name__}: {exc})"
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.viii-listen",
             expected=200,
             actual=listened,
@@ -226,40 +224,40 @@ async def test_8_3_2_8_a_200_ok_towards_the_cf(
             evidence=ev,
         )
     finally:
-        await _finish(handle, client, guards)
+        await _finish(handle, client, tc.guards)
 
 
 @pytest.mark.requirement("PF-8.3.2-8.a.v")
-async def test_8_3_2_8_a_v_session_expires_copied(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_8_a_v_session_expires_copied(tc: Tc) -> None:
     """with {a PF in the media path and a registered suitable client of the invited user}
     ensure that
     { when {the CF's INVITE carries Session-Expires: 1500}
       then {the PF's 200 OK carries Session-Expires with delta-seconds 1500 (RFC 4028: the
             UAS may add refresher=uac)} }"""
-    user = user_with_clients(pixit, 1)
-    client = await client_factory(user, 0)
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 1)
+    client = await tc.client(user, 0)
     handle = await cf_invite(
-        cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri, session_expires=1500
+        cf, user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri, session_expires=1500
     )
     try:
-        answer = await handle.final(within=guards.sip)
+        answer = await handle.final(within=tc.guards.sip)
         ev = [
             sip_evidence(handle.request, "the CF's INVITE"),
             sip_evidence(answer, "the PF's answer"),
         ]
         expect_equal(
-            recorder, "PF-8.3.2-8.a.v", expected=200, actual=answer.status, evidence=ev, fatal=True
+            tc.recorder,
+            "PF-8.3.2-8.a.v",
+            expected=200,
+            actual=answer.status,
+            evidence=ev,
+            fatal=True,
         )
         se_value = answer.headers.get("Session-Expires")
         se = parse_session_expires(se_value) if se_value else None
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.a.v",
             se is not None and se.delta == 1500 and se.refresher in (None, "uac"),
             expected="Session-Expires: 1500 (refresher absent or uac)",
@@ -268,4 +266,4 @@ async def test_8_3_2_8_a_v_session_expires_copied(
         )
         await handle.ack()
     finally:
-        await _finish(handle, client, guards)
+        await _finish(handle, client, tc.guards)

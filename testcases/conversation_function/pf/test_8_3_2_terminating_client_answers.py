@@ -11,41 +11,40 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
+
+from conformance.checks import expect_equal, expect_true, inconclusive
+from conformance.documents.store_object import SESSION_INFO_CONTENT_TYPE, session_history_folder
+from conformance.fixtures.case import Tc
+from conformance.protocol.sip.dialog import uri_of
+from conformance.protocol.sip.headers import get_reasons
+from conformance.roles.cf_invite import CfInviteHandle
+from conformance.roles.client import ClientEmulator, IncomingInvite
+from conformance.roles.store import ObjectNotStored, StoredObject, open_store
 from conformance.testcases.procedures import (
+    CfInvite,
     expect_arrival,
     fork_of,
     pf_address,
     sip_evidence,
     user_with_clients,
 )
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
-from conformance.documents.store_object import SESSION_INFO_CONTENT_TYPE, session_history_folder
-from conformance.protocol.sip.dialog import uri_of
-from conformance.protocol.sip.headers import get_reasons
-from conformance.roles.cf import CfEmulator
-from conformance.roles.cf_invite import CfInviteHandle, cf_invite
-from conformance.roles.client import ClientEmulator, IncomingInvite
-from conformance.roles.store import ObjectNotStored, StoredObject, open_store
-from conformance.roles.xdms import XdmsServer
+from conformance.testcases.procedures.messages import PEER_ERRORS
 
 log = logging.getLogger(__name__)
 
 
 async def _invited(
-    cf: CfEmulator, client: ClientEmulator, pixit: Pixit, guards: Guards, **options: object
+    tc: Tc, client: ClientEmulator, invite: CfInvite | None = None
 ) -> tuple[CfInviteHandle, IncomingInvite]:
     """The CF invites the client's user; the PF accepts (ACKed) and invites the client."""
-    handle = await cf_invite(
-        cf, client.user, pf_address(pixit), originator=pixit.users[0].uri, **options
+    handle = await (invite or CfInvite()).send(
+        await tc.cf(), client.user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri
     )
-    answer = await handle.final(within=guards.sip)
+    answer = await handle.final(within=tc.guards.sip)
     if answer.status != 200:
-        pytest.skip(f"inconc: the PF answered the CF {answer.status}, not 200")
+        inconclusive(f"the PF answered the CF {answer.status}, not 200")
     await handle.ack()
-    fork = await fork_of(client, handle.contribution_id, guards.sip)
+    fork = await fork_of(client, handle.contribution_id, tc.guards.sip)
     return handle, fork
 
 
@@ -54,26 +53,21 @@ def _is_session_info(obj: StoredObject) -> bool:
 
 
 @pytest.mark.requirement("PF-8.3.2-603-2")
-async def test_8_3_2_603_bye_to_the_cf(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_603_bye_to_the_cf(tc: Tc) -> None:
     """with {a PF in the media path that accepted the CF's INVITE} ensure that
     { when {the user's client answers the PF's INVITE with 603 Decline}
       then {the PF sends the CF a BYE with Reason protocol SIP, cause 200} }"""
-    client = await client_factory(user_with_clients(pixit, 1), 0)
-    handle, fork = await _invited(cf_emulator, client, pixit, guards)
+    cf = await tc.cf()
+    client = await tc.client(user_with_clients(tc.pixit, 1), 0)
+    handle, fork = await _invited(tc, client)
     fork.decline(603)
     call_id = handle.request.call_id
     ev = [sip_evidence(fork.request, "the PF's INVITE declined with 603")]
     incoming = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-603-2",
-        cf_emulator.expect_request(
-            "BYE", within=guards.sip, match=lambda r: r.request.call_id == call_id
+        cf.expect_request(
+            "BYE", within=tc.guards.sip, match=lambda r: r.request.call_id == call_id
         ),
         expected="a BYE from the PF in the CF's dialog",
         evidence=ev,
@@ -83,7 +77,7 @@ async def test_8_3_2_603_bye_to_the_cf(
     incoming.respond(200)
     reasons = [(r.protocol.upper(), r.cause) for r in get_reasons(incoming.request)]
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-603-2",
         ("SIP", 200) in reasons,
         expected="Reason: SIP;cause=200",
@@ -99,39 +93,33 @@ async def test_8_3_2_603_bye_to_the_cf(
     "PF-8.3.2-200OK-2.a.ii",
     "PF-8.3.2-200OK-2.a.i",
 )
-async def test_8_3_2_200_ok_ack_and_session_history(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    xdms_preferences: XdmsServer,
-) -> None:
+async def test_8_3_2_200_ok_ack_and_session_history(tc: Tc) -> None:
     """with {a PF in the media path; the user's <allow-offline-storage> is true} ensure that
     { when {the user's client answers the PF's INVITE with 200 OK, and later a second
             session with the same Contribution-ID is answered too}
       then {the PF ACKs the client's 200; the Message Store holds a Session History Folder
             named after the Contribution-ID with one Session Info Object and a Group State
             Object} }"""
-    client = await client_factory(user_with_clients(pixit, 1), 0)
-    xdms_preferences.set_preferences(client.user, allow_offline_storage=True)
-    handle, fork = await _invited(cf_emulator, client, pixit, guards)
+    xdms = tc.xdms_preferences()
+    client = await tc.client(user_with_clients(tc.pixit, 1), 0)
+    xdms.set_preferences(client.user, allow_offline_storage=True)
+    handle, fork = await _invited(tc, client)
     contribution = handle.contribution_id or ""
     await fork.answer(200)
     call_id = fork.request.call_id
     ev = [sip_evidence(fork.request, "the PF's INVITE answered 200")]
     ack = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-200OK-1",
         client.expect_request(
-            "ACK", within=guards.sip, match=lambda r: r.request.call_id == call_id
+            "ACK", within=tc.guards.sip, match=lambda r: r.request.call_id == call_id
         ),
         expected="the PF's ACK of the client's 200 OK",
         evidence=ev,
     )
     if ack is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-200OK-1",
             expected="ACK",
             actual=ack.request.method,
@@ -139,18 +127,18 @@ async def test_8_3_2_200_ok_ack_and_session_history(
         )
     # the seed: "a Session History Folder ... with the folder name set to the Contribution-ID"
     folder = session_history_folder(contribution)
-    async with open_store(pixit.message_store.url) as store:
+    async with open_store(tc.pixit.message_store.url) as store:
         info = await expect_arrival(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-200OK-2.a.ii",
             store.wait_for_object(
-                folder, _is_session_info, guards.sip, what="the Session Info Object"
+                folder, _is_session_info, tc.guards.sip, what="the Session Info Object"
             ),
             expected=f"a Session Info Object in the folder {contribution!r}",
             evidence=ev,
         )
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-200OK-2",
             info is not None,
             expected="the INVITE stored as the Session Info Object",
@@ -158,17 +146,17 @@ async def test_8_3_2_200_ok_ack_and_session_history(
             evidence=ev,
         )
         gso = await expect_arrival(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-200OK-2-gso",
             store.wait_for_object(
-                folder, lambda o: o.is_group_state, guards.sip, what="the Group State Object"
+                folder, lambda o: o.is_group_state, tc.guards.sip, what="the Group State Object"
             ),
             expected=f"a Group State Object in the folder {contribution!r}",
             evidence=ev,
         )
         if gso is not None:
             expect_true(
-                recorder,
+                tc.recorder,
                 "PF-8.3.2-200OK-2-gso",
                 True,
                 expected="a Group State Object",
@@ -179,26 +167,23 @@ async def test_8_3_2_200_ok_ack_and_session_history(
             return
         # 2.a.i: a second session with the same Contribution-ID: no second Session Info Object
         again, fork2 = await _invited(
-            cf_emulator,
+            tc,
             client,
-            pixit,
-            guards,
-            conversation_id=handle.conversation_id,
-            contribution_id=contribution,
+            CfInvite(conversation_id=handle.conversation_id, contribution_id=contribution),
         )
         await fork2.answer(200)
         try:
             second: object = await store.wait_for_object(
                 folder,
                 lambda o: _is_session_info(o) and o.uid != info.uid,
-                guards.sip,
+                tc.guards.sip,
                 what="a second Session Info Object",
             )
         except ObjectNotStored:
             second = None
         count = len([o for o in await store.objects(folder) if _is_session_info(o)])
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-200OK-2.a.i",
             second is None and count == 1,
             expected="one Session Info Object in the existing folder",
@@ -208,25 +193,20 @@ async def test_8_3_2_200_ok_ack_and_session_history(
     for h in (handle, again):
         try:
             await h.bye()
-        except Exception:  # the case is judged already; teardown goes on
+        except PEER_ERRORS:  # the case is judged already; teardown goes on
             log.debug("teardown", exc_info=True)
 
 
 @pytest.mark.requirement("PF-8.3.2-200OK-3")
-async def test_8_3_2_200_ok_3_subscribe_for_participants(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_200_ok_3_subscribe_for_participants(tc: Tc) -> None:
     """with {a PF in the media path, conference-info over MSRP not applicable} ensure that
     { when {the CF invites the user with Contact <focus>;isfocus and the user's client
             answers the PF's INVITE with 200 OK}
       then {the PF obtains Participant Information: a SUBSCRIBE for the conference event
             package to the focus URI of the CF's INVITE} }"""
-    client = await client_factory(user_with_clients(pixit, 1), 0)
-    handle, fork = await _invited(cf_emulator, client, pixit, guards)
+    cf = await tc.cf()
+    client = await tc.client(user_with_clients(tc.pixit, 1), 0)
+    handle, fork = await _invited(tc, client)
     await fork.answer(200)
     focus = handle.focus_uri
     ev = [
@@ -235,9 +215,9 @@ async def test_8_3_2_200_ok_3_subscribe_for_participants(
     ]
     # any initial SUBSCRIBE of the PF: its Request-URI and Event package are judged below
     subscribe = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-200OK-3",
-        cf_emulator.expect_subscribe(within=guards.sip),
+        cf.expect_subscribe(within=tc.guards.sip),
         expected=f"the PF's SUBSCRIBE to the focus {focus}",
         evidence=ev,
     )
@@ -245,7 +225,7 @@ async def test_8_3_2_200_ok_3_subscribe_for_participants(
         subscribe.accept()
         got = subscribe.request
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-200OK-3",
             expected=(focus, "conference"),
             actual=(
@@ -257,5 +237,5 @@ async def test_8_3_2_200_ok_3_subscribe_for_participants(
         )
     try:
         await handle.bye()
-    except Exception:  # the case is judged already; teardown goes on
+    except PEER_ERRORS:  # the case is judged already; teardown goes on
         log.debug("teardown", exc_info=True)

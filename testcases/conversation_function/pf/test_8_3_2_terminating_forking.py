@@ -12,18 +12,10 @@ import logging
 import uuid
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import (
-    expect_arrival,
-    fork_of,
-    msrp_media,
-    pf_address,
-    sip_evidence,
-    user_with_clients,
-)
 
-from conformance.catalog.profile import Pixit
 from conformance.checks import EvidenceRef, VerdictRecorder, expect_equal, expect_true
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.headers import (
     cpm_release,
@@ -35,10 +27,18 @@ from conformance.protocol.sip.headers import (
 )
 from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
-from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
 from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
 from conformance.roles.sip_helpers import from_tag
+from conformance.testcases.procedures import (
+    expect_arrival,
+    fork_of,
+    msrp_media,
+    pf_address,
+    sip_evidence,
+    user_with_clients,
+)
+from conformance.testcases.procedures.messages import PEER_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,13 @@ async def _finish(handle: CfInviteHandle, forks: list[IncomingInvite | None]) ->
         try:
             await handle.ack()
             await handle.bye()
-        except Exception:  # the case is judged already; teardown goes on
+        except PEER_ERRORS:  # the case is judged already; teardown goes on
             log.debug("teardown", exc_info=True)
     for fork in forks:
         if fork is not None:
             try:
                 await fork.answer(480)
-            except Exception:
+            except PEER_ERRORS:
                 log.debug("teardown", exc_info=True)
 
 
@@ -115,39 +115,34 @@ async def _no_invite(
 
 
 @pytest.mark.requirement("PF-8.3.2-8.b.i")
-async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(tc: Tc) -> None:
     """with {a PF in the media path; the invited user has a client registered for the CPM
     session and one registered for another service only} ensure that
     { when {the CF's INVITE carries a Session-Replaces header field}
       then {the PF's INVITE reaches both connected clients, carrying Session-Replaces} }"""
-    user = user_with_clients(pixit, 2)
-    suitable = await client_factory(user, 0)
-    other = await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 2)
+    suitable = await tc.client(user, 0)
+    other = await tc.client(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
     replaced = uuid.uuid4().hex
     handle = await cf_invite(
-        cf_emulator,
+        cf,
         user,
-        pf_address(pixit),
-        originator=pixit.users[0].uri,
+        pf_address(tc.pixit),
+        originator=tc.pixit.users[0].uri,
         extra_headers=(("Session-Replaces", replaced),),
     )
     ev = [sip_evidence(handle.request, "the CF's INVITE")]
     forks: list[IncomingInvite | None] = []
     try:
-        await handle.final(within=guards.sip)
+        await handle.final(within=tc.guards.sip)
         for client in (suitable, other):
             fork = await _expect_fork(
-                recorder,
+                tc.recorder,
                 "PF-8.3.2-8.b.i",
                 client,
                 handle,
-                guards,
+                tc.guards,
                 forks,
                 expected=f"an INVITE to the connected client {client.instance}",
                 evidence=ev,
@@ -155,7 +150,7 @@ async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(
             if fork is None:
                 continue
             expect_equal(
-                recorder,
+                tc.recorder,
                 "PF-8.3.2-8.b.i",
                 expected=replaced,
                 actual=fork.request.headers.get("Session-Replaces"),
@@ -167,39 +162,34 @@ async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(
 
 
 @pytest.mark.requirement("PF-8.3.2-8.b.ii")
-async def test_8_3_2_8_b_ii_only_suitable_clients(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_8_b_ii_only_suitable_clients(tc: Tc) -> None:
     """with {a PF in the media path; the invited user has a client registered for the CPM
     session and one registered for another service only} ensure that
     { when {the CF's INVITE (no Session-Replaces) reaches the PF}
       then {the PF invites the suitable client and not the other one} }"""
-    user = user_with_clients(pixit, 2)
-    suitable = await client_factory(user, 0)
-    other = await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
-    handle = await cf_invite(cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri)
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 2)
+    suitable = await tc.client(user, 0)
+    other = await tc.client(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
+    handle = await cf_invite(cf, user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri)
     ev = [sip_evidence(handle.request, "the CF's INVITE")]
     forks: list[IncomingInvite | None] = []
     try:
-        await handle.final(within=guards.sip)
+        await handle.final(within=tc.guards.sip)
         await _expect_fork(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.b.ii",
             suitable,
             handle,
-            guards,
+            tc.guards,
             forks,
             expected="an INVITE to the suitable client",
             evidence=ev,
         )
-        stray = await _no_invite(other, handle, guards.sip)
+        stray = await _no_invite(other, handle, tc.guards.sip)
         forks.append(stray)
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.b.ii",
             stray is None,
             expected=f"no INVITE to {other.instance} (registered for {MMTEL} only)",
@@ -235,26 +225,21 @@ async def test_8_3_2_8_b_ii_only_suitable_clients(
     "PF-8.3.2-8.d.viii-setup",
     "PF-8.3.2-8.e",
 )
-async def test_8_3_2_8_d_invites_to_the_clients(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_8_d_invites_to_the_clients(tc: Tc) -> None:
     """with {a PF in the media path; the invited user has two clients registered for the CPM
     session} ensure that
     { when {the CF's group INVITE (isfocus Contact, Subject, InReplyTo-Contribution-ID, a
             recipient-list) reaches the PF}
       then {each client gets an INVITE of the PF's own dialog through the SIP/IP core, with
             every item of 8.d i-viii} }"""
-    user = user_with_clients(pixit, 2)
-    clients = [await client_factory(user, 0), await client_factory(user, 1)]
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 2)
+    clients = [await tc.client(user, 0), await tc.client(user, 1)]
     handle = await cf_invite(
-        cf_emulator,
+        cf,
         user,
-        pf_address(pixit),
-        originator=pixit.users[0].uri,
+        pf_address(tc.pixit),
+        originator=tc.pixit.users[0].uri,
         extra_headers=(
             ("Subject", "terminating conformance"),
             ("InReplyTo-Contribution-ID", "c0ffee00c0ffee00c0ffee00c0ffee00"),
@@ -264,31 +249,31 @@ async def test_8_3_2_8_d_invites_to_the_clients(
     ev0 = [sip_evidence(sent, "the CF's INVITE")]
     forks: list[IncomingInvite | None] = []
     try:
-        await handle.final(within=guards.sip)
+        await handle.final(within=tc.guards.sip)
         for client in clients:
             await _expect_fork(
-                recorder,
+                tc.recorder,
                 "PF-8.3.2-8.e",
                 client,
                 handle,
-                guards,
+                tc.guards,
                 forks,
                 expected=f"the PF's INVITE forked to the registered client {client.instance}",
                 evidence=ev0,
             )
         arrived = [f for f in forks if f is not None]
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d",
             expected=len(clients),
             actual=len(arrived),
             message="one INVITE per suitable registered client",
             evidence=ev0,
         )
-        pf = pf_address(pixit)
+        pf = pf_address(tc.pixit)
         for fork in arrived:
             expect_equal(
-                recorder,
+                tc.recorder,
                 "PF-8.3.2-8.e",
                 expected=pf.host,
                 actual=fork.incoming.source.host,
@@ -302,7 +287,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         got = fork.request
         ev = [*ev0, sip_evidence(got, "the PF's INVITE to the client")]
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.c",
             got.call_id != sent.call_id and from_tag(got) != from_tag(sent),
             expected="a dialog of the PF's own (new Call-ID and From tag: a B2BUA)",
@@ -310,7 +295,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
             evidence=ev,
         )
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.i",
             got.uri in (user, client.gruu),
             expected=f"{user} (or the public GRUU {client.gruu})",
@@ -320,7 +305,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         prefs = get_accept_contact(got)
         own = [p for p in prefs if p.instance is not None]
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.ii",
             any(
                 p.instance.strip('"<>') == client.instance
@@ -337,7 +322,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         sent_prefs = [p.params for p in get_accept_contact(sent)]
         got_prefs = [p.params for p in prefs]
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.iii",
             all(p in got_prefs for p in sent_prefs),
             expected=f"the CF's Accept-Contact {sent.headers.get_all('Accept-Contact')}",
@@ -345,7 +330,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
             evidence=ev,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.iv",
             expected={h: sent.headers.get(h) for h in CPM_IDS},
             actual={h: got.headers.get(h) for h in CPM_IDS},
@@ -354,7 +339,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         sent_contact = get_contacts(sent)[0]
         got_contacts = get_contacts(got)
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.v",
             expected=(sent_contact.uri, True),
             actual=(got_contacts[0].uri, got_contacts[0].isfocus) if got_contacts else None,
@@ -362,7 +347,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
             evidence=ev,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.vi",
             expected=sent.headers.get("Subject"),
             actual=got.headers.get("Subject"),
@@ -371,7 +356,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         )
         tags = set(get_option_tags(got, "Supported"))
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.vi-supported",
             {"timer", "recipient-list-invite"} <= tags,
             expected="Supported: timer, recipient-list-invite",
@@ -381,7 +366,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         se_value = got.headers.get("Session-Expires")
         se = parse_session_expires(se_value) if se_value else None
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.vi-session-expires",
             se is not None and se.refresher == "uas" and se.delta < 1800,
             expected="Session-Expires: <delta < 1800>;refresher=uas",
@@ -389,7 +374,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
             evidence=ev,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.vi-min-se",
             expected=None,
             actual=got.headers.get("Min-SE"),
@@ -399,7 +384,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         user_agent = got.headers.get("User-Agent")
         release = cpm_release(user_agent or "")
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.vi-user-agent",
             release is not None and release[0] == "serv" and release[1].startswith("OMA2."),
             expected="User-Agent: CPM-serv/OMA2.x <product tokens> (Appendix D)",
@@ -407,7 +392,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
             evidence=ev,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.vii",
             expected=_recipient_list(sent),
             actual=_history(got),
@@ -417,7 +402,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
         offer = msrp_media(got)
         cf_path = handle.msrp.uri
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.viii",
             offer is not None
             and offer.media == "message"
@@ -428,7 +413,7 @@ async def test_8_3_2_8_d_invites_to_the_clients(
             evidence=ev,
         )
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.viii-setup",
             expected="actpass",
             actual=offer.setup if offer else None,
@@ -439,32 +424,27 @@ async def test_8_3_2_8_d_invites_to_the_clients(
 
 
 @pytest.mark.requirement("PF-8.3.2-8.d.v-own")
-async def test_8_3_2_8_d_v_own_contact_without_focus(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_8_d_v_own_contact_without_focus(tc: Tc) -> None:
     """with {a PF in the media path and a registered suitable client} ensure that
     { when {the incoming INVITE's Contact has no isfocus parameter}
       then {the PF's INVITE to the client carries a Contact of the PF, not the received one} }"""
-    user = user_with_clients(pixit, 1)
-    client = await client_factory(user, 0)
-    plain = f"sip:plain-peer@{pixit.tool_host}"
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 1)
+    client = await tc.client(user, 0)
+    plain = f"sip:plain-peer@{tc.pixit.tool_host}"
     handle = await cf_invite(
-        cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri, contact=f"<{plain}>"
+        cf, user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri, contact=f"<{plain}>"
     )
     ev = [sip_evidence(handle.request, "the incoming INVITE")]
     forks: list[IncomingInvite | None] = []
     try:
-        await handle.final(within=guards.sip)
+        await handle.final(within=tc.guards.sip)
         fork = await _expect_fork(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.v-own",
             client,
             handle,
-            guards,
+            tc.guards,
             forks,
             expected="the PF's INVITE to the client",
             evidence=ev,
@@ -473,7 +453,7 @@ async def test_8_3_2_8_d_v_own_contact_without_focus(
             return
         contacts = get_contacts(fork.request)
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-8.d.v-own",
             bool(contacts) and contacts[0].uri != plain and not contacts[0].isfocus,
             expected=f"a Contact URI of the PF's own (not {plain})",

@@ -15,18 +15,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import (
-    expect_arrival,
-    pf_address,
-    sip_evidence,
-    user_with_clients,
-)
-from conformance.testcases.procedures_proxy import CORE_ANSWER, user_inbox
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
+from conformance.checks import expect_equal, expect_true
 from conformance.errors import RemoteProtocolError
+from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.headers import (
@@ -36,10 +28,15 @@ from conformance.protocol.sip.headers import (
 )
 from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.uri import parse_uri
-from conformance.roles.cf import CfEmulator
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
-from conformance.roles.core import ToolCore
 from conformance.roles.sip_helpers import same_aor, unbracket
+from conformance.testcases.procedures import (
+    expect_arrival,
+    pf_address,
+    sip_evidence,
+    user_with_clients,
+)
+from conformance.testcases.procedures.proxy import CORE_ANSWER, user_inbox
 
 #: a service that is not the CPM session: a client registered with only it is unsuitable
 MMTEL = "urn:urn-7:3gpp-service.ims.icsi.mmtel"
@@ -55,7 +52,7 @@ def _hostports(values: list[str]) -> list[str]:
                 text = text[1 : text.find(">")] if ">" in text else text[1:]
             try:
                 uri = parse_uri(text)
-            except Exception:  # the SUT's header: listed as written, never an error
+            except RemoteProtocolError:  # the SUT's header: listed as written, never an error
                 out.append(text)
                 continue
             out.append(f"{uri.host}:{uri.port}" if uri.port else uri.host or text)
@@ -92,14 +89,7 @@ async def _cf_final(handle: CfInviteHandle, within: float) -> SipMessage | None:
     "PF-8.3.2-9.d.ii",
     "PF-8.3.2-9.d.iii",
 )
-async def test_8_3_2_9_pf_proxies_the_invitation(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    tool_core: ToolCore,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_pf_proxies_the_invitation(tc: Tc) -> None:
     """with {a PF that does not stay in the media path; the invited user has a client
     registered for the CPM session and one registered for another service only} ensure that
     { when {the CF's group INVITE (no Session-Replaces) reaches the PF}
@@ -108,26 +98,27 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
             SIP/IP core from its own host, Request-URI still the user's address (9.d.iii),
             with the unsuitable client's instance in a Reject-Contact (9.d.i) and not the
             suitable one's (9.c), and Request-Disposition: fork, parallel (9.d.ii)} }"""
-    pf = pf_address(pixit)
+    cf = await tc.cf()
+    pf = pf_address(tc.pixit)
     own = f"{pf.host}:{pf.port}"
-    user = user_with_clients(pixit, 2)
-    suitable = await client_factory(user, 0)
-    unsuitable = await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
+    user = user_with_clients(tc.pixit, 2)
+    suitable = await tc.client(user, 0)
+    unsuitable = await tc.client(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,))
     contribution_id = uuid.uuid4().hex
-    with user_inbox(tool_core, user, contribution_id) as inbox:
+    with user_inbox(tc.core, user, contribution_id) as inbox:
         handle = await cf_invite(
-            cf_emulator, user, pf, originator=pixit.users[0].uri, contribution_id=contribution_id
+            cf, user, pf, originator=tc.pixit.users[0].uri, contribution_id=contribution_id
         )
         sent = handle.request
         ev0 = [sip_evidence(sent, "the CF's INVITE")]
         incoming = await expect_arrival(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-9.d.iii",
-            inbox.invite(guards.sip),
+            inbox.invite(tc.guards.sip),
             expected=f"the PF's INVITE for {user} at the SIP/IP core",
             evidence=ev0,
         )
-        final = await _cf_final(handle, guards.sip)
+        final = await _cf_final(handle, tc.guards.sip)
     if incoming is None:
         return
     got = incoming.request
@@ -139,7 +130,7 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
     sent_vias = get_vias(sent)
     top = vias[0] if vias else None
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-9.a",
         expected={
             "Call-ID": sent.call_id,
@@ -165,7 +156,7 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
     )
     rejected = _rejected(got)
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-9.c",
         rejected is not None and suitable.instance not in rejected,
         expected=f"the suitable client {suitable.instance} not in a Reject-Contact",
@@ -173,7 +164,7 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
         evidence=ev,
     )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-9.d.i",
         rejected is not None and unsuitable.instance in rejected,
         expected=f"a Reject-Contact with +sip.instance of {unsuitable.instance} "
@@ -182,7 +173,7 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-9.d.ii",
         expected=("fork", "parallel"),
         actual=_disposition(got),
@@ -190,7 +181,7 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-9.d.iii",
         expected={"from the PF's host": pf.host, "Request-URI is the user's address": True},
         actual={
@@ -203,51 +194,45 @@ async def test_8_3_2_9_pf_proxies_the_invitation(
 
 
 @pytest.mark.requirement("PF-8.3.2-9.b")
-async def test_8_3_2_9_b_session_replaces_to_all_connected_clients(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    tool_core: ToolCore,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_b_session_replaces_to_all_connected_clients(tc: Tc) -> None:
     """with {a PF that does not stay in the media path; the invited user has a client
     registered for the CPM session and one registered for another service only} ensure that
     { when {the CF's INVITE carries a Session-Replaces header field}
       then {the PF forwards it to the SIP/IP core carrying the Session-Replaces, with no
             connected client excluded by a Reject-Contact} }"""
-    pf = pf_address(pixit)
-    user = user_with_clients(pixit, 2)
+    cf = await tc.cf()
+    pf = pf_address(tc.pixit)
+    user = user_with_clients(tc.pixit, 2)
     clients = [
-        await client_factory(user, 0),
-        await client_factory(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,)),
+        await tc.client(user, 0),
+        await tc.client(user, 1, icsis=(MMTEL,), contact_icsis=(MMTEL,)),
     ]
     replaced = uuid.uuid4().hex
     contribution_id = uuid.uuid4().hex
-    with user_inbox(tool_core, user, contribution_id) as inbox:
+    with user_inbox(tc.core, user, contribution_id) as inbox:
         handle = await cf_invite(
-            cf_emulator,
+            cf,
             user,
             pf,
-            originator=pixit.users[0].uri,
+            originator=tc.pixit.users[0].uri,
             contribution_id=contribution_id,
             extra_headers=(("Session-Replaces", replaced),),
         )
         ev0 = [sip_evidence(handle.request, "the CF's INVITE")]
         incoming = await expect_arrival(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-9.b",
-            inbox.invite(guards.sip),
+            inbox.invite(tc.guards.sip),
             expected=f"the PF's INVITE for {user} at the SIP/IP core",
             evidence=ev0,
         )
-        await _cf_final(handle, guards.sip)
+        await _cf_final(handle, tc.guards.sip)
     if incoming is None:
         return
     got = incoming.request
     rejected = _rejected(got)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-9.b",
         expected={"Session-Replaces": replaced, "connected clients rejected": []},
         actual={
@@ -262,32 +247,26 @@ async def test_8_3_2_9_b_session_replaces_to_all_connected_clients(
 
 
 @pytest.mark.requirement("PF-8.3.2-9.e")
-async def test_8_3_2_9_e_no_suitable_client(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    tool_core: ToolCore,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_3_2_9_e_no_suitable_client(tc: Tc) -> None:
     """with {a PF that does not stay in the media path, without deferred delivery or
     interworking; the invited user's only registered client is registered for another
     service only} ensure that
     { when {the CF's group INVITE reaches the PF}
       then {the PF answers 480 Temporarily Unavailable and forwards nothing} }"""
-    pf = pf_address(pixit)
-    user = user_with_clients(pixit, 1)
-    await client_factory(user, 0, icsis=(MMTEL,), contact_icsis=(MMTEL,))
+    cf = await tc.cf()
+    pf = pf_address(tc.pixit)
+    user = user_with_clients(tc.pixit, 1)
+    await tc.client(user, 0, icsis=(MMTEL,), contact_icsis=(MMTEL,))
     contribution_id = uuid.uuid4().hex
-    with user_inbox(tool_core, user, contribution_id) as inbox:
+    with user_inbox(tc.core, user, contribution_id) as inbox:
         handle = await cf_invite(
-            cf_emulator, user, pf, originator=pixit.users[-1].uri, contribution_id=contribution_id
+            cf, user, pf, originator=tc.pixit.users[-1].uri, contribution_id=contribution_id
         )
         ev = [sip_evidence(handle.request, "the CF's INVITE")]
         final = await expect_arrival(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-9.e",
-            handle.final(within=guards.sip),
+            handle.final(within=tc.guards.sip),
             expected="a final response from the PF",
             evidence=ev,
         )
@@ -296,7 +275,7 @@ async def test_8_3_2_9_e_no_suitable_client(
     ev.append(sip_evidence(final, "the final response the CF got"))
     ev += [sip_evidence(i.request, "an INVITE the PF forwarded") for i in inbox.received]
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.3.2-9.e",
         expected={"status": 480, "INVITEs forwarded": 0},
         actual={"status": final.status, "INVITEs forwarded": len(inbox.received)},

@@ -9,23 +9,27 @@ text, never taken from the reference SUT.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
-from collections.abc import Mapping
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import expect_arrival, fork_of, pf_address, sip_evidence
-from conformance.testcases.procedures_proxy import user_inbox
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import EvidenceRef, VerdictRecorder, expect_equal
+from conformance.checks import EvidenceRef, expect_equal
+from conformance.fixtures.case import Tc
 from conformance.protocol.sip.message import SipRequest
-from conformance.roles.cf import CfEmulator
-from conformance.roles.cf_invite import CfInviteHandle, cf_invite
+from conformance.roles.cf_invite import CfInviteHandle
 from conformance.roles.client import IncomingInvite
-from conformance.roles.core import ToolCore
 from conformance.roles.sip_helpers import same_aor
+from conformance.testcases.procedures import (
+    CfInvite,
+    expect_arrival,
+    fork_of,
+    pf_address,
+    sip_evidence,
+)
+from conformance.testcases.procedures.messages import PEER_ERRORS, SUT_SILENCE
+from conformance.testcases.procedures.proxy import user_inbox
 
 log = logging.getLogger(__name__)
 
@@ -38,47 +42,36 @@ async def _finish(handle: CfInviteHandle, fork: IncomingInvite | None) -> None:
     if fork is not None:
         try:
             await fork.answer(480)
-        except Exception:  # the case is judged already; teardown goes on
+        except PEER_ERRORS:  # the case is judged already; teardown goes on
             log.debug("teardown", exc_info=True)
     if handle.dialog is not None:
         try:
             await handle.ack()
             await handle.bye()
-        except Exception:
+        except PEER_ERRORS:
             log.debug("teardown", exc_info=True)
 
 
 async def _invitation(
-    recorder: VerdictRecorder,
-    requirement: str,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    tool_core: ToolCore,
-    pixit: Pixit,
-    guards: Guards,
-    pics: Mapping[str, bool | str],
-    **options: object,
+    tc: Tc, requirement: str, invite: CfInvite | None = None
 ) -> tuple[list[EvidenceRef], SipRequest | None, str]:
     """Register a suitable client of a user, send the CF's INVITE for that user, and return
     (evidence, the INVITE that went on for it, the user): at the client when the PF is a
     B2BUA, at the user's address in the SIP/IP core when it proxies."""
+    recorder, pixit, guards = tc.recorder, tc.pixit, tc.guards
     user = pixit.users[0].uri
-    client = await client_factory(user, 0)
+    client = await tc.client(user, 0)
     contribution_id = uuid.uuid4().hex
     fork: IncomingInvite | None = None
     got: SipRequest | None = None
-    with user_inbox(tool_core, user, contribution_id) as inbox:
-        handle = await cf_invite(
-            cf_emulator,
-            user,
-            pf_address(pixit),
-            originator=pixit.users[-1].uri,
-            contribution_id=contribution_id,
-            **options,
+    with user_inbox(tc.core, user, contribution_id) as inbox:
+        invite = dataclasses.replace(invite or CfInvite(), contribution_id=contribution_id)
+        handle = await invite.send(
+            await tc.cf(), user, pf_address(pixit), originator=pixit.users[-1].uri
         )
         ev: list[EvidenceRef] = [sip_evidence(handle.request, "the CF's INVITE")]
         try:
-            if pics.get("pf.media_path", True):
+            if tc.pics.get("pf.media_path", True):
                 fork = await expect_arrival(
                     recorder,
                     requirement,
@@ -98,7 +91,7 @@ async def _invitation(
                 got = proxied.request if proxied is not None else None
             try:
                 await handle.final(within=guards.sip)
-            except Exception:  # judged on what arrived
+            except SUT_SILENCE:  # judged on what arrived
                 log.debug("no final response", exc_info=True)
         finally:
             await _finish(handle, fork)
@@ -106,25 +99,15 @@ async def _invitation(
 
 
 @pytest.mark.requirement("PF-8.3.2-6")
-async def test_8_3_2_6_registered_client_goes_on(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    tool_core: ToolCore,
-    pixit: Pixit,
-    guards: Guards,
-    pics: Mapping[str, bool | str],
-) -> None:
+async def test_8_3_2_6_registered_client_goes_on(tc: Tc) -> None:
     """with {the invited user has a client registered for the CPM session} ensure that
     { when {the CF's group INVITE reaches the PF}
       then {the PF finds the registered client and goes on: the invitation for the user
             goes on (no 480 for want of a client)} }"""
-    ev, got, user = await _invitation(
-        recorder, "PF-8.3.2-6", client_factory, cf_emulator, tool_core, pixit, guards, pics
-    )
+    ev, got, user = await _invitation(tc, "PF-8.3.2-6")
     if got is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.3.2-6",
             expected=True,
             actual=same_aor(got.headers.get("To") or "", user),
@@ -144,37 +127,20 @@ async def test_8_3_2_6_registered_client_goes_on(
         ),
     ],
 )
-async def test_8_3_2_7_preferred_service_asserted(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    tool_core: ToolCore,
-    pixit: Pixit,
-    guards: Guards,
-    pics: Mapping[str, bool | str],
-    requirement: str,
-    service: str,
-) -> None:
+async def test_8_3_2_7_preferred_service_asserted(tc: Tc, requirement: str, service: str) -> None:
     """with {the invited user has a client registered for the CPM session} ensure that
     { when {the CF's INVITE carries P-Preferred-Service with a CPM Feature Tag and no
             P-Asserted-Service}
       then {the INVITE that goes on has no P-Preferred-Service and a P-Asserted-Service
             with that Feature Tag} }"""
     ev, got, _ = await _invitation(
-        recorder,
+        tc,
         requirement,
-        client_factory,
-        cf_emulator,
-        tool_core,
-        pixit,
-        guards,
-        pics,
-        asserted_service=None,
-        extra_headers=(("P-Preferred-Service", service),),
+        CfInvite(asserted_service=None, extra_headers=(("P-Preferred-Service", service),)),
     )
     if got is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             requirement,
             expected={"P-Preferred-Service": [], "P-Asserted-Service": [service]},
             actual={

@@ -1,6 +1,5 @@
-"""CPM Conversation Function 8.6 step 2.b and 8.2.3 "Receive Participant Information
-Notification" step 4: Participant Information Notifications via Conference Information
-Object (MSRP ``application/conference-info+xml``) at the PF.
+"""CPM Conversation Function 8.6 step 2.b (seed 003): Participant Information Notifications
+via Conference Information Object (MSRP ``application/conference-info+xml``) at the PF.
 
 The tool plays the originating CPM Client (through its S-CSCF) and the CF. Expected values
 are written here from the seed text.
@@ -11,47 +10,31 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import (
-    OriginatingSession,
-    pf_address,
-    send_group_invite,
-    sip_evidence,
-)
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true, inconclusive
+from conformance.checks import evidence, expect_equal, expect_true, inconclusive
 from conformance.documents.conference_info import (
-    ConferenceInfo,
     DocState,
-    Endpoint,
-    User,
-    build_conference_info,
     parse_conference_info,
 )
 from conformance.errors import DocumentError
+from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.message import SipRequest
-from conformance.roles.cf import CfEmulator, CfSession
+from conformance.roles.cf import CfSession
 from conformance.roles.client import ClientEmulator
-
-CONFERENCE_INFO = "application/conference-info+xml"
-
-
-def _user(uri: str, state: DocState = DocState.FULL) -> User:
-    return User(
-        uri,
-        state=state,
-        display_text=uri.split(":")[1].split("@")[0],
-        endpoints=() if state is DocState.DELETED else (Endpoint(uri, status="connected"),),
-    )
-
-
-def _doc(focus: str, state: DocState, version: int, users: tuple[User, ...]) -> bytes:
-    return build_conference_info(
-        ConferenceInfo(entity=focus, state=state, version=version, users=users)
-    )
+from conformance.testcases.procedures import (
+    pf_address,
+    sip_evidence,
+)
+from conformance.testcases.procedures.conference_info_msrp import (
+    CONFERENCE_INFO,
+    conference_info_body,
+    conference_user,
+    msrp_group_session,
+    next_notify_request,
+)
 
 
 def _others(pixit: Pixit, user: str) -> tuple[str, str]:
@@ -61,42 +44,16 @@ def _others(pixit: Pixit, user: str) -> tuple[str, str]:
     return rest[0], rest[1]
 
 
-async def _session(
-    client_factory: ClientFactory, cf: CfEmulator, pixit: Pixit, guards: Guards
-) -> tuple[ClientEmulator, OriginatingSession, CfSession]:
-    """Client -> PF -> CF group session with MSRP on both legs."""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(client, pixit)
-    incoming = await cf.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
-    cf_session = await incoming.accept()
-    answer = await session.handle.final(within=guards.sip)
-    if answer.status != 200:
-        inconclusive(f"the group session was not established ({answer.status})")
-    await session.handle.ack()
-    await cf_session.establish_msrp(within=guards.sip)
-    await session.handle.establish_msrp(within=guards.sip)
-    return client, session, cf_session
-
-
-async def _client_subscribes(
-    client: ClientEmulator, cf: CfEmulator, cf_session: CfSession, pixit: Pixit, guards: Guards
-) -> None:
+async def _client_subscribes(tc: Tc, client: ClientEmulator, cf_session: CfSession) -> None:
     """The client's conference SUBSCRIBE through the PF; the CF accepts the PF's own."""
+    pixit, guards = tc.pixit, tc.guards
+    cf = await tc.cf()
     handle = await client.subscribe(cf_session.focus_uri, to=pf_address(pixit))
     final = await handle.final(guards.sip)
     if not 200 <= final.status < 300:
         inconclusive(f"the client's conference SUBSCRIBE got {final.status}")
     with contextlib.suppress(WaitTimeout):  # the PF may serve it without its own
         (await cf.expect_subscribe(within=guards.sip)).accept()
-
-
-async def _notify(client: ClientEmulator, within: float) -> SipRequest | None:
-    try:
-        incoming = await client.expect_request("NOTIFY", within=within)
-    except WaitTimeout:
-        return None
-    incoming.respond(200)
-    return incoming.request
 
 
 def _entities(request: SipRequest | None) -> tuple[str | None, list[str]]:
@@ -114,13 +71,7 @@ def _entities(request: SipRequest | None) -> tuple[str | None, list[str]]:
 @pytest.mark.requirement(
     "PF-8.6-2.b.i", "PF-8.6-2.b.ii.1", "PF-8.6-2.b.ii.1-notify", "PF-8.6-2.b.ii.2"
 )
-async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(tc: Tc) -> None:
     """with {a group session through the PF with conference-info over MSRP, the client
     subscribed to the conference at the PF} ensure that
     { when {the CF sends a full conference-info SEND (users A, B), then a partial one
@@ -128,17 +79,20 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
       then {the client gets no conference-info SEND but a NOTIFY with a Conference
             Information Object for each, the second the kept state merged with the
             partial one (A and C, full)} }"""
-    client, session, cf_session = await _session(client_factory, cf_emulator, pixit, guards)
-    await _client_subscribes(client, cf_emulator, cf_session, pixit, guards)
+    client, session, cf_session = await msrp_group_session(tc)
+    await _client_subscribes(tc, client, cf_session)
     focus = cf_session.focus_uri
     a = client.user
-    b, c = _others(pixit, a)
-    cf_session.msrp.send(_doc(focus, DocState.FULL, 1, (_user(a), _user(b))), CONFERENCE_INFO)
-    first = await _notify(client, guards.sip)
+    b, c = _others(tc.pixit, a)
+    cf_session.msrp.send(
+        conference_info_body(focus, DocState.FULL, 1, (conference_user(a), conference_user(b))),
+        CONFERENCE_INFO,
+    )
+    first = await next_notify_request(client, tc.guards.sip)
     ev1 = [sip_evidence(first, "the NOTIFY after the full SEND")] if first is not None else []
     state1, users1 = _entities(first)
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.ii.1-notify",
         first is not None
         and (first.headers.get("Event") or "").split(";")[0].strip().lower() == "conference"
@@ -147,13 +101,13 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
         actual=None if first is None else (first.headers.get("Event"), state1, users1),
         evidence=ev1,
     )
-    partial = (_user(c), _user(b, DocState.DELETED))
-    cf_session.msrp.send(_doc(focus, DocState.PARTIAL, 2, partial), CONFERENCE_INFO)
-    second = await _notify(client, guards.sip)
+    partial = (conference_user(c), conference_user(b, DocState.DELETED))
+    cf_session.msrp.send(conference_info_body(focus, DocState.PARTIAL, 2, partial), CONFERENCE_INFO)
+    second = await next_notify_request(client, tc.guards.sip)
     ev2 = [sip_evidence(second, "the NOTIFY after the partial SEND")] if second is not None else []
     state2, users2 = _entities(second)
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.i",
         a in users2,
         expected=f"the kept Participant Information: {a} (only in the first SEND) still listed",
@@ -161,7 +115,7 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
         evidence=ev2,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.ii.2",
         expected=("full", sorted([a, c])),
         actual=(state2, users2),
@@ -174,64 +128,25 @@ async def test_8_6_2_b_conference_info_send_to_a_subscribed_client(
         inconclusive("the client's MSRP session has no connection")
     try:
         got: MessageReceived | None = await channel.expect(
-            MessageReceived, within=guards.sip, match=lambda m: bool(m.body)
+            MessageReceived, within=tc.guards.sip, match=lambda m: bool(m.body)
         )
     except WaitTimeout:
         got = None
     content_type = None if got is None else (got.content_type or "").split(";")[0].strip()
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.b.ii.1",
         expected="message/cpim",
         actual=content_type,
         message="the first message the client receives is the chat message, not a relayed "
         "conference-info SEND",
-        evidence=[evidence("msrp", "the client's first message", content_type or "",
-                           b"" if got is None else got.body[:400])],  # type: ignore[list-item]
-    )
-    await session.handle.bye()
-
-
-@pytest.mark.requirement("PF-8.2.3-RCV-4")
-async def test_8_2_3_rcv_4_notify_body_over_msrp(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
-    """with {a group session through the PF with conference-info over MSRP, the PF
-    subscribed to the focus} ensure that
-    { when {the CF sends a NOTIFY with a conference-info body}
-      then {the PF sends the client an MSRP SEND with Content-Type
-            application/conference-info+xml carrying that body} }"""
-    client, session, cf_session = await _session(client_factory, cf_emulator, pixit, guards)
-    handle = await client.subscribe(cf_session.focus_uri, to=pf_address(pixit))
-    await handle.final(guards.sip)
-    try:
-        sub = await cf_emulator.expect_subscribe(within=guards.sip)
-    except WaitTimeout:
-        inconclusive("the PF sent no SUBSCRIBE to the focus")
-    sub.accept()
-    body = _doc(cf_session.focus_uri, DocState.FULL, 1, (_user(client.user),))
-    response = await (await sub.notify(body)).final(guards.sip)
-    await _notify(client, guards.sip)
-    channel = session.msrp.channel
-    if channel is None:
-        inconclusive("the client's MSRP session has no connection")
-    try:
-        got: MessageReceived | None = await channel.expect(
-            MessageReceived, within=guards.sip, match=lambda m: bool(m.body)
-        )
-    except WaitTimeout:
-        got = None
-    content_type = None if got is None else (got.content_type or "").split(";")[0].strip()
-    expect_equal(
-        recorder,
-        "PF-8.2.3-RCV-4",
-        expected=(CONFERENCE_INFO, body),
-        actual=None if got is None else (content_type, got.body),
-        message="an MSRP SEND with the NOTIFY body",
-        evidence=[sip_evidence(response, "the PF's answer to the CF's NOTIFY")],
+        evidence=[
+            evidence(
+                "msrp",
+                "the client's first message",
+                content_type or "",
+                b"" if got is None else got.body[:400],
+            )
+        ],
     )
     await session.handle.bye()

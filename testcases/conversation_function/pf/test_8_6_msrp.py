@@ -9,7 +9,20 @@ from the seed text.
 from __future__ import annotations
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
+
+from conformance.checks import EvidenceRef, evidence, expect_equal, expect_true, inconclusive
+from conformance.documents.cpim import parse_cpim
+from conformance.errors import DocumentError, RemoteProtocolError
+from conformance.fixtures.case import Tc
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import IncomingRequest
+from conformance.protocol.msrp.session import ConnectionClosed, MessageReceived
+from conformance.protocol.sip.headers import get_reasons
+from conformance.protocol.sip.message import SipMessage
+from conformance.protocol.sip.sdp import parse_sdp
+from conformance.roles.cf_invite import CfInviteHandle, cf_invite
+from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
+from conformance.roles.msrp_peer import MsrpPeer
 from conformance.testcases.procedures import (
     expect_arrival,
     pf_address,
@@ -17,21 +30,6 @@ from conformance.testcases.procedures import (
     sip_evidence,
     user_with_clients,
 )
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, evidence, expect_equal, expect_true, inconclusive
-from conformance.documents.cpim import parse_cpim
-from conformance.errors import DocumentError
-from conformance.net.clock import WaitTimeout
-from conformance.net.sip_pump import IncomingRequest
-from conformance.protocol.msrp.session import ConnectionClosed, MessageReceived
-from conformance.protocol.sip.headers import get_reasons
-from conformance.protocol.sip.message import SipMessage
-from conformance.protocol.sip.sdp import parse_sdp
-from conformance.roles.cf import CfEmulator
-from conformance.roles.cf_invite import CfInviteHandle, cf_invite
-from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
-from conformance.roles.msrp_peer import MsrpPeer
 
 #: the a=max-size the receiving leg negotiates (8.6 step 1, catalogue interpretation)
 MAX_SIZE = 512
@@ -45,7 +43,7 @@ ISCOMPOSING = (
 def _reason(message: SipMessage) -> tuple[str, int | None] | None:
     try:
         reasons = get_reasons(message)
-    except Exception:
+    except RemoteProtocolError:  # a Reason that does not parse is no Reason to judge
         return None
     return (reasons[0].protocol.upper(), reasons[0].cause) if reasons else None
 
@@ -58,68 +56,61 @@ async def _message(peer: MsrpPeer, within: float) -> MessageReceived:
     return await channel.expect(MessageReceived, within=within, match=lambda m: bool(m.body))
 
 
-def _msrp_evidence(message: MessageReceived, description: str) -> object:
+def _msrp_evidence(message: MessageReceived, description: str) -> EvidenceRef:
     return evidence(
         "msrp", description, f"chunk sizes {list(message.chunk_sizes)}", message.body[:400]
     )
 
 
 @pytest.mark.requirement("PF-8.6-1")
-async def test_8_6_1_chunk_size_towards_the_leg(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_6_1_chunk_size_towards_the_leg(tc: Tc) -> None:
     """with {a group session through the PF whose terminating leg negotiated
     a=max-size:512} ensure that
     { when {the client sends a 3000-byte message in one chunk}
       then {the CF receives the same body in SEND chunks of at most 512 bytes} }"""
-    client = await client_factory(pixit.users[0].uri, 0)
-    session = await send_group_invite(client, pixit)
-    incoming = await cf_emulator.expect_invite(
-        within=guards.sip, conversation_id=session.conversation_id
-    )
-    peer = await cf_emulator.new_msrp_peer()
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
+    session = await send_group_invite(client, tc.pixit)
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
+    peer = await cf.new_msrp_peer()
     body = peer.sdp(setup="passive", extra_attributes=(f"max-size:{MAX_SIZE}",))
     peer.declare(parse_sdp(sdp_of(incoming.request)).msrp.path)
     await incoming.accept(body=body)
-    answer = await session.handle.final(within=guards.sip)
+    answer = await session.handle.final(within=tc.guards.sip)
     if answer.status != 200:
         inconclusive(f"the group session was not established ({answer.status})")
     await session.handle.ack()
-    await peer.accepted(within=guards.sip)
-    await session.handle.establish_msrp(within=guards.sip)
+    await peer.accepted(within=tc.guards.sip)
+    await session.handle.establish_msrp(within=tc.guards.sip)
     text = bytes(range(65, 91)) * 115 + b"!!"  # 2992 bytes of text
     session.msrp.send_cpim(
         from_=f"<{client.user}>", to="<sip:anonymous@anonymous.invalid>", body=text
     )
     got = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.6-1",
-        _message(peer, guards.sip),
+        _message(peer, tc.guards.sip),
         expected="the client's message relayed to the CF",
     )
     if got is None:
         return
     ev = _msrp_evidence(got, "the message the CF received")
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.6-1",
         text in got.body,
         expected="the body relayed unchanged",
         actual=len(got.body),
         evidence=[ev],
-    )  # type: ignore[list-item]
+    )
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-8.6-1",
         max(got.chunk_sizes, default=0) <= MAX_SIZE,
         expected=f"every chunk at most {MAX_SIZE} bytes",
         actual=list(got.chunk_sizes),
         evidence=[ev],
-    )  # type: ignore[list-item]
+    )
     await session.handle.bye()
 
 
@@ -163,36 +154,30 @@ async def _close_chosen(
 
 @pytest.mark.parametrize("stimulus", ["chat", "iscomposing"])
 @pytest.mark.requirement("PF-8.6-2.a.i.1.a", "PF-8.6-2.a.i.1.b", "PF-8.6-2.a.i.1.c")
-async def test_8_6_2_a_i_single_client(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    stimulus: str,
-) -> None:
+async def test_8_6_2_a_i_single_client(tc: Tc, stimulus: str) -> None:
     """with {a PF whose policy keeps only the client the user chooses, and two clients of
     the user that answered the CF's group invitation} ensure that
     { when {one client sends a chat message (or an isComposing) over MSRP}
       then {the other client gets a BYE with Reason SIP;cause=200, its MSRP session is
             released after the 200, and the SEND reaches the CF} }"""
-    user = user_with_clients(pixit, 2)
-    first, second = await client_factory(user, 0), await client_factory(user, 1)
-    handle = await cf_invite(cf_emulator, user, pf_address(pixit), originator=pixit.users[0].uri)
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 2)
+    first, second = await tc.client(user, 0), await tc.client(user, 1)
+    handle = await cf_invite(cf, user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri)
     cid = handle.contribution_id
     try:
-        invites = [await _fork_of(c, cid, guards.sip) for c in (first, second)]
+        invites = [await _fork_of(c, cid, tc.guards.sip) for c in (first, second)]
     except WaitTimeout:
         inconclusive("the PF did not offer this session to both clients of the user")
     for invite in invites:
         await invite.answer()
-    final = await handle.final(within=guards.sip)
+    final = await handle.final(within=tc.guards.sip)
     if final.status != 200:
         inconclusive(f"the PF did not accept the group invitation ({final.status})")
     await handle.ack()
-    await handle.establish_msrp(within=guards.sip)
+    await handle.establish_msrp(within=tc.guards.sip)
     for invite in invites:
-        await invite.establish_msrp(within=guards.sip)
+        await invite.establish_msrp(within=tc.guards.sip)
     chooser, other = invites
     assert chooser.msrp is not None and other.msrp is not None
     if stimulus == "chat":
@@ -202,15 +187,15 @@ async def test_8_6_2_a_i_single_client(
     else:
         chooser.msrp.send(ISCOMPOSING, "application/im-iscomposing+xml")
     bye = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.a.i.1.a",
-        _in_dialog(second, "BYE", other.request.call_id, guards.sip),
+        _in_dialog(second, "BYE", other.request.call_id, tc.guards.sip),
         expected="a BYE to the client the user did not choose",
     )
     if bye is not None:
         bye.respond(200)
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.6-2.a.i.1.a",
             expected=("SIP", 200),
             actual=_reason(bye.request),
@@ -219,30 +204,30 @@ async def test_8_6_2_a_i_single_client(
         channel = other.msrp.channel
         assert channel is not None
         closed = await expect_arrival(
-            recorder,
+            tc.recorder,
             "PF-8.6-2.a.i.1.b",
-            channel.expect(ConnectionClosed, within=guards.sip),
+            channel.expect(ConnectionClosed, within=tc.guards.sip),
             expected="the MSRP connection to the released client closed",
         )
         if closed is not None:
-            expect_true(recorder, "PF-8.6-2.a.i.1.b", True, expected="closed", actual="closed")
+            expect_true(tc.recorder, "PF-8.6-2.a.i.1.b", True, expected="closed", actual="closed")
     relayed = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.a.i.1.c",
-        _message(handle.msrp, guards.sip),
+        _message(handle.msrp, tc.guards.sip),
         expected="the choosing SEND relayed to the CF",
     )
     if relayed is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.6-2.a.i.1.c",
             expected="application/im-iscomposing+xml"
             if stimulus == "iscomposing"
             else "message/cpim",
             actual=(relayed.content_type or "").split(";")[0].strip().lower(),
-            evidence=[_msrp_evidence(relayed, "the SEND the CF received")],  # type: ignore[list-item]
+            evidence=[_msrp_evidence(relayed, "the SEND the CF received")],
         )
-    await _close_chosen(first, handle, chooser, guards.sip)
+    await _close_chosen(first, handle, chooser, tc.guards.sip)
 
 
 def _direction(message: MessageReceived) -> str | None:
@@ -258,58 +243,51 @@ def _direction(message: MessageReceived) -> str | None:
 
 
 @pytest.mark.requirement("PF-8.6-2.a.ii.1")
-async def test_8_6_2_a_ii_message_direction_sent(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-) -> None:
+async def test_8_6_2_a_ii_message_direction_sent(tc: Tc) -> None:
     """with {a PF that delivers originated sessions to all of the user's clients, and a
     user with two registered clients whose client 0 originated a group session that the
     PF also delivered to client 1} ensure that
     { when {client 0 sends a chat message over MSRP}
       then {client 1 receives it with the CPIM header Message-Direction: sent} }"""
-    user = user_with_clients(pixit, 2)
-    first, second = await client_factory(user, 0), await client_factory(user, 1)
-    session = await send_group_invite(first, pixit)
-    incoming = await cf_emulator.expect_invite(
-        within=guards.sip, conversation_id=session.conversation_id
-    )
+    cf = await tc.cf()
+    user = user_with_clients(tc.pixit, 2)
+    first, second = await tc.client(user, 0), await tc.client(user, 1)
+    session = await send_group_invite(first, tc.pixit)
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     cf_session = await incoming.accept()
-    answer = await session.handle.final(within=guards.sip)
+    answer = await session.handle.final(within=tc.guards.sip)
     if answer.status != 200:
         inconclusive(f"the group session was not established ({answer.status})")
     await session.handle.ack()
-    await cf_session.establish_msrp(within=guards.sip)
-    await session.handle.establish_msrp(within=guards.sip)
+    await cf_session.establish_msrp(within=tc.guards.sip)
+    await session.handle.establish_msrp(within=tc.guards.sip)
     try:
-        delivered = await _fork_of(second, session.contribution_id, guards.sip)
+        delivered = await _fork_of(second, session.contribution_id, tc.guards.sip)
     except WaitTimeout:
         inconclusive("the PF did not deliver the session to the user's other client")
     await delivered.answer()
-    await delivered.establish_msrp(within=guards.sip)
+    await delivered.establish_msrp(within=tc.guards.sip)
     assert delivered.msrp is not None
     text = b"sent from client 0"
     session.msrp.send_cpim(from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>", body=text)
     got = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-8.6-2.a.ii.1",
-        _message(delivered.msrp, guards.sip),
+        _message(delivered.msrp, tc.guards.sip),
         expected="client 0's message relayed to client 1",
     )
     if got is not None:
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-8.6-2.a.ii.1",
             expected="sent",
             actual=_direction(got),
             message="the CPIM Message-Direction header of the copy",
-            evidence=[_msrp_evidence(got, "the message client 1 received")],  # type: ignore[list-item]
+            evidence=[_msrp_evidence(got, "the message client 1 received")],
         )
     await session.handle.bye()
     try:
-        bye = await _in_dialog(second, "BYE", delivered.request.call_id, guards.sip)
+        bye = await _in_dialog(second, "BYE", delivered.request.call_id, tc.guards.sip)
     except WaitTimeout:
         return
     bye.respond(200)

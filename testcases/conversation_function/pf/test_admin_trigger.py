@@ -10,20 +10,14 @@ PF stores a Group State Object, then ended by the CF's BYE).
 from __future__ import annotations
 
 import pytest
-from conformance.fixtures.network import CaptureView, ClientFactory, Guards
-from conformance.testcases.procedures import (
-    expect_arrival,
-    msrp_media,
-    new_ids,
-    pf_address,
-    sip_evidence,
-)
 
-from conformance.catalog.profile import Pixit
 from conformance.checks import EvidenceRef, VerdictRecorder, expect_equal, expect_true
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.documents.store_object import session_history_folder
-from conformance.errors import RemoteProtocolError
+from conformance.errors import ProtocolError, RemoteProtocolError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import CaptureView, Guards
+from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.headers import (
     get_accept_contact,
@@ -35,10 +29,18 @@ from conformance.protocol.sip.headers import (
 from conformance.protocol.sip.message import SipMessage, SipRequest, parse_message
 from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
 from conformance.roles.cf import CfEmulator, CfIncomingInvite, CfSession
+from conformance.roles.client import ClientEmulator, InviteHandle
 from conformance.roles.msrp_peer import MsrpPeer
 from conformance.roles.store import open_store
-from conformance.roles.upper_tester import UpperTester
 from conformance.roles.xdms import XdmsServer
+from conformance.testcases.procedures import (
+    expect_arrival,
+    msrp_media,
+    new_ids,
+    pf_address,
+    sip_evidence,
+)
+from conformance.testcases.procedures.messages import PEER_ERRORS, SUT_SILENCE
 
 ICSI_SESSION = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session"
 ICSI_GROUP = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session.group"
@@ -47,7 +49,7 @@ ICSI_GROUP = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.session.group"
 def _reason(message: SipMessage) -> tuple[str, int | None, str | None] | None:
     try:
         reasons = get_reasons(message)
-    except Exception:
+    except RemoteProtocolError:  # a Reason that does not parse is no Reason to judge
         return None
     return (reasons[0].protocol.upper(), reasons[0].cause, reasons[0].text) if reasons else None
 
@@ -56,10 +58,12 @@ async def _released(peer: MsrpPeer, guards: Guards) -> object:
     """Send on the MSRP session: a released session gets 481 (or a closed connection)."""
     try:
         requests = peer.send(b"after BYE", "text/plain")
-        assert peer.channel is not None
-        response = await peer.channel.response(requests[0], within=guards.msrp)
+        channel = peer.channel
+        if channel is None:
+            return "no response (no MSRP connection)"
+        response = await channel.response(requests[0], within=guards.msrp)
         return response.status_code
-    except Exception as exc:
+    except PEER_ERRORS as exc:
         return f"no response ({type(exc).__name__})"
 
 
@@ -90,17 +94,12 @@ class _Stored:
 
 
 async def _group_session(
-    client_factory: ClientFactory,
-    cf: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    user: str,
-    *,
-    ids: tuple[str, str] | None = None,
-    focus: str | None = None,
-) -> tuple[object, CfSession, _Stored]:
+    tc: Tc, user: str, *, ids: tuple[str, str] | None = None, focus: str | None = None
+) -> tuple[tuple[ClientEmulator, InviteHandle], CfSession, _Stored]:
     """A group session from ``user``'s client through the PF, accepted by the CF."""
-    client = await client_factory(user, 0)
+    pixit, guards = tc.pixit, tc.guards
+    cf = await tc.cf()
+    client = await tc.client(user, 0)
     conversation_id, contribution_id = ids or new_ids()
     participants = tuple(u.uri for u in pixit.users if u.uri != user)[:2]
     msrp = await client.new_msrp_peer()
@@ -124,50 +123,38 @@ async def _group_session(
 
 
 async def _inactive_session(
-    client_factory: ClientFactory,
-    cf: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    user: str,
-    **kw: object,
+    tc: Tc, user: str, *, ids: tuple[str, str] | None = None, focus: str | None = None
 ) -> _Stored:
     """A stored group session (allow-offline-storage) the CF then ends with BYE."""
-    (client, _), cf_session, stored = await _group_session(
-        client_factory, cf, pixit, guards, user, **kw
-    )  # type: ignore[arg-type]
-    async with open_store(pixit.message_store.url) as store:
+    (client, _), cf_session, stored = await _group_session(tc, user, ids=ids, focus=focus)
+    async with open_store(tc.pixit.message_store.url) as store:
         # the PF stores after the 200 OK: wait for this session's Group State Object
         await store.wait_for_object(
             session_history_folder(stored.contribution_id),
             lambda o: o.is_group_state and stored.focus.encode() in o.raw,
-            guards.sip,
+            tc.guards.sip,
             what="the Group State Object of the session",
         )
     await cf_session.bye()
-    bye = await client.expect_request("BYE", within=guards.sip)  # type: ignore[attr-defined]
+    bye = await client.expect_request("BYE", within=tc.guards.sip)
     bye.respond(200)
     return stored
 
 
 async def _stored_then_triggered(
-    client_factory: ClientFactory,
-    cf: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
+    tc: Tc,
     xdms: XdmsServer,
     count: int = 1,
-    **kw: object,
+    *,
+    ids: tuple[str, str] | None = None,
+    focus: str | None = None,
 ) -> tuple[str, list[_Stored]]:
     """``count`` inactive long-lived group sessions of the first user (allow-offline-storage)
     in the Message Store; then the administrative trigger fires for the user."""
-    user = pixit.users[0].uri
+    user = tc.pixit.users[0].uri
     xdms.set_preferences(user, allow_offline_storage=True)
-    stored = [
-        await _inactive_session(client_factory, cf, pixit, guards, user, **kw)
-        for _ in range(count)
-    ]
-    await upper_tester.admin_trigger(user)
+    stored = [await _inactive_session(tc, user, ids=ids, focus=focus) for _ in range(count)]
+    await tc.upper_tester.admin_trigger(user)
     return user, stored
 
 
@@ -208,7 +195,11 @@ async def _in_dialog(
 
 
 def _icsi_checks(
-    recorder: VerdictRecorder, ids: dict[str, str], got: SipMessage, user: str, ev: object
+    recorder: VerdictRecorder,
+    ids: dict[str, str],
+    got: SipMessage,
+    user: str,
+    ev: list[EvidenceRef] | EvidenceRef,
 ) -> None:
     accept = [p.icsi_refs for p in get_accept_contact(got)]
     expect_true(
@@ -249,35 +240,27 @@ def _icsi_checks(
 
 
 @pytest.mark.requirement("PF-ADMIN-1.a", "PF-ADMIN-1.b")
-async def test_admin_1_active_session_released(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-    xdms_preferences: XdmsServer,
-) -> None:
+async def test_admin_1_active_session_released(tc: Tc) -> None:
     """with {an active group session of the user through the PF} ensure that
     { when {the administrative trigger fires for the user}
       then {the PF sends BYE with Reason SIP;cause=200;text="Call Completed" on both legs
             and releases the session's MSRP resources} }"""
-    user = pixit.users[0].uri
-    (client, _), cf_session, _ = await _group_session(
-        client_factory, cf_emulator, pixit, guards, user
-    )
-    await upper_tester.admin_trigger(user)
+    cf = await tc.cf()
+    tc.xdms_preferences()
+    user = tc.pixit.users[0].uri
+    (client, _), cf_session, _ = await _group_session(tc, user)
+    await tc.upper_tester.admin_trigger(user)
     expected = 'a BYE with Reason SIP;cause=200;text="Call Completed"'
     to_client = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-1.a",
-        client.expect_request("BYE", within=guards.sip),
+        client.expect_request("BYE", within=tc.guards.sip),
         expected=f"{expected} to the client",
     )
     to_cf = await expect_arrival(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-1.a",
-        _in_dialog(cf_emulator, "BYE", cf_session.dialog.call_id, guards),
+        _in_dialog(cf, "BYE", cf_session.dialog.call_id, tc.guards),
         expected=f"{expected} to the CF",
     )
     if to_client is None or to_cf is None:
@@ -286,16 +269,16 @@ async def test_admin_1_active_session_released(
     to_cf.respond(200)
     for bye, leg in ((to_client.request, "client"), (to_cf.request, "CF")):
         expect_equal(
-            recorder,
+            tc.recorder,
             "PF-ADMIN-1.a",
             expected=("SIP", 200, "Call Completed"),
             actual=_reason(bye),
             message=f"the BYE on the {leg} leg",
             evidence=sip_evidence(bye, f"the PF's BYE to the {leg}"),
         )
-    status = await _released(cf_session.msrp, guards)
+    status = await _released(cf_session.msrp, tc.guards)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-1.b",
         expected=481,
         actual=status,
@@ -322,30 +305,22 @@ async def test_admin_1_active_session_released(
     "PF-ADMIN-2.h",
     "PF-ADMIN-2.i",
 )
-async def test_admin_2_rejoin_and_leave(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-    xdms_preferences: XdmsServer,
-) -> None:
+async def test_admin_2_rejoin_and_leave(tc: Tc) -> None:
     """with {an inactive long-lived group session of the user in the Message Store} ensure
     that { when {the administrative trigger fires and the CF answers the re-join with 200}
       then {the INVITE carries every item of step 2.b, the PF ACKs, sets up MSRP, leaves
             with BYE Reason cause=200 to the group session identity via the core, and
             releases the MSRP session} }"""
-    user, (stored,) = await _stored_then_triggered(
-        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences
-    )
-    incoming = await _next_invite(cf_emulator, {stored.conversation_id}, guards)
+    cf = await tc.cf()
+    xdms = tc.xdms_preferences()
+    user, (stored,) = await _stored_then_triggered(tc, xdms)
+    incoming = await _next_invite(cf, {stored.conversation_id}, tc.guards)
     got = incoming.request
     ev = sip_evidence(got, "the PF's re-join INVITE")
-    expect_equal(recorder, "PF-ADMIN-2.b", expected="INVITE", actual=got.method, evidence=ev)
-    expect_equal(recorder, "PF-ADMIN-2.b.i", expected=stored.focus, actual=got.uri, evidence=ev)
+    expect_equal(tc.recorder, "PF-ADMIN-2.b", expected="INVITE", actual=got.method, evidence=ev)
+    expect_equal(tc.recorder, "PF-ADMIN-2.b.i", expected=stored.focus, actual=got.uri, evidence=ev)
     _icsi_checks(
-        recorder,
+        tc.recorder,
         {
             "accept": "PF-ADMIN-2.b.ii",
             "contact": "PF-ADMIN-2.b.iii",
@@ -358,22 +333,22 @@ async def test_admin_2_rejoin_and_leave(
         ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.b.vi",
         expected=stored.conversation_id,
         actual=got.headers.get("Conversation-ID"),
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.b.vii",
         expected=stored.contribution_id,
         actual=got.headers.get("Contribution-ID"),
         evidence=ev,
     )
-    pf = pf_address(pixit)
+    pf = pf_address(tc.pixit)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.b.ix",
         expected=pf.host,
         actual=incoming.incoming.source.host,
@@ -382,22 +357,22 @@ async def test_admin_2_rejoin_and_leave(
     )
     cf_session = await incoming.accept(focus_uri=stored.focus)
     try:
-        ack = await _in_dialog(cf_emulator, "ACK", got.call_id, guards)
+        ack = await _in_dialog(cf, "ACK", got.call_id, tc.guards)
         acked: object = ack.request.method
-    except Exception as exc:
+    except SUT_SILENCE as exc:
         acked = f"none ({type(exc).__name__})"
-    expect_equal(recorder, "PF-ADMIN-2.e.i", expected="ACK", actual=acked, evidence=ev)
+    expect_equal(tc.recorder, "PF-ADMIN-2.e.i", expected="ACK", actual=acked, evidence=ev)
     try:
-        await cf_session.establish_msrp(within=guards.sip)
+        await cf_session.establish_msrp(within=tc.guards.sip)
         media: object = "connected"
-    except Exception as exc:
+    except PEER_ERRORS as exc:
         media = f"no MSRP connection ({type(exc).__name__})"
-    expect_equal(recorder, "PF-ADMIN-2.e.ii", expected="connected", actual=media, evidence=ev)
+    expect_equal(tc.recorder, "PF-ADMIN-2.e.ii", expected="connected", actual=media, evidence=ev)
     try:
-        bye_in = await _in_dialog(cf_emulator, "BYE", got.call_id, guards)
-    except Exception as exc:
+        bye_in = await _in_dialog(cf, "BYE", got.call_id, tc.guards)
+    except SUT_SILENCE as exc:
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-ADMIN-2.f",
             False,
             expected="a BYE from the PF",
@@ -410,24 +385,24 @@ async def test_admin_2_rejoin_and_leave(
     bev = [ev, sip_evidence(bye, "the PF's BYE")]
     reason = _reason(bye)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.f",
         expected=("SIP", 200),
         actual=reason[:2] if reason else None,
         evidence=bev,
     )
-    expect_equal(recorder, "PF-ADMIN-2.g", expected=stored.focus, actual=bye.uri, evidence=bev)
+    expect_equal(tc.recorder, "PF-ADMIN-2.g", expected=stored.focus, actual=bye.uri, evidence=bev)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.h",
         expected=pf.host,
         actual=bye_in.source.host,
         message="the BYE reaches the SIP/IP core (the tool) from the PF",
         evidence=bev,
     )
-    status = await _released(cf_session.msrp, guards) if media == "connected" else "no media"
+    status = await _released(cf_session.msrp, tc.guards) if media == "connected" else "no media"
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.i",
         expected=481,
         actual=status,
@@ -437,37 +412,28 @@ async def test_admin_2_rejoin_and_leave(
 
 
 @pytest.mark.requirement("PF-ADMIN-2.c", "PF-ADMIN-2.c-next", "PF-ADMIN-2.j")
-async def test_admin_2_c_forbidden_then_next_session(
-    recorder: VerdictRecorder,
-    capture: CaptureView,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-    xdms_preferences: XdmsServer,
-) -> None:
+async def test_admin_2_c_forbidden_then_next_session(tc: Tc) -> None:
     """with {two inactive long-lived group sessions of the user in the Message Store} ensure
     that { when {the trigger fires and the CF answers the first re-join with 403}
       then {the PF ACKs the 403 and re-joins the other session too} }"""
-    _, (first, second) = await _stored_then_triggered(
-        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences, count=2
-    )
+    cf = await tc.cf()
+    xdms = tc.xdms_preferences()
+    _, (first, second) = await _stored_then_triggered(tc, xdms, count=2)
     mine = {first.conversation_id, second.conversation_id}
-    one = await _next_invite(cf_emulator, mine, guards)
+    one = await _next_invite(cf, mine, tc.guards)
     one.reject(403)
     seen = [one.request.headers.get("Conversation-ID")]
     ev = [sip_evidence(one.request, "the first re-join INVITE")]
     try:
-        two = await _next_invite(cf_emulator, mine - set(seen), guards)
+        two = await _next_invite(cf, mine - set(seen), tc.guards)
         seen.append(two.request.headers.get("Conversation-ID"))
         ev.append(sip_evidence(two.request, "the second re-join INVITE"))
         two.reject(403)
-    except Exception:
+    except (WaitTimeout, ProtocolError):
         two = None
-    _expect_acked(recorder, "PF-ADMIN-2.c", capture, one.request, 403, ev)
+    _expect_acked(tc.recorder, "PF-ADMIN-2.c", tc.capture, one.request, 403, ev)
     expect_true(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.c-next",
         two is not None,
         expected="a re-join INVITE for the next group session after the 403",
@@ -475,7 +441,7 @@ async def test_admin_2_c_forbidden_then_next_session(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.j",
         expected=sorted(mine),
         actual=sorted(c for c in seen if c),
@@ -495,31 +461,22 @@ async def test_admin_2_c_forbidden_then_next_session(
     "PF-ADMIN-2.d.i.7",
     "PF-ADMIN-2.d.i.8",
 )
-async def test_admin_2_d_not_found_new_session(
-    recorder: VerdictRecorder,
-    capture: CaptureView,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-    xdms_preferences: XdmsServer,
-) -> None:
+async def test_admin_2_d_not_found_new_session(tc: Tc) -> None:
     """with {an inactive long-lived group session of the user in the Message Store} ensure
     that { when {the CF answers the re-join INVITE with 404}
       then {the PF ACKs it and sends a new INVITE to the configured CF URI with the same
             Conversation-ID and Contribution-ID and a resource-list of the participants} }"""
-    user, (stored,) = await _stored_then_triggered(
-        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences
-    )
-    first = await _next_invite(cf_emulator, {stored.conversation_id}, guards)
+    cf = await tc.cf()
+    xdms = tc.xdms_preferences()
+    user, (stored,) = await _stored_then_triggered(tc, xdms)
+    first = await _next_invite(cf, {stored.conversation_id}, tc.guards)
     first.reject(404)
     ev0 = sip_evidence(first.request, "the re-join INVITE")
     try:
-        new = await _next_invite(cf_emulator, {stored.conversation_id}, guards)
-    except Exception as exc:
+        new = await _next_invite(cf, {stored.conversation_id}, tc.guards)
+    except (WaitTimeout, ProtocolError) as exc:
         expect_true(
-            recorder,
+            tc.recorder,
             "PF-ADMIN-2.d.i",
             False,
             expected="a new INVITE after the 404",
@@ -529,23 +486,23 @@ async def test_admin_2_d_not_found_new_session(
         return
     got = new.request
     ev = [ev0, sip_evidence(got, "the new INVITE")]
-    _expect_acked(recorder, "PF-ADMIN-2.d", capture, first.request, 404, ev)
+    _expect_acked(tc.recorder, "PF-ADMIN-2.d", tc.capture, first.request, 404, ev)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.d.i",
         expected=(stored.conversation_id, stored.contribution_id),
         actual=(got.headers.get("Conversation-ID"), got.headers.get("Contribution-ID")),
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.d.i.1",
-        expected=pixit.uris.conference_factory,
+        expected=tc.pixit.uris.conference_factory,
         actual=got.uri,
         evidence=ev,
     )
     _icsi_checks(
-        recorder,
+        tc.recorder,
         {
             "accept": "PF-ADMIN-2.d.i.2",
             "contact": "PF-ADMIN-2.d.i.3",
@@ -564,7 +521,7 @@ async def test_admin_2_d_not_found_new_session(
         if part is not None:
             listed = sorted(u for u in parse_resource_list(part.body).uris() if u != user)
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.d.i.5",
         expected=sorted(p for p in stored.participants if p != user),
         actual=listed,
@@ -572,9 +529,9 @@ async def test_admin_2_d_not_found_new_session(
         evidence=ev,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "PF-ADMIN-2.d.i.8",
-        expected=pf_address(pixit).host,
+        expected=pf_address(tc.pixit).host,
         actual=new.incoming.source.host,
         evidence=ev,
     )
@@ -582,27 +539,19 @@ async def test_admin_2_d_not_found_new_session(
 
 
 @pytest.mark.requirement("PF-ADMIN-2.a", "PF-ADMIN-2.b.i")
-async def test_admin_2_a_last_group_state_object(
-    recorder: VerdictRecorder,
-    client_factory: ClientFactory,
-    cf_emulator: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-    xdms_preferences: XdmsServer,
-) -> None:
+async def test_admin_2_a_last_group_state_object(tc: Tc) -> None:
     """with {a group session stored twice (same Conversation-/Contribution-ID), the newer
     Group State Object naming another focus} ensure that
     { when {the trigger fires} then {the re-join INVITE targets the newer object's focus} }"""
+    cf = await tc.cf()
+    xdms = tc.xdms_preferences()
     ids = new_ids()
-    _, (_, newer) = await _stored_then_triggered(
-        client_factory, cf_emulator, pixit, guards, upper_tester, xdms_preferences, 2, ids=ids
-    )
-    got = await _next_invite(cf_emulator, {ids[0]}, guards)
+    _, (_, newer) = await _stored_then_triggered(tc, xdms, 2, ids=ids)
+    got = await _next_invite(cf, {ids[0]}, tc.guards)
     ev = sip_evidence(got.request, "the re-join INVITE")
     for rid in ("PF-ADMIN-2.a", "PF-ADMIN-2.b.i"):
         expect_equal(
-            recorder,
+            tc.recorder,
             rid,
             expected=newer.focus,
             actual=got.request.uri,

@@ -11,34 +11,24 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.cf_group import (
+
+from conformance.checks import expect_equal, expect_true, inconclusive
+from conformance.fixtures.case import Tc
+from conformance.protocol.msrp.session import MessageReceived
+from conformance.roles.msrp_peer import MsrpPeer
+from conformance.testcases.procedures import expect_arrival, sip_evidence
+from conformance.testcases.procedures.hosted_session import (
     Notification,
     create_hosted_session,
     endpoint_of,
     join,
     next_notify,
+    notification_evidence,
     subscribe,
+    three_users,
 )
-from conformance.testcases.procedures import expect_arrival, sip_evidence
-
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, expect_true
-from conformance.protocol.msrp.session import MessageReceived
-from conformance.roles.msrp_peer import MsrpPeer
 
 CONFERENCE_INFO = "application/conference-info+xml"
-
-
-def _users(pixit: Pixit) -> tuple[str, str, str]:
-    uris = [u.uri for u in pixit.users]
-    if len(uris) < 3:
-        pytest.skip("inconc: the profile needs three users")
-    return uris[0], uris[1], uris[2]
-
-
-def _ev(notification: Notification | None, what: str) -> list[object]:
-    return [sip_evidence(notification.request, what)] if notification is not None else []
 
 
 def _doc_state(notification: Notification | None) -> str | None:
@@ -56,27 +46,23 @@ def _content(notification: Notification) -> tuple[str, str]:
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-8-cf")
-async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(tc: Tc) -> None:
     """with {an on-going group session hosted by the CF: alice (creator) and bob, whose
     PF B the tool plays} ensure that
     { when {PF B subscribes to the focus (step 7, Event: conference)}
       then {the CF answers 200 and its first NOTIFY carries the full conference state
             (step 8 "NOTIFY (full)"): state="full", both participants listed} }"""
-    alice, bob, _ = _users(pixit)
-    session = await create_hosted_session(
-        client_factory, pixit, guards, creator=alice, recipients=(bob,)
-    )
-    pf_b = (await join(session, client_factory, guards, bob)).client
-    _, ok = await subscribe(pf_b, session.focus, session.cf, guards)
+    alice, bob, _ = three_users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
+    pf_b = (await join(tc, session, bob)).client
+    _, ok = await subscribe(pf_b, session.focus, session.cf, tc.guards)
     ev_ok = sip_evidence(ok, "the CF's response to PF B's SUBSCRIBE")
     expect_equal(
-        recorder, "SD-B.2.3.x.y-8-cf", expected=200, actual=ok.status, evidence=ev_ok, fatal=True
+        tc.recorder, "SD-B.2.3.x.y-8-cf", expected=200, actual=ok.status, evidence=ev_ok, fatal=True
     )
-    first = await next_notify(pf_b, guards)
+    first = await next_notify(pf_b, tc.guards)
     expect_true(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-8-cf",
         first is not None,
         expected="a NOTIFY in PF B's subscription dialog",
@@ -86,7 +72,7 @@ async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(
     )
     assert first is not None
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-8-cf",
         expected={
             "Event, Content-Type": ("conference", CONFERENCE_INFO),
@@ -101,7 +87,7 @@ async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(
             bob: endpoint_of(first.info, bob),
         },
         message="NOTIFY (full): the full conference-info with every participant",
-        evidence=[ev_ok, *_ev(first, "the first NOTIFY")],
+        evidence=[ev_ok, *notification_evidence(first, "the first NOTIFY")],
     )
 
 
@@ -118,87 +104,79 @@ async def _message_with(peer: MsrpPeer, text: bytes, within: float) -> MessageRe
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-FIG-CF-KEEP")
-async def test_b_2_3_x_y_fig_cf_keeps_client_b(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_b_2_3_x_y_fig_cf_keeps_client_b(tc: Tc) -> None:
     """with {an on-going group session hosted by the CF: alice and bob, whose PF B only
     receives (client B is offline: it sends nothing of its own)} ensure that
     { when {alice sends two chat messages}
       then {the CF relays both to PF B's leg, and alice's conference subscription still
             lists bob connected ("CPM Controlling Function keeps CPM Client B in the
             recipients list")} }"""
-    alice, bob, _ = _users(pixit)
-    session = await create_hosted_session(
-        client_factory, pixit, guards, creator=alice, recipients=(bob,)
-    )
-    pf_b = await join(session, client_factory, guards, bob)
+    alice, bob, _ = three_users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
+    pf_b = await join(tc, session, bob)
     sender = session.legs[alice]
     received: list[bytes] = []
     for text in (b"first while B is offline", b"second while B is offline"):
         sender.msrp.send_cpim(from_=f"<{alice}>", to=f"<{bob}>", body=text)
         got = await expect_arrival(
-            recorder,
+            tc.recorder,
             "SD-B.2.3.x.y-FIG-CF-KEEP",
-            _message_with(pf_b.msrp, text, guards.msrp),
+            _message_with(pf_b.msrp, text, tc.guards.msrp),
             expected=f"the CF relays {text.decode()!r} to PF B's leg",
         )
         if got is None:
             break
         received.append(text)
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-FIG-CF-KEEP",
         expected=[b"first while B is offline", b"second while B is offline"],
         actual=received,
         message="every message reaches PF B's leg",
     )
-    _, ok = await subscribe(sender.client, session.focus, session.cf, guards)
-    state = await next_notify(sender.client, guards) if ok.status == 200 else None
+    _, ok = await subscribe(sender.client, session.focus, session.cf, tc.guards)
+    state = await next_notify(sender.client, tc.guards) if ok.status == 200 else None
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-FIG-CF-KEEP",
         expected=("connected", None),
         actual=endpoint_of(state.info if state else None, bob),
         message="bob is still listed connected in the conference state",
         evidence=[
             sip_evidence(ok, "the CF's response to alice's SUBSCRIBE"),
-            *_ev(state, "the NOTIFY alice received"),
+            *notification_evidence(state, "the NOTIFY alice received"),
         ],
     )
 
 
 @pytest.mark.requirement("SD-B.2.3.x.y-14-15-cf", "SD-B.2.3.x.y-16-17")
-async def test_b_2_3_x_y_14_17_refresh_gets_latest_state(
-    recorder: VerdictRecorder, client_factory: ClientFactory, pixit: Pixit, guards: Guards
-) -> None:
+async def test_b_2_3_x_y_14_17_refresh_gets_latest_state(tc: Tc) -> None:
     """with {an on-going group session hosted by the CF: alice, bob (PF B subscribed to the
     focus) and carol, who joined after PF B's subscription} ensure that
     { when {client B, back online, subscribes again in the existing dialog (steps 14-15)}
       then {the CF refreshes the subscription (2xx) and sends a NOTIFY with the latest
             conference state, carol listed connected (steps 16-17)} }"""
-    alice, bob, carol = _users(pixit)
-    session = await create_hosted_session(
-        client_factory, pixit, guards, creator=alice, recipients=(bob, carol)
-    )
-    pf_b = (await join(session, client_factory, guards, bob)).client
-    handle, ok = await subscribe(pf_b, session.focus, session.cf, guards)
+    alice, bob, carol = three_users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
+    pf_b = (await join(tc, session, bob)).client
+    handle, ok = await subscribe(pf_b, session.focus, session.cf, tc.guards)
     if ok.status != 200 or handle.dialog is None:
-        pytest.skip(f"inconc: PF B's subscription was not accepted ({ok.status})")
-    await next_notify(pf_b, guards)  # step 8, judged by SD-B.2.3.x.y-8-cf
-    await join(session, client_factory, guards, carol)
-    await next_notify(pf_b, guards)  # the change, judged by CF-5.2.3.5-NOTIFY-CHANGES
+        inconclusive(f"PF B's subscription was not accepted ({ok.status})")
+    await next_notify(pf_b, tc.guards)  # step 8, judged by SD-B.2.3.x.y-8-cf
+    await join(tc, session, carol)
+    await next_notify(pf_b, tc.guards)  # the change, judged by CF-5.2.3.5-NOTIFY-CHANGES
     refresh = await pf_b.send_in_dialog(
         handle.dialog,
         "SUBSCRIBE",
         to=handle.destination,
         headers=[("Event", "conference"), ("Expires", "600")],
     )
-    answer = await refresh.final(guards.sip)
+    answer = await refresh.final(tc.guards.sip)
     ev = [sip_evidence(answer, "the CF's response to the refresh")]
-    latest = await next_notify(pf_b, guards) if 200 <= answer.status < 300 else None
-    ev_latest = [*ev, *_ev(latest, "the NOTIFY after the refresh")]
+    latest = await next_notify(pf_b, tc.guards) if 200 <= answer.status < 300 else None
+    ev_latest = [*ev, *notification_evidence(latest, "the NOTIFY after the refresh")]
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-14-15-cf",
         expected=(True, True),
         actual=(200 <= answer.status < 300, latest is not None),
@@ -206,7 +184,7 @@ async def test_b_2_3_x_y_14_17_refresh_gets_latest_state(
         evidence=ev_latest,
     )
     expect_equal(
-        recorder,
+        tc.recorder,
         "SD-B.2.3.x.y-16-17",
         expected={
             "Event, Content-Type": ("conference", CONFERENCE_INFO),

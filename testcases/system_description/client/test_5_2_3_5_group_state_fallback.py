@@ -7,7 +7,7 @@ retrieve the latest Participants Information."
 
 Message Storage access is not in the seeds: the Group State Object the client holds is the
 one the PF sent it over MSRP in a deferred delivery (seed 001 7.3.11 1.a.vii). The tool
-plays the PF and the S-CSCF (``pf_emulator``). The client's Participant Information is
+plays the PF and the S-CSCF (``await tc.pf()``). The client's Participant Information is
 observed in the resource list of its next re-join INVITE (the upper tester's
 ``send-message`` triggers it, 7.3.11 1.a.viii).
 """
@@ -15,23 +15,10 @@ observed in the resource list of its next re-join INVITE (the upper tester's
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 
 import pytest
-from conformance.fixtures.network import Guards
-from conformance.testcases.conversation_function.client.flows import (
-    absent,
-    client_user,
-    delivered,
-    expect_at,
-    finished,
-    joined_session,
-    user_sends,
-)
-from conformance.testcases.procedures import sip_evidence
 
-from conformance.catalog.profile import Pixit
-from conformance.checks import VerdictRecorder, expect_equal, inconclusive, not_applicable
+from conformance.checks import expect_equal, inconclusive, not_applicable
 from conformance.documents.conference_info import (
     CONFERENCE_INFO_CONTENT_TYPE,
     ConferenceInfo,
@@ -41,6 +28,8 @@ from conformance.documents.conference_info import (
 )
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.errors import DocumentError, RemoteProtocolError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.dialog import Dialog
@@ -49,7 +38,16 @@ from conformance.protocol.sip.message import SipRequest
 from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
 from conformance.roles.pf import GroupSession, InviteKind, PfEmulator, PfInvite
 from conformance.roles.sip_helpers import aor
-from conformance.roles.upper_tester import UpperTester
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures.client_flows import (
+    absent,
+    client_user,
+    delivered,
+    expect_at,
+    finished,
+    joined_session,
+    user_sends,
+)
 
 
 def _listed(invite: SipRequest) -> set[str] | None:
@@ -131,28 +129,22 @@ async def _accept_and_notify(
 
 
 @pytest.mark.requirement("CLIENT-5.2.3.5-404-GSO")
-async def test_5_2_3_5_404_on_refresh_uses_the_group_state_object(
-    recorder: VerdictRecorder,
-    pf_emulator: PfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    upper_tester: UpperTester,
-    pics: Mapping[str, bool | str],
-) -> None:
+async def test_5_2_3_5_404_on_refresh_uses_the_group_state_object(tc: Tc) -> None:
     """with {a client that received a Group State Object listing A and N over MSRP, and
             later a NOTIFY listing A, N and X} ensure that
     { when {its subscription refresh on the next re-connection gets 404 Not Found}
       then {the client's Participant Information is that of the Group State Object: its
             next re-join INVITE (after send-message) lists A and N, not X} }"""
-    if not pics.get("client.deferred_delivery", False):
+    pf = await tc.pf()
+    if not tc.pics.get("client.deferred_delivery", False):
         not_applicable("the Group State Object reaches the client in a deferred delivery")
-    session, first = await joined_session(pf_emulator, pixit, within=guards.sip)
+    session, first = await joined_session(pf, tc.pixit, within=tc.guards.sip)
     if first.response is None or first.response.status != 200:
         inconclusive("the client did not accept the group invitation (preamble)")
     # the inactive deferred delivery brings the Group State Object (7.3.11 1.a.vii)
-    deferred = await pf_emulator.invite(InviteKind.DEFERRED, session)
-    answer = await deferred.final(guards.sip)
-    if answer.status != 200 or not await delivered(pf_emulator, deferred, within=guards.sip):
+    deferred = await pf.invite(InviteKind.DEFERRED, session)
+    answer = await deferred.final(tc.guards.sip)
+    if answer.status != 200 or not await delivered(pf, deferred, within=tc.guards.sip):
         inconclusive(f"the deferred delivery was not set up ({answer.status})")
     host = aor(session.focus).split("@", 1)[-1]
     tail = session.conversation_id[:6]
@@ -161,39 +153,39 @@ async def test_5_2_3_5_404_on_refresh_uses_the_group_state_object(
     stale = f"sip:stale-{tail}@{host}"
     deferred.send_group_state([member, newcomer])
     # a stored message after it: its IMDN shows the client has read the MSRP stream so far
-    pf_emulator.own(member)
+    pf.own(member)
     deferred.send_stored("after the group state", sender=member)
-    imdn = await absent(pf_emulator, "MESSAGE", member, within=guards.sip)
+    imdn = await absent(pf, "MESSAGE", member, within=tc.guards.sip)
     if imdn is not None:
         imdn.respond(200)
     bye = await deferred.bye()
     with contextlib.suppress(WaitTimeout):
-        await bye.final(guards.sip)
+        await bye.final(tc.guards.sip)
     # re-connected: the refresh is accepted and a NOTIFY adds X (not in the object)
-    me = client_user(pixit)
-    first_active, refresh = await _reconnect(pf_emulator, session, guards)
+    me = client_user(tc.pixit)
+    first_active, refresh = await _reconnect(pf, session, tc.guards)
     notify = await _accept_and_notify(
-        pf_emulator, refresh, session, (member, newcomer, stale, me), guards
+        pf, refresh, session, (member, newcomer, stale, me), tc.guards
     )
     bye = await first_active.bye()
     with contextlib.suppress(WaitTimeout):
-        await bye.final(guards.sip)
+        await bye.final(tc.guards.sip)
     # re-connected again: the refresh gets 404, the group session being inactive
-    second_active, refused = await _reconnect(pf_emulator, session, guards)
-    not_found = pf_emulator.response(refused, 404, "Not Found")
+    second_active, refused = await _reconnect(pf, session, tc.guards)
+    not_found = pf.response(refused, 404, "Not Found")
     refused.send(not_found)
     bye = await second_active.bye()
     with contextlib.suppress(WaitTimeout):
-        await bye.final(guards.sip)
-    action = user_sends(upper_tester, pixit, "after the 404", session)
-    rejoin = await expect_at(pf_emulator, "INVITE", session.focus, within=guards.sip)
+        await bye.final(tc.guards.sip)
+    action = user_sends(tc.upper_tester, tc.pixit, "after the 404", session)
+    rejoin = await expect_at(pf, "INVITE", session.focus, within=tc.guards.sip)
     listed = _listed(rejoin.request)
     rejoin.respond(480)
-    await finished(action, within=guards.sip * 2)
+    await finished(action, within=tc.guards.sip * 2)
     # CLIENT-5.2.3.5-404-GSO: "the CPM Client SHALL use the CPM Group State Object to
     # retrieve the latest Participants Information"
     expect_equal(
-        recorder,
+        tc.recorder,
         "CLIENT-5.2.3.5-404-GSO",
         expected={aor(member), aor(newcomer)},
         actual=(listed or set()) - {aor(me)},

@@ -9,14 +9,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import new_ids
-
 from conformance.catalog.model import Role
 from conformance.catalog.profile import Pixit
-from conformance.checks import inconclusive, not_applicable
+from conformance.checks import EvidenceRef, inconclusive, not_applicable
 from conformance.documents.conference_info import ConferenceInfo, parse_conference_info
 from conformance.errors import DocumentError, RemoteProtocolError
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.headers import get_contacts
@@ -26,6 +25,8 @@ from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.uri import parse_uri
 from conformance.roles.client import ClientEmulator, InviteHandle, SubscribeHandle
 from conformance.roles.msrp_peer import MsrpPeer
+from conformance.testcases.procedures.messages import sip_evidence
+from conformance.testcases.procedures.sessions import new_ids
 
 
 def cf_address(pixit: Pixit) -> Address:
@@ -34,6 +35,19 @@ def cf_address(pixit: Pixit) -> Address:
     if address is None:
         not_applicable("no CF address in the profile")
     return address
+
+
+def three_users(pixit: Pixit) -> tuple[str, str, str]:
+    """The first three users of the profile (inconc with fewer)."""
+    uris = [u.uri for u in pixit.users]
+    if len(uris) < 3:
+        inconclusive("the profile needs three users")
+    return uris[0], uris[1], uris[2]
+
+
+def notification_evidence(notification: Notification | None, what: str) -> list[EvidenceRef]:
+    """The NOTIFY as evidence (none when none came)."""
+    return [sip_evidence(notification.request, what)] if notification is not None else []
 
 
 def asserted(user: str) -> tuple[tuple[str, str], ...]:
@@ -87,17 +101,13 @@ async def _connect(
 
 
 async def create_hosted_session(
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
-    *,
-    creator: str,
-    recipients: tuple[str, ...],
+    tc: Tc, *, creator: str, recipients: tuple[str, ...]
 ) -> HostedSession:
     """``creator`` invites ``recipients`` at the conference factory (RFC 5366 recipient
     list); the session's focus is the Contact of the CF's 200. Inconc when it fails."""
+    pixit, guards = tc.pixit, tc.guards
     cf = cf_address(pixit)
-    client = await client_factory(creator, 0, register=False)
+    client = await tc.client(creator, 0, register=False)
     msrp = await client.new_msrp_peer()
     conversation_id, contribution_id = new_ids()
     request = client.build_group_invite(
@@ -118,11 +128,10 @@ async def create_hosted_session(
     return session
 
 
-async def join(
-    session: HostedSession, client_factory: ClientFactory, guards: Guards, user: str
-) -> Leg:
+async def join(tc: Tc, session: HostedSession, user: str) -> Leg:
     """``user`` joins the session with an INVITE to its focus (inconc when refused)."""
-    client = await client_factory(user, 0, register=False)
+    guards = tc.guards
+    client = await tc.client(user, 0, register=False)
     msrp = await client.new_msrp_peer()
     request = client.build_group_invite(
         session.focus,
@@ -229,6 +238,8 @@ __all__ = [
     "leave",
     "lose_connection",
     "next_notify",
+    "notification_evidence",
     "subscribe",
+    "three_users",
     "unknown_focus",
 ]

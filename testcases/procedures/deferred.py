@@ -13,9 +13,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import pf_address
-
 from conformance.catalog.profile import Pixit
 from conformance.checks import inconclusive
 from conformance.documents.conference_info import (
@@ -25,15 +22,18 @@ from conformance.documents.conference_info import (
     User,
     build_conference_info,
 )
+from conformance.fixtures.case import Tc
+from conformance.fixtures.network import Guards
 from conformance.net.clock import WaitTimeout
+from conformance.net.msrp_pump import MsrpTransactionTimeoutError
 from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.message import SipResponse
-from conformance.roles.cf import CfEmulator, IncomingSubscribe
+from conformance.roles.cf import IncomingSubscribe
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
 from conformance.roles.client import ClientEmulator, IncomingInvite, InviteHandle
-from conformance.roles.ims_core import Scscf
 from conformance.roles.msrp_peer import MsrpPeer
+from conformance.testcases.procedures.sessions import pf_address
 
 #: the Reason of a BYE that says the user did not leave voluntarily (cause != 200)
 INVOLUNTARY = 'SIP;cause=480;text="Temporarily Unavailable"'
@@ -52,20 +52,15 @@ class GroupLeg:
     sent: list[str] = field(default_factory=list)
 
 
-async def cf_group_session(
-    client_factory: ClientFactory,
-    cf: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
-    *,
-    answer: bool = True,
-) -> GroupLeg:
+async def cf_group_session(tc: Tc, *, answer: bool = True) -> GroupLeg:
     """The CF invites user B (two other participants); client B answers (unless
     ``answer`` is False: then the INVITE is left unanswered)."""
+    pixit, guards = tc.pixit, tc.guards
+    cf = await tc.cf()
     if len(pixit.users) < 3:
         inconclusive("the profile needs three users")
     originator, user, third = (u.uri for u in pixit.users[:3])
-    client = await client_factory(user)
+    client = await tc.client(user)
     participants = (originator, user, third)
     handle = await cf_invite(
         cf, user, pf_address(pixit), originator=originator, participants=participants
@@ -105,18 +100,29 @@ def conference_body(focus: str, users: tuple[str, ...], version: int = 1) -> byt
 
 
 async def accept_focus_subscription(
-    cf: CfEmulator,
-    leg: GroupLeg,
-    guards: Guards,
-    users: tuple[str, ...],
-    *,
-    within: float | None = None,
+    tc: Tc, leg: GroupLeg, users: tuple[str, ...], *, within: float | None = None
 ) -> IncomingSubscribe:
     """The PF's SUBSCRIBE to the focus, accepted with a full NOTIFY of ``users``."""
-    sub = await cf.expect_subscribe(within=within or guards.sip)
+    cf = await tc.cf()
+    sub = await cf.expect_subscribe(within=within or tc.guards.sip)
     sub.accept()
     await sub.notify(conference_body(leg.cf.focus_uri, users))
     return sub
+
+
+async def client_b_gone(
+    tc: Tc, leg: GroupLeg, users: tuple[str, ...] | None = None
+) -> IncomingSubscribe | None:
+    """Client B leaves involuntarily (BYE, cause 480); the CF accepts the PF's focus
+    subscription with a full NOTIFY of ``users`` (default: the session's participants);
+    None when no SUBSCRIBE came."""
+    await leg.invite.bye(INVOLUNTARY)
+    try:
+        return await accept_focus_subscription(
+            tc, leg, leg.participants if users is None else users
+        )
+    except WaitTimeout:
+        return None
 
 
 def in_subscription(
@@ -135,7 +141,8 @@ def in_subscription(
 
 
 async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
-    """The CF sends chat messages in the session; the MSRP status of each."""
+    """The CF sends chat messages in the session; the MSRP status of each (0 when none
+    came)."""
     statuses: list[int] = []
     channel = leg.cf.msrp.channel
     for text in texts:
@@ -149,19 +156,19 @@ async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
         try:
             response = await channel.response(requests[-1], within=guards.msrp)
             statuses.append(response.status_code)
-        except Exception:
+        except (WaitTimeout, MsrpTransactionTimeoutError):
             statuses.append(0)
     return statuses
 
 
-async def client_returns(scscf: Scscf, leg: GroupLeg, pixit: Pixit, guards: Guards) -> SipResponse:
+async def client_returns(tc: Tc, leg: GroupLeg) -> SipResponse:
     """Client B is back: the S-CSCF's third-party REGISTER to the PF."""
-    return await scscf.third_party_register(
-        pf_address(pixit),
+    return await tc.scscf.third_party_register(
+        pf_address(tc.pixit),
         leg.user,
         leg.client.instance,
         contact_user=leg.client.contact_user,
-        within=guards.sip,
+        within=tc.guards.sip,
     )
 
 
@@ -213,6 +220,7 @@ __all__ = [
     "accept_focus_subscription",
     "cf_group_session",
     "cf_sends",
+    "client_b_gone",
     "client_returns",
     "conference_body",
     "deliveries",

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import OriginatingSession, send_group_invite
-
-from conformance.catalog.profile import Pixit
 from conformance.checks import inconclusive
+from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.message import SipResponse
-from conformance.roles.cf import CfEmulator, CfSession, IncomingSubscribe
+from conformance.roles.cf import CfSession, IncomingSubscribe
 from conformance.roles.client import ClientEmulator
+from conformance.testcases.procedures.sessions import (
+    GroupInvite,
+    OriginatingSession,
+    send_group_invite,
+)
 
 
 @dataclass
@@ -31,10 +33,7 @@ class FocusSession:
 
 
 async def group_session_with_subscription(
-    client_factory: ClientFactory,
-    cf: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
+    tc: Tc,
     *,
     user: str | None = None,
     instance: int = 0,
@@ -44,31 +43,33 @@ async def group_session_with_subscription(
     """Client -> PF -> CF group INVITE, the CF accepts with an isfocus Contact, the client
     ACKs; then the PF's SUBSCRIBE to the focus (``None`` when none came in time).
     ``ids`` re-uses a conversation (a re-join), ``focus`` the CF's focus URI."""
-    client = await client_factory(user or pixit.users[0].uri, instance)
-    session = await send_group_invite(client, pixit, ids=ids)
-    incoming = await cf.expect_invite(within=guards.sip, conversation_id=session.conversation_id)
+    cf = await tc.cf()
+    client = await tc.client(user or tc.pixit.users[0].uri, instance)
+    session = await send_group_invite(client, tc.pixit, GroupInvite(ids=ids))
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     cf_session = await incoming.accept(focus_uri=focus)
-    answer = await session.handle.final(within=guards.sip)
+    answer = await session.handle.final(within=tc.guards.sip)
     if answer.status != 200:
         inconclusive(f"the group session was not established ({answer.status})")
     await session.handle.ack()
     try:
-        subscribe: IncomingSubscribe | None = await cf.expect_subscribe(within=guards.sip)
+        subscribe: IncomingSubscribe | None = await cf.expect_subscribe(within=tc.guards.sip)
     except WaitTimeout:
         subscribe = None
     return FocusSession(client, session, cf_session, answer, subscribe)
 
 
 async def subscribed(
-    client_factory: ClientFactory, cf: CfEmulator, pixit: Pixit, guards: Guards, **kw: object
+    tc: Tc,
+    *,
+    user: str | None = None,
+    instance: int = 0,
+    ids: tuple[str, str] | None = None,
+    focus: str | None = None,
 ) -> tuple[FocusSession, IncomingSubscribe]:
     """As :func:`group_session_with_subscription`, inconc without the PF's SUBSCRIBE."""
     fs = await group_session_with_subscription(
-        client_factory,
-        cf,
-        pixit,
-        guards,
-        **kw,  # type: ignore[arg-type]
+        tc, user=user, instance=instance, ids=ids, focus=focus
     )
     if fs.subscribe is None:
         inconclusive("the PF sent no SUBSCRIBE to the focus")

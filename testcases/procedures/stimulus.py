@@ -30,9 +30,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from conformance.fixtures.network import ClientFactory, Guards
-from conformance.testcases.procedures import new_ids, pf_address, send_group_invite
-
 from conformance.catalog.profile import Pixit
 from conformance.checks import inconclusive
 from conformance.documents.resource_lists import (
@@ -42,19 +39,24 @@ from conformance.documents.resource_lists import (
     ResourceList,
     build_resource_list,
 )
+from conformance.errors import LocalProtocolError
+from conformance.fixtures.case import Tc
 from conformance.protocol.sip.cpm import (
     CONTRIBUTION_ID,
     CONVERSATION_ID,
     ICSI_SESSION,
-    ICSI_SESSION_GROUP,
     OPTION_RECIPIENT_LIST_INVITE,
 )
 from conformance.protocol.sip.headers import format_contact_preference, format_icsi_ref
-from conformance.protocol.sip.message import SipMessage, parse_message
-from conformance.roles.cf import DEFAULT_SERVER, CfEmulator
-from conformance.roles.cf_invite import cf_invite
-from conformance.roles.ims_core import DEFAULT_USER_AGENT
+from conformance.protocol.sip.message import SipResponse, parse_message
 from conformance.roles.pjsip_peer import BodyPart, CallEvent, PjsipPeer
+from conformance.testcases.procedures.sessions import (
+    CfInvite,
+    GroupInvite,
+    new_ids,
+    pf_address,
+    send_group_invite,
+)
 
 ENGINE = "engine"
 PJSIP = "pjsip"
@@ -119,7 +121,7 @@ def _recipients(participants: tuple[str, ...]) -> BodyPart:
     )
 
 
-async def _pjsip_final(peer: PjsipPeer, call: int, within: float) -> SipMessage:
+async def _pjsip_final(peer: PjsipPeer, call: int, within: float) -> SipResponse:
     """The final response pjsua2 received for its INVITE, parsed from the raw bytes."""
 
     def final(e: CallEvent) -> bool:
@@ -130,55 +132,44 @@ async def _pjsip_final(peer: PjsipPeer, call: int, within: float) -> SipMessage:
         return e.state == "DISCONNECTED"  # a non-2xx final response ends the call
 
     event = await peer.call_events.take(within, f"final response to call {call}", final)
-    return parse_message(event.raw, stream=False)
+    response = parse_message(event.raw, stream=False)
+    if not isinstance(response, SipResponse):  # "SIP/" starts a status line: never here
+        raise LocalProtocolError(f"pjsua2 reported a request as call {call}'s response")
+    return response
 
 
 async def originating_invite(
-    stack: StimulusStack,
-    client_factory: ClientFactory,
-    pixit: Pixit,
-    guards: Guards,
-    *,
-    register: bool = True,
-    asserted_identity: str | None = None,
-    user_agent: str = DEFAULT_USER_AGENT,
-    privacy: str | None = None,
-    p_preferred_service: str | None = ICSI_SESSION_GROUP,
-    extra_headers: tuple[tuple[str, str], ...] = (),
-) -> SipMessage:
+    stack: StimulusStack, tc: Tc, invite: GroupInvite | None = None, *, register: bool = True
+) -> SipResponse:
     """A client of the first user (registered first when ``register``) sends a group
-    INVITE to the conference factory through the PF; the PF's final response."""
+    INVITE to the conference factory through the PF; the PF's final response. pjsua2
+    sends the ``asserted_identity``, ``user_agent``, ``privacy``, ``p_preferred_service``
+    and ``extra_headers`` of ``invite``."""
+    invite = invite or GroupInvite()
+    pixit = tc.pixit
     user = pixit.users[0].uri
-    client = await client_factory(user, 0, register=register)
+    client = await tc.client(user, 0, register=register)
     if not stack.is_pjsip:
-        session = await send_group_invite(
-            client,
-            pixit,
-            asserted_identity=asserted_identity,
-            user_agent=user_agent,
-            privacy=privacy,
-            p_preferred_service=p_preferred_service,
-            extra_headers=extra_headers,
-        )
-        return await session.handle.final(within=guards.sip)
+        session = await send_group_invite(client, pixit, invite)
+        return await session.handle.final(within=tc.guards.sip)
     peer = await stack.pjsip()
-    identity = asserted_identity or user
+    identity = invite.asserted_identity or user
     conversation_id, contribution_id = new_ids()
     others = tuple(u.uri for u in pixit.users if u.uri != user)[:2]
     headers: list[tuple[str, str]] = [
         ("P-Asserted-Identity", f"<{identity}>"),
         ("Accept-Contact", format_contact_preference([format_icsi_ref([ICSI_SESSION])])),
     ]
-    if p_preferred_service is not None:
-        headers.append(("P-Preferred-Service", p_preferred_service))
+    if invite.p_preferred_service is not None:
+        headers.append(("P-Preferred-Service", invite.p_preferred_service))
     headers += [
-        ("User-Agent", user_agent),
+        ("User-Agent", invite.user_agent),
         (CONVERSATION_ID, conversation_id),
         (CONTRIBUTION_ID, contribution_id),
     ]
-    if privacy is not None:
-        headers.append(("Privacy", privacy))
-    headers += [("Require", OPTION_RECIPIENT_LIST_INVITE), *extra_headers]
+    if invite.privacy is not None:
+        headers.append(("Privacy", invite.privacy))
+    headers += [("Require", OPTION_RECIPIENT_LIST_INVITE), *invite.extra_headers]
     call = await peer.make_call(
         pixit.uris.conference_factory,
         headers,
@@ -187,39 +178,29 @@ async def originating_invite(
         parts=[_recipients(others)],
         sdp=_msrp_offer(pixit.tool_host),
     )
-    return await _pjsip_final(peer, call, guards.sip)
+    return await _pjsip_final(peer, call, tc.guards.sip)
 
 
 async def terminating_invite(
     stack: StimulusStack,
-    cf: CfEmulator,
-    pixit: Pixit,
-    guards: Guards,
+    tc: Tc,
     user: str,
+    invite: CfInvite | None = None,
     *,
-    user_agent: str = DEFAULT_SERVER,
-    asserted_service: str | None = ICSI_SESSION_GROUP,
-    extra_headers: tuple[tuple[str, str], ...] = (),
-    sdp: bytes | None = None,
     pjsip_sdp: str = "",
-) -> SipMessage:
+) -> SipResponse:
     """The CF's group INVITE for the served ``user`` (the originator is the first user),
-    sent to the PF; the PF's final response. ``sdp`` replaces the engine's MSRP offer;
-    pjsua2 sends an MSRP offer too, or its own audio-only offer with
-    ``pjsip_sdp=PJSUA_AUDIO_OFFER``."""
+    sent to the PF; the PF's final response. ``invite.sdp`` replaces the engine's MSRP
+    offer; pjsua2 sends an MSRP offer too, or its own audio-only offer with
+    ``pjsip_sdp=PJSUA_AUDIO_OFFER``; it sends the ``user_agent``, ``asserted_service`` and
+    ``extra_headers`` of ``invite``."""
+    invite = invite or CfInvite()
+    pixit = tc.pixit
+    cf = await tc.cf()
     originator = pixit.users[0].uri
     if not stack.is_pjsip:
-        handle = await cf_invite(
-            cf,
-            user,
-            pf_address(pixit),
-            originator=originator,
-            user_agent=user_agent,
-            asserted_service=asserted_service,
-            extra_headers=extra_headers,
-            sdp=sdp,
-        )
-        return await handle.final(within=guards.sip)
+        handle = await invite.send(cf, user, pf_address(pixit), originator=originator)
+        return await handle.final(within=tc.guards.sip)
     peer = await stack.pjsip()
     focus = cf.new_focus_uri()
     conversation_id, contribution_id = new_ids()
@@ -229,9 +210,9 @@ async def terminating_invite(
         (CONVERSATION_ID, conversation_id),
         (CONTRIBUTION_ID, contribution_id),
     ]
-    if asserted_service is not None:
-        headers.append(("P-Asserted-Service", asserted_service))
-    headers += [("User-Agent", user_agent), *extra_headers]
+    if invite.asserted_service is not None:
+        headers.append(("P-Asserted-Service", invite.asserted_service))
+    headers += [("User-Agent", invite.user_agent or ""), *invite.extra_headers]
     call = await peer.make_call(
         user,
         headers,
@@ -241,7 +222,7 @@ async def terminating_invite(
         parts=[_recipients((originator, user))],
         sdp="" if pjsip_sdp == PJSUA_AUDIO_OFFER else (pjsip_sdp or _msrp_offer(pixit.tool_host)),
     )
-    return await _pjsip_final(peer, call, guards.sip)
+    return await _pjsip_final(peer, call, tc.guards.sip)
 
 
 __all__ = [

@@ -8,13 +8,12 @@ stays in the test case.
 
 from __future__ import annotations
 
-from conformance.fixtures.network import Guards
-from conformance.testcases.procedures import expect_arrival
-
-from conformance.checks import EvidenceRef, VerdictRecorder, evidence, expect_true
+from conformance.checks import EvidenceRef, evidence, expect_true
 from conformance.documents.groupstate import GroupState, parse_group_state
 from conformance.errors import DocumentError
+from conformance.fixtures.case import Tc
 from conformance.roles.store import MessageStoreReader, StoredObject
+from conformance.testcases.procedures.messages import expect_arrival
 
 
 def stored_evidence(obj: StoredObject, what: str) -> EvidenceRef:
@@ -30,15 +29,15 @@ async def known_uids(store: MessageStoreReader, folder: str) -> set[int]:
 
 
 async def new_group_state_object(
-    recorder: VerdictRecorder,
+    tc: Tc,
     requirement: str,
     store: MessageStoreReader,
     folder: str,
     known: set[int],
-    guards: Guards,
 ) -> tuple[StoredObject, GroupState] | None:
     """The next Group State Object the PF adds to ``folder`` (a fail of ``requirement``
     when none comes); inconclusive when it cannot be read at all."""
+    recorder, guards = tc.recorder, tc.guards
     obj = await expect_arrival(
         recorder,
         requirement,

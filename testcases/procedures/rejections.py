@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from conformance.testcases.procedures import first_warning, sip_evidence
-
 from conformance.checks import VerdictRecorder, expect_equal
 from conformance.checks.verdict import EvidenceRef
-from conformance.protocol.sip.message import SipMessage
+from conformance.protocol.sip.message import SipResponse
+from conformance.testcases.procedures.messages import first_warning, sip_evidence
 
 FINAL_RESPONSE = "the PF's final response"
 
 
 def expect_rejection(
     recorder: VerdictRecorder,
-    answer: SipMessage,
+    answer: SipResponse,
     requirement: str,
     status: int,
     *,

@@ -1,0 +1,89 @@
+"""Reading what the SUT sent: a SIP message as evidence, a bounded wait whose timeout fails
+the requirement it tests, the MSRP media of an SDP, the first Warning.
+
+A procedure reads; the only judgement it records is the one the test case names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from conformance.checks import EvidenceRef, VerdictRecorder, check, evidence
+from conformance.errors import ProtocolError, RemoteProtocolError
+from conformance.net.clock import WaitTimeout
+from conformance.net.msrp_pump import MsrpTransactionTimeoutError
+from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.protocol.sip.headers import get_warnings
+from conformance.protocol.sip.message import SipMessage
+from conformance.protocol.sip.sdp import MediaDescription, parse_sdp
+from conformance.roles.client import sdp_of
+
+T = TypeVar("T")
+
+#: a bounded wait for the SUT ran out (a SIP or MSRP transaction, or an awaited event)
+SUT_SILENCE: tuple[type[Exception], ...] = (
+    WaitTimeout,
+    TransactionTimeoutError,
+    MsrpTransactionTimeoutError,
+)
+#: what driving a dialog or MSRP session with the SUT can raise: the SUT silent, a
+#: dialog or transaction already ended (LocalProtocolError), bytes of the SUT that do not
+#: parse (RemoteProtocolError), a connection the SUT closed (OSError). A tool bug (any
+#: other exception) still surfaces as ``error``.
+PEER_ERRORS: tuple[type[Exception], ...] = (*SUT_SILENCE, ProtocolError, OSError)
+
+
+def sip_evidence(message: SipMessage, description: str) -> EvidenceRef:
+    """Evidence pointing at a SIP message: its first line and its raw bytes."""
+    return evidence("sip", description, message.first_line(), message.raw)
+
+
+async def expect_arrival(
+    recorder: VerdictRecorder,
+    requirement: str,
+    awaited: Awaitable[T],
+    *,
+    expected: str,
+    evidence: list[EvidenceRef] | None = None,
+) -> T | None:
+    """Wait for something the requirement says the SUT sends; when the bounded wait runs
+    out, that is a ``fail`` of the requirement (not an inconclusive case). None then."""
+    try:
+        return await awaited
+    except (WaitTimeout, TransactionTimeoutError) as exc:
+        check(
+            recorder,
+            requirement,
+            ok=False,
+            expected=expected,
+            actual=f"nothing within the guard time ({exc})",
+            evidence=evidence,
+        )
+        return None
+
+
+def msrp_media(message: SipMessage) -> MediaDescription | None:
+    """The MSRP media description of a message's SDP (plain or the SDP part of a
+    multipart body); None when there is no SDP, no MSRP m-line, or the SDP is invalid —
+    the check that needs it then fails with None as the actual value."""
+    try:
+        return parse_sdp(sdp_of(message)).msrp
+    except RemoteProtocolError:
+        return None
+
+
+def first_warning(message: SipMessage) -> tuple[int, str] | None:
+    """(code, text) of the first Warning value (RFC 3261 20.43), None without one."""
+    warnings = get_warnings(message)
+    return (warnings[0].code, warnings[0].text) if warnings else None
+
+
+__all__ = [
+    "PEER_ERRORS",
+    "SUT_SILENCE",
+    "expect_arrival",
+    "first_warning",
+    "msrp_media",
+    "sip_evidence",
+]

@@ -1,0 +1,200 @@
+"""CPM System Description 5.2.3.5 (seed 000): the CF handles Participant Information
+subscriptions.
+
+The tool plays the participants' PFs/clients and sends straight to the CF under test (no
+PF in the path). Expected values are written here from the seed text and RFC 4575/6665.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks import expect_equal, expect_true, inconclusive
+from conformance.fixtures.case import Tc
+from conformance.testcases.procedures import sip_evidence
+from conformance.testcases.procedures.hosted_session import (
+    cf_address,
+    create_hosted_session,
+    endpoint_of,
+    join,
+    leave,
+    lose_connection,
+    next_notify,
+    notification_evidence,
+    subscribe,
+    three_users,
+    unknown_focus,
+)
+
+CONFERENCE_INFO = "application/conference-info+xml"
+
+
+@pytest.mark.requirement("CF-5.2.3.5-200", "CF-5.2.3.5-NOTIFY-INITIAL", "CF-5.2.3.5-NOTIFY-CHANGES")
+async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
+    """with {a group session hosted by the CF: alice (creator) and bob connected} ensure that
+    { when {alice subscribes to the focus (Event: conference, Expires: 600), then carol joins,
+            bob leaves with BYE and carol's MSRP connection fails}
+      then {the CF answers 200 with Expires <= 600, sends an initial NOTIFY listing alice
+            and bob, and a NOTIFY on each change: carol connected, bob
+            disconnected/departed, carol disconnected/failed and still listed} }"""
+    alice, bob, carol = three_users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
+    await join(tc, session, bob)
+    subscriber = session.legs[alice].client
+    handle, ok = await subscribe(subscriber, session.focus, session.cf, tc.guards, expires=600)
+    ev_ok = sip_evidence(ok, "the CF's response to the SUBSCRIBE")
+    expires = ok.headers.get("Expires")
+    # CF-5.2.3.5-200: "respond with the Participant Information subscription successful
+    # response" (RFC 6665: 200, Expires not longer than requested)
+    expect_equal(
+        tc.recorder, "CF-5.2.3.5-200", expected=200, actual=ok.status, evidence=ev_ok, fatal=True
+    )
+    expect_true(
+        tc.recorder,
+        "CF-5.2.3.5-200",
+        expires is not None and expires.strip().isdigit() and int(expires) <= 600,
+        expected="Expires <= 600 (the requested duration)",
+        actual=expires,
+        evidence=ev_ok,
+    )
+
+    # CF-5.2.3.5-NOTIFY-INITIAL: "send the initial Participant Information notification"
+    first = await next_notify(subscriber, tc.guards)
+    expect_true(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-INITIAL",
+        first is not None,
+        expected="a NOTIFY in the subscription dialog",
+        actual="none within the SIP guard" if first is None else first.request.first_line(),
+        evidence=[ev_ok, *notification_evidence(first, "the initial NOTIFY")],
+        fatal=True,
+    )
+    assert first is not None
+    ev_first = notification_evidence(first, "the initial NOTIFY")
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-INITIAL",
+        expected=("conference", CONFERENCE_INFO),
+        actual=(
+            (first.request.headers.get("Event") or "").split(";")[0].strip().lower(),
+            (first.request.headers.get("Content-Type") or "").split(";")[0].strip().lower(),
+        ),
+        message="Event: conference with a conference-info body",
+        evidence=ev_first,
+    )
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-INITIAL",
+        expected={alice: ("connected", None), bob: ("connected", None)},
+        actual={u: endpoint_of(first.info, u) for u in (alice, bob)},
+        message="the participants alice and bob are listed connected",
+        evidence=ev_first,
+    )
+
+    # CF-5.2.3.5-NOTIFY-CHANGES: "continue sending ... whenever the Participant
+    # Information changes"
+    await join(tc, session, carol)
+    joined = await next_notify(subscriber, tc.guards)
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-CHANGES",
+        expected=("connected", None),
+        actual=endpoint_of(joined.info if joined else None, carol),
+        message="carol's join is notified",
+        evidence=notification_evidence(joined, "the NOTIFY after carol joined"),
+    )
+    await leave(session, bob, tc.guards)
+    left = await next_notify(subscriber, tc.guards)
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-CHANGES",
+        expected=("disconnected", "departed"),
+        actual=endpoint_of(left.info if left else None, bob),
+        message="bob's BYE is notified as disconnected/departed",
+        evidence=notification_evidence(left, "the NOTIFY after bob's BYE"),
+    )
+    await lose_connection(session, carol)
+    failed = await next_notify(subscriber, tc.guards)
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-CHANGES",
+        expected=("disconnected", "failed"),
+        actual=endpoint_of(failed.info if failed else None, carol),
+        message="carol's connection failure is notified; carol stays listed, failed",
+        evidence=notification_evidence(failed, "the NOTIFY after carol's connection failed"),
+    )
+    await handle.unsubscribe()
+
+
+@pytest.mark.requirement("CF-5.2.3.5-NOTIFY-CHANGES")
+async def test_5_2_3_5_subscription_ends_with_the_session(tc: Tc) -> None:
+    """with {a group session hosted by the CF, bob subscribed to its focus} ensure that
+    { when {every participant leaves with BYE, so that the session ends}
+      then {the subscription ends with a NOTIFY carrying Subscription-State
+            terminated;reason=noresource (RFC 6665 4.1.3: the subscription became
+            invalid)} }"""
+    alice, bob, carol = three_users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
+    await join(tc, session, bob)
+    subscriber = session.legs[bob].client
+    _, ok = await subscribe(subscriber, session.focus, session.cf, tc.guards)
+    if ok.status != 200:
+        inconclusive(f"the CF answered the SUBSCRIBE with {ok.status}")
+    await next_notify(subscriber, tc.guards)  # the initial NOTIFY (judged elsewhere)
+    await leave(session, alice, tc.guards)
+    await next_notify(subscriber, tc.guards)  # alice departed (judged elsewhere)
+    await leave(session, bob, tc.guards)
+    last = await next_notify(subscriber, tc.guards)
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-CHANGES",
+        expected=("terminated", "noresource"),
+        actual=(last.state.state, last.state.reason) if last and last.state else None,
+        message="the notifications continue until the subscription becomes invalid",
+        evidence=notification_evidence(last, "the last NOTIFY"),
+    )
+
+
+@pytest.mark.requirement("CF-5.2.3.5-HOSTS")
+async def test_5_2_3_5_subscription_to_a_session_not_hosted(tc: Tc) -> None:
+    """with {a CF that hosts no group session with a given identity} ensure that
+    { when {a client subscribes to that identity at the CF}
+      then {the CF answers 404 Not Found} }"""
+    cf = cf_address(tc.pixit)
+    alice = tc.pixit.users[0].uri
+    client = await tc.client(alice, 0, register=False)
+    _, answer = await subscribe(client, unknown_focus(cf), cf, tc.guards)
+    # CF-5.2.3.5-HOSTS: "SHALL check that it hosts the targeted CPM Group Session"
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-HOSTS",
+        expected=404,
+        actual=answer.status,
+        evidence=sip_evidence(answer, "the CF's response"),
+    )
+
+
+@pytest.mark.requirement("CF-5.2.3.5-REJECT")
+async def test_5_2_3_5_unauthorised_subscription_is_rejected(tc: Tc) -> None:
+    """with {a group session hosted by the CF and a user who is no participant (PIXIT
+    uris.unauthorised_user)} ensure that
+    { when {that user subscribes to the session's focus}
+      then {the CF sends back an error response (4xx-6xx; 403 expected)} }"""
+    if not tc.pixit.uris.unauthorised_user:
+        inconclusive("the profile names no unauthorised user (uris.unauthorised_user)")
+    alice, bob, _ = three_users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
+    outsider = await tc.client(
+        tc.pixit.uris.unauthorised_user,
+        "urn:uuid:00000000-0000-4000-8000-0000000000f0",
+        register=False,
+    )
+    _, answer = await subscribe(outsider, session.focus, session.cf, tc.guards)
+    expect_true(
+        tc.recorder,
+        "CF-5.2.3.5-REJECT",
+        400 <= answer.status <= 699,
+        expected="an error response (4xx-6xx; 403 Forbidden expected)",
+        actual=answer.status,
+        evidence=sip_evidence(answer, "the CF's response to the outsider's SUBSCRIBE"),
+    )
