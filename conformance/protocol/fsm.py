@@ -23,29 +23,26 @@ the :class:`Origin` the caller passes to :meth:`Machine.step`:
   - the subscriber returns it from ``on_response`` (a NOTIFY with no subscription is
     answered 481 before the table is asked), the notifier answers the SUBSCRIBE with 481
     (:mod:`conformance.protocol.sip.subscription`);
-  - the dialog raises it from ``receive_request`` / ``confirm``, as it raises the other
-    faults of a request or response it is given (:mod:`conformance.protocol.sip.dialog`).
+  - the dialog raises it from ``receive_request``, as it raises the other faults of a
+    request it is given (:mod:`conformance.protocol.sip.dialog`; the responses given to
+    ``confirm`` are the TU's to sort, so they are LOCAL inputs).
 
 An input that the protocol says to ignore in some state is not left out of the table: it
 has an explicit entry that keeps the state and has no effect, so a missing entry always
 means a fault of one side. Each machine is declared once, with its name, next to its
 table:
 
-=========================================  =============================================
-machine                                    table
-=========================================  =============================================
-``INVITE client transaction``              ``sip.transaction.INVITE_CLIENT_TABLE``
-``non-INVITE client transaction``          ``sip.transaction.NON_INVITE_CLIENT_TABLE``
-``INVITE server transaction``              ``sip.transaction.INVITE_SERVER_TABLE``
-``non-INVITE server transaction``          ``sip.transaction.NON_INVITE_SERVER_TABLE``
-``2xx retransmission until ACK``           ``sip.layer.UAS_ACK_WAIT_TABLE``
-``dialog``                                 ``sip.dialog.DIALOG_TABLE``
-``subscriber``                             ``sip.subscription.SUBSCRIBER_TABLE``
-``notifier``                               ``sip.subscription.NOTIFIER_TABLE``
-``MSRP transaction``                       ``msrp.session.TRANSACTION_TRANSITIONS``
-``MSRP connection``                        ``msrp.session.CONNECTION_TRANSITIONS``
-``MSRP reassembly``                        ``msrp.chunking.TRANSITIONS``
-=========================================  =============================================
+- ``INVITE client transaction``, ``non-INVITE client transaction``, ``INVITE server
+  transaction``, ``non-INVITE server transaction``: ``INVITE_CLIENT`` (over
+  ``INVITE_CLIENT_TABLE``), ``NON_INVITE_CLIENT``, ``INVITE_SERVER``, ``NON_INVITE_SERVER``
+  in :mod:`conformance.protocol.sip.transaction`;
+- ``2xx retransmission until ACK``: ``UAS_ACK_WAIT`` in :mod:`conformance.protocol.sip.layer`;
+- ``dialog``: ``DIALOG`` in :mod:`conformance.protocol.sip.dialog`;
+- ``subscriber``, ``notifier``: ``SUBSCRIBER``, ``NOTIFIER`` in
+  :mod:`conformance.protocol.sip.subscription`;
+- ``MSRP transaction``, ``MSRP connection``: ``TRANSACTION_MACHINE``,
+  ``CONNECTION_MACHINE`` in :mod:`conformance.protocol.msrp.session`;
+- ``MSRP reassembly``: ``REASSEMBLY_MACHINE`` in :mod:`conformance.protocol.msrp.chunking`.
 """
 
 from __future__ import annotations
