@@ -2,8 +2,9 @@
 
 Every state machine of ``protocol/`` is a :class:`Machine`: a name and a table that maps
 ``(state, input)`` to what follows (the next state, or a record holding it and the
-effects). The machine's code asks :meth:`Machine.step` for that entry, and nothing else
-decides whether an input is allowed.
+effects). The machine's code moves only through :meth:`Machine.step`, so the table is the
+one place a transition is defined. (A machine may still judge a message before it becomes
+an input, as the notifier answers 481 to a SUBSCRIBE for an ended subscription.)
 
 The convention for an input the table has no entry for depends on who caused the input,
 the :class:`Origin` the caller passes to :meth:`Machine.step`:
