@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from conformance.errors import RemoteProtocolError
@@ -29,6 +31,7 @@ from conformance.protocol.sip import (
     get_accept_contact,
     get_asserted_identities,
     get_asserted_services,
+    get_call_id,
     get_contacts,
     get_contribution_id,
     get_conversation_id,
@@ -55,6 +58,8 @@ from conformance.protocol.sip import (
     parse_via,
     parse_warning,
 )
+from conformance.protocol.sip.headers import VALIDATION_PLAN, VALIDATORS, HasHeaders
+from conformance.protocol.sip.message import Headers
 
 ICSI_ENC = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.session"
 
@@ -356,3 +361,24 @@ def test_cpm_header_getters() -> None:
     assert get_contribution_id(msg()) is None
     with pytest.raises(RemoteProtocolError):
         get_contribution_id(msg(("Contribution-ID", "a"), ("contribution-id", "b")))
+
+
+def test_accessors_read_anything_with_headers_and_raw() -> None:
+    """The get_* accessors are typed against HasHeaders, not the message model."""
+
+    @dataclass
+    class Stored:
+        headers: Headers = field(
+            default_factory=lambda: Headers([("Call-ID", "c1"), ("m", "<sip:a@192.0.2.1>")])
+        )
+        raw: bytes = b""
+
+    stored: HasHeaders = Stored()
+    assert get_call_id(stored) == "c1"
+    assert [c.uri for c in get_contacts(stored)] == ["sip:a@192.0.2.1"]
+
+
+def test_one_validation_table() -> None:
+    assert dict(VALIDATORS) == {key: plan.check for key, plan in VALIDATION_PLAN.items()}
+    for key, plan in VALIDATION_PLAN.items():
+        assert plan.fast is None or callable(plan.fast), key

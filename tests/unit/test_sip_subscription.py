@@ -195,8 +195,19 @@ def test_expiry_and_unsubscribe() -> None:
 
 def test_subscriber_table_covers_every_live_state() -> None:
     states = {s for s, _ in SUBSCRIBER_TABLE}
-    assert states == set(SubscriberState) - {SubscriberState.TERMINATED}
+    assert states == set(SubscriberState)
     assert {i for _, i in SUBSCRIBER_TABLE} == set(SubscriberInput)
+    # once terminated, only a late final response is accepted, and changes nothing
+    ended = {i for s, i in SUBSCRIBER_TABLE if s is SubscriberState.TERMINATED}
+    assert ended == {
+        SubscriberInput.RESPONSE_2XX,
+        SubscriberInput.RESPONSE_FATAL,
+        SubscriberInput.RESPONSE_FAILED_REFRESH,
+    }
+    assert all(
+        SUBSCRIBER_TABLE[(SubscriberState.TERMINATED, i)] is SubscriberState.TERMINATED
+        for i in ended
+    )
 
 
 # -- notifier --------------------------------------------------------------------------

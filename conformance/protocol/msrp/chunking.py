@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
-from conformance.protocol.fsm import step
+from conformance.protocol.fsm import Machine, Origin
 from conformance.protocol.msrp.codec import (
     FLAG_ABORT,
     FLAG_COMPLETE,
@@ -107,12 +107,14 @@ class ReassemblyState(Enum):
     """A chunk ended with ``#``: the sender gave up on the message."""
 
 
-#: allowed transitions; anything else is a local bug
+#: allowed transitions; every input is a chunk from the peer (PEER origin in
+#: :mod:`conformance.protocol.fsm`): a missing one is a RemoteProtocolError of ``add``
 TRANSITIONS: dict[tuple[ReassemblyState, str], ReassemblyState] = {
     (ReassemblyState.RECEIVING, "chunk"): ReassemblyState.RECEIVING,
     (ReassemblyState.RECEIVING, "covered"): ReassemblyState.COMPLETE,
     (ReassemblyState.RECEIVING, "abort"): ReassemblyState.ABORTED,
 }
+REASSEMBLY_MACHINE = Machine("MSRP reassembly", TRANSITIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +150,8 @@ class _Partial:
     content_type: str | None = None
     received: int = 0
 
-    def move(self, event: str) -> None:
-        self.state = step(TRANSITIONS, self.state, event, f"reassembly of {self.message_id}")
+    def move(self, event: str, raw: bytes | None = None) -> None:
+        self.state = REASSEMBLY_MACHINE.step(self.state, event, Origin.PEER, raw=raw)
 
 
 class Reassembler:
@@ -200,7 +202,7 @@ class Reassembler:
             self.discard(message_id)
             raise
         if request.flag == FLAG_ABORT:
-            partial.move("abort")
+            partial.move("abort", request.raw)
             del self._partials[message_id]
             return Aborted(
                 message_id,
@@ -210,9 +212,9 @@ class Reassembler:
                 self.chunk_sizes(message_id),
             )
         if partial.total is None or not self._covered(partial):
-            partial.move("chunk")
+            partial.move("chunk", request.raw)
             return None
-        partial.move("covered")
+        partial.move("covered", request.raw)
         del self._partials[message_id]
         body = bytearray(partial.total)
         for start, data in partial.pieces:

@@ -36,7 +36,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
-from conformance.protocol.fsm import step
+from conformance.protocol.fsm import Machine, Origin
 from conformance.protocol.msrp.chunking import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Aborted,
@@ -91,6 +91,10 @@ TRANSACTION_TRANSITIONS: dict[tuple[TransactionState, str], TransactionState] = 
     (TransactionState.PENDING, "response"): TransactionState.COMPLETED,
     (TransactionState.PENDING, "timeout"): TransactionState.TIMED_OUT,
 }
+#: ``response`` is the peer's input, ``timeout`` ours (:mod:`conformance.protocol.fsm`): a
+#: response to a transaction that is no longer pending is a :class:`ProtocolViolation`.
+TRANSACTION_MACHINE = Machine("MSRP transaction", TRANSACTION_TRANSITIONS)
+_TRANSACTION_ORIGINS = {"response": Origin.PEER, "timeout": Origin.LOCAL}
 
 
 class ConnectionState(Enum):
@@ -109,6 +113,9 @@ CONNECTION_TRANSITIONS: dict[tuple[ConnectionState, str], ConnectionState] = {
     (ConnectionState.OPEN, "close"): ConnectionState.CLOSED,
     (ConnectionState.BROKEN, "close"): ConnectionState.CLOSED,
 }
+#: ``framing-error`` is the peer's input, ``close`` ours (the transport closed).
+CONNECTION_MACHINE = Machine("MSRP connection", CONNECTION_TRANSITIONS)
+_CONNECTION_ORIGINS = {"framing-error": Origin.PEER, "close": Origin.LOCAL}
 
 
 class MsrpSession:
@@ -249,9 +256,12 @@ class OutgoingTransaction:
     state: TransactionState = TransactionState.PENDING
     response: MsrpResponse | None = field(default=None)
 
-    def move(self, event: str) -> None:
-        what = f"transaction {self.request.tid}"
-        self.state = step(TRANSACTION_TRANSITIONS, self.state, event, what)
+    def move(self, event: str, *, raw: bytes | None = None) -> None:
+        """Apply ``event``; a missing transition raises LocalProtocolError for a
+        ``timeout``, RemoteProtocolError (``raw``: the response) for a ``response``."""
+        self.state = TRANSACTION_MACHINE.step(
+            self.state, event, _TRANSACTION_ORIGINS.get(event, Origin.LOCAL), raw=raw
+        )
 
 
 def _report_value(get: str | None, default: str) -> str:
@@ -298,7 +308,8 @@ class MsrpConnection:
         return self._transactions.get(tid)
 
     def _move(self, event: str) -> None:
-        self.state = step(CONNECTION_TRANSITIONS, self.state, event, "connection")
+        origin = _CONNECTION_ORIGINS.get(event, Origin.LOCAL)
+        self.state = CONNECTION_MACHINE.step(self.state, event, origin)
 
     # output
 
@@ -466,18 +477,28 @@ class MsrpConnection:
 
     def _on_response(self, response: MsrpResponse, events: list[MsrpEvent]) -> None:
         transaction = self._transactions.get(response.tid)
-        if transaction is None or transaction.state is not TransactionState.PENDING:
-            why = "unknown" if transaction is None else transaction.state.value
+        if transaction is None:
             events.append(
                 ProtocolViolation(
                     RemoteProtocolError(
-                        f"response to {why} transaction {response.tid}", raw=response.raw
-                    ),
-                    transaction.session if transaction else None,
+                        f"response to unknown transaction {response.tid}", raw=response.raw
+                    )
                 )
             )
             return
-        transaction.move("response")
+        try:
+            transaction.move("response", raw=response.raw)
+        except RemoteProtocolError:
+            events.append(
+                ProtocolViolation(
+                    RemoteProtocolError(
+                        f"response to {transaction.state.value} transaction {response.tid}",
+                        raw=response.raw,
+                    ),
+                    transaction.session,
+                )
+            )
+            return
         transaction.response = response
         events.append(ResponseReceived(transaction.session, response, transaction.request))
 

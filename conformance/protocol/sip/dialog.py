@@ -6,7 +6,12 @@ sequence numbers and the secure flag. It builds in-dialog requests (12.2.1.1, in
 strict-router handling), the ACK for a 2xx (13.2.2.4), and checks incoming requests
 (12.2.2: CSeq ordering, target refresh).
 
-Its life is a transition table over :class:`DialogState`.
+Its life is a transition table over :class:`DialogState`, run as the ``dialog`` machine of
+:mod:`conformance.protocol.fsm`. A BYE the peer sent (:meth:`Dialog.receive_request`) is a
+PEER input: in a state without a transition it raises RemoteProtocolError, as the other
+faults of a received request do. Every other input is LOCAL (the TU creates a request,
+confirms the dialog with a response of its transaction, or ends it): a missing transition
+raises LocalProtocolError.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.protocol.fsm import Machine, Origin
 from conformance.protocol.sip.message import SipRequest, SipResponse, build_request, split_list
 from conformance.protocol.sip.transaction import tag_of
 
@@ -55,6 +61,7 @@ DIALOG_TABLE: dict[tuple[DialogState, DialogInput], DialogState] = {
     (DialogState.CONFIRMED, DialogInput.TERMINATE): DialogState.TERMINATED,
     (DialogState.TERMINATED, DialogInput.TERMINATE): DialogState.TERMINATED,
 }
+DIALOG = Machine("dialog", DIALOG_TABLE)
 
 
 @dataclass(frozen=True)
@@ -289,11 +296,10 @@ class Dialog:
             return uri_of(self.route_set[0])
         return self.remote_target
 
-    def _step(self, stimulus: DialogInput) -> None:
-        target = DIALOG_TABLE.get((self.state, stimulus))
-        if target is None:
-            raise LocalProtocolError(f"{stimulus.value} in a {self.state.value} dialog")
-        self.state = target
+    def _step(
+        self, stimulus: DialogInput, origin: Origin = Origin.LOCAL, raw: bytes | None = None
+    ) -> None:
+        self.state = DIALOG.step(self.state, stimulus, origin, raw=raw)
 
     # -- building requests ----------------------------------------------------------
     def _request_uri_and_routes(self) -> tuple[str, list[str]]:
@@ -389,7 +395,7 @@ class Dialog:
             if contact is not None:
                 self.remote_target = contact
         if request.method == "BYE":
-            self._step(DialogInput.BYE)
+            self._step(DialogInput.BYE, Origin.PEER, request.raw)
 
     def confirm(self, response: SipResponse) -> None:
         """Account for a response in the dialog's INVITE (or SUBSCRIBE) transaction.
@@ -423,6 +429,7 @@ class Dialog:
 
 
 __all__ = [
+    "DIALOG",
     "DIALOG_TABLE",
     "TARGET_REFRESH_METHODS",
     "Dialog",

@@ -11,19 +11,23 @@ runs on the well-known headers at parse time (RFC 4475 3.1.2).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import NamedTuple, Protocol
 from urllib.parse import quote, unquote
 
 from conformance.errors import RemoteProtocolError
+from conformance.protocol.sip.grammar import (
+    LWS,
+    MEDIA_TYPE,
+    NAME_ADDR,
+    NAME_ADDR_LIST,
+    RFC1123_DATE,
+    TOKEN,
+    VIA,
+)
 from conformance.protocol.sip.uri import (
-    _GEN_VALUE,
-    _LWS,
-    _NAME_ADDR_FAST_RE,
-    _NAME_ADDR_LIST_FAST_RE,
-    _PORT,
-    _TOKEN,
     NameAddr,
     Params,
     check_name_addr_fast,
@@ -38,8 +42,32 @@ from conformance.protocol.sip.uri import (
     unquote_string,
 )
 
-if TYPE_CHECKING:
-    from conformance.protocol.sip.message import SipMessage
+
+class HeaderLookup(Protocol):
+    """What the accessors read from a message's header list (:class:`.message.Headers`)."""
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Value of the first line with this name (any casing or compact form)."""
+        ...
+
+    def get_all(self, name: str) -> list[str]:
+        """Values of every line with this name, one per line."""
+        ...
+
+
+class HasHeaders(Protocol):
+    """A message the ``get_*`` accessors read: its headers, and its raw bytes for errors.
+
+    :class:`.message.SipRequest` and :class:`.message.SipResponse` are such messages; the
+    accessors are typed against this protocol so that this module does not depend on the
+    message model (``message`` imports ``headers``, never the reverse).
+    """
+
+    @property
+    def headers(self) -> HeaderLookup: ...
+
+    @property
+    def raw(self) -> bytes: ...
 
 MAX_DELTA = 2**32 - 1
 """RFC 3261 20.19 / 25.1: delta-seconds above this are invalid (RFC 4475 scalar02)."""
@@ -49,7 +77,7 @@ MAX_DELTA = 2**32 - 1
 # ---------------------------------------------------------------------------------------
 
 _VIA_RE = re.compile(
-    f"({_TOKEN}){_LWS}/{_LWS}({_TOKEN}){_LWS}/{_LWS}({_TOKEN})[ \\t]+"
+    f"({TOKEN}){LWS}/{LWS}({TOKEN}){LWS}/{LWS}({TOKEN})[ \\t]+"
     r"([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?:[ \t]*:[ \t]*([0-9]{1,5}))?"
 )
 
@@ -137,7 +165,7 @@ def is_rfc3261_branch(branch: str | None) -> bool:
     return branch is not None and branch.startswith(MAGIC_COOKIE) and len(branch) > 7
 
 
-def get_vias(msg: SipMessage) -> list[Via]:
+def get_vias(msg: HasHeaders) -> list[Via]:
     out: list[Via] = []
     for v in msg.headers.get_all("Via"):
         out.extend(parse_via(v))
@@ -229,7 +257,7 @@ def parse_contact(value: str) -> list[Contact]:
     return [Contact(parse_name_addr(v, allow_star=True)) for v in split_list(value)]
 
 
-def get_contacts(msg: SipMessage) -> list[Contact]:
+def get_contacts(msg: HasHeaders) -> list[Contact]:
     out: list[Contact] = []
     for v in msg.headers.get_all("Contact"):
         out.extend(parse_contact(v))
@@ -303,11 +331,11 @@ def format_contact_preference(
     return out
 
 
-def get_accept_contact(msg: SipMessage) -> list[ContactPreference]:
+def get_accept_contact(msg: HasHeaders) -> list[ContactPreference]:
     return [p for v in msg.headers.get_all("Accept-Contact") for p in parse_contact_preferences(v)]
 
 
-def get_reject_contact(msg: SipMessage) -> list[ContactPreference]:
+def get_reject_contact(msg: HasHeaders) -> list[ContactPreference]:
     return [p for v in msg.headers.get_all("Reject-Contact") for p in parse_contact_preferences(v)]
 
 
@@ -334,13 +362,13 @@ def parse_service_list(value: str) -> tuple[str, ...]:
     return out
 
 
-def get_asserted_services(msg: SipMessage) -> tuple[str, ...]:
+def get_asserted_services(msg: HasHeaders) -> tuple[str, ...]:
     return tuple(
         s for v in msg.headers.get_all("P-Asserted-Service") for s in parse_service_list(v)
     )
 
 
-def get_preferred_services(msg: SipMessage) -> tuple[str, ...]:
+def get_preferred_services(msg: HasHeaders) -> tuple[str, ...]:
     return tuple(
         s for v in msg.headers.get_all("P-Preferred-Service") for s in parse_service_list(v)
     )
@@ -350,7 +378,7 @@ def parse_name_addr_list(value: str) -> list[NameAddr]:
     return [parse_name_addr(v) for v in split_list(value)]
 
 
-def get_asserted_identities(msg: SipMessage) -> list[NameAddr]:
+def get_asserted_identities(msg: HasHeaders) -> list[NameAddr]:
     return [n for v in msg.headers.get_all("P-Asserted-Identity") for n in parse_name_addr_list(v)]
 
 
@@ -367,7 +395,7 @@ def parse_privacy(value: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def get_privacy(msg: SipMessage) -> tuple[str, ...]:
+def get_privacy(msg: HasHeaders) -> tuple[str, ...]:
     return tuple(p for v in msg.headers.get_all("Privacy") for p in parse_privacy(v))
 
 
@@ -379,7 +407,7 @@ def is_anonymous(address: NameAddr) -> bool:
     return "anonymous@" in uri or uri.endswith("anonymous.invalid") or "@anonymous.invalid" in uri
 
 
-def anonymity_requested(msg: SipMessage) -> bool:
+def anonymity_requested(msg: HasHeaders) -> bool:
     """Privacy ``id``/``user``/``header`` (RFC 3323/3325), or an anonymous From or PAI."""
     if {"id", "user", "header"} & set(get_privacy(msg)):
         return True
@@ -393,7 +421,7 @@ def anonymity_requested(msg: SipMessage) -> bool:
 # User-Agent / Server (RFC 3261 20.35, 20.41) and the CPM release token (CPM Appendix D)
 # ---------------------------------------------------------------------------------------
 
-_PRODUCT_RE = re.compile(f"({_TOKEN})(?:/({_TOKEN}))?")
+_PRODUCT_RE = re.compile(f"({TOKEN})(?:/({TOKEN}))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,7 +542,7 @@ def format_warning(code: int, agent: str, text: str) -> str:
     return f"{code} {agent} {quote_string(text)}"
 
 
-def get_warnings(msg: SipMessage) -> list[SipWarning]:
+def get_warnings(msg: HasHeaders) -> list[SipWarning]:
     return [w for v in msg.headers.get_all("Warning") for w in parse_warning(v)]
 
 
@@ -557,7 +585,7 @@ def format_reason(protocol: str, cause: int | None = None, text: str | None = No
     return out
 
 
-def get_reasons(msg: SipMessage) -> list[Reason]:
+def get_reasons(msg: HasHeaders) -> list[Reason]:
     return [r for v in msg.headers.get_all("Reason") for r in parse_reason(v)]
 
 
@@ -619,7 +647,7 @@ def parse_option_tags(value: str) -> tuple[str, ...]:
     return out
 
 
-def get_option_tags(msg: SipMessage, name: str) -> tuple[str, ...]:
+def get_option_tags(msg: HasHeaders, name: str) -> tuple[str, ...]:
     return tuple(t for v in msg.headers.get_all(name) for t in parse_option_tags(v))
 
 
@@ -701,7 +729,7 @@ def format_subscription_state(
 # Content-Type (RFC 3261 20.15) and Content-Disposition (20.11, RFC 5366, 5364)
 # ---------------------------------------------------------------------------------------
 
-_MEDIA_RE = re.compile(f"{_LWS}({_TOKEN}){_LWS}/{_LWS}({_TOKEN})")
+_MEDIA_RE = re.compile(f"{LWS}({TOKEN}){LWS}/{LWS}({TOKEN})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -737,7 +765,7 @@ def format_content_type(mime_type: str, params: Iterable[tuple[str, str | None]]
     return mime_type + format_params(params)
 
 
-def get_content_type(msg: SipMessage) -> ContentType | None:
+def get_content_type(msg: HasHeaders) -> ContentType | None:
     v = msg.headers.get("Content-Type")
     return None if v is None else parse_content_type(v)
 
@@ -780,41 +808,41 @@ def format_content_disposition(
 # ---------------------------------------------------------------------------------------
 
 
-def _single(msg: SipMessage, name: str) -> str | None:
+def _single(msg: HasHeaders, name: str) -> str | None:
     lines = msg.headers.get_all(name)
     if len(lines) > 1:
         raise RemoteProtocolError(f"{name} appears more than once", raw=msg.raw)
     return lines[0] if lines else None
 
 
-def get_call_id(msg: SipMessage) -> str | None:
+def get_call_id(msg: HasHeaders) -> str | None:
     return _single(msg, "Call-ID")
 
 
-def get_conversation_id(msg: SipMessage) -> str | None:
+def get_conversation_id(msg: HasHeaders) -> str | None:
     return _single(msg, "Conversation-ID")
 
 
-def get_contribution_id(msg: SipMessage) -> str | None:
+def get_contribution_id(msg: HasHeaders) -> str | None:
     return _single(msg, "Contribution-ID")
 
 
-def get_in_reply_to_contribution_id(msg: SipMessage) -> str | None:
+def get_in_reply_to_contribution_id(msg: HasHeaders) -> str | None:
     return _single(msg, "InReplyTo-Contribution-ID")
 
 
-def get_session_replaces(msg: SipMessage) -> str | None:
+def get_session_replaces(msg: HasHeaders) -> str | None:
     return _single(msg, "Session-Replaces")
 
 
-def get_from(msg: SipMessage) -> NameAddr:
+def get_from(msg: HasHeaders) -> NameAddr:
     v = _single(msg, "From")
     if v is None:
         raise RemoteProtocolError("missing From", raw=msg.raw)
     return parse_name_addr(v)
 
 
-def get_to(msg: SipMessage) -> NameAddr:
+def get_to(msg: HasHeaders) -> NameAddr:
     v = _single(msg, "To")
     if v is None:
         raise RemoteProtocolError("missing To", raw=msg.raw)
@@ -825,19 +853,12 @@ def get_to(msg: SipMessage) -> NameAddr:
 # Parse-time validators used by parse_message (RFC 4475 3.1.2)
 # ---------------------------------------------------------------------------------------
 
-_DATE_RE = re.compile(
-    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
-    r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
-    r"[0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
-)
+_DATE_RE = re.compile(RFC1123_DATE)
 _RETRY_AFTER_RE = re.compile(r"([0-9]+)[ \t]*(\((?:[^()\\]|\\.)*\))?[ \t]*(.*)", re.DOTALL)
-
-
-_VIA_PARM_FAST = (
-    r"SIP/2\.0/[A-Za-z]+ (?:[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])"
-    f"(?::{_PORT})?(?:;{_TOKEN}(?:={_GEN_VALUE})?)*"
-)
-_VIA_FAST_RE = re.compile(f"{_VIA_PARM_FAST}(?:[ \\t]*,[ \\t]*{_VIA_PARM_FAST})*", re.DOTALL)
+_VIA_FAST_RE = re.compile(VIA, re.DOTALL)
+_NAME_ADDR_FAST_RE = re.compile(NAME_ADDR, re.DOTALL)
+_NAME_ADDR_LIST_FAST_RE = re.compile(NAME_ADDR_LIST, re.DOTALL)
+_CONTENT_TYPE_FAST_RE = re.compile(MEDIA_TYPE)
 
 
 def check_name_addr_list(value: str) -> None:
@@ -906,58 +927,56 @@ def check_content_length(value: str) -> None:
         raise RemoteProtocolError(f"invalid Content-Length {value!r}")
 
 
-_CONTENT_TYPE_FAST_RE = re.compile(
-    f"{_TOKEN}/{_TOKEN}(?:{_LWS};{_LWS}{_TOKEN}(?:{_LWS}={_LWS}{_GEN_VALUE})?)*+{_LWS}"
-)
-
-
 def check_content_type(value: str) -> None:
     if _CONTENT_TYPE_FAST_RE.fullmatch(value) is None:
         parse_content_type(value)
 
 
-#: header key -> validator run by parse_message on every line of that header
-VALIDATORS = {
-    "via": check_via,
-    "from": check_name_addr,
-    "to": check_name_addr,
-    "contact": check_contact,
-    "route": check_name_addr_list,
-    "record-route": check_name_addr_list,
-    "max-forwards": check_max_forwards,
-    "expires": check_expires,
-    "min-expires": check_expires,
-    "date": check_date,
-    "warning": check_warning,
-    "retry-after": check_retry_after,
-    "content-length": check_content_length,
-    "content-type": check_content_type,
-}
+class HeaderValidation(NamedTuple):
+    """How :func:`~conformance.protocol.sip.message.parse_message` validates the value of
+    one header, on every line of it.
 
-#: How parse_message runs each validator, per header key: ``(fast, check, remember)``.
-#: ``fast`` is the validator's own first step (a regex ``fullmatch``; a match means
-#: ``check`` would accept) or ``None``; ``check`` gives the verdict when ``fast`` does not
-#: match. ``remember``: a value that passed is kept in the validated-value cache, for
-#: the values a dialog repeats (From, To, Contact, Route, Record-Route); the other
-#: checks cost less than a cache look-up, and Via values change with every branch.
-VALIDATION_PLAN: dict[str, tuple[Callable[[str], object] | None, Callable[[str], None], bool]] = {
-    "via": (_VIA_FAST_RE.fullmatch, check_via, False),
-    "from": (_NAME_ADDR_FAST_RE.fullmatch, check_name_addr, True),
-    "to": (_NAME_ADDR_FAST_RE.fullmatch, check_name_addr, True),
-    "contact": (None, check_contact, True),
-    "route": (_NAME_ADDR_LIST_FAST_RE.fullmatch, check_name_addr_list, True),
-    "record-route": (_NAME_ADDR_LIST_FAST_RE.fullmatch, check_name_addr_list, True),
-    "max-forwards": (None, check_max_forwards, False),
-    "expires": (None, check_expires, False),
-    "min-expires": (None, check_expires, False),
-    "date": (_DATE_RE.fullmatch, check_date, False),
-    "warning": (None, check_warning, False),
-    "retry-after": (None, check_retry_after, False),
-    "content-length": (None, check_content_length, False),
-    "content-type": (_CONTENT_TYPE_FAST_RE.fullmatch, check_content_type, False),
-}
-assert VALIDATION_PLAN.keys() == VALIDATORS.keys()
-assert all(VALIDATION_PLAN[k][1] is VALIDATORS[k] for k in VALIDATORS)
+    ``check`` gives the verdict (RemoteProtocolError when invalid). ``fast`` is the
+    check's own first step (a regex ``fullmatch``: a match means ``check`` would accept)
+    or ``None``. ``remember``: a value that passed is kept in the parser's validated-value
+    cache, for the values a dialog repeats (From, To, Contact, Route, Record-Route); the
+    other checks cost less than a cache look-up, and Via values change with every branch.
+    """
+
+    fast: Callable[[str], object] | None
+    check: Callable[[str], None]
+    remember: bool
+
+
+#: The one validation table: header key -> how parse_message validates its value.
+VALIDATION_PLAN: Mapping[str, HeaderValidation] = MappingProxyType(
+    {
+        "via": HeaderValidation(_VIA_FAST_RE.fullmatch, check_via, False),
+        "from": HeaderValidation(_NAME_ADDR_FAST_RE.fullmatch, check_name_addr, True),
+        "to": HeaderValidation(_NAME_ADDR_FAST_RE.fullmatch, check_name_addr, True),
+        "contact": HeaderValidation(None, check_contact, True),
+        "route": HeaderValidation(_NAME_ADDR_LIST_FAST_RE.fullmatch, check_name_addr_list, True),
+        "record-route": HeaderValidation(
+            _NAME_ADDR_LIST_FAST_RE.fullmatch, check_name_addr_list, True
+        ),
+        "max-forwards": HeaderValidation(None, check_max_forwards, False),
+        "expires": HeaderValidation(None, check_expires, False),
+        "min-expires": HeaderValidation(None, check_expires, False),
+        "date": HeaderValidation(_DATE_RE.fullmatch, check_date, False),
+        "warning": HeaderValidation(None, check_warning, False),
+        "retry-after": HeaderValidation(None, check_retry_after, False),
+        "content-length": HeaderValidation(None, check_content_length, False),
+        "content-type": HeaderValidation(
+            _CONTENT_TYPE_FAST_RE.fullmatch, check_content_type, False
+        ),
+    }
+)
+
+#: header key -> the validator parse_message runs on every line of that header: a view
+#: of :data:`VALIDATION_PLAN`, not a second table.
+VALIDATORS: Mapping[str, Callable[[str], None]] = MappingProxyType(
+    {key: plan.check for key, plan in VALIDATION_PLAN.items()}
+)
 
 
 __all__ = [
@@ -972,6 +991,9 @@ __all__ = [
     "ContentDisposition",
     "ContentType",
     "Event",
+    "HasHeaders",
+    "HeaderLookup",
+    "HeaderValidation",
     "Product",
     "Reason",
     "SessionExpires",

@@ -27,6 +27,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.protocol.fsm import Machine, Origin
 from conformance.protocol.sip.ids import MAGIC_COOKIE
 from conformance.protocol.sip.message import (
     REASON_PHRASES,
@@ -112,6 +113,17 @@ class RetransmissionAbsorbed:
 
 
 @dataclass(frozen=True, slots=True)
+class ProtocolViolation:
+    """A message from the peer matched a transaction (or a 2xx awaiting its ACK) whose
+    state machine has no transition for it (:mod:`conformance.protocol.fsm`, PEER origin).
+    A message to a transaction goes nowhere else; an ACK is still a RequestReceived."""
+
+    transaction: TransactionId
+    message: SipMessage
+    error: RemoteProtocolError
+
+
+@dataclass(frozen=True, slots=True)
 class StrayResponse:
     """A response that matches no client transaction (17.1.3)."""
 
@@ -125,6 +137,7 @@ Event: TypeAlias = (
     | TransactionTimedOut
     | TransactionTerminated
     | RetransmissionAbsorbed
+    | ProtocolViolation
     | StrayResponse
 )
 
@@ -153,6 +166,8 @@ UAS_ACK_WAIT_TABLE: dict[tuple[UasAckWaitState, UasAckInput], UasAckWaitState] =
     (UasAckWaitState.WAITING, UasAckInput.GIVE_UP_TIMER): UasAckWaitState.GAVE_UP,
     (UasAckWaitState.WAITING, UasAckInput.ACK): UasAckWaitState.ACKED,
 }
+#: The timers are LOCAL inputs, the ACK is the PEER's (:mod:`conformance.protocol.fsm`).
+UAS_ACK_WAIT = Machine("2xx retransmission until ACK", UAS_ACK_WAIT_TABLE)
 
 
 @dataclass(eq=False)
@@ -193,12 +208,12 @@ class InviteUasRetransmitter:
             return None
         return min(self.next_at, self.give_up_at)
 
-    def step(self, stimulus: UasAckInput) -> bool:
-        """Apply ``stimulus``; False when the table has no entry (ignored)."""
-        target = UAS_ACK_WAIT_TABLE.get((self.state, stimulus))
-        if target is None:
-            return False
-        self.state = target
+    def step(self, stimulus: UasAckInput, *, raw: bytes | None = None) -> bool:
+        """Apply ``stimulus`` (True). A missing transition raises, per the convention of
+        :mod:`conformance.protocol.fsm`: RemoteProtocolError for the ACK (``raw`` is its
+        bytes), LocalProtocolError for a timer."""
+        origin = Origin.PEER if stimulus is UasAckInput.ACK else Origin.LOCAL
+        self.state = UAS_ACK_WAIT.step(self.state, stimulus, origin, raw=raw)
         return True
 
 
@@ -419,8 +434,15 @@ class TransactionLayer:
         if request.method == "ACK":
             key = (request.call_id or "", number)
             retransmitter = self._uas_2xx.get(key)
-            if retransmitter is not None and retransmitter.step(UasAckInput.ACK):
-                del self._uas_2xx[key]
+            if retransmitter is not None:
+                try:
+                    retransmitter.step(UasAckInput.ACK, raw=request.raw)
+                except RemoteProtocolError as exc:
+                    self._events.append(
+                        ProtocolViolation(retransmitter.transaction, request, exc)
+                    )
+                else:
+                    del self._uas_2xx[key]
             self._events.append(RequestReceived(None, request, source))
             return
         tid = self._new_server_id(request, via)
@@ -544,6 +566,9 @@ class TransactionLayer:
                 self._events.append(RetransmissionAbsorbed(tx.id, message))
             elif action is Action.TIMEOUT:
                 self._events.append(TransactionTimedOut(tx.id, out.timer))
+            elif action is Action.VIOLATION:
+                assert message is not None and out.error is not None
+                self._events.append(ProtocolViolation(tx.id, message, out.error))
             else:  # TRANSPORT_FAILURE
                 self._events.append(TransactionTimedOut(tx.id, "transport"))
         if tx.terminated:
@@ -566,10 +591,12 @@ class TransactionLayer:
 
 
 __all__ = [
+    "UAS_ACK_WAIT",
     "UAS_ACK_WAIT_TABLE",
     "Event",
     "InviteUasRetransmitter",
     "Outgoing",
+    "ProtocolViolation",
     "RequestReceived",
     "ResponseReceived",
     "RetransmissionAbsorbed",

@@ -14,12 +14,12 @@ Parsing is strict where RFC 4475 says a message is invalid: it raises
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
-from conformance.protocol.sip.headers import VALIDATION_PLAN
+from conformance.protocol.sip.headers import VALIDATION_PLAN, HeaderValidation
 from conformance.protocol.sip.uri import TOKEN_CHARS, check_request_uri, is_token, split_list
 
 CRLF = b"\r\n"
@@ -164,7 +164,7 @@ class Headers(Sequence[Header]):
         self._keys: tuple[str, ...] = tuple(header_key(h.name) for h in built)
 
     @classmethod
-    def _trusted(
+    def from_parsed(
         cls,
         names: list[str],
         values: list[str],
@@ -178,13 +178,23 @@ class Headers(Sequence[Header]):
         first, without folding), split when first needed.
         """
         obj = cls.__new__(cls)
-        obj._built = None
-        obj._names = tuple(names)
-        obj._values = tuple(values)
-        obj._raw_lines = None if raws is None else tuple(raws)
-        obj._head = head
-        obj._keys = tuple(keys)
+        cls._load(obj, names, values, raws, keys, head)
         return obj
+
+    def _load(
+        self,
+        names: list[str],
+        values: list[str],
+        raws: list[bytes] | None,
+        keys: list[str],
+        head: bytes,
+    ) -> None:
+        self._built = None
+        self._names = tuple(names)
+        self._values = tuple(values)
+        self._raw_lines = None if raws is None else tuple(raws)
+        self._head = head
+        self._keys = tuple(keys)
 
     @property
     def _raws(self) -> tuple[bytes, ...]:
@@ -237,6 +247,12 @@ class Headers(Sequence[Header]):
     def names(self) -> list[str]:
         """Header names as sent, in order (one per line)."""
         return list(self._names)
+
+    def wire_lines(self) -> Iterator[bytes]:
+        """Every header line as it goes on the wire: the raw line(s) as received, else
+        ``name: value``."""
+        for name, value, raw in zip(self._names, self._values, self._raws, strict=True):
+            yield raw if raw else f"{name}: {value}".encode()
 
     def lines(self, name: str) -> list[Header]:
         """Every header line with this name (any casing or compact form)."""
@@ -371,12 +387,7 @@ def serialize(
     """Exactly the given start line, headers (order, casing, raw lines) and body."""
     parts = [first_line.encode()]
     if isinstance(headers, Headers):
-        parts.extend(
-            raw if raw else f"{name}: {value}".encode()
-            for name, value, raw in zip(
-                headers._names, headers._values, headers._raws, strict=True
-            )
-        )
+        parts.extend(headers.wire_lines())
     else:
         parts.extend(h.to_bytes() for h in headers)
     parts.append(b"")
@@ -503,8 +514,7 @@ def parse_cseq(value: str) -> tuple[int, str]:
 
 
 _FOLD_RE = re.compile(r"[ \t]*\r\n[ \t]+")
-_Plan: TypeAlias = "tuple[Callable[[str], object] | None, Callable[[str], None], bool]"
-_NAME_CACHE: dict[str, tuple[str, str, _Plan | None]] = {}
+_NAME_CACHE: dict[str, tuple[str, str, HeaderValidation | None]] = {}
 """raw name text (before the colon) -> (name as sent, canonical key, how its value is
 validated: an entry of VALIDATION_PLAN or None); bounded."""
 _NAME_CACHE_MAX = 2048
@@ -611,7 +621,7 @@ def _unfold(head: bytes) -> list[bytes]:
     return out
 
 
-def _name_and_key(raw_name: str, raw: bytes) -> tuple[str, str, _Plan | None]:
+def _name_and_key(raw_name: str, raw: bytes) -> tuple[str, str, HeaderValidation | None]:
     cached = _NAME_CACHE.get(raw_name)
     if cached is not None:
         return cached
@@ -626,7 +636,7 @@ def _name_and_key(raw_name: str, raw: bytes) -> tuple[str, str, _Plan | None]:
     return result
 
 
-def _parse_header_line(raw: bytes) -> Header:
+def parse_header_line(raw: bytes) -> Header:
     """One header line (folding allowed) as a :class:`Header`; no value validation."""
     text = _decode(raw, "header line")
     colon = text.find(":")
@@ -721,7 +731,9 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
         names.append(name)
         values.append(value)
         keys.append(key)
-    headers = Headers._trusted(names, values, None if blines is None else blines[1:], keys, head)
+    headers = Headers.from_parsed(
+        names, values, None if blines is None else blines[1:], keys, head
+    )
     rest_start = idx + 4
     if cl_value is not None:
         length = int(cl_value)
@@ -906,6 +918,7 @@ __all__ = [
     "header_key",
     "is_token",
     "parse_cseq",
+    "parse_header_line",
     "parse_message",
     "require_single",
     "serialize",

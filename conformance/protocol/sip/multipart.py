@@ -19,7 +19,7 @@ from conformance.protocol.sip.headers import (
     parse_content_disposition,
     parse_content_type,
 )
-from conformance.protocol.sip.message import CRLF, Header, Headers, _parse_header_line
+from conformance.protocol.sip.message import CRLF, Header, Headers, parse_header_line
 
 MAX_PARTS = 64
 
@@ -100,7 +100,7 @@ def _parse_part(data: bytes) -> BodyPart:
             lines[-1] = lines[-1] + CRLF + line
         else:
             lines.append(line)
-    return BodyPart(Headers(_parse_header_line(ln) for ln in lines), data[idx + 4 :])
+    return BodyPart(Headers(parse_header_line(ln) for ln in lines), data[idx + 4 :])
 
 
 def build_part(

@@ -1,8 +1,16 @@
 """SIP-specific event notification (RFC 6665), both sides, sans-IO.
 
-:class:`Subscriber` and :class:`Notifier` are transition tables over their state enums.
+:class:`Subscriber` and :class:`Notifier` are transition tables over their state enums,
+run as the ``subscriber`` and ``notifier`` machines of :mod:`conformance.protocol.fsm`.
 They judge nothing and send nothing: they tell the caller which status to answer with,
 which ``Subscription-State`` value to send, and when to refresh or expire.
+
+Inputs from the peer (a response to our SUBSCRIBE, a NOTIFY, a SUBSCRIBE) are PEER inputs:
+a missing transition is a RemoteProtocolError, which :meth:`Subscriber.on_response`
+returns and :meth:`Notifier.on_subscribe` answers with 481 (a NOTIFY outside a
+subscription is answered 481 before the table is asked). Our own SUBSCRIBE, our decisions
+(authorize, terminate) and our timers are LOCAL inputs: a missing transition raises
+LocalProtocolError.
 
 Time comes in as ``now`` (seconds); deadlines go out as floats.
 """
@@ -12,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from conformance.errors import LocalProtocolError
+from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.protocol.fsm import Machine, Origin
 from conformance.protocol.sip.message import SipRequest, SipResponse, split_list
 
 #: RFC 6665 4.1.3: reasons after which the subscriber must not re-subscribe.
@@ -148,7 +157,13 @@ SUBSCRIBER_TABLE: dict[tuple[SubscriberState, SubscriberInput], SubscriberState]
             (_SI.EXPIRED, _SS.TERMINATED),
         )
     },
+    # a final response that arrives after the subscription ended (a NOTIFY with
+    # "terminated" may overtake the answer to an un-SUBSCRIBE): no effect
+    (_SS.TERMINATED, _SI.RESPONSE_2XX): _SS.TERMINATED,
+    (_SS.TERMINATED, _SI.RESPONSE_FATAL): _SS.TERMINATED,
+    (_SS.TERMINATED, _SI.RESPONSE_FAILED_REFRESH): _SS.TERMINATED,
 }
+SUBSCRIBER = Machine("subscriber", SUBSCRIBER_TABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +202,10 @@ class Subscriber:
         self._timer_n_at: float | None = None
         self._pending_expires: int | None = None
 
-    def _step(self, stimulus: SubscriberInput) -> bool:
-        target = SUBSCRIBER_TABLE.get((self.state, stimulus))
-        if target is None:
-            return False
-        self.state = target
-        return True
+    def _step(
+        self, stimulus: SubscriberInput, origin: Origin = Origin.LOCAL, raw: bytes | None = None
+    ) -> None:
+        self.state = SUBSCRIBER.step(self.state, stimulus, origin, raw=raw)
 
     def _set_expiry(self, seconds: int, now: float) -> None:
         self._granted = seconds
@@ -201,18 +214,27 @@ class Subscriber:
     # -- inputs -----------------------------------------------------------------------
     def on_subscribe_sent(self, now: float, *, expires: int | None = None) -> None:
         """An initial or refreshing SUBSCRIBE left (``expires=0`` unsubscribes)."""
-        if not self._step(SubscriberInput.SUBSCRIBE_SENT):
-            raise LocalProtocolError(f"SUBSCRIBE in subscriber state {self.state.value}")
+        self._step(SubscriberInput.SUBSCRIBE_SENT)
         self._pending_expires = self.requested_expires if expires is None else expires
         if not self.notify_received and self._timer_n_at is None:
             self._timer_n_at = now + self.timer_n
 
-    def on_response(self, response: SipResponse, now: float) -> None:
-        """The final response to the last SUBSCRIBE (1xx are ignored)."""
+    def on_response(self, response: SipResponse, now: float) -> RemoteProtocolError | None:
+        """The final response to the last SUBSCRIBE (1xx are ignored).
+
+        Returns the RemoteProtocolError of a response no transition accepts (one before
+        any SUBSCRIBE was sent), else None. A response after the subscription ended has no
+        effect.
+        """
         if response.status < 200:
-            return
+            return None
+        ended = self.state is SubscriberState.TERMINATED
         if response.status < 300:
-            if self._step(SubscriberInput.RESPONSE_2XX):
+            try:
+                self._step(SubscriberInput.RESPONSE_2XX, Origin.PEER, response.raw)
+            except RemoteProtocolError as exc:
+                return exc
+            if not ended:
                 value = response.headers.get("Expires")
                 granted = (
                     int(value.strip())
@@ -225,7 +247,7 @@ class Subscriber:
                     self._expires_at = now + self.timer_n
                 elif granted is not None:
                     self._set_expiry(granted, now)
-            return
+            return None
         if response.status == 423:
             value = response.headers.get("Min-Expires")
             if value is not None and value.strip().isdigit():
@@ -236,10 +258,15 @@ class Subscriber:
         stimulus = (
             SubscriberInput.RESPONSE_FATAL if fatal else SubscriberInput.RESPONSE_FAILED_REFRESH
         )
-        if self._step(stimulus) and self.state is SubscriberState.TERMINATED:
+        try:
+            self._step(stimulus, Origin.PEER, response.raw)
+        except RemoteProtocolError as exc:
+            return exc
+        if not ended and self.state is SubscriberState.TERMINATED:
             self.cause = "response"
             self.final_status = response.status
             self._clear_timers()
+        return None
 
     def on_notify(
         self, request: SipRequest, now: float, *, version: int | None = None
@@ -277,7 +304,7 @@ class Subscriber:
             "pending": SubscriberInput.NOTIFY_PENDING,
             "terminated": SubscriberInput.NOTIFY_TERMINATED,
         }[parsed.state]
-        self._step(stimulus)
+        self._step(stimulus, Origin.PEER, request.raw)
         if stimulus is SubscriberInput.NOTIFY_TERMINATED:
             self.reason = parsed.reason
             self.retry_after = parsed.retry_after
@@ -293,15 +320,15 @@ class Subscriber:
         """Timer N (no NOTIFY) and expiry of the subscription."""
         if self._timer_n_at is not None and now >= self._timer_n_at:
             self._timer_n_at = None
-            if self._step(SubscriberInput.TIMER_N):
-                self.cause = "timer-n"
-                self._clear_timers()
-                return
+            self._step(SubscriberInput.TIMER_N)
+            self.cause = "timer-n"
+            self._clear_timers()
+            return
         if self._expires_at is not None and now >= self._expires_at:
             self._expires_at = None
-            if self._step(SubscriberInput.EXPIRED):
-                self.cause = "expired"
-                self._clear_timers()
+            self._step(SubscriberInput.EXPIRED)
+            self.cause = "expired"
+            self._clear_timers()
 
     def _clear_timers(self) -> None:
         self._timer_n_at = None
@@ -386,6 +413,7 @@ NOTIFIER_TABLE: dict[tuple[NotifierState, NotifierInput], NotifierState] = {
     (_NS.ACTIVE, _NI.TERMINATE): _NS.TERMINATED,
     (_NS.ACTIVE, _NI.EXPIRED): _NS.TERMINATED,
 }
+NOTIFIER = Machine("notifier", NOTIFIER_TABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,11 +455,10 @@ class Notifier:
         self.event_id: str | None = None
         self._expires_at: float | None = None
 
-    def _step(self, stimulus: NotifierInput) -> None:
-        target = NOTIFIER_TABLE.get((self.state, stimulus))
-        if target is None:
-            raise LocalProtocolError(f"{stimulus.value} in notifier state {self.state.value}")
-        self.state = target
+    def _step(
+        self, stimulus: NotifierInput, origin: Origin = Origin.LOCAL, raw: bytes | None = None
+    ) -> None:
+        self.state = NOTIFIER.step(self.state, stimulus, origin, raw=raw)
 
     def on_subscribe(self, request: SipRequest, now: float) -> SubscribeDecision:
         """Decide on an initial or refreshing SUBSCRIBE (RFC 6665 4.2.1)."""
@@ -454,7 +481,10 @@ class Notifier:
         else:
             return SubscribeDecision(400, 0)
         if requested == 0:
-            self._step(NotifierInput.UNSUBSCRIBE)
+            try:
+                self._step(NotifierInput.UNSUBSCRIBE, Origin.PEER, request.raw)
+            except RemoteProtocolError:
+                return SubscribeDecision(481, 0)
             self.event_id = event.id
             self.reason = "timeout"
             self._expires_at = None
@@ -462,13 +492,19 @@ class Notifier:
         if requested < self.min_expires:
             return SubscribeDecision(423, 0, (("Min-Expires", str(self.min_expires)),))
         granted = min(requested, self.max_expires)
-        if self.state is NotifierState.INIT:
-            self.event_id = event.id
-            self._step(
+        initial = self.state is NotifierState.INIT
+        if initial:
+            stimulus = (
                 NotifierInput.ACCEPT_PENDING if self.authorization_pending else NotifierInput.ACCEPT
             )
         else:
-            self._step(NotifierInput.REFRESH)
+            stimulus = NotifierInput.REFRESH
+        try:
+            self._step(stimulus, Origin.PEER, request.raw)
+        except RemoteProtocolError:
+            return SubscribeDecision(481, 0)
+        if initial:
+            self.event_id = event.id
         self._expires_at = now + granted
         return SubscribeDecision(200, granted, (("Expires", str(granted)),))
 
@@ -507,9 +543,11 @@ class Notifier:
 
 __all__ = [
     "FATAL_REFRESH_STATUSES",
+    "NOTIFIER",
     "NOTIFIER_TABLE",
     "NO_RESUBSCRIBE_REASONS",
     "RETRY_AFTER_REASONS",
+    "SUBSCRIBER",
     "SUBSCRIBER_TABLE",
     "EventType",
     "Notifier",

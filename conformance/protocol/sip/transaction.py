@@ -6,9 +6,14 @@ Each of the four transaction kinds is a transition table over its state enum:
 
 An effect is an :class:`Action` (send, pass to the TU, report) or a :class:`TimerOp`
 (start or back off a timer). Entering a state cancels every timer that is not alive in
-that state (``*_ALIVE`` maps). A pair missing from a table is ignored when the stimulus
-comes from the network or a timer, and is a :class:`LocalProtocolError` when it comes from
-the TU (for example a second final response).
+that state (``*_ALIVE`` maps). The tables follow the convention of
+:mod:`conformance.protocol.fsm`: a stimulus from the TU, a timer or the transport is
+:attr:`~conformance.protocol.fsm.Origin.LOCAL` (a pair missing from the table is a
+:class:`LocalProtocolError`, for example a second final response), one from the network is
+:attr:`~conformance.protocol.fsm.Origin.PEER` (a missing pair becomes an
+:attr:`Action.VIOLATION` output, which the layer reports as a ``ProtocolViolation``
+event). What RFC 3261 ignores (a transport error once the final response is handled, say)
+has an explicit entry without effects.
 
 The transaction objects never see sockets or clocks: they take ``now`` and return
 :class:`Output` records that :class:`conformance.protocol.sip.layer.TransactionLayer`
@@ -29,6 +34,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.protocol.fsm import Machine, Origin
 from conformance.protocol.sip.message import (
     SipMessage,
     SipRequest,
@@ -197,6 +203,16 @@ class Stimulus(Enum):
     def from_tu(self) -> bool:
         return self in (Stimulus.TU_1XX, Stimulus.TU_2XX, Stimulus.TU_3XX_6XX)
 
+    @property
+    def origin(self) -> Origin:
+        """PEER for a message from the network, LOCAL for the TU, a timer or the transport."""
+        return Origin.PEER if self in _NETWORK_STIMULI else Origin.LOCAL
+
+
+_NETWORK_STIMULI = frozenset(
+    {Stimulus.R1XX, Stimulus.R2XX, Stimulus.R3XX_6XX, Stimulus.REQUEST, Stimulus.ACK}
+)
+
 
 class Action(Enum):
     """Effects of a transition (besides timers)."""
@@ -209,6 +225,7 @@ class Action(Enum):
     ABSORB = "report a retransmission absorbed by the transaction"
     TIMEOUT = "inform the TU of a timeout"
     TRANSPORT_FAILURE = "inform the TU of a transport error"
+    VIOLATION = "report a message from the network that no transition accepts"
 
 
 class TimerMode(Enum):
@@ -268,6 +285,7 @@ INVITE_CLIENT_TABLE: dict[tuple[InviteClientState, Stimulus], Transition] = {
     (_ICS.ACCEPTED, _S.R2XX): _t(_ICS.ACCEPTED, _A.TO_TU),  # RFC 6026 7.2: TU re-ACKs
     (_ICS.ACCEPTED, _S.R3XX_6XX): _t(_ICS.ACCEPTED, _A.ABSORB),
     (_ICS.ACCEPTED, _S.TIMER_M): _t(_ICS.TERMINATED),
+    (_ICS.ACCEPTED, _S.TRANSPORT_ERROR): _t(_ICS.ACCEPTED),  # ignored: the 2xx is the TU's
 }
 
 _NON_INVITE_FINALS = (_S.R2XX, _S.R3XX_6XX)
@@ -285,6 +303,7 @@ NON_INVITE_CLIENT_TABLE: dict[tuple[NonInviteClientState, Stimulus], Transition]
     **{(_NCS.PROCEEDING, s): _t(_NCS.COMPLETED, _A.TO_TU, _start("K")) for s in _NON_INVITE_FINALS},
     **{(_NCS.COMPLETED, s): _t(_NCS.COMPLETED, _A.ABSORB) for s in (_S.R1XX, *_NON_INVITE_FINALS)},
     (_NCS.COMPLETED, _S.TIMER_K): _t(_NCS.TERMINATED),
+    (_NCS.COMPLETED, _S.TRANSPORT_ERROR): _t(_NCS.COMPLETED),  # ignored: nothing left to send
 }
 
 INVITE_SERVER_TABLE: dict[tuple[InviteServerState, Stimulus], Transition] = {
@@ -306,16 +325,19 @@ INVITE_SERVER_TABLE: dict[tuple[InviteServerState, Stimulus], Transition] = {
     (_ISS.CONFIRMED, _S.REQUEST): _t(_ISS.CONFIRMED, _A.ABSORB),
     (_ISS.CONFIRMED, _S.ACK): _t(_ISS.CONFIRMED, _A.ABSORB),
     (_ISS.CONFIRMED, _S.TIMER_I): _t(_ISS.TERMINATED),
+    (_ISS.CONFIRMED, _S.TRANSPORT_ERROR): _t(_ISS.CONFIRMED),  # ignored: the ACK arrived
     (_ISS.ACCEPTED, _S.REQUEST): _t(_ISS.ACCEPTED, _A.ABSORB),
     (_ISS.ACCEPTED, _S.ACK): _t(_ISS.ACCEPTED, _A.TO_TU),  # RFC 6026 7.1
     (_ISS.ACCEPTED, _S.TU_2XX): _t(_ISS.ACCEPTED, _A.SEND_RESPONSE),  # RFC 6026 7.1
     (_ISS.ACCEPTED, _S.TIMER_L): _t(_ISS.TERMINATED),
+    (_ISS.ACCEPTED, _S.TRANSPORT_ERROR): _t(_ISS.ACCEPTED),  # ignored: 2xx resends are the TU's
 }
 
 _TU_FINALS = (_S.TU_2XX, _S.TU_3XX_6XX)
 
 NON_INVITE_SERVER_TABLE: dict[tuple[NonInviteServerState, Stimulus], Transition] = {
     (_NSS.TRYING, _S.REQUEST): _t(_NSS.TRYING, _A.ABSORB),
+    (_NSS.TRYING, _S.TRANSPORT_ERROR): _t(_NSS.TRYING),  # ignored: nothing was sent yet
     (_NSS.TRYING, _S.TU_1XX): _t(_NSS.PROCEEDING, _A.SEND_RESPONSE),
     **{(_NSS.TRYING, s): _t(_NSS.COMPLETED, _A.SEND_RESPONSE, _start("J")) for s in _TU_FINALS},
     (_NSS.PROCEEDING, _S.REQUEST): _t(_NSS.PROCEEDING, _A.RESEND_RESPONSE, _A.ABSORB),
@@ -350,6 +372,25 @@ ALIVE: dict[TransactionState, frozenset[str]] = {
 }
 
 _TERMINAL = frozenset({_ICS.TERMINATED, _NCS.TERMINATED, _ISS.TERMINATED, _NSS.TERMINATED})
+
+_TransactionMachine = Machine[TransactionState, Stimulus, Transition]
+
+INVITE_CLIENT: _TransactionMachine = Machine(
+    "INVITE client transaction",
+    INVITE_CLIENT_TABLE,  # type: ignore[arg-type]
+)
+NON_INVITE_CLIENT: _TransactionMachine = Machine(
+    "non-INVITE client transaction",
+    NON_INVITE_CLIENT_TABLE,  # type: ignore[arg-type]
+)
+INVITE_SERVER: _TransactionMachine = Machine(
+    "INVITE server transaction",
+    INVITE_SERVER_TABLE,  # type: ignore[arg-type]
+)
+NON_INVITE_SERVER: _TransactionMachine = Machine(
+    "non-INVITE server transaction",
+    NON_INVITE_SERVER_TABLE,  # type: ignore[arg-type]
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -387,6 +428,8 @@ class Output:
     action: Action
     message: SipMessage | None = None
     timer: str = ""
+    #: for :attr:`Action.VIOLATION`: what the peer's message broke
+    error: RemoteProtocolError | None = None
 
 
 def stimulus_for_response(status: int, *, from_tu: bool) -> Stimulus:
@@ -412,7 +455,7 @@ class _Transaction:
     """the destination of a client transaction, the source of a server transaction"""
     timers: Timers
     state: TransactionState
-    table: Mapping[tuple[TransactionState, Stimulus], Transition]
+    machine: _TransactionMachine
     deadlines: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, float] = field(default_factory=dict)
     last_response: SipResponse | None = None
@@ -420,6 +463,10 @@ class _Transaction:
     @property
     def terminated(self) -> bool:
         return self.state in _TERMINAL
+
+    @property
+    def table(self) -> Mapping[tuple[TransactionState, Stimulus], Transition]:
+        return self.machine.table
 
     def next_deadline(self) -> float | None:
         return min(self.deadlines.values(), default=None)
@@ -440,14 +487,12 @@ class _Transaction:
 
     # -- engine ---------------------------------------------------------------------
     def _step(self, stimulus: Stimulus, now: float, message: SipMessage | None) -> list[Output]:
-        transition = self.table.get((self.state, stimulus))
-        if transition is None:
-            if stimulus.from_tu:
-                raise LocalProtocolError(
-                    f"{stimulus.value} not allowed in state {self.state.value} "
-                    f"of the {self.request.method} transaction"
-                )
-            return []
+        try:
+            transition = self.machine.step(
+                self.state, stimulus, stimulus.origin, raw=None if message is None else message.raw
+            )
+        except RemoteProtocolError as exc:
+            return [Output(Action.VIOLATION, message, error=exc)]
         if transition.target != self.state:
             alive = ALIVE[transition.target]
             for name in [n for n in self.deadlines if n not in alive]:
@@ -492,6 +537,7 @@ class _Transaction:
             return [Output(action, self.last_response)]
         if action in (Action.TO_TU, Action.ABSORB):
             return [Output(action, message)]
+        assert action in (Action.TIMEOUT, Action.TRANSPORT_FAILURE)
         # TIMEOUT / TRANSPORT_FAILURE
         return [Output(action, None, timer=stimulus.value)]
 
@@ -506,10 +552,10 @@ class ClientTransaction(_Transaction):
         state: TransactionState = (
             InviteClientState.CALLING if invite else NonInviteClientState.TRYING
         )
-        table: Mapping[tuple[TransactionState, Stimulus], Transition] = (
-            INVITE_CLIENT_TABLE if invite else NON_INVITE_CLIENT_TABLE  # type: ignore[assignment]
+        machine = INVITE_CLIENT if invite else NON_INVITE_CLIENT
+        super().__init__(
+            request=request, peer=destination, timers=timers, state=state, machine=machine
         )
-        super().__init__(request=request, peer=destination, timers=timers, state=state, table=table)
         branch = top_via(request).branch
         if not branch:
             raise LocalProtocolError("a request sent in a transaction needs a Via branch")
@@ -536,10 +582,8 @@ class ServerTransaction(_Transaction):
         state: TransactionState = (
             InviteServerState.PROCEEDING if invite else NonInviteServerState.TRYING
         )
-        table: Mapping[tuple[TransactionState, Stimulus], Transition] = (
-            INVITE_SERVER_TABLE if invite else NON_INVITE_SERVER_TABLE  # type: ignore[assignment]
-        )
-        super().__init__(request=request, peer=source, timers=timers, state=state, table=table)
+        machine = INVITE_SERVER if invite else NON_INVITE_SERVER
+        super().__init__(request=request, peer=source, timers=timers, state=state, machine=machine)
         self.id = tid
 
     def receive_request(self, request: SipRequest, now: float) -> list[Output]:
@@ -596,9 +640,13 @@ def build_cancel(request: SipRequest) -> SipRequest:
 
 __all__ = [
     "ALIVE",
+    "INVITE_CLIENT",
     "INVITE_CLIENT_TABLE",
+    "INVITE_SERVER",
     "INVITE_SERVER_TABLE",
+    "NON_INVITE_CLIENT",
     "NON_INVITE_CLIENT_TABLE",
+    "NON_INVITE_SERVER",
     "NON_INVITE_SERVER_TABLE",
     "Action",
     "ClientTransaction",

@@ -14,24 +14,36 @@ from typing import TypeAlias
 from urllib.parse import quote, unquote
 
 from conformance.errors import RemoteProtocolError
+from conformance.protocol.sip.grammar import (
+    ABSOLUTE_URI,
+    DISPLAY_NAME_TOKENS,
+    GEN_VALUE,
+    LWS,
+    NAME_ADDR,
+    NAME_ADDR_LIST,
+    PASSWORD,
+    QUOTED_STRING,
+    SCHEME,
+    SIP_URI,
+    SIP_URI_WITH_HEADERS,
+    TELEPHONE_SUBSCRIBER,
+    TOKEN,
+    TOKEN_CHARS,
+    URI_HEADERS,
+    URI_PARAMETERS,
+    USER,
+)
 
 # ---------------------------------------------------------------------------------------
-# RFC 3261 25.1 lexical building blocks
+# RFC 3261 25.1 lexical building blocks (the fragments are in grammar.py)
 # ---------------------------------------------------------------------------------------
 
-TOKEN_CHARS = "A-Za-z0-9\\-.!%*_+`'~"  # noqa: S105 - a character class
-_TOKEN = f"[{TOKEN_CHARS}]++"
-_QUOTED = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
-_LWS = r"[ \t]*"
-_IPV6 = r"\[[0-9A-Fa-f:.]+\]"
-#: gen-value = token / host / quoted-string (RFC 3261 25.1)
-_GEN_VALUE = f"(?:{_TOKEN}|{_IPV6}|{_QUOTED})"
-_PARAM = f"{_LWS};{_LWS}({_TOKEN})(?:{_LWS}={_LWS}({_GEN_VALUE}))?"
-_PARAMS_RE = re.compile(f"(?:{_PARAM})*{_LWS}", re.DOTALL)
+_PARAM = f"{LWS};{LWS}({TOKEN})(?:{LWS}={LWS}({GEN_VALUE}))?"
+_PARAMS_RE = re.compile(f"(?:{_PARAM})*{LWS}", re.DOTALL)
 _PARAM_RE = re.compile(_PARAM, re.DOTALL)
-_TOKEN_RE = re.compile(_TOKEN)
-_QUOTED_RE = re.compile(_QUOTED, re.DOTALL)
-_DISPLAY_TOKENS_RE = re.compile(f"{_TOKEN}(?:[ \\t]+{_TOKEN})*")
+_TOKEN_RE = re.compile(TOKEN)
+_QUOTED_RE = re.compile(QUOTED_STRING, re.DOTALL)
+_DISPLAY_TOKENS_RE = re.compile(DISPLAY_NAME_TOKENS)
 
 Params: TypeAlias = tuple[tuple[str, str | None], ...]
 """Ordered ``(name, value)`` pairs; value ``None`` for a parameter without ``=``."""
@@ -141,47 +153,24 @@ def has_param(params: Params, name: str) -> bool:
 # URIs (RFC 3261 19.1, RFC 3966)
 # ---------------------------------------------------------------------------------------
 
-_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-_ABSOLUTE_URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"]+")
-_ESC = r"%[0-9A-Fa-f]{2}"
-_UNRESERVED = r"A-Za-z0-9\-_.!~*'()"
-_USER_RE = re.compile(f"(?:[{_UNRESERVED}&=+$,;?/]++|{_ESC})++")
-_PASSWORD_RE = re.compile(f"(?:[{_UNRESERVED}&=+$,]++|{_ESC})*+")
+_SCHEME_RE = re.compile(SCHEME)
+_ABSOLUTE_URI_RE = re.compile(ABSOLUTE_URI)
+_USER_RE = re.compile(USER)
+_PASSWORD_RE = re.compile(PASSWORD)
 _HOSTPORT_RE = re.compile(r"([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?")
-_PARAMCHARS = f"(?:[{_UNRESERVED}\\[\\]/:&+$]++|{_ESC})++"
-_URI_PARAMS_RE = re.compile(f"(?:;{_PARAMCHARS}(?:={_PARAMCHARS})?)*+")
-_HCHARS = f"(?:[{_UNRESERVED}\\[\\]/?:+$]++|{_ESC})"
-_HEADERS_PART = f"{_HCHARS}++={_HCHARS}*+(?:&{_HCHARS}++={_HCHARS}*+)*+"
-_URI_HEADERS_RE = re.compile(_HEADERS_PART)
-_TEL_RE = re.compile(r"[0-9A-Fa-f+\-.()*#]+(?:;[^;\s]+)*")
+_URI_PARAMS_RE = re.compile(URI_PARAMETERS)
+_URI_HEADERS_RE = re.compile(URI_HEADERS)
+_TEL_RE = re.compile(TELEPHONE_SUBSCRIBER)
 
-_PORT = r"(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-#: A complete sip/sips URI in one regex: the fast path of validation. A URI it rejects
-#: goes through :func:`parse_uri` for the exact verdict and message.
-SIP_URI_FAST = (
-    f"[sS][iI][pP][sS]?:(?:(?:[{_UNRESERVED}&=+$,;?/]++|{_ESC})++"
-    f"(?::(?:[{_UNRESERVED}&=+$,]++|{_ESC})*+)?@)?"
-    f"(?:[A-Za-z0-9.\\-]++|\\[[0-9A-Fa-f:.]++\\])(?::{_PORT})?"
-    f"(?:;{_PARAMCHARS}(?:={_PARAMCHARS})?)*+"
-)
-_SIP_URI_NOHDR_RE = re.compile(SIP_URI_FAST)
-_SIP_URI_FULL_RE = re.compile(f"{SIP_URI_FAST}(?:\\?{_HEADERS_PART})?")
-#: addr-spec form: no ``;`` ``?`` ``,`` inside the URI (RFC 3261 20.10)
-_ADDR_SPEC_FAST = (
-    f"[sS][iI][pP][sS]?:(?:(?:[{_UNRESERVED}&=+$/]++|{_ESC})++"
-    f"(?::(?:[{_UNRESERVED}&=+$]++|{_ESC})*+)?@)?"
-    f"(?:[A-Za-z0-9.\\-]++|\\[[0-9A-Fa-f:.]++\\])(?::{_PORT})?"
-)
-_FAST_PARAMS = f"(?:{_LWS};{_LWS}{_TOKEN}(?:{_LWS}={_LWS}{_GEN_VALUE})?)*{_LWS}"
-NAME_ADDR_FAST = (
-    f"(?:(?:(?:{_QUOTED}|{_TOKEN}(?:[ \\t]+{_TOKEN})*)[ \\t]*)?"
-    f"<{SIP_URI_FAST}(?:\\?{_HEADERS_PART})?>"
-    f"|{_ADDR_SPEC_FAST}){_FAST_PARAMS}"
-)
-_NAME_ADDR_FAST_RE = re.compile(NAME_ADDR_FAST, re.DOTALL)
-_NAME_ADDR_LIST_FAST_RE = re.compile(
-    f"{NAME_ADDR_FAST}(?:[ \\t]*,[ \\t]*{NAME_ADDR_FAST})*", re.DOTALL
-)
+SIP_URI_FAST = SIP_URI
+"""A complete sip/sips URI (no headers part) in one regex: the fast path of validation. A
+URI it rejects goes through :func:`parse_uri` for the exact verdict and message."""
+_SIP_URI_NOHDR_RE = re.compile(SIP_URI)
+_SIP_URI_FULL_RE = re.compile(SIP_URI_WITH_HEADERS)
+NAME_ADDR_FAST = NAME_ADDR
+"""One name-addr/addr-spec with a sip URI and its parameters (:data:`.grammar.NAME_ADDR`)."""
+_NAME_ADDR_FAST_RE = re.compile(NAME_ADDR, re.DOTALL)
+_NAME_ADDR_LIST_FAST_RE = re.compile(NAME_ADDR_LIST, re.DOTALL)
 
 #: characters left unescaped in the user part by :func:`format_uri`
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
