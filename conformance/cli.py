@@ -43,6 +43,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -504,7 +505,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)
-    child = _run_pytest(cmd, _pytest_env(args))
+    faults = [f.strip() for f in (args.faults or "").split(",") if f.strip()] or profile.faults
+    if faults:
+        print(f"{PROG}: the reference SUT runs with faults switched on: {', '.join(faults)}"
+              " (its failures are the self-test's, not a real SUT's)", file=sys.stderr)
+    env = _pytest_env(args)
+    env["CPM_COMMAND"] = shlex.join([PROG, *getattr(args, "argv", [])])
+    child = _run_pytest(cmd, env)
     code = child.code
     results_path = report_dir / RESULTS_NAME
     if child.interrupted:
@@ -787,6 +794,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         i = argv.index("--")
         argv, extra = argv[:i], argv[i + 1:]
     args = build_parser().parse_args(argv)
+    args.argv = [*argv, *(["--", *extra] if extra else [])]
     args.pytest_args = extra
     if not hasattr(args, "catalog_dir"):
         args.catalog_dir = None

@@ -9,9 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance import __version__
 from conformance.checks.verdict import CheckResult, Verdict
-from conformance.pytest.config import STATE, State, get_catalog
-from conformance.pytest.options import ENV_SUT, is_worker
+from conformance.pytest.config import (
+    STATE,
+    State,
+    get_catalog,
+    get_faults,
+    get_layout,
+    get_reference_process,
+    get_store,
+)
+from conformance.pytest.options import ENV_COMMAND, ENV_SUT, is_worker
 from conformance.report.evidence import MessageRecord
 from conformance.report.model import TestCaseResult
 from conformance.report.results import ResultsWriter
@@ -36,6 +45,14 @@ def configure_results(config: pytest.Config, state: State) -> None:
                 "clause": list(config.getoption("cpm_clauses", []) or []),
                 "requirement": list(config.getoption("cpm_requirements", []) or []),
             },
+            # what makes this run differ from a plain run against the profile: a run with
+            # faults switched on must never read like a real SUT failing
+            "faults": list(get_faults(config)),
+            "layout": get_layout(config),
+            "store": get_store(config),
+            "reference_process": get_reference_process(config),
+            "command": os.environ.get(ENV_COMMAND) or " ".join(config.invocation_params.args),
+            "version": __version__,
             "start": time.time(),
         })
 
@@ -110,15 +127,14 @@ class Controller:
                         }
         update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
         profile = state.profile
+        if profile is not None and profile.faults and not state.writer.results.run.get("faults"):
+            update["faults"] = list(profile.faults)  # the profile's own, when none were given
         if profile is not None:
             update["profile"] = {"name": profile.name, "path": profile.path,
                                  "target": profile.target.value,
                                  "roles": [r.value for r in profile.roles],
                                  "pics": {k: v if isinstance(v, (bool, int, float)) else str(v)
                                           for k, v in profile.pics.items()}}
-        from conformance import __version__
-
-        update["version"] = __version__
         state.writer.finish(update, info)
 
 

@@ -11,6 +11,9 @@ from conformance.net.layout import LAYOUTS
 
 #: the SUT profile when ``--sut`` is not given
 ENV_SUT = "CPM_SUT"
+#: the command line of ``cpm-conformance run`` (set by the CLI for its pytest child), kept
+#: in results.json
+ENV_COMMAND = "CPM_COMMAND"
 #: another requirement catalogue (the hidden ``--catalog-dir``)
 ENV_CATALOG = "CPM_CATALOG_DIR"
 #: where the reference SUT stores: its embedded Maildir, or a real Dovecot over IMAP

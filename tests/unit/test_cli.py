@@ -92,6 +92,11 @@ def test_run_strict_and_selection_are_passed(world: dict[str, Path]) -> None:
     data = results(world)
     assert [t["nodeid"].split("::")[-1] for t in data["test_cases"]] == ["test_one"]
     assert data["run"]["strict"] is True
+    # what the run was: kept so that a run with faults never reads like a real SUT failing
+    assert data["run"]["faults"] == [] and data["run"]["layout"] == "direct"
+    assert data["run"]["store"] == "maildir" and data["run"]["reference_process"] == "inprocess"
+    assert data["run"]["command"].startswith("cpm-conformance run --catalog-dir ")
+    assert data["run"]["version"]
 
 
 def test_run_invalid_profile_is_one_line_and_3(
