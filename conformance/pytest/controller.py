@@ -4,6 +4,8 @@ as each test case ends, results.json at the end, and the verdict counts in the t
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +31,19 @@ if TYPE_CHECKING:
     from conformance.catalog.loader import Catalog
 
 
+def _terminate_as_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"{signal.Signals(signum).name}")
+
+
 def configure_results(config: pytest.Config, state: State) -> None:
     """On the controller: the results controller, and the results writer with
-    ``--cpm-report-dir``."""
+    ``--cpm-report-dir``. SIGTERM (what a CI timeout sends) stops the run the way Ctrl-C
+    does: the test case in progress stops, every fixture stops what it started, and the
+    results are written, marked incomplete."""
     if not is_worker(config):
         config.pluginmanager.register(Controller(config), "cpm-conformance-controller")
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     report_dir = config.getoption("cpm_report_dir", None)
     if report_dir and not is_worker(config):
         sut = config.getoption("cpm_sut", None) or os.environ.get(ENV_SUT) or "reference"
@@ -126,6 +136,8 @@ class Controller:
                             "title": r.title,
                         }
         update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
+        if int(exitstatus) == pytest.ExitCode.INTERRUPTED:
+            update["incomplete"] = True  # what finished is kept; the run is not whole
         profile = state.profile
         if profile is not None and profile.faults and not state.writer.results.run.get("faults"):
             update["faults"] = list(profile.faults)  # the profile's own, when none were given
