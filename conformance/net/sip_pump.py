@@ -54,13 +54,17 @@ log = logging.getLogger(__name__)
 class TransactionTimeoutError(GuardTimeout):
     """A client transaction ended without a final response (Timer B/F, or transport)."""
 
-    def __init__(self, transaction: ClientTransactionId, timer: str) -> None:
+    def __init__(
+        self, transaction: ClientTransactionId, timer: str, destination: Address | None = None
+    ) -> None:
+        to = f" from {destination}" if destination is not None else ""
         super().__init__(
             f"transaction {transaction.method} {transaction.branch} timed out"
-            f" (timer {timer}) without a final response"
+            f" (timer {timer}) without a final response{to}"
         )
         self.transaction = transaction
         self.timer = timer
+        self.destination = destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +161,7 @@ class ClientTransactionHandle:
                 self._read += 1
                 return self.received[self._read - 1].response
             if self.timed_out is not None:
-                raise TransactionTimeoutError(self.id, self.timed_out)
+                raise TransactionTimeoutError(self.id, self.timed_out, self.destination)
             return None
 
         return await self._changed.wait_until(probe, within, self._what("SIP response"))
@@ -169,7 +173,7 @@ class ClientTransactionHandle:
         def probe() -> SipResponse | None:
             final = self.final_response
             if final is None and self.timed_out is not None:
-                raise TransactionTimeoutError(self.id, self.timed_out)
+                raise TransactionTimeoutError(self.id, self.timed_out, self.destination)
             return final
 
         return await self._changed.wait_until(probe, within, self._what("final response"))

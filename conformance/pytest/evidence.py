@@ -75,7 +75,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
             item.stash[_MARK] = (found, 0)
 
 
-def _records_of(item: pytest.Item) -> tuple[Capture | None, list[CaptureRecord]]:
+def records_of(item: pytest.Item) -> tuple[Capture | None, list[CaptureRecord]]:
     capture, mark = item.stash.get(_MARK, (None, 0))
     if capture is None:
         return None, []
@@ -93,7 +93,7 @@ def _allure_evidence(item: pytest.Item) -> None:
     """In Allure: a step per protocol exchange with its raw messages, the log, the pcap."""
     if not getattr(item.config.option, "allure_report_dir", None):
         return
-    capture, records = _records_of(item)
+    capture, records = records_of(item)
     if capture is None or not records:
         return
     import allure
@@ -113,7 +113,7 @@ def _allure_evidence(item: pytest.Item) -> None:
 
 def _evidence_of(item: pytest.Item) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The test case's records for the results, and its evidence files when writing."""
-    capture, records = _records_of(item)
+    capture, records = records_of(item)
     files: dict[str, str] = {}
     report_dir = item.config.getoption("cpm_report_dir", None)
     if report_dir and records and capture is not None:
