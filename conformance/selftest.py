@@ -38,6 +38,7 @@ from typing import Any
 
 from conformance.catalog import load_catalog
 from conformance.checks.verdict import Verdict
+from conformance.preflight import did_you_mean
 from conformance.reference.faults import FAULTS, Fault
 from conformance.report.model import RunResults
 from conformance.report.results import load_results
@@ -367,6 +368,12 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             print(f"selftest: {args.known_gaps}: {exc}", file=sys.stderr)
             return 3
+    unknown = [n for n in args.fault if n not in FAULTS]
+    if unknown:  # the preflight of the self-test: one line per unknown name
+        for name in unknown:
+            print(f"selftest: --fault {name}: unknown fault{did_you_mean(name, FAULTS)}",
+                  file=sys.stderr)
+        return 3
     status, doc = selftest(args.report_dir, fault_names=args.fault or None, jobs=args.jobs)
     status = gate(status, doc, args.min_score, known)
     if "error" in doc:

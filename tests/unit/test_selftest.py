@@ -239,3 +239,15 @@ def test_known_gaps_are_a_ratchet(tmp_path: Path) -> None:
     # a run of chosen faults judges no unproven requirement
     partial = {**doc, "unproven": None, "uncaught": []}
     assert known.judge(partial) == []
+
+
+def test_an_unknown_fault_is_one_line_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.cli import main
+
+    assert main(["selftest", "--report-dir", str(tmp_path), "--fault", "cf.no-initial-notfy"]) == 3
+    assert capsys.readouterr().err == (
+        "selftest: --fault cf.no-initial-notfy: unknown fault"
+        " (did you mean cf.no-initial-notify?)\n"
+    )
