@@ -28,8 +28,6 @@ from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.sdp import build_msrp_sdp
 from conformance.reference.pf.participants import FocusSubscription
-from conformance.reference.pf.service import B2buaSession
-from conformance.reference.pf.terminating import Fork, TerminatingState
 from tests.reference.test_pf_originating import (
     ALICE,
     CONTRIB,
@@ -48,18 +46,16 @@ CF_UA = ("User-Agent", "CPM-serv/OMA2.0 test-cf/1")
 
 
 class Hooks:
-    """The PF's MSRP connect held on ``gate``; ``_run_fork`` and the PF's subscriptions
-    to a focus observed."""
+    """The PF's MSRP connect held on ``gate``; the PF's subscriptions to a focus
+    observed."""
 
     def __init__(self, net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
         pf = net.pf
         self.gate = asyncio.Event()
         self.connecting = asyncio.Event()
-        self.fork_done = asyncio.Event()
         self.channels: list[MsrpChannel] = []
         self.subscriptions: list[tuple[Any, ...]] = []
         connect = pf.msrp.connect
-        run_fork = pf.terminating._run_fork
         subscribe = pf.participants.subscribe_to_focus
 
         async def gated_connect(host: str, port: int, *, reuse: bool = True) -> MsrpChannel:
@@ -69,14 +65,6 @@ class Hooks:
             self.channels.append(channel)
             return channel
 
-        async def observed_run_fork(
-            session: B2buaSession, state: TerminatingState, fork: Fork
-        ) -> None:
-            try:
-                await run_fork(session, state, fork)
-            finally:
-                self.fork_done.set()
-
         def counted_subscribe(
             *args: Any, **kwargs: Any
         ) -> Coroutine[Any, Any, FocusSubscription | None]:
@@ -84,7 +72,6 @@ class Hooks:
             return subscribe(*args, **kwargs)
 
         monkeypatch.setattr(pf.msrp, "connect", gated_connect)
-        monkeypatch.setattr(pf.terminating, "_run_fork", observed_run_fork)
         monkeypatch.setattr(pf.participants, "subscribe_to_focus", counted_subscribe)
 
 
@@ -138,6 +125,13 @@ async def leave(net: Net, dialog: Dialog, reason: str | None) -> None:
     assert response.status == 200, response
 
 
+async def fork_done(net: Net) -> None:
+    """The PF's INVITE to alice's client and what followed its answer are over."""
+    (state,) = net.pf.terminating.states.values()
+    (fork,) = state.forks
+    await asyncio.wait_for(fork.done.wait(), WITHIN)
+
+
 def answered_leg_msrp(net: Net) -> tuple[object, object]:
     (state,) = net.pf.terminating.states.values()
     assert state.answered is not None
@@ -146,8 +140,7 @@ def answered_leg_msrp(net: Net) -> tuple[object, object]:
 
 
 def pending_or_held(net: Net) -> list[FocusSubscription]:
-    return [s for s in net.pf.participants._own.values()
-            if s.user == ALICE and s.focus == FOCUS and not s.ended]
+    return net.pf.participants.subscriptions(ALICE, FOCUS)
 
 
 async def test_client_gone_during_msrp_setup_deferred_keeps_one_subscription(
@@ -167,7 +160,7 @@ async def test_client_gone_during_msrp_setup_deferred_keeps_one_subscription(
                                    headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")]))
         assert len(hooks.subscriptions) == 1
         hooks.gate.set()
-        await asyncio.wait_for(hooks.fork_done.wait(), WITHIN)
+        await fork_done(net)
         # 1. no live MSRP session on the leg the client left; the connection is closed
         assert answered_leg_msrp(net) == (None, None)
         (channel,) = hooks.channels
@@ -194,7 +187,7 @@ async def test_client_leaving_during_msrp_setup_ends_without_subscription(
         cf_bye.respond(200)
         assert not net.pf.sessions and not net.pf.deferred.entries
         hooks.gate.set()
-        await asyncio.wait_for(hooks.fork_done.wait(), WITHIN)
+        await fork_done(net)
         assert answered_leg_msrp(net) == (None, None)
         (channel,) = hooks.channels
         assert not channel.machine.sessions

@@ -31,7 +31,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.documents.groupstate import GroupState, build_group_state, parse_group_state
 from conformance.documents.resource_lists import (
@@ -66,12 +66,11 @@ from conformance.protocol.sip.ids import new_call_id, new_tag
 from conformance.protocol.sip.message import SipRequest, SipResponse, build_request, parse_message
 from conformance.protocol.sip.multipart import build_multipart, build_part
 from conformance.protocol.sip.sdp import build_msrp_sdp
+from conformance.reference.pf.core import PfCore
+from conformance.reference.pf.model import B2buaSession, MsrpLeg, SipLeg
 from conformance.reference.pf.originating import msrp_media, split_body
 from conformance.reference.pf.registrations import aor
 from conformance.reference.upper_tester_server import ActionError
-
-if TYPE_CHECKING:
-    from conformance.reference.pf.service import B2buaSession, MsrpLeg, ParticipatingFunction
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +127,7 @@ def _owner(stored: StoreMessage) -> str | None:
 class AdminTrigger:
     """The administrative trigger of one PF (its faults switch single items off)."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(self, pf: PfCore) -> None:
         self.pf = pf
         self.faults = pf.faults
 
@@ -147,12 +146,12 @@ class AdminTrigger:
             raise ActionError(409, "the administrative trigger is not supported")
         released = self.release_active(user)
         # step 2 runs on: its INVITEs wait for the CF, which the tool plays after this answer
-        self.pf._spawn(self.rejoin_all(user))
+        self.pf.spawn(self.rejoin_all(user))
         return f"pf: {released} active session(s) released; re-joining stored sessions"
 
     # -- step 1 ----------------------------------------------------------------------------
     def release_active(self, user: str) -> int:
-        sessions = [s for s in list(self.pf.sessions.values()) if s.user == user and not s.ended]
+        sessions = [s for s in self.pf.table.values() if s.user == user and not s.ended]
         for session in sessions:
             self._release(session)
         return len(sessions)
@@ -160,25 +159,19 @@ class AdminTrigger:
     def _release(self, session: B2buaSession) -> None:
         """PF-ADMIN-1.a (BYE with Reason on every leg) and 1.b (media released)."""
         pf = self.pf
-        session.ended = True
-        if session.ack_guard is not None:
-            session.ack_guard.cancel()
-            session.ack_guard = None
+        session.end()
         reason = 'SIP;cause=487;text="Request Terminated"' if self.faults.on(
             "pf.admin-bye-reason-wrong") else CALL_COMPLETED
         for leg in session.legs:
             if leg.dialog is not None:
-                pf._by_dialog.pop(leg.dialog.id, None)
+                pf.table.unbind_dialog(leg.dialog)
                 if leg.dialog.state is DialogState.CONFIRMED and not self.faults.on(
                     "pf.admin-no-bye"
                 ):
-                    pf._send_in_dialog(leg.dialog, "BYE", [("Reason", reason)])
+                    pf.send_in_dialog(leg.dialog, "BYE", [("Reason", reason)])
             if not self.faults.on("pf.admin-media-kept"):
                 self._release_msrp(leg.msrp)
-        for sid, (owner, _) in list(pf._pending_msrp.items()):
-            if owner is session:
-                del pf._pending_msrp[sid]
-        pf.sessions.pop(session.id, None)
+        pf.table.forget(session)
 
     @staticmethod
     def _release_msrp(leg: MsrpLeg) -> None:
@@ -191,11 +184,11 @@ class AdminTrigger:
 
     # -- step 2.a ----------------------------------------------------------------------------
     async def stored_sessions(self, user: str) -> list[StoredGroupSession]:
-        store = self.pf._store
+        store = self.pf.store
         if store is None:
             return []
         active = {
-            s.client_request.headers.get(CONTRIBUTION_ID) for s in self.pf.sessions.values()
+            s.client_request.headers.get(CONTRIBUTION_ID) for s in self.pf.table.values()
         }
         found: list[StoredGroupSession] = []
         for folder in await store.folders():
@@ -286,7 +279,7 @@ class AdminTrigger:
         )
         icsi = format_icsi_ref([ICSI_SESSION])
         headers: list[tuple[str, str]] = [
-            ("Via", pf._via()),
+            ("Via", pf.via()),
             ("Max-Forwards", "70"),
             ("From", f"<{user}>;tag={new_tag()}"),
             ("To", f"<{uri}>"),
@@ -344,15 +337,13 @@ class AdminTrigger:
     async def _send_invite(
         self, user: str, stored: StoredGroupSession, uri: str, *, resource_list: bool
     ) -> tuple[SipResponse | None, SipRequest, MsrpLeg]:
-        from conformance.reference.pf.service import MsrpLeg
-
         pf = self.pf
         sid = secrets.token_hex(8)
         leg = MsrpLeg(pf.msrp.uri(sid))
         invite = self._invite(user, stored, uri, leg.local_uri,
                               pf.own_uri(f"admin-{sid}"), resource_list=resource_list)
         # 2.b.ix / 2.d.i.8: via the SIP/IP core
-        handle = await pf.sip.request(invite, pf._destination(uri))
+        handle = await pf.sip.request(invite, pf.destination(uri))
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str):
             log.warning("no answer to the re-join INVITE to %s", uri)
@@ -361,8 +352,6 @@ class AdminTrigger:
 
     async def _joined(self, invite: SipRequest, outcome: SipResponse, msrp: MsrpLeg) -> None:
         """PF-ADMIN-2.e-2.i: ACK, the media plane, then leave with BYE cause=200."""
-        from conformance.reference.pf.service import SipLeg
-
         pf = self.pf
         try:
             dialog = Dialog.uac(invite, outcome)
@@ -373,23 +362,23 @@ class AdminTrigger:
             return
         leg = SipLeg("admin", msrp, dialog)
         if not self.faults.on("pf.admin-no-ack"):
-            pf._send_ack(leg, invite)  # 2.e.i
+            pf.send_ack(leg, invite)  # 2.e.i
         msrp.remote_path = tuple(answer.path)
         if answer.setup != "active" and not self.faults.on("pf.admin-no-media"):
-            await pf._connect_msrp(msrp)  # 2.e.ii (we offered actpass)
+            await pf.connect_msrp(msrp)  # 2.e.ii (we offered actpass)
         if self.faults.on("pf.admin-no-final-bye"):
             return
         reason = 'SIP;cause=480' if self.faults.on("pf.admin-final-bye-reason-wrong") else (
             CALL_COMPLETED)
         try:
-            bye = dialog.create_request("BYE", via=pf._via(), headers=[("Reason", reason)])
+            bye = dialog.create_request("BYE", via=pf.via(), headers=[("Reason", reason)])
             if self.faults.on("pf.admin-final-bye-wrong-ruri"):
                 bye = build_request(
                     "BYE", pf.config.conference_factory_uri,
                     [(h.name, h.value) for h in bye.headers if h.name.lower() != "content-length"],
                     b"",
                 )
-            destination = pf._destination(dialog.next_hop())  # 2.h: via the core
+            destination = pf.destination(dialog.next_hop())  # 2.h: via the core
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot leave %s: %s", dialog, exc)
             return
@@ -400,7 +389,7 @@ class AdminTrigger:
 
     async def _record_left(self, user: str, stored: StoredGroupSession) -> None:
         """The user is no longer a Participant: a newer Group State Object without it."""
-        store = self.pf._store
+        store = self.pf.store
         if store is None:
             return
         gs = stored.state

@@ -18,7 +18,6 @@ Participant Information Notification" step 4).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from conformance.documents.conference_info import (
     ConferenceInfo,
@@ -29,10 +28,10 @@ from conformance.documents.conference_info import (
 )
 from conformance.errors import DocumentError
 from conformance.protocol.sip.cpm import CONFERENCE_INFO_TYPE
-
-if TYPE_CHECKING:
-    from conformance.reference.pf.participants import ClientSubscription, Participants
-    from conformance.reference.pf.service import B2buaSession, ParticipatingFunction, SipLeg
+from conformance.reference.pf import msrp_policy
+from conformance.reference.pf.core import PfCore
+from conformance.reference.pf.interfaces import ParticipantState
+from conformance.reference.pf.model import B2buaSession, ClientSubscription, SipLeg
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +40,8 @@ def _mime(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
-def applies(pf: ParticipatingFunction) -> bool:
+def applies(pf: PfCore) -> bool:
     return pf.policy.conference_info_via_msrp
-
-
-def _focus_of(participants: Participants, session: B2buaSession) -> str | None:
-    return next((focus for (user, focus), owner in participants._sessions.items()
-                 if owner is session and user == session.user), None)
-
-
-def _subscribed(participants: Participants, user: str, focus: str) -> list[ClientSubscription]:
-    """The clients of ``user`` with an active conference subscription to ``focus``."""
-    out: list[ClientSubscription] = []
-    for sub in participants._client.values():
-        if sub.user == user and sub.focus == focus:
-            out += [c for c in sub.clients if c not in out]
-    return out
 
 
 def _same_client(leg: SipLeg, client: ClientSubscription) -> bool:
@@ -72,8 +57,9 @@ def _key(view: ConferenceInfo | None) -> object:
 class ConferenceInfoOverMsrp:
     """The state kept from the CF's conference-info SENDs, per (user, focus)."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(self, pf: PfCore, participants: ParticipantState) -> None:
         self.pf = pf
+        self.participants = participants
         self.states: dict[tuple[str, str], ConferenceState] = {}
 
     def on_send(self, session: B2buaSession, sender: SipLeg, content_type: str | None,
@@ -83,8 +69,8 @@ class ConferenceInfoOverMsrp:
         pf = self.pf
         if not applies(pf) or sender in clients or _mime(content_type) != CONFERENCE_INFO_TYPE:
             return []
-        participants = pf.participants
-        focus = _focus_of(participants, session)
+        participants = self.participants
+        focus = participants.focus_of_session(session)
         if focus is None:
             return []
         try:
@@ -105,8 +91,8 @@ class ConferenceInfoOverMsrp:
             log.warning("conference-info over MSRP not applied: %s", exc)
         view = state.view
         if view is not None and not on("pf.confinfo-msrp-not-kept"):
-            participants.kept[key] = view  # 2.b.i
-        subscribed = _subscribed(participants, session.user, focus)
+            participants.keep(session.user, focus, view)  # 2.b.i
+        subscribed = participants.subscribed_clients(session.user, focus)
         if not subscribed:
             return []
         if on("pf.confinfo-msrp-relayed-to-subscriber"):
@@ -118,7 +104,7 @@ class ConferenceInfoOverMsrp:
             return skipped
         payload = body if on("pf.confinfo-msrp-not-kept") else build_conference_info(view)
         for client in subscribed:  # 2.b.ii.1
-            participants._notify_client(client, payload, f"active;expires={client.expires}")
+            participants.notify_client(client, payload, f"active;expires={client.expires}")
         return skipped
 
     def on_notify(self, user: str, focus: str, body: bytes) -> None:
@@ -126,11 +112,9 @@ class ConferenceInfoOverMsrp:
         pf = self.pf
         if not applies(pf) or not body or pf.faults.on("pf.confinfo-notify-not-sent-over-msrp"):
             return
-        session = pf.participants._sessions.get((user, focus))
+        session = self.participants.session_for(user, focus)
         if session is None or session.ended:
             return
-        from conformance.reference.pf import msrp_policy
-
         for leg in msrp_policy.user_legs(session):
             msrp_policy.send_to(pf, leg, body, CONFERENCE_INFO_TYPE)
 

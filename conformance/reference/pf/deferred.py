@@ -34,7 +34,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.documents.conference_info import (
     ConferenceInfo,
@@ -49,6 +49,7 @@ from conformance.documents.resource_lists import (
     parse_resource_list,
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.net.msrp_pump import MsrpChannel
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.msrp.session import (
     ConnectionClosed,
@@ -76,16 +77,22 @@ from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.multipart import build_multipart, build_part
 from conformance.protocol.sip.transaction import tag_of
+from conformance.reference.faults import ActiveFaults
+from conformance.reference.pf.core import PfCore
 from conformance.reference.pf.deferred_cpim import actual_recipients, sender_of, with_recipients
+from conformance.reference.pf.interfaces import FocusSubscriber, InviteHandler, SessionEnd
+from conformance.reference.pf.model import (
+    DECLINE_REASON,
+    SUBSCRIBE_EXPIRES,
+    B2buaSession,
+    FocusSubscription,
+    Fork,
+    MsrpLeg,
+    SipLeg,
+    TerminatingState,
+)
 from conformance.reference.pf.originating import derived_sdp, msrp_media, split_body
-from conformance.reference.pf.participants import SUBSCRIBE_EXPIRES
 from conformance.reference.pf.registrations import aor
-
-if TYPE_CHECKING:
-    from conformance.net.msrp_pump import MsrpChannel
-    from conformance.reference.pf.participants import FocusSubscription
-    from conformance.reference.pf.service import B2buaSession, ParticipatingFunction, SipLeg
-    from conformance.reference.pf.terminating import Fork, TerminatingState
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +134,17 @@ class DeferredSession:
 
 
 class DeferredDelivery:
-    """The deferred-delivery side of one :class:`ParticipatingFunction`."""
+    """The deferred-delivery side of the PF: the sessions it keeps for clients that are
+    gone; it ends sessions through ``sessions``, subscribes through ``participants`` and
+    hands a re-join on to ``invites``."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(self, pf: PfCore, *, sessions: SessionEnd, participants: FocusSubscriber,
+                 invites: InviteHandler) -> None:
         self.pf = pf
         self.faults = pf.faults
+        self.sessions = sessions
+        self.participants = participants
+        self.invites = invites
         self.entries: dict[str, DeferredSession] = {}
 
     @property
@@ -141,7 +154,7 @@ class DeferredDelivery:
     # -- the three triggers ---------------------------------------------------------------
     @staticmethod
     def client_leg(session: B2buaSession) -> SipLeg:
-        return session.core if session.terminating else session.client
+        return session.user_leg
 
     def on_bye(self, session: B2buaSession, leg: SipLeg, request: SipRequest) -> bool:
         """Trigger 1; True when the PF stays in the session (the BYE is answered)."""
@@ -158,8 +171,8 @@ class DeferredDelivery:
     def on_invite_timeout(self, session: B2buaSession, state: TerminatingState,
                           fork: Fork) -> bool:
         """Trigger 2: the INVITE to the (only pending) client timed out."""
-        self.pf._pending_msrp.pop(fork.sid, None)
-        if state.answered is not None or state.declined or session.ended:
+        self.pf.table.unexpect_msrp(fork.sid)
+        if state.answered is not None or session.declined or session.ended:
             return False
         pending = [f for f in state.forks if f is not fork and (
             f.handle is None or f.handle.final_response is None)]
@@ -172,10 +185,10 @@ class DeferredDelivery:
         if leg.msrp.channel is not None or session.ended:
             return
         if self.faults.on("pf.deferred-msrp-setup-failure-ends-session"):
-            self.pf._end(session, None)
+            self.sessions.end(session, None)
             return
         if not self.enter(session, "msrp-setup", instance=None, bye_client=True):
-            self.pf._end(session, None)
+            self.sessions.end(session, None)
 
     def on_msrp_event(self, channel: MsrpChannel, event: object) -> None:
         """Trigger 3, lost: the client's connection closed or a SEND timed out. Also a
@@ -195,7 +208,7 @@ class DeferredDelivery:
             return
         if not isinstance(event, ConnectionClosed | TransactionTimedOut):
             return
-        for session in list(self.pf.sessions.values()):
+        for session in self.pf.table.values():
             if not session.terminating or session.ended or session.id in self.entries:
                 continue
             leg = self.client_leg(session)
@@ -203,10 +216,10 @@ class DeferredDelivery:
                 continue
             if self.faults.on("pf.deferred-msrp-loss-ends-session") or (
                     self.faults.on("pf.deferred-silence-ends-session")):
-                self.pf._end(session, None)
+                self.sessions.end(session, None)
                 continue
             if not self.enter(session, "msrp-lost", instance=None, bye_client=True):
-                self.pf._end(session, None)
+                self.sessions.end(session, None)
 
     def enter(self, session: B2buaSession, trigger: str, *, instance: str | None,
               bye_client: bool = False) -> bool:
@@ -226,25 +239,23 @@ class DeferredDelivery:
         log.info("deferred group session for %s (%s)", session.user, trigger)
         # the lost leg leaves the session; the CF leg stays (the PF is in the media path)
         if leg.dialog is not None:
-            pf._by_dialog.pop(leg.dialog.id, None)
+            pf.table.unbind_dialog(leg.dialog)
             if bye_client:
-                pf._send_in_dialog(leg.dialog, "BYE")
+                pf.send_in_dialog(leg.dialog, "BYE")
             leg.dialog = None
         if leg.msrp.channel is not None and leg.msrp.session is not None:
             with contextlib.suppress(Exception):
                 leg.msrp.channel.machine.remove_session(leg.msrp.session)
         leg.msrp.channel = None
         leg.msrp.session = None
-        for sid, (owner, other) in list(pf._pending_msrp.items()):
-            if owner is session and other is not session.client:
-                del pf._pending_msrp[sid]
+        pf.table.unexpect_session(session, keep=session.client)
         # PF-8.3.2.9-SUBSCRIBE: the latest participant information
         if focus is not None and not self.faults.on("pf.deferred-no-focus-subscription"):
-            pf._spawn(self._subscribe(entry, focus))
+            pf.spawn(self._subscribe(entry, focus))
         return True
 
     def _answering_instance(self, session: B2buaSession) -> str | None:
-        state = self.pf.terminating.states.get(session.id)
+        state = session.forks
         if state is not None and state.answered is not None:
             return state.answered.binding.instance
         return None
@@ -253,14 +264,14 @@ class DeferredDelivery:
         # one subscription per user towards the CF (8.2.3): the one of 8.3.2 200 OK step 3
         # when the PF holds it, else a new one
         request = entry.session.client_request
-        entry.sub = await self.pf.participants.held(entry.user, focus)
+        entry.sub = await self.participants.held(entry.user, focus)
         if self.faults.on("pf.deferred-ends-focus-subscription"):
             if entry.sub is not None:
-                self.pf.participants._refresh(entry.sub, 0)
+                self.participants.refresh(entry.sub, 0)
             entry.sub = None
             return
         if entry.sub is None:
-            entry.sub = await self.pf.participants.subscribe_to_focus(
+            entry.sub = await self.participants.subscribe_to_focus(
                 entry.user, focus, request.headers.get(CONVERSATION_ID) or "",
                 request.headers.get(CONTRIBUTION_ID) or "",
             )
@@ -280,7 +291,7 @@ class DeferredDelivery:
                    is body), self.pf.loop.time()) if channel is not None else self.pf.loop.time()
         entry.buffer.append((self._stored(entry, body, content_type, at), content_type))
         if entry.sub is not None and self.faults.on("pf.deferred-unsubscribe-while-buffering"):
-            self.pf.participants._refresh(entry.sub, 0)
+            self.participants.refresh(entry.sub, 0)
 
     def _stored(self, entry: DeferredSession, body: bytes, content_type: str | None,
                 at: float) -> bytes:
@@ -290,12 +301,12 @@ class DeferredDelivery:
         if not self.pf.policy.cpim_to_actual_recipients:
             return body
         if self.faults.on("pf.cpim-to-not-actual-recipients"):
-            participants = self.invited_participants(entry)
+            participants = invited_participants(entry)
         else:
             views = entry.sub.history if entry.sub is not None else []
             view = next((v for t, v in reversed(views) if t <= at), None)
-            participants = (self.present(view) if view is not None
-                            else self.invited_participants(entry))
+            participants = (present(view) if view is not None
+                            else invited_participants(entry))
         sender = sender_of(body, content_type)
         return with_recipients(body, content_type,
                                actual_recipients(participants, entry.user, sender))
@@ -306,47 +317,11 @@ class DeferredDelivery:
             b"message/imdn+xml" in body or "imdn" in (content_type or "").lower())
 
     # -- participants ---------------------------------------------------------------------
-    @staticmethod
-    def invited_participants(entry: DeferredSession) -> list[str]:
-        """The participants of the CF's invitation (its recipient list)."""
-        original: list[str] = []
-        part = split_body(entry.session.client_request).recipient_list
-        if part is not None:
-            with contextlib.suppress(Exception):
-                original = [aor(u) for u in parse_resource_list(part.body).uris()]
-        return original
-
     def latest_participants(self, entry: DeferredSession) -> list[str]:
-        original = self.invited_participants(entry)
-        if self.faults.on("pf.deferred-stale-participants"):
-            return original
-        view = entry.sub.state.view if entry.sub is not None else None
-        if view is None:
-            return original
-        return self.present(view)
+        return latest_participants(entry, self.faults)
 
     def final_participants(self, entry: DeferredSession) -> list[str]:
-        """B.2.3.5.X step 6: "all of the CPM Session participant prior CPM Session ended":
-        the CF's last view while the session was on (its closing notification reports
-        every user disconnected, RFC 4575 booted)."""
-        if entry.sub is not None and not self.faults.on("pf.deferred-stale-participants"):
-            for _, view in reversed(entry.sub.history):
-                status = view.conference_state
-                users = self.present(view)
-                if users and (status is None or status.active is not False):
-                    return users
-        return self.latest_participants(entry)
-
-    @staticmethod
-    def present(view: ConferenceInfo) -> list[str]:
-        """The users of ``view`` still in the session (not every endpoint disconnected)."""
-        out: list[str] = []
-        for user in view.users:
-            gone = bool(user.endpoints) and all(
-                (e.status or "").lower() == "disconnected" for e in user.endpoints)
-            if not gone and aor(user.entity) not in out:
-                out.append(aor(user.entity))
-        return out
+        return final_participants(entry, self.faults)
 
     def _conference(self, entry: DeferredSession, users: list[str], version: int) -> bytes:
         return build_conference_info(ConferenceInfo(
@@ -370,7 +345,7 @@ class DeferredDelivery:
             for entry in [e for e in self.entries.values() if e.user == aor(user)]:
                 self.entries.pop(entry.session.id, None)
                 if not entry.session.ended:
-                    self.pf._end(entry.session, None)
+                    self.sessions.end(entry.session, None)
             return
         if self.faults.on("pf.deferred-no-delivery-on-register"):
             return
@@ -386,7 +361,7 @@ class DeferredDelivery:
             if self.faults.on("pf.deferred-delivery-other-device"):
                 target = next((b for b in bindings if b is not target), target)
             entry.invite_sent = True
-            self.pf._spawn(self._deliver(entry, target.instance, target.contact))
+            self.pf.spawn(self._deliver(entry, target.instance, target.contact))
 
     def build_invite(self, entry: DeferredSession, instance: str, offer: bytes) -> SipRequest:
         pf = self.pf
@@ -395,7 +370,7 @@ class DeferredDelivery:
         deferred_tag = not active and not self.faults.on("pf.deferred-no-deferred-tag")
         icsi = ICSI_DEFERRED if deferred_tag else ICSI_SESSION
         headers: list[tuple[str, str]] = [
-            ("Via", pf._via()), ("Max-Forwards", "70"),
+            ("Via", pf.via()), ("Max-Forwards", "70"),
             ("Record-Route", pf.b2bua_record_route),
             ("From", f"{without_tag(original.headers.get('From') or '')};tag={new_tag()}"),
             ("To", f"<{entry.user}>"), ("Call-ID", new_call_id()), ("CSeq", "1 INVITE"),
@@ -424,8 +399,6 @@ class DeferredDelivery:
         return build_request("INVITE", entry.user, headers, body)
 
     async def _deliver(self, entry: DeferredSession, instance: str, contact: str) -> None:
-        from conformance.reference.pf.service import MsrpLeg, SipLeg
-
         pf = self.pf
         active = entry.active
         sid = secrets.token_hex(8)
@@ -441,11 +414,11 @@ class DeferredDelivery:
                             path=[leg.msrp.local_uri], setup="actpass")
         offer = offer.replace(b"a=sendrecv", f"a={direction}".encode())
         invite = self.build_invite(entry, instance, offer)
-        pf._pending_msrp[sid] = (entry.session, leg)
-        handle = await pf.sip.request(invite, pf._destination(contact))
+        pf.table.expect_msrp(sid, entry.session, leg)
+        handle = await pf.sip.request(invite, pf.destination(contact))
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300:
-            pf._pending_msrp.pop(sid, None)
+            pf.table.unexpect_msrp(sid)
             if (not isinstance(outcome, str) and outcome.status == 603
                     and not self.faults.on("pf.deferred-603-keeps-messages")):
                 self._declined(entry)
@@ -461,11 +434,11 @@ class DeferredDelivery:
             return
         leg.dialog = dialog
         leg.msrp.remote_path = tuple(answer.path)
-        pf._by_dialog[dialog.id] = (entry.session, leg)
-        pf._send_ack(leg, invite)
+        pf.table.bind_dialog(dialog, entry.session, leg)
+        pf.send_ack(leg, invite)
         if answer.setup == "passive":
-            pf._pending_msrp.pop(sid, None)
-            await pf._connect_msrp(leg.msrp)
+            pf.table.unexpect_msrp(sid)
+            await pf.connect_msrp(leg.msrp)
         await self._bound(leg)
         await self._flush(entry, leg, active=active)
 
@@ -473,20 +446,18 @@ class DeferredDelivery:
         """Seed 003 8.3.2 "603": the user rejected the session; the deferred messages are
         discarded (step 1) and the session with the CF ends with BYE, Reason cause=200
         (step 2)."""
-        from conformance.reference.pf.terminating import DECLINE_REASON
-
         pf = self.pf
         entry.buffer.clear()
         entry.done = True
         self.entries.pop(entry.session.id, None)
         if entry.sub is not None:
-            pf.participants._refresh(entry.sub, 0)
+            self.participants.refresh(entry.sub, 0)
         cf_dialog = entry.session.client.dialog
         if not entry.session.ended and cf_dialog is not None:
-            pf._send_in_dialog(cf_dialog, "BYE", headers=[("Reason", DECLINE_REASON)])
-            pf._end(entry.session, entry.session.client)
+            pf.send_in_dialog(cf_dialog, "BYE", headers=[("Reason", DECLINE_REASON)])
+            self.sessions.end(entry.session, entry.session.client)
         elif not entry.session.ended:
-            pf._end(entry.session, None)
+            self.sessions.end(entry.session, None)
         entry.finished.set()
 
     async def _bound(self, leg: SipLeg) -> bool:
@@ -520,7 +491,7 @@ class DeferredDelivery:
                 # SD-B.2.3.x.y-UNSUB: after the re-establishment, SUBSCRIBE Expires: 0
                 expires = (SUBSCRIBE_EXPIRES if self.faults.on(
                     "pf.deferred-unsubscribe-without-expires-0") else 0)
-                pf.participants._refresh(entry.sub, expires)
+                self.participants.refresh(entry.sub, expires)
             entry.finished.set()
             return
         # inactive: the final NOTIFY (B.2.3.5.X step 6, 5.2.3.5), then BYE (step 7)
@@ -528,8 +499,8 @@ class DeferredDelivery:
             body = self._conference(entry, self.final_participants(entry), 2)
             await self._notify(entry.client_sub, body, "terminated;reason=noresource")
         if leg.dialog is not None and not self.faults.on("pf.deferred-no-bye"):
-            pf._by_dialog.pop(leg.dialog.id, None)
-            pf._send_in_dialog(leg.dialog, "BYE")
+            pf.table.unbind_dialog(leg.dialog)
+            pf.send_in_dialog(leg.dialog, "BYE")
         if leg.msrp.channel is not None and leg.msrp.session is not None:
             with contextlib.suppress(Exception):
                 leg.msrp.channel.machine.remove_session(leg.msrp.session)
@@ -537,17 +508,18 @@ class DeferredDelivery:
         entry.finished.set()
 
     # -- the client's SUBSCRIBE during an inactive delivery -------------------------------
-    def on_subscribe(self, incoming: IncomingRequest) -> None:
+    def on_subscribe(self, incoming: IncomingRequest) -> bool:
+        """A client's SUBSCRIBE during an inactive delivery (B.2.3.5.X step 3) or in the
+        subscription it created; True when handled here."""
         request = incoming.request
         if self._owns_subscription(incoming):
-            return
+            return True
         entry = self._delivery_for(request) if not tag_of(request, "To") else None
         if entry is None:
-            self.pf.participants.on_subscribe(incoming)
-            return
+            return False
         if self.faults.on("pf.deferred-client-subscribe-rejected"):
             incoming.respond(489, "Bad Event")
-            return
+            return True
         tag = new_tag()
         contact = f"<sip:pf-dsub-{secrets.token_hex(4)}@{self.pf.hostport}>"
         expires = request.headers.get("Expires") or "600"
@@ -558,14 +530,15 @@ class DeferredDelivery:
             dialog.confirm(response)
         except (LocalProtocolError, RemoteProtocolError):
             incoming.respond(400)
-            return
+            return True
         incoming.send(response)
         entry.client_sub = dialog
         users = (self.latest_participants(entry)
                  if self.faults.on("pf.deferred-first-notify-full-list") else [entry.user])
         body = self._conference(entry, users, 1)
-        self.pf._spawn(self._notify(dialog, body, f"active;expires={expires}"))
+        self.pf.spawn(self._notify(dialog, body, f"active;expires={expires}"))
         entry.subscribed.set()
+        return True
 
     def _owns_subscription(self, incoming: IncomingRequest) -> bool:
         request = incoming.request
@@ -594,10 +567,10 @@ class DeferredDelivery:
         pf = self.pf
         try:
             request = dialog.create_request(
-                "NOTIFY", via=pf._via(),
+                "NOTIFY", via=pf.via(),
                 headers=[("Event", "conference"), ("Subscription-State", state),
                          ("Content-Type", CONFERENCE_INFO_TYPE)], body=body)
-            destination = pf._destination(dialog.next_hop())
+            destination = pf.destination(dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot NOTIFY the client: %s", exc)
             return
@@ -620,14 +593,14 @@ class DeferredDelivery:
             if entry.invite_sent and not self.faults.on("pf.deferred-two-sessions-in-race"):
                 incoming.respond(LATE_REJOIN_STATUS, "Busy Here")
                 return True
-            self.pf._spawn(self._answer_rejoin(entry, incoming))
+            self.pf.spawn(self._answer_rejoin(entry, incoming))
             return True
         # inactive: complete the delivery, then the re-join goes on to the CF
         if request.call_id:
             entry.passed.add(request.call_id)
         if self.faults.on("pf.deferred-delivery-abandoned-on-rejoin"):
             entry.aborted = True
-        self.pf._spawn(self._forward_rejoin(entry, incoming))
+        self.pf.spawn(self._forward_rejoin(entry, incoming))
         return True
 
     async def _forward_rejoin(self, entry: DeferredSession, incoming: IncomingRequest) -> None:
@@ -635,20 +608,18 @@ class DeferredDelivery:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(entry.finished.wait(), self.pf.config.timers.b * 2)
         if self.faults.on("pf.deferred-rejoin-not-forwarded"):
-            self.pf._reply_if_open(incoming, 480, "Temporarily Unavailable")
+            self.pf.reply_if_open(incoming, 480, "Temporarily Unavailable")
             return
-        self.pf._on_invite(incoming)
+        self.invites.on_invite(incoming)
 
     async def _answer_rejoin(self, entry: DeferredSession, incoming: IncomingRequest) -> None:
         """Trigger B: the re-join session carries the deferred delivery (B-2)."""
-        from conformance.reference.pf.service import MsrpLeg, SipLeg
-
         pf = self.pf
         request = incoming.request
         try:
             media = msrp_media(split_body(request).sdp)
         except RemoteProtocolError:
-            pf._reply_if_open(incoming, 488, "Not Acceptable Here")
+            pf.reply_if_open(incoming, 488, "Not Acceptable Here")
             return
         sid = secrets.token_hex(8)
         leg = SipLeg("client", MsrpLeg(pf.msrp.uri(sid), tuple(media.path)))
@@ -673,15 +644,63 @@ class DeferredDelivery:
             dialog.confirm(response)
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot answer the re-join: %s", exc)
-            pf._reply_if_open(incoming, 500)
+            pf.reply_if_open(incoming, 500)
             return
         leg.dialog = dialog
-        pf._by_dialog[dialog.id] = (entry.session, leg)
-        pf._pending_msrp[sid] = (entry.session, leg)
+        pf.table.bind_dialog(dialog, entry.session, leg)
+        pf.table.expect_msrp(sid, entry.session, leg)
         entry.rejoined = True  # PF-8.3.2.9-B-1: no INVITE of the PF from now on
         pf.sip.retransmit_2xx_until_ack(incoming, response)
         await self._bound(leg)
         await self._flush(entry, leg, active=True)
+
+
+# -- the participants of a deferred session ---------------------------------------------
+
+
+def invited_participants(entry: DeferredSession) -> list[str]:
+    """The participants of the CF's invitation (its recipient list)."""
+    original: list[str] = []
+    part = split_body(entry.session.client_request).recipient_list
+    if part is not None:
+        with contextlib.suppress(Exception):
+            original = [aor(u) for u in parse_resource_list(part.body).uris()]
+    return original
+
+
+def latest_participants(entry: DeferredSession, faults: ActiveFaults) -> list[str]:
+    """The latest participant list: the focus subscription's view, else the invitation's."""
+    original = invited_participants(entry)
+    if faults.on("pf.deferred-stale-participants"):
+        return original
+    view = entry.sub.state.view if entry.sub is not None else None
+    if view is None:
+        return original
+    return present(view)
+
+
+def final_participants(entry: DeferredSession, faults: ActiveFaults) -> list[str]:
+    """B.2.3.5.X step 6: "all of the CPM Session participant prior CPM Session ended":
+    the CF's last view while the session was on (its closing notification reports
+    every user disconnected, RFC 4575 booted)."""
+    if entry.sub is not None and not faults.on("pf.deferred-stale-participants"):
+        for _, view in reversed(entry.sub.history):
+            status = view.conference_state
+            users = present(view)
+            if users and (status is None or status.active is not False):
+                return users
+    return latest_participants(entry, faults)
+
+
+def present(view: ConferenceInfo) -> list[str]:
+    """The users of ``view`` still in the session (not every endpoint disconnected)."""
+    out: list[str] = []
+    for user in view.users:
+        gone = bool(user.endpoints) and all(
+            (e.status or "").lower() == "disconnected" for e in user.endpoints)
+        if not gone and aor(user.entity) not in out:
+            out.append(aor(user.entity))
+    return out
 
 
 def _reason_cause(values: list[str]) -> int | None:
@@ -703,4 +722,5 @@ def describe(entry: DeferredSession) -> dict[str, Any]:
             "active": entry.active}
 
 
-__all__ = ["LATE_REJOIN_STATUS", "DeferredDelivery", "DeferredSession"]
+__all__ = ["LATE_REJOIN_STATUS", "DeferredDelivery", "DeferredSession", "final_participants",
+           "invited_participants", "latest_participants", "present"]

@@ -23,7 +23,6 @@ originator's messages.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from conformance.documents.cpim import CPIM_CORE_NS, CpimHeader, build_cpim, parse_cpim
 from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
@@ -31,9 +30,9 @@ from conformance.protocol.msrp.session import DEFAULT_CHUNK_SIZE, MessageReceive
 from conformance.protocol.msrp.uri import parse_uri as parse_msrp_uri
 from conformance.protocol.sip.cpm import MESSAGE_DIRECTION
 from conformance.protocol.sip.dialog import DialogState
-
-if TYPE_CHECKING:
-    from conformance.reference.pf.service import B2buaSession, ParticipatingFunction, SipLeg
+from conformance.reference.pf.core import PfCore
+from conformance.reference.pf.interfaces import ConferenceInfoSends
+from conformance.reference.pf.model import B2buaSession, SipLeg
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +47,14 @@ def _mime(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
-def keeps_all_forks(pf: ParticipatingFunction) -> bool:
+def keeps_all_forks(pf: PfCore) -> bool:
     """8.6 step 2.a presumes a session "setup with more than one of the served CPM User's
     Clients": under the single-client policy the terminating PF keeps every fork that
     answers (no CANCEL), the user's first use of one chooses it."""
     return pf.policy.media_path and pf.policy.single_client_policy
 
 
-def chunk_size(pf: ParticipatingFunction, leg: SipLeg) -> int | None:
+def chunk_size(pf: PfCore, leg: SipLeg) -> int | None:
     """PF-8.6-1: the chunk size towards ``leg`` (None: the default)."""
     limit = leg.msrp.max_size
     if limit is None or limit <= 0 or pf.faults.on("pf.msrp-chunk-size-ignored"):
@@ -118,7 +117,7 @@ def sync_path(leg: SipLeg) -> None:
         session.remote_path = path
 
 
-def _send(pf: ParticipatingFunction, leg: SipLeg, body: bytes, content_type: str | None) -> None:
+def _send(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> None:
     if leg.msrp.channel is None or leg.msrp.session is None:
         return
     sync_path(leg)
@@ -129,8 +128,8 @@ def _send(pf: ParticipatingFunction, leg: SipLeg, body: bytes, content_type: str
         log.warning("MSRP relay to the %s leg failed: %s", leg.name, exc)
 
 
-def relay(pf: ParticipatingFunction, session: B2buaSession, sender: SipLeg,
-          event: MessageReceived) -> None:
+def relay(pf: PfCore, session: B2buaSession, sender: SipLeg,
+          event: MessageReceived, over_msrp: ConferenceInfoSends) -> None:
     """Steps 1 and 2.a for one message ``event`` received on ``sender``'s leg."""
     if pf.faults.on("pf.msrp-not-forwarded") or (
             session.terminating and sender is session.client
@@ -139,7 +138,7 @@ def relay(pf: ParticipatingFunction, session: B2buaSession, sender: SipLeg,
     clients = user_legs(session)
     body, content_type = event.body, event.content_type
     # 2.b: conference-info from the CF (:mod:`.confinfo_msrp`)
-    notified = pf.participants.over_msrp.on_send(session, sender, content_type, body, clients)
+    notified = over_msrp.on_send(session, sender, content_type, body, clients)
     if sender not in clients or len(clients) < 2:
         for leg in session.legs:
             if leg is not sender and leg not in notified:
@@ -157,7 +156,7 @@ def relay(pf: ParticipatingFunction, session: B2buaSession, sender: SipLeg,
         if sender in session.extra:
             session.extra.remove(sender)
         for leg in others:
-            pf._spawn(release(pf, leg))
+            pf.spawn(release(pf, leg))
         others = []
     network = [leg for leg in session.legs if leg is not sender and leg not in clients]
     for leg in network:
@@ -169,13 +168,13 @@ def relay(pf: ParticipatingFunction, session: B2buaSession, sender: SipLeg,
             _send(pf, leg, copy, content_type)
 
 
-def send_to(pf: ParticipatingFunction, leg: SipLeg, body: bytes,
+def send_to(pf: PfCore, leg: SipLeg, body: bytes,
             content_type: str | None) -> None:
     """One message to ``leg`` in the leg's chunk size (used by :mod:`.confinfo_msrp`)."""
     _send(pf, leg, body, content_type)
 
 
-async def release(pf: ParticipatingFunction, leg: SipLeg) -> None:
+async def release(pf: PfCore, leg: SipLeg) -> None:
     """2.a.i.1.a/b: BYE with Reason cause=200, then (after its 200) the MSRP release."""
     dialog = leg.dialog
     if dialog is None or dialog.state is not DialogState.CONFIRMED:
@@ -184,11 +183,11 @@ async def release(pf: ParticipatingFunction, leg: SipLeg) -> None:
         return
     reason = 'SIP;cause=480;text="Temporarily Unavailable"' if pf.faults.on(
         "pf.single-client-bye-wrong-reason") else COMPLETED_ELSEWHERE
-    pf._by_dialog.pop(dialog.id, None)
+    pf.table.unbind_dialog(dialog)
     try:
         target = dialog.next_hop()
-        bye = dialog.create_request("BYE", via=pf._via(), headers=[("Reason", reason)])
-        handle = await pf.sip.request(bye, pf._destination(target))
+        bye = dialog.create_request("BYE", via=pf.via(), headers=[("Reason", reason)])
+        handle = await pf.sip.request(bye, pf.destination(target))
     except (LocalProtocolError, RemoteProtocolError) as exc:
         log.warning("cannot BYE the unchosen client: %s", exc)
         return
@@ -201,7 +200,7 @@ async def release(pf: ParticipatingFunction, leg: SipLeg) -> None:
     channel, msrp_session = leg.msrp.channel, leg.msrp.session
     if channel is not None and msrp_session is not None:
         channel.machine.remove_session(msrp_session)
-        shared = any(other.msrp.channel is channel for s in pf.sessions.values()
+        shared = any(other.msrp.channel is channel for s in pf.table.values()
                      for other in s.legs if other is not leg)
         if not shared:
             channel.close()

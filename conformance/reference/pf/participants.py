@@ -28,12 +28,10 @@ import datetime as _dt
 import logging
 import secrets
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.documents.conference_info import (
     ConferenceInfo,
-    ConferenceState,
     DocState,
     IconUri,
     build_conference_info,
@@ -65,52 +63,22 @@ from conformance.protocol.sip.subscription import SubscriptionStateValue
 from conformance.protocol.sip.transaction import tag_of
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.pf.confinfo_msrp import ConferenceInfoOverMsrp
+from conformance.reference.pf.core import PfCore
+from conformance.reference.pf.model import (
+    SUBSCRIBE_EXPIRES,
+    B2buaSession,
+    ClientSubscription,
+    FocusSubscription,
+)
 from conformance.reference.pf.registrations import aor
 from conformance.reference.pf.subscribe_forward import SubscribeForwarder
 from conformance.reference.pf.xdms import fetch_preferences
 
-if TYPE_CHECKING:
-    from conformance.reference.pf.service import B2buaSession, ParticipatingFunction
-
 log = logging.getLogger(__name__)
 
-#: Expires of the PF's own subscription (RFC 4575 default range)
-SUBSCRIBE_EXPIRES = 3600
 #: the states a :class:`FocusSubscription` keeps in its history
 HISTORY = 32
 _GONE = ("failed", "departed")
-
-
-@dataclass(eq=False)
-class ClientSubscription:
-    """A client's conference subscription the PF serves as a B2BUA."""
-
-    dialog: Dialog
-    source: object
-    expires: int
-
-
-@dataclass(eq=False)
-class FocusSubscription:
-    """The PF's own subscription to a focus for one user (8.2.3 items 1-9)."""
-
-    user: str
-    focus: str
-    conversation_id: str
-    contribution_id: str
-    request: SipRequest
-    dialog: Dialog | None = None
-    state: ConferenceState = field(default_factory=ConferenceState)
-    clients: list[ClientSubscription] = field(default_factory=list)
-    refresh: asyncio.TimerHandle | None = None
-    ended: bool = False
-    #: the user left while the SUBSCRIBE was pending: end it once the dialog exists
-    end_when_ready: bool = False
-    #: set once the initial SUBSCRIBE has its outcome (the dialog, or the failure)
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
-    #: the coherent state after each NOTIFY, with the NOTIFY's arrival time (the latest
-    #: few): the participants at a given moment (deferred delivery, 5.2.3.5 CPIM To)
-    history: list[tuple[float, ConferenceInfo]] = field(default_factory=list)
 
 
 def is_gone(user_status: tuple[tuple[str | None, str | None], ...]) -> bool:
@@ -175,9 +143,10 @@ def group_state_of(view: ConferenceInfo, faults: ActiveFaults) -> GroupState:
 
 
 class Participants:
-    """The participant-information side of one :class:`ParticipatingFunction`."""
+    """The participant-information side of the PF (its own subscriptions to a focus, the
+    clients' subscriptions, the kept state)."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(self, pf: PfCore) -> None:
         self.pf = pf
         self.faults = pf.faults
         #: (Call-ID, our tag) -> the PF's own subscription
@@ -189,9 +158,28 @@ class Participants:
         #: sessions by (user, focus) (to tell "established session" from stored content)
         self._sessions: dict[tuple[str, str], B2buaSession] = {}
         #: conference-info over MSRP (8.6 step 2.b, RCV step 4)
-        self.over_msrp = ConferenceInfoOverMsrp(pf)
+        self.over_msrp = ConferenceInfoOverMsrp(pf, self)
         #: forward mode of the clients' SUBSCRIBEs (pf.client_subscribe_mode=forward)
-        self.forwarder = SubscribeForwarder(self)
+        self.forwarder = SubscribeForwarder(pf, self)
+
+    # -- what conference-info over MSRP reads (:class:`.interfaces.ParticipantState`) ----
+    def focus_of_session(self, session: B2buaSession) -> str | None:
+        return next((focus for (user, focus), owner in self._sessions.items()
+                     if owner is session and user == session.user), None)
+
+    def session_for(self, user: str, focus: str) -> B2buaSession | None:
+        return self._sessions.get((user, focus))
+
+    def keep(self, user: str, focus: str, view: ConferenceInfo) -> None:
+        self.kept[(user, focus)] = view
+
+    def subscribed_clients(self, user: str, focus: str) -> list[ClientSubscription]:
+        """The clients of ``user`` with an active conference subscription to ``focus``."""
+        out: list[ClientSubscription] = []
+        for sub in self._client.values():
+            if sub.user == user and sub.focus == focus:
+                out += [c for c in sub.clients if c not in out]
+        return out
 
     # -- the PF's own subscription --------------------------------------------------------
     def after_ok(self, session: B2buaSession, focus: str | None, *, reuse: bool = False) -> None:
@@ -206,25 +194,31 @@ class Participants:
             return  # the CF sends conference-info over MSRP (8.6 step 2.b)
         if self.faults.on("pf.no-subscribe-to-focus"):
             return
-        if reuse and self._active(session.user, focus) is not None:
+        if reuse and self.active(session.user, focus) is not None:
             return
         request = session.client_request
-        self.pf._spawn(self.subscribe_to_focus(
+        self.pf.spawn(self.subscribe_to_focus(
             session.user, focus,
             request.headers.get(CONVERSATION_ID) or "",
             request.headers.get(CONTRIBUTION_ID) or "",
         ))
 
-    def _active(self, user: str, focus: str) -> FocusSubscription | None:
+    def active(self, user: str, focus: str) -> FocusSubscription | None:
         for sub in self._own.values():
             if sub.user == user and sub.focus == focus and not sub.ended:
                 return sub
         return None
 
+    def subscriptions(self, user: str, focus: str) -> list[FocusSubscription]:
+        """The PF's own subscriptions to ``focus`` for ``user`` that have not ended
+        (pending or established; 8.2.3 wants at most one)."""
+        return [s for s in self._own.values()
+                if s.user == user and s.focus == focus and not s.ended]
+
     async def held(self, user: str, focus: str) -> FocusSubscription | None:
         """The PF's established subscription to ``focus`` for ``user`` (one per user towards
         the CF, 8.2.3), once a pending initial SUBSCRIBE has its outcome; None without one."""
-        sub = self._active(user, focus)
+        sub = self.active(user, focus)
         if sub is None:
             return None
         with contextlib.suppress(TimeoutError):
@@ -240,7 +234,7 @@ class Participants:
         from_uri = user if on("pf.subscribe-from-not-deferred-uri") else pf.config.deferred_uri
         contact = f"<sip:pf-sub-{secrets.token_hex(4)}@{pf.hostport}>"
         headers: list[tuple[str, str]] = [
-            ("Via", pf._via()),
+            ("Via", pf.via()),
             ("Max-Forwards", "70"),
             ("From", f"<{from_uri}>;tag={new_tag()}"),
             ("To", f"<{focus}>"),
@@ -292,7 +286,7 @@ class Participants:
         user, focus, request = sub.user, sub.focus, sub.request
         conversation_id, contribution_id = sub.conversation_id, sub.contribution_id
         # item 9: to the SIP/IP core
-        handle = await pf.sip.request(request, pf._destination(focus))
+        handle = await pf.sip.request(request, pf.destination(focus))
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300:
             # RFC 6665 4.1.2.1: no subscription; the PF does not retry in a loop
@@ -301,12 +295,12 @@ class Participants:
             self._own.pop(key, None)
             if self.faults.on("pf.subscribe-retried-after-error") and target is None:
                 # the fault: a new subscription at once, whatever the CF said
-                pf._spawn(self.subscribe_to_focus(user, focus, conversation_id, contribution_id,
+                pf.spawn(self.subscribe_to_focus(user, focus, conversation_id, contribution_id,
                                                   focus))
             # clients linked while it was pending learn that it failed (RFC 6665 4.2.2)
             for client in sub.clients:
                 self._client.pop((client.dialog.call_id, client.dialog.local_tag), None)
-                self._notify_client(client, b"", "terminated;reason=rejected")
+                self.notify_client(client, b"", "terminated;reason=rejected")
             sub.clients.clear()
             return None
         try:
@@ -318,7 +312,7 @@ class Participants:
             return None
         sub.dialog = dialog
         if sub.end_when_ready:  # RFC 6665 4.1.2.3 as soon as there is a dialog
-            self._refresh(sub, 0)
+            self.refresh(sub, 0)
             return sub
         expires = outcome.headers.get("Expires")
         granted = int(expires) if expires and expires.strip().isdigit() else SUBSCRIBE_EXPIRES
@@ -330,9 +324,9 @@ class Participants:
             sub.refresh.cancel()
         if granted <= 0 or sub.ended or self.faults.on("pf.subscribe-never-refreshed"):
             return
-        sub.refresh = self.pf.loop.call_later(max(granted / 2, 1.0), self._refresh, sub)
+        sub.refresh = self.pf.loop.call_later(max(granted / 2, 1.0), self.refresh, sub)
 
-    def _refresh(self, sub: FocusSubscription, expires: int = SUBSCRIBE_EXPIRES) -> None:
+    def refresh(self, sub: FocusSubscription, expires: int = SUBSCRIBE_EXPIRES) -> None:
         """RFC 6665 4.1.2.2: refresh (or, with ``expires`` 0, end) in the dialog."""
         sub.refresh = None
         if sub.dialog is None or sub.ended:
@@ -342,11 +336,11 @@ class Participants:
         pf = self.pf
         try:
             request = sub.dialog.create_request(
-                "SUBSCRIBE", via=pf._via(),
+                "SUBSCRIBE", via=pf.via(),
                 headers=[("Event", "conference"), ("Expires", str(expires)),
                          ("Accept", CONFERENCE_INFO_TYPE)],
             )
-            destination = pf._destination(sub.dialog.next_hop())
+            destination = pf.destination(sub.dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot refresh the subscription to %s: %s", sub.focus, exc)
             return
@@ -358,7 +352,7 @@ class Participants:
                 value = outcome.headers.get("Expires")
                 self._schedule_refresh(sub, int(value) if value and value.isdigit() else expires)
 
-        pf._spawn(send())
+        pf.spawn(send())
 
     def session_ended(self, session: B2buaSession, *, by_client: bool) -> None:
         """The user left the session: the PF ends its subscription (RFC 6665 4.1.2.3)."""
@@ -366,7 +360,7 @@ class Participants:
             if owner is not session:
                 continue
             del self._sessions[(user, focus)]
-            sub = self._active(user, focus)
+            sub = self.active(user, focus)
             if sub is None:
                 continue
             if by_client and not self.faults.on("pf.no-unsubscribe-on-leave"):
@@ -375,7 +369,7 @@ class Participants:
                 if sub.dialog is None:
                     sub.end_when_ready = True
                 else:
-                    self._refresh(sub, 0)
+                    self.refresh(sub, 0)
 
     # -- NOTIFY -----------------------------------------------------------------------------
     def owns_notify(self, request: SipRequest) -> bool:
@@ -383,10 +377,9 @@ class Participants:
                 or self.forwarder.owns_notify(request))
 
     def on_notify(self, incoming: IncomingRequest) -> None:
+        """A NOTIFY in one of the PF's own subscriptions (the forwarded ones are the
+        forwarder's, routed by the service)."""
         request = incoming.request
-        if self.forwarder.owns_notify(request):
-            self.forwarder.on_notify(incoming)
-            return
         sub = self._own.get((request.call_id or "", tag_of(request, "To") or ""))
         if sub is None:
             incoming.respond(481)
@@ -426,35 +419,35 @@ class Participants:
                 sub.refresh.cancel()
                 sub.refresh = None
             if state.reason == "noresource" and view is not None:
-                self.pf._spawn(self._store_snapshot(sub, view))
+                self.pf.spawn(self._store_snapshot(sub, view))
 
     def _forward(self, sub: FocusSubscription, body: bytes,
                  state: SubscriptionStateValue) -> None:
         for client in list(sub.clients):
             value = (str(state) if state.state == "terminated"
                      else f"active;expires={client.expires}")
-            self._notify_client(client, body, value)
+            self.notify_client(client, body, value)
         if state.state == "terminated":
             sub.clients.clear()
 
-    def _notify_client(self, client: ClientSubscription, body: bytes, state: str) -> None:
+    def notify_client(self, client: ClientSubscription, body: bytes, state: str) -> None:
         pf = self.pf
         headers = [("Event", "conference"), ("Subscription-State", state)]
         if body:
             headers.append(("Content-Type", CONFERENCE_INFO_TYPE))
         try:
-            request = client.dialog.create_request("NOTIFY", via=pf._via(), headers=headers,
+            request = client.dialog.create_request("NOTIFY", via=pf.via(), headers=headers,
                                                    body=body)
-            destination = pf._destination(client.dialog.next_hop())
+            destination = pf.destination(client.dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot NOTIFY the client: %s", exc)
             return
-        pf._spawn(pf.sip.request(request, destination))
+        pf.spawn(pf.sip.request(request, destination))
 
     async def _store_snapshot(self, sub: FocusSubscription, view: ConferenceInfo) -> None:
         """Steps 2-3: a new Group State Object from the coherent state."""
         pf = self.pf
-        if pf._store is None or not sub.contribution_id:
+        if pf.store is None or not sub.contribution_id:
             return
         prefs = await fetch_preferences(pf.config.xdms_url, sub.user)
         allowed = prefs.allow_store or prefs.allow_offline_storage
@@ -472,9 +465,9 @@ class Participants:
         )
         folder = session_history_folder(sub.contribution_id)
         try:
-            if not await pf._store.folder_exists(folder):
-                await pf._store.create_folder(folder)
-            await pf._store.append(folder, data)
+            if not await pf.store.folder_exists(folder):
+                await pf.store.create_folder(folder)
+            await pf.store.append(folder, data)
         except (OSError, LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("Message Store write failed: %s", exc)
 
@@ -486,9 +479,6 @@ class Participants:
     def on_subscribe(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         key = (request.call_id or "", tag_of(request, "To") or "")
-        if key[1] and self.forwarder.owns_client_request(request):
-            self.forwarder.on_client_subscribe(incoming)
-            return
         if key[1]:
             self._client_refresh(incoming, key)
             return
@@ -507,7 +497,7 @@ class Participants:
             return
         if (self.pf.policy.client_subscribe_mode == "proxy"
                 and not self.faults.on("pf.forward-not-forwarded")
-                and ((user, focus) in self._sessions or self._active(user, focus) is not None)):
+                and ((user, focus) in self._sessions or self.active(user, focus) is not None)):
             # forward mode of 8.2.3 / 5.2.3.5: to the CF, and the PF's own subscription ends
             self.forwarder.forward(incoming, user, focus)
             return
@@ -529,13 +519,13 @@ class Participants:
             return
         client = ClientSubscription(dialog, incoming.source, expires)
         session = self._sessions.get((user, focus))
-        sub = self._active(user, focus)
+        sub = self.active(user, focus)
         incoming.send(response)
         if session is None and sub is None and not self.faults.on("pf.no-local-notify"):
             # the MAY of 8.2.3: no session at the CF, answer from the kept state
             kept = self.kept.get((user, focus))
             body = build_conference_info(kept) if kept is not None else b""
-            self._notify_client(client, body, "terminated;reason=noresource")
+            self.notify_client(client, body, "terminated;reason=noresource")
             return
         if sub is None or self.faults.on("pf.two-subscriptions-for-one-user"):
             # B2BUA: the PF initiates its own subscription and links the client to it
@@ -557,13 +547,13 @@ class Participants:
                     own.clients.append(client)
                     self._client[(dialog.call_id, dialog.local_tag)] = own
 
-            self.pf._spawn(link())
+            self.pf.spawn(link())
             return
         sub.clients.append(client)
         self._client[(dialog.call_id, dialog.local_tag)] = sub
         view = sub.state.view
         body = build_conference_info(view) if view is not None else b""
-        self._notify_client(client, body, f"active;expires={expires}")
+        self.notify_client(client, body, f"active;expires={expires}")
 
     def _client_refresh(self, incoming: IncomingRequest, key: tuple[str, str]) -> None:
         sub = self._client.get(key)
@@ -582,7 +572,7 @@ class Participants:
         if expires == 0:
             sub.clients.remove(client)
             self._client.pop(key, None)
-            self._notify_client(client, b"", "terminated;reason=timeout")
+            self.notify_client(client, b"", "terminated;reason=timeout")
 
     def _focus_of(self, user: str, uri: str) -> str | None:
         """The group session identity a client's SUBSCRIBE is for (its Request-URI, or
@@ -596,7 +586,7 @@ class Participants:
                 return focus
         if self.pf.policy.conference_info_via_msrp:
             # a SUBSCRIBE right after the 200 OK, before step 9 registered the session
-            for session in self.pf.sessions.values():
+            for session in self.pf.table.values():
                 dialog = session.core.dialog
                 if (session.user == user and not session.ended and dialog is not None
                         and aor(dialog.remote_target) == target):
@@ -605,5 +595,6 @@ class Participants:
         return None
 
 
-__all__ = ["ClientSubscription", "FocusSubscription", "Participants", "group_state_of",
+__all__ = ["SUBSCRIBE_EXPIRES", "ClientSubscription", "FocusSubscription", "Participants",
+           "group_state_of",
            "is_gone"]

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.sip_pump import IncomingRequest
@@ -23,9 +22,8 @@ from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.transaction import tag_of
-
-if TYPE_CHECKING:
-    from conformance.reference.pf.participants import Participants
+from conformance.reference.pf.core import PfCore
+from conformance.reference.pf.interfaces import OwnSubscriptions
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +45,11 @@ class Relay:
 
 
 class SubscribeForwarder:
-    """Forward mode of :class:`Participants` (one per PF)."""
+    """Forward mode of the participant information (one per PF)."""
 
-    def __init__(self, participants: Participants) -> None:
-        self.p = participants
+    def __init__(self, pf: PfCore, own: OwnSubscriptions) -> None:
+        self.pf = pf
+        self.own = own
         #: (Call-ID, tag of the client) -> relay (NOTIFYs of the CF carry it as To tag)
         self._by_client_tag: dict[tuple[str, str], Relay] = {}
         #: (Call-ID, tag of the CF) -> relay (in-dialog requests of the client)
@@ -66,10 +65,10 @@ class SubscribeForwarder:
     # -- the client's initial SUBSCRIBE -------------------------------------------------
     def forward(self, incoming: IncomingRequest, user: str, focus: str) -> None:
         """Forward to the CF with Request-URI = focus, then end the PF's own subscription."""
-        pf = self.p.pf
+        pf = self.pf
         request = incoming.request
         contact = f"<sip:pf-fsub-{secrets.token_hex(4)}@{pf.hostport}>"
-        headers: list[tuple[str, str]] = [("Via", pf._via()), ("Max-Forwards", "70")]
+        headers: list[tuple[str, str]] = [("Via", pf.via()), ("Max-Forwards", "70")]
         for name in _COPIED:
             value = request.headers.get(name)
             if value is not None:
@@ -81,7 +80,7 @@ class SubscribeForwarder:
         self._by_client_tag[key] = relay
 
         async def run() -> None:
-            handle = await pf.sip.request(forwarded, pf._destination(focus))
+            handle = await pf.sip.request(forwarded, pf.destination(focus))
             self._terminate_own(user, focus)
             outcome = await handle.outcome(pf.config.timers.b * 2)
             if isinstance(outcome, str):
@@ -114,13 +113,13 @@ class SubscribeForwarder:
                 self._relay_notify(relay, notify)
             relay.pending.clear()
 
-        pf._spawn(run())
+        pf.spawn(run())
 
     def _terminate_own(self, user: str, focus: str) -> None:
         """8.2.3: "terminate any subscription that it may have initiated itself"."""
-        if self.p.faults.on("pf.forward-own-subscription-kept"):
+        if self.pf.faults.on("pf.forward-own-subscription-kept"):
             return
-        sub = self.p._active(user, focus)
+        sub = self.own.active(user, focus)
         if sub is None:
             return
         if sub.refresh is not None:
@@ -129,7 +128,7 @@ class SubscribeForwarder:
         if sub.dialog is None:
             sub.end_when_ready = True
         else:
-            self.p._refresh(sub, 0)
+            self.own.refresh(sub, 0)
 
     # -- NOTIFY of the CF ---------------------------------------------------------------
     def on_notify(self, incoming: IncomingRequest) -> None:
@@ -148,25 +147,25 @@ class SubscribeForwarder:
         self._relay_notify(relay, request)
 
     def _relay_notify(self, relay: Relay, request: SipRequest) -> None:
-        pf = self.p.pf
+        pf = self.pf
         assert relay.downstream is not None
         headers = [(n, v) for n in ("Event", "Subscription-State", "Content-Type")
                    if (v := request.headers.get(n)) is not None]
         try:
-            notify = relay.downstream.create_request("NOTIFY", via=pf._via(), headers=headers,
+            notify = relay.downstream.create_request("NOTIFY", via=pf.via(), headers=headers,
                                                      body=request.body)
-            destination = pf._destination(relay.downstream.next_hop())
+            destination = pf.destination(relay.downstream.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot relay the NOTIFY: %s", exc)
             return
-        pf._spawn(pf.sip.request(notify, destination))
+        pf.spawn(pf.sip.request(notify, destination))
         state = (request.headers.get("Subscription-State") or "").strip().lower()
         if state.startswith("terminated"):
             self._drop(relay)
 
     # -- in-dialog SUBSCRIBE of the client ----------------------------------------------
     def on_client_subscribe(self, incoming: IncomingRequest) -> None:
-        pf = self.p.pf
+        pf = self.pf
         request = incoming.request
         relay = self._by_cf_tag.get((request.call_id or "", tag_of(request, "To") or ""))
         if relay is None or relay.upstream is None or relay.downstream is None:
@@ -177,10 +176,10 @@ class SubscribeForwarder:
         headers = [(n, v) for n in ("Event", "Expires", "Accept")
                    if (v := request.headers.get(n)) is not None]
         try:
-            upstream = relay.upstream.create_request("SUBSCRIBE", via=pf._via(),
+            upstream = relay.upstream.create_request("SUBSCRIBE", via=pf.via(),
                                                      headers=[*headers,
                                                               ("Contact", relay.contact)])
-            destination = pf._destination(relay.upstream.next_hop())
+            destination = pf.destination(relay.upstream.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot relay the SUBSCRIBE: %s", exc)
             incoming.respond(500)
@@ -196,7 +195,7 @@ class SubscribeForwarder:
             incoming.respond(outcome.status, outcome.reason,
                              headers=[("Expires", expires)] if expires is not None else [])
 
-        pf._spawn(run())
+        pf.spawn(run())
 
     def _drop(self, relay: Relay) -> None:
         for table in (self._by_client_tag, self._by_cf_tag):

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from conformance.documents.groupstate import GroupState, build_group_state
 from conformance.documents.store_object import (
@@ -34,7 +32,7 @@ from conformance.documents.store_object import (
     session_history_folder,
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
-from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest
+from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.cpm import (
     CONTRIBUTION_ID,
     CONVERSATION_ID,
@@ -66,7 +64,18 @@ from conformance.protocol.sip.multipart import BodyPart, build_multipart, build_
 from conformance.protocol.sip.sdp import MSRP_PROTOS, MediaDescription, build_msrp_sdp, parse_sdp
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.pf import msrp_policy
+from conformance.reference.pf.core import PfCore
 from conformance.reference.pf.group_state import session_group_state
+from conformance.reference.pf.interfaces import DeferredTriggers, FocusSubscriber, SessionEnd
+from conformance.reference.pf.model import (
+    DECLINE_REASON,
+    B2buaSession,
+    Fork,
+    MsrpLeg,
+    SessionKind,
+    SipLeg,
+    TerminatingState,
+)
 from conformance.reference.pf.originating import (
     CPM_SESSION_SERVICES,
     InviteBody,
@@ -79,15 +88,10 @@ from conformance.reference.pf.policy import PfPolicy
 from conformance.reference.pf.registrations import Binding, aor
 from conformance.reference.pf.xdms import Preferences, fetch_preferences
 
-if TYPE_CHECKING:
-    from conformance.reference.pf.service import B2buaSession, ParticipatingFunction, SipLeg
-
 log = logging.getLogger(__name__)
 
 #: 8.a.vi / 8.d.vi: "a value lower than 1800"
 MAX_TERMINATING_SESSION_EXPIRES = 1799
-#: 603 step 2: the Reason of the BYE towards the CF
-DECLINE_REASON = 'SIP;cause=200;text="Call completed"'
 
 
 # -- steps 1-5, 7.iii --------------------------------------------------------------------
@@ -440,32 +444,15 @@ def proxied_terminating_invite(
 # -- the I/O ------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class Fork:
-    """One INVITE of the B2BUA towards a client."""
-
-    binding: Binding
-    leg: SipLeg
-    sid: str
-    invite: SipRequest
-    handle: ClientTransactionHandle | None = None
-
-
-@dataclass(eq=False)
-class TerminatingState:
-    """The terminating part of a B2BUA session."""
-
-    user: str
-    forks: list[Fork] = field(default_factory=list)
-    answered: Fork | None = None
-    declined: bool = False
-
-
 class TerminatingSide:
     """The terminating PF: steps 1-9 and the responses of the clients."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(self, pf: PfCore, *, sessions: SessionEnd, deferred: DeferredTriggers,
+                 participants: FocusSubscriber) -> None:
         self.pf = pf
+        self.sessions = sessions
+        self.deferred = deferred
+        self.participants = participants
         self.states: dict[str, TerminatingState] = {}
 
     @property
@@ -474,10 +461,10 @@ class TerminatingSide:
 
     def on_invite(self, incoming: IncomingRequest) -> None:
         incoming.respond(100)
-        self.pf._spawn(self._handle(incoming))
+        self.pf.spawn(self._handle(incoming))
 
     def _reject(self, incoming: IncomingRequest, rejection: Rejection) -> None:
-        self.pf._reply_if_open(incoming, rejection.status, rejection.reason,
+        self.pf.reply_if_open(incoming, rejection.status, rejection.reason,
                                rejection.headers(self.pf.agent))
 
     async def _handle(self, incoming: IncomingRequest) -> None:
@@ -536,21 +523,19 @@ class TerminatingSide:
             self._reject(incoming, Rejection(480, "Temporarily Unavailable"))
             return
         if request.call_id:
-            pf._proxied.add(request.call_id)
+            pf.proxied.add(request.call_id)
         forwarded = proxied_terminating_invite(
-            request, via=pf._via(), record_route=pf._record_route(), unsuitable=unsuitable,
+            request, via=pf.via(), record_route=pf.record_route(), unsuitable=unsuitable,
             faults=self.faults,
         )
         if forwarded.call_id:
-            pf._proxied.add(forwarded.call_id)
-        pf._spawn(pf._forward(incoming, forwarded, pf._destination(request.uri)))
+            pf.proxied.add(forwarded.call_id)
+        pf.spawn(pf.forward(incoming, forwarded, pf.destination(request.uri)))
 
     async def _b2bua(
         self, incoming: IncomingRequest, user: str, body: InviteBody, media: MediaDescription,
         targets: list[Binding],
     ) -> None:
-        from conformance.reference.pf.service import B2buaSession, MsrpLeg, SipLeg
-
         pf = self.pf
         request = incoming.request
         session_id = secrets.token_hex(8)
@@ -559,11 +544,11 @@ class TerminatingSide:
         # 8.a.viii: the incoming leg's session is the offerer's path (the offerer connects)
         cf_leg.msrp.remote_path = tuple(media.path)
         client_leg = SipLeg("client", MsrpLeg(pf.msrp.uri(secrets.token_hex(8))))
-        session = B2buaSession(session_id, user, request, cf_leg, client_leg, request,
-                               terminating=True)
         state = TerminatingState(user)
+        session = B2buaSession(session_id, user, request, cf_leg, client_leg, request,
+                               kind=SessionKind.TERMINATING, forks=state)
         self.states[session_id] = state
-        pf.sessions[session_id] = session
+        pf.table.add(session)
         # 8.a: the 200 OK towards the incoming leg, listening for its MSRP (8.a.viii)
         tag = new_tag()
         try:
@@ -580,9 +565,9 @@ class TerminatingSide:
             self._reject(incoming, Rejection(500, "Server Internal Error"))
             return
         cf_leg.dialog = dialog
-        pf._by_dialog[dialog.id] = (session, cf_leg)
+        pf.table.bind_dialog(dialog, session, cf_leg)
         if not self.faults.on("pf.term-not-listening"):
-            pf._pending_msrp[cf_sid] = (session, cf_leg)
+            pf.table.expect_msrp(cf_sid, session, cf_leg)
         pf.sip.retransmit_2xx_until_ack(incoming, response)
         # 8.c-8.e: one INVITE per suitable client, through the SIP/IP core
         if self.faults.on("pf.term-only-first-client"):
@@ -598,23 +583,29 @@ class TerminatingSide:
             )
             invite = build_fork_invite(
                 request, binding, user=user, policy=pf.policy, faults=self.faults,
-                via=pf._via(), contact_uri=pf.own_uri(session_id),
+                via=pf.via(), contact_uri=pf.own_uri(session_id),
                 record_route=pf.b2bua_record_route, offer=offer_text, body=body,
             )
             fork = Fork(binding, leg, sid, invite)
             state.forks.append(fork)
-            pf._pending_msrp[sid] = (session, leg)
+            pf.table.expect_msrp(sid, session, leg)
         for fork in state.forks:
-            pf._spawn(self._run_fork(session, state, fork))
+            pf.spawn(self._run_fork(session, state, fork))
 
     async def _run_fork(self, session: B2buaSession, state: TerminatingState, fork: Fork) -> None:
+        try:
+            await self._fork(session, state, fork)
+        finally:
+            fork.done.set()
+
+    async def _fork(self, session: B2buaSession, state: TerminatingState, fork: Fork) -> None:
         pf = self.pf
-        fork.handle = await pf.sip.request(fork.invite, pf._destination(fork.binding.contact))
+        fork.handle = await pf.sip.request(fork.invite, pf.destination(fork.binding.contact))
         while True:
             try:
                 response = await fork.handle.next_response(pf.config.timers.b * 4)
             except Exception:
-                if pf.deferred.on_invite_timeout(session, state, fork):  # 8.3.2.9 case 2
+                if self.deferred.on_invite_timeout(session, state, fork):  # 8.3.2.9 case 2
                     return
                 self._fork_failed(session, state, fork)
                 return
@@ -622,9 +613,9 @@ class TerminatingSide:
                 break
         if response.status >= 300:
             # RFC 3261 8.1.3.1: a 408 is the INVITE's timeout, told by a proxy on the way
-            if response.status == 408 and pf.deferred.on_invite_timeout(session, state, fork):
+            if response.status == 408 and self.deferred.on_invite_timeout(session, state, fork):
                 return
-            pf._pending_msrp.pop(fork.sid, None)
+            pf.table.unexpect_msrp(fork.sid)
             if response.status == 603 and state.answered is None:
                 self._declined(session, state, fork)
                 return
@@ -643,32 +634,32 @@ class TerminatingSide:
         if state.answered is not None and not session.ended and msrp_policy.keeps_all_forks(pf):
             # 8.6 step 2.a: another client of the user joins until the user chooses one
             session.extra.append(fork.leg)
-            pf._by_dialog[dialog.id] = (session, fork.leg)
-            pf._send_ack(fork.leg, fork.invite)
+            pf.table.bind_dialog(dialog, session, fork.leg)
+            pf.send_ack(fork.leg, fork.invite)
             if answer.setup == "passive":
-                pf._pending_msrp.pop(fork.sid, None)
-                await pf._connect_msrp(fork.leg.msrp)
+                pf.table.unexpect_msrp(fork.sid)
+                await pf.connect_msrp(fork.leg.msrp)
                 if self._left(session, fork.leg):
                     self._drop_msrp(fork.leg)
             return
         if state.answered is not None or session.ended:
             # RFC 3261 13.2.2.4: a later 2xx is ACKed, then the dialog ended
-            pf._pending_msrp.pop(fork.sid, None)
-            pf._send_ack(fork.leg, fork.invite)
-            pf._send_in_dialog(dialog, "BYE")
+            pf.table.unexpect_msrp(fork.sid)
+            pf.send_ack(fork.leg, fork.invite)
+            pf.send_in_dialog(dialog, "BYE")
             return
         state.answered = fork
         session.core = fork.leg
         session.core_invite = fork.invite
-        pf._by_dialog[dialog.id] = (session, fork.leg)
+        pf.table.bind_dialog(dialog, session, fork.leg)
         # 200 OK step 1: ACK to the client that answered
         if not self.faults.on("pf.term-client-not-acked"):
-            pf._send_ack(fork.leg, fork.invite)
+            pf.send_ack(fork.leg, fork.invite)
         # RFC 3261: the other forks are CANCELed (or BYE'd when they answer later)
         for other in state.forks:
             if other is fork or msrp_policy.keeps_all_forks(pf):
                 continue
-            pf._pending_msrp.pop(other.sid, None)
+            pf.table.unexpect_msrp(other.sid)
             if other.handle is not None and other.handle.final_response is None:
                 try:
                     other.handle.cancel()
@@ -676,8 +667,8 @@ class TerminatingSide:
                     log.debug("no CANCEL for a fork: %s", exc)
         left = False
         if answer.setup == "passive":
-            pf._pending_msrp.pop(fork.sid, None)
-            await pf._connect_msrp(fork.leg.msrp)
+            pf.table.unexpect_msrp(fork.sid)
+            await pf.connect_msrp(fork.leg.msrp)
             # the client may have left while the connection was opening (a BYE: the
             # deferred procedure took over the leg, or the session ended): the new MSRP
             # session is not attached to a leg nobody is on
@@ -685,7 +676,7 @@ class TerminatingSide:
             if left:
                 self._drop_msrp(fork.leg)
             else:
-                pf.deferred.on_msrp_setup_failed(session, fork.leg)  # 8.3.2.9 case 3
+                self.deferred.on_msrp_setup_failed(session, fork.leg)  # 8.3.2.9 case 3
         # 200 OK step 3: participant information (8.3.2.6, read as 8.2.3) from the focus
         # of the CF's INVITE, unless conference-info over MSRP applies (``after_ok``); not
         # for a session already over, and after the client left during the MSRP setup the
@@ -693,7 +684,7 @@ class TerminatingSide:
         # towards the CF, 8.2.3)
         if not self.faults.on("pf.term-no-subscribe-to-focus") and not session.ended:
             contacts = get_contacts(session.client_request)
-            pf.participants.after_ok(
+            self.participants.after_ok(
                 session, contacts[0].uri if contacts and contacts[0].isfocus else None,
                 reuse=left,
             )
@@ -722,14 +713,14 @@ class TerminatingSide:
 
     def _fork_failed(self, session: B2buaSession, state: TerminatingState, fork: Fork) -> None:
         pf = self.pf
-        pf._pending_msrp.pop(fork.sid, None)
-        if state.answered is not None or session.ended or state.declined:
+        pf.table.unexpect_msrp(fork.sid)
+        if state.answered is not None or session.ended or session.declined:
             return
         pending = [f for f in state.forks if f is not fork and (
             f.handle is None or f.handle.final_response is None)]
         if not pending:
             # every client failed: the accepted incoming leg ends
-            pf._end(session, None)
+            self.sessions.end(session, None)
 
     def _declined(self, session: B2buaSession, state: TerminatingState, fork: Fork) -> None:
         """The "603" steps: the user declined; the incoming leg ends with BYE and
@@ -737,9 +728,9 @@ class TerminatingSide:
         (603 step 1 holds trivially: the reference PF keeps no messages before a client
         answers)."""
         pf = self.pf
-        state.declined = True
+        session.decline()
         for other in state.forks:
-            pf._pending_msrp.pop(other.sid, None)
+            pf.table.unexpect_msrp(other.sid)
             if other is not fork and other.handle is not None and (
                 other.handle.final_response is None
             ):
@@ -749,16 +740,16 @@ class TerminatingSide:
                     log.debug("no CANCEL for a fork: %s", exc)
         cf_dialog = session.client.dialog
         if cf_dialog is not None and not self.faults.on("pf.term-603-bye-without-reason"):
-            pf._send_in_dialog(cf_dialog, "BYE", headers=[("Reason", DECLINE_REASON)])
-            pf._end(session, session.client)
+            pf.send_in_dialog(cf_dialog, "BYE", headers=[("Reason", DECLINE_REASON)])
+            self.sessions.end(session, session.client)
         else:
-            pf._end(session, None)
+            self.sessions.end(session, None)
 
     # -- 200 OK step 2 -------------------------------------------------------------------
     async def _record(self, session: B2buaSession) -> None:
         """PF-8.3.2-200OK-2 / -2-gso / -2.a.i / -2.a.ii."""
         pf = self.pf
-        store = pf._store
+        store = pf.store
         if store is None:
             return
         prefs = await fetch_preferences(pf.config.xdms_url, session.user)
@@ -819,7 +810,9 @@ class TerminatingSide:
 __all__ = [
     "DECLINE_REASON",
     "MAX_TERMINATING_SESSION_EXPIRES",
+    "Fork",
     "TerminatingSide",
+    "TerminatingState",
     "build_fork_invite",
     "build_incoming_ok",
     "check_terminating",
