@@ -47,20 +47,41 @@ async def expect_arrival(
     expected: str,
     evidence: list[EvidenceRef] | None = None,
 ) -> T | None:
-    """Wait for something the requirement says the SUT sends; when the bounded wait runs
-    out, that is a ``fail`` of the requirement (not an inconclusive case). None then."""
+    """Wait for something the requirement says the SUT sends, and judge the wait: it is a
+    check of ``requirement`` that passes when the thing arrives within the bounded wait and
+    fails (not an inconclusive case) when the wait runs out; None then."""
+    result: T | None = None
+    missing: Exception | None = None
     try:
-        return await awaited
+        result = await awaited
     except (WaitTimeout, TransactionTimeoutError) as exc:
-        check(
-            recorder,
-            requirement,
-            ok=False,
-            expected=expected,
-            actual=f"nothing within the guard time ({exc})",
-            evidence=evidence,
-        )
-        return None
+        missing = exc
+    check(
+        recorder,
+        requirement,
+        ok=missing is None,
+        expected=expected,
+        actual=(
+            f"nothing within the guard time ({missing})"
+            if missing is not None
+            else f"arrived: {describe(result)}"
+        ),
+        evidence=evidence,
+    )
+    return result
+
+
+def describe(observed: object) -> str:
+    """A short, human description of an observed message, event or stored object."""
+    request = getattr(observed, "request", None)
+    for candidate in (observed, request):
+        first_line = getattr(candidate, "first_line", None)
+        if callable(first_line):
+            return str(first_line())
+    uid = getattr(observed, "uid", None)
+    if uid is not None:
+        return f"stored object UID {uid}"
+    return type(observed).__name__
 
 
 def msrp_media(message: SipMessage) -> MediaDescription | None:
@@ -82,6 +103,7 @@ def first_warning(message: SipMessage) -> tuple[int, str] | None:
 __all__ = [
     "PEER_ERRORS",
     "SUT_SILENCE",
+    "describe",
     "expect_arrival",
     "first_warning",
     "msrp_media",
