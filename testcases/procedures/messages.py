@@ -6,14 +6,16 @@ A procedure reads; the only judgement it records is the one the test case names.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 from conformance.checks import EvidenceRef, VerdictRecorder, check, evidence
 from conformance.errors import ProtocolError, RemoteProtocolError
+from conformance.net.capture import CaptureRecord
 from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpTransactionTimeoutError
 from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.headers import get_warnings
 from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.sdp import MediaDescription, parse_sdp
@@ -71,6 +73,24 @@ async def expect_arrival(
     return result
 
 
+def first_record(records: Sequence[CaptureRecord], marker: bytes) -> CaptureRecord | None:
+    """The first captured datagram or segment that holds ``marker`` (a message's start line
+    or Via branch): where the message crossed the wire, for order checks."""
+    return next((r for r in records if marker in r.data), None)
+
+
+def msrp_marker(message: MessageReceived) -> bytes:
+    """The start line of the last chunk of an MSRP message (``MSRP <tid> SEND``)."""
+    return f"MSRP {message.chunks[-1].tid} SEND".encode()
+
+
+def sip_marker(message: SipMessage) -> bytes:
+    """The top Via branch of a SIP request (unique per transaction)."""
+    via = message.headers.get("Via") or ""
+    branch = via.partition("branch=")[2].split(";")[0].split(",")[0].strip()
+    return f"branch={branch}".encode() if branch else message.first_line().encode()
+
+
 def describe(observed: object) -> str:
     """A short, human description of an observed message, event or stored object."""
     request = getattr(observed, "request", None)
@@ -105,7 +125,10 @@ __all__ = [
     "SUT_SILENCE",
     "describe",
     "expect_arrival",
+    "first_record",
     "first_warning",
+    "msrp_marker",
     "msrp_media",
     "sip_evidence",
+    "sip_marker",
 ]
