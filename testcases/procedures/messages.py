@@ -6,14 +6,16 @@ A procedure reads; the only judgement it records is the one the test case names.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 from conformance.checks import EvidenceRef, VerdictRecorder, check, evidence
 from conformance.errors import ProtocolError, RemoteProtocolError
+from conformance.net.capture import CaptureRecord
 from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpTransactionTimeoutError
 from conformance.net.sip_pump import TransactionTimeoutError
+from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.headers import get_warnings
 from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.sdp import MediaDescription, parse_sdp
@@ -47,20 +49,59 @@ async def expect_arrival(
     expected: str,
     evidence: list[EvidenceRef] | None = None,
 ) -> T | None:
-    """Wait for something the requirement says the SUT sends; when the bounded wait runs
-    out, that is a ``fail`` of the requirement (not an inconclusive case). None then."""
+    """Wait for something the requirement says the SUT sends, and judge the wait: it is a
+    check of ``requirement`` that passes when the thing arrives within the bounded wait and
+    fails (not an inconclusive case) when the wait runs out; None then."""
+    result: T | None = None
+    missing: Exception | None = None
     try:
-        return await awaited
+        result = await awaited
     except (WaitTimeout, TransactionTimeoutError) as exc:
-        check(
-            recorder,
-            requirement,
-            ok=False,
-            expected=expected,
-            actual=f"nothing within the guard time ({exc})",
-            evidence=evidence,
-        )
-        return None
+        missing = exc
+    check(
+        recorder,
+        requirement,
+        ok=missing is None,
+        expected=expected,
+        actual=(
+            f"nothing within the guard time ({missing})"
+            if missing is not None
+            else f"arrived: {describe(result)}"
+        ),
+        evidence=evidence,
+    )
+    return result
+
+
+def first_record(records: Sequence[CaptureRecord], marker: bytes) -> CaptureRecord | None:
+    """The first captured datagram or segment that holds ``marker`` (a message's start line
+    or Via branch): where the message crossed the wire, for order checks."""
+    return next((r for r in records if marker in r.data), None)
+
+
+def msrp_marker(message: MessageReceived) -> bytes:
+    """The start line of the last chunk of an MSRP message (``MSRP <tid> SEND``)."""
+    return f"MSRP {message.chunks[-1].tid} SEND".encode()
+
+
+def sip_marker(message: SipMessage) -> bytes:
+    """The top Via branch of a SIP request (unique per transaction)."""
+    via = message.headers.get("Via") or ""
+    branch = via.partition("branch=")[2].split(";")[0].split(",")[0].strip()
+    return f"branch={branch}".encode() if branch else message.first_line().encode()
+
+
+def describe(observed: object) -> str:
+    """A short, human description of an observed message, event or stored object."""
+    request = getattr(observed, "request", None)
+    for candidate in (observed, request):
+        first_line = getattr(candidate, "first_line", None)
+        if callable(first_line):
+            return str(first_line())
+    uid = getattr(observed, "uid", None)
+    if uid is not None:
+        return f"stored object UID {uid}"
+    return type(observed).__name__
 
 
 def msrp_media(message: SipMessage) -> MediaDescription | None:
@@ -82,8 +123,12 @@ def first_warning(message: SipMessage) -> tuple[int, str] | None:
 __all__ = [
     "PEER_ERRORS",
     "SUT_SILENCE",
+    "describe",
     "expect_arrival",
+    "first_record",
     "first_warning",
+    "msrp_marker",
     "msrp_media",
     "sip_evidence",
+    "sip_marker",
 ]

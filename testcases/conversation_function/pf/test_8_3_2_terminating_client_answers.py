@@ -13,7 +13,9 @@ import logging
 import pytest
 
 from conformance.checks import expect_equal, expect_true, inconclusive
+from conformance.documents.groupstate import GroupState, parse_group_state
 from conformance.documents.store_object import SESSION_INFO_CONTENT_TYPE, session_history_folder
+from conformance.errors import DocumentError
 from conformance.fixtures.case import Tc
 from conformance.protocol.sip.dialog import uri_of
 from conformance.protocol.sip.headers import get_reasons
@@ -28,17 +30,23 @@ from conformance.testcases.procedures import (
     sip_evidence,
     user_with_clients,
 )
+from conformance.testcases.procedures.group_state import stored_evidence
 from conformance.testcases.procedures.messages import PEER_ERRORS
 
 log = logging.getLogger(__name__)
 
 
 async def _invited(
-    tc: Tc, client: ClientEmulator, invite: CfInvite | None = None
+    tc: Tc,
+    client: ClientEmulator,
+    invite: CfInvite | None = None,
+    participants: tuple[str, ...] = (),
 ) -> tuple[CfInviteHandle, IncomingInvite]:
-    """The CF invites the client's user; the PF accepts (ACKed) and invites the client."""
+    """The CF invites the client's user (offering ``participants``, else the originator and
+    the user); the PF accepts (ACKed) and invites the client."""
     handle = await (invite or CfInvite()).send(
-        await tc.cf(), client.user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri
+        await tc.cf(), client.user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri,
+        participants=participants,
     )
     answer = await handle.final(within=tc.guards.sip)
     if answer.status != 200:
@@ -103,7 +111,11 @@ async def test_8_3_2_200_ok_ack_and_session_history(tc: Tc) -> None:
     xdms = tc.xdms_preferences()
     client = await tc.client(user_with_clients(tc.pixit, 1), 0)
     xdms.set_preferences(client.user, allow_offline_storage=True)
-    handle, fork = await _invited(tc, client)
+    # a participant list of three distinct users, so that the stored list can be told
+    # from the originator's or the user's alone
+    domain = client.user.rpartition("@")[2]
+    participants = (tc.pixit.users[0].uri, client.user, f"sip:carol@{domain}")
+    handle, fork = await _invited(tc, client, participants=participants)
     contribution = handle.contribution_id or ""
     await fork.answer(200)
     call_id = fork.request.call_id
@@ -155,13 +167,31 @@ async def test_8_3_2_200_ok_ack_and_session_history(tc: Tc) -> None:
             evidence=ev,
         )
         if gso is not None:
-            expect_true(
+            # what it contains: the CPM Group Session Identity and the Participant list (the
+            # CF's INVITE offered both: its focus and its resource list)
+            gso_ev = [*ev, stored_evidence(gso, "the Group State Object")]
+            try:
+                state: GroupState | None = parse_group_state(gso.body)
+            except DocumentError:
+                state = None
+            expect_equal(
                 tc.recorder,
                 "PF-8.3.2-200OK-2-gso",
-                True,
-                expected="a Group State Object",
-                actual=gso.content_type,
-                evidence=ev,
+                expected=handle.focus_uri,
+                actual=state.lastfocussessionid if state is not None else None,
+                message="the CPM Group Session Identity (the focus of the CF's INVITE)",
+                evidence=gso_ev,
+            )
+            expect_equal(
+                tc.recorder,
+                "PF-8.3.2-200OK-2-gso",
+                expected=sorted(set(participants)),
+                actual=(
+                    sorted({p.comm_addr or "" for p in state.participants})
+                    if state is not None else None
+                ),
+                message="the Participant list (the CF's INVITE's resource list)",
+                evidence=gso_ev,
             )
         if info is None:
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks import expect_equal
+from conformance.checks import expect_equal, expect_true
 from conformance.documents.conference_info import parse_conference_info
 from conformance.fixtures.case import Tc
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
@@ -22,6 +22,7 @@ from conformance.testcases.procedures.deferred import (
     deliveries,
 )
 from conformance.testcases.procedures.deferred_invites import NEWCOMER, accept_contact, direction
+from conformance.testcases.procedures.messages import first_record, msrp_marker, sip_marker
 
 #: B.2.3.x.y NOTE / 001 7.3.11: the feature tags, percent-encoded in +g.3gpp.icsi-ref
 DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
@@ -117,6 +118,22 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
     if final is not None:
         final.respond(200)
         fev = sip_evidence(final.request, "the final NOTIFY")
+        # "after the last SEND": the order on the wire, from the capture
+        last = next((g for g in reversed(got) if g is not None), None)
+        records = tc.capture.records
+        sent_at = first_record(records, msrp_marker(last)) if last is not None else None
+        notify_at = first_record(records, sip_marker(final.request))
+        expect_true(
+            tc.recorder,
+            "SD-B.2.3.5.X-6",
+            sent_at is not None and notify_at is not None and notify_at.index > sent_at.index,
+            expected="the NOTIFY crosses the wire after the last SEND (capture order)",
+            actual=(
+                f"last SEND at capture record {sent_at.index if sent_at else None},"
+                f" NOTIFY at {notify_at.index if notify_at else None}"
+            ),
+            evidence=fev,
+        )
         final_users = {u.entity for u in parse_conference_info(final.request.body).users}
         expect_equal(
             tc.recorder, "SD-B.2.3.5.X-6", expected=set(latest), actual=final_users, evidence=fev
