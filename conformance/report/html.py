@@ -255,7 +255,8 @@ def _delta(seconds: float) -> str:
     return f"+{seconds:.1f} s"
 
 
-def _word(value: Any) -> str:
+def _word(value: Any, nested: bool = False) -> str:
+    """A value in words; a list inside a list keeps its brackets (``1, [yes, yes], none``)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
@@ -263,9 +264,15 @@ def _word(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple, set, frozenset)):
-        return ", ".join(_word(v) for v in value) if value else "none"
+        if not value:
+            return "none"
+        inner = ", ".join(_word(v, True) for v in value)
+        return f"[{inner}]" if nested else inner
     if isinstance(value, dict):
-        return "; ".join(f"{_word(k)}: {_word(v)}" for k, v in value.items()) if value else "none"
+        if not value:
+            return "none"
+        inner = "; ".join(f"{_word(k, True)}: {_word(v, True)}" for k, v in value.items())
+        return f"{{{inner}}}" if nested else inner
     return str(value)
 
 
@@ -426,18 +433,24 @@ def _pics_rows(claimed: Mapping[str, Any], catalog: Catalog | None) -> list[dict
             gates = pics_gates(catalog)
         except Exception:  # a catalogue problem must not lose the report
             gates = {}
+    by_role: Counter[str] = Counter()
+    for q in catalog or ():
+        by_role.update({r.value for r in q.roles})
     rows: list[dict[str, Any]] = []
     for o in PICS_OPTIONS.values():
         has = o.name in claimed
+        role = o.name.partition(".")[2] if o.name.startswith("role.") else ""
         rows.append({
             "option": o.name, "value": _meta(claimed[o.name] if has else o.default),
             "claimed": has, "description": o.description, "source": o.source,
             "gates": gates.get(o.name, []),
+            "note": (f"every requirement of role {role} ({by_role[role]})"
+                     if role and by_role.get(role) else ""),
         })
     for name in sorted(set(claimed) - set(PICS_OPTIONS)):
         rows.append({"option": name, "value": _meta(claimed[name]), "claimed": True,
                      "description": "(not a registered PICS option)", "source": "",
-                     "gates": gates.get(name, [])})
+                     "gates": gates.get(name, []), "note": ""})
     return rows
 
 

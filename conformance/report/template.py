@@ -30,12 +30,12 @@ code{font-size:12px;background:#f4f4f4;padding:0 .2em;word-break:break-word}
 .v-untestable{background:#eef;border:1px dashed #99c}.v-not-evaluated{background:#fff;border:1px dotted #c77}.v-not-selected{background:#fff;color:#888;border:1px dotted #ccc}
 .banner{padding:.5em .8em;border-radius:4px;margin:.5em 0;font-weight:600}
 .banner.fault{background:#fff1d6;border:2px solid #e0a000}
-table.facts th{width:15em}
+table.facts th{width:17em}#pics details{display:inline}#pics details[open]{display:block}
 #pics td.d{max-width:40em;font-size:12px}#pics td.g{max-width:26em;font-size:12px}#pics tr.default td.val{color:#777}
 .filters{position:sticky;top:0;background:#fff;z-index:3;padding:.4em 0;border-bottom:1px solid #eee}
 .filters label{margin-right:.8em;white-space:nowrap}.filters input[type=search]{width:16em}
 #f-unknown{color:#a40;font-weight:600}#f-unknown:empty{display:none}
-#matrix td.q{max-width:36em;font-size:12px}#matrix tr[hidden],details.tc[hidden]{display:none}
+#matrix{width:100%}#matrix td.q{min-width:24em;font-size:12px}#matrix td.id{white-space:nowrap}#matrix td.t{font-size:12px;min-width:18em;max-width:26em;overflow-wrap:anywhere}#matrix td.r{max-width:16em;font-size:12px}#matrix tr[hidden],details.tc[hidden]{display:none}
 #matrix tr:target td{background:#ffd}
 details.tc{border:1px solid #ddd;margin:.4em 0;padding:.2em .6em}
 details.tc>summary{cursor:pointer}details.tc[open]>summary{margin-bottom:.3em}
@@ -96,7 +96,7 @@ details.msg:target>summary{outline:2px solid #e0a000}
 <thead><tr><th>Option</th><th>Claimed value</th><th>Description</th><th>Gates</th></tr></thead>
 <tbody>
 {% for p in pics_rows %}
-<tr{% if not p.claimed %} class="default"{% endif %}><td><code>{{ p.option }}</code></td><td class="val">{{ p.value }}{% if not p.claimed %} (default, not claimed){% endif %}</td><td class="d">{{ p.description }}{% if p.source %} <small>({{ p.source }})</small>{% endif %}</td><td class="g">{% for g in p.gates %}<a href="#req-{{ g }}">{{ g }}</a>{% if not loop.last %}, {% endif %}{% else %}nothing{% endfor %}</td></tr>
+<tr{% if not p.claimed %} class="default"{% endif %}><td><code>{{ p.option }}</code></td><td class="val">{{ p.value }}{% if not p.claimed %} (default, not claimed){% endif %}</td><td class="d">{{ p.description }}{% if p.source %} <small>({{ p.source }})</small>{% endif %}</td><td class="g">{% if p.note %}{{ p.note }}{% if p.gates %}; {% endif %}{% elif not p.gates %}nothing{% endif %}{% if p.gates|length > 6 %}<details><summary>{{ plural(p.gates|length, "requirement") }}</summary>{% endif %}{% for g in p.gates %}<a href="#req-{{ g }}">{{ g }}</a>{% if not loop.last %}, {% endif %}{% endfor %}{% if p.gates|length > 6 %}</details>{% endif %}</td></tr>
 {% endfor %}
 </tbody>
 </table>
@@ -135,7 +135,7 @@ details.msg:target>summary{outline:2px solid #e0a000}
 <thead><tr><th>Requirement</th><th>Section</th><th>Strength</th><th>Role</th><th>Verdict</th><th>Quote</th><th>Test cases</th></tr></thead>
 <tbody>
 {% for r in rows %}
-<tr id="req-{{ r.id }}" data-role="{{ (r.roles or [r.role])|join(' ') }}" data-verdict="{{ r.verdict }}" data-strength="{{ r.strength }}"{% if r.verdict == "not selected" %} hidden{% endif %}><td>{{ r.id }}</td><td>{{ r.section }}</td><td>{{ r.strength }}</td><td>{{ (r.roles or [r.role])|join(", ") }}</td><td><span class="v v-{{ r.verdict|replace('/', '')|replace(' ', '-') }}"{% if r.reason %} title="{{ r.reason }}"{% endif %}>{{ r.verdict }}</span>{% if r.reason %}<br><small>{{ r.reason }}</small>{% endif %}</td><td class="q">{% if r.title %}<b>{{ r.title }}</b>: {% endif %}{{ r.quote }}</td><td>{% for t in r.tests %}<a href="#{{ tc_ids.get(t, '') }}">{{ t.rpartition('::')[2] }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
+<tr id="req-{{ r.id }}" data-role="{{ (r.roles or [r.role])|join(' ') }}" data-verdict="{{ r.verdict }}" data-strength="{{ r.strength }}"{% if r.verdict == "not selected" %} hidden{% endif %}><td class="id">{{ r.id }}</td><td>{{ r.section }}</td><td>{{ r.strength }}</td><td>{{ (r.roles or [r.role])|join(", ") }}</td><td class="r"><span class="v v-{{ r.verdict|replace('/', '')|replace(' ', '-') }}"{% if r.reason %} title="{{ r.reason }}"{% endif %}>{{ r.verdict }}</span>{% if r.reason %}<br><small>{{ r.reason }}</small>{% endif %}</td><td class="q">{% if r.title %}<b>{{ r.title }}</b>: {% endif %}{{ r.quote }}</td><td class="t">{% for t in r.tests %}<a href="#{{ tc_ids.get(t, '') }}">{{ t.rpartition('::')[2] }}</a>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
 {% endfor %}
 </tbody>
 </table>

@@ -102,7 +102,7 @@ def test_human_wording(results: RunResults) -> None:
     assert "Duration 300 ms." in html
     assert plural(1, "test case") == "1 test case" and plural(3, "test case") == "3 test cases"
     assert human_value("('connected', None)") == "connected, none"
-    assert human_value("(1, [True, True], [], ['connected'])") == "1, yes, yes, none, connected"
+    assert human_value("(1, [True, True], [], ['connected'])") == "1, [yes, yes], none, [connected]"
     assert human_value("True") == "yes" and human_value("None") == "none"
     assert human_value("a NOTIFY (with [brackets]") == "a NOTIFY (with [brackets]"
     assert human_value("(__import__('os'))") == "(__import__('os'))"  # never evaluated
@@ -223,3 +223,12 @@ def test_report_command_bad_input(tmp_path: Path, capsys: object) -> None:
     bad.write_text("{}", encoding="utf-8")
     assert main(["report", str(bad)]) == 3
     assert main(["report", str(tmp_path / "missing.json")]) == 3
+
+
+def test_pics_gates_of_the_catalog_layer_match_the_proforma_command() -> None:
+    from conformance import cli
+
+    catalog = load_catalog()
+    gates = pics_gates(catalog)
+    assert gates == cli.pics_gates(catalog)
+    assert gates["pf.media_path"] and all(catalog.get(r) for r in gates["pf.media_path"])
