@@ -6,7 +6,7 @@
   reasons, run metadata) is text, never markup;
 - a run panel (command line, selection, layout, store, process mode, faults, PICS as a
   proforma table), a summary, the requirement matrix scoped to the run's selection (worst
-  first, filters in the address: ``report.html?verdict=fail&role=pf&strength=SHALL*&q=NOTIFY``),
+  first, filters in the address: ``report.html?verdict=fail&role=pf&strength=SHALL&q=NOTIFY``),
   and the test cases (worst first) with their failed checks and a ladder of the messages;
 - a requirement's status tells apart what the run judged (the verdicts), what a test case
   declared but no check carried (``not evaluated``), what the selection held but no test
@@ -68,12 +68,18 @@ UNTESTED = NOT_RUN
 STATUS_ORDER = ["fail", "error", "inconc", NOT_EVALUATED, "pass", "n/a", NOT_RUN, UNTESTABLE,
                 NOT_SELECTED]
 VERDICT_ORDER = [v.value for v in Verdict]
-#: the strength groups of the filter (a group value ends with "*")
+#: the strength families of the filter (``?strength=SHALL`` is the family; ``=SHALL`` alone)
 STRENGTH_GROUPS = {
-    "SHALL*": ("SHALL, SHALL NOT, flow-shall", ("SHALL", "SHALL NOT", "flow-shall")),
-    "SHOULD*": ("SHOULD, SHOULD NOT", ("SHOULD", "SHOULD NOT")),
-    "MAY*": ("MAY, flow-may", ("MAY", "flow-may")),
+    "SHALL": ("SHALL family: SHALL, SHALL NOT, flow-shall", ("SHALL", "SHALL NOT", "flow-shall")),
+    "SHOULD": ("SHOULD family: SHOULD, SHOULD NOT", ("SHOULD", "SHOULD NOT")),
+    "MAY": ("MAY family: MAY, flow-may", ("MAY", "flow-may")),
 }
+
+
+def _strength_option(strength: str) -> str:
+    """The filter value of one strength alone (a family's name stands for the family)."""
+    return "=" + strength if strength in STRENGTH_GROUPS else strength
+
 
 # geometry of the ladder diagram
 _TIME_W = 112  # the time column on the left
@@ -561,7 +567,8 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "by_doc": {k: _counts(v, statuses) for k, v in sorted(by_doc.items())},
         "rows": rows,
         "roles": sorted({x for r in rows for x in (r["roles"] or [r["role"]]) if x}),
-        "strengths": sorted({r["strength"] for r in rows if r["strength"]}),
+        "strengths": [(_strength_option(x), x) for x in
+                      sorted({r["strength"] for r in rows if r["strength"]})],
         "strength_groups": [(k, label) for k, (label, _) in STRENGTH_GROUPS.items()],
         "groups_json": json.dumps({k: list(v) for k, (_, v) in STRENGTH_GROUPS.items()}),
         "verdicts": [*statuses, NOT_SELECTED],

@@ -125,7 +125,7 @@ details.msg:target>summary{outline:2px solid #e0a000}
 <div class="filters" id="filters" data-groups="{{ groups_json }}">
 <label>Role <select id="f-role"><option value="">all</option>{% for r in roles %}<option value="{{ r }}">{{ r }}</option>{% endfor %}</select></label>
 <label>Verdict <select id="f-verdict"><option value="">all</option>{% for v in verdicts %}<option value="{{ v }}">{{ v }}</option>{% endfor %}</select></label>
-<label>Strength <select id="f-strength"><option value="">all</option>{% for k, label in strength_groups %}<option value="{{ k }}">{{ label }}</option>{% endfor %}{% for s in strengths %}<option value="{{ s }}">{{ s }} only</option>{% endfor %}</select></label>
+<label>Strength <select id="f-strength"><option value="">all</option>{% for k, label in strength_groups %}<option value="{{ k }}">{{ label }}</option>{% endfor %}{% for value, s in strengths %}<option value="{{ value }}">{{ s }} only</option>{% endfor %}</select></label>
 <label>Search <input type="search" id="f-q" placeholder="id, words of the quote, test case"></label>
 <label><input type="checkbox" id="f-scope"> outside the selection too</label>
 <span class="tools"><button type="button" id="expand-all">expand all test cases</button><button type="button" id="collapse-all">collapse all</button></span>
@@ -213,7 +213,7 @@ details.msg:target>summary{outline:2px solid #e0a000}
   }
   function hasStrength(list, s) {
     if (!s) return true;
-    var allowed = groups[s] || [s];
+    var allowed = groups[s] || [s.charAt(0) === '=' ? s.slice(1) : s];
     for (var i = 0; i < allowed.length; i++) { if (list.indexOf(allowed[i]) >= 0) return true; }
     return false;
   }
