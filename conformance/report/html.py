@@ -85,7 +85,8 @@ def _strength_option(strength: str) -> str:
 _TIME_W = 112  # the time column on the left
 _LANE_W = 180
 _LANE_MIN = 120
-_FIT_W = 1320  # lanes narrow down to fit this width before the diagram scrolls
+_PAD_R = 40  # room on the right for the labels of arrows into the last lane
+_FIT_W = 1280  # lanes narrow down to fit this width before the diagram scrolls
 _ROW_H = 24
 _TOP = 10
 _CHAR_W = 6.6  # a character of 11px monospace
@@ -201,6 +202,7 @@ def ladder(records: Sequence[MessageRecord], bad: set[int], *, since: float = 0.
         x = _TIME_W + lane_w // 2 + i * lane_w
         lanes.append(Lane(x, addrs[0], side, role, addrs))
         xs[key] = x
+    width = _TIME_W + n * lane_w + _PAD_R
     arrows: list[Arrow] = []
     first = drawn[0].timestamp if drawn else 0.0
     previous = first
@@ -211,13 +213,15 @@ def ladder(records: Sequence[MessageRecord], bad: set[int], *, since: float = 0.
         if x1 == x2:
             x2 = x1 + lane_w // 2
         room = int(max(abs(x2 - x1) - 16, lane_w - 16) / _CHAR_W)
-        cap = max(_LABEL_MIN, min(_LABEL_MAX, room))
+        # never past the diagram's edge nor into the time column
+        avail = width - x1 - 12 if x2 >= x1 else x1 - 8 - _TIME_W
+        cap = max(12, min(_LABEL_MIN if room < _LABEL_MIN else min(_LABEL_MAX, room),
+                          int(avail / _CHAR_W)))
         title = r.first_line
         label = title if len(title) <= cap else title[: cap - 1] + "\u2026"
         arrows.append(Arrow(r.index, _TOP + 16 + i * _ROW_H, x1, x2, label, r.protocol or "-",
                             r.index in bad, title, r.timestamp - first, r.timestamp - previous))
         previous = r.timestamp
-    width = _TIME_W + n * lane_w
     return Ladder(width, _TOP + 16 + len(drawn) * _ROW_H, tuple(lanes), tuple(arrows), lane_w,
                   len(records) - len(drawn))
 
