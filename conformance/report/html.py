@@ -70,9 +70,9 @@ STATUS_ORDER = ["fail", "error", "inconc", NOT_EVALUATED, "pass", "n/a", NOT_RUN
 VERDICT_ORDER = [v.value for v in Verdict]
 #: the strength families of the filter (``?strength=SHALL`` is the family; ``=SHALL`` alone)
 STRENGTH_GROUPS = {
-    "SHALL": ("SHALL family: SHALL, SHALL NOT, flow-shall", ("SHALL", "SHALL NOT", "flow-shall")),
-    "SHOULD": ("SHOULD family: SHOULD, SHOULD NOT", ("SHOULD", "SHOULD NOT")),
-    "MAY": ("MAY family: MAY, flow-may", ("MAY", "flow-may")),
+    "SHALL": ("SHALL family", ("SHALL", "SHALL NOT", "flow-shall")),
+    "SHOULD": ("SHOULD family", ("SHOULD", "SHOULD NOT")),
+    "MAY": ("MAY family", ("MAY", "flow-may")),
 }
 
 
@@ -573,7 +573,8 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "roles": sorted({x for r in rows for x in (r["roles"] or [r["role"]]) if x}),
         "strengths": [(_strength_option(x), x) for x in
                       sorted({r["strength"] for r in rows if r["strength"]})],
-        "strength_groups": [(k, label) for k, (label, _) in STRENGTH_GROUPS.items()],
+        "strength_groups": [(k, f"{label} ({', '.join(members)})")
+                            for k, (label, members) in STRENGTH_GROUPS.items()],
         "groups_json": json.dumps({k: list(v) for k, (_, v) in STRENGTH_GROUPS.items()}),
         "verdicts": [*statuses, NOT_SELECTED],
         "columns": columns,

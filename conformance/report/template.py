@@ -35,7 +35,7 @@ table.facts th{width:17em}#pics details{display:inline}#pics details[open]{displ
 .filters{position:sticky;top:0;background:#fff;z-index:3;padding:.4em 0;border-bottom:1px solid #eee}
 .filters label{margin-right:.8em;white-space:nowrap}.filters input[type=search]{width:16em}
 #f-unknown{color:#a40;font-weight:600}#f-unknown:empty{display:none}
-#matrix{width:100%}#matrix td.q{min-width:24em;font-size:12px}#matrix td.id{white-space:nowrap}#matrix td.t{font-size:12px;min-width:18em;max-width:26em;overflow-wrap:anywhere}#matrix td.r{max-width:16em;font-size:12px}#matrix tr[hidden],details.tc[hidden]{display:none}
+#matrix{width:100%}#matrix td.q{min-width:24em;font-size:12px}#matrix td.id{white-space:nowrap}#matrix td.t{font-size:12px;min-width:18em;max-width:26em;overflow-wrap:anywhere}#matrix td.r{max-width:16em;font-size:12px;overflow-wrap:anywhere}#f-strength{max-width:16em}#matrix tr[hidden],details.tc[hidden]{display:none}
 #matrix tr:target td{background:#ffd}
 details.tc{border:1px solid #ddd;margin:.4em 0;padding:.2em .6em}
 details.tc>summary{cursor:pointer}details.tc[open]>summary{margin-bottom:.3em}
