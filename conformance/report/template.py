@@ -55,7 +55,7 @@ svg a.bad .arr{stroke:#d00;stroke-width:2}svg a.bad text.l{fill:#c00;font-weight
 svg a.msrp .arr{stroke:#285}svg a.msrp text.l{fill:#174}
 svg a:hover text.l{text-decoration:underline}svg a{cursor:pointer}svg .hit{fill:transparent}svg a:hover .hit{fill:rgba(0,60,120,.06)}svg .badrow{pointer-events:none}
 .skipped{color:#777;font-size:12px}
-details.msg{margin:0}details.msg>summary{font:12px monospace;cursor:pointer}
+details.msgs>summary{cursor:pointer;color:#444;font-size:13px}details.msg{margin:0}details.msg>summary{font:12px monospace;cursor:pointer}
 details.msg.bad>summary{background:#fdd;color:#a00;font-weight:bold}
 details.msg:target>summary{outline:2px solid #e0a000}
 .tools button{margin-right:.5em}
@@ -176,10 +176,13 @@ details.msg:target>summary{outline:2px solid #e0a000}
 {% endfor %}
 </svg></div>
 {% endif %}
+{% if c.messages %}<details class="msgs"{% if c.messages|selectattr(2)|list %} open{% endif %}><summary>{{ plural(c.messages|length, "message") }}, raw (click an arrow to open one)</summary>
+{% endif %}
 {% for m, clock, bad in c.messages %}
 <details class="msg{% if bad %} bad{% endif %}" id="{{ c.anchor }}-m{{ m.index }}"{% if bad %} open{% endif %}><summary>#{{ m.index }} {{ clock }} {{ m.direction }} {{ m.protocol }} {{ m.src_label }} &rarr; {{ m.dst_label }} ({{ plural(m.size, "byte") }}): {{ m.first_line }}</summary><pre>{{ m.text }}{% if m.truncated %}
 [... truncated: see the .log file]{% endif %}</pre></details>
 {% endfor %}
+{% if c.messages %}</details>{% endif %}
 {% endif %}
 </details>
 {% endfor %}

@@ -86,6 +86,9 @@ def test_summary_matrix_and_diagrams(results: RunResults) -> None:
     # the failing response is highlighted, and only it
     assert html.count('class="sip bad"') == 1
     assert '<details class="msg bad" id="tc1-m3" open>' in html
+    # the raw messages are folded, but open where one of them is red
+    assert re.findall(r'<details class="msgs"[^>]*>', html) == [
+        '<details class="msgs" open>', '<details class="msgs">']
     assert "MSRP a1 SEND" in html
     # worst first: the failing test case comes before the passing one
     assert html.index('id="tc1"') < html.index('id="tc0"')
