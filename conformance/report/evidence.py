@@ -9,8 +9,9 @@
 - :func:`write_evidence_files`: the raw message log and the pcap of one test case.
 - :func:`exchanges`: records grouped per protocol exchange (SIP transaction, MSRP
   transaction) for the Allure steps.
-- :func:`matches_evidence`: does a record hold the bytes a check's evidence points at
-  (its excerpt, or its first line as pointer)?
+- :func:`matches_evidence`, :func:`evidence_records`: the exact messages a check's evidence
+  points at (by capture index when it names one, else by the excerpt's bytes; never by a
+  first line alone).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ __all__ = [
     "TEXT_CAP",
     "MessageRecord",
     "endpoint_label",
+    "evidence_index",
+    "evidence_records",
     "exchanges",
     "matches_evidence",
     "records_from_capture",
@@ -192,14 +195,56 @@ def exchanges(records: Sequence[MessageRecord]) -> list[tuple[str, list[MessageR
     return [(recs[0].first_line, recs) for recs in groups.values()]
 
 
+#: a pointer naming a capture index: "index=12", "#12", "message 12"
+_INDEX_POINTER = re.compile(r"(?:index\s*=\s*|#|message\s+)(\d+)", re.IGNORECASE)
+
+
+def evidence_index(ref: EvidenceRef) -> int | None:
+    """The capture index ``ref`` names (an ``index`` attribute when the evidence carries
+    one, else a pointer of the form ``index=N``, ``#N`` or ``message N``), or None."""
+    value = getattr(ref, "index", None)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = _INDEX_POINTER.fullmatch(ref.pointer.strip())
+    return int(m.group(1)) if m else None
+
+
+def _excerpt_text(ref: EvidenceRef) -> str:
+    return ref.excerpt.decode("utf-8", errors="replace")
+
+
 def matches_evidence(record: MessageRecord, ref: EvidenceRef) -> bool:
-    """True when ``record`` carries the bytes ``ref`` points at."""
-    if ref.excerpt:
-        excerpt = ref.excerpt.decode("utf-8", errors="replace").strip()
-        body = record.text.strip()
-        if excerpt and (excerpt in record.text
-                        or excerpt.replace("\r\n", "\n") in record.text
-                        or (len(body) >= 16 and body in excerpt)):
-            return True
-    pointer = ref.pointer.strip()
-    return bool(pointer) and record.first_line.strip() == pointer
+    """True when ``record`` is the message ``ref`` points at: the capture index it names,
+    else the exact bytes of its excerpt (the record holds the excerpt, or a message
+    that the excerpt spans whole). Never by the first line alone: three different
+    ``SIP/2.0 200 OK`` are three messages."""
+    index = evidence_index(ref)
+    if index is not None:
+        return record.index == index
+    excerpt = _excerpt_text(ref).strip()
+    if not excerpt:
+        return False
+    text = record.text.strip()
+    if not text:
+        return False
+    if record.truncated and excerpt.startswith(text):
+        return True
+    return excerpt in record.text or (len(text) >= 16 and text in excerpt)
+
+
+def evidence_records(records: Sequence[MessageRecord], refs: Iterable[EvidenceRef]) -> set[int]:
+    """The indices of the records the evidence ``refs`` point at: per reference, the record
+    its index names, else the records whose bytes equal the excerpt, else those holding
+    it (:func:`matches_evidence`)."""
+    out: set[int] = set()
+    for ref in refs:
+        index = evidence_index(ref)
+        if index is not None:
+            out.update(r.index for r in records if r.index == index)
+            continue
+        excerpt = _excerpt_text(ref).strip()
+        if not excerpt:
+            continue
+        exact = {r.index for r in records if r.text.strip() == excerpt}
+        out.update(exact or {r.index for r in records if matches_evidence(r, ref)})
+    return out

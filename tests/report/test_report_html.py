@@ -6,11 +6,26 @@ import json
 import re
 from pathlib import Path
 
+from markupsafe import escape
+
+from conformance.catalog.gates import pics_gates
 from conformance.catalog.loader import load_catalog
+from conformance.catalog.model import Role
+from conformance.checks.verdict import CheckResult, EvidenceRef, Verdict
 from conformance.cli import main
-from conformance.report.evidence import MessageRecord, exchanges, safe_name
-from conformance.report.html import ladder, render_html
-from conformance.report.model import RunResults
+from conformance.report.evidence import exchanges, safe_name
+from conformance.report.html import (
+    NOT_RUN,
+    NOT_SELECTED,
+    UNTESTABLE,
+    bad_records,
+    human_duration,
+    human_value,
+    ladder,
+    plural,
+    render_html,
+)
+from conformance.report.model import RunResults, TestCaseResult
 from conformance.report.results import load_results, write_json_atomic
 
 
@@ -47,36 +62,133 @@ def test_summary_matrix_and_diagrams(results: RunResults) -> None:
     assert req_row is not None
     req_cells = dict(re.findall(r'data-verdict="([^"]+)">(\d+)<', req_row.group(1)))
     n = len(list(catalog))
+    untestable = sum(not q.testable for q in catalog)
     assert req_cells["total"] == str(n)
-    assert req_cells["untested"] == str(n - 4)
-    # every catalogue requirement is a matrix row, with its quote
-    rows = re.findall(r'<tr data-role="[^"]*" data-verdict="([^"]+)" data-strength=', html)
+    assert req_cells[UNTESTABLE] == str(untestable)
+    assert req_cells[NOT_RUN] == str(n - 4 - untestable)
+    # every catalogue requirement is a matrix row, with its quote; failures first
+    rows = re.findall(r'<tr id="req-([^"]+)" data-role="[^"]*" data-verdict="([^"]+)"', html)
     assert len(rows) == n
-    assert rows.count("untested") == n - 4
+    assert rows[0] == ("PF-8.2.1-2", "fail")
+    statuses = [v for _, v in rows]
+    assert statuses.count(NOT_RUN) == n - 4 - untestable
+    assert statuses.index("pass") < statuses.index(NOT_RUN) < statuses.index(UNTESTABLE)
+    some = next(q for q in catalog if not q.testable)
+    row = re.search(rf'<tr id="req-{re.escape(some.id)}".*?</tr>', html, re.S)
+    assert row is not None and str(escape(some.untestable_reason)) in row.group(0)
     assert catalog.get("PF-8.2.1-2").quote.split("\u201c")[0][:40] in html
-    # one ladder per test case with evidence; the failing response is highlighted
+    # one ladder per test case with evidence, each with its own arrowhead markers
     assert html.count('<svg class="ladder"') == 2
-    assert html.count('<g class="sip bad">') == 1
+    markers = re.findall(r'<marker id="([^"]+)"', html)
+    assert len(markers) == len(set(markers)) == 6
+    for m in re.findall(r'marker-end="url\(#([^)]+)\)"', html):
+        assert m in markers
+    # the failing response is highlighted, and only it
+    assert html.count('class="sip bad"') == 1
     assert '<details class="msg bad" id="tc1-m3" open>' in html
+    # the raw messages are folded, but open where one of them is red
+    assert re.findall(r'<details class="msgs"[^>]*>', html) == [
+        '<details class="msgs" open>', '<details class="msgs">']
     assert "MSRP a1 SEND" in html
     # worst first: the failing test case comes before the passing one
     assert html.index('id="tc1"') < html.index('id="tc0"')
     assert 'href="evidence/pass.pcap"' in html
+    # a test case links back to its requirements, a requirement to its test cases
+    assert '<a href="#req-PF-8.2.1-2">PF-8.2.1-2</a>' in html
+    assert '<a href="#tc1">test_fail</a>' in html
 
 
-def test_ladder_lanes_and_directions() -> None:
-    recs = [
-        MessageRecord(0, 0.0, "out", "udp", "sip", "10.0.0.1:5060", "10.0.0.9:5070", "A", 1),
-        MessageRecord(1, 0.1, "in", "udp", "sip", "10.0.0.9:5070", "10.0.0.1:5060", "B", 1),
-        MessageRecord(2, 0.2, "out", "tcp", "msrp", "10.0.0.1:4000", "10.0.0.9:4001", "C", 1),
-    ]
-    lad = ladder(recs, {1})
-    assert [(lane.side, lane.address) for lane in lad.lanes] == [
-        ("tool", "10.0.0.1:5060"), ("tool", "10.0.0.1:4000"),
-        ("SUT", "10.0.0.9:5070"), ("SUT", "10.0.0.9:4001")]
-    a, b, c = lad.arrows
-    assert a.x1 < a.x2 and b.x1 > b.x2 and b.bad and not a.bad
-    assert c.x1 == lad.lanes[1].x and c.x2 == lad.lanes[3].x
+def test_human_wording(results: RunResults) -> None:
+    html = render_html(results)
+    assert "Strict (SHOULD and MAY judged)</th><td>no</td>" in html
+    assert "Duration</th><td>12.5 s</td>" in html
+    assert "Duration 300 ms." in html
+    assert plural(1, "test case") == "1 test case" and plural(3, "test case") == "3 test cases"
+    assert human_value("('connected', None)") == "connected, none"
+    assert human_value("(1, [True, True], [], ['connected'])") == "1, [yes, yes], none, [connected]"
+    assert human_value("True") == "yes" and human_value("None") == "none"
+    assert human_value("a NOTIFY (with [brackets]") == "a NOTIFY (with [brackets]"
+    assert human_value("(__import__('os'))") == "(__import__('os'))"  # never evaluated
+    assert human_duration(0.25) == "250 ms" and human_duration(125) == "2 min 05 s"
+
+
+def _results_with(run: dict[str, object], *cases: TestCaseResult) -> RunResults:
+    return RunResults(run=run, test_cases=list(cases))
+
+
+def test_the_matrix_is_scoped_to_the_selection_and_the_run_panel_shows_it() -> None:
+    catalog = load_catalog()
+    cf = next(q for q in catalog if q.role.value == "cf" and q.testable)
+    tc = TestCaseResult("testcases/x/cf/test_a.py::test_a", Verdict.FAIL, (cf.id,), role="cf",
+                        checks=(CheckResult(cf.id, Verdict.FAIL, "x", "y"),))
+    run = {"sut": "reference", "strict": True,
+           "selection": {"roles": ["cf"], "clauses": [], "requirements": []},
+           "command": ["cpm-conformance", "run", "--role", "cf", "--faults", "cf.<b>x</b>"],
+           "layout": "single", "store": "imap://127.0.0.1:1143", "reference_process": "thread",
+           "faults": ["cf.no-initial-notify"], "future_key": {"a": 1},
+           "profile": {"name": "reference SUT", "target": "reference",
+                       "roles": ["pf", "cf", "client"],
+                       "pics": {"pf.media_path": True, "x.unknown": "<i>v</i>"}}}
+    html = render_html(_results_with(run, tc), catalog)
+    rows = dict(re.findall(r'<tr id="req-([^"]+)" data-role="[^"]*" data-verdict="([^"]+)"',
+                           html))
+    pf = next(q for q in catalog if q.roles == (Role.PF,))
+    assert rows[cf.id] == "fail" and rows[pf.id] == NOT_SELECTED
+    assert re.search(rf'<tr id="req-{re.escape(pf.id)}"[^>]* hidden>', html)
+    in_scope = sum(1 for q in catalog if Role.CF in q.roles)
+    req_row = re.search(r'<tr id="count-requirements">(.*?)</tr>', html, re.S)
+    assert req_row is not None and f'data-verdict="total">{in_scope}<' in req_row.group(1)
+    # the run panel
+    assert 'id="faults-banner">reference SUT with faults switched on: cf.no-initial-notify' in html
+    assert "Selection</th><td>role cf</td>" in html
+    assert "Roles the SUT claims</th><td>pf, cf, client</td>" in html
+    assert "Roles tested</th><td>cf</td>" in html
+    assert "cpm-conformance run --role cf --faults &#39;cf.&lt;b&gt;x&lt;/b&gt;&#39;" in html
+    assert "Layout</th><td>single</td>" in html and "thread" in html
+    assert "imap://127.0.0.1:1143" in html
+    assert "future_key</th><td>a: 1</td>" in html  # a key this version does not know
+    # the PICS proforma: claimed value, description, the requirements it gates
+    pics = re.search(r'<table id="pics">.*?</table>', html, re.S)
+    assert pics is not None
+    gated = pics_gates(catalog)["pf.media_path"]
+    media = re.search(r"<tr><td><code>pf.media_path</code></td><td class=\"val\">yes</td>.*?</tr>",
+                      pics.group(0), re.S)
+    assert media is not None and f'<a href="#req-{gated[0]}">' in media.group(0)
+    assert "(default, not claimed)" in pics.group(0)
+    assert "&lt;i&gt;v&lt;/i&gt;" in pics.group(0)
+
+
+def test_the_red_message_is_the_exact_one_the_check_points_at() -> None:
+    from tests.report.conftest import message
+
+    ok = "SIP/2.0 200 OK\r\nCall-ID: c{}\r\nCSeq: {} INVITE\r\n\r\n"
+    msgs = tuple(message(i, "in", ok.format(i, i)) for i in range(3))
+    by_bytes = CheckResult("R", Verdict.FAIL, "403", "200",
+                           (EvidenceRef("sip", "the answer", "SIP/2.0 200 OK",
+                                        ok.format(1, 1).encode()),))
+    by_index = CheckResult("R", Verdict.FAIL, "403", "200",
+                           (EvidenceRef("sip", "the answer", "index=2"),))
+    by_line = CheckResult("R", Verdict.FAIL, "403", "200",
+                          (EvidenceRef("sip", "the answer", "SIP/2.0 200 OK"),))
+    for check, expected in ((by_bytes, {1}), (by_index, {2}), (by_line, set())):
+        tc = TestCaseResult("t.py::test_x", Verdict.FAIL, ("R",), checks=(check,), evidence=msgs)
+        assert bad_records(tc) == expected, check
+        html = render_html(_results_with({}, tc), load_catalogue=False)
+        assert html.count('class="sip bad"') == len(expected)
+
+
+def test_messages_before_the_test_case_started_are_not_drawn() -> None:
+    from tests.report.conftest import INVITE, T0, message
+
+    stray = message(0, "in", "NOTIFY sip:x SIP/2.0\r\n\r\n")
+    tc = TestCaseResult("t.py::test_x", Verdict.PASS, start=T0 + 0.05,
+                        evidence=(stray, message(1, "out", INVITE), message(2, "out", INVITE)))
+    lad = ladder(tc.evidence, set(), since=tc.start)
+    assert [a.index for a in lad.arrows] == [1, 2] and lad.skipped == 1
+    assert round(lad.arrows[1].delta, 3) == 0.1
+    html = render_html(_results_with({}, tc), load_catalogue=False)
+    assert "1 message captured before the test case started" in html
+    assert 'id="tc0-m0"' not in html
 
 
 def test_exchanges_and_safe_names() -> None:
@@ -114,3 +226,12 @@ def test_report_command_bad_input(tmp_path: Path, capsys: object) -> None:
     bad.write_text("{}", encoding="utf-8")
     assert main(["report", str(bad)]) == 3
     assert main(["report", str(tmp_path / "missing.json")]) == 3
+
+
+def test_pics_gates_of_the_catalog_layer_match_the_proforma_command() -> None:
+    from conformance import cli
+
+    catalog = load_catalog()
+    gates = pics_gates(catalog)
+    assert gates == cli.pics_gates(catalog)
+    assert gates["pf.media_path"] and all(catalog.get(r) for r in gates["pf.media_path"])

@@ -94,31 +94,45 @@ def _msg(index: int, direction: str, tool_role: str, sut_role: str,
                          src_role=roles[0], dst_role=roles[1])
 
 
-def test_lanes_are_labelled_role_and_address_or_address_alone() -> None:
+def test_a_lane_per_role_whatever_its_ports_and_an_address_alone_when_unnamed() -> None:
     recs = [
         _msg(0, "out", "tool: SIP core", "SUT: PF"),
         _msg(1, "in", "tool: SIP core", "SUT: PF"),
         _msg(2, "out", "tool: client bob#1", "", "10.0.0.1:4000", "10.0.0.9:4001"),
         _msg(3, "out", "tool: CF", "SUT: PF", "10.0.0.1:4000", "10.0.0.9:4002"),
+        # the same emulator from an ephemeral port: the same lane
+        _msg(4, "out", "tool: client bob#1", "SUT: PF", "10.0.0.1:58623", "10.0.0.9:5070"),
     ]
     lad = ladder(recs, set())
-    assert [(lane.side, lane.label) for lane in lad.lanes] == [
-        ("tool", "tool: SIP core (10.0.0.1:5060)"),
-        ("tool", "tool: client bob#1 (10.0.0.1:4000)"),
+    assert [(lane.side, lane.label, lane.addresses) for lane in lad.lanes] == [
+        ("tool", "SIP core", ("10.0.0.1:5060",)),
+        ("tool", "client bob#1", ("10.0.0.1:4000", "10.0.0.1:58623")),
         # the same port in another role: a lane of its own
-        ("tool", "tool: CF (10.0.0.1:4000)"),
-        ("SUT", "SUT: PF (10.0.0.9:5070)"),
-        ("SUT", "10.0.0.9:4001"),
-        ("SUT", "SUT: PF (10.0.0.9:4002)"),
+        ("tool", "CF", ("10.0.0.1:4000",)),
+        ("SUT", "PF", ("10.0.0.9:5070", "10.0.0.9:4002")),
+        ("SUT", "10.0.0.9:4001", ("10.0.0.9:4001",)),
     ]
-    a, b, c, d = lad.arrows
+    assert lad.lanes[1].full == "tool: client bob#1 (10.0.0.1:4000, 10.0.0.1:58623)"
+    assert lad.lanes[1].where == "10.0.0.1:4000 +1" and lad.lanes[4].where == ""
+    a, b, c, d, e = lad.arrows
     assert (a.x1, a.x2) == (lad.lanes[0].x, lad.lanes[3].x)
     assert (b.x1, b.x2) == (lad.lanes[3].x, lad.lanes[0].x)
-    assert (c.x2, d.x1, d.x2) == (lad.lanes[4].x, lad.lanes[2].x, lad.lanes[5].x)
-    # long labels widen the lanes so that they do not overlap
-    step = lad.lanes[1].x - lad.lanes[0].x
-    assert step >= len("tool: client bob#1 (10.0.0.1:4000)") * 6
-    assert lad.width == step * len(lad.lanes)
+    assert (c.x2, d.x1, d.x2) == (lad.lanes[4].x, lad.lanes[2].x, lad.lanes[3].x)
+    assert (e.x1, e.x2) == (lad.lanes[1].x, lad.lanes[3].x)
+    # the label sits near the arrow's start, on the side the arrow goes
+    assert (a.text_x, a.anchor) == (a.x1 + 8, "start") and (b.text_x, b.anchor) == (b.x1 - 8, "end")
+    # five lanes fit a page: no sideways scrolling of the page
+    assert lad.width <= 1400
+
+
+def test_many_lanes_narrow_down_before_the_diagram_scrolls() -> None:
+    recs = [_msg(i, "out", f"tool: client u{i}#0", f"SUT: E{i}", f"10.0.0.1:{4000 + i}",
+                 f"10.0.0.9:{5000 + i}") for i in range(7)]
+    lad = ladder(recs, set())
+    # 14 lanes: narrowed to the minimum; the diagram then scrolls inside its own box
+    assert len(lad.lanes) == 14 and lad.lane_w == 120
+    few = ladder(recs[:3], set())
+    assert few.lane_w > lad.lane_w and few.width <= 1400
 
 
 def test_roles_in_the_report_are_text() -> None:
@@ -132,7 +146,7 @@ def test_roles_in_the_report_are_text() -> None:
     escaped = (
         "tool: client &lt;script&gt;document.body.dataset.pwned=&#39;role&#39;&lt;/script&gt;#0"
     )
-    assert f"{escaped} (10.0.0.1:5060)</text>" in html  # the lane
+    assert f'title="{escaped} (10.0.0.1:5060)"' in html  # the lane
     assert f"{escaped} (10.0.0.1:5060) &rarr; SUT: PF (10.0.0.9:5070)" in html  # the message
     assert " sip 10.0.0.9:5070 &rarr; 10.0.0.1:5060 (" in html  # no role: the addresses
 

@@ -156,7 +156,7 @@ async def test_the_core_names_each_sip_message_with_its_emulator() -> None:
     assert len(bob.taken) == 1  # naming a message does not dispatch it
     # the report: one address, a lane per role
     lad = ladder(records_from_capture(cap.records), set())
-    tool_lanes = [lane.label for lane in lad.lanes if lane.side == "tool"]
+    tool_lanes = [lane.full for lane in lad.lanes if lane.side == "tool"]
     where = f"({core.host}:{core.port})"
     assert tool_lanes == [f"tool: client bob#1 {where}", f"tool: SIP core {where}",
                           f"tool: CF {where}"]
