@@ -180,21 +180,10 @@ def _configure_pics(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["table", "json"], default="table")
 
 
-def pics_gates(catalog: Catalog) -> dict[str, list[str]]:
-    """PICS option -> the requirement ids whose applicability names it."""
-    from conformance.catalog.pics import names_in, parse_expression
-
-    gates: dict[str, list[str]] = {}
-    for q in catalog:
-        if q.applicability:
-            for name in sorted(names_in(parse_expression(q.applicability))):
-                gates.setdefault(name, []).append(q.id)
-    return gates
-
-
 def cmd_pics(args: argparse.Namespace) -> int:
     """The PICS proforma: every option, its values and default, what it means and which
     requirements it gates."""
+    from conformance.catalog.gates import pics_gates
     from conformance.catalog.pics import PICS_OPTIONS
 
     gates = pics_gates(_catalog(args.catalog_dir))
