@@ -262,7 +262,11 @@ async def test_8_2_1_200_ok_10_a_i_no_delivery_to_old_clients(tc: Tc) -> None:
         "PF-8.2.1-200OK-10.a.i",
         got is None,
         expected="no INVITE to the client registered with CPM-client/OMA1.0",
-        actual=got.request.first_line() if got is not None else "no INVITE within the guard",
+        actual=(
+            got.request.first_line()
+            if got is not None
+            else f"no INVITE within the SIP guard ({tc.guards.sip:g} s)"
+        ),
         evidence=[
             *ev,
             *(

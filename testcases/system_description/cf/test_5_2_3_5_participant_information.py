@@ -65,7 +65,11 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
         "CF-5.2.3.5-NOTIFY-INITIAL",
         first is not None,
         expected="a NOTIFY in the subscription dialog",
-        actual="none within the SIP guard" if first is None else first.request.first_line(),
+        actual=(
+            f"none within the SIP guard ({tc.guards.sip:g} s)"
+            if first is None
+            else first.request.first_line()
+        ),
         evidence=[ev_ok, *notification_evidence(first, "the initial NOTIFY")],
         fatal=True,
     )

@@ -66,7 +66,11 @@ async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(tc: Tc) -> None:
         "SD-B.2.3.x.y-8-cf",
         first is not None,
         expected="a NOTIFY in PF B's subscription dialog",
-        actual="none within the SIP guard" if first is None else first.request.first_line(),
+        actual=(
+            f"none within the SIP guard ({tc.guards.sip:g} s)"
+            if first is None
+            else first.request.first_line()
+        ),
         evidence=[ev_ok],
         fatal=True,
     )
