@@ -16,7 +16,7 @@ Example (the ``verdicts`` fixture is the test case's recorder)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import NoReturn
 
 from conformance.checks.verdict import (
@@ -55,11 +55,38 @@ def _evidence_tuple(ev: Evidence) -> tuple[EvidenceRef, ...]:
 
 
 def _text(value: object) -> str:
+    """A value as a reader of the report reads it: text as it is, no Python reprs (``yes``
+    and ``no`` for booleans, ``none`` for None, lists and tuples as ``a, b``, sets sorted,
+    mappings as ``key: value``)."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="backslashreplace")
     if isinstance(value, str):
         return value
-    return repr(value)
+    return _human(value, nested=False)
+
+
+def _human(value: object, *, nested: bool) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, Mapping):
+        inner = "; ".join(f"{_human(k, nested=True)}: {_human(v, nested=True)}"
+                          for k, v in value.items())
+        return f"{{{inner}}}" if nested else inner
+    if isinstance(value, (set, frozenset)):
+        items = sorted((_human(v, nested=True) for v in value), key=str)
+    elif isinstance(value, (list, tuple)):
+        items = [_human(v, nested=True) for v in value]
+    else:
+        return str(value)
+    if not items:
+        return "(empty)" if not nested else "[]"
+    return f"[{', '.join(items)}]" if nested else ", ".join(items)
 
 
 def evidence(
