@@ -364,8 +364,11 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                    default="inprocess",
                    help="the reference SUT in the test process (default) or as a subprocess")
     out = p.add_argument_group(
-        "pytest options",
-        "passed to pytest; any other pytest option goes after '--' (run ... -- --tb=long)")
+        "output and pytest options",
+        "by default one line per test case (verdict, section, title, duration), then the"
+        " failed, error and inconc requirements with their evidence and the count"
+        " (docs/terminal.md); these options are passed to pytest, any other pytest option"
+        " goes after '--' (run ... -- --tb=long)")
     out.add_argument("-v", "--verbose", action="count", default=0,
                      help="pytest's own output: its banner, a line per test with its node id,"
                           " tracebacks (-vv: more); the end summary stays")
