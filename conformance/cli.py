@@ -352,6 +352,25 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference-process", choices=("inprocess", "subprocess"),
                    default="inprocess",
                    help="the reference SUT in the test process (default) or as a subprocess")
+    out = p.add_argument_group(
+        "output and pytest options",
+        "by default one line per test case (verdict, section, title, duration), then the"
+        " failed, error and inconc requirements with their evidence and the count"
+        " (docs/terminal.md); these options are passed to pytest, any other pytest option"
+        " goes after '--' (run ... -- --tb=long)")
+    out.add_argument("-v", "--verbose", action="count", default=0,
+                     help="pytest's own output: its banner, a line per test with its node id,"
+                          " tracebacks (-vv: more); the end summary stays")
+    out.add_argument("-q", "--quiet", action="store_true",
+                     help="no line per test case: only the end summary")
+    out.add_argument("-x", "--exitfirst", action="store_true",
+                     help="stop after the first test case that fails or errs")
+    out.add_argument("-k", dest="keyword", metavar="EXPR",
+                     help="only the test cases whose names match EXPR (pytest -k)")
+    out.add_argument("--lf", "--last-failed", dest="last_failed", action="store_true",
+                     help="only the test cases that failed (fail or error) in the last run"
+                          " with the same --report-dir (all of them when none failed); the"
+                          " record is DIR/.pytest_cache")
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -459,7 +478,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     testcases = Path(args.testcases).resolve() if args.testcases else locate_testcases()
     cmd = [
         sys.executable, "-m", "pytest", str(testcases),
-        "-p", "no:cacheprovider", "--strict-markers", "-rs",
+        # the cache (what --lf reads) lives with the results it belongs to
+        "-o", f"cache_dir={report_dir / CACHE_DIR}", "--strict-markers",
+        # the tool's own plugin is imported before pytest could rewrite it: not the user's
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
         # The test cases, the tool's roles and an in-process reference SUT share one loop.
         "-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=session",
         "-o", "asyncio_default_test_loop_scope=session",
@@ -491,6 +513,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--store", args.store]
     if args.reference_process != "inprocess":
         cmd += ["--reference-process", args.reference_process]
+    cmd += _output_options(args)
     cmd += list(args.pytest_args)
     print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
           f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)
@@ -526,12 +549,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_html(results, report_dir / REPORT_NAME)
     except OSError as exc:
         raise CliError(f"{report_dir / REPORT_NAME}: cannot write the report: {exc}") from None
+    from conformance.pytest.terminal import count_line, relative_path
+
     counts = results.summary()["test_cases"]
     status = exit_status(results)
-    print(f"{PROG}: {counts['total']} test cases: "
-          + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "total")
-          + f"; results in {results_path}; exit status {status}", file=sys.stderr)
+    print(f"{PROG}: {count_line(counts)}; results in {relative_path(results_path)};"
+          f" exit status {status}", file=sys.stderr)
     return status
+
+
+#: the pytest cache of a run (``--lf``), in its report directory
+CACHE_DIR = ".pytest_cache"
+
+
+def _output_options(args: argparse.Namespace) -> list[str]:
+    """pytest's output and selection options for ``run``: by default the suite's terminal
+    (a line per test case, no banner, no pytest progress or count line; see
+    :mod:`conformance.pytest.terminal`); with ``-v`` pytest's own output."""
+    if args.verbose:
+        out = ["-" + "v" * args.verbose, "-rs"]
+    else:
+        out = ["-qq", "-o", "console_output_style=classic", "--tb=short", "-rN",
+               "--cpm-terminal", "summary" if args.quiet else "cases"]
+    if args.exitfirst:
+        out.append("-x")
+    if args.keyword:
+        out += ["-k", args.keyword]
+    if args.last_failed:
+        out.append("--lf")
+    return out
 
 
 def _finish_interrupted(report_dir: Path) -> int:

@@ -119,6 +119,7 @@ pytest_plugins = [
     "conformance.pytest.evidence",
     "conformance.pytest.controller",
     "conformance.pytest.liveness",
+    "conformance.pytest.terminal",
 ]
 
 

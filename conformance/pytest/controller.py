@@ -1,5 +1,6 @@
-"""The results controller (controller process only, never an xdist worker): results.jsonl
-as each test case ends, results.json at the end, and the verdict counts in the terminal."""
+"""The results controller (controller process only, never an xdist worker): results.jsonl as
+each test case ends and results.json at the end; the terminal output is
+:mod:`conformance.pytest.terminal`'s."""
 
 from __future__ import annotations
 
@@ -149,13 +150,3 @@ class Controller:
                                           for k, v in profile.pics.items()}}
         state.writer.finish(update, info)
 
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = config.stash.get(STATE, None)
-    if state is None or not state.counts or is_worker(config):
-        return
-    counts = ", ".join(f"{v.value}={state.counts.get(v.value, 0)}" for v in Verdict)
-    terminalreporter.write_sep("-", "cpm-conformance verdicts")
-    terminalreporter.write_line(counts)
-    if state.writer is not None:
-        terminalreporter.write_line(f"results: {state.writer.results_path}")

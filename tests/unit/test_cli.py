@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -242,3 +243,83 @@ def test_a_run_clears_the_outputs_of_the_last_one(world: dict[str, Path]) -> Non
     assert run(world, PASSING) == 0
     assert not (out / "evidence" / "stale.log").exists()
     assert (out / "notes.txt").read_text() == "mine"  # only the run's own outputs go
+
+
+def test_run_prints_a_line_per_test_case_and_the_tool_s_count(
+    world: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, FAILING + INCONC.replace(PASSING, "")) == 1
+    out, err = capfd.readouterr()
+    for word, section in (("PASS", "8.3.2"), ("N/A", "8.3.2.9"), ("FAIL", "8.3.2"),
+                          ("INCONC", "9.1")):
+        assert re.search(rf"^{re.escape(word)} +{re.escape(section)} .* \d+\.\d\d s$", out,
+                         re.MULTILINE), (word, out)
+    assert "test session starts" not in out and "platform " not in out  # no banner
+    assert "../" not in out and "../" not in err
+    assert not re.search(r"\d+ (failed|passed|skipped)", out + err)  # no pytest count line
+    assert "failed (1 test case):\n  test_cases.py::test_two\n    PF-8.3.2-2  8.3.2  [fail]" in out
+    assert "inconc (1 test case):\n  test_cases.py::test_three" in out
+    assert "cpm-conformance: 4 test cases: 1 pass, 1 fail, 1 inconc, 0 error, 1 n/a;" in err
+
+
+def test_run_verbose_is_pytest_s_own_output(
+    world: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, PASSING, "-v", "--requirement", "PF-8.3.2-1") == 0
+    out, err = capfd.readouterr()
+    assert "test session starts" in out and "rootdir: " in out  # the banner
+    assert "1 test case: 1 pass, 0 fail, 0 inconc, 0 error, 0 n/a;" in err
+
+
+def test_run_quiet_has_no_line_per_test_case(
+    world: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, FAILING, "-q") == 1
+    out, _ = capfd.readouterr()
+    assert not re.search(r"^(PASS|FAIL) ", out, re.MULTILINE)
+    assert "failed (1 test case):" in out
+
+
+def test_run_passes_k_x_and_last_failed(world: dict[str, Path]) -> None:
+    def ran() -> list[str]:
+        return [t["nodeid"].split("::")[-1] for t in results(world)["test_cases"]]
+
+    assert run(world, FAILING, "-k", "one or two") == 1
+    assert ran() == ["test_one", "test_two"]
+    assert run(world, FAILING, "-x") == 1
+    assert ran() == ["test_one", "test_excluded", "test_two"]
+    # --lf: what failed in the last run with this report directory (its .pytest_cache)
+    assert run(world, FAILING, "--lf") == 1
+    assert ran() == ["test_two"]
+    assert (world["out"] / ".pytest_cache").is_dir()
+
+
+def test_a_closed_pipe_during_a_run_is_no_traceback(world: dict[str, Path]) -> None:
+    marker = world["out"].parent / "reader-gone"
+    tests = PASSING + f'''
+import time
+from pathlib import Path
+
+@pytest.mark.requirement("PF-8.3.2-2")
+def test_after_the_reader_left(recorder):
+    guard = time.monotonic() + 30
+    while not Path({str(marker)!r}).exists() and time.monotonic() < guard:
+        time.sleep(0.01)
+    expect_equal(recorder, "PF-8.3.2-2", expected=1, actual=1)
+'''
+    (world["tc"] / "test_cases.py").write_text(textwrap.dedent(tests), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "run", "--catalog-dir", str(world["catalog"]),
+         "--testcases", str(world["tc"]), "--sut", str(world["profile"]),
+         "--report-dir", str(world["out"]), "--", "-o",
+         "asyncio_default_fixture_loop_scope=function"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"PASS ")
+    proc.stdout.close()  # the reader goes away, as `| head -1` does
+    marker.write_text("")
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert len(results(world)["test_cases"]) == 3  # the run went on to its end
