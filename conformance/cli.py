@@ -49,10 +49,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from conformance import __version__
 from conformance.catalog.model import Requirement, Role
@@ -421,7 +422,14 @@ def _run_pytest(cmd: list[str], env: dict[str, str]) -> PytestRun:
     exit (SIGKILL to the group). The child never outlives this process."""
     # SIGINT back to its default in the child: a job started in the background by a
     # non-interactive shell inherits SIGINT ignored, and pytest would then never see it
-    proc = subprocess.Popen(cmd, env=env, process_group=0, preexec_fn=_default_sigint)
+    relay = not _is_tty(sys.stdout)
+    proc = subprocess.Popen(
+        cmd, env=env, process_group=0, preexec_fn=_default_sigint,
+        stdout=subprocess.PIPE if relay else None,
+    )
+    relaying = threading.Thread(target=_relay, args=(proc.stdout,), daemon=True) if relay else None
+    if relaying is not None:
+        relaying.start()
     terminal = _terminal()
     if terminal is not None:
         _hand_terminal(terminal, proc.pid)
@@ -459,7 +467,38 @@ def _run_pytest(cmd: list[str], env: dict[str, str]) -> PytestRun:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    return PytestRun(code, interrupted=bool(received) or code == 2)
+        if relaying is not None:
+            relaying.join(timeout=5.0)
+    return PytestRun(code, interrupted=bool(received))
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _relay(source: IO[bytes] | None) -> None:
+    """Copy the child's output to ours (stdout is a pipe or a file). When the reader goes
+    away (``run ... | head``), the rest is dropped quietly: the child runs on and writes its
+    results, and nobody sees a traceback."""
+    if source is None:
+        return
+    out: IO[bytes] | None = sys.stdout.buffer
+    with source:
+        for chunk in iter(lambda: os.read(source.fileno(), 65536), b""):
+            if out is None:
+                continue
+            try:
+                out.write(chunk)
+                out.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                out = None
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                with contextlib.suppress(OSError):
+                    os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -526,8 +565,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     child = _run_pytest(cmd, env)
     code = child.code
     results_path = report_dir / RESULTS_NAME
-    if child.interrupted:
+    if child.interrupted or (code == 2 and _marked_incomplete(report_dir)):
         return _finish_interrupted(report_dir)
+    if code == 2:
+        raise CliError("pytest stopped before running the test cases (exit status 2, e.g. a"
+                       " collection error); see its message above")
     if code in (3, 4):
         raise CliError(f"pytest could not run the test cases (exit status {code});"
                        " see its message above")
@@ -578,6 +620,16 @@ def _output_options(args: argparse.Namespace) -> list[str]:
     if args.last_failed:
         out.append("--lf")
     return out
+
+
+def _marked_incomplete(report_dir: Path) -> bool:
+    """The child says it was interrupted (Ctrl-C at the terminal reaches it directly)."""
+    from conformance.report.results import JSONL_NAME, load_results
+
+    try:
+        return bool(load_results(report_dir / JSONL_NAME).run.get("incomplete"))
+    except (OSError, ValueError):
+        return False
 
 
 def _finish_interrupted(report_dir: Path) -> int:

@@ -71,6 +71,15 @@ def configure_results(config: pytest.Config, state: State) -> None:
 class Controller:
     """Controller-side results: registered only where the results file is written."""
 
+    #: the run was stopped by Ctrl-C or SIGTERM (not a collection error, which pytest
+    #: reports with the same exit status)
+    interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest stops a session it cannot run (collection errors, -x) by raising its own
+        # Interrupted, a KeyboardInterrupt too: that is no interrupt of the run
+        self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
+
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.state = config.stash[STATE]
@@ -137,7 +146,7 @@ class Controller:
                             "title": r.title,
                         }
         update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
-        if int(exitstatus) == pytest.ExitCode.INTERRUPTED:
+        if self.interrupted:
             update["incomplete"] = True  # what finished is kept; the run is not whole
         profile = state.profile
         if profile is not None and profile.faults and not state.writer.results.run.get("faults"):

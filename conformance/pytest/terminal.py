@@ -19,7 +19,7 @@ count line; in a plain pytest run the plugin prints it.
 
 from __future__ import annotations
 
-import os
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,6 @@ __all__ = [
     "MODES",
     "VERDICT_ORDER",
     "CaseSummary",
-    "PipeSafe",
     "TerminalView",
     "count_line",
     "relative_path",
@@ -108,49 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:
         return
-    writer = getattr(reporter, "_tw", None)
-    if writer is not None and not isinstance(getattr(writer, "_file", None), PipeSafe):
-        writer._file = PipeSafe(writer._file)
     config.pluginmanager.register(TerminalView(config, reporter), "cpm-conformance-terminal")
-
-
-class PipeSafe:
-    """A terminal stream that outlives its reader (``run ... | head``): once the pipe is
-    closed, stdout goes to /dev/null and the run goes on to write its results, with no
-    traceback."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self._closed = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-    def _gone(self) -> None:
-        self._closed = True
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
-
-    def write(self, text: str) -> int:
-        if self._closed:
-            return len(text)
-        try:
-            return int(self._stream.write(text))
-        except BrokenPipeError:
-            self._gone()
-            return len(text)
-
-    def flush(self) -> None:
-        if self._closed:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._gone()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -307,7 +264,7 @@ class TerminalView:
     # ---------------------------------------------------------------- output
 
     def _width(self) -> int:
-        return int(self.reporter._tw.fullwidth) if self.tty else 100
+        return shutil.get_terminal_size().columns if self.tty else 100
 
     def _word(self, verdict: Verdict) -> str:
         return verdict.value.upper()
@@ -319,9 +276,9 @@ class TerminalView:
         room = max(20, self._width() - len(head) - len(tail) - 1)
         if len(title) > room:
             title = title[: room - 3] + "..."
-        tw = self.reporter._tw
-        tw.write(f"{word:<7}", **(_MARKUP[verdict] if self.tty else {}))
-        tw.write(f" {section:<9} {title:<{room}}{tail}\n", flush=True)
+        out = self.reporter
+        out.write(f"{word:<7}", **(_MARKUP[verdict] if self.tty else {}))
+        out.write(f" {section:<9} {title:<{room}}{tail}\n", flush=True)
 
     def _status(self) -> None:
         if not self.tty:
@@ -334,12 +291,12 @@ class TerminalView:
         if self.running:
             text += f"  {self.running}"
         text = text[: self._width() - 1]
-        self.reporter._tw.write(f"\r\x1b[K{text}", flush=True)
+        self.reporter.write(f"\r\x1b[K{text}", flush=True)
         self.status_shown = True
 
     def _clear_status(self) -> None:
         if self.status_shown:
-            self.reporter._tw.write("\r\x1b[K", flush=True)
+            self.reporter.write("\r\x1b[K", flush=True)
             self.status_shown = False
         self.running = ""
 

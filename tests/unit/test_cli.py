@@ -323,3 +323,11 @@ def test_after_the_reader_left(recorder):
     assert proc.wait(timeout=120) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
     assert len(results(world)["test_cases"]) == 3  # the run went on to its end
+
+
+def test_a_collection_error_is_no_interrupt(
+    world: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(world, "import pytest\ndef test_x(:\n    pass\n") == 3
+    err = capsys.readouterr().err
+    assert "collection error" in err and "interrupted" not in err
