@@ -123,6 +123,15 @@ pytest_plugins = [
 ]
 
 
+#: an interrupt (Ctrl-C, SIGTERM) lands wherever the interpreter is; when that is an object's
+#: __del__, Python reports it as an "unraisable" exception, which pytest turns into a
+#: warning with a traceback. It says nothing about the run: the interrupt itself is handled.
+INTERRUPT_IN_DEL = (
+    r"ignore:(?s)Exception ignored in.*KeyboardInterrupt:pytest.PytestUnraisableExceptionWarning"
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
+    config.addinivalue_line("filterwarnings", INTERRUPT_IN_DEL)
     configure_results(config, init_state(config))

@@ -122,3 +122,22 @@ def test_the_failed_requirement_names_the_evidence_file_and_message(
     assert outside[-1] == "      evidence: /elsewhere/out/evidence/x.log (message #7)"
 
 
+
+
+def test_an_interrupt_inside_a_finalizer_prints_no_traceback(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import gc
+
+        class Finalized:
+            def __del__(self):
+                raise KeyboardInterrupt
+
+        def test_x():
+            Finalized()
+            gc.collect()
+        """
+    )
+    result = pytester.runpytest()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert result.ret == 0
