@@ -30,6 +30,8 @@ and participant information (seed 000 5.2.3.5).
   sendrecv session the message goes over MSRP (2.a.i.3).
 
 Every request it originates goes to ``config.core`` when set. Bad input never stops it.
+OPTIONS, CANCEL and a method it does not implement (501) are answered as every reference
+element answers them (:mod:`conformance.reference.element`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -69,10 +71,9 @@ from conformance.documents.resource_lists import (
     parse_resource_list,
 )
 from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
-from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpChannel, MsrpPump
 from conformance.net.sip_pump import IncomingRequest, SipPump
-from conformance.protocol.msrp.session import ConnectionClosed, MessageReceived, MsrpSession
+from conformance.protocol.msrp.session import MessageReceived, MsrpSession
 from conformance.protocol.msrp.uri import parse_uri as parse_msrp_uri
 from conformance.protocol.sip.cpm import (
     CONTRIBUTION_ID,
@@ -85,7 +86,7 @@ from conformance.protocol.sip.cpm import (
 )
 from conformance.protocol.sip.dialog import Dialog, DialogId, uri_of
 from conformance.protocol.sip.headers import get_contacts
-from conformance.protocol.sip.ids import new_branch, new_call_id, new_tag
+from conformance.protocol.sip.ids import new_call_id, new_tag
 from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipRequest, SipResponse, build_request
 from conformance.protocol.sip.multipart import (
@@ -98,10 +99,16 @@ from conformance.protocol.sip.multipart import (
 from conformance.protocol.sip.sdp import build_msrp_sdp, parse_sdp
 from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.transaction import tag_of
-from conformance.reference.cf import address_of, aor, identity_of
 from conformance.reference.client_dd import dd_subscribes
 from conformance.reference.config import ReferenceConfig
-from conformance.reference.lifecycle import BackgroundTasks, close_pumps, open_pumps
+from conformance.reference.element import (
+    RequestHandler,
+    SipElement,
+    aor,
+    identity_of,
+    msrp_events,
+)
+from conformance.reference.lifecycle import open_pumps
 from conformance.reference.upper_tester_server import ActionError, Handler
 
 log = logging.getLogger(__name__)
@@ -161,20 +168,19 @@ class ClientCall:
     established: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class ReferenceClient:
+class ReferenceClient(SipElement):
     """The reference CPM Client of one user on its own :class:`SipPump` and :class:`MsrpPump`."""
+
+    allow = ALLOW
+    label = "client"
 
     def __init__(
         self, config: ReferenceConfig, sip: SipPump, msrp: MsrpPump, user: str
     ) -> None:
-        self.config = config
-        self.faults = config.faults
-        self.sip = sip
-        self.msrp = msrp
+        super().__init__(config, sip, msrp, log)
         self.user = user
         found = next((u for u in config.users if u.uri == user), None)
         self.instances: tuple[str, ...] = found.instances if found is not None else ()
-        self.loop = asyncio.get_running_loop()
         self.online = True
         #: (Conversation-ID, Contribution-ID) -> the session
         self.sessions: dict[tuple[str | None, str | None], KnownSession] = {}
@@ -183,8 +189,6 @@ class ReferenceClient:
         self._next_answer = "accept"
         #: messages waiting for the end of an inactive deferred delivery, per session
         self._queued: dict[int, list[str]] = {}
-        self._tasks = BackgroundTasks(log, "client")
-        sip.on_request = self._on_request
 
     @classmethod
     async def start(cls, config: ReferenceConfig, *, user: str | None = None) -> ReferenceClient:
@@ -195,13 +199,9 @@ class ReferenceClient:
         return cls(config, sip, msrp, user)
 
     async def close(self) -> None:
-        await close_pumps(self.sip, self.msrp, self._tasks, self.config.timers.b)
+        await self.close_pumps()
 
     # -- addresses ------------------------------------------------------------------------
-    @property
-    def address(self) -> Address:
-        return self.sip.address()
-
     @property
     def contact(self) -> str:
         a = self.sip.address()
@@ -213,21 +213,6 @@ class ReferenceClient:
         if self.instances:
             value += f';+sip.instance="<{self.instances[0]}>"'
         return value
-
-    def _via(self) -> str:
-        a = self.sip.address()
-        return f"SIP/2.0/UDP {a.host}:{a.port};branch={new_branch()};rport"
-
-    def _destination(self, uri: str, fallback: Address | None = None) -> Address | None:
-        if self.config.core is not None:
-            return self.config.core
-        try:
-            return address_of(uri)
-        except RemoteProtocolError:
-            return fallback
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        self._tasks.spawn(coro)
 
     # -- knowledge ------------------------------------------------------------------------
     def learn(
@@ -255,41 +240,15 @@ class ReferenceClient:
         return found[-1] if found else None
 
     # -- SIP dispatch ---------------------------------------------------------------------
-    def _on_request(self, incoming: IncomingRequest) -> None:
-        try:
-            handler = {
-                "INVITE": self._on_invite,
-                "ACK": self._on_ack,
-                "BYE": self._on_bye,
-                "CANCEL": self._on_cancel,
-                "MESSAGE": self._on_message,
-                "NOTIFY": self._on_notify,
-                "OPTIONS": self._on_options,
-            }.get(incoming.method, self._on_unsupported)
-            handler(incoming)
-        except (RemoteProtocolError, DocumentError) as exc:
-            log.warning("invalid %s from %s: %s", incoming.method, incoming.source, exc)
-            self._reply_if_open(incoming, 400)
-        except Exception:
-            log.exception("client failed on %s", incoming.method)
-            self._reply_if_open(incoming, 500)
-
-    def _reply_if_open(self, incoming: IncomingRequest, status: int) -> None:
-        if incoming.method == "ACK" or incoming.transaction is None:
-            return
-        if any(r.status >= 200 for r in incoming.responses):
-            return
-        with contextlib.suppress(LocalProtocolError, RemoteProtocolError):
-            incoming.respond(status)
-
-    def _on_unsupported(self, incoming: IncomingRequest) -> None:
-        incoming.respond(405, headers=[("Allow", ALLOW)])
-
-    def _on_options(self, incoming: IncomingRequest) -> None:
-        incoming.respond(200, headers=[("Allow", ALLOW)])
-
-    def _on_cancel(self, incoming: IncomingRequest) -> None:
-        incoming.respond(481)  # every INVITE is answered at once
+    def handlers(self) -> Mapping[str, RequestHandler]:
+        # OPTIONS, CANCEL and any other method: the policy of SipElement
+        return {
+            "INVITE": self._on_invite,
+            "ACK": self._on_ack,
+            "BYE": self._on_bye,
+            "MESSAGE": self._on_message,
+            "NOTIFY": self._on_notify,
+        }
 
     def _on_message(self, incoming: IncomingRequest) -> None:
         incoming.respond(200)
@@ -446,7 +405,7 @@ class ReferenceClient:
             return
         if call.kind is CallKind.INACTIVE and dd_subscribes(self.config, self.faults):
             # SD B.2.3.5.X 3: "Upon receiving an ACK ... initiates a subscription request"
-            self._spawn(self._subscribe(call.session, deferred=True))
+            self.spawn(self._subscribe(call.session, deferred=True))
         # 1.a.v: "Following the receipt of SIP ACK, the CPM Client SHALL proceed with
         # establishing the MSRP session."
         if call.kind is CallKind.INACTIVE and self.faults.on("client.no-msrp-after-ack"):
@@ -455,7 +414,7 @@ class ReferenceClient:
             "client.no-msrp-after-ack-when-active"
         ):
             return
-        self._spawn(self._establish(call))
+        self.spawn(self._establish(call))
 
     async def _establish(self, call: ClientCall) -> None:
         await self._establish_core(call)
@@ -478,22 +437,12 @@ class ReferenceClient:
 
     # -- MSRP -----------------------------------------------------------------------------
     async def _read(self, call: ClientCall, channel: MsrpChannel) -> None:
-        index = 0
-        while True:
-            try:
-                event = await channel.expect(object, within=3600.0, since=index)
-            except WaitTimeout:
-                if channel.closed:
-                    return
-                continue
-            index += 1
+        async for event in msrp_events(channel):
             if isinstance(event, MessageReceived) and event.session is call.msrp_session:
                 try:
                     self._received(call, event)
                 except (DocumentError, RemoteProtocolError, LocalProtocolError) as exc:
                     log.warning("%s: bad MSRP message: %s", self.user, exc)
-            elif isinstance(event, ConnectionClosed):
-                return
 
     def _received(self, call: ClientCall, event: MessageReceived) -> None:
         content_type = (event.content_type or "").split(";")[0].strip().lower()
@@ -555,7 +504,7 @@ class ReferenceClient:
         if not sender:
             log.warning("%s: no CPIM From to send the IMDN to", self.user)
             return
-        self._spawn(self._send_message_request(sender, call, cpim))
+        self.spawn(self._send_message_request(sender, call, cpim))
 
     async def _send_message_request(self, target: str, call: ClientCall, body: bytes) -> None:
         headers = [("Content-Type", "message/cpim"), ("User-Agent", CPM_CLIENT_RELEASE)]
@@ -564,7 +513,7 @@ class ReferenceClient:
             if value:
                 headers.append((name, value))
         request = self._out_of_dialog("MESSAGE", target, headers, body)
-        destination = self._destination(target, call.peer)
+        destination = self.destination_or(target, call.peer)
         if destination is None:
             return
         handle = await self.sip.request(request, destination)
@@ -574,7 +523,7 @@ class ReferenceClient:
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes = b""
     ) -> SipRequest:
         hs = [
-            ("Via", self._via()),
+            ("Via", self.via()),
             ("Max-Forwards", "70"),
             ("From", f"<{self.user}>;tag={new_tag()}"),
             ("To", f"<{target}>"),
@@ -604,7 +553,7 @@ class ReferenceClient:
         ):
             target = self.config.conference_factory_uri
         request = self._out_of_dialog("SUBSCRIBE", target, headers)
-        destination = self._destination(target)
+        destination = self.destination_or(target, None)
         if destination is None:
             return None
         self._subscriptions[request.call_id or ""] = session
@@ -646,9 +595,9 @@ class ReferenceClient:
         # 1.a.viii: a reply leaves "after completion of the deferred delivery CPM Session"
         queued = self._queued.pop(id(call.session), [])
         if queued:
-            self._spawn(self.rejoin(call.session, queued))
+            self.spawn(self.rejoin(call.session, queued))
         elif self.faults.on("client.rejoin-without-message"):
-            self._spawn(self.rejoin(call.session, []))
+            self.spawn(self.rejoin(call.session, []))
 
     def _inactive_call(self, session: KnownSession) -> ClientCall | None:
         return next((c for c in self.calls.values()
@@ -681,7 +630,7 @@ class ReferenceClient:
             if value:
                 headers.append((name, value))
         invite = self._out_of_dialog("INVITE", session.focus, headers, body)
-        destination = self._destination(session.focus)
+        destination = self.destination_or(session.focus, None)
         if destination is None:
             return None
         handle = await self.sip.request(invite, destination)
@@ -689,7 +638,7 @@ class ReferenceClient:
         if not isinstance(outcome, SipResponse) or outcome.status != 200:
             return outcome.status if isinstance(outcome, SipResponse) else None
         dialog = Dialog.uac(invite, outcome)
-        await self.sip.request(dialog.create_ack(invite.cseq[0], via=self._via()), destination)
+        await self.sip.request(dialog.create_ack(invite.cseq[0], via=self.via()), destination)
         media = parse_sdp(outcome.body).msrp
         call = ClientCall(CallKind.REJOIN, session, dialog, local, tuple(media.path),
                           (media.setup or "passive") != "active", destination)
@@ -704,7 +653,7 @@ class ReferenceClient:
         for text in texts:
             self._send_chat(call, text)
         if self._subscribes(call.kind):
-            self._spawn(self._subscribe(call.session))
+            self.spawn(self._subscribe(call.session))
 
     async def _establish_core(self, call: ClientCall) -> None:
         if call.connect:
@@ -717,7 +666,7 @@ class ReferenceClient:
         if call.connect:
             channel.send_message(call.msrp_session, b"", None)  # binds the connection
         call.established.set()
-        self._spawn(self._read(call, channel))
+        self.spawn(self._read(call, channel))
 
     def _send_chat(self, call: ClientCall, text: str) -> None:
         if call.channel is None or call.msrp_session is None:

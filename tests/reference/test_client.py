@@ -183,6 +183,20 @@ async def test_unknown_session_gets_481() -> None:
         assert d.response.status == 481
 
 
+async def test_options_cancel_and_unsupported_methods_follow_the_element_policy() -> None:
+    """The policy of every reference element (conformance.reference.element): an
+    unsupported method gets 501 with Allow (RFC 3261 21.5.2), as from the PF and the CF."""
+    async with running() as (client, _, core):
+        at = client.sip.address()
+        for method, status in (("OPTIONS", 200), ("CANCEL", 481), ("PUBLISH", 501),
+                               ("SUBSCRIBE", 501)):
+            request = core.request(method, BOB)
+            response = await (await core.sip.request(request, at)).final(WITHIN)
+            assert response.status == status, method
+            if status != 481:
+                assert response.headers.get("Allow") == client.allow
+
+
 @pytest.mark.parametrize(("action", "status"), [("user-decline", 603),
                                                 ("user-unavailable", 480),
                                                 ("user-accept", 200)])
