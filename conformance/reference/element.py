@@ -36,11 +36,12 @@ from typing import Any, ClassVar, TypeVar
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpChannel, MsrpPump
-from conformance.net.sip_pump import IncomingRequest, SipPump
+from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest, SipPump
 from conformance.protocol.msrp.session import ConnectionClosed, MsrpEvent
-from conformance.protocol.sip.dialog import uri_of
+from conformance.protocol.sip.dialog import Dialog, uri_of
 from conformance.protocol.sip.ids import new_branch
-from conformance.protocol.sip.message import SipRequest
+from conformance.protocol.sip.layer import response_to
+from conformance.protocol.sip.message import SipRequest, SipResponse
 from conformance.protocol.sip.timers import Address, Transport
 from conformance.protocol.sip.uri import parse_uri
 from conformance.reference.config import ReferenceConfig
@@ -124,6 +125,18 @@ class Reject(Exception):
         self.reason = reason
 
 
+class Sending:
+    """A request the element sent (at once, in the background): its outcome when awaited."""
+
+    def __init__(self, task: asyncio.Task[ClientTransactionHandle]) -> None:
+        self._task = task
+
+    async def outcome(self, within: float) -> SipResponse | str:
+        """The final response, or the name of the timer that ended the transaction."""
+        handle = await self._task
+        return await handle.outcome(within)
+
+
 class SipElement:
     """The base of a reference element: its pumps, addresses, tasks and request dispatch.
 
@@ -181,6 +194,28 @@ class SipElement:
             return self.destination(uri)
         except RemoteProtocolError:
             return fallback
+
+    def send_in_dialog(
+        self,
+        dialog: Dialog,
+        method: str,
+        *,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> Sending | None:
+        """Send a request in ``dialog`` to its next hop (over the transport its URI names);
+        None (logged) when the dialog cannot make one."""
+        target = dialog.next_hop()
+        try:
+            transport = address_of(target).transport
+            request = dialog.create_request(
+                method, via=self.via(transport), headers=headers or [], body=body
+            )
+            destination = self.destination(target)
+        except (LocalProtocolError, RemoteProtocolError) as exc:
+            self.log.warning("cannot send %s in %s: %s", method, dialog, exc)
+            return None
+        return Sending(self.track(asyncio.ensure_future(self.sip.request(request, destination))))
 
     # -- background tasks -------------------------------------------------------------------
     def spawn(self, coro: Awaitable[Any]) -> None:
@@ -253,6 +288,34 @@ class SipElement:
         with contextlib.suppress(LocalProtocolError, RemoteProtocolError):
             incoming.respond(status, reason, headers=headers or [])
 
+    def reply(
+        self,
+        incoming: IncomingRequest,
+        status: int,
+        *,
+        reason: str | None = None,
+        to_tag: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> SipResponse:
+        """Answer ``incoming`` (RFC 3261 8.2.6). A 1xx-2xx to INVITE or SUBSCRIBE copies the
+        Record-Route (12.1.1); a 2xx to INVITE is retransmitted until the ACK (13.3.1.4);
+        a body is ``application/sdp`` unless ``content_type`` says otherwise."""
+        hs: list[tuple[str, str]] = []
+        request = incoming.request
+        if request.method in ("INVITE", "SUBSCRIBE") and 100 < status < 300:
+            hs += [("Record-Route", v) for v in request.headers.get_all("Record-Route")]
+        hs += headers or []
+        if body:
+            hs.append(("Content-Type", content_type or "application/sdp"))
+        response = response_to(request, status, reason, to_tag=to_tag, headers=hs, body=body)
+        if request.method == "INVITE" and 200 <= status < 300:
+            self.sip.retransmit_2xx_until_ack(incoming, response)
+        else:
+            incoming.send(response)
+        return response
+
     def on_options(self, incoming: IncomingRequest) -> None:
         """RFC 3261 11.2: 200 with the element's capabilities."""
         headers = [("Allow", self.allow)]
@@ -273,6 +336,7 @@ __all__ = [
     "MSRP_IDLE_GUARD",
     "Reject",
     "RequestHandler",
+    "Sending",
     "SipElement",
     "address_of",
     "aor",

@@ -11,6 +11,7 @@ from conformance.documents.conference_info import DocState
 from conformance.net.clock import WaitTimeout
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.protocol.sip.headers import get_contacts
+from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.timers import Address
 from conformance.reference.cf import ControllingFunction, SessionState
 from conformance.reference.config import ReferenceConfig
@@ -215,6 +216,12 @@ async def test_upper_tester_end_session_byes_and_noresource(peers: dict[str, Pee
         assert final.state == "terminated;reason=noresource"
 
 
+def with_to_tag(request: SipRequest) -> SipRequest:
+    headers = [(h.name, f"{h.value};tag=elsewhere" if h.name == "To" else h.value)
+               for h in request.headers]
+    return build_request(request.method, request.uri, headers, request.body)
+
+
 async def test_invalid_requests_do_not_stop_the_service(peers: dict[str, Peer]) -> None:
     async with running_cf() as cf:
         alice = peers["alice"]
@@ -224,6 +231,11 @@ async def test_invalid_requests_do_not_stop_the_service(peers: dict[str, Peer]) 
         assert response.status == 488
         unknown = alice.request("PUBLISH", cf.factory_uri)
         assert (await (await alice.sip.request(unknown, at)).final(WITHIN)).status == 501
+        # RFC 3261 8.2: the method is inspected first, so in a dialog the CF does not know
+        # a method it does not implement gets 501 too (conformance.reference.element)
+        in_dialog = with_to_tag(alice.request("NOTIFY", cf.factory_uri))
+        response = await (await alice.sip.request(in_dialog, at)).final(WITHIN)
+        assert (response.status, response.headers.get("Allow")) == (501, cf.allow)
         alice.sip.send_raw(b"GARBAGE\r\n\r\n", at)
         group = await make_group(cf, peers)
         assert await group.subscribe("alice") == 200
