@@ -215,19 +215,6 @@ class PfCore(SipElement):
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot ACK %s: %s", dialog, exc)
 
-    def send_in_dialog(
-        self, dialog: Dialog, method: str, headers: list[tuple[str, str]] | None = None
-    ) -> None:
-        """A request in ``dialog`` (its outcome is not awaited)."""
-        try:
-            target = dialog.next_hop()
-            request = dialog.create_request(method, via=self.via(), headers=headers or [])
-            destination = self.destination(target)
-        except (LocalProtocolError, RemoteProtocolError) as exc:
-            log.warning("cannot send %s in %s: %s", method, dialog, exc)
-            return
-        self.spawn(self.sip.request(request, destination))
-
     async def forward(
         self, incoming: IncomingRequest, forwarded: SipRequest, destination: Address
     ) -> None:
