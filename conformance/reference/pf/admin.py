@@ -168,7 +168,7 @@ class AdminTrigger:
                 if leg.dialog.state is DialogState.CONFIRMED and not self.faults.on(
                     "pf.admin-no-bye"
                 ):
-                    pf.send_in_dialog(leg.dialog, "BYE", [("Reason", reason)])
+                    pf.send_in_dialog(leg.dialog, "BYE", headers=[("Reason", reason)])
             if not self.faults.on("pf.admin-media-kept"):
                 self._release_msrp(leg.msrp)
         pf.table.forget(session)

@@ -1,6 +1,7 @@
 """What every feature of the reference PF shares: the pumps, the configuration, the
 registrations, the Message Store and the :class:`SessionTable`, with the I/O verbs the
-features use (:class:`PfCore`).
+features use (:class:`PfCore`, on the reference elements' base
+:class:`~conformance.reference.element.SipElement`).
 
 The session table is the only writer of the session indices (sessions by id, legs by
 dialog, legs waiting for their MSRP connection); the features read and change them through
@@ -9,26 +10,22 @@ its methods.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
-from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpChannel, MsrpPump
 from conformance.net.sip_pump import IncomingRequest, SipPump
-from conformance.protocol.msrp.session import ConnectionClosed
 from conformance.protocol.msrp.uri import parse_uri as parse_msrp_uri
 from conformance.protocol.sip.dialog import Dialog, DialogId, uri_of
-from conformance.protocol.sip.ids import new_branch
-from conformance.protocol.sip.message import SipRequest, build_response
-from conformance.protocol.sip.timers import Address, Transport
+from conformance.protocol.sip.message import SipRequest, build_request, build_response
+from conformance.protocol.sip.timers import Address
+from conformance.protocol.sip.transaction import tag_of
 from conformance.protocol.sip.uri import parse_uri
 from conformance.reference.config import ReferenceConfig
-from conformance.reference.faults import ActiveFaults
-from conformance.reference.lifecycle import BackgroundTasks, close_pumps
+from conformance.reference.element import RequestHandler, SipElement, address_of, msrp_events
 from conformance.reference.pf.model import B2buaSession, MsrpLeg, SipLeg
 from conformance.reference.pf.policy import PfPolicy
 from conformance.reference.pf.registrations import Registrations, aor
@@ -43,17 +40,6 @@ ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
 Owner = tuple[B2buaSession, SipLeg]
 #: a handler of every event of an MSRP channel the PF reads
 MsrpEventHandler = Callable[[MsrpChannel, object], None]
-
-
-def address_of(uri: str) -> Address:
-    """Where a request for ``uri`` goes (RFC 3263 reduced to a literal host:port)."""
-    parsed = parse_uri(uri_of(uri) if "<" in uri else uri)
-    if not parsed.is_sip or not parsed.host:
-        raise RemoteProtocolError(f"no SIP address in {uri!r}")
-    tcp = (parsed.param("transport") or "").lower() == "tcp"
-    return Address(parsed.host.strip("[]"), parsed.port or 5060, Transport.TCP if tcp else (
-        Transport.UDP
-    ))
 
 
 def identity_of(request: SipRequest) -> str:
@@ -128,47 +114,46 @@ class SessionTable:
                 del self._pending_msrp[sid]
 
 
-class PfCore:
-    """The shared part of the reference PF and the I/O verbs of its features."""
+class PfCore(SipElement):
+    """The shared part of the reference PF and the I/O verbs of its features, on the
+    reference elements' base (addressing, owned tasks, request dispatch, the OPTIONS and
+    CANCEL policy, the MSRP event reader).
+
+    The requests of a session the PF proxies go on along their route
+    (:meth:`proxy_in_dialog`); any other request goes to its method's handler in
+    :attr:`routes`, which the service fills.
+    """
+
+    allow: ClassVar[str] = ALLOW
+    label: ClassVar[str] = "PF"
 
     def __init__(self, config: ReferenceConfig, sip: SipPump, msrp: MsrpPump,
                  on_msrp_event: MsrpEventHandler) -> None:
-        self.config = config
-        self.faults: ActiveFaults = config.faults
+        super().__init__(config, sip, msrp, log)
         policy = config.pf_policy
         if policy is not None and not isinstance(policy, PfPolicy):
             raise LocalProtocolError(f"config.pf_policy is a {type(policy).__name__}")
         self.policy: PfPolicy = policy or PfPolicy()
-        self.sip = sip
-        self.msrp = msrp
-        self.loop = asyncio.get_running_loop()
         self.registrations = Registrations()
         self.table = SessionTable()
+        #: the handler of each method the PF implements
+        self.routes: dict[str, RequestHandler] = {}
         #: Call-IDs of sessions the PF proxies (8.2.1 step 5, 8.3.2 step 9)
         self.proxied: set[str] = set()
         self.store: MessageStoreWriter | None = (
             open_store_writer(config.store_url) if config.store_url else None
         )
-        self._tasks = BackgroundTasks(log, "PF")
         self._on_msrp_event = on_msrp_event
 
     async def close(self) -> None:
         for session in self.table.values():
             if session.ack_guard is not None:
                 session.ack_guard.cancel()
-        await close_pumps(self.sip, self.msrp, self._tasks, self.config.timers.b)
+        await self.close_pumps()
         if self.store is not None:
             await self.store.close()
 
     # -- addresses ------------------------------------------------------------------------
-    @property
-    def address(self) -> Address:
-        return self.sip.address()
-
-    @property
-    def hostport(self) -> str:
-        return f"{self.address.host}:{self.address.port}"
-
     @property
     def agent(self) -> str:
         """The warn-agent of the PF's Warning headers (RFC 3261 20.43): its host."""
@@ -198,29 +183,26 @@ class PfCore:
             return None
         return f"<sip:{self.hostport};lr>"
 
-    def via(self, transport: Transport = Transport.UDP) -> str:
-        return f"SIP/2.0/{transport.value} {self.hostport};branch={new_branch()};rport"
+    # -- dispatch -------------------------------------------------------------------------
+    def handlers(self) -> Mapping[str, RequestHandler]:
+        return self.routes
 
-    def destination(self, uri: str) -> Address:
-        """Every request the PF originates goes to ``config.core`` when set, else to the
-        host:port of ``uri``."""
-        return self.config.core if self.config.core is not None else address_of(uri)
+    def handler_for(self, incoming: IncomingRequest) -> RequestHandler:
+        if incoming.request.call_id in self.proxied and incoming.method != "REGISTER":
+            return self.proxy_in_dialog
+        return super().handler_for(incoming)
 
-    def spawn(self, coro: Awaitable[Any]) -> None:
-        self._tasks.spawn(coro)
+    def on_unsupported(self, incoming: IncomingRequest) -> None:
+        """An in-dialog request of a method the PF does not implement, outside any dialog
+        it knows, gets 481 (RFC 3261 12.2.2); else 501 with Allow (21.5.2)."""
+        if tag_of(incoming.request, "To"):
+            did = DialogId.of_incoming_request(incoming.request)
+            if not self.table.knows_dialog(did):
+                incoming.respond(481)
+                return
+        super().on_unsupported(incoming)
 
     # -- SIP ------------------------------------------------------------------------------
-    @staticmethod
-    def reply_if_open(incoming: IncomingRequest, status: int, reason: str | None = None,
-                      headers: list[tuple[str, str]] | None = None) -> None:
-        """A final response, unless the request is an ACK or already has one."""
-        if incoming.method == "ACK" or incoming.transaction is None:
-            return
-        if any(r.status >= 200 for r in incoming.responses):
-            return
-        with contextlib.suppress(LocalProtocolError, RemoteProtocolError):
-            incoming.respond(status, reason, headers=headers or [])
-
     def send_ack(self, leg: SipLeg, invite: SipRequest) -> None:
         """The ACK of ``invite``'s 2xx in ``leg``'s dialog."""
         dialog = leg.dialog
@@ -232,19 +214,6 @@ class PfCore:
             self.sip.send_stateless(ack, self.destination(target))
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot ACK %s: %s", dialog, exc)
-
-    def send_in_dialog(
-        self, dialog: Dialog, method: str, headers: list[tuple[str, str]] | None = None
-    ) -> None:
-        """A request in ``dialog`` (its outcome is not awaited)."""
-        try:
-            target = dialog.next_hop()
-            request = dialog.create_request(method, via=self.via(), headers=headers or [])
-            destination = self.destination(target)
-        except (LocalProtocolError, RemoteProtocolError) as exc:
-            log.warning("cannot send %s in %s: %s", method, dialog, exc)
-            return
-        self.spawn(self.sip.request(request, destination))
 
     async def forward(
         self, incoming: IncomingRequest, forwarded: SipRequest, destination: Address
@@ -293,18 +262,34 @@ class PfCore:
 
     async def read_channel(self, channel: MsrpChannel) -> None:
         """Every event of ``channel`` to the PF's MSRP handler, until it closes."""
-        index = 0
-        while True:
-            try:
-                event = await channel.expect(object, within=3600.0, since=index)
-            except WaitTimeout:
-                if channel.closed:
-                    return
-                continue
-            index += 1
+        async for event in msrp_events(channel):
             self._on_msrp_event(channel, event)
-            if isinstance(event, ConnectionClosed):
-                return
+
+    # -- proxied sessions -----------------------------------------------------------------
+    def proxy_in_dialog(self, incoming: IncomingRequest) -> None:
+        """An in-dialog request of a proxied session: our Route is removed (RFC 3261
+        16.4), the request goes on to the next Route or its Request-URI."""
+        request = incoming.request
+        headers: list[tuple[str, str]] = []
+        own_route_seen = False
+        for h in request.headers:
+            name = h.name.lower()
+            if name == "content-length":
+                continue
+            if name == "route" and not own_route_seen and self.hostport in h.value:
+                own_route_seen = True
+                continue
+            headers.append((h.name, h.value))
+        routes = [v for n, v in headers if n.lower() == "route"]
+        next_uri = uri_of(routes[0]) if routes else request.uri
+        out = build_request(
+            request.method, request.uri, [("Via", self.via()), *headers], request.body
+        )
+        destination = self.destination(next_uri)
+        if request.method == "ACK":
+            self.sip.send_stateless(out, destination)
+            return
+        self.spawn(self.forward(incoming, out, destination))
 
 
 __all__ = ["ALLOW", "MsrpEventHandler", "Owner", "PfCore", "SessionTable", "address_of",

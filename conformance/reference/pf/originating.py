@@ -2,7 +2,7 @@
 steps 1-4.a, the INVITE the B2BUA generates (steps 4.b-4.m), the proxied INVITE (step 5)
 and the 200 OK towards the originating client (200 OK steps 2-5).
 
-Everything here builds or inspects messages; :mod:`.service` does the I/O. Each item
+Everything here builds or inspects messages; :mod:`.originating_side` does the I/O. Each item
 carries the catalogue id it implements.
 """
 

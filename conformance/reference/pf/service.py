@@ -2,13 +2,20 @@
 
 - REGISTER: third-party registrations from the S-CSCF (:mod:`.registrations`), 200.
 - INVITE whose asserted originator (P-Asserted-Identity, else From) is a served user and
-  whose Request-URI is not: the originating side, seed 003 8.2.1 (:mod:`.originating`):
+  whose Request-URI is not: the originating side, seed 003 8.2.1 (:mod:`.originating_side`,
+  the messages built in :mod:`.originating`):
   steps 1-4.a may reject; with ``media_path`` the PF is a B2BUA (4.b-4.m, then the
   200 OK steps 2-10), else a Record-Routing proxy (step 5).
 - INVITE to a served user: the terminating side, seed 003 8.3.2 (:mod:`.terminating`).
+- SUBSCRIBE and NOTIFY: the deferred delivery (:mod:`.deferred`), the forwarded
+  subscriptions (:mod:`.subscribe_forward`) and the participant information
+  (:mod:`.participants`), in the order :meth:`ParticipatingFunction._on_subscribe` and
+  :meth:`ParticipatingFunction._on_notify` spell out.
 - BYE on either leg of a B2BUA session ends the other leg with BYE; MSRP SENDs are relayed
   between the client leg, the terminating leg and the direct-delivery legs.
 
+The features share one :class:`~.core.PfCore` (its :class:`~.core.SessionTable` owns the
+session indices) and see each other only through the protocols of :mod:`.interfaces`.
 Every request the PF originates goes to ``config.core`` when set, else to the host:port
 of its Request-URI. Bad input never stops the service: it is logged and answered 400,
 481 or 488 as RFC 3261 says.
@@ -19,15 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.msrp_pump import MsrpChannel, MsrpPump
 from conformance.net.sip_pump import IncomingRequest, SipPump
 from conformance.protocol.msrp.session import MessageReceived
-from conformance.protocol.sip.dialog import DialogId, DialogState, uri_of
-from conformance.protocol.sip.message import build_request
+from conformance.protocol.sip.dialog import DialogId, DialogState
 from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.transaction import tag_of
 from conformance.reference.config import ReferenceConfig
@@ -47,10 +53,6 @@ from conformance.reference.upper_tester_server import Handler
 
 log = logging.getLogger(__name__)
 
-#: a handler of one request method
-Route = Callable[[IncomingRequest], None]
-
-
 class ParticipatingFunction:
     """The reference PF: the features on one :class:`PfCore`, and the dispatch of what
     arrives. Start it with :meth:`start`."""
@@ -69,28 +71,18 @@ class ParticipatingFunction:
         self.originating = OriginatingSide(core, sessions=self, participants=self.participants)
         #: the administrative trigger (:mod:`.admin`)
         self.admin = AdminTrigger(core)
-        #: the dispatch of out-of-proxy requests: method -> handler
-        self.routes: dict[str, Route] = {
+        #: the dispatch: method -> handler (OPTIONS, CANCEL and the methods the PF does not
+        #: implement are answered by the element base; a proxied session's requests go on
+        #: along their route, :meth:`PfCore.proxy_in_dialog`)
+        core.routes.update({
             "INVITE": self.on_invite,
             "ACK": self._on_ack,
             "BYE": self._on_bye,
-            "CANCEL": self._on_cancel,
-            "OPTIONS": self._on_options,
             "REGISTER": self._on_register,
             "SUBSCRIBE": self._on_subscribe,
             "NOTIFY": self._on_notify,
-        }
-        sip.on_request = self._on_request
-        msrp.transport.on_open = self._chain_open(msrp.transport.on_open)
-
-    def _chain_open(self, previous: Any) -> Any:
-        def on_open(stream: Any) -> None:
-            if previous is not None:
-                previous(stream)
-            if not getattr(stream, "outgoing", False):
-                self._on_msrp_open(stream)
-
-        return on_open
+        })
+        core.on_msrp_connection(self._on_msrp_open, accepted_only=True)
 
     @classmethod
     async def start(cls, config: ReferenceConfig) -> ParticipatingFunction:
@@ -157,35 +149,6 @@ class ParticipatingFunction:
         return self.core.served(uri)
 
     # -- SIP dispatch ---------------------------------------------------------------------
-    def _on_request(self, incoming: IncomingRequest) -> None:
-        request = incoming.request
-        try:
-            if request.call_id in self.core.proxied and request.method != "REGISTER":
-                self._proxy_in_dialog(incoming)
-                return
-            self.routes.get(request.method, self._on_unsupported)(incoming)
-        except RemoteProtocolError as exc:
-            log.warning("invalid %s from %s: %s", request.method, incoming.source, exc)
-            self.core.reply_if_open(incoming, 400, "Bad Request")
-        except Exception:
-            log.exception("PF failed on %s", request.method)
-            self.core.reply_if_open(incoming, 500)
-
-    def _on_unsupported(self, incoming: IncomingRequest) -> None:
-        if tag_of(incoming.request, "To"):
-            did = DialogId.of_incoming_request(incoming.request)
-            if not self.core.table.knows_dialog(did):
-                incoming.respond(481)
-                return
-        incoming.respond(501, headers=[("Allow", ALLOW)])
-
-    def _on_options(self, incoming: IncomingRequest) -> None:
-        incoming.respond(200, headers=[("Allow", ALLOW)])
-
-    def _on_cancel(self, incoming: IncomingRequest) -> None:
-        # the INVITE transaction is answered by the B2BUA task; a CANCEL only gets 200/481
-        incoming.respond(481)
-
     def _on_register(self, incoming: IncomingRequest) -> None:
         """A third-party REGISTER (3GPP TS 24.229 5.4.1.7)."""
         core = self.core
@@ -287,38 +250,10 @@ class ParticipatingFunction:
                 leg.msrp.channel.machine.remove_session(leg.msrp.session)
         core.table.forget(session)
 
-    # -- proxied sessions -----------------------------------------------------------------
-    def _proxy_in_dialog(self, incoming: IncomingRequest) -> None:
-        """An in-dialog request of a proxied session: our Route is removed (RFC 3261
-        16.4), the request goes on to the next Route or its Request-URI."""
-        request = incoming.request
-        headers: list[tuple[str, str]] = []
-        own_route_seen = False
-        for h in request.headers:
-            name = h.name.lower()
-            if name == "content-length":
-                continue
-            if name == "route" and not own_route_seen and self.core.hostport in h.value:
-                own_route_seen = True
-                continue
-            headers.append((h.name, h.value))
-        routes = [v for n, v in headers if n.lower() == "route"]
-        next_uri = uri_of(routes[0]) if routes else request.uri
-        out = build_request(
-            request.method, request.uri, [("Via", self.core.via()), *headers], request.body
-        )
-        destination = self.core.destination(next_uri)
-        if request.method == "ACK":
-            self.core.sip.send_stateless(out, destination)
-            return
-        self.core.spawn(self.core.forward(incoming, out, destination))
-
     # -- MSRP -----------------------------------------------------------------------------
-    def _on_msrp_open(self, stream: Any) -> None:
+    def _on_msrp_open(self, channel: MsrpChannel) -> None:
+        """A connection a peer opened: it may carry any leg waiting for its MSRP."""
         core = self.core
-        channel = next((c for c in core.msrp.channels if c.stream is stream), None)
-        if channel is None:
-            return
         for leg in core.table.pending_legs():
             with contextlib.suppress(LocalProtocolError, RemoteProtocolError):
                 # a leg whose answer is still in flight: the peer may connect (and bind)

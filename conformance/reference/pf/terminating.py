@@ -17,7 +17,7 @@ non-zero port must be ``message`` over TCP/MSRP or TCP/TLS/MSRP, and there is at
 one; anything else (e.g. an audio-only offer) is answered 488.
 
 Each item carries the catalogue id it implements; :class:`TerminatingSide` does the I/O
-through the :class:`~conformance.reference.pf.service.ParticipatingFunction`.
+through the :class:`~conformance.reference.pf.core.PfCore`.
 """
 
 from __future__ import annotations
