@@ -114,7 +114,7 @@ _OPTIONS: tuple[PicsOption, ...] = (
        "for a client that dropped out (8.3.2.9).",
        "8.3.2 steps 6, 8.b.ii.1, 9.e; 8.3.2.9; SD B.2.3.5.X"),
     _b("pf.interworking", False,
-       "The PF applies interworking (8.3.6) when no client is suitable; no ISF/IWF role is "
+       "The PF applies interworking (8.3.6) when no client is suitable; no IWF role is "
        "emulated, so this only removes the 480 expectation.", "8.3.2 steps 8.b.ii.1, 9.e"),
     _b("pf.gruu", False,
        "The PF addresses a client by its public GRUU (else Accept-Contact +sip.instance).",
@@ -155,8 +155,8 @@ _OPTIONS: tuple[PicsOption, ...] = (
        "lets PF-8.2.1-200OK-8 and PF-8.3.2-200OK-2 also be run with that preference false.",
        "8.2.1 200 OK step 8; 8.3.2 200 OK step 2"),
     _b("pf.retry_rejected_media", False,
-       "The PF attempts a new session for media streams an ISF rejected (no ISF role: "
-       "untestable).", "8.2.1 200 OK step 1"),
+       "The PF attempts a new session for media streams an ISF rejected (the MAY of 200 OK "
+       "step 1; the tool plays the ISF at PIXIT uris.isf).", "8.2.1 200 OK step 1"),
     _b("pf.unsubscribe_after_rejoin", False,
        "The PF un-subscribes from the focus after the client's session is re-established.",
        "SD B.2.3.x.y NOTE after 16-17"),
@@ -178,6 +178,12 @@ _OPTIONS: tuple[PicsOption, ...] = (
        "The client can re-join/re-start a group session when the user acts after coming "
        "back online (upper tester: user sends a message).",
        "7.3.11 3); SD B.2.3.x.y+1"),
+    _b("client.rejoin_lists_participants", False,
+       "The client's re-join INVITE (7.3.1.5, not in the seeds) carries a resource list of "
+       "its current Participant Information. No seed requires that list, and it is the only "
+       "place where the client's Participant Information shows: without this claim "
+       "CLIENT-7.3.11-1.a.vii and CLIENT-5.2.3.5-404-GSO are n/a.",
+       "7.3.11 1.a.vii, 1.a.viii; SD 5.2.3.5"),
 )
 
 PICS_OPTIONS: Mapping[str, PicsOption] = MappingProxyType({o.name: o for o in _OPTIONS})

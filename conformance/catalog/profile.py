@@ -8,7 +8,8 @@ is documented in ``conformance/profiles/vendor-template.toml``::
     [sut]            name, target ("reference" | "external"), roles, faults
     [sut.pf|cf|client]   host, port, transport ("udp" | "tcp")   -- the SUT per role
     [tool]           host, port (0 = choose at run time)          -- where the tool listens
-    [uris]           pf, deferred_msg_mgmt, conference_factory, unauthorised_user, [uris.extra]
+    [uris]           pf, deferred_msg_mgmt, conference_factory, unauthorised_user, isf,
+                     [uris.extra]
     [[users]]        uri, clients (instance ids or GRUUs), username, password
     [timers]         t1, t2, t4, msrp_transaction_timeout (seconds, floats)
     [message_store]  url ("imap://user:pass@host:port/", "imaps://...", "maildir:/path", a path)
@@ -99,6 +100,8 @@ class Uris:
     deferred_msg_mgmt: str = ""  #: CPMDeferredMsgMgmtURI
     conference_factory: str = ""  #: the CF conference-factory URI
     unauthorised_user: str = ""  #: a user the SUT must refuse
+    #: the ISF the PF sends non-SIP/TEL destinations to (8.2.1 4.n, 5.c); the tool plays it
+    isf: str = ""
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
@@ -417,7 +420,7 @@ class _Validator:
         return tuple(out)
 
     def uris(self, t: Mapping[str, Any]) -> Uris:
-        names = ("pf", "deferred_msg_mgmt", "conference_factory", "unauthorised_user")
+        names = ("pf", "deferred_msg_mgmt", "conference_factory", "unauthorised_user", "isf")
         self.unknown(t, {*names, "extra"}, "uris.")
         extra = self.table(t, "extra", "uris.extra")
         extras = {k: self.uri(extra, k, f"uris.extra.{k}") for k in extra}

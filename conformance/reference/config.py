@@ -61,6 +61,11 @@ class ReferenceConfig:
     deferred_uri: str = "sip:deferred@pf.reference.test"
     #: the service provider's configured CF URI (PIXIT uris.conference_factory)
     conference_factory_uri: str = "sip:conference-factory@cf.reference.test"
+    #: the ISF the PF sends non-SIP/TEL destinations to (PIXIT uris.isf; 8.2.1 4.n, 5.c)
+    isf_uri: str = "sip:isf@isf.reference.test"
+    #: where the PF sends a request for the ISF ("directly", not through ``core``); None:
+    #: like any other request
+    isf_hop: Address | None = None
     #: base URL of the XDMS the PF reads user preferences from (the tool's XDMS emulator);
     #: None: defaults (no preferences stored)
     xdms_url: str | None = None

@@ -49,7 +49,7 @@ def encode(config: ReferenceConfig) -> str:
         value = getattr(config, f.name)
         if f.name == "timers":
             out[f.name] = {"t1": value.t1, "t2": value.t2, "t4": value.t4}
-        elif f.name == "core":
+        elif f.name in ("core", "isf_hop"):
             out[f.name] = _address(value)
         elif f.name == "faults":
             out[f.name] = list(value.sorted)
@@ -92,7 +92,7 @@ def decode(text: str) -> ReferenceConfig:
             if name == "timers":
                 values[name] = Timers(t1=float(value["t1"]), t2=float(value["t2"]),
                                       t4=float(value["t4"]))
-            elif name == "core":
+            elif name in ("core", "isf_hop"):
                 values[name] = None if value is None else Address(
                     str(value["host"]), int(value["port"]), Transport(value["transport"])
                 )

@@ -167,6 +167,7 @@ class ReferenceNetwork:
                 "pf": self.config.pf_uri,
                 "deferred_msg_mgmt": self.config.deferred_uri,
                 "conference_factory": self.cf.factory_uri,
+                "isf": self.config.isf_uri,
             },
             "users": [{"uri": u.uri, "clients": list(u.instances)} for u in self.config.users],
             "timers": {"t1": self.config.timers.t1, "t2": self.config.timers.t2,

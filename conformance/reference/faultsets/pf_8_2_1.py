@@ -260,6 +260,55 @@ FAULTS: tuple[Fault, ...] = (
         ("PF-8.2.1-200OK-9", "PF-8.2.3-SUB-1"),
         "After the 200 OK of a group session the PF never subscribes to the focus.",
     ),
+    Fault(
+        "pf.isf-bypassed",
+        "pf",
+        ("PF-8.2.1-4.n-isf",),
+        "The B2BUA sends an INVITE whose destination is neither a SIP nor a TEL URI by the SIP/IP "
+        "core's routing of the Request-URI instead of directly to the ISF.",
+    ),
+    Fault(
+        "pf.proxy-isf-bypassed",
+        "pf",
+        ("PF-8.2.1-5.c-isf",),
+        "In proxy mode the PF forwards an INVITE whose destination is neither a SIP nor a TEL URI "
+        "by the SIP/IP core's routing of the Request-URI instead of directly to the ISF.",
+        pics=PROXY_MODE,
+    ),
+    Fault(
+        "pf.isf-no-retry",
+        "pf",
+        ("PF-8.2.1-200OK-1-new-session", "PF-8.2.1-200OK-1", "PF-8.2.1-200OK-1.b"),
+        "When the ISF's 200 OK rejects the offered MSRP stream, the PF never attempts a new "
+        "session for it (though it claims pf.retry_rejected_media).",
+    ),
+    Fault(
+        "pf.isf-retry-ids-dropped",
+        "pf",
+        ("PF-8.2.1-200OK-1.b.i",),
+        "The new INVITE for the rejected stream does not copy Conversation-ID and "
+        "Contribution-ID (step 4.d, which 200 OK step 1.b.i keeps).",
+    ),
+    Fault(
+        "pf.isf-retry-stream-missing",
+        "pf",
+        ("PF-8.2.1-200OK-1.b.ii",),
+        "The new INVITE for the rejected stream offers it with port 0 (the stream is not "
+        "offered again).",
+    ),
+    Fault(
+        "pf.isf-retry-setup-active",
+        "pf",
+        ("PF-8.2.1-200OK-1.b.ii-setup",),
+        "The new INVITE for the rejected stream offers a=setup:active instead of actpass.",
+    ),
+    Fault(
+        "pf.isf-retry-not-to-isf",
+        "pf",
+        ("PF-8.2.1-200OK-1.b.iii",),
+        "The new INVITE for the rejected stream goes by the SIP/IP core's routing of its "
+        "Request-URI instead of directly to the ISF.",
+    ),
 )
 
 __all__ = ["FAULTS"]

@@ -37,7 +37,7 @@ from conformance.protocol.sip.ids import new_call_id, new_tag
 from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipResponse, build_request
 from conformance.protocol.sip.transaction import tag_of
-from conformance.reference.pf import msrp_policy
+from conformance.reference.pf import isf, msrp_policy
 from conformance.reference.pf.core import ALLOW, PfCore
 from conformance.reference.pf.group_state import session_group_state
 from conformance.reference.pf.interfaces import FocusSubscriber, SessionEnd
@@ -131,11 +131,22 @@ class OriginatingSide:
             offer=offer,
             body=body,
         )
+        # PF-8.2.1-4.n-isf: a destination neither SIP nor TEL goes directly to the ISF
+        to_isf = isf.needs_isf(request.uri) and not self.faults.on("pf.isf-bypassed")
+        if to_isf:
+            invite = isf.towards_isf(invite, self.pf.config.isf_uri)
         session = B2buaSession(session_id, user, request, client_leg, core_leg, invite)
         # PF-8.2.1-4.n: "send the SIP INVITE request according to ... the SIP/IP core"
-        destination = self.pf.destination(request.uri)
+        destination = isf.hop(self.pf) if to_isf else self.pf.destination(request.uri)
         handle = await self.pf.sip.request(invite, destination)
         outcome = await handle.outcome(self.pf.config.timers.b * 2)
+        # PF-8.2.1-200OK-1: the ISF rejected the offered stream: a new session for it
+        if to_isf and isf.wants_retry(self.pf, outcome):
+            assert not isinstance(outcome, str)
+            invite, outcome = await isf.retry_rejected(
+                self.pf, invite, outcome, offer_media, core_leg.msrp.local_uri
+            )
+            session.core_invite = invite
         if isinstance(outcome, str):
             self.pf.reply_if_open(incoming, 408, "Request Timeout")
             return
@@ -405,7 +416,12 @@ class OriginatingSide:
             faults=self.faults,
             call_id=new_call_id() if self.faults.on("pf.proxy-new-call-id") else None,
         )
-        self.pf.spawn(self.pf.forward(incoming, forwarded, self.pf.destination(request.uri)))
+        # PF-8.2.1-5.c-isf: a destination neither SIP nor TEL is forwarded directly to the ISF
+        destination = self.pf.destination(request.uri)
+        if isf.needs_isf(request.uri) and not self.faults.on("pf.proxy-isf-bypassed"):
+            forwarded = isf.towards_isf(forwarded, self.pf.config.isf_uri)
+            destination = isf.hop(self.pf)
+        self.pf.spawn(self.pf.forward(incoming, forwarded, destination))
 
     def _ack_missing(self, session: B2buaSession) -> None:
         """No ACK from the client (RFC 3261 13.3.1.4): end both legs."""

@@ -56,6 +56,9 @@ class PfPolicy:
     cpim_to_actual_recipients: bool = True
     recording: bool = False
     unsubscribe_after_rejoin: bool = True
+    #: pf.retry_rejected_media: the MAY of 8.2.1 200 OK step 1 (a new session to the ISF
+    #: for the Media Streams it rejected)
+    retry_rejected_media: bool = True
 
     def __post_init__(self) -> None:
         if self.pps_other_policy not in ("accept-contact", "configuration"):
