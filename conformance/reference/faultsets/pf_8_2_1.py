@@ -309,6 +309,107 @@ FAULTS: tuple[Fault, ...] = (
         "The new INVITE for the rejected stream goes by the SIP/IP core's routing of its "
         "Request-URI instead of directly to the ISF.",
     ),
+    Fault(
+        "pf.old-user-agent-accepted",
+        "pf",
+        ("PF-8.2.1-2",),
+        "An INVITE whose User-Agent names a CPM release the PF does not support is served "
+        "instead of rejected with 403.",
+    ),
+    Fault(
+        "pf.cpm-asserted-service-rejected",
+        "pf",
+        ("PF-8.2.1-4.a.ii",),
+        "An INVITE whose P-Asserted-Service is a CPM session ICSI is rejected with 403 "
+        "instead of served (step 4.b).",
+    ),
+    Fault(
+        "pf.unexpected-service-forwarded",
+        "pf",
+        ("PF-8.2.1-4.a.iii",),
+        "An INVITE with another P-Asserted-Service is rejected with 403, yet the PF goes on "
+        "and sends its INVITE towards the CF.",
+    ),
+    Fault(
+        "pf.core-invite-no-max-forwards",
+        "pf",
+        ("PF-8.2.1-4.b",),
+        "The generated INVITE is not built by RFC 3261 (8.1.1): it has no Max-Forwards.",
+    ),
+    Fault(
+        "pf.pps-other-asserted-as-group",
+        "pf",
+        ("PF-8.2.1-4.c.iv.1",),
+        "Another P-Preferred-Service is removed, but the P-Asserted-Service added is "
+        "cpm.session.group, not the CPM Feature Tag of the Accept-Contact (cpm.session).",
+    ),
+    Fault(
+        "pf.from-tag-reused",
+        "pf",
+        ("PF-8.2.1-4.e",),
+        "The outgoing INVITE has a new Call-ID but keeps the client's From tag (no new dialog "
+        "of the B2BUA's own).",
+    ),
+    Fault(
+        "pf.client-via-kept",
+        "pf",
+        ("PF-8.2.1-4.e",),
+        "The outgoing INVITE carries the client's Via entries below the PF's own (a proxy's, "
+        "not a B2BUA's request).",
+    ),
+    Fault(
+        "pf.recipient-list-invite-always",
+        "pf",
+        ("PF-8.2.1-4.j",),
+        "The outgoing INVITE's Supported header carries recipient-list-invite although the "
+        "original INVITE did not.",
+    ),
+    Fault(
+        "pf.offer-wrapped-types-dropped",
+        "pf",
+        ("PF-8.2.1-4.m",),
+        "The outgoing SDP offer leaves out the accept-wrapped-types of the client's offer.",
+    ),
+    Fault(
+        "pf.client-ok-not-200",
+        "pf",
+        ("PF-8.2.1-200OK-2",),
+        "The PF answers the originating client with 202 Accepted instead of 200 OK.",
+    ),
+    Fault(
+        "pf.answer-wrapped-types-dropped",
+        "pf",
+        ("PF-8.2.1-200OK-4",),
+        "The SDP answer to the originating client leaves out the accept-wrapped-types of the "
+        "terminating answer.",
+    ),
+    Fault(
+        "pf.client-ok-not-sent",
+        "pf",
+        ("PF-8.2.1-200OK-7",),
+        "The PF builds the 200 OK to the originating client but never sends it.",
+    ),
+    Fault(
+        "pf.direct-delivery-not-via-core",
+        "pf",
+        ("PF-8.2.1-200OK-10.c",),
+        "The direct-delivery INVITE goes straight to the host of its Request-URI (the user's "
+        "domain), not via the SIP/IP core.",
+    ),
+    Fault(
+        "pf.bye-not-relayed",
+        "pf",
+        ("PF-8.2.1-4.e",),
+        "The user's BYE ends the B2BUA session, but no BYE goes on the other leg (in-dialog "
+        "requests are not relayed between the two dialogs).",
+    ),
+    Fault(
+        "pf.core-invite-not-via-core",
+        "pf",
+        ("PF-8.2.1-4.n",),
+        "The generated INVITE goes straight to the host of its Request-URI (the conference "
+        "factory's domain), not via the SIP/IP core.",
+    ),
 )
 
 __all__ = ["FAULTS"]

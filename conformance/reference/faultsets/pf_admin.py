@@ -98,6 +98,127 @@ FAULTS: tuple[Fault, ...] = (
         ("PF-ADMIN-2.i",),
         "Step 2.i: the MSRP session of the left group session stays open.",
     ),
+    Fault(
+        "pf.admin-rejoin-no-max-forwards",
+        "pf",
+        ("PF-ADMIN-2.b",),
+        "Step 2.b: the re-join INVITE is not built by RFC 3261 (8.1.1): it has no Max- "
+        "Forwards.",
+    ),
+    Fault(
+        "pf.admin-rejoin-no-accept-contact",
+        "pf",
+        ("PF-ADMIN-2.b.ii",),
+        "Step 2.b.ii: the re-join INVITE carries no Accept-Contact.",
+    ),
+    Fault(
+        "pf.admin-rejoin-contact-no-icsi",
+        "pf",
+        ("PF-ADMIN-2.b.iii",),
+        "Step 2.b.iii: the re-join INVITE's Contact has no cpm.session ICSI feature tag.",
+    ),
+    Fault(
+        "pf.admin-rejoin-pas-session",
+        "pf",
+        ("PF-ADMIN-2.b.iv",),
+        "Step 2.b.iv: the re-join INVITE's P-Asserted-Service is cpm.session, not "
+        "cpm.session.group.",
+    ),
+    Fault(
+        "pf.admin-rejoin-no-pai",
+        "pf",
+        ("PF-ADMIN-2.b.v",),
+        "Step 2.b.v: the re-join INVITE carries no P-Asserted-Identity.",
+    ),
+    Fault(
+        "pf.admin-rejoin-new-conversation-id",
+        "pf",
+        ("PF-ADMIN-2.b.vi",),
+        "Step 2.b.vi: the re-join INVITE carries a new Conversation-ID, not the stored one.",
+    ),
+    Fault(
+        "pf.admin-rejoin-new-contribution-id",
+        "pf",
+        ("PF-ADMIN-2.b.vii",),
+        "Step 2.b.vii: the re-join INVITE carries a new Contribution-ID, not the stored one.",
+    ),
+    Fault(
+        "pf.admin-rejoin-no-path",
+        "pf",
+        ("PF-ADMIN-2.b.viii",),
+        "Step 2.b.viii: the re-join INVITE's SDP offer has an empty a=path.",
+    ),
+    Fault(
+        "pf.admin-rejoin-not-via-core",
+        "pf",
+        ("PF-ADMIN-2.b.ix",),
+        "Step 2.b.ix: the re-join INVITE goes straight to the host of its Request-URI, not "
+        "via the SIP/IP core.",
+    ),
+    Fault(
+        "pf.admin-403-not-acked",
+        "pf",
+        ("PF-ADMIN-2.c",),
+        "Step 2.c: the 403 to the re-join INVITE is not acknowledged.",
+    ),
+    Fault(
+        "pf.admin-404-not-acked",
+        "pf",
+        ("PF-ADMIN-2.d",),
+        "Step 2.d: the 404 to the re-join INVITE is not acknowledged.",
+    ),
+    Fault(
+        "pf.admin-new-invite-to-focus",
+        "pf",
+        ("PF-ADMIN-2.d.i.1",),
+        "Step 2.d.i.1: the new INVITE after a 404 goes to the stored group session identity "
+        "again, not the configured CF URI.",
+    ),
+    Fault(
+        "pf.admin-new-invite-no-accept-contact",
+        "pf",
+        ("PF-ADMIN-2.d.i.2",),
+        "Step 2.d.i.2: the new INVITE after a 404 carries no Accept-Contact.",
+    ),
+    Fault(
+        "pf.admin-new-invite-contact-no-icsi",
+        "pf",
+        ("PF-ADMIN-2.d.i.3",),
+        "Step 2.d.i.3: the new INVITE's Contact has no cpm.session ICSI feature tag.",
+    ),
+    Fault(
+        "pf.admin-new-invite-pas-session",
+        "pf",
+        ("PF-ADMIN-2.d.i.4",),
+        "Step 2.d.i.4: the new INVITE's P-Asserted-Service is cpm.session, not "
+        "cpm.session.group.",
+    ),
+    Fault(
+        "pf.admin-new-invite-no-pai",
+        "pf",
+        ("PF-ADMIN-2.d.i.6",),
+        "Step 2.d.i.6: the new INVITE after a 404 carries no P-Asserted-Identity.",
+    ),
+    Fault(
+        "pf.admin-new-invite-no-path",
+        "pf",
+        ("PF-ADMIN-2.d.i.7",),
+        "Step 2.d.i.7: the new INVITE's SDP offer has an empty a=path.",
+    ),
+    Fault(
+        "pf.admin-new-invite-not-via-core",
+        "pf",
+        ("PF-ADMIN-2.d.i.8",),
+        "Step 2.d.i.8: the new INVITE after a 404 goes straight to the host of its Request- "
+        "URI, not via the SIP/IP core.",
+    ),
+    Fault(
+        "pf.admin-bye-not-via-core",
+        "pf",
+        ("PF-ADMIN-2.h",),
+        "Step 2.h: the leaving BYE goes straight to the host of the remote target, not via "
+        "the SIP/IP core.",
+    ),
 )
 
 __all__ = ["FAULTS"]

@@ -66,7 +66,8 @@ from conformance.protocol.sip.ids import new_call_id, new_tag
 from conformance.protocol.sip.message import SipRequest, SipResponse, build_request, parse_message
 from conformance.protocol.sip.multipart import build_multipart, build_part
 from conformance.protocol.sip.sdp import build_msrp_sdp
-from conformance.reference.pf.core import PfCore
+from conformance.protocol.sip.timers import Address
+from conformance.reference.pf.core import PfCore, address_of
 from conformance.reference.pf.model import B2buaSession, MsrpLeg, SipLeg
 from conformance.reference.pf.originating import msrp_media, split_body
 from conformance.reference.pf.registrations import aor
@@ -130,6 +131,44 @@ class AdminTrigger:
     def __init__(self, pf: PfCore) -> None:
         self.pf = pf
         self.faults = pf.faults
+        #: the Call-IDs of the re-join INVITEs (the faults of 2.c / 2.d, see _drop_acks)
+        self._rejoins: set[str] = set()
+        if self.faults.on("pf.admin-403-not-acked"):
+            self._drop_acks(403)
+        if self.faults.on("pf.admin-404-not-acked"):
+            self._drop_acks(404)
+
+    def _drop_acks(self, status: int) -> None:
+        """Under a fault only: the ACK the transaction layer sends for a ``status`` answer
+        to a re-join INVITE never leaves (the last response the PF received in that
+        Call-ID, from its capture, tells which answer the ACK is for)."""
+        transport = self.pf.sip.transport
+        send = transport.send_nowait
+        rejoins = self._rejoins
+
+        def answered(call_id: str) -> int | None:
+            for record in reversed(transport.capture.records):
+                if record.direction != "in" or not record.data.startswith(b"SIP/2.0 "):
+                    continue
+                try:
+                    response = parse_message(record.data)
+                except RemoteProtocolError:
+                    continue
+                if isinstance(response, SipResponse) and response.call_id == call_id:
+                    return response.status
+            return None
+
+        def filtered(data: bytes, destination: Address) -> None:
+            if data.startswith(b"ACK "):
+                try:
+                    call_id = parse_message(data).call_id
+                except RemoteProtocolError:
+                    call_id = None
+                if call_id in rejoins and answered(call_id) == status:
+                    return
+            send(data, destination)
+
+        setattr(transport, "send_nowait", filtered)  # noqa: B010 (a fault's hook)
 
     # -- the upper-tester action ----------------------------------------------------------
     async def action(self, params: Mapping[str, Any]) -> str:
@@ -278,23 +317,54 @@ class AdminTrigger:
             setup="actpass",
         )
         icsi = format_icsi_ref([ICSI_SESSION])
-        headers: list[tuple[str, str]] = [
-            ("Via", pf.via()),
-            ("Max-Forwards", "70"),
+
+        def broken(rejoin: str, new_invite: str = "") -> bool:
+            """The fault of step 2.b's item (``rejoin``) or 2.d.i's (``new_invite``)."""
+            name = new_invite if resource_list else rejoin
+            return bool(name) and self.faults.on(name)
+
+        conversation_id, contribution_id = stored.conversation_id, stored.contribution_id
+        if broken("pf.admin-rejoin-new-conversation-id"):
+            conversation_id = secrets.token_hex(16)
+        if broken("pf.admin-rejoin-new-contribution-id"):
+            contribution_id = secrets.token_hex(16)
+        if broken("pf.admin-rejoin-no-path", "pf.admin-new-invite-no-path"):
+            offer = build_msrp_sdp(
+                host=address.host,
+                port=address.port,
+                path=[],
+                accept_types=["message/cpim"],
+                accept_wrapped_types=["text/plain", "message/imdn+xml"],
+                setup="actpass",
+            )
+        contact = f"<{contact_uri}>;{icsi}"  # 2.b.iii / 2.d.i.3
+        if broken("pf.admin-rejoin-contact-no-icsi", "pf.admin-new-invite-contact-no-icsi"):
+            contact = f"<{contact_uri}>"
+        service = ICSI_SESSION_GROUP  # 2.b.iv / 2.d.i.4
+        if broken("pf.admin-rejoin-pas-session", "pf.admin-new-invite-pas-session"):
+            service = ICSI_SESSION
+        headers: list[tuple[str, str]] = [("Via", pf.via())]
+        if not broken("pf.admin-rejoin-no-max-forwards"):  # 2.b: RFC 3261 8.1.1
+            headers.append(("Max-Forwards", "70"))
+        headers += [
             ("From", f"<{user}>;tag={new_tag()}"),
             ("To", f"<{uri}>"),
             ("Call-ID", new_call_id()),
             ("CSeq", "1 INVITE"),
-            ("Contact", f"<{contact_uri}>;{icsi}"),  # 2.b.iii / 2.d.i.3
-            ("Accept-Contact", format_contact_preference([icsi])),  # 2.b.ii / 2.d.i.2
-            ("P-Asserted-Service", ICSI_SESSION_GROUP),  # 2.b.iv / 2.d.i.4
-            ("P-Asserted-Identity", f"<{user}>"),  # 2.b.v / 2.d.i.6
-            (CONVERSATION_ID, stored.conversation_id),  # 2.b.vi
-            (CONTRIBUTION_ID, stored.contribution_id),  # 2.b.vii
+            ("Contact", contact),
+            ("P-Asserted-Service", service),
+            (CONVERSATION_ID, conversation_id),  # 2.b.vi
+            (CONTRIBUTION_ID, contribution_id),  # 2.b.vii
             ("User-Agent", pf.policy.server),
             ("Supported", "timer, recipient-list-invite"),
             ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"),
         ]
+        if not broken(  # 2.b.ii / 2.d.i.2
+            "pf.admin-rejoin-no-accept-contact", "pf.admin-new-invite-no-accept-contact"
+        ):
+            headers.append(("Accept-Contact", format_contact_preference([icsi])))
+        if not broken("pf.admin-rejoin-no-pai", "pf.admin-new-invite-no-pai"):  # 2.b.v / 2.d.i.6
+            headers.append(("P-Asserted-Identity", f"<{user}>"))
         if resource_list and not self.faults.on("pf.admin-new-invite-no-resource-list"):
             # 2.d.i.5: the Participants of the Group State Object (the user is the inviter)
             others = tuple(p for p in stored.participants if p != user)
@@ -325,8 +395,11 @@ class AdminTrigger:
         if outcome.status == 404:  # PF-ADMIN-2.d
             if self.faults.on("pf.admin-404-no-new-invite"):
                 return True
+            factory = pf.config.conference_factory_uri  # 2.d.i.1
+            if self.faults.on("pf.admin-new-invite-to-focus"):
+                factory = stored.focus
             outcome, invite, msrp = await self._send_invite(
-                user, stored, pf.config.conference_factory_uri, resource_list=True
+                user, stored, factory, resource_list=True
             )
             if outcome is None:
                 return True
@@ -342,8 +415,15 @@ class AdminTrigger:
         leg = MsrpLeg(pf.msrp.uri(sid))
         invite = self._invite(user, stored, uri, leg.local_uri,
                               pf.own_uri(f"admin-{sid}"), resource_list=resource_list)
+        if not resource_list and invite.call_id is not None:
+            self._rejoins.add(invite.call_id)  # the faults of 2.c / 2.d (see _drop_acks)
         # 2.b.ix / 2.d.i.8: via the SIP/IP core
-        handle = await pf.sip.request(invite, pf.destination(uri))
+        destination = pf.destination(uri)
+        if self.faults.on(
+            "pf.admin-new-invite-not-via-core" if resource_list else "pf.admin-rejoin-not-via-core"
+        ):
+            destination = address_of(uri)  # straight to the Request-URI's host
+        handle = await pf.sip.request(invite, destination)
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str):
             log.warning("no answer to the re-join INVITE to %s", uri)
@@ -379,6 +459,8 @@ class AdminTrigger:
                     b"",
                 )
             destination = pf.destination(dialog.next_hop())  # 2.h: via the core
+            if self.faults.on("pf.admin-bye-not-via-core"):
+                destination = address_of(dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot leave %s: %s", dialog, exc)
             return

@@ -91,7 +91,11 @@ def check_invitation(
         return Rejection(403, "Forbidden", warning)
     # PF-8.2.1-2 / -2-warning: "check the User Agent header field ... 132 Version not supported"
     release = policy.required_ua_release
-    if release is not None and not carries_release(request.headers.get("User-Agent"), release):
+    if (
+        release is not None
+        and not carries_release(request.headers.get("User-Agent"), release)
+        and not faults.on("pf.old-user-agent-accepted")
+    ):
         code, text = WARNING_VERSION_NOT_SUPPORTED
         if faults.on("pf.warning-text-132-wrong"):
             text = "Version unsupported"
@@ -108,6 +112,10 @@ def check_invitation(
     # be rejected with 403 (and the PF then "SHALL not continue")
     if policy.media_path:
         services = get_asserted_services(request)
+        if any(s in CPM_SESSION_SERVICES for s in services) and faults.on(
+            "pf.cpm-asserted-service-rejected"
+        ):
+            return Rejection(403, "Forbidden")
         if (
             services
             and not any(s in CPM_SESSION_SERVICES for s in services)
@@ -146,7 +154,10 @@ def asserted_service(
         tags = [t for p in get_accept_contact(request) for t in p.icsi_refs]
         cpm = [t for t in tags if t in CPM_SESSION_SERVICES] or tags
         if cpm:
-            out.append(("P-Asserted-Service", cpm[0]))
+            if faults.on("pf.pps-other-asserted-as-group"):
+                out.append(("P-Asserted-Service", ICSI_SESSION_GROUP))
+            else:
+                out.append(("P-Asserted-Service", cpm[0]))
     else:
         # PF-8.2.1-4.c.iv.2: "based on service provider configuration"
         if not faults.on("pf.pps-configured-not-asserted"):
@@ -167,16 +178,24 @@ def msrp_media(sdp: bytes) -> MediaDescription:
 
 
 def derived_sdp(
-    received: MediaDescription, *, host: str, port: int, path: Sequence[str], setup: str
+    received: MediaDescription,
+    *,
+    host: str,
+    port: int,
+    path: Sequence[str],
+    setup: str,
+    keep_wrapped_types: bool = True,
 ) -> bytes:
-    """An SDP with the received MSRP media parameters, the PF's address and ``path``."""
+    """An SDP with the received MSRP media parameters, the PF's address and ``path``
+    (``keep_wrapped_types`` False only under a fault: no accept-wrapped-types)."""
     direction = received.direction if received.direction else "sendrecv"
     return build_msrp_sdp(
         host=host,
         port=port,
         path=path,
         accept_types=received.accept_types or ["message/cpim"],
-        accept_wrapped_types=received.accept_wrapped_types or None,
+        accept_wrapped_types=(received.accept_wrapped_types or None) if keep_wrapped_types
+        else None,
         setup=setup,
         msrp_cema=received.msrp_cema,
         direction=direction,
@@ -240,7 +259,7 @@ def supported_tags(request: SipRequest, *, faults: ActiveFaults) -> str:
     """PF-8.2.1-4.j: ``timer``, and ``recipient-list-invite`` when the original had it."""
     tags = [] if faults.on("pf.no-timer-tag") else ["timer"]
     original = get_option_tags(request, "Supported") + get_option_tags(request, "Require")
-    if OPTION_RECIPIENT_LIST_INVITE in original:
+    if OPTION_RECIPIENT_LIST_INVITE in original or faults.on("pf.recipient-list-invite-always"):
         tags.append(OPTION_RECIPIENT_LIST_INVITE)
     return ", ".join(tags)
 
@@ -268,11 +287,17 @@ def build_core_invite(
     body: InviteBody,
 ) -> SipRequest:
     """The INVITE the B2BUA sends towards the terminating side (steps 4.b-4.m)."""
-    headers: list[tuple[str, str]] = [("Via", via), ("Max-Forwards", "70")]
+    headers: list[tuple[str, str]] = [("Via", via)]
+    if faults.on("pf.client-via-kept"):  # 4.e: the client's Via below the PF's own
+        headers += [("Via", v) for v in request.headers.get_all("Via")]
+    if not faults.on("pf.core-invite-no-max-forwards"):  # 4.b: RFC 3261 8.1.1
+        headers.append(("Max-Forwards", "70"))
     # PF-8.2.1-4.b / 4.e: a new request and a new dialog (own Call-ID, From tag, Via)
     original_from = request.headers.get("From") or f"<{identity}>"
     if faults.on("pf.call-id-reused"):
         call_id = request.call_id or call_id
+        headers.append(("From", original_from))
+    elif faults.on("pf.from-tag-reused"):
         headers.append(("From", original_from))
     else:
         headers.append(("From", f"{without_tag(original_from)};tag={from_tag}"))

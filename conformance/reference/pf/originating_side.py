@@ -9,6 +9,7 @@ reference PF for an INVITE of a served user (the messages are built in :mod:`.or
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from typing import Any
@@ -38,7 +39,7 @@ from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipResponse, build_request
 from conformance.protocol.sip.transaction import tag_of
 from conformance.reference.pf import isf, msrp_policy
-from conformance.reference.pf.core import ALLOW, PfCore
+from conformance.reference.pf.core import ALLOW, PfCore, address_of
 from conformance.reference.pf.group_state import session_group_state
 from conformance.reference.pf.interfaces import FocusSubscriber, SessionEnd
 from conformance.reference.pf.model import B2buaSession, MsrpLeg, SipLeg
@@ -84,6 +85,13 @@ class OriginatingSide:
                      rejection.warning)
             incoming.respond(rejection.status, rejection.reason,
                              headers=rejection.headers(self.pf.agent))
+            if rejection.warning is None and self.pf.policy.media_path and self.faults.on(
+                "pf.unexpected-service-forwarded"
+            ):  # 4.a.iii: "SHALL not continue" broken: rejected, yet served
+                with contextlib.suppress(RemoteProtocolError):
+                    body = split_body(request)
+                    path = msrp_media(body.sdp).path
+                    self.pf.spawn(self._originate(incoming, originator, body, path))
             return
         if not self.pf.policy.media_path:
             self._proxy_invite(incoming)
@@ -118,6 +126,7 @@ class OriginatingSide:
             port=self.pf.msrp.address().port,
             path=offer_path,
             setup="actpass",
+            keep_wrapped_types=not self.faults.on("pf.offer-wrapped-types-dropped"),
         )
         invite = build_core_invite(
             request,
@@ -138,6 +147,8 @@ class OriginatingSide:
         session = B2buaSession(session_id, user, request, client_leg, core_leg, invite)
         # PF-8.2.1-4.n: "send the SIP INVITE request according to ... the SIP/IP core"
         destination = isf.hop(self.pf) if to_isf else self.pf.destination(request.uri)
+        if not to_isf and self.faults.on("pf.core-invite-not-via-core"):
+            destination = address_of(request.uri)  # the Request-URI's host, not the core
         handle = await self.pf.sip.request(invite, destination)
         outcome = await handle.outcome(self.pf.config.timers.b * 2)
         # PF-8.2.1-200OK-1: the ISF rejected the offered stream: a new session for it
@@ -180,7 +191,8 @@ class OriginatingSide:
         session.ack_guard = self.pf.loop.call_later(
             self.pf.config.timers.b, self._ack_missing, session
         )
-        self.pf.sip.retransmit_2xx_until_ack(incoming, response)
+        if not self.faults.on("pf.client-ok-not-sent"):  # 200 OK step 7
+            self.pf.sip.retransmit_2xx_until_ack(incoming, response)
         # 200 OK step 6 (8.6, basic): the MSRP session towards the terminating side
         await self.pf.connect_msrp(core_leg.msrp)
         # 200 OK step 8: storage
@@ -238,10 +250,14 @@ class OriginatingSide:
             port=self.pf.msrp.address().port,
             path=[session.client.msrp.local_uri],
             setup="active" if self.faults.on("pf.answer-setup-active") else "passive",
+            keep_wrapped_types=not self.faults.on("pf.answer-wrapped-types-dropped"),
         )
         headers.append(("Content-Type", "application/sdp"))
+        # 200 OK step 2: a 200 "OK" (under a fault, another 2xx)
+        status, reason = (202, "Accepted") if self.faults.on("pf.client-ok-not-200") else (
+            200, "OK")
         return response_to(
-            incoming.request, 200, "OK", to_tag=new_tag(), headers=headers, body=answer
+            incoming.request, status, reason, to_tag=new_tag(), headers=headers, body=answer
         )
 
     # -- step 8: storage ------------------------------------------------------------------
@@ -377,6 +393,8 @@ class OriginatingSide:
         invite = build_request("INVITE", session.user, headers, offer)
         # 10.c: to the SIP/IP core
         destination = self.pf.destination(contact)
+        if self.faults.on("pf.direct-delivery-not-via-core"):
+            destination = address_of(session.user)  # the Request-URI's host, not the core
         handle = await self.pf.sip.request(invite, destination)
         outcome = await handle.outcome(self.pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300 or session.ended:

@@ -244,7 +244,7 @@ class ParticipatingFunction:
                 core.table.unbind_dialog(leg.dialog)
             if leg is not by and leg.dialog is not None and leg.dialog.state is (
                 DialogState.CONFIRMED
-            ):
+            ) and not (by is session.user_leg and core.faults.on("pf.bye-not-relayed")):
                 core.send_in_dialog(leg.dialog, "BYE")
             if leg.msrp.channel is not None and leg.msrp.session is not None:
                 leg.msrp.channel.machine.remove_session(leg.msrp.session)

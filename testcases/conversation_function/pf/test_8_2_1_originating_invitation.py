@@ -12,16 +12,21 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks import expect_equal, expect_true, inconclusive
-from conformance.errors import LocalProtocolError
+from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.fixtures.case import Tc
 from conformance.protocol.sip.headers import (
     cpm_release,
     get_asserted_services,
     get_contacts,
+    get_from,
     get_option_tags,
+    get_vias,
     parse_session_expires,
 )
+from conformance.protocol.sip.message import SipMessage
 from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
+from conformance.protocol.sip.sdp import MediaDescription
+from conformance.roles.cf import CfIncomingInvite
 from conformance.testcases.procedures import (
     expect_arrival,
     msrp_media,
@@ -29,6 +34,7 @@ from conformance.testcases.procedures import (
     send_group_invite,
     sip_evidence,
 )
+from conformance.testcases.procedures.messages import SUT_SILENCE
 from conformance.testcases.procedures.rejections import expect_rejection
 from conformance.testcases.procedures.sessions import GroupInvite
 from conformance.testcases.procedures.stimulus import StimulusStack, originating_invite
@@ -41,6 +47,23 @@ def _is_cpm2_server(value: str | None) -> bool:
     """Appendix D: the CPM release token ``CPM-serv/OMA2.x`` leads the product list."""
     release = cpm_release(value or "")
     return release is not None and release[0] == "serv" and release[1].startswith("OMA2.")
+
+
+#: the header fields RFC 3261 8.1.1 requires in every request (and Contact in an INVITE)
+RFC3261_REQUIRED = ("To", "From", "CSeq", "Call-ID", "Max-Forwards", "Via", "Contact")
+
+
+def _from_tag(message: SipMessage) -> str | None:
+    try:
+        return get_from(message).param("tag")
+    except RemoteProtocolError:
+        return None
+
+
+def _msrp_parameters(media: MediaDescription) -> tuple[str, str, list[str], list[str]]:
+    """What 5.2.1.2 keeps of an MSRP media line at an intermediate node (the catalogue's
+    interpretation): the m-line's media and protocol, accept-types, accept-wrapped-types."""
+    return (media.media, media.proto, media.accept_types, media.accept_wrapped_types)
 
 
 # --------------------------------------------------------------------------- rejections
@@ -116,7 +139,9 @@ async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
 ) -> None:
     """with {a PF in the media path that rejects unexpected services} ensure that
     { when {a group INVITE asserts a service other than the CPM session ICSIs}
-      then {the PF answers 403 Forbidden} }"""
+      then {the PF answers 403 Forbidden and does not continue: no INVITE leaves towards
+            the CF (watched for the SIP guard time after the 403)} }"""
+    cf = await tc.cf()
     answer = await originating_invite(
         stimulus_stack,
         tc,
@@ -126,13 +151,56 @@ async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
         ),
     )
     expect_rejection(tc.recorder, answer, "PF-8.2.1-4.a.iii", 403)
+    if answer.status != 403:
+        return
+    try:  # "... and SHALL not continue with the next steps"
+        leaked: CfIncomingInvite | None = await cf.expect_invite(within=tc.guards.sip)
+    except SUT_SILENCE:
+        leaked = None
+    expect_true(
+        tc.recorder,
+        "PF-8.2.1-4.a.iii",
+        leaked is None,
+        expected="no INVITE towards the CF after the 403 (within the SIP guard time)",
+        actual=f"an INVITE to {leaked.request.uri}" if leaked else "none",
+        evidence=[sip_evidence(answer, "the PF's 403")]
+        + ([sip_evidence(leaked.request, "the INVITE the CF received")] if leaked else []),
+    )
+    if leaked is not None:
+        leaked.reject(480)
+
+
+@pytest.mark.requirement("PF-8.2.1-4.a.ii")
+async def test_8_2_1_4_a_ii_cpm_asserted_service_proceeds(tc: Tc) -> None:
+    """with {a PF in the media path} ensure that
+    { when {a group INVITE arrives with P-Asserted-Service cpm.session.group (and no
+            P-Preferred-Service)}
+      then {the PF continues with step 4.b: its INVITE reaches the CF} }"""
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
+    session = await send_group_invite(
+        client,
+        tc.pixit,
+        GroupInvite(
+            extra_headers=(("P-Asserted-Service", ICSI_GROUP),), p_preferred_service=None
+        ),
+    )
+    incoming = await expect_arrival(
+        tc.recorder,
+        "PF-8.2.1-4.a.ii",
+        cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id),
+        expected="the PF goes on with step 4.b: its INVITE reaches the CF",
+        evidence=[sip_evidence(session.sent, "the client's INVITE")],
+    )
+    if incoming is not None:
+        incoming.reject(480)
+    await session.handle.final(within=tc.guards.sip)
 
 
 # --------------------------------------------------------------------------- the B2BUA INVITE
 
 
 @pytest.mark.requirement(
-    "PF-8.2.1-4.a.ii",
     "PF-8.2.1-4.b",
     "PF-8.2.1-4.c.iii",
     "PF-8.2.1-4.d",
@@ -159,13 +227,12 @@ async def test_8_2_1_4_generated_invite(tc: Tc) -> None:
         GroupInvite(subject="conformance", in_reply_to="c0ffee00c0ffee00c0ffee00c0ffee00"),
     )
     sent = session.sent
-    # 4.a.ii: a CPM session ICSI in P-Asserted-Service lets the PF go on with step 4.b:
-    # its INVITE reaches the CF within the guard, or 4.a.ii fails
+    # 4.n: the PF's INVITE goes by the SIP/IP core (the tool): it arrives within the guard
     incoming = await expect_arrival(
         tc.recorder,
-        "PF-8.2.1-4.a.ii",
+        "PF-8.2.1-4.n",
         cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id),
-        expected="the PF goes on with step 4.b: its INVITE reaches the CF",
+        expected="the PF's generated INVITE reaches the CF through the SIP/IP core",
         evidence=[sip_evidence(sent, "the client's INVITE")],
     )
     if incoming is None:
@@ -174,13 +241,39 @@ async def test_8_2_1_4_generated_invite(tc: Tc) -> None:
     ev = [sip_evidence(sent, "the client's INVITE"), sip_evidence(got, "the PF's INVITE")]
     pf = pf_address(tc.pixit)
 
-    expect_equal(tc.recorder, "PF-8.2.1-4.b", expected="INVITE", actual=got.method, evidence=ev)
+    expect_equal(
+        tc.recorder,
+        "PF-8.2.1-4.b",
+        expected=("INVITE", []),
+        actual=(got.method, [h for h in RFC3261_REQUIRED if not got.headers.has(h)]),
+        message="an INVITE with every header field RFC 3261 8.1.1 requires (none missing)",
+        evidence=ev,
+    )
     expect_true(
         tc.recorder,
         "PF-8.2.1-4.e",
         got.call_id != sent.call_id,
         expected="a new Call-ID (B2BUA)",
         actual=got.call_id,
+        evidence=ev,
+    )
+    sent_tag, got_tag = _from_tag(sent), _from_tag(got)
+    expect_true(
+        tc.recorder,
+        "PF-8.2.1-4.e",
+        got_tag is not None and got_tag != sent_tag,
+        expected=f"a From tag of the PF's own (not the client's {sent_tag})",
+        actual=got_tag,
+        evidence=ev,
+    )
+    client_branches = {v.branch for v in get_vias(sent)}
+    kept = [v.branch for v in get_vias(got) if v.branch in client_branches]
+    expect_equal(
+        tc.recorder,
+        "PF-8.2.1-4.e",
+        expected=[],
+        actual=kept,
+        message="the PF's INVITE has Via entries of its own: none of the client's",
         evidence=ev,
     )
     expect_equal(
@@ -291,11 +384,48 @@ async def test_8_2_1_4_generated_invite(tc: Tc) -> None:
     )
     expect_equal(
         tc.recorder,
+        "PF-8.2.1-4.m",
+        expected=_msrp_parameters(own),
+        actual=_msrp_parameters(offer) if offer else None,
+        message="the offer keeps the client's MSRP m-line, accept-types and "
+        "accept-wrapped-types",
+        evidence=ev,
+    )
+    expect_equal(
+        tc.recorder,
         "PF-8.2.1-4.n",
         expected=pf.host,
         actual=incoming.incoming.source.host,
         message="the INVITE reaches the SIP/IP core (the tool) from the PF",
         evidence=ev,
+    )
+    incoming.reject(480)
+
+
+@pytest.mark.requirement("PF-8.2.1-4.j")
+async def test_8_2_1_4_j_recipient_list_invite_only_when_received(tc: Tc) -> None:
+    """with {a PF in the media path} ensure that
+    { when {the client's INVITE names recipient-list-invite in neither Supported nor Require}
+      then {the PF's INVITE has Supported with timer and without recipient-list-invite} }"""
+    cf = await tc.cf()
+    client = await tc.client(tc.pixit.users[0].uri, 0)
+    session = await send_group_invite(client, tc.pixit, GroupInvite(omit=("Require",)))
+    sent = session.sent
+    original = set(get_option_tags(sent, "Supported")) | set(get_option_tags(sent, "Require"))
+    if "recipient-list-invite" in original:
+        raise LocalProtocolError("the client's INVITE still names recipient-list-invite")
+    incoming = await cf.expect_invite(
+        within=tc.guards.sip, conversation_id=session.conversation_id
+    )
+    got = incoming.request
+    tags = set(get_option_tags(got, "Supported"))
+    expect_equal(
+        tc.recorder,
+        "PF-8.2.1-4.j",
+        expected=(True, False),
+        actual=("timer" in tags, "recipient-list-invite" in tags),
+        message="(timer, recipient-list-invite) in the Supported of the PF's INVITE",
+        evidence=[sip_evidence(sent, "the client's INVITE"), sip_evidence(got, "the PF's INVITE")],
     )
     incoming.reject(480)
 
@@ -382,6 +512,7 @@ async def test_8_2_1_4_c_iv_2_configured_asserted_service(tc: Tc) -> None:
 
 
 @pytest.mark.requirement(
+    "PF-8.2.1-4.e",
     "PF-8.2.1-200OK-2",
     "PF-8.2.1-200OK-3",
     "PF-8.2.1-200OK-4",
@@ -395,13 +526,22 @@ async def test_8_2_1_200_ok_towards_the_client(tc: Tc) -> None:
     { when {the CF answers the PF's INVITE with 200 OK, Contact <focus>;isfocus}
       then {the client gets a 200 OK with a CPM Server header, an SDP answer with
             a=setup:passive and the PF's path, the focus Contact copied; and the
-            client's ACK reaches the CF} }"""
+            client's ACK and BYE reach the CF in its own dialog} }"""
     cf = await tc.cf()
     client = await tc.client(tc.pixit.users[0].uri, 0)
     session = await send_group_invite(client, tc.pixit)
     incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     cf_session = await incoming.accept()
-    answer = await session.handle.final(within=tc.guards.sip)
+    final = await expect_arrival(
+        tc.recorder,
+        "PF-8.2.1-200OK-7",
+        session.handle.final(within=tc.guards.sip),
+        expected="the PF's final response reaches the client through the SIP/IP core",
+        evidence=[sip_evidence(incoming.response, "the CF's 200")] if incoming.response else None,
+    )
+    if final is None:
+        return
+    answer = final
     ev = [
         sip_evidence(incoming.response, "the CF's 200") if incoming.response else None,
         sip_evidence(answer, "the 200 the client received"),
@@ -415,7 +555,6 @@ async def test_8_2_1_200_ok_towards_the_client(tc: Tc) -> None:
         evidence=evs,
         fatal=True,
     )
-    expect_equal(tc.recorder, "PF-8.2.1-200OK-7", expected=200, actual=answer.status, evidence=evs)
     server = answer.headers.get("Server")
     expect_true(
         tc.recorder,
@@ -433,6 +572,15 @@ async def test_8_2_1_200_ok_towards_the_client(tc: Tc) -> None:
         msrp is not None and bool(msrp.path) and cf_path not in (msrp.path or []),
         expected="an MSRP answer with the PF's own path",
         actual=msrp.path if msrp else None,
+        evidence=evs,
+    )
+    cf_answer = msrp_media(incoming.response) if incoming.response else None
+    expect_equal(
+        tc.recorder,
+        "PF-8.2.1-200OK-4",
+        expected=_msrp_parameters(cf_answer) if cf_answer else None,
+        actual=_msrp_parameters(msrp) if msrp else None,
+        message="the answer keeps the CF's MSRP m-line, accept-types and accept-wrapped-types",
         evidence=evs,
     )
     expect_equal(
@@ -477,7 +625,21 @@ async def test_8_2_1_200_ok_towards_the_client(tc: Tc) -> None:
             actual=ack.request.method,
             evidence=[*evs, sip_evidence(ack.request, "the ACK the CF received")],
         )
+    # 4.e: a B2BUA relays in-dialog requests: the client's BYE goes on in the CF's dialog
     await session.handle.bye()
+    relayed = await expect_arrival(
+        tc.recorder,
+        "PF-8.2.1-4.e",
+        cf.expect_request(
+            "BYE",
+            within=tc.guards.sip,
+            match=lambda r: r.request.call_id == incoming.request.call_id,
+        ),
+        expected="the client's BYE relayed by the PF in the CF's dialog",
+        evidence=evs,
+    )
+    if relayed is not None:
+        relayed.respond(200)
 
 
 @pytest.mark.requirement("PF-8.2.1-200OK-5-own")
