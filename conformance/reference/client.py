@@ -462,6 +462,10 @@ class ReferenceClient(SipElement):
             return
         wanted = {v.strip().lower() for d in message.disposition_notification
                   for v in d.split(",")}
+        if call.kind is CallKind.INACTIVE and self.faults.on(
+            "client.deferred-messages-not-received"
+        ):
+            return  # answered 200 by the MSRP layer, never taken as received
         if "positive-delivery" in wanted and message.imdn_message_id:
             self._send_imdn(call, message)
 
@@ -625,8 +629,10 @@ class ReferenceClient(SipElement):
         ])
         headers = [("Accept-Contact", f"*;{icsi_param(ICSI_SESSION)}"),
                    ("User-Agent", CPM_CLIENT_RELEASE), ("Content-Type", content_type)]
+        contribution = (secrets.token_hex(12) if self.faults.on("client.rejoin-new-contribution-id")
+                        else session.contribution_id)
         for name, value in ((CONVERSATION_ID, session.conversation_id),
-                            (CONTRIBUTION_ID, session.contribution_id)):
+                            (CONTRIBUTION_ID, contribution)):
             if value:
                 headers.append((name, value))
         invite = self._out_of_dialog("INVITE", session.focus, headers, body)

@@ -267,6 +267,8 @@ def build_incoming_ok(
     headers += [("Session-Expires", value), ("Require", "timer"), ("Allow", allow)]
     headers = [(n, v) for n, v in headers if v]
     # 8.a.vii: the MSRP answer: own path, sendrecv, setup passive, msrp-cema
+    if faults.on("pf.term-answer-no-sdp"):
+        return response_to(request, 200, "OK", to_tag=to_tag, headers=headers)
     answer = build_msrp_sdp(
         host=msrp_host,
         port=0 if faults.on("pf.term-answer-not-msrp") else msrp_port,
@@ -804,6 +806,10 @@ class TerminatingSide:
         focus = contacts[0].uri if contacts and contacts[0].isfocus else None
         if part is None and focus is None:
             return None
+        if self.faults.on("pf.term-gso-wrong-identity"):
+            focus = session.user
+        if self.faults.on("pf.term-gso-wrong-participants"):
+            part = None
         return session_group_state(session.user, part, focus)
 
 
