@@ -504,6 +504,10 @@ class ReferenceClient(SipElement):
             # 2.a.i.2: "to send back delivery notification" in this session
             call.channel.send_message(call.msrp_session, cpim, "message/cpim")
             return
+        if (call.kind is CallKind.INACTIVE and call.channel is not None
+                and call.msrp_session is not None
+                and self.faults.on("client.imdn-also-over-msrp-when-inactive")):
+            call.channel.send_message(call.msrp_session, cpim, "message/cpim")
         # 1.a.ii: "SHALL send the disposition notifications back over SIP MESSAGE"
         if not sender:
             log.warning("%s: no CPIM From to send the IMDN to", self.user)

@@ -111,6 +111,13 @@ FAULTS: tuple[Fault, ...] = (
         ("CLIENT-7.3.11-3",),
         "The re-join INVITE carries a new Contribution-ID instead of the group session's.",
     ),
+    Fault(
+        "client.imdn-also-over-msrp-when-inactive",
+        "client",
+        ("CLIENT-7.3.11-1.a.ii",),
+        "In the inactive (sendonly) deferred delivery the client sends each delivery "
+        "notification in a SIP MESSAGE and also over the sendonly MSRP session.",
+    ),
 )
 
 __all__ = ["FAULTS"]
