@@ -62,6 +62,12 @@ FAULTS: tuple[Fault, ...] = (
         "A user with do-not-disturb gets the invitation instead of 480.",
     ),
     Fault(
+        "pf.term-dnd-client-invited",
+        "pf",
+        ("PF-8.3.2-4",),
+        "A user with do-not-disturb: the CF gets 480, yet the user's client is invited.",
+    ),
+    Fault(
         "pf.term-sdp-policy-ignored",
         "pf",
         ("PF-8.3.2-5",),

@@ -22,6 +22,7 @@ through the :class:`~conformance.reference.pf.service.ParticipatingFunction`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 
@@ -479,6 +480,9 @@ class TerminatingSide:
         if rejection is not None:
             log.info("terminating INVITE for %s rejected: %s", user, rejection.status)
             self._reject(incoming, rejection)
+            if (rejection.status == 480 and prefs.do_not_disturb
+                    and self.faults.on("pf.term-dnd-client-invited")):
+                pf.spawn(self._disturb(request, user))
             return
         media: MediaDescription | None
         try:
@@ -517,6 +521,31 @@ class TerminatingSide:
             self._reject(incoming, Rejection(480, "Temporarily Unavailable"))
             return
         await self._b2bua(incoming, user, body, media, targets)
+
+    async def _disturb(self, request: SipRequest, user: str) -> None:
+        """A fault's behaviour: the CF got 480 for do-not-disturb, yet the user's clients
+        are invited (whatever they answer is dropped)."""
+        pf = self.pf
+        try:
+            body = split_body(request)
+            media = msrp_media(body.sdp)
+        except RemoteProtocolError:
+            return
+        if media is None:
+            return
+        for binding in pf.registrations.bindings(user, pf.loop.time()):
+            sid = secrets.token_hex(8)
+            offer = derived_sdp(media, host=pf.msrp.address().host,
+                                port=pf.msrp.address().port, path=[pf.msrp.uri(sid)],
+                                setup="actpass")
+            invite = build_fork_invite(
+                request, binding, user=user, policy=pf.policy, faults=self.faults,
+                via=pf.via(), contact_uri=pf.own_uri(sid),
+                record_route=pf.b2bua_record_route, offer=offer, body=body,
+            )
+            with contextlib.suppress(Exception):
+                handle = await pf.sip.request(invite, pf.destination(binding.contact))
+                await handle.outcome(pf.config.timers.b)
 
     def _proxy(self, incoming: IncomingRequest, unsuitable: list[Binding]) -> None:
         pf = self.pf
