@@ -260,6 +260,21 @@ FAULTS: tuple[Fault, ...] = (
         "Each new Group State Object of a session repeats the state of its first one: the "
         "object with the latest timestamp does not hold the last state.",
     ),
+    Fault(
+        "pf.forward-notify-not-relayed",
+        "pf",
+        ("PF-8.2.3-RCV-5",),
+        "Forward mode: the CF's NOTIFYs in a forwarded client subscription are answered 200 "
+        "but never relayed to the client.",
+        pics=FORWARD_MODE,
+    ),
+    Fault(
+        "pf.gso-offline-storage-alone-ignored",
+        "pf",
+        ("PF-8.2.3-RCV-3",),
+        "No Group State Object is stored when <allow-offline-storage> alone is true (only "
+        "<allow-store> counts).",
+    ),
 )
 
 __all__ = ["FAULTS"]

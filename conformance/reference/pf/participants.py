@@ -454,7 +454,9 @@ class Participants:
         if pf.store is None or not sub.contribution_id:
             return
         prefs = await fetch_preferences(pf.config.xdms_url, sub.user)
-        allowed = prefs.allow_store or prefs.allow_offline_storage
+        allowed = prefs.allow_store or (
+            prefs.allow_offline_storage
+            and not self.faults.on("pf.gso-offline-storage-alone-ignored"))
         if not allowed and not self.faults.on("pf.gso-stored-without-preference"):
             return
         if self.faults.on("pf.gso-not-stored-on-noresource"):
