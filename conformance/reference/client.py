@@ -462,6 +462,10 @@ class ReferenceClient(SipElement):
             return
         wanted = {v.strip().lower() for d in message.disposition_notification
                   for v in d.split(",")}
+        if call.kind is CallKind.INACTIVE and self.faults.on(
+            "client.deferred-messages-not-received"
+        ):
+            return  # answered 200 by the MSRP layer, never taken as received
         if "positive-delivery" in wanted and message.imdn_message_id:
             self._send_imdn(call, message)
 
@@ -500,6 +504,10 @@ class ReferenceClient(SipElement):
             # 2.a.i.2: "to send back delivery notification" in this session
             call.channel.send_message(call.msrp_session, cpim, "message/cpim")
             return
+        if (call.kind is CallKind.INACTIVE and call.channel is not None
+                and call.msrp_session is not None
+                and self.faults.on("client.imdn-also-over-msrp-when-inactive")):
+            call.channel.send_message(call.msrp_session, cpim, "message/cpim")
         # 1.a.ii: "SHALL send the disposition notifications back over SIP MESSAGE"
         if not sender:
             log.warning("%s: no CPIM From to send the IMDN to", self.user)
@@ -625,8 +633,10 @@ class ReferenceClient(SipElement):
         ])
         headers = [("Accept-Contact", f"*;{icsi_param(ICSI_SESSION)}"),
                    ("User-Agent", CPM_CLIENT_RELEASE), ("Content-Type", content_type)]
+        contribution = (secrets.token_hex(12) if self.faults.on("client.rejoin-new-contribution-id")
+                        else session.contribution_id)
         for name, value in ((CONVERSATION_ID, session.conversation_id),
-                            (CONTRIBUTION_ID, session.contribution_id)):
+                            (CONTRIBUTION_ID, contribution)):
             if value:
                 headers.append((name, value))
         invite = self._out_of_dialog("INVITE", session.focus, headers, body)

@@ -110,6 +110,19 @@ async def accept_focus_subscription(
     return sub
 
 
+async def refuse_focus_subscription(tc: Tc) -> IncomingSubscribe | None:
+    """The PF's SUBSCRIBE to the focus of 8.3.2 200 OK step 3 (when it sends one within
+    the SIP guard), refused with 480 so that the PF holds no subscription to the focus;
+    None when none came."""
+    cf = await tc.cf()
+    try:
+        sub = await cf.expect_subscribe(within=tc.guards.sip)
+    except WaitTimeout:
+        return None
+    sub.reject(480)
+    return sub
+
+
 async def client_b_gone(
     tc: Tc, leg: GroupLeg, users: tuple[str, ...] | None = None
 ) -> IncomingSubscribe | None:
@@ -226,5 +239,6 @@ __all__ = [
     "deliveries",
     "in_subscription",
     "received",
+    "refuse_focus_subscription",
     "rejoin",
 ]

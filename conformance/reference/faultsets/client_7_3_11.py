@@ -98,6 +98,26 @@ FAULTS: tuple[Fault, ...] = (
         "With an established sendrecv session the client sends a new message in a new re-join "
         "INVITE instead of that session.",
     ),
+    Fault(
+        "client.deferred-messages-not-received",
+        "client",
+        ("CLIENT-7.3.11-1.a.i",),
+        "Chat messages of an inactive deferred delivery (a=sendonly) are answered 200 but "
+        "never taken as received: no delivery notification names them.",
+    ),
+    Fault(
+        "client.rejoin-new-contribution-id",
+        "client",
+        ("CLIENT-7.3.11-3",),
+        "The re-join INVITE carries a new Contribution-ID instead of the group session's.",
+    ),
+    Fault(
+        "client.imdn-also-over-msrp-when-inactive",
+        "client",
+        ("CLIENT-7.3.11-1.a.ii",),
+        "In the inactive (sendonly) deferred delivery the client sends each delivery "
+        "notification in a SIP MESSAGE and also over the sendonly MSRP session.",
+    ),
 )
 
 __all__ = ["FAULTS"]

@@ -233,6 +233,48 @@ FAULTS: tuple[Fault, ...] = (
         ("PF-8.2.3-RCV-3.h",),
         "The Group State Object has no policy (keywords).",
     ),
+    Fault(
+        "pf.subscribe-no-expires",
+        "pf",
+        ("PF-8.2.3-SUB-1",),
+        "The PF's SUBSCRIBE to the focus carries no Expires header field.",
+    ),
+    Fault(
+        "pf.client-subscribe-no-initial-notify",
+        "pf",
+        ("PF-8.2.3-CLSUB-RECEIVE",),
+        "A client's SUBSCRIBE linked to the PF's held subscription gets 200 but no initial "
+        "NOTIFY.",
+    ),
+    Fault(
+        "pf.local-notify-without-state",
+        "pf",
+        ("PF-8.2.3-CLSUB-LOCAL-NOTIFY",),
+        "The NOTIFY answered locally (no session at the CF) carries no conference state "
+        "instead of the kept Participant Information.",
+    ),
+    Fault(
+        "pf.gso-snapshot-keeps-first-state",
+        "pf",
+        ("PF-8.2.3-RCV-3-new",),
+        "Each new Group State Object of a session repeats the state of its first one: the "
+        "object with the latest timestamp does not hold the last state.",
+    ),
+    Fault(
+        "pf.forward-notify-not-relayed",
+        "pf",
+        ("PF-8.2.3-RCV-5",),
+        "Forward mode: the CF's NOTIFYs in a forwarded client subscription are answered 200 "
+        "but never relayed to the client.",
+        pics=FORWARD_MODE,
+    ),
+    Fault(
+        "pf.gso-offline-storage-alone-ignored",
+        "pf",
+        ("PF-8.2.3-RCV-3",),
+        "No Group State Object is stored when <allow-offline-storage> alone is true (only "
+        "<allow-store> counts).",
+    ),
 )
 
 __all__ = ["FAULTS"]

@@ -62,6 +62,12 @@ FAULTS: tuple[Fault, ...] = (
         "A user with do-not-disturb gets the invitation instead of 480.",
     ),
     Fault(
+        "pf.term-dnd-client-invited",
+        "pf",
+        ("PF-8.3.2-4",),
+        "A user with do-not-disturb: the CF gets 480, yet the user's client is invited.",
+    ),
+    Fault(
         "pf.term-sdp-policy-ignored",
         "pf",
         ("PF-8.3.2-5",),
@@ -309,6 +315,20 @@ FAULTS: tuple[Fault, ...] = (
         "No Group State Object is stored for the group session.",
     ),
     Fault(
+        "pf.term-gso-wrong-identity",
+        "pf",
+        ("PF-8.3.2-200OK-2-gso",),
+        "The Group State Object's lastfocussessionid is the user's own URI, not the focus of "
+        "the CF's INVITE.",
+    ),
+    Fault(
+        "pf.term-gso-wrong-participants",
+        "pf",
+        ("PF-8.3.2-200OK-2-gso",),
+        "The Group State Object lists the served user alone, not the CF's INVITE's resource "
+        "list.",
+    ),
+    Fault(
         "pf.term-session-info-duplicated",
         "pf",
         ("PF-8.3.2-200OK-2.a.i",),
@@ -381,6 +401,12 @@ FAULTS: tuple[Fault, ...] = (
         ("PF-8.3.2-9.e",),
         "Without a suitable client the proxy forwards anyway instead of 480.",
         pics=PROXY_MODE_NO_DEFERRED_DELIVERY,
+    ),
+    Fault(
+        "pf.term-answer-no-sdp",
+        "pf",
+        ("PF-8.3.2-8.a.vii",),
+        "The 200 OK to the CF's INVITE carries no SDP answer.",
     ),
 )
 

@@ -63,6 +63,12 @@ FAULTS: tuple[Fault, ...] = (
         ("PF-8.3.2.9-B-1", "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS"),
         "Trigger B: after the client's re-join the PF still invites the client.",
     ),
+    Fault(
+        "pf.client-bye-answered-500",
+        "pf",
+        ("PF-8.3.2.9-BYE",),
+        "A client's BYE in a terminating group session is answered 500 instead of 200.",
+    ),
 )
 
 __all__ = ["FAULTS"]

@@ -81,6 +81,20 @@ FAULTS: tuple[Fault, ...] = (
         ("PF-8.6-2.a.ii.1",),
         "Step 2.a.ii.1: copies to the user's other clients carry no Message-Direction: sent.",
     ),
+    Fault(
+        "pf.single-client-display-imdn-ignored",
+        "pf",
+        ("PF-8.6-2.a.i.1.a",),
+        "Step 2.a.i.1: an IMDN carrying a display notification does not count as the user's "
+        "choice of a client.",
+    ),
+    Fault(
+        "pf.single-client-any-content-chooses",
+        "pf",
+        ("PF-8.6-2.a.i.1.a",),
+        "Step 2.a.i.1: any MSRP content (an IMDN carrying a delivery notification too) counts "
+        "as the user's choice of a client.",
+    ),
 )
 
 __all__ = ["FAULTS"]

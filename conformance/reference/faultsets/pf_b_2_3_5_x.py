@@ -22,6 +22,13 @@ FAULTS: tuple[Fault, ...] = (
         "cpm.deferred icsi-ref.",
     ),
     Fault(
+        "pf.deferred-subscribe-no-first-notify",
+        "pf",
+        ("SD-B.2.3.5.X-4",),
+        "Client B's SUBSCRIBE during the inactive delivery gets 200 but no NOTIFY before the "
+        "SENDs: only the terminating NOTIFY of step 6 comes.",
+    ),
+    Fault(
         "pf.deferred-first-notify-full-list",
         "pf",
         ("SD-B.2.3.5.X-4-only-b",),
@@ -32,6 +39,13 @@ FAULTS: tuple[Fault, ...] = (
         "pf",
         ("SD-B.2.3.5.X-6", "PF-5.2.3.5-DD-FINAL-NOTIFY"),
         "No terminating NOTIFY with the final participant list after the last SEND.",
+    ),
+    Fault(
+        "pf.deferred-final-notify-before-send",
+        "pf",
+        ("SD-B.2.3.5.X-6",),
+        "The terminating NOTIFY with the final participant list is sent before the buffered "
+        "SENDs, not after the last one.",
     ),
     Fault(
         "pf.deferred-no-bye",

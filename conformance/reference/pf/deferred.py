@@ -48,7 +48,7 @@ from conformance.documents.resource_lists import (
     build_resource_list,
     parse_resource_list,
 )
-from conformance.errors import LocalProtocolError, RemoteProtocolError
+from conformance.errors import GuardTimeout, LocalProtocolError, RemoteProtocolError
 from conformance.net.msrp_pump import MsrpChannel
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.msrp.session import (
@@ -474,13 +474,26 @@ class DeferredDelivery:
         if entry.aborted:
             entry.finished.set()
             return
+        early = (not active and entry.client_sub is not None
+                 and self.faults.on("pf.deferred-final-notify-before-send"))
+        if early and entry.client_sub is not None:
+            await self._notify(entry.client_sub,
+                               self._conference(entry, self.final_participants(entry), 2),
+                               "terminated;reason=noresource")
+        last: list[Any] = []
         if leg.msrp.channel is not None and leg.msrp.session is not None:
             for body, content_type in entry.buffer:
                 try:
-                    leg.msrp.channel.send_message(leg.msrp.session, body, content_type)
+                    last = leg.msrp.channel.send_message(leg.msrp.session, body, content_type)
                 except LocalProtocolError as exc:
                     log.warning("deferred delivery SEND failed: %s", exc)
         entry.buffer.clear()
+        if not active and last and leg.msrp.channel is not None:
+            # B.2.3.5.X step 6: the final NOTIFY follows the last SEND; its answer (or the
+            # transaction's end) shows the SEND has crossed the wire (TCP and UDP are not
+            # ordered between each other)
+            with contextlib.suppress(GuardTimeout, LocalProtocolError, RemoteProtocolError):
+                await leg.msrp.channel.response(last[-1], within=pf.config.timers.t1 * 64)
         entry.done = True
         if active and not session.ended:
             # the re-connected client takes the lost leg's place
@@ -495,7 +508,8 @@ class DeferredDelivery:
             entry.finished.set()
             return
         # inactive: the final NOTIFY (B.2.3.5.X step 6, 5.2.3.5), then BYE (step 7)
-        if entry.client_sub is not None and not self.faults.on("pf.deferred-no-final-notify"):
+        if (entry.client_sub is not None and not early
+                and not self.faults.on("pf.deferred-no-final-notify")):
             body = self._conference(entry, self.final_participants(entry), 2)
             await self._notify(entry.client_sub, body, "terminated;reason=noresource")
         if leg.dialog is not None and not self.faults.on("pf.deferred-no-bye"):
@@ -536,7 +550,8 @@ class DeferredDelivery:
         users = (self.latest_participants(entry)
                  if self.faults.on("pf.deferred-first-notify-full-list") else [entry.user])
         body = self._conference(entry, users, 1)
-        self.pf.spawn(self._notify(dialog, body, f"active;expires={expires}"))
+        if not self.faults.on("pf.deferred-subscribe-no-first-notify"):
+            self.pf.spawn(self._notify(dialog, body, f"active;expires={expires}"))
         entry.subscribed.set()
         return True
 

@@ -146,6 +146,11 @@ def relay(pf: PfCore, session: B2buaSession, sender: SipLeg,
         return
     others = [leg for leg in clients if leg is not sender]
     chooses = chooses_client(content_type, body)
+    if pf.faults.on("pf.single-client-display-imdn-ignored") and _mime(content_type) == CPIM_TYPE \
+            and b"<display" in body:
+        chooses = False
+    if pf.faults.on("pf.single-client-any-content-chooses"):
+        chooses = True
     if chooses and pf.faults.on("pf.single-client-bye-on-iscomposing-ignored") and (
             ISCOMPOSING_TYPE.encode() in body or _mime(content_type) == ISCOMPOSING_TYPE):
         chooses = False

@@ -155,6 +155,8 @@ class Participants:
         self._client: dict[tuple[str, str], FocusSubscription] = {}
         #: the latest state per (user, focus), kept after the subscription ended (step 6)
         self.kept: dict[tuple[str, str], ConferenceInfo] = {}
+        #: the state of the first Group State Object per folder (one fault's memory)
+        self._first_snapshot: dict[str, ConferenceInfo] = {}
         #: sessions by (user, focus) (to tell "established session" from stored content)
         self._sessions: dict[tuple[str, str], B2buaSession] = {}
         #: conference-info over MSRP (8.6 step 2.b, RCV step 4)
@@ -245,6 +247,8 @@ class Participants:
             ("Expires", str(SUBSCRIBE_EXPIRES)),
             ("Accept", CONFERENCE_INFO_TYPE),
         ]
+        if on("pf.subscribe-no-expires"):
+            headers = [(n, v) for n, v in headers if n != "Expires"]
         if not on("pf.subscribe-no-accept-contact"):
             headers.append(("Accept-Contact", format_contact_preference([icsi])))
         if not on("pf.subscribe-no-asserted-service"):
@@ -450,11 +454,16 @@ class Participants:
         if pf.store is None or not sub.contribution_id:
             return
         prefs = await fetch_preferences(pf.config.xdms_url, sub.user)
-        allowed = prefs.allow_store or prefs.allow_offline_storage
+        allowed = prefs.allow_store or (
+            prefs.allow_offline_storage
+            and not self.faults.on("pf.gso-offline-storage-alone-ignored"))
         if not allowed and not self.faults.on("pf.gso-stored-without-preference"):
             return
         if self.faults.on("pf.gso-not-stored-on-noresource"):
             return
+        if self.faults.on("pf.gso-snapshot-keeps-first-state"):
+            view = self._first_snapshot.setdefault(
+                session_history_folder(sub.contribution_id), view)
         xml = build_group_state(group_state_of(view, self.faults))
         data = build_group_state_object(
             xml,
@@ -524,6 +533,8 @@ class Participants:
         if session is None and sub is None and not self.faults.on("pf.no-local-notify"):
             # the MAY of 8.2.3: no session at the CF, answer from the kept state
             kept = self.kept.get((user, focus))
+            if self.faults.on("pf.local-notify-without-state"):
+                kept = None
             body = build_conference_info(kept) if kept is not None else b""
             self.notify_client(client, body, "terminated;reason=noresource")
             return
@@ -551,6 +562,8 @@ class Participants:
             return
         sub.clients.append(client)
         self._client[(dialog.call_id, dialog.local_tag)] = sub
+        if self.faults.on("pf.client-subscribe-no-initial-notify"):
+            return
         view = sub.state.view
         body = build_conference_info(view) if view is not None else b""
         self.notify_client(client, body, f"active;expires={expires}")

@@ -228,7 +228,11 @@ class ParticipatingFunction:
         except RemoteProtocolError:
             incoming.respond(500)
             return
-        incoming.respond(200)
+        if (self.faults.on("pf.client-bye-answered-500") and session.terminating
+                and leg is session.user_leg):
+            incoming.respond(500)
+        else:
+            incoming.respond(200)
         if self.deferred.on_bye(session, leg, incoming.request):  # 8.3.2.9 case 1
             return
         self.end(session, leg)

@@ -141,6 +141,8 @@ class SubscribeForwarder:
             with contextlib.suppress(RemoteProtocolError):
                 relay.upstream.receive_request(request)
         incoming.respond(200)
+        if self.pf.faults.on("pf.forward-notify-not-relayed"):
+            return
         if relay.downstream is None:
             relay.pending.append(request)
             return

@@ -22,6 +22,7 @@ through the :class:`~conformance.reference.pf.core.PfCore`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 
@@ -267,6 +268,8 @@ def build_incoming_ok(
     headers += [("Session-Expires", value), ("Require", "timer"), ("Allow", allow)]
     headers = [(n, v) for n, v in headers if v]
     # 8.a.vii: the MSRP answer: own path, sendrecv, setup passive, msrp-cema
+    if faults.on("pf.term-answer-no-sdp"):
+        return response_to(request, 200, "OK", to_tag=to_tag, headers=headers)
     answer = build_msrp_sdp(
         host=msrp_host,
         port=0 if faults.on("pf.term-answer-not-msrp") else msrp_port,
@@ -477,6 +480,9 @@ class TerminatingSide:
         if rejection is not None:
             log.info("terminating INVITE for %s rejected: %s", user, rejection.status)
             self._reject(incoming, rejection)
+            if (rejection.status == 480 and prefs.do_not_disturb
+                    and self.faults.on("pf.term-dnd-client-invited")):
+                pf.spawn(self._disturb(request, user))
             return
         media: MediaDescription | None
         try:
@@ -515,6 +521,31 @@ class TerminatingSide:
             self._reject(incoming, Rejection(480, "Temporarily Unavailable"))
             return
         await self._b2bua(incoming, user, body, media, targets)
+
+    async def _disturb(self, request: SipRequest, user: str) -> None:
+        """A fault's behaviour: the CF got 480 for do-not-disturb, yet the user's clients
+        are invited (whatever they answer is dropped)."""
+        pf = self.pf
+        try:
+            body = split_body(request)
+            media = msrp_media(body.sdp)
+        except RemoteProtocolError:
+            return
+        if media is None:
+            return
+        for binding in pf.registrations.bindings(user, pf.loop.time()):
+            sid = secrets.token_hex(8)
+            offer = derived_sdp(media, host=pf.msrp.address().host,
+                                port=pf.msrp.address().port, path=[pf.msrp.uri(sid)],
+                                setup="actpass")
+            invite = build_fork_invite(
+                request, binding, user=user, policy=pf.policy, faults=self.faults,
+                via=pf.via(), contact_uri=pf.own_uri(sid),
+                record_route=pf.b2bua_record_route, offer=offer, body=body,
+            )
+            with contextlib.suppress(Exception):
+                handle = await pf.sip.request(invite, pf.destination(binding.contact))
+                await handle.outcome(pf.config.timers.b)
 
     def _proxy(self, incoming: IncomingRequest, unsuitable: list[Binding]) -> None:
         pf = self.pf
@@ -804,6 +835,10 @@ class TerminatingSide:
         focus = contacts[0].uri if contacts and contacts[0].isfocus else None
         if part is None and focus is None:
             return None
+        if self.faults.on("pf.term-gso-wrong-identity"):
+            focus = session.user
+        if self.faults.on("pf.term-gso-wrong-participants"):
+            part = None
         return session_group_state(session.user, part, focus)
 
 

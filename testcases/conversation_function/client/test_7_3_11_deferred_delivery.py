@@ -6,6 +6,8 @@ first user of the profile. Expected values are written here from seed 001 7.3.11
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from conformance.catalog.profile import Pixit
@@ -119,8 +121,13 @@ async def test_7_3_11_1_inactive_deferred_delivery(tc: Tc) -> None:
     sender = others(tc.pixit)[0]
     pf.own(sender)
     mid = invite.send_stored("stored while offline", sender=sender)
-    message = await absent(pf, "MESSAGE", sender, within=tc.guards.sip)
-    over_msrp = await msrp_cpim(invite, IMDN_TYPE, within=0.0)
+    # both observed over the same bounded window (the SIP guard): the MESSAGE that must
+    # come, and the IMDN over the sendonly MSRP session that must not
+    window = tc.guards.sip
+    message, over_msrp = await asyncio.gather(
+        absent(pf, "MESSAGE", sender, within=window),
+        msrp_cpim(invite, IMDN_TYPE, within=window),
+    )
     reported = [
         m
         for m in (
@@ -148,6 +155,15 @@ async def test_7_3_11_1_inactive_deferred_delivery(tc: Tc) -> None:
         expected=mid,
         actual=_imdn_message_id(message.request.body) if message else None,
         message="the delivery notification comes back in SIP MESSAGE",
+        evidence=ev,
+    )
+    expect_true(
+        tc.recorder,
+        "CLIENT-7.3.11-1.a.ii",
+        over_msrp is None,
+        expected=f"no IMDN over the sendonly MSRP session (observed for {window:.2f} s, "
+        "the SIP guard)",
+        actual="an IMDN in a SEND" if over_msrp is not None else "none",
         evidence=ev,
     )
     await invite.bye()

@@ -19,7 +19,8 @@ from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.dialog import uri_of
 from conformance.roles.cf import IncomingSubscribe
-from conformance.testcases.procedures import pf_address, sip_evidence
+from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
+from conformance.testcases.procedures.deferred import conference_body
 from conformance.testcases.procedures.participants import subscribed
 
 
@@ -34,6 +35,7 @@ def _in_dialog(call_id: str | None) -> Callable[[IncomingRequest], bool]:
     "PF-8.2.3-CLSUB-FORWARD",
     "PF-8.2.3-CLSUB-FORWARD-TERMINATE",
     "PF-5.2.3.5-FWD-SUB",
+    "PF-8.2.3-RCV-5",
 )
 async def test_8_2_3_client_subscribe_forwarded(tc: Tc) -> None:
     """with {a PF claiming forward mode, in a group session, whose own subscription to the
@@ -41,7 +43,10 @@ async def test_8_2_3_client_subscribe_forwarded(tc: Tc) -> None:
     { when {the user's client sends a conference SUBSCRIBE for the session to the PF}
       then {the client's SUBSCRIBE reaches the CF through the SIP/IP core with the group
             session identity (the focus) as Request-URI, and the PF terminates its own
-            subscription (a SUBSCRIBE with Expires: 0 in its own dialog)} }"""
+            subscription (a SUBSCRIBE with Expires: 0 in its own dialog)}
+    and { when {the CF notifies in the forwarded subscription}
+      then {the client receives that Participant Information in a NOTIFY of its
+            subscription} }"""
     cf = await tc.cf()
     fs, own = await subscribed(tc)
     focus = fs.cf_session.focus_uri
@@ -101,4 +106,27 @@ async def test_8_2_3_client_subscribe_forwarded(tc: Tc) -> None:
     if forwarded is not None:
         forwarded.accept()
         await handle.final(tc.guards.sip)
+        # RCV-5 (5.2.3.5 FORWARD-SUPPORT): the CF's notification reaches the client
+        body = conference_body(focus, (user, tc.pixit.users[1].uri))
+        await forwarded.notify(body)
+        call_id = handle.request.call_id
+        relayed = await expect_arrival(
+            tc.recorder,
+            "PF-8.2.3-RCV-5",
+            fs.client.expect_request(
+                "NOTIFY", within=tc.guards.sip, match=lambda r: r.request.call_id == call_id
+            ),
+            expected="the CF's NOTIFY relayed in the client's subscription",
+            evidence=ev,
+        )
+        if relayed is not None:
+            relayed.respond(200)
+            expect_equal(
+                tc.recorder,
+                "PF-8.2.3-RCV-5",
+                expected=body,
+                actual=relayed.request.body,
+                message="the Participant Information of the CF's NOTIFY, forwarded",
+                evidence=[*ev, sip_evidence(relayed.request, "the NOTIFY the client received")],
+            )
     await fs.session.handle.bye()

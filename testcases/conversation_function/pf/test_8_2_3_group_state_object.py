@@ -375,8 +375,10 @@ def _icon_source_markup(raw: bytes) -> list[str]:
     "PF-8.2.3-RCV-3.f.i-empty",
     "PF-8.2.3-RCV-3",
 )
-async def test_8_2_3_group_state_object_snapshots(tc: Tc) -> None:
-    """with {a user with only <allow-store> true, a group session the user joins twice
+@pytest.mark.parametrize("preference", ["allow-store", "allow-offline-storage"])
+async def test_8_2_3_group_state_object_snapshots(tc: Tc, preference: str) -> None:
+    """with {a user with only <allow-store> true (or only <allow-offline-storage> true:
+    either one is the condition of step 2), a group session the user joins twice
     (same Conversation-ID and Contribution-ID)} ensure that
     { when {each time the CF notifies a state whose icon has an empty <source> and then
             ends the subscription with terminated;reason=noresource}
@@ -385,7 +387,11 @@ async def test_8_2_3_group_state_object_snapshots(tc: Tc) -> None:
             is written} }"""
     xdms = tc.xdms_preferences()
     user = tc.pixit.users[0].uri
-    xdms.set_preferences(user, allow_store=True, allow_offline_storage=False)
+    xdms.set_preferences(
+        user,
+        allow_store=preference == "allow-store",
+        allow_offline_storage=preference == "allow-offline-storage",
+    )
     bob, frank = _uri("bob", user), _uri("frank", user)
     ids = new_ids()
     folder = session_history_folder(ids[1])

@@ -28,6 +28,7 @@ from conformance.testcases.procedures.deferred import (
     deliveries,
     in_subscription,
     received,
+    refuse_focus_subscription,
     rejoin,
 )
 
@@ -187,18 +188,22 @@ async def test_8_3_2_9_3_msrp_setup_fails(tc: Tc) -> None:
 
 
 @pytest.mark.requirement("PF-8.3.2.9-SUBSCRIBE")
-async def test_8_3_2_9_subscribe_to_focus(tc: Tc) -> None:
-    """with {a group session CF <-> PF <-> client B} ensure that
+@pytest.mark.parametrize("earlier", ["accepted", "refused"])
+async def test_8_3_2_9_subscribe_to_focus(tc: Tc, earlier: str) -> None:
+    """with {a group session CF <-> PF <-> client B; the CF accepted, or refused (480),
+    the PF's subscription to the focus of 8.3.2 200 OK step 3} ensure that
     { when {client B is gone (BYE with cause 480)}
       then {the PF is subscribed to the focus of the group session (Event: conference):
             the subscription it already holds (8.3.2 200 OK step 3; one per user, 8.2.3)
-            stays, or it sends a SUBSCRIBE} }"""
+            stays, or it sends a SUBSCRIBE; holding none (refused), it sends a SUBSCRIBE} }"""
     cf = await tc.cf()
     leg = await cf_group_session(tc)
-    try:  # the subscription of 8.3.2 200 OK step 3, when the PF opened one
-        held: IncomingSubscribe | None = await accept_focus_subscription(tc, leg, leg.participants)
-    except WaitTimeout:
-        held = None
+    held: IncomingSubscribe | None = None
+    if earlier == "refused":
+        await refuse_focus_subscription(tc)
+    else:
+        with contextlib.suppress(WaitTimeout):  # 8.3.2 200 OK step 3, when the PF opened one
+            held = await accept_focus_subscription(tc, leg, leg.participants)
     await leg.invite.bye(INVOLUNTARY)
     if held is not None:
         # it must stay while the PF buffers: no un-SUBSCRIBE in it, unless a new SUBSCRIBE

@@ -8,10 +8,13 @@ from the seed text.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from conformance.checks import EvidenceRef, evidence, expect_equal, expect_true, inconclusive
 from conformance.documents.cpim import parse_cpim
+from conformance.documents.imdn import Imdn, ImdnKind, build_imdn
 from conformance.errors import DocumentError, RemoteProtocolError
 from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
@@ -38,6 +41,24 @@ ISCOMPOSING = (
     b'<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing">'
     b"<state>active</state><contenttype>text/plain</contenttype></isComposing>"
 )
+
+
+def _imdn(kind: ImdnKind, status: str) -> bytes:
+    """An IMDN (RFC 5438) of ``kind`` about a message the CF sent earlier."""
+    return build_imdn(
+        Imdn(
+            message_id="0123456789abcdef",
+            datetime="2026-01-01T00:00:00Z",
+            kind=kind,
+            status=status,
+        )
+    )
+
+
+#: the stimuli of 2.a.i.1: what the user's choice is seen in (chat message, IMDN carrying
+#: a display notification, isComposing), and a content that is none of these (an IMDN
+#: carrying a delivery notification: the client received, the user did not choose)
+CHOOSING = ("chat", "display-imdn", "iscomposing")
 
 
 def _reason(message: SipMessage) -> tuple[str, int | None] | None:
@@ -152,14 +173,17 @@ async def _close_chosen(
     bye.respond(200)
 
 
-@pytest.mark.parametrize("stimulus", ["chat", "iscomposing"])
+@pytest.mark.parametrize("stimulus", ["chat", "iscomposing", "display-imdn", "delivery-imdn"])
 @pytest.mark.requirement("PF-8.6-2.a.i.1.a", "PF-8.6-2.a.i.1.b", "PF-8.6-2.a.i.1.c")
 async def test_8_6_2_a_i_single_client(tc: Tc, stimulus: str) -> None:
     """with {a PF whose policy keeps only the client the user chooses, and two clients of
     the user that answered the CF's group invitation} ensure that
-    { when {one client sends a chat message (or an isComposing) over MSRP}
+    { when {one client sends a chat message (or an isComposing, or an IMDN carrying a
+            display notification) over MSRP}
       then {the other client gets a BYE with Reason SIP;cause=200, its MSRP session is
-            released after the 200, and the SEND reaches the CF} }"""
+            released after the 200, and the SEND reaches the CF} }
+    and { when {it sends an IMDN carrying a delivery notification (no choice of the user)}
+      then {no BYE reaches the other client within the SIP guard} }"""
     cf = await tc.cf()
     user = user_with_clients(tc.pixit, 2)
     first, second = await tc.client(user, 0), await tc.client(user, 1)
@@ -184,8 +208,41 @@ async def test_8_6_2_a_i_single_client(tc: Tc, stimulus: str) -> None:
         chooser.msrp.send_cpim(
             from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>", body=b"I take this one"
         )
-    else:
+    elif stimulus == "iscomposing":
         chooser.msrp.send(ISCOMPOSING, "application/im-iscomposing+xml")
+    else:
+        kind, status = (
+            (ImdnKind.DISPLAY, "displayed")
+            if stimulus == "display-imdn"
+            else (ImdnKind.DELIVERY, "delivered")
+        )
+        chooser.msrp.send_cpim(
+            from_=f"<{user}>",
+            to=f"<{tc.pixit.users[0].uri}>",
+            body=_imdn(kind, status),
+            content_type="message/imdn+xml",
+        )
+    if stimulus not in CHOOSING:
+        window = tc.guards.sip
+        unchosen: IncomingRequest | None = None
+        with contextlib.suppress(WaitTimeout):
+            unchosen = await _in_dialog(second, "BYE", other.request.call_id, window)
+        if unchosen is not None:
+            unchosen.respond(200)
+        expect_true(
+            tc.recorder,
+            "PF-8.6-2.a.i.1.a",
+            unchosen is None,
+            expected=f"no BYE to the other client (observed for {window:.2f} s, the SIP guard): "
+            "a delivery notification is no choice of the user",
+            actual=unchosen.request.first_line() if unchosen is not None else "none",
+            evidence=[sip_evidence(unchosen.request, "the BYE")] if unchosen else [],
+        )
+        await handle.bye()
+        for client, invite in ((first, chooser), (second, other)):
+            with contextlib.suppress(WaitTimeout):
+                (await _in_dialog(client, "BYE", invite.request.call_id, window)).respond(200)
+        return
     bye = await expect_arrival(
         tc.recorder,
         "PF-8.6-2.a.i.1.a",

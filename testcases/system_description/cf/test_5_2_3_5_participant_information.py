@@ -7,10 +7,14 @@ PF in the path). Expected values are written here from the seed text and RFC 457
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from conformance.checks import expect_equal, expect_true, inconclusive
 from conformance.fixtures.case import Tc
+from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import IncomingRequest
 from conformance.testcases.procedures import sip_evidence
 from conformance.testcases.procedures.hosted_session import (
     cf_address,
@@ -163,18 +167,34 @@ async def test_5_2_3_5_subscription_ends_with_the_session(tc: Tc) -> None:
 async def test_5_2_3_5_subscription_to_a_session_not_hosted(tc: Tc) -> None:
     """with {a CF that hosts no group session with a given identity} ensure that
     { when {a client subscribes to that identity at the CF}
-      then {the CF answers 404 Not Found} }"""
+      then {the CF answers with a 4xx error (404 Not Found expected) and sends no NOTIFY} }"""
     cf = cf_address(tc.pixit)
     alice = tc.pixit.users[0].uri
     client = await tc.client(alice, 0, register=False)
     _, answer = await subscribe(client, unknown_focus(cf), cf, tc.guards)
     # CF-5.2.3.5-HOSTS: "SHALL check that it hosts the targeted CPM Group Session"
-    expect_equal(
+    expect_true(
         tc.recorder,
         "CF-5.2.3.5-HOSTS",
-        expected=404,
+        400 <= answer.status <= 499,
+        expected="a 4xx error (404 Not Found expected)",
         actual=answer.status,
         evidence=sip_evidence(answer, "the CF's response"),
+    )
+    window = tc.guards.sip
+    notify: IncomingRequest | None = None
+    with contextlib.suppress(WaitTimeout):
+        notify = await client.expect_request("NOTIFY", within=window)
+    if notify is not None:
+        notify.respond(481)
+    expect_true(
+        tc.recorder,
+        "CF-5.2.3.5-HOSTS",
+        notify is None,
+        expected=f"no NOTIFY (observed for {window:.2f} s, the SIP guard)",
+        actual=notify.request.first_line() if notify is not None else "none",
+        evidence=[sip_evidence(answer, "the CF's response")]
+        + ([sip_evidence(notify.request, "the CF's NOTIFY")] if notify is not None else []),
     )
 
 

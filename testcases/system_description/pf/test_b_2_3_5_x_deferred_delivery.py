@@ -93,6 +93,16 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
         )
     if first is not None:
         first.respond(200)
+        state = (first.request.headers.get("Subscription-State") or "").split(";")[0]
+        expect_true(
+            tc.recorder,
+            "SD-B.2.3.5.X-4",
+            state.strip().lower() in ("active", "pending"),
+            expected="the NOTIFY of step 4 (Subscription-State active or pending), not the "
+            "terminating one of step 6",
+            actual=first.request.headers.get("Subscription-State"),
+            evidence=sip_evidence(first.request, "the first NOTIFY in client B's subscription"),
+        )
         users = [u.entity for u in parse_conference_info(first.request.body).users]
         expect_equal(
             tc.recorder,

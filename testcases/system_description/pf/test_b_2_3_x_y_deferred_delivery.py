@@ -25,6 +25,7 @@ from conformance.testcases.procedures.deferred import (
     client_returns,
     conference_body,
     deliveries,
+    refuse_focus_subscription,
     rejoin,
 )
 from conformance.testcases.procedures.deferred_invites import NEWCOMER, accept_contact, direction
@@ -49,12 +50,16 @@ def _listed(request: SipRequest) -> set[str] | None:
     "PF-8.3.2.9-A",
 )
 async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
-    """with {client B gone from a group session that goes on, a newcomer joined}
-    ensure that { when {the third-party REGISTER of client B reaches the PF}
+    """with {client B gone from a group session that goes on, a newcomer joined; the CF
+    refused (480) the PF's earlier subscription to the focus, so the PF holds none}
+    ensure that { when {client B is gone}
+      then {the PF subscribes to the focus on behalf of client B (steps 7-8)}
+    and { when {the third-party REGISTER of client B reaches the PF}
       then {the PF invites client B with cpm.session, a=sendrecv and the latest
             participants, and delivers the buffered messages over MSRP} }"""
     cf = await tc.cf()
     leg = await cf_group_session(tc)
+    await refuse_focus_subscription(tc)
     latest = (*leg.participants, NEWCOMER)
     sub = await client_b_gone(tc, leg, latest)
     expect_equal(
