@@ -197,7 +197,7 @@ def build_template(name: str, ctx: Context, uniq: str) -> bytes:
             build_part(SDP_TYPE, _msrp_offer()),
             build_part(RESOURCE_LISTS_CONTENT_TYPE, recipients,
                        disposition=f"{RECIPIENT_LIST_DISPOSITION};handling=required"),
-        ])
+        ], boundary=f"boundary-{uniq}")
         hs = [
             *_sip_base("INVITE", ctx.factory_uri, ctx, uniq),
             ("P-Asserted-Identity", f"<{ctx.users[0]}>"),
@@ -1220,6 +1220,7 @@ __all__ = [
     "check_target",
     "cmd_robustness",
     "configure_robustness",
+    "error_signature",
     "escaped",
     "generate",
     "log_errors",
