@@ -664,6 +664,8 @@ class CampaignOptions:
     start: int = 0
     #: restart a restartable SUT after a failure and go on
     keep_going: bool = False
+    #: findings replayed input by input to find their first input (later ones are not)
+    max_pinpoints: int = 5
 
 
 @dataclass
@@ -779,6 +781,7 @@ class Campaign:
         self._client: ClientEmulator | None = None
         self._session: ProbeResult | None = None
         self._live = Live()
+        self._pinpoints = 0
 
     async def _open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -945,8 +948,12 @@ class Campaign:
                     probe.detail if not probe.ok else f"{len(errors)} unhandled exception(s)"
                     " in the SUT's log", (index, stop), log=errors)
                 result.findings.append(finding)
-                if self.sut.restartable:
+                if self.sut.restartable and self._pinpoints < opts.max_pinpoints:
+                    self._pinpoints += 1
                     await self._pinpoint(finding)
+                elif self.sut.restartable and not probe.ok:
+                    result.notes.append(f"the finding after batch {index}..{stop - 1} was not"
+                                        " replayed (--max-pinpoints reached)")
                 if not (opts.keep_going and self.sut.restartable):
                     index = stop
                     if not probe.ok:
@@ -954,7 +961,8 @@ class Campaign:
                                             "stopped answering")
                         return result
                     continue
-                await self._restart()
+                if not probe.ok:
+                    await self._restart()
                 index = stop
             result.complete = True
             return result
@@ -1036,6 +1044,9 @@ def configure_robustness(parser: argparse.ArgumentParser) -> None:
                         help="guard of each probe wait, seconds (2)")
     parser.add_argument("--keep-going", action="store_true",
                         help="after a finding, restart the reference SUT and go on")
+    parser.add_argument("--max-pinpoints", type=int, default=5,
+                        help="findings replayed one input at a time to find their first"
+                             " input (5)")
     parser.add_argument("--output", default="robustness.json", metavar="FILE",
                         help="the JSON result (robustness.json)")
     parser.add_argument("--show", metavar="SEED:INDEX",
@@ -1158,7 +1169,7 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         return 2
     options = CampaignOptions(seed=args.seed, count=args.count, batch=args.batch,
                               timeout=args.timeout, start=args.start,
-                              keep_going=args.keep_going)
+                              keep_going=args.keep_going, max_pinpoints=args.max_pinpoints)
     out = Path(args.output)
     holder: list[CampaignResult] = []
 

@@ -329,3 +329,25 @@ async def test_stream_garbage_after_lost_framing_is_not_buffered(
     assert any("Content-Length" in str(inv.error) for inv in core.pump.invalid)
     received = sum(len(r.data) for r in core.capture.records if r.direction == "in")
     assert received < 16 * 1024 * 1024, received
+
+
+def _blank_list_header(name: str, blanks: int) -> bytes:
+    return (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
+            b"From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
+            + name.encode() + b": <sip:a@b>" + b" " * blanks + b"\n\r\nContent-Length: 0\r\n\r\n")
+
+
+@pytest.mark.xfail(reason="protocol/sip/uri.py _NAME_ADDR_LIST_FAST_RE backtracks"
+                          " quadratically on blanks before a bare LF (docs/robustness.md)",
+                   strict=False)
+@pytest.mark.parametrize("name", ["Contact", "Record-Route"])
+def test_a_list_header_of_blanks_parses_in_linear_time(name: str) -> None:
+    """A SUT's Contact or Record-Route of 16 KB blanks ending in a bare LF: parsing (in the
+    tool and in the reference SUT alike) must take milliseconds; 64 KB took ~20 s, so one
+    such datagram froze the event loop beyond every guard."""
+    from conformance.errors import RemoteProtocolError as Rpe
+
+    began = time.monotonic()
+    with pytest.raises(Rpe):
+        parse_message(_blank_list_header(name, 16_000))
+    assert time.monotonic() - began < 0.1
