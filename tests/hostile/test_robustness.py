@@ -252,3 +252,52 @@ async def test_a_bounded_campaign_finds_the_reference_sut_alive(
     for f in result.findings:  # an unhandled exception is pinned to an input
         assert f.first is not None, result.summary()
     assert pids and not any(_alive(p) for p in pids)
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+@pytest.mark.timeout(120)
+async def test_sigterm_stops_the_reference_sut_and_writes_the_results(tmp_path: object) -> None:
+    import json
+    import signal
+    import sys
+    from pathlib import Path
+
+    out = Path(str(tmp_path)) / "robustness.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "conformance.robustness", "--count", "100000", "--batch", "50",
+        "--output", str(out), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    children: list[int] = []
+    try:
+        while loop.time() < deadline and process.returncode is None:
+            children = _children(process.pid)
+            if children:
+                break
+            await asyncio.sleep(0.1)  # probe interval while the SUT starts; the guard decides
+        assert children, "the campaign started no reference SUT"
+        await asyncio.sleep(1.0)  # let some inputs go out (not a decision)
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 130, stdout
+    result = json.loads(out.read_text())
+    assert "interrupted" in result["notes"] and not result["complete"]
+    assert not any(_alive(c) for c in children)
