@@ -221,16 +221,30 @@ def _imap_server(mode: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWri
             elif cmd == "LOGIN":
                 out = f"{tag} OK logged in\r\n"
             elif cmd == "LOGOUT":
-                out = f"* BYE\r\n{tag} OK\r\n"
+                out = f"* BYE\r\n{tag} OK done\r\n"
             elif mode == "silent":
                 await asyncio.sleep(30)
                 return
             elif cmd == "LIST" and mode == "malformed list":
-                out = f'* LIST (\\HasNoChildren "/" \r\n* LIST ((( "/" x\r\n{tag} OK\r\n'
+                out = f'* LIST (\\HasNoChildren "/" \r\n* LIST ((( "/" x\r\n{tag} OK done\r\n'
             elif cmd == "LIST":
-                out = f'* LIST (\\HasNoChildren) "/" "f"\r\n{tag} OK\r\n'
+                out = f'* LIST (\\HasNoChildren) "/" "f"\r\n{tag} OK done\r\n'
             elif cmd in ("SELECT", "EXAMINE"):
                 out = f"* 1 EXISTS\r\n* OK [UIDVALIDITY 1]\r\n{tag} OK [READ-ONLY] ok\r\n"
+            elif cmd == "UID" and "SEARCH" in rest.upper():
+                out = f"* SEARCH 1\r\n{tag} OK done\r\n"
+            elif cmd == "UID" and "RFC822.SIZE" in rest.upper() and mode == "size lie":
+                out = (f'* 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE "01-Jan-2020 00:00:00'
+                       f' +0000")\r\n{tag} OK done\r\n')
+            elif cmd == "UID" and mode == "size lie":
+                # claims 10 bytes, then sends a 64 MB literal
+                writer.write(b"* 1 FETCH (UID 1 BODY[] {67108864}\r\n")
+                for _ in range(64):
+                    writer.write(b"x" * (1024 * 1024))
+                    await writer.drain()
+                writer.write(f")\r\n{tag} OK done\r\n".encode())
+                await writer.drain()
+                continue
             elif cmd in ("FETCH", "UID") and mode == "literal lie":
                 out = "* 1 FETCH (UID 1 RFC822.SIZE 10 BODY[] {999999}\r\nshort"
                 writer.write(out.encode())
@@ -238,7 +252,7 @@ def _imap_server(mode: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWri
                 writer.close()
                 return
             elif cmd in ("FETCH", "UID"):
-                out = f"* 1 FETCH (UID x RFC822.SIZE -5 INTERNALDATE \"junk\")\r\n{tag} OK\r\n"
+                out = f"* 1 FETCH (UID x RFC822.SIZE -5 INTERNALDATE \"junk\")\r\n{tag} OK done\r\n"
             else:
                 out = f"{tag} BAD what\r\n"
             writer.write(out.encode("latin-1"))
@@ -247,7 +261,7 @@ def _imap_server(mode: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWri
 
 
 @pytest.mark.parametrize("mode", ["garbage greeting", "malformed list", "literal lie",
-                                  "bad fetch", "silent"])
+                                  "bad fetch", "silent", "size lie"])
 async def test_hostile_imap_store(mode: str) -> None:
     """A hostile IMAP Message Store: the reader raises ImapError (RemoteProtocolError:
     evidence about the store) or StoreUnavailable (the store cannot be used: found by the
@@ -258,9 +272,10 @@ async def test_hostile_imap_store(mode: str) -> None:
     port = server.sockets[0].getsockname()[1]
     began = time.monotonic()
     try:
-        async with open_store(f"imap://u:p@127.0.0.1:{port}/", timeout=1.0) as reader:
-            with pytest.raises((RemoteProtocolError, StoreUnavailable)):
-                await asyncio.wait_for(reader.objects("f"), 10)
+        with RssGuard(32 * 1024 * 1024):
+            async with open_store(f"imap://u:p@127.0.0.1:{port}/", timeout=1.0) as reader:
+                with pytest.raises((RemoteProtocolError, StoreUnavailable)):
+                    await asyncio.wait_for(reader.objects("f"), 10)
     finally:
         server.close()
     assert time.monotonic() - began < 8.0
