@@ -1100,7 +1100,10 @@ async def run_against(profile: SutProfile, options: CampaignOptions,
     """The campaign against ``profile``'s SUT (starting and stopping a reference SUT)."""
     external = profile.target is not Target.REFERENCE
     ctx = _profile_context(profile)
-    timers: Timers = profile.pixit.timers.sip
+    base: Timers = profile.pixit.timers.sip
+    # the probes' own transactions last the probe guard (Timer F = 64*T1 >= --timeout)
+    t1 = max(base.t1, options.timeout / 64)
+    timers = Timers(t1, max(base.t2, t1), base.t4)
     host = profile.pixit.tool_host
     problem = check_target(host, external=external)
     if problem is not None:
