@@ -740,7 +740,9 @@ class CampaignResult:
         if not self.findings:
             lines.append("  findings: none (every probe answered, no unhandled exception)")
         for f in self.findings:
-            lines.append(f"  {f.kind}: {f.detail} (after batch {f.batch[0]}..{f.batch[1] - 1})")
+            where = (f"after batch {f.batch[0]}..{f.batch[1] - 1}" if f.batch[1] > f.batch[0]
+                     else "before the first input")
+            lines.append(f"  {f.kind}: {f.detail} ({where})")
             if f.first is not None:
                 lines.append(f"    first input {f.first.id} ({f.first.template},"
                              f" {f.first.transport}, {'+'.join(f.first.operations)}):")
