@@ -301,3 +301,49 @@ async def test_sigterm_stops_the_reference_sut_and_writes_the_results(tmp_path: 
     result = json.loads(out.read_text())
     assert "interrupted" in result["notes"] and not result["complete"]
     assert not any(_alive(c) for c in children)
+
+
+def test_the_tools_parsers_survive_mutated_inputs() -> None:
+    """The campaign's inputs fed to the tool's own parsers (what it reads from a SUT):
+    each parses or raises RemoteProtocolError; nothing else."""
+    from collections.abc import Callable
+
+    from conformance.documents.cpim import parse_cpim
+    from conformance.documents.imdn import parse_imdn
+    from conformance.protocol.msrp.codec import MsrpParser, MsrpRequest
+    from conformance.protocol.sip.headers import get_contacts, get_content_type, get_vias
+    from conformance.protocol.sip.message import SipMessage, StreamParser, check_semantics
+    from conformance.protocol.sip.sdp import parse_sdp
+    from conformance.roles.client import sdp_of
+
+    def attempt(fn: Callable[[], object]) -> object:
+        try:
+            return fn()
+        except RemoteProtocolError:
+            return None
+
+    def readers(msg: SipMessage) -> list[Callable[[], object]]:
+        return [lambda: check_semantics(msg), lambda: get_vias(msg),
+                lambda: get_contacts(msg), lambda: get_content_type(msg),
+                lambda: parse_sdp(sdp_of(msg)).msrp]  # type: ignore[arg-type]
+
+    for i in range(1000):
+        item = generate(12, i)
+        data = item.data
+        if item.protocol == "sip":
+            StreamParser().feed(data)
+            try:
+                msg = parse_message(data)
+            except RemoteProtocolError:
+                continue
+            for read in readers(msg):
+                attempt(read)
+            continue
+        for out in MsrpParser().feed(data):
+            if isinstance(out, MsrpRequest) and out.body:
+                try:
+                    cpim = parse_cpim(out.body)
+                except RemoteProtocolError:
+                    continue
+                body = cpim.body
+                attempt(lambda body=body: parse_imdn(body))  # type: ignore[misc]
