@@ -43,6 +43,8 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_MESSAGES = 10_000
 DEFAULT_MAX_SIZE = 8 * 1024 * 1024
 MAX_FOLDERS = 10_000
+#: what a literal may hold beyond ``max_size`` (the headers of a FETCH answer)
+LITERAL_SLACK = 64 * 1024
 
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 
@@ -186,6 +188,7 @@ class ImapSession:
             )
         except (OSError, imapclient.exceptions.IMAPClientError) as exc:
             raise StoreUnavailable(f"cannot connect to {target.redacted()}: {exc}") from None
+        _bound_literals(client, max_size + LITERAL_SLACK)
         try:
             client.login(target.user, target.password)
         except imapclient.exceptions.LoginError as exc:
@@ -344,6 +347,28 @@ class ImapSession:
 
     def close(self) -> None:
         _shutdown(self._client)
+
+
+def _bound_literals(client: Any, limit: int) -> None:
+    """Refuse a literal the server announces over ``limit`` bytes before reading it.
+
+    The RFC822.SIZE check of :meth:`ImapSession.fetch_all` trusts the server; a literal
+    (``{n}``) is read whole by imaplib whatever its size, so a hostile store could make
+    the reader hold gigabytes. The refusal aborts the connection (:class:`ImapError`)."""
+    imap = getattr(client, "_imap", None)
+    read = getattr(imap, "read", None)
+    if imap is None or read is None:
+        return
+
+    def bounded(size: int) -> bytes:
+        if size > limit:
+            raise imapclient.exceptions.IMAPClientAbortError(
+                f"the server announced a literal of {size} bytes, over {limit}"
+            )
+        data: bytes = read(size)
+        return data
+
+    imap.read = bounded
 
 
 def _shutdown(client: Any) -> None:

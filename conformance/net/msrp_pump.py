@@ -25,6 +25,7 @@ from conformance.net.msrp_transport import MsrpTransport
 from conformance.net.stream import StreamConnection
 from conformance.protocol.msrp.codec import MsrpRequest, MsrpResponse
 from conformance.protocol.msrp.session import (
+    ConnectionState,
     MessageReceived,
     MsrpConfig,
     MsrpConnection,
@@ -269,6 +270,10 @@ class MsrpPump:
             return
         channel.record_events(channel.machine.receive_data(data, self.now()))
         self.flush(channel)
+        if channel.machine.state is ConnectionState.BROKEN:
+            # the framing is lost for good and nothing more is read: stop receiving, so
+            # that a hostile peer cannot make the capture grow without bound
+            channel.stream.close()
 
     def _on_close(self, stream: StreamConnection) -> None:
         channel = self._channels.pop(stream, None)

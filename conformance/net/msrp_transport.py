@@ -190,6 +190,8 @@ class MsrpTransport:
             return
         for item in parser.feed(data):
             self._deliver(item, conn)
+        if parser.broken:
+            conn.close()  # framing lost for good: stop receiving (bounded capture)
 
     def _conn_close(self, conn: StreamConnection, exc: Exception | None) -> None:
         parser = self._parsers.pop(conn, None)

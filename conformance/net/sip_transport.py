@@ -283,6 +283,10 @@ class SipTransport:
                 self._deliver(InvalidMessage(raw, item, source), source)
             else:
                 self._deliver(item, source)
+        if parser.broken:
+            # message boundaries are lost for good: stop receiving, so that a hostile
+            # peer cannot make the capture grow without bound
+            conn.close()
 
     def _conn_close(self, conn: StreamConnection, exc: Exception | None) -> None:
         self._parsers.pop(conn, None)
