@@ -61,6 +61,7 @@ from conformance.catalog.profile import ProfileError, SutProfile, load_sut
 from conformance.demo import cmd_demo, configure_demo
 from conformance.net.layout import LAYOUTS
 from conformance.preflight import PreflightReport, Selection, preflight
+from conformance.robustness import cmd_robustness, configure_robustness
 from conformance.selftest import cmd_selftest, configure_selftest
 
 if TYPE_CHECKING:
@@ -850,6 +851,8 @@ COMMANDS: list[Command] = [
             configure_demo, cmd_demo),
     Command("selftest", "the suite against the reference SUT and each of its faults",
             configure_selftest, cmd_selftest),
+    Command("robustness", "a seeded campaign of mutated SIP and MSRP against a SUT, with"
+            " liveness probes after each batch", configure_robustness, cmd_robustness),
     Command("reference", "the embedded reference SUT ('reference start' runs it)",
             _configure_reference, _cmd_reference),
     Command("report", "the HTML compliance report from a results.json",

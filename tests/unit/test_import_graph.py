@@ -32,7 +32,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "__init__": frozenset({"errors"}),
 }
 #: the entry points sit on top and may import any layer
-TOP = frozenset({"cli", "plugin", "pytest", "selftest", "preflight", "demo", "__main__"})
+TOP = frozenset(
+    {"cli", "plugin", "pytest", "selftest", "preflight", "robustness", "demo", "__main__"}
+)
 
 
 def _module_name(path: Path) -> str:
