@@ -308,6 +308,15 @@ async def test_register_without_message_sip_body_is_400() -> None:
         assert (await handle.final(WITHIN)).status == 400
 
 
+async def test_an_invalid_option_tag_gets_a_final_answer() -> None:
+    """Found by the robustness campaign (input 1:1132): the PF answered 100 Trying and then
+    nothing, its task failing on the option tag; a 400 ends the transaction now."""
+    async with network() as net:
+        request = group_invite(net, headers=(("Supported", "timer<x>"),))
+        response = await send(net, request)
+        assert response.status == 400
+
+
 # -- steps 1-4.a: rejections --------------------------------------------------------------
 async def test_step1_unauthorised_originator_gets_403_warning_127() -> None:
     async with network() as net:

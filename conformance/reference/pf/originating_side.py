@@ -128,18 +128,25 @@ class OriginatingSide:
             setup="actpass",
             keep_wrapped_types=not self.faults.on("pf.offer-wrapped-types-dropped"),
         )
-        invite = build_core_invite(
-            request,
-            policy=self.pf.policy,
-            faults=self.faults,
-            via=self.pf.via(),
-            call_id=new_call_id(),
-            from_tag=new_tag(),
-            identity=user,
-            contact_uri=self.pf.own_uri(session_id),
-            offer=offer,
-            body=body,
-        )
+        try:
+            invite = build_core_invite(
+                request,
+                policy=self.pf.policy,
+                faults=self.faults,
+                via=self.pf.via(),
+                call_id=new_call_id(),
+                from_tag=new_tag(),
+                identity=user,
+                contact_uri=self.pf.own_uri(session_id),
+                offer=offer,
+                body=body,
+            )
+        except RemoteProtocolError as exc:
+            # a header field the INVITE is built from does not parse (e.g. an invalid option
+            # tag in Supported): the client gets a final answer, never 100 Trying alone
+            log.warning("INVITE with an invalid header field: %s", exc)
+            incoming.respond(400, "Bad Request")
+            return
         # PF-8.2.1-4.n-isf: a destination neither SIP nor TEL goes directly to the ISF
         to_isf = isf.needs_isf(request.uri) and not self.faults.on("pf.isf-bypassed")
         if to_isf:
