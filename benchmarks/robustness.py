@@ -21,8 +21,16 @@ from pathlib import Path
 from typing import Any
 
 
-def run_chunks(total: int, chunk: int, seed: int, batch: int, out: Path, *,
-               jobs: int = 1, max_pinpoints: int = 5) -> dict[str, Any]:
+def run_chunks(
+    total: int,
+    chunk: int,
+    seed: int,
+    batch: int,
+    out: Path,
+    *,
+    jobs: int = 1,
+    max_pinpoints: int = 5,
+) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     chunks: list[dict[str, Any]] = []
     began = time.monotonic()
@@ -37,18 +45,43 @@ def run_chunks(total: int, chunk: int, seed: int, batch: int, out: Path, *,
     return _summary(chunks, out, seed, total, chunk, jobs, time.monotonic() - began)
 
 
-def _run(pending: list[int], running: list[tuple[int, Path, subprocess.Popen[bytes]]],
-         chunks: list[dict[str, Any]], out: Path, seed: int, batch: int, chunk: int,
-         total: int, jobs: int, max_pinpoints: int) -> None:
+def _run(
+    pending: list[int],
+    running: list[tuple[int, Path, subprocess.Popen[bytes]]],
+    chunks: list[dict[str, Any]],
+    out: Path,
+    seed: int,
+    batch: int,
+    chunk: int,
+    total: int,
+    jobs: int,
+    max_pinpoints: int,
+) -> None:
     while pending or running:
         while pending and len(running) < jobs:
             start = pending.pop(0)
             count = min(chunk, total - start)
             path = out / f"chunk-{start:07d}.json"
-            cmd = [sys.executable, "-m", "conformance.robustness", "--sut", "reference",
-                   "--seed", str(seed), "--start", str(start), "--count", str(count),
-                   "--batch", str(batch), "--keep-going", "--max-pinpoints",
-                   str(max_pinpoints), "--output", str(path)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "conformance.robustness",
+                "--sut",
+                "reference",
+                "--seed",
+                str(seed),
+                "--start",
+                str(start),
+                "--count",
+                str(count),
+                "--batch",
+                str(batch),
+                "--keep-going",
+                "--max-pinpoints",
+                str(max_pinpoints),
+                "--output",
+                str(path),
+            ]
             print("$", " ".join(cmd[1:]), flush=True)
             log = (out / f"chunk-{start:07d}.txt").open("wb")
             running.append((start, path, subprocess.Popen(cmd, stdout=log, stderr=log)))
@@ -62,8 +95,15 @@ def _run(pending: list[int], running: list[tuple[int, Path, subprocess.Popen[byt
         chunks.append(json.loads(path.read_text(encoding="utf-8")))
 
 
-def _summary(chunks: list[dict[str, Any]], out: Path, seed: int, total: int, chunk: int,
-             jobs: int, wall: float) -> dict[str, Any]:
+def _summary(
+    chunks: list[dict[str, Any]],
+    out: Path,
+    seed: int,
+    total: int,
+    chunk: int,
+    jobs: int,
+    wall: float,
+) -> dict[str, Any]:
     signatures: dict[str, int] = {}
     for c in chunks:
         for sig, n in c.get("log_signatures", {}).items():
@@ -71,18 +111,29 @@ def _summary(chunks: list[dict[str, Any]], out: Path, seed: int, total: int, chu
     sent = sum(c["inputs_sent"] for c in chunks)
     busy = sum(c["elapsed_s"] for c in chunks)
     summary = {
-        "seed": seed, "total_requested": total, "chunks": len(chunks), "jobs": jobs,
-        "inputs_sent": sent, "probes": sum(c["probes"] for c in chunks),
+        "seed": seed,
+        "total_requested": total,
+        "chunks": len(chunks),
+        "jobs": jobs,
+        "inputs_sent": sent,
+        "probes": sum(c["probes"] for c in chunks),
         "replayed": sum(c.get("replayed", 0) for c in chunks),
-        "campaign_s": round(busy, 1), "wall_s": round(wall, 1),
+        "campaign_s": round(busy, 1),
+        "wall_s": round(wall, 1),
         "inputs_per_s_per_job": round(sent / busy, 1) if busy else 0.0,
         "inputs_per_s_wall": round(sent / wall, 1) if wall else 0.0,
         "complete": all(c["complete"] for c in chunks) and len(chunks) * chunk >= total,
         "findings": [
-            {"chunk_start": c["start"], "kind": f["kind"], "detail": f["detail"][:300],
-             "batch": f["batch"], "signatures": f.get("signatures", []),
-             "first_input": (f["first_input"]["id"] if "first_input" in f else None)}
-            for c in chunks for f in c["findings"]
+            {
+                "chunk_start": c["start"],
+                "kind": f["kind"],
+                "detail": f["detail"][:300],
+                "batch": f["batch"],
+                "signatures": f.get("signatures", []),
+                "first_input": (f["first_input"]["id"] if "first_input" in f else None),
+            }
+            for c in chunks
+            for f in c["findings"]
         ],
         "log_signatures": signatures,
     }
@@ -101,8 +152,15 @@ def main() -> int:
     p.add_argument("--max-pinpoints", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path("reports/robustness"))
     args = p.parse_args()
-    summary = run_chunks(args.total, args.chunk, args.seed, args.batch, args.out,
-                         jobs=args.jobs, max_pinpoints=args.max_pinpoints)
+    summary = run_chunks(
+        args.total,
+        args.chunk,
+        args.seed,
+        args.batch,
+        args.out,
+        jobs=args.jobs,
+        max_pinpoints=args.max_pinpoints,
+    )
     print(json.dumps(summary, indent=2))
     return 0
 

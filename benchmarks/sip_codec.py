@@ -38,8 +38,19 @@ from conformance.protocol.sip.message import clear_caches
 HERE = Path(__file__).resolve().parent
 RFC4475 = HERE.parent / "tests" / "data" / "rfc4475"
 VALID_RFC4475 = [
-    "wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq",
-    "semiuri", "transports", "mpart01", "unreason", "noreason",
+    "wsinv",
+    "intmeth",
+    "esc01",
+    "escnull",
+    "esc02",
+    "lwsdisp",
+    "longreq",
+    "dblreq",
+    "semiuri",
+    "transports",
+    "mpart01",
+    "unreason",
+    "noreason",
 ]
 
 
@@ -107,8 +118,12 @@ def main() -> None:
     def theirs_access() -> None:
         for d in msgs:
             m = sipmessage.Message.parse(d)
-            _ = (m.call_id, m.cseq, m.via[0].parameters.get("branch"),
-                 m.from_address.parameters.get("tag"))
+            _ = (
+                m.call_id,
+                m.cseq,
+                m.via[0].parameters.get("branch"),
+                m.from_address.parameters.get("tag"),
+            )
 
     # sanity: both sides round-trip the same bytes
     for d in msgs:
@@ -123,20 +138,26 @@ def main() -> None:
         "sipmessage parse+access": best_rate(args.repeat, args.loops, n, theirs_access),
     }
     theirs_rate = rates["sipmessage parse+serialize"]
-    print(f"python {platform.python_version()} on {platform.machine()}, "
-          f"sipmessage {sipmessage.__version__}")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, "
+        f"sipmessage {sipmessage.__version__}"
+    )
     print(f"corpus: {n} messages ({', '.join(name for name, _ in corpus)})")
     if skipped:
         print(f"excluded (sipmessage cannot parse them; ours does): {', '.join(skipped)}")
     width = max(map(len, rates))
     for label, rate in rates.items():
         print(f"{label:<{width}}  {rate:>10,.0f} msg/s")
-    print(f"ratio ours/sipmessage parse+serialize: "
-          f"warm {rates['ours parse+serialize (warm)'] / theirs_rate:.2f}, "
-          f"cold {rates['ours parse+serialize (cold)'] / theirs_rate:.2f}, "
-          f"rebuild {rates['ours parse+rebuild (warm)'] / theirs_rate:.2f}")
-    print(f"ratio ours/sipmessage parse+access: "
-          f"{rates['ours parse+access (warm)'] / rates['sipmessage parse+access']:.2f}")
+    print(
+        f"ratio ours/sipmessage parse+serialize: "
+        f"warm {rates['ours parse+serialize (warm)'] / theirs_rate:.2f}, "
+        f"cold {rates['ours parse+serialize (cold)'] / theirs_rate:.2f}, "
+        f"rebuild {rates['ours parse+rebuild (warm)'] / theirs_rate:.2f}"
+    )
+    print(
+        f"ratio ours/sipmessage parse+access: "
+        f"{rates['ours parse+access (warm)'] / rates['sipmessage parse+access']:.2f}"
+    )
     sys.stdout.flush()
 
 

@@ -164,13 +164,22 @@ def cmd_requirements(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     rows = [
-        [r.id, r.strength.value, ",".join(x.value for x in r.roles), r.clause,
-         "yes" if r.testability.testable else "no", r.applicability,
-         r.title or r.quote[:60]]
+        [
+            r.id,
+            r.strength.value,
+            ",".join(x.value for x in r.roles),
+            r.clause,
+            "yes" if r.testability.testable else "no",
+            r.applicability,
+            r.title or r.quote[:60],
+        ]
         for r in reqs
     ]
-    _table(rows, ["id", "strength", "roles", "clause", "testable", "applicability", "title"],
-           sys.stdout)
+    _table(
+        rows,
+        ["id", "strength", "roles", "clause", "testable", "applicability", "title"],
+        sys.stdout,
+    )
     sys.stdout.write(f"{len(reqs)} requirements\n")
     return EXIT_OK
 
@@ -205,8 +214,13 @@ def cmd_pics(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     rows = [
-        [i["option"], "/".join(i["values"]), str(i["default"]).lower(),
-         f"{len(i['gates'])} requirements" if i["gates"] else "-", i["description"]]
+        [
+            i["option"],
+            "/".join(i["values"]),
+            str(i["default"]).lower(),
+            f"{len(i['gates'])} requirements" if i["gates"] else "-",
+            i["description"],
+        ]
         for i in items
     ]
     _table(rows, ["option", "values", "default", "gates", "description"], sys.stdout)
@@ -225,16 +239,31 @@ def cmd_faults(args: argparse.Namespace) -> int:
 
     faults = [f for f in FAULTS.values() if not args.role or f.role == args.role]
     if args.format == "json":
-        json.dump([
-            {"fault": f.name, "role": f.role, "requirements": list(f.requirement_ids),
-             "pics": {n: v for n, v in f.pics}, "description": f.description}
-            for f in faults
-        ], sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            [
+                {
+                    "fault": f.name,
+                    "role": f.role,
+                    "requirements": list(f.requirement_ids),
+                    "pics": {n: v for n, v in f.pics},
+                    "description": f.description,
+                }
+                for f in faults
+            ],
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         sys.stdout.write("\n")
         return EXIT_OK
     rows = [
-        [f.name, f.role, ", ".join(f.requirement_ids),
-         ", ".join(f"{n}={v}" for n, v in f.pics) or "-", f.description]
+        [
+            f.name,
+            f.role,
+            ", ".join(f.requirement_ids),
+            ", ".join(f"{n}={v}" for n, v in f.pics) or "-",
+            f.description,
+        ]
         for f in faults
     ]
     _table(rows, ["fault", "role", "breaks", "needs claims", "description"], sys.stdout)
@@ -250,11 +279,20 @@ def collect_covered(testcases: Path, args: argparse.Namespace) -> dict[str, list
     with tempfile.TemporaryDirectory(prefix="cpm-collect-") as tmp:
         out = Path(tmp) / "collected.json"
         cmd = [
-            sys.executable, "-m", "pytest", str(testcases), "--collect-only", "-q",
-            "-p", "no:cacheprovider", "--strict-markers", f"--cpm-collect-json={out}",
+            sys.executable,
+            "-m",
+            "pytest",
+            str(testcases),
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--strict-markers",
+            f"--cpm-collect-json={out}",
         ]
-        proc = subprocess.run(cmd, env=_pytest_env(args), capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            cmd, env=_pytest_env(args), capture_output=True, text=True, check=False
+        )
         if not out.exists():
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
             raise CliError("collecting the test cases failed:", *tail)
@@ -268,15 +306,24 @@ def collect_covered(testcases: Path, args: argparse.Namespace) -> dict[str, list
 
 def _configure_coverage(p: argparse.ArgumentParser) -> None:
     p.add_argument("--role", choices=[r.value for r in Role])
-    p.add_argument("--results", metavar="results.json",
-                   help="coverage of a past run instead of the collected test cases")
-    p.add_argument("--report-only", action="store_true",
-                   help="exit 0 even when requirements are uncovered")
-    p.add_argument("--strict", action="store_true",
-                   help="also count the testable SHOULD and MAY requirements")
+    p.add_argument(
+        "--results",
+        metavar="results.json",
+        help="coverage of a past run instead of the collected test cases",
+    )
+    p.add_argument(
+        "--report-only", action="store_true", help="exit 0 even when requirements are uncovered"
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="also count the testable SHOULD and MAY requirements"
+    )
     p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--store", choices=("maildir", "dovecot"), default="maildir",
-                   help="the reference SUT's Message Store: Maildir (default) or Dovecot (IMAP)")
+    p.add_argument(
+        "--store",
+        choices=("maildir", "dovecot"),
+        default="maildir",
+        help="the reference SUT's Message Store: Maildir (default) or Dovecot (IMAP)",
+    )
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -294,8 +341,11 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         testcases = Path(args.testcases) if args.testcases else locate_testcases()
         covered = collect_covered(testcases, args)
     strict = bool(getattr(args, "strict", False))
-    targets = [r for r in _requirements(catalog, args.role)
-               if r.testability.testable and (strict or r.strength.mandatory)]
+    targets = [
+        r
+        for r in _requirements(catalog, args.role)
+        if r.testability.testable and (strict or r.strength.mandatory)
+    ]
     kind = "testable" if strict else "testable mandatory"
 
     def is_covered(r: Requirement) -> bool:
@@ -303,20 +353,38 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
     uncovered = [r for r in targets if not is_covered(r)]
     if args.format == "json":
-        json.dump({
-            "strict": strict,  # with --strict the SHOULD and MAY requirements count too
-            "targets": len(targets),
-            "covered": len(targets) - len(uncovered),
-            "uncovered": [{"id": r.id, "strength": r.strength.value, "role": r.role.value,
-                           "clause": r.clause, "title": r.title} for r in uncovered],
-            "test_cases": {r.id: covered.get(r.id, []) for r in targets},
-        }, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            {
+                "strict": strict,  # with --strict the SHOULD and MAY requirements count too
+                "targets": len(targets),
+                "covered": len(targets) - len(uncovered),
+                "uncovered": [
+                    {
+                        "id": r.id,
+                        "strength": r.strength.value,
+                        "role": r.role.value,
+                        "clause": r.clause,
+                        "title": r.title,
+                    }
+                    for r in uncovered
+                ],
+                "test_cases": {r.id: covered.get(r.id, []) for r in targets},
+            },
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         sys.stdout.write("\n")
     else:
         if uncovered:
-            _table([[r.id, r.strength.value, r.role.value, r.clause, r.title or r.quote[:60]]
-                    for r in uncovered],
-                   ["uncovered", "strength", "role", "clause", "title"], sys.stdout)
+            _table(
+                [
+                    [r.id, r.strength.value, r.role.value, r.clause, r.title or r.quote[:60]]
+                    for r in uncovered
+                ],
+                ["uncovered", "strength", "role", "clause", "title"],
+                sys.stdout,
+            )
         sys.stdout.write(
             f"{len(targets) - len(uncovered)} of {len(targets)} {kind} "
             f"requirements covered; {len(uncovered)} uncovered\n"
@@ -330,49 +398,96 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sut", default="reference", metavar="PROFILE|reference",
-                   help="SUT profile (TOML) or 'reference' (default)")
-    p.add_argument("--report-dir", required=True, metavar="DIR",
-                   help="where results.json and junit.xml go")
+    p.add_argument(
+        "--sut",
+        default="reference",
+        metavar="PROFILE|reference",
+        help="SUT profile (TOML) or 'reference' (default)",
+    )
+    p.add_argument(
+        "--report-dir", required=True, metavar="DIR", help="where results.json and junit.xml go"
+    )
     p.add_argument("--role", action="append", default=[], choices=[r.value for r in Role])
     p.add_argument("--clause", action="append", default=[], metavar="SECTION")
     p.add_argument("--requirement", action="append", default=[], metavar="ID")
-    p.add_argument("--strict", action="store_true",
-                   help="also judge SHOULD and MAY requirements")
-    p.add_argument("-n", dest="workers", metavar="N",
-                   help="parallel workers (pytest-xdist): a number or 'auto'")
+    p.add_argument("--strict", action="store_true", help="also judge SHOULD and MAY requirements")
+    p.add_argument(
+        "-n",
+        dest="workers",
+        metavar="N",
+        help="parallel workers (pytest-xdist): a number or 'auto'",
+    )
     p.add_argument("--alluredir", metavar="DIR", help="also write Allure results")
-    p.add_argument("--pics", action="append", default=[], metavar="NAME=VALUE",
-                   help="override one PICS claim of the profile (repeatable)")
-    p.add_argument("--faults", metavar="NAME[,NAME...]",
-                   help="reference SUT faults to switch on (overrides the profile's)")
-    p.add_argument("--layout", choices=LAYOUTS, default=LAYOUTS[0],
-                   help="direct (default), or kamailio: Kamailio as the SIP/IP core between"
-                        " the tool and the SUT")
-    p.add_argument("--store", choices=("maildir", "dovecot"), default="maildir",
-                   help="the reference SUT's Message Store: Maildir (default) or Dovecot (IMAP)")
-    p.add_argument("--reference-process", choices=("inprocess", "subprocess"),
-                   default="inprocess",
-                   help="the reference SUT in the test process (default) or as a subprocess")
+    p.add_argument(
+        "--pics",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one PICS claim of the profile (repeatable)",
+    )
+    p.add_argument(
+        "--faults",
+        metavar="NAME[,NAME...]",
+        help="reference SUT faults to switch on (overrides the profile's)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default=LAYOUTS[0],
+        help="direct (default), or kamailio: Kamailio as the SIP/IP core between"
+        " the tool and the SUT",
+    )
+    p.add_argument(
+        "--store",
+        choices=("maildir", "dovecot"),
+        default="maildir",
+        help="the reference SUT's Message Store: Maildir (default) or Dovecot (IMAP)",
+    )
+    p.add_argument(
+        "--reference-process",
+        choices=("inprocess", "subprocess"),
+        default="inprocess",
+        help="the reference SUT in the test process (default) or as a subprocess",
+    )
     out = p.add_argument_group(
         "output and pytest options",
         "by default one line per test case (verdict, section, title, duration), then the"
         " failed, error and inconc requirements with their evidence and the count"
         " (docs/terminal.md); these options are passed to pytest, any other pytest option"
-        " goes after '--' (run ... -- --tb=long)")
-    out.add_argument("-v", "--verbose", action="count", default=0,
-                     help="pytest's own output: its banner, a line per test with its node id,"
-                          " tracebacks (-vv: more); the end summary stays")
-    out.add_argument("-q", "--quiet", action="store_true",
-                     help="no line per test case: only the end summary")
-    out.add_argument("-x", "--exitfirst", action="store_true",
-                     help="stop after the first test case that fails or errs")
-    out.add_argument("-k", dest="keyword", metavar="EXPR",
-                     help="only the test cases whose names match EXPR (pytest -k)")
-    out.add_argument("--lf", "--last-failed", dest="last_failed", action="store_true",
-                     help="only the test cases that failed (fail or error) in the last run"
-                          " with the same --report-dir (all of them when none failed); the"
-                          " record is DIR/.pytest_cache")
+        " goes after '--' (run ... -- --tb=long)",
+    )
+    out.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="pytest's own output: its banner, a line per test with its node id,"
+        " tracebacks (-vv: more); the end summary stays",
+    )
+    out.add_argument(
+        "-q", "--quiet", action="store_true", help="no line per test case: only the end summary"
+    )
+    out.add_argument(
+        "-x",
+        "--exitfirst",
+        action="store_true",
+        help="stop after the first test case that fails or errs",
+    )
+    out.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="only the test cases whose names match EXPR (pytest -k)",
+    )
+    out.add_argument(
+        "--lf",
+        "--last-failed",
+        dest="last_failed",
+        action="store_true",
+        help="only the test cases that failed (fail or error) in the last run"
+        " with the same --report-dir (all of them when none failed); the"
+        " record is DIR/.pytest_cache",
+    )
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -425,7 +540,10 @@ def _run_pytest(cmd: list[str], env: dict[str, str]) -> PytestRun:
     # non-interactive shell inherits SIGINT ignored, and pytest would then never see it
     relay = not _is_tty(sys.stdout)
     proc = subprocess.Popen(
-        cmd, env=env, process_group=0, preexec_fn=_default_sigint,
+        cmd,
+        env=env,
+        process_group=0,
+        preexec_fn=_default_sigint,
         stdout=subprocess.PIPE if relay else None,
     )
     relaying = threading.Thread(target=_relay, args=(proc.stdout,), daemon=True) if relay else None
@@ -440,9 +558,11 @@ def _run_pytest(cmd: list[str], env: dict[str, str]) -> PytestRun:
         received.append(signum)
         try:
             if len(received) == 1:
-                print(f"\n{PROG}: {signal.Signals(signum).name}: stopping the test case in"
-                      " progress and writing the results (again to force the exit)",
-                      file=sys.stderr)
+                print(
+                    f"\n{PROG}: {signal.Signals(signum).name}: stopping the test case in"
+                    " progress and writing the results (again to force the exit)",
+                    file=sys.stderr,
+                )
                 os.killpg(proc.pid, signal.SIGINT)
             else:
                 print(f"{PROG}: forced exit", file=sys.stderr)
@@ -517,16 +637,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(f"{report_dir}: cannot create the report directory: {exc}") from None
     testcases = Path(args.testcases).resolve() if args.testcases else locate_testcases()
     cmd = [
-        sys.executable, "-m", "pytest", str(testcases),
+        sys.executable,
+        "-m",
+        "pytest",
+        str(testcases),
         # the cache (what --lf reads) lives with the results it belongs to
-        "-o", f"cache_dir={report_dir / CACHE_DIR}", "--strict-markers",
+        "-o",
+        f"cache_dir={report_dir / CACHE_DIR}",
+        "--strict-markers",
         # the tool's own plugin is imported before pytest could rewrite it: not the user's
-        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         # The test cases, the tool's roles and an in-process reference SUT share one loop.
-        "-o", "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=session",
-        "-o", "asyncio_default_test_loop_scope=session",
-        "-o", "junit_suite_name=cpm-conformance",
-        "--sut", sut, "--cpm-report-dir", str(report_dir),
+        "-o",
+        "asyncio_mode=auto",
+        "-o",
+        "asyncio_default_fixture_loop_scope=session",
+        "-o",
+        "asyncio_default_test_loop_scope=session",
+        "-o",
+        "junit_suite_name=cpm-conformance",
+        "--sut",
+        sut,
+        "--cpm-report-dir",
+        str(report_dir),
         f"--junitxml={report_dir / JUNIT_NAME}",
     ]
     if args.strict:
@@ -555,12 +689,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--reference-process", args.reference_process]
     cmd += _output_options(args)
     cmd += list(args.pytest_args)
-    print(f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
-          f"{', '.join(r.value for r in profile.roles)})", file=sys.stderr)
+    print(
+        f"{PROG}: running {profile.name!r} ({profile.target.value}; roles "
+        f"{', '.join(r.value for r in profile.roles)})",
+        file=sys.stderr,
+    )
     faults = [f.strip() for f in (args.faults or "").split(",") if f.strip()] or profile.faults
     if faults:
-        print(f"{PROG}: the reference SUT runs with faults switched on: {', '.join(faults)}"
-              " (its failures are the self-test's, not a real SUT's)", file=sys.stderr)
+        print(
+            f"{PROG}: the reference SUT runs with faults switched on: {', '.join(faults)}"
+            " (its failures are the self-test's, not a real SUT's)",
+            file=sys.stderr,
+        )
     env = _pytest_env(args)
     env["CPM_COMMAND"] = shlex.join([PROG, *getattr(args, "argv", [])])
     child = _run_pytest(cmd, env)
@@ -569,11 +709,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if child.interrupted or (code == 2 and _marked_incomplete(report_dir)):
         return _finish_interrupted(report_dir)
     if code == 2:
-        raise CliError("pytest stopped before running the test cases (exit status 2, e.g. a"
-                       " collection error); see its message above")
+        raise CliError(
+            "pytest stopped before running the test cases (exit status 2, e.g. a"
+            " collection error); see its message above"
+        )
     if code in (3, 4):
-        raise CliError(f"pytest could not run the test cases (exit status {code});"
-                       " see its message above")
+        raise CliError(
+            f"pytest could not run the test cases (exit status {code}); see its message above"
+        )
     if code == 5:
         raise CliError("no test case selected (see --role, --clause and --requirement)")
     try:
@@ -596,8 +739,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     counts = results.summary()["test_cases"]
     status = exit_status(results)
-    print(f"{PROG}: {count_line(counts)}; results in {relative_path(results_path)};"
-          f" exit status {status}", file=sys.stderr)
+    print(
+        f"{PROG}: {count_line(counts)}; results in {relative_path(results_path)};"
+        f" exit status {status}",
+        file=sys.stderr,
+    )
     return status
 
 
@@ -612,8 +758,15 @@ def _output_options(args: argparse.Namespace) -> list[str]:
     if args.verbose:
         out = ["-" + "v" * args.verbose, "-rs"]
     else:
-        out = ["-qq", "-o", "console_output_style=classic", "--tb=short", "-rN",
-               "--cpm-terminal", "summary" if args.quiet else "cases"]
+        out = [
+            "-qq",
+            "-o",
+            "console_output_style=classic",
+            "--tb=short",
+            "-rN",
+            "--cpm-terminal",
+            "summary" if args.quiet else "cases",
+        ]
     if args.exitfirst:
         out.append("-x")
     if args.keyword:
@@ -660,9 +813,12 @@ def _finish_interrupted(report_dir: Path) -> int:
     write_junit(results, report_dir / JUNIT_NAME)
     write_html(results, report_dir / REPORT_NAME)
     done = len(results.test_cases)
-    print(f"{PROG}: interrupted after {done} test case{'s' if done != 1 else ''}; incomplete"
-          f" results in {report_dir / RESULTS_NAME} (re-render with `{PROG} report"
-          f" {report_dir}`); exit status {EXIT_INTERRUPTED}", file=sys.stderr)
+    print(
+        f"{PROG}: interrupted after {done} test case{'s' if done != 1 else ''}; incomplete"
+        f" results in {report_dir / RESULTS_NAME} (re-render with `{PROG} report"
+        f" {report_dir}`); exit status {EXIT_INTERRUPTED}",
+        file=sys.stderr,
+    )
     return EXIT_INTERRUPTED
 
 
@@ -716,8 +872,12 @@ def _preflight_or_stop(profile: SutProfile, args: argparse.Namespace) -> None:
 
 
 def _configure_check(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sut", default="reference", metavar="PROFILE|reference",
-                   help="SUT profile (TOML) or 'reference' (default)")
+    p.add_argument(
+        "--sut",
+        default="reference",
+        metavar="PROFILE|reference",
+        help="SUT profile (TOML) or 'reference' (default)",
+    )
     p.add_argument("--role", action="append", default=[], metavar="ROLE")
     p.add_argument("--clause", action="append", default=[], metavar="SECTION")
     p.add_argument("--requirement", action="append", default=[], metavar="ID")
@@ -750,10 +910,12 @@ def _load(path: str) -> RunResults:
 
 
 def _configure_report(p: argparse.ArgumentParser) -> None:
-    p.add_argument("results", metavar="RESULTS",
-                   help="results.json, results.jsonl or a report directory")
-    p.add_argument("--out", metavar="HTML",
-                   help="output file (default: report.html next to the results)")
+    p.add_argument(
+        "results", metavar="RESULTS", help="results.json, results.jsonl or a report directory"
+    )
+    p.add_argument(
+        "--out", metavar="HTML", help="output file (default: report.html next to the results)"
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -774,10 +936,14 @@ def _configure_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("old", metavar="OLD", help="the baseline results (results.json or DIR)")
     p.add_argument("new", metavar="NEW", help="the new results (results.json or DIR)")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--allow-shrink", action="store_true",
-                   help="a requirement OLD judged and NEW did not (a smaller run) is no failure")
-    p.add_argument("--only-regressions", action="store_true",
-                   help="list only what makes the comparison fail")
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="a requirement OLD judged and NEW did not (a smaller run) is no failure",
+    )
+    p.add_argument(
+        "--only-regressions", action="store_true", help="list only what makes the comparison fail"
+    )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -796,12 +962,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     shown = [c for c in changes if c.kind in BAD_KINDS] if args.only_regressions else changes
     line = summary(changes, cases)
     if args.format == "json":
-        json.dump({
-            "summary": line,
-            "requirements": [c.to_json() for c in shown],
-            "test_cases": [c.to_json() for c in cases],
-            "worse": status == EXIT_FAIL,
-        }, sys.stdout, indent=1)
+        json.dump(
+            {
+                "summary": line,
+                "requirements": [c.to_json() for c in shown],
+                "test_cases": [c.to_json() for c in cases],
+                "worse": status == EXIT_FAIL,
+            },
+            sys.stdout,
+            indent=1,
+        )
         sys.stdout.write("\n")
         return status
     if shown:
@@ -811,8 +981,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("no requirement verdict changed")
     if cases and not args.only_regressions:
         print()
-        _table([[c.nodeid, c.old, c.new] for c in cases], ["test case", "old", "new"],
-               sys.stdout)
+        _table([[c.nodeid, c.old, c.new] for c in cases], ["test case", "old", "new"], sys.stdout)
     print(line)
     return status
 
@@ -836,36 +1005,76 @@ def _cmd_reference(args: argparse.Namespace) -> int:
 
 
 COMMANDS: list[Command] = [
-    Command("requirements", "list the requirement catalogue",
-            _configure_requirements, cmd_requirements),
-    Command("pics", "the PICS proforma: every option, its meaning and what it gates",
-            _configure_pics, cmd_pics),
-    Command("faults", "the reference SUT's faults and the requirements each breaks",
-            _configure_faults, cmd_faults),
-    Command("coverage", "testable mandatory requirements no test case covers",
-            _configure_coverage, cmd_coverage),
-    Command("check", "preflight: the profile, the names given and the SUT's reachability",
-            _configure_check, cmd_check),
+    Command(
+        "requirements", "list the requirement catalogue", _configure_requirements, cmd_requirements
+    ),
+    Command(
+        "pics",
+        "the PICS proforma: every option, its meaning and what it gates",
+        _configure_pics,
+        cmd_pics,
+    ),
+    Command(
+        "faults",
+        "the reference SUT's faults and the requirements each breaks",
+        _configure_faults,
+        cmd_faults,
+    ),
+    Command(
+        "coverage",
+        "testable mandatory requirements no test case covers",
+        _configure_coverage,
+        cmd_coverage,
+    ),
+    Command(
+        "check",
+        "preflight: the profile, the names given and the SUT's reachability",
+        _configure_check,
+        cmd_check,
+    ),
     Command("run", "run the test cases against a SUT", _configure_run, cmd_run),
-    Command("demo", "loopback demo: a captured CPM session between two engines",
-            configure_demo, cmd_demo),
-    Command("selftest", "the suite against the reference SUT and each of its faults",
-            configure_selftest, cmd_selftest),
-    Command("robustness", "a seeded campaign of mutated SIP and MSRP against a SUT, with"
-            " liveness probes after each batch", configure_robustness, cmd_robustness),
-    Command("reference", "the embedded reference SUT ('reference start' runs it)",
-            _configure_reference, _cmd_reference),
-    Command("report", "the HTML compliance report from a results.json",
-            _configure_report, cmd_report),
-    Command("compare", "requirements whose verdict changed between two runs (exit 1: worse)",
-            _configure_compare, cmd_compare),
+    Command(
+        "demo",
+        "loopback demo: a captured CPM session between two engines",
+        configure_demo,
+        cmd_demo,
+    ),
+    Command(
+        "selftest",
+        "the suite against the reference SUT and each of its faults",
+        configure_selftest,
+        cmd_selftest,
+    ),
+    Command(
+        "robustness",
+        "a seeded campaign of mutated SIP and MSRP against a SUT, with"
+        " liveness probes after each batch",
+        configure_robustness,
+        cmd_robustness,
+    ),
+    Command(
+        "reference",
+        "the embedded reference SUT ('reference start' runs it)",
+        _configure_reference,
+        _cmd_reference,
+    ),
+    Command(
+        "report", "the HTML compliance report from a results.json", _configure_report, cmd_report
+    ),
+    Command(
+        "compare",
+        "requirements whose verdict changed between two runs (exit 1: worse)",
+        _configure_compare,
+        cmd_compare,
+    ),
     # "reference start": add a Command here.
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Conformance test system for OMA CPM 2.0 group chat.")
+        prog=PROG, description="Conformance test system for OMA CPM 2.0 group chat."
+    )
     parser.add_argument("--catalog-dir", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -882,7 +1091,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra: list[str] = []
     if "--" in argv:
         i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+        argv, extra = argv[:i], argv[i + 1 :]
     args = build_parser().parse_args(argv)
     args.argv = [*argv, *(["--", *extra] if extra else [])]
     args.pytest_args = extra

@@ -222,8 +222,10 @@ def _start_lines(protocol: str | None, data: bytes) -> list[str]:
 
 def configure_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--report-dir", type=Path, default=None,
-        help="also write the capture here (capture.log, capture.pcap); default: nothing written"
+        "--report-dir",
+        type=Path,
+        default=None,
+        help="also write the capture here (capture.log, capture.pcap); default: nothing written",
     )
     parser.add_argument("--full", action="store_true", help="print every message in full")
 
@@ -255,9 +257,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for i, line in enumerate(_start_lines(rec.protocol, rec.data)):
                 stamp = f"{rec.timestamp - start:8.3f}s" if i == 0 else " " * 9
                 print(f"{stamp} {where} {peer}  {line}")
-    files = (
-        f"; log: {result.log_path}; pcap: {result.pcap_path}" if result.log_path else ""
-    )
+    files = f"; log: {result.log_path}; pcap: {result.pcap_path}" if result.log_path else ""
     print(f"\n{len(result.capture.records)} records{files}")
     return 0
 

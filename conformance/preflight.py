@@ -126,9 +126,9 @@ def check_names(
         elif option.kind == "bool" and value.lower() not in ("true", "false"):
             problems.append(Problem(f"--pics {item}", f"{name} takes true or false"))
         elif option.kind == "choice" and value not in option.choices:
-            problems.append(Problem(
-                f"--pics {item}", f"{name} takes one of {', '.join(option.choices)}"
-            ))
+            problems.append(
+                Problem(f"--pics {item}", f"{name} takes one of {', '.join(option.choices)}")
+            )
     known_faults = set(fault_names)
     given = [(f"--faults {f}", f) for f in selection.faults]
     given += [(f"{profile.path}: sut.faults", f) for f in profile.faults]
@@ -141,16 +141,18 @@ def check_names(
     ids = {q.id for q in catalog}
     for rid in selection.requirements:
         if rid not in ids:
-            problems.append(Problem(
-                f"--requirement {rid}", f"unknown requirement id{did_you_mean(rid, ids)}"
-            ))
+            problems.append(
+                Problem(f"--requirement {rid}", f"unknown requirement id{did_you_mean(rid, ids)}")
+            )
     sections = {q.section for q in catalog}
     for clause in selection.clauses:
         if not any(s == clause or s.startswith(f"{clause}.") for s in sections):
-            problems.append(Problem(
-                f"--clause {clause}",
-                f"no requirement in that section{did_you_mean(clause, sections)}",
-            ))
+            problems.append(
+                Problem(
+                    f"--clause {clause}",
+                    f"no requirement in that section{did_you_mean(clause, sections)}",
+                )
+            )
     roles = {r.value for r in Role}
     for role in selection.roles:
         if role not in roles:
@@ -212,12 +214,16 @@ def check_addresses(profile: SutProfile) -> list[Problem]:
     documentation.append(("xdms.host", pixit.xdms.host))
     for key, host in documentation:
         if host and _is_documentation(host):
-            problems.append(Problem(
-                f"{where}: {key}",
-                f"{host} is a documentation address (RFC 5737): put a real address here",
-            ))
-    binds = [("tool.host", pixit.tool_host, pixit.tool_port, socket.SOCK_DGRAM),
-             ("tool.host", pixit.tool_host, pixit.tool_port, socket.SOCK_STREAM)]
+            problems.append(
+                Problem(
+                    f"{where}: {key}",
+                    f"{host} is a documentation address (RFC 5737): put a real address here",
+                )
+            )
+    binds = [
+        ("tool.host", pixit.tool_host, pixit.tool_port, socket.SOCK_DGRAM),
+        ("tool.host", pixit.tool_host, pixit.tool_port, socket.SOCK_STREAM),
+    ]
     if external:
         binds.append(("xdms.host", pixit.xdms.host, pixit.xdms.port, socket.SOCK_STREAM))
     reported: set[str] = set()
@@ -226,9 +232,9 @@ def check_addresses(profile: SutProfile) -> list[Problem]:
         if error is not None and key not in reported:
             reported.add(key)
             proto = "UDP" if kind is socket.SOCK_DGRAM else "TCP"
-            problems.append(Problem(
-                f"{where}: {key}", f"{host}:{port}/{proto} cannot be bound: {error}"
-            ))
+            problems.append(
+                Problem(f"{where}: {key}", f"{host}:{port}/{proto} cannot be bound: {error}")
+            )
     return problems
 
 
@@ -275,22 +281,19 @@ class _Answer(asyncio.DatagramProtocol):
             self.got.set_result(data)
 
 
-async def probe_sip(
-    local_host: str, address: Address, timeout: float
-) -> tuple[str | None, str]:
+async def probe_sip(local_host: str, address: Address, timeout: float) -> tuple[str | None, str]:
     """Send one OPTIONS to ``address`` from ``local_host``; (problem or None, what was seen).
     Where OPTIONS is not answered, a TCP connection that is accepted counts as an answer."""
     transport = address.transport.upper()
     where = f"{address.host}:{address.port}/{transport}"
     loop = asyncio.get_running_loop()
     if transport == "UDP":
-        udp, proto = await loop.create_datagram_endpoint(
-            _Answer, local_addr=(local_host, 0)
-        )
+        udp, proto = await loop.create_datagram_endpoint(_Answer, local_addr=(local_host, 0))
         try:
             local = udp.get_extra_info("sockname")[:2]
-            udp.sendto(_options(address.host, address.port, local, "UDP"),
-                       (address.host, address.port))
+            udp.sendto(
+                _options(address.host, address.port, local, "UDP"), (address.host, address.port)
+            )
             try:
                 data = await asyncio.wait_for(proto.got, timeout)
             except TimeoutError:
@@ -314,8 +317,7 @@ async def probe_sip(
             try:
                 data = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
                 return None, f"{where} answered OPTIONS: {_first_line(data)}"
-            except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                    OSError):
+            except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
                 return None, f"{where} accepts TCP connections (OPTIONS not answered)"
         finally:
             writer.close()

@@ -165,8 +165,9 @@ def _uniq(seed: int, index: int) -> str:
     return f"r{seed}x{index}"
 
 
-def _sip_base(method: str, uri: str, ctx: Context, uniq: str, *, to: str | None = None,
-              cseq: int = 1) -> list[tuple[str, str]]:
+def _sip_base(
+    method: str, uri: str, ctx: Context, uniq: str, *, to: str | None = None, cseq: int = 1
+) -> list[tuple[str, str]]:
     return [
         ("Via", f"SIP/2.0/UDP {VIA_PLACEHOLDER.decode()};branch=z9hG4bK{uniq};rport"),
         ("Max-Forwards", "70"),
@@ -174,16 +175,22 @@ def _sip_base(method: str, uri: str, ctx: Context, uniq: str, *, to: str | None 
         ("To", f"<{to or uri}>"),
         ("Call-ID", f"{uniq}@127.0.0.1"),
         ("CSeq", f"{cseq} {method}"),
-        ("Contact", f"<sip:fuzzer@{VIA_PLACEHOLDER.decode()}>;+sip.instance="
-                    f"\"<urn:uuid:00000000-0000-4000-8000-00000000a001>\""),
+        (
+            "Contact",
+            f"<sip:fuzzer@{VIA_PLACEHOLDER.decode()}>;+sip.instance="
+            f'"<urn:uuid:00000000-0000-4000-8000-00000000a001>"',
+        ),
     ]
 
 
 def _msrp_offer() -> bytes:
     return build_msrp_sdp(
-        host="127.0.0.1", port=2856, path=[MSRP_FROM_PLACEHOLDER.decode()],
+        host="127.0.0.1",
+        port=2856,
+        path=[MSRP_FROM_PLACEHOLDER.decode()],
         accept_types=("message/cpim", "application/im-iscomposing+xml"),
-        accept_wrapped_types=("text/plain", "message/imdn+xml"), setup="active",
+        accept_wrapped_types=("text/plain", "message/imdn+xml"),
+        setup="active",
     )
 
 
@@ -193,11 +200,17 @@ def build_template(name: str, ctx: Context, uniq: str) -> bytes:
         recipients = build_resource_list(
             ResourceList(entries=tuple(Entry(uri=u) for u in ctx.users[1:]))
         )
-        content_type, body = build_multipart([
-            build_part(SDP_TYPE, _msrp_offer()),
-            build_part(RESOURCE_LISTS_CONTENT_TYPE, recipients,
-                       disposition=f"{RECIPIENT_LIST_DISPOSITION};handling=required"),
-        ], boundary=f"boundary-{uniq}")
+        content_type, body = build_multipart(
+            [
+                build_part(SDP_TYPE, _msrp_offer()),
+                build_part(
+                    RESOURCE_LISTS_CONTENT_TYPE,
+                    recipients,
+                    disposition=f"{RECIPIENT_LIST_DISPOSITION};handling=required",
+                ),
+            ],
+            boundary=f"boundary-{uniq}",
+        )
         hs = [
             *_sip_base("INVITE", ctx.factory_uri, ctx, uniq),
             ("P-Asserted-Identity", f"<{ctx.users[0]}>"),
@@ -215,19 +228,25 @@ def build_template(name: str, ctx: Context, uniq: str) -> bytes:
         conf = f"sip:conf-{uniq}@cf.reference.test"
         hs = [
             *_sip_base("SUBSCRIBE", conf, ctx, uniq),
-            ("Event", "conference"), ("Expires", "600"),
+            ("Event", "conference"),
+            ("Expires", "600"),
             ("Accept", "application/conference-info+xml"),
         ]
         return build_request("SUBSCRIBE", conf, hs, b"").to_bytes()
     if name == "notify":
         info = ConferenceInfo(
-            entity=f"sip:conf-{uniq}@cf.reference.test", state=DocState.FULL, version=1,
-            users=tuple(User(entity=u, endpoints=(Endpoint(entity=u, status="connected"),))
-                        for u in ctx.users),
+            entity=f"sip:conf-{uniq}@cf.reference.test",
+            state=DocState.FULL,
+            version=1,
+            users=tuple(
+                User(entity=u, endpoints=(Endpoint(entity=u, status="connected"),))
+                for u in ctx.users
+            ),
         )
         hs = [
             *_sip_base("NOTIFY", ctx.users[0], ctx, uniq),
-            ("Event", "conference"), ("Subscription-State", "active;expires=600"),
+            ("Event", "conference"),
+            ("Subscription-State", "active;expires=600"),
             ("Content-Type", "application/conference-info+xml"),
         ]
         return build_request("NOTIFY", ctx.users[0], hs, build_conference_info(info)).to_bytes()
@@ -239,35 +258,110 @@ def build_template(name: str, ctx: Context, uniq: str) -> bytes:
             inner, inner_type = b"hello from the robustness campaign", "text/plain"
             dn: tuple[str, ...] = ("positive-delivery", "display")
         else:
-            inner = build_imdn(Imdn(message_id=f"m{uniq}", datetime="2026-01-01T00:00:00Z",
-                                    kind=ImdnKind.DELIVERY, status="delivered",
-                                    recipient_uri=ctx.users[1]))
+            inner = build_imdn(
+                Imdn(
+                    message_id=f"m{uniq}",
+                    datetime="2026-01-01T00:00:00Z",
+                    kind=ImdnKind.DELIVERY,
+                    status="delivered",
+                    recipient_uri=ctx.users[1],
+                )
+            )
             inner_type, dn = "message/imdn+xml", ()
-        cpim = build_cpim(new_cpim(
-            from_=f"<{ctx.users[0]}>", to=f"<{ctx.factory_uri}>", body=inner,
-            content_type=inner_type, datetime_="2026-01-01T00:00:00Z",
-            imdn_message_id=f"i{uniq}", disposition_notification=dn,
-        ))
-        send = build_send(MSRP_TO_PLACEHOLDER.decode(), MSRP_FROM_PLACEHOLDER.decode(),
-                          f"msg{uniq}", cpim, "message/cpim", tid=f"tid{uniq}"[:31],
-                          success_report="no", failure_report="yes")
+        cpim = build_cpim(
+            new_cpim(
+                from_=f"<{ctx.users[0]}>",
+                to=f"<{ctx.factory_uri}>",
+                body=inner,
+                content_type=inner_type,
+                datetime_="2026-01-01T00:00:00Z",
+                imdn_message_id=f"i{uniq}",
+                disposition_notification=dn,
+            )
+        )
+        send = build_send(
+            MSRP_TO_PLACEHOLDER.decode(),
+            MSRP_FROM_PLACEHOLDER.decode(),
+            f"msg{uniq}",
+            cpim,
+            "message/cpim",
+            tid=f"tid{uniq}"[:31],
+            success_report="no",
+            failure_report="yes",
+        )
         return send.to_bytes()
     raise ValueError(f"unknown template {name!r}")
 
 
 # ------------------------------------------------------------------------ mutator
 
-_LENGTH_LIES = (b"-1", b"0", b"1", b"65535", b"65536", b"2147483647", b"4294967296",
-                b"99999999999999999999", b"", b"abc", b"0x10", b"+5", b" 12 ", b"1e3")
-_BOUNDARY = (b"0", b"-1", b"-0", b"1", b"255", b"256", b"65535", b"65536", b"2147483647",
-             b"2147483648", b"4294967295", b"4294967296", b"9223372036854775808",
-             b"18446744073709551616", b"99999999999999999999999", b"1.5", b"NaN")
-_JUNK = (b"\x00", b"\xff\xfe", b"\xc0\x80", b"%00", b"\r", b"\n", b"\r\n", b"\r\n\r\n",
-         b":", b";", b",", b"<", b">", b'"', b"\\", b"\t", b" ", b"=", b"@", b"-------",
-         b"\xe2\x80\xae", b"\xf0\x9f\x92\xa9", b"$", b"#", b"%s%n")
-_XML_BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "aaaaaaaaaaaaaaaa">'
-             b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">'
-             b'<!ENTITY x SYSTEM "file:///etc/passwd">]>\n')
+_LENGTH_LIES = (
+    b"-1",
+    b"0",
+    b"1",
+    b"65535",
+    b"65536",
+    b"2147483647",
+    b"4294967296",
+    b"99999999999999999999",
+    b"",
+    b"abc",
+    b"0x10",
+    b"+5",
+    b" 12 ",
+    b"1e3",
+)
+_BOUNDARY = (
+    b"0",
+    b"-1",
+    b"-0",
+    b"1",
+    b"255",
+    b"256",
+    b"65535",
+    b"65536",
+    b"2147483647",
+    b"2147483648",
+    b"4294967295",
+    b"4294967296",
+    b"9223372036854775808",
+    b"18446744073709551616",
+    b"99999999999999999999999",
+    b"1.5",
+    b"NaN",
+)
+_JUNK = (
+    b"\x00",
+    b"\xff\xfe",
+    b"\xc0\x80",
+    b"%00",
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"\r\n\r\n",
+    b":",
+    b";",
+    b",",
+    b"<",
+    b">",
+    b'"',
+    b"\\",
+    b"\t",
+    b" ",
+    b"=",
+    b"@",
+    b"-------",
+    b"\xe2\x80\xae",
+    b"\xf0\x9f\x92\xa9",
+    b"$",
+    b"#",
+    b"%s%n",
+)
+_XML_BOMB = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "aaaaaaaaaaaaaaaa">'
+    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">'
+    b'<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+)
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -316,7 +410,7 @@ class Mutator:
 
     def _byte_delete(self, data: bytes) -> bytes:
         at = self._pos(data)
-        return data[:at] + data[at + self.rng.randint(1, 32):]
+        return data[:at] + data[at + self.rng.randint(1, 32) :]
 
     def _header_duplicate(self, data: bytes) -> bytes:
         lines = _lines(data)
@@ -325,7 +419,7 @@ class Mutator:
             return data
         i = self.rng.randrange(1, end)
         times = self.rng.choice((1, 1, 2, 50))
-        return b"\r\n".join(lines[: i + 1] + [lines[i]] * times + lines[i + 1:])
+        return b"\r\n".join(lines[: i + 1] + [lines[i]] * times + lines[i + 1 :])
 
     def _header_remove(self, data: bytes) -> bytes:
         lines = _lines(data)
@@ -333,19 +427,22 @@ class Mutator:
         if end < 2:
             return data
         i = self.rng.randrange(1, end)
-        return b"\r\n".join(lines[:i] + lines[i + 1:])
+        return b"\r\n".join(lines[:i] + lines[i + 1 :])
 
     def _length_lie(self, data: bytes) -> bytes:
         lie = self.rng.choice(_LENGTH_LIES)
-        for pattern in (rb"(?im)^(Content-Length|l)[ \t]*:[ \t]*([^\r\n]*)",
-                        rb"(?im)^(Byte-Range)[ \t]*:[ \t]*([^\r\n]*)"):
+        for pattern in (
+            rb"(?im)^(Content-Length|l)[ \t]*:[ \t]*([^\r\n]*)",
+            rb"(?im)^(Byte-Range)[ \t]*:[ \t]*([^\r\n]*)",
+        ):
             m = re.search(pattern, data)
             if m is not None:
                 if m.group(1).lower() == b"byte-range":
                     lie = b"1-" + lie + b"/" + self.rng.choice(_LENGTH_LIES)
-                return data[: m.start(2)] + lie + data[m.end(2):]
-        return data[:_header_span(data)] + b"\r\nContent-Length: " + lie + \
-            data[_header_span(data):]
+                return data[: m.start(2)] + lie + data[m.end(2) :]
+        return (
+            data[: _header_span(data)] + b"\r\nContent-Length: " + lie + data[_header_span(data) :]
+        )
 
     def _long_value(self, data: bytes) -> bytes:
         lines = _lines(data)
@@ -363,16 +460,17 @@ class Mutator:
         if not numbers:
             return data
         m = self.rng.choice(numbers)
-        return data[: m.start()] + self.rng.choice(_BOUNDARY) + data[m.end():]
+        return data[: m.start()] + self.rng.choice(_BOUNDARY) + data[m.end() :]
 
     def _separator_damage(self, data: bytes) -> bytes:
         seps = list(re.finditer(rb"\r\n|:|;|,|/|=|<|>| ", data))
         if not seps:
             return data
         m = self.rng.choice(seps)
-        repl = self.rng.choice((b"", b"\n", b"\r", b"\r\r\n", b"\n\r", b"\x00", b"  ",
-                                m.group(0) * 2))
-        return data[: m.start()] + repl + data[m.end():]
+        repl = self.rng.choice(
+            (b"", b"\n", b"\r", b"\r\r\n", b"\n\r", b"\x00", b"  ", m.group(0) * 2)
+        )
+        return data[: m.start()] + repl + data[m.end() :]
 
     def _truncate(self, data: bytes) -> bytes:
         return data[: self._pos(data)]
@@ -389,7 +487,7 @@ class Mutator:
         if not data:
             return data
         at = self._pos(data)
-        chunk = data[at: at + self.rng.randint(1, 64)]
+        chunk = data[at : at + self.rng.randint(1, 64)]
         return data[:at] + chunk * self.rng.choice((2, 10, 200)) + data[at:]
 
     def _xml_entities(self, data: bytes) -> bytes:
@@ -399,14 +497,14 @@ class Mutator:
             if at < 0:
                 return data + b"\r\n" + _XML_BOMB + b"<r>&c;&x;</r>"
             return data[:at] + _XML_BOMB + data[at:]
-        body = data[m.end():]
+        body = data[m.end() :]
         tag = re.match(rb"<([A-Za-z][-\w:.]*)", body)
         use = b"&c;&x;" if tag is None else b""
         out = data[: m.start()] + _XML_BOMB + body
         if tag is not None:
             close = out.find(b">", m.start() + len(_XML_BOMB))
             if close > 0:
-                out = out[: close + 1] + b"&c;&x;" + out[close + 1:]
+                out = out[: close + 1] + b"&c;&x;" + out[close + 1 :]
         return out + use
 
     def _mime_boundary(self, data: bytes) -> bytes:
@@ -417,7 +515,7 @@ class Mutator:
         hits = [h.start() for h in re.finditer(re.escape(boundary), data)]
         at = self.rng.choice(hits)
         repl = self.rng.choice((b"", boundary[:-1], boundary + b"x", b"--" + boundary, b"\x00"))
-        return data[:at] + repl + data[at + len(boundary):]
+        return data[:at] + repl + data[at + len(boundary) :]
 
     def _start_line(self, data: bytes) -> bytes:
         eol = data.find(b"\r\n")
@@ -427,7 +525,8 @@ class Mutator:
         choice = self.rng.randrange(4)
         if choice == 0 and parts:
             parts[self.rng.randrange(len(parts))] = self.rng.choice(
-                (b"", b"SIP/3.0", b"MSRP", b"INVITEX", b"sip:", b"\x00", b"A" * 300))
+                (b"", b"SIP/3.0", b"MSRP", b"INVITEX", b"sip:", b"\x00", b"A" * 300)
+            )
         elif choice == 1:
             parts = parts[: max(1, len(parts) - 1)]
         elif choice == 2:
@@ -438,9 +537,21 @@ class Mutator:
 
 
 _OPERATIONS = (
-    "bit-flip", "byte-insert", "byte-delete", "header-duplicate", "header-remove",
-    "length-lie", "long-value", "boundary-value", "separator-damage", "truncate",
-    "line-swap", "repeat", "xml-entities", "mime-boundary", "start-line",
+    "bit-flip",
+    "byte-insert",
+    "byte-delete",
+    "header-duplicate",
+    "header-remove",
+    "length-lie",
+    "long-value",
+    "boundary-value",
+    "separator-damage",
+    "truncate",
+    "line-swap",
+    "repeat",
+    "xml-entities",
+    "mime-boundary",
+    "start-line",
 )
 OPERATIONS = _OPERATIONS
 
@@ -477,7 +588,8 @@ def wire_bytes(item: FuzzInput, live: Live) -> bytes:
     """The bytes actually sent: ``item.data`` with the placeholders filled in."""
     if item.protocol == "msrp":
         return item.data.replace(MSRP_TO_PLACEHOLDER, live.msrp_to_path).replace(
-            MSRP_FROM_PLACEHOLDER, live.msrp_from_path)
+            MSRP_FROM_PLACEHOLDER, live.msrp_from_path
+        )
     data = item.data.replace(VIA_PLACEHOLDER, f"{live.sip_host}:{live.sip_port}".encode())
     if item.transport == "tcp":
         data = data.replace(b"SIP/2.0/UDP ", b"SIP/2.0/TCP ", 1)
@@ -567,8 +679,10 @@ class ReferenceSut:
         ends = self._child.endpoints
         self.targets = {"cf": Address(ends.cf.host, ends.cf.port, Transport.UDP)}
         if ends.pf is not None:
-            self.targets = {"pf": Address(ends.pf.host, ends.pf.port, Transport.UDP),
-                            **self.targets}
+            self.targets = {
+                "pf": Address(ends.pf.host, ends.pf.port, Transport.UDP),
+                **self.targets,
+            }
 
     def dead(self) -> str | None:
         if self._child is None:
@@ -638,7 +752,7 @@ def log_errors(text: str) -> list[str]:
             end = i + 1
             while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
                 end += 1
-            found.append("\n".join(lines[start: min(end + 1, len(lines))]))
+            found.append("\n".join(lines[start : min(end + 1, len(lines))]))
     return found
 
 
@@ -680,10 +794,13 @@ class Finding:
     log: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "detail": self.detail,
-                               "batch": list(self.batch),
-                               "log": [_cut(e, 8000) for e in self.log],
-                               "signatures": sorted({error_signature(e) for e in self.log})}
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "detail": self.detail,
+            "batch": list(self.batch),
+            "log": [_cut(e, 8000) for e in self.log],
+            "signatures": sorted({error_signature(e) for e in self.log}),
+        }
         if self.first is not None:
             out["first_input"] = self.first.describe()
             if self.wire is not None and self.wire != self.first.data:
@@ -719,13 +836,23 @@ class CampaignResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "seed": self.seed, "start": self.start, "count": self.count, "batch": self.batch,
-            "target": self.target, "inputs_sent": self.sent, "probes": self.probes,
-            "responses_to_inputs": self.responses, "elapsed_s": round(self.elapsed, 3),
-            "inputs_per_s": round(self.rate, 1), "complete": self.complete,
-            "by_template": self.by_template, "by_operation": self.by_operation,
-            "replayed": self.replayed, "log_signatures": self.signatures,
-            "findings": [f.describe() for f in self.findings], "notes": self.notes,
+            "seed": self.seed,
+            "start": self.start,
+            "count": self.count,
+            "batch": self.batch,
+            "target": self.target,
+            "inputs_sent": self.sent,
+            "probes": self.probes,
+            "responses_to_inputs": self.responses,
+            "elapsed_s": round(self.elapsed, 3),
+            "inputs_per_s": round(self.rate, 1),
+            "complete": self.complete,
+            "by_template": self.by_template,
+            "by_operation": self.by_operation,
+            "replayed": self.replayed,
+            "log_signatures": self.signatures,
+            "findings": [f.describe() for f in self.findings],
+            "notes": self.notes,
         }
 
     def summary(self) -> str:
@@ -734,18 +861,22 @@ class CampaignResult:
             f"{self.start}..{self.start + self.count - 1}, batch {self.batch}",
             f"  sent {self.sent} inputs in {self.elapsed:.1f} s ({self.rate:.0f}/s),"
             f" {self.probes} probes, {self.replayed} replayed,"
-            f" {self.responses} responses to inputs"
-            + ("" if self.complete else " (INCOMPLETE)"),
+            f" {self.responses} responses to inputs" + ("" if self.complete else " (INCOMPLETE)"),
         ]
         if not self.findings:
             lines.append("  findings: none (every probe answered, no unhandled exception)")
         for f in self.findings:
-            where = (f"after batch {f.batch[0]}..{f.batch[1] - 1}" if f.batch[1] > f.batch[0]
-                     else "before the first input")
+            where = (
+                f"after batch {f.batch[0]}..{f.batch[1] - 1}"
+                if f.batch[1] > f.batch[0]
+                else "before the first input"
+            )
             lines.append(f"  {f.kind}: {f.detail} ({where})")
             if f.first is not None:
-                lines.append(f"    first input {f.first.id} ({f.first.template},"
-                             f" {f.first.transport}, {'+'.join(f.first.operations)}):")
+                lines.append(
+                    f"    first input {f.first.id} ({f.first.template},"
+                    f" {f.first.transport}, {'+'.join(f.first.operations)}):"
+                )
                 lines.append(f"    {escaped(f.first.data, 600)}")
             for entry in f.log[:2]:
                 lines.append(f"    log ({error_signature(entry)}):")
@@ -770,8 +901,15 @@ class _Sink(asyncio.DatagramProtocol):
 class Campaign:
     """Sends the inputs, probes, and keeps the findings (module docstring)."""
 
-    def __init__(self, sut: SutHandle, core: ToolCore, ctx: Context,
-                 options: CampaignOptions, *, probe_invite: bool = True) -> None:
+    def __init__(
+        self,
+        sut: SutHandle,
+        core: ToolCore,
+        ctx: Context,
+        options: CampaignOptions,
+        *,
+        probe_invite: bool = True,
+    ) -> None:
         self.sut = sut
         self.core = core
         self.ctx = ctx
@@ -792,7 +930,8 @@ class Campaign:
         port = int(udp.get_extra_info("sockname")[1])
         self._live = Live(self.core.host, port)
         self._client = await ClientEmulator.create(
-            self.core, self.ctx.users[0], "urn:uuid:00000000-0000-4000-8000-00000000f001")
+            self.core, self.ctx.users[0], "urn:uuid:00000000-0000-4000-8000-00000000f001"
+        )
 
     async def close(self) -> None:
         await self._end_session()
@@ -811,8 +950,11 @@ class Campaign:
         timeout = self.options.timeout
         for name, address in self.sut.targets.items():
             request = self.core.build_request(
-                "OPTIONS", f"sip:{address.host}:{address.port}", from_=self.ctx.users[0],
-                to=f"sip:{address.host}:{address.port}")
+                "OPTIONS",
+                f"sip:{address.host}:{address.port}",
+                from_=self.ctx.users[0],
+                to=f"sip:{address.host}:{address.port}",
+            )
             try:
                 handle = await self.core.send(request, address)
                 await handle.next_response(timeout)
@@ -830,9 +972,13 @@ class Campaign:
         peer = client.msrp_peers[0] if client.msrp_peers else await client.new_msrp_peer()
         n = self.result.probes
         request = client.build_group_invite(
-            self.ctx.factory_uri, msrp=peer, conversation_id=f"probe-conv-{n}",
-            contribution_id=f"probe-contrib-{n}", participants=self.ctx.users[1:],
-            extra_headers=(("P-Asserted-Identity", f"<{self.ctx.users[0]}>"),))
+            self.ctx.factory_uri,
+            msrp=peer,
+            conversation_id=f"probe-conv-{n}",
+            contribution_id=f"probe-contrib-{n}",
+            participants=self.ctx.users[1:],
+            extra_headers=(("P-Asserted-Identity", f"<{self.ctx.users[0]}>"),),
+        )
         try:
             invite = await client.send_invite(request, cf, msrp=peer)
             first = await invite.transaction.next_response(timeout)
@@ -857,8 +1003,9 @@ class Campaign:
         result = ProbeResult(True, "INVITE answered 2xx", invite, path)
         self._session = result
         if path is not None:
-            self._live = dataclasses.replace(self._live, msrp_to_path=path,
-                                             msrp_from_path=peer.uri.encode())
+            self._live = dataclasses.replace(
+                self._live, msrp_to_path=path, msrp_from_path=peer.uri.encode()
+            )
         return result
 
     async def _end_session(self) -> None:
@@ -897,7 +1044,8 @@ class Campaign:
     async def _send_tcp(self, target: tuple[str, int], data: bytes) -> None:
         try:
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(target[0], target[1]), self.options.timeout)
+                asyncio.open_connection(target[0], target[1]), self.options.timeout
+            )
         except (OSError, TimeoutError):
             return
         try:
@@ -926,9 +1074,13 @@ class Campaign:
         try:
             first = await self.probe()
             if not first.ok:
-                result.findings.append(Finding(
-                    "no-answer", f"the SUT does not answer before the first input: {first.detail}",
-                    (opts.start, opts.start)))
+                result.findings.append(
+                    Finding(
+                        "no-answer",
+                        f"the SUT does not answer before the first input: {first.detail}",
+                        (opts.start, opts.start),
+                    )
+                )
                 return result
             index, end = opts.start, opts.start + opts.count
             while index < end:
@@ -945,22 +1097,28 @@ class Campaign:
                     index = stop
                     continue
                 finding = Finding(
-                    "log-exception" if probe.ok else
-                    ("exited" if self.sut.dead() else "no-answer"),
-                    probe.detail if not probe.ok else f"{len(errors)} unhandled exception(s)"
-                    " in the SUT's log", (index, stop), log=errors)
+                    "log-exception" if probe.ok else ("exited" if self.sut.dead() else "no-answer"),
+                    probe.detail
+                    if not probe.ok
+                    else f"{len(errors)} unhandled exception(s) in the SUT's log",
+                    (index, stop),
+                    log=errors,
+                )
                 result.findings.append(finding)
                 if self.sut.restartable and self._pinpoints < opts.max_pinpoints:
                     self._pinpoints += 1
                     await self._pinpoint(finding)
                 elif self.sut.restartable and not probe.ok:
-                    result.notes.append(f"the finding after batch {index}..{stop - 1} was not"
-                                        " replayed (--max-pinpoints reached)")
+                    result.notes.append(
+                        f"the finding after batch {index}..{stop - 1} was not"
+                        " replayed (--max-pinpoints reached)"
+                    )
                 if not (opts.keep_going and self.sut.restartable):
                     index = stop
                     if not probe.ok:
-                        result.notes.append(f"stopped after input {stop - 1}: the SUT "
-                                            "stopped answering")
+                        result.notes.append(
+                            f"stopped after input {stop - 1}: the SUT stopped answering"
+                        )
                         return result
                     continue
                 if not probe.ok:
@@ -1006,7 +1164,8 @@ class Campaign:
                 return
         self.result.notes.append(
             f"the failure after batch {start}..{stop - 1} did not recur when its inputs were"
-            " replayed one at a time (it needs several inputs, or timing)")
+            " replayed one at a time (it needs several inputs, or timing)"
+        )
 
 
 def _cut(text: str, limit: int) -> str:
@@ -1034,25 +1193,46 @@ def trim_capture(capture: Any, keep: int = 1000) -> None:
 
 
 def configure_robustness(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sut", default="reference", metavar="PROFILE|reference",
-                        help="the SUT profile (reference: start the reference SUT here)")
+    parser.add_argument(
+        "--sut",
+        default="reference",
+        metavar="PROFILE|reference",
+        help="the SUT profile (reference: start the reference SUT here)",
+    )
     parser.add_argument("--count", type=int, default=1000, help="inputs to send (1000)")
     parser.add_argument("--seed", type=int, default=1, help="the campaign's seed (1)")
-    parser.add_argument("--start", type=int, default=0,
-                        help="the first input index (to continue a campaign in chunks)")
-    parser.add_argument("--batch", type=int, default=100,
-                        help="inputs between two liveness probes (100)")
-    parser.add_argument("--timeout", type=float, default=2.0,
-                        help="guard of each probe wait, seconds (2)")
-    parser.add_argument("--keep-going", action="store_true",
-                        help="after a finding, restart the reference SUT and go on")
-    parser.add_argument("--max-pinpoints", type=int, default=5,
-                        help="findings replayed one input at a time to find their first"
-                             " input (5)")
-    parser.add_argument("--output", default="robustness.json", metavar="FILE",
-                        help="the JSON result (robustness.json)")
-    parser.add_argument("--show", metavar="SEED:INDEX",
-                        help="print one input (escaped text) and exit")
+    parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="the first input index (to continue a campaign in chunks)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=100, help="inputs between two liveness probes (100)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=2.0, help="guard of each probe wait, seconds (2)"
+    )
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="after a finding, restart the reference SUT and go on",
+    )
+    parser.add_argument(
+        "--max-pinpoints",
+        type=int,
+        default=5,
+        help="findings replayed one input at a time to find their first input (5)",
+    )
+    parser.add_argument(
+        "--output",
+        default="robustness.json",
+        metavar="FILE",
+        help="the JSON result (robustness.json)",
+    )
+    parser.add_argument(
+        "--show", metavar="SEED:INDEX", help="print one input (escaped text) and exit"
+    )
 
 
 def _profile_context(profile: SutProfile) -> Context:
@@ -1060,12 +1240,15 @@ def _profile_context(profile: SutProfile) -> Context:
     users = tuple(u.uri for u in pixit.users) or Context().users
     while len(users) < 3:
         users = (*users, users[-1])
-    targets = tuple(r.value for r in (Role.PF, Role.CF)
-                    if r in profile.roles and (profile.target is Target.REFERENCE
-                                               or r in pixit.sut))
+    targets = tuple(
+        r.value
+        for r in (Role.PF, Role.CF)
+        if r in profile.roles and (profile.target is Target.REFERENCE or r in pixit.sut)
+    )
     return Context(
         factory_uri=pixit.uris.conference_factory or Context().factory_uri,
-        users=users, targets=targets or ("cf",),
+        users=users,
+        targets=targets or ("cf",),
     )
 
 
@@ -1082,23 +1265,25 @@ def _reference_factory(profile: SutProfile, core: Address) -> Callable[[str], An
     def factory(store: str) -> Any:
         defaults = ReferenceConfig()
         return ReferenceConfig(
-            host=pixit.tool_host, timers=pixit.timers.sip,
+            host=pixit.tool_host,
+            timers=pixit.timers.sip,
             msrp_transaction_timeout=pixit.timers.msrp_transaction_timeout,
             core=core,
             users=tuple(ReferenceUser(u.uri, tuple(u.clients)) for u in pixit.users),
             pf_uri=pixit.uris.pf or defaults.pf_uri,
             deferred_uri=pixit.uris.deferred_msg_mgmt or defaults.deferred_uri,
-            conference_factory_uri=pixit.uris.conference_factory
-            or defaults.conference_factory_uri,
+            conference_factory_uri=pixit.uris.conference_factory or defaults.conference_factory_uri,
             factory_user=_user_of(pixit.uris.conference_factory) or defaults.factory_user,
-            upper_tester_port=None, store_url=f"maildir:{store}",
+            upper_tester_port=None,
+            store_url=f"maildir:{store}",
         )
 
     return factory
 
 
-async def run_against(profile: SutProfile, options: CampaignOptions,
-                      box: list[CampaignResult] | None = None) -> CampaignResult:
+async def run_against(
+    profile: SutProfile, options: CampaignOptions, box: list[CampaignResult] | None = None
+) -> CampaignResult:
     """The campaign against ``profile``'s SUT (starting and stopping a reference SUT)."""
     external = profile.target is not Target.REFERENCE
     ctx = _profile_context(profile)
@@ -1113,8 +1298,11 @@ async def run_against(profile: SutProfile, options: CampaignOptions,
     async with await ToolCore.start(host, 0, timers=timers) as core:
         sut: ExternalSut | ReferenceSut
         if external:
-            targets: dict[str, Address] = {str(r.value): Address(a.host, a.port, Transport.UDP)
-                       for r, a in profile.pixit.sut.items() if r.value in ctx.targets}
+            targets: dict[str, Address] = {
+                str(r.value): Address(a.host, a.port, Transport.UDP)
+                for r, a in profile.pixit.sut.items()
+                if r.value in ctx.targets
+            }
             for a in targets.values():
                 problem = check_target(a.host, external=True)
                 if problem is not None:
@@ -1131,8 +1319,12 @@ async def run_against(profile: SutProfile, options: CampaignOptions,
                     problem = check_target(a.host, external=False)
                     if problem is not None:
                         raise ValueError(f"SUT address: {problem}")
-            campaign = Campaign(sut, core, dataclasses.replace(
-                ctx, targets=tuple(t for t in ctx.targets if t in sut.targets)), options)
+            campaign = Campaign(
+                sut,
+                core,
+                dataclasses.replace(ctx, targets=tuple(t for t in ctx.targets if t in sut.targets)),
+                options,
+            )
             campaign.result.target = profile.name
             if box is not None:
                 box.append(campaign.result)
@@ -1151,9 +1343,14 @@ def _reference_log_findings(result: CampaignResult, sut: ReferenceSut) -> None:
     reported = {e for f in result.findings for e in f.log}
     late = [e for e in sut.log_errors if e not in reported]
     if late:
-        result.findings.append(Finding(
-            "log-exception", f"{len(late)} unhandled exception(s) in the SUT's log at its stop",
-            (result.start, result.start + result.sent), log=late))
+        result.findings.append(
+            Finding(
+                "log-exception",
+                f"{len(late)} unhandled exception(s) in the SUT's log at its stop",
+                (result.start, result.start + result.sent),
+                log=late,
+            )
+        )
 
 
 def cmd_robustness(args: argparse.Namespace) -> int:
@@ -1172,9 +1369,15 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         for line in exc.lines():
             print(f"robustness: invalid SUT profile: {line}", file=sys.stderr)
         return 2
-    options = CampaignOptions(seed=args.seed, count=args.count, batch=args.batch,
-                              timeout=args.timeout, start=args.start,
-                              keep_going=args.keep_going, max_pinpoints=args.max_pinpoints)
+    options = CampaignOptions(
+        seed=args.seed,
+        count=args.count,
+        batch=args.batch,
+        timeout=args.timeout,
+        start=args.start,
+        keep_going=args.keep_going,
+        max_pinpoints=args.max_pinpoints,
+    )
     out = Path(args.output)
     holder: list[CampaignResult] = []
 
@@ -1196,8 +1399,9 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         print(f"robustness: {exc}", file=sys.stderr)
         return 2
     except (asyncio.CancelledError, KeyboardInterrupt):
-        result = holder[0] if holder else CampaignResult(args.seed, args.start, args.count,
-                                                         args.batch)
+        result = (
+            holder[0] if holder else CampaignResult(args.seed, args.start, args.count, args.batch)
+        )
         result.notes.append("interrupted")
         _write(out, result)
         print(result.summary())

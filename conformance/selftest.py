@@ -128,9 +128,7 @@ def run_suite(
 
 def mapped_test_cases(results: RunResults, fault: Fault) -> tuple[str, ...]:
     wanted = set(fault.requirement_ids)
-    return tuple(
-        tc.nodeid for tc in results.test_cases if wanted.intersection(tc.requirements)
-    )
+    return tuple(tc.nodeid for tc in results.test_cases if wanted.intersection(tc.requirements))
 
 
 def judge_fault(
@@ -146,7 +144,9 @@ def judge_fault(
         # must first pass against the clean SUT under those claims, or a failure with the
         # fault on would prove nothing.
         control = run_suite(
-            report_dir / "control", requirements=fault.requirement_ids, pics=fault.pics,
+            report_dir / "control",
+            requirements=fault.requirement_ids,
+            pics=fault.pics,
             runner=runner,
         )
         if control is None:
@@ -164,8 +164,11 @@ def judge_fault(
     # a fault that is really missed is missed twice.
     for attempt in range(2):
         attempt_results = run_suite(
-            report_dir / f"fault{attempt or ''}", faults=[fault.name],
-            requirements=fault.requirement_ids, pics=fault.pics, runner=runner,
+            report_dir / f"fault{attempt or ''}",
+            faults=[fault.name],
+            requirements=fault.requirement_ids,
+            pics=fault.pics,
+            runner=runner,
         )
         if attempt_results is not None:
             results = attempt_results
@@ -174,9 +177,7 @@ def judge_fault(
     if results is None:
         return dataclasses.replace(base, problem="the fault run wrote no results (twice)")
     verdicts = {tc.nodeid: tc.verdict.value for tc in results.test_cases}
-    failing = tuple(
-        n for n in cases if verdicts.get(n) == Verdict.FAIL.value and n in trusted
-    )
+    failing = tuple(n for n in cases if verdicts.get(n) == Verdict.FAIL.value and n in trusted)
     proven, proving = failed_targets(results, fault, trusted)
     return dataclasses.replace(
         base, failing=failing, verdicts=verdicts, proven=proven, proving=proving
@@ -239,9 +240,7 @@ def selftest(
     if clean is None:
         return 2, {"error": "the clean run wrote no results"}
     unclean = {
-        tc.nodeid: tc.verdict.value
-        for tc in clean.test_cases
-        if tc.verdict not in CLEAN_VERDICTS
+        tc.nodeid: tc.verdict.value for tc in clean.test_cases if tc.verdict not in CLEAN_VERDICTS
     }
     names = list(fault_names) if fault_names else sorted(FAULTS)
     unknown = [n for n in names if n not in FAULTS]
@@ -311,15 +310,21 @@ class KnownGaps:
         lines += [f"UNPROVEN (new) {r}" for r in sorted(unproven - self.unproven)]
         lines += [f"MISSED (new) {f}" for f in sorted(uncaught - self.uncaught)]
         if doc.get("unproven") is not None:  # judged only over every fault
-            lines += [f"now proven, remove it from the known gaps: {r}"
-                      for r in sorted(self.unproven - unproven)]
-            lines += [f"now caught, remove it from the known gaps: {f}"
-                      for f in sorted(self.uncaught - uncaught)]
+            lines += [
+                f"now proven, remove it from the known gaps: {r}"
+                for r in sorted(self.unproven - unproven)
+            ]
+            lines += [
+                f"now caught, remove it from the known gaps: {f}"
+                for f in sorted(self.uncaught - uncaught)
+            ]
         return lines
 
 
 def gate(
-    status: int, doc: dict[str, Any], min_score: float | None,
+    status: int,
+    doc: dict[str, Any],
+    min_score: float | None,
     known: KnownGaps | None = None,
 ) -> int:
     """The exit status under ``--min-score`` and ``--known-gaps``: a clean run, every test
@@ -340,23 +345,35 @@ def gate(
 def configure_selftest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-dir", required=True, type=Path, metavar="DIR")
     parser.add_argument(
-        "--fault", action="append", default=[], metavar="NAME",
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="judge only these faults (repeatable; default: every fault)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=0, metavar="N",
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
         help="fault runs in parallel (default: one per CPU)",
     )
     parser.add_argument(
-        "--known-gaps", type=Path, default=None, metavar="FILE",
+        "--known-gaps",
+        type=Path,
+        default=None,
+        metavar="FILE",
         help="TOML listing the unproven requirements and missed faults that are known and"
-             " tracked: the self-test fails on any other, and on a listed one now closed",
+        " tracked: the self-test fails on any other, and on a listed one now closed",
     )
     parser.add_argument(
-        "--min-score", type=float, default=None, metavar="SHARE",
+        "--min-score",
+        type=float,
+        default=None,
+        metavar="SHARE",
         help="exit 0 when the clean run is clean and the mutation score is at least SHARE"
-             " (a ratchet for CI while faults are still being covered); default: every"
-             " fault must be caught",
+        " (a ratchet for CI while faults are still being covered); default: every"
+        " fault must be caught",
     )
 
 
@@ -371,8 +388,10 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     unknown = [n for n in args.fault if n not in FAULTS]
     if unknown:  # the preflight of the self-test: one line per unknown name
         for name in unknown:
-            print(f"selftest: --fault {name}: unknown fault{did_you_mean(name, FAULTS)}",
-                  file=sys.stderr)
+            print(
+                f"selftest: --fault {name}: unknown fault{did_you_mean(name, FAULTS)}",
+                file=sys.stderr,
+            )
         return 3
     status, doc = selftest(args.report_dir, fault_names=args.fault or None, jobs=args.jobs)
     status = gate(status, doc, args.min_score, known)
@@ -388,16 +407,20 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         if fault["caught"]:
             detail = f"{', '.join(fault['proven'])} in {', '.join(fault['proving'])}"
         elif fault["failing"]:
-            detail = (f"{', '.join(fault['failing'])} failed, but no check carrying"
-                      f" {', '.join(fault['requirements'])}")
+            detail = (
+                f"{', '.join(fault['failing'])} failed, but no check carrying"
+                f" {', '.join(fault['requirements'])}"
+            )
         else:
             detail = fault["problem"] or "no test case failed"
         print(f"{mark}{fault['fault']}: {detail}")
     for nodeid in doc["unkilled"] or ():
         print(f"UNKILLED {nodeid}: no fault fails this test case")
     if doc["unkilled"] is not None:
-        print(f"test cases failed by some fault: {clean['test_cases'] - len(doc['unkilled'])}"
-              f" of {clean['test_cases']}")
+        print(
+            f"test cases failed by some fault: {clean['test_cases'] - len(doc['unkilled'])}"
+            f" of {clean['test_cases']}"
+        )
     if doc["unproven"] is not None:
         for rid in doc["unproven"]:
             print(f"UNPROVEN {rid}: no fault fails a check carrying this id")
@@ -410,11 +433,15 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     if known is not None:
         for line in known.judge(doc):
             print(line)
-        print(f"known gaps ({args.known_gaps}): {len(known.unproven)} unproven requirements,"
-              f" {len(known.uncaught)} missed faults")
+        print(
+            f"known gaps ({args.known_gaps}): {len(known.unproven)} unproven requirements,"
+            f" {len(known.uncaught)} missed faults"
+        )
     if args.min_score is not None:
-        print(f"required: a clean run, every test case failed and every testable requirement"
-              f" proven by some fault, and a score of at least {args.min_score:.0%}")
+        print(
+            f"required: a clean run, every test case failed and every testable requirement"
+            f" proven by some fault, and a score of at least {args.min_score:.0%}"
+        )
     return status
 
 

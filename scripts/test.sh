@@ -10,6 +10,7 @@ if [[ $(id -u) -eq 0 ]]; then bash scripts/setup.sh --servers; else bash scripts
 PY=${PYTHON:-python3}
 echo "== lint"
 "$PY" -m ruff check conformance tests testcases fixtures benchmarks scripts
+"$PY" -m ruff format --check conformance tests testcases fixtures benchmarks scripts
 # mypy --strict over conformance/, testcases/ and fixtures/ under their installed names
 # (conformance.testcases, conformance.fixtures): scripts/typecheck.py
 "$PY" scripts/typecheck.py

@@ -59,7 +59,7 @@ def source_path(line: str, back: dict[Path, Path]) -> str:
     for view, source in back.items():
         prefix = f"{view.as_posix()}/"
         if line.startswith(prefix):
-            return f"{source.as_posix()}/{line[len(prefix):]}"
+            return f"{source.as_posix()}/{line[len(prefix) :]}"
     return line
 
 

@@ -37,19 +37,40 @@ __all__ = ["DATA_DIR", "SEED_FILES", "Catalog", "CatalogError", "load_catalog"]
 DATA_DIR = Path(__file__).parent / "data"
 
 #: the five seed documents the catalogue is built from
-SEED_FILES: frozenset[str] = frozenset({
-    "000_dbd9d6900bb0b760.txt",
-    "001_dbb4df0309740898.txt",
-    "002_bc7af3ec309079d0.txt",
-    "003_0557e26cc06c581a.txt",
-    "004_a86a1acc8acd03b8.txt",
-})
+SEED_FILES: frozenset[str] = frozenset(
+    {
+        "000_dbd9d6900bb0b760.txt",
+        "001_dbb4df0309740898.txt",
+        "002_bc7af3ec309079d0.txt",
+        "003_0557e26cc06c581a.txt",
+        "004_a86a1acc8acd03b8.txt",
+    }
+)
 
-_REQUIRED = ("id", "section", "step", "seed", "roles", "strength", "quote", "applicability",
-             "testable")
+_REQUIRED = (
+    "id",
+    "section",
+    "step",
+    "seed",
+    "roles",
+    "strength",
+    "quote",
+    "applicability",
+    "testable",
+)
 _OPTIONAL = ("title", "untestable_reason", "interpretation", "duplicates", "references")
-_STR_KEYS = ("id", "section", "step", "seed", "strength", "quote", "applicability", "title",
-             "untestable_reason", "interpretation")
+_STR_KEYS = (
+    "id",
+    "section",
+    "step",
+    "seed",
+    "strength",
+    "quote",
+    "applicability",
+    "title",
+    "untestable_reason",
+    "interpretation",
+)
 _LIST_KEYS = ("roles", "duplicates", "references")
 
 
@@ -94,8 +115,9 @@ class Catalog:
         """Requirements of a section and its subsections ("8.3.2" matches 8.3.2 and 8.3.2.9,
         not 8.3.20)."""
         p = prefix.rstrip(".")
-        return tuple(r for r in self.requirements
-                     if r.section == p or r.section.startswith(p + "."))
+        return tuple(
+            r for r in self.requirements if r.section == p or r.section.startswith(p + ".")
+        )
 
     def to_json_list(self) -> list[dict[str, Any]]:
         return [requirement_to_dict(r) for r in self.requirements]
@@ -164,8 +186,13 @@ def _load(data_dir: Path) -> Catalog:
     return Catalog(tuple(out))
 
 
-def _load_file(fname: str, data: dict[str, Any], problems: list[str], seen: dict[str, str],
-               documents: dict[Document, str]) -> list[Requirement]:
+def _load_file(
+    fname: str,
+    data: dict[str, Any],
+    problems: list[str],
+    seen: dict[str, str],
+    documents: dict[Document, str],
+) -> list[Requirement]:
     def err(where: str, msg: str) -> None:
         problems.append(f"{fname}: {where}: {msg}")
 
@@ -180,12 +207,17 @@ def _load_file(fname: str, data: dict[str, Any], problems: list[str], seen: dict
         try:
             document = Document(doc_raw)
         except ValueError:
-            err("key 'document'", f"unknown document {doc_raw!r} "
-                f"(one of {', '.join(d.value for d in Document)})")
+            err(
+                "key 'document'",
+                f"unknown document {doc_raw!r} (one of {', '.join(d.value for d in Document)})",
+            )
     if document is not None:
         if document in documents:
-            err("key 'document'", f"{document.value} is already the document of "
-                f"{documents[document]} (one file per document)")
+            err(
+                "key 'document'",
+                f"{document.value} is already the document of "
+                f"{documents[document]} (one file per document)",
+            )
         else:
             documents[document] = fname
     entries = data.get("requirement", [])
@@ -202,8 +234,14 @@ def _load_file(fname: str, data: dict[str, Any], problems: list[str], seen: dict
     return out
 
 
-def _load_entry(fname: str, index: int, e: dict[str, Any], document: Document | None,
-                problems: list[str], seen: dict[str, str]) -> Requirement | None:
+def _load_entry(
+    fname: str,
+    index: int,
+    e: dict[str, Any],
+    document: Document | None,
+    problems: list[str],
+    seen: dict[str, str],
+) -> Requirement | None:
     rid = e.get("id")
     label = f"requirement[{index}]" + (f" ({rid})" if isinstance(rid, str) and rid else "")
     before = len(problems)
@@ -220,8 +258,9 @@ def _load_entry(fname: str, index: int, e: dict[str, Any], document: Document | 
         if key in e and not isinstance(e[key], str):
             err(key, f"expected a string, got {type(e[key]).__name__}")
     for key in _LIST_KEYS:
-        if key in e and (not isinstance(e[key], list)
-                         or not all(isinstance(x, str) for x in e[key])):
+        if key in e and (
+            not isinstance(e[key], list) or not all(isinstance(x, str) for x in e[key])
+        ):
             err(key, "expected an array of strings")
     if "testable" in e and not isinstance(e["testable"], bool):
         err("testable", f"expected true or false, got {e['testable']!r}")
@@ -253,8 +292,10 @@ def _load_entry(fname: str, index: int, e: dict[str, Any], document: Document | 
     try:
         strength = Strength(e["strength"])
     except ValueError:
-        err("strength", f"unknown strength {e['strength']!r} "
-            f"(one of {', '.join(s.value for s in Strength)})")
+        err(
+            "strength",
+            f"unknown strength {e['strength']!r} (one of {', '.join(s.value for s in Strength)})",
+        )
     try:
         check_expression(e["applicability"], PICS_OPTIONS)
     except PicsError as exc:

@@ -71,8 +71,9 @@ def _b(name: str, default: bool, description: str, source: str) -> PicsOption:
     return PicsOption(name, "bool", (), default, description, source)
 
 
-def _c(name: str, choices: tuple[str, ...], default: str, description: str,
-       source: str) -> PicsOption:
+def _c(
+    name: str, choices: tuple[str, ...], default: str, description: str, source: str
+) -> PicsOption:
     return PicsOption(name, "choice", choices, default, description, source)
 
 
@@ -83,107 +84,203 @@ _OPTIONS: tuple[PicsOption, ...] = (
     _b("role.cf", False, "The SUT implements a CPM Controlling Function.", "DESIGN roles"),
     _b("role.client", False, "The SUT implements a CPM Client.", "DESIGN roles"),
     # Participating Function
-    _b("pf.media_path", True,
-       "The PF stays in the media path (acts as a B2BUA); false: it acts as a SIP proxy.",
-       "8.2.1 steps 4/5; 8.3.2 steps 8/9"),
-    _b("pf.requires_ua_version", False,
-       "The PF requires a specific User-Agent (CPM release) version and rejects others "
-       "with 403 \"132 Version not supported\".",
-       "8.2.1 step 2; 8.3.2 step 1; 8.2.1 200 OK step 10.a"),
-    _b("pf.allows_anonymity", True,
-       "The PF allows anonymity; false: it rejects anonymous requests with 403 "
-       "\"119 Anonymity not allowed\".", "8.2.1 step 3; 8.3.2 step 2"),
-    _b("pf.rejects_unexpected_service", False,
-       "The PF rejects an INVITE whose P-Asserted-Service carries neither CPM session ICSI "
-       "(MAY 403).", "8.2.1 step 4.a.iii; 8.3.2 step 7.iii"),
-    _c("pf.pps_other_policy", ("accept-contact", "configuration"), "accept-contact",
-       "How the PF sets P-Asserted-Service when P-Preferred-Service carries another value: "
-       "from the Accept-Contact feature tag, or from service provider configuration "
-       "(PIXIT value).", "8.2.1 step 4.c.iv.1/2"),
-    _b("pf.blacklist", False,
-       "The terminating PF checks the originator against the chat Blacklist URI-list "
-       "(XDMS emulator supplies it).", "8.3.2 step 3"),
-    _b("pf.do_not_disturb", False,
-       "The terminating PF checks the do-not-disturb rule in OMA-XDM-Policy.", "8.3.2 step 4"),
-    _b("pf.sdp_policy", False,
-       "The PF has an SDP media policy that a PIXIT-described offer violates (488 expected).",
-       "8.3.2 step 5"),
-    _b("pf.deferred_delivery", True,
-       "Store and forward: with no suitable client the PF applies deferred delivery "
-       "(8.3.6, not in the seeds) instead of answering 480; it stays in the media path "
-       "for a client that dropped out (8.3.2.9).",
-       "8.3.2 steps 6, 8.b.ii.1, 9.e; 8.3.2.9; SD B.2.3.5.X"),
-    _b("pf.interworking", False,
-       "The PF applies interworking (8.3.6) when no client is suitable; no IWF role is "
-       "emulated, so this only removes the 480 expectation.", "8.3.2 steps 8.b.ii.1, 9.e"),
-    _b("pf.gruu", False,
-       "The PF addresses a client by its public GRUU (else Accept-Contact +sip.instance).",
-       "8.3.2 steps 8.d.i/ii"),
-    _b("pf.direct_delivery_all_clients", False,
-       "Service provider policy: the PF delivers originated chat messages directly to all "
-       "of the user's registered/connected clients.",
-       "8.2.1 200 OK step 10; 8.6 step 2.a.ii"),
-    _b("pf.single_client_policy", False,
-       "Service provider policy: keep only the client the user chose when several clients "
-       "of the user joined the session.", "8.6 step 2.a.i"),
-    _c("pf.client_subscribe_mode", ("forward", "b2bua"), "forward",
-       "How the PF handles a client's conference SUBSCRIBE: forward it to the CF, or act as "
-       "a B2BUA with its own (or a linked) subscription.", "8.2.3 (client SUBSCRIBE)"),
-    _b("pf.parallel_client_subscriptions", False,
-       "Several clients of one user can subscribe in parallel (the PF then acts as a B2BUA "
-       "with one subscription towards the CF).", "8.2.3 (client SUBSCRIBE)"),
-    _b("pf.local_notify_without_cf", False,
-       "With no session towards the CF (forwarding stored content) the PF answers a client "
-       "SUBSCRIBE itself and NOTIFYs the locally stored Participant Information.",
-       "8.2.3 (MAY opt to not forward)"),
-    _b("pf.conference_info_via_msrp", False,
-       "Participant Information Notifications via Conference Information Object (MSRP "
-       "application/conference-info+xml) apply to the PF's sessions.",
-       "8.2.1 200 OK step 9; 8.3.2 200 OK step 3; 8.2.3 RCV step 4; 8.6 step 2.b"),
-    _b("pf.admin_trigger", False,
-       "The PF supports administrative triggers removing a user from all sessions.",
-       "Termination ... due to Administrative Trigger"),
-    _b("pf.message_store", True,
-       "A CPM Message Store is available to the PF (the store reader can inspect it).",
-       "8.3.2 200 OK step 2; Administrative Trigger notes"),
-    _b("pf.cpim_to_actual_recipients", False,
-       "In deferred delivery the PF sets the CPIM To header(s) to the actual recipient list.",
-       "SD 5.2.3.5; SD B.2.3.5.X step 5"),
-    _b("pf.recording", False,
-       "Recording is enabled for the served user (8.5, not in the seeds): the PF stores the "
-       "session even when <allow-offline-storage> is false. It selects no requirement; it "
-       "lets PF-8.2.1-200OK-8 and PF-8.3.2-200OK-2 also be run with that preference false.",
-       "8.2.1 200 OK step 8; 8.3.2 200 OK step 2"),
-    _b("pf.retry_rejected_media", False,
-       "The PF attempts a new session for media streams an ISF rejected (the MAY of 200 OK "
-       "step 1; the tool plays the ISF at PIXIT uris.isf).", "8.2.1 200 OK step 1"),
-    _b("pf.unsubscribe_after_rejoin", False,
-       "The PF un-subscribes from the focus after the client's session is re-established.",
-       "SD B.2.3.x.y NOTE after 16-17"),
+    _b(
+        "pf.media_path",
+        True,
+        "The PF stays in the media path (acts as a B2BUA); false: it acts as a SIP proxy.",
+        "8.2.1 steps 4/5; 8.3.2 steps 8/9",
+    ),
+    _b(
+        "pf.requires_ua_version",
+        False,
+        "The PF requires a specific User-Agent (CPM release) version and rejects others "
+        'with 403 "132 Version not supported".',
+        "8.2.1 step 2; 8.3.2 step 1; 8.2.1 200 OK step 10.a",
+    ),
+    _b(
+        "pf.allows_anonymity",
+        True,
+        "The PF allows anonymity; false: it rejects anonymous requests with 403 "
+        '"119 Anonymity not allowed".',
+        "8.2.1 step 3; 8.3.2 step 2",
+    ),
+    _b(
+        "pf.rejects_unexpected_service",
+        False,
+        "The PF rejects an INVITE whose P-Asserted-Service carries neither CPM session ICSI "
+        "(MAY 403).",
+        "8.2.1 step 4.a.iii; 8.3.2 step 7.iii",
+    ),
+    _c(
+        "pf.pps_other_policy",
+        ("accept-contact", "configuration"),
+        "accept-contact",
+        "How the PF sets P-Asserted-Service when P-Preferred-Service carries another value: "
+        "from the Accept-Contact feature tag, or from service provider configuration "
+        "(PIXIT value).",
+        "8.2.1 step 4.c.iv.1/2",
+    ),
+    _b(
+        "pf.blacklist",
+        False,
+        "The terminating PF checks the originator against the chat Blacklist URI-list "
+        "(XDMS emulator supplies it).",
+        "8.3.2 step 3",
+    ),
+    _b(
+        "pf.do_not_disturb",
+        False,
+        "The terminating PF checks the do-not-disturb rule in OMA-XDM-Policy.",
+        "8.3.2 step 4",
+    ),
+    _b(
+        "pf.sdp_policy",
+        False,
+        "The PF has an SDP media policy that a PIXIT-described offer violates (488 expected).",
+        "8.3.2 step 5",
+    ),
+    _b(
+        "pf.deferred_delivery",
+        True,
+        "Store and forward: with no suitable client the PF applies deferred delivery "
+        "(8.3.6, not in the seeds) instead of answering 480; it stays in the media path "
+        "for a client that dropped out (8.3.2.9).",
+        "8.3.2 steps 6, 8.b.ii.1, 9.e; 8.3.2.9; SD B.2.3.5.X",
+    ),
+    _b(
+        "pf.interworking",
+        False,
+        "The PF applies interworking (8.3.6) when no client is suitable; no IWF role is "
+        "emulated, so this only removes the 480 expectation.",
+        "8.3.2 steps 8.b.ii.1, 9.e",
+    ),
+    _b(
+        "pf.gruu",
+        False,
+        "The PF addresses a client by its public GRUU (else Accept-Contact +sip.instance).",
+        "8.3.2 steps 8.d.i/ii",
+    ),
+    _b(
+        "pf.direct_delivery_all_clients",
+        False,
+        "Service provider policy: the PF delivers originated chat messages directly to all "
+        "of the user's registered/connected clients.",
+        "8.2.1 200 OK step 10; 8.6 step 2.a.ii",
+    ),
+    _b(
+        "pf.single_client_policy",
+        False,
+        "Service provider policy: keep only the client the user chose when several clients "
+        "of the user joined the session.",
+        "8.6 step 2.a.i",
+    ),
+    _c(
+        "pf.client_subscribe_mode",
+        ("forward", "b2bua"),
+        "forward",
+        "How the PF handles a client's conference SUBSCRIBE: forward it to the CF, or act as "
+        "a B2BUA with its own (or a linked) subscription.",
+        "8.2.3 (client SUBSCRIBE)",
+    ),
+    _b(
+        "pf.parallel_client_subscriptions",
+        False,
+        "Several clients of one user can subscribe in parallel (the PF then acts as a B2BUA "
+        "with one subscription towards the CF).",
+        "8.2.3 (client SUBSCRIBE)",
+    ),
+    _b(
+        "pf.local_notify_without_cf",
+        False,
+        "With no session towards the CF (forwarding stored content) the PF answers a client "
+        "SUBSCRIBE itself and NOTIFYs the locally stored Participant Information.",
+        "8.2.3 (MAY opt to not forward)",
+    ),
+    _b(
+        "pf.conference_info_via_msrp",
+        False,
+        "Participant Information Notifications via Conference Information Object (MSRP "
+        "application/conference-info+xml) apply to the PF's sessions.",
+        "8.2.1 200 OK step 9; 8.3.2 200 OK step 3; 8.2.3 RCV step 4; 8.6 step 2.b",
+    ),
+    _b(
+        "pf.admin_trigger",
+        False,
+        "The PF supports administrative triggers removing a user from all sessions.",
+        "Termination ... due to Administrative Trigger",
+    ),
+    _b(
+        "pf.message_store",
+        True,
+        "A CPM Message Store is available to the PF (the store reader can inspect it).",
+        "8.3.2 200 OK step 2; Administrative Trigger notes",
+    ),
+    _b(
+        "pf.cpim_to_actual_recipients",
+        False,
+        "In deferred delivery the PF sets the CPIM To header(s) to the actual recipient list.",
+        "SD 5.2.3.5; SD B.2.3.5.X step 5",
+    ),
+    _b(
+        "pf.recording",
+        False,
+        "Recording is enabled for the served user (8.5, not in the seeds): the PF stores the "
+        "session even when <allow-offline-storage> is false. It selects no requirement; it "
+        "lets PF-8.2.1-200OK-8 and PF-8.3.2-200OK-2 also be run with that preference false.",
+        "8.2.1 200 OK step 8; 8.3.2 200 OK step 2",
+    ),
+    _b(
+        "pf.retry_rejected_media",
+        False,
+        "The PF attempts a new session for media streams an ISF rejected (the MAY of 200 OK "
+        "step 1; the tool plays the ISF at PIXIT uris.isf).",
+        "8.2.1 200 OK step 1",
+    ),
+    _b(
+        "pf.unsubscribe_after_rejoin",
+        False,
+        "The PF un-subscribes from the focus after the client's session is re-established.",
+        "SD B.2.3.x.y NOTE after 16-17",
+    ),
     # Controlling Function
-    _b("cf.subscription_policy", False,
-       "The CF can be given a subscriber (PIXIT) that its group or service provider policy "
-       "does not authorise, so that the error response can be observed.",
-       "SD 5.2.3.5"),
+    _b(
+        "cf.subscription_policy",
+        False,
+        "The CF can be given a subscriber (PIXIT) that its group or service provider policy "
+        "does not authorise, so that the error response can be observed.",
+        "SD 5.2.3.5",
+    ),
     # Client
-    _b("client.deferred_delivery", True,
-       "The client supports deferred message delivery of CPM Group Sessions.",
-       "7.3.11; SD 5.2.3.5"),
-    _b("client.subscribe_during_inactive_delivery", False,
-       "Seed conflict: the client subscribes to the PF's conference state during an inactive "
-       "(sendonly) deferred delivery, as SD B.2.3.5.X steps 3-4 and 5.2.3.5 show; false: it "
-       "follows 7.3.11 1.a.vi (SHALL NOT subscribe).",
-       "7.3.11 1.a.vi vs SD B.2.3.5.X 3-4"),
-    _b("client.rejoin", False,
-       "The client can re-join/re-start a group session when the user acts after coming "
-       "back online (upper tester: user sends a message).",
-       "7.3.11 3); SD B.2.3.x.y+1"),
-    _b("client.rejoin_lists_participants", False,
-       "The client's re-join INVITE (7.3.1.5, not in the seeds) carries a resource list of "
-       "its current Participant Information. No seed requires that list, and it is the only "
-       "place where the client's Participant Information shows: without this claim "
-       "CLIENT-7.3.11-1.a.vii and CLIENT-5.2.3.5-404-GSO are n/a.",
-       "7.3.11 1.a.vii, 1.a.viii; SD 5.2.3.5"),
+    _b(
+        "client.deferred_delivery",
+        True,
+        "The client supports deferred message delivery of CPM Group Sessions.",
+        "7.3.11; SD 5.2.3.5",
+    ),
+    _b(
+        "client.subscribe_during_inactive_delivery",
+        False,
+        "Seed conflict: the client subscribes to the PF's conference state during an inactive "
+        "(sendonly) deferred delivery, as SD B.2.3.5.X steps 3-4 and 5.2.3.5 show; false: it "
+        "follows 7.3.11 1.a.vi (SHALL NOT subscribe).",
+        "7.3.11 1.a.vi vs SD B.2.3.5.X 3-4",
+    ),
+    _b(
+        "client.rejoin",
+        False,
+        "The client can re-join/re-start a group session when the user acts after coming "
+        "back online (upper tester: user sends a message).",
+        "7.3.11 3); SD B.2.3.x.y+1",
+    ),
+    _b(
+        "client.rejoin_lists_participants",
+        False,
+        "The client's re-join INVITE (7.3.1.5, not in the seeds) carries a resource list of "
+        "its current Participant Information. No seed requires that list, and it is the only "
+        "place where the client's Participant Information shows: without this claim "
+        "CLIENT-7.3.11-1.a.vii and CLIENT-5.2.3.5-404-GSO are n/a.",
+        "7.3.11 1.a.vii, 1.a.viii; SD 5.2.3.5",
+    ),
 )
 
 PICS_OPTIONS: Mapping[str, PicsOption] = MappingProxyType({o.name: o for o in _OPTIONS})
@@ -362,9 +459,7 @@ def names_in(expr: Expr | str) -> frozenset[str]:
     raise AssertionError(node)  # pragma: no cover
 
 
-def check_expression(
-    expr: Expr | str, options: Mapping[str, PicsOption] = PICS_OPTIONS
-) -> Expr:
+def check_expression(expr: Expr | str, options: Mapping[str, PicsOption] = PICS_OPTIONS) -> Expr:
     """Parse (if needed) and check names and types against the registry."""
     text = expr if isinstance(expr, str) else ""
     node = parse_expression(expr) if isinstance(expr, str) else expr
@@ -381,7 +476,10 @@ def _check(node: Expr, options: Mapping[str, PicsOption], text: str) -> None:
             if opt.kind != "bool":
                 raise PicsError(
                     f"{name} is a choice option ({', '.join(opt.choices)}): compare it with "
-                    f'== "value"', text, pos)
+                    f'== "value"',
+                    text,
+                    pos,
+                )
         case Compare(name=name, value=value, position=pos):
             opt = _option(name, options, text, pos)
             if opt.kind != "choice":
@@ -389,7 +487,9 @@ def _check(node: Expr, options: Mapping[str, PicsOption], text: str) -> None:
             if value not in opt.choices:
                 raise PicsError(
                     f"{value!r} is not a value of {name} (one of {', '.join(opt.choices)})",
-                    text, pos)
+                    text,
+                    pos,
+                )
         case Not(operand=operand):
             _check(operand, options, text)
         case And(operands=ops) | Or(operands=ops):

@@ -236,8 +236,17 @@ def parse_profile(data: Mapping[str, Any], path: str | Path = "<profile>") -> Su
 
 
 _ROLE_VALUES = [r.value for r in Role]
-_TOP_KEYS = {"sut", "tool", "uris", "users", "timers", "message_store", "xdms",
-             "upper_tester", "pics"}
+_TOP_KEYS = {
+    "sut",
+    "tool",
+    "uris",
+    "users",
+    "timers",
+    "message_store",
+    "xdms",
+    "upper_tester",
+    "pics",
+}
 
 
 class _Validator:
@@ -268,8 +277,13 @@ class _Validator:
         return value
 
     def number(
-        self, data: Mapping[str, Any], key: str, dotted: str, default: float,
-        *, positive: bool = True,
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        dotted: str,
+        default: float,
+        *,
+        positive: bool = True,
     ) -> float:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -281,7 +295,13 @@ class _Validator:
         return float(value)
 
     def port(
-        self, data: Mapping[str, Any], key: str, dotted: str, default: int, *, allow_zero: bool,
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        dotted: str,
+        default: int,
+        *,
+        allow_zero: bool,
     ) -> int:
         value = data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
@@ -322,8 +342,10 @@ class _Validator:
         if target is Target.EXTERNAL:
             for role in roles:
                 if role not in addresses:
-                    self.err(f"sut.{role.value}", "missing: the address of the SUT in this role"
-                             " (host, port, transport)")
+                    self.err(
+                        f"sut.{role.value}",
+                        "missing: the address of the SUT in this role (host, port, transport)",
+                    )
         tool = self.table(data, "tool", "tool")
         self.unknown(tool, {"host", "port"}, "tool.")
         pixit = Pixit(
@@ -350,8 +372,13 @@ class _Validator:
         if self.problems:
             return None
         return SutProfile(
-            path=path, name=name, target=target, roles=roles,
-            pics=MappingProxyType(pics), pixit=pixit, faults=faults,
+            path=path,
+            name=name,
+            target=target,
+            roles=roles,
+            pics=MappingProxyType(pics),
+            pixit=pixit,
+            faults=faults,
         )
 
     def string_list(self, data: Mapping[str, Any], key: str, dotted: str) -> tuple[str, ...]:
@@ -370,8 +397,10 @@ class _Validator:
             try:
                 out.append(Role(text.lower()))
             except ValueError:
-                self.err(f"sut.roles[{i}]",
-                         f"unknown role {text!r} (expected one of {', '.join(_ROLE_VALUES)})")
+                self.err(
+                    f"sut.roles[{i}]",
+                    f"unknown role {text!r} (expected one of {', '.join(_ROLE_VALUES)})",
+                )
         if not out and "roles" in sut and not self.problems:
             self.err("sut.roles", "at least one role under test is needed")
         return tuple(out)
@@ -406,12 +435,14 @@ class _Validator:
             uri = self.uri(entry, "uri", f"{key}.uri")
             if not uri:
                 self.err(f"{key}.uri", "missing")
-            out.append(User(
-                uri=uri,
-                clients=self.string_list(entry, "clients", f"{key}.clients"),
-                username=self.string(entry, "username", f"{key}.username"),
-                password=self.string(entry, "password", f"{key}.password"),
-            ))
+            out.append(
+                User(
+                    uri=uri,
+                    clients=self.string_list(entry, "clients", f"{key}.clients"),
+                    username=self.string(entry, "username", f"{key}.username"),
+                    password=self.string(entry, "password", f"{key}.password"),
+                )
+            )
         seen: set[str] = set()
         for i, u in enumerate(out):
             if u.uri in seen:
@@ -434,8 +465,12 @@ class _Validator:
         t1 = self.number(t, "t1", "timers.t1", d.t1)
         t2 = self.number(t, "t2", "timers.t2", d.t2)
         t4 = self.number(t, "t4", "timers.t4", d.t4)
-        msrp = self.number(t, "msrp_transaction_timeout", "timers.msrp_transaction_timeout",
-                           d.msrp_transaction_timeout)
+        msrp = self.number(
+            t,
+            "msrp_transaction_timeout",
+            "timers.msrp_transaction_timeout",
+            d.msrp_transaction_timeout,
+        )
         if t2 < t1 and len(self.problems) == before:
             self.err("timers.t2", f"must be >= timers.t1 ({t1}), got {t2}")
         return ProfileTimers(t1, t2, t4, msrp)
@@ -456,18 +491,25 @@ class _Validator:
             if not parts.hostname:
                 self.err("message_store.url", f"no host in {url!r}")
             return MessageStore(
-                url=url, kind="imap", host=parts.hostname or "", port=port,
-                user=unquote(parts.username or ""), password=unquote(parts.password or ""),
-                tls=tls, path=parts.path.lstrip("/"),
+                url=url,
+                kind="imap",
+                host=parts.hostname or "",
+                port=port,
+                user=unquote(parts.username or ""),
+                password=unquote(parts.password or ""),
+                tls=tls,
+                path=parts.path.lstrip("/"),
             )
         if url.startswith("maildir:"):
-            path = url[len("maildir:"):]
+            path = url[len("maildir:") :]
             if not path:
                 self.err("message_store.url", "maildir: needs a path")
             return MessageStore(url=url, kind="maildir", path=path)
         if "://" in url:
-            self.err("message_store.url",
-                     f"expected imap://, imaps://, maildir:<path> or a path, got {url!r}")
+            self.err(
+                "message_store.url",
+                f"expected imap://, imaps://, maildir:<path> or a path, got {url!r}",
+            )
             return MessageStore(url, "none")
         return MessageStore(url=url, kind="maildir", path=url)
 
@@ -512,8 +554,9 @@ class _Validator:
         except ValueError:
             port_ok = False
         if parts.scheme != "http" or not parts.hostname or not port_ok:
-            self.err("upper_tester.url",
-                     f"expected http://host:port[/path] or \"manual\", got {url!r}")
+            self.err(
+                "upper_tester.url", f'expected http://host:port[/path] or "manual", got {url!r}'
+            )
         return UpperTesterConfig(UpperTesterMode.HTTP, url, timeout)
 
     def pics(self, t: Mapping[str, Any]) -> dict[str, PicsValue]:
@@ -548,6 +591,10 @@ def _pics_options() -> Mapping[str, Any]:
 
 def _tname(value: object) -> str:
     return {
-        bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-        list: "an array", dict: "a table",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
     }.get(type(value), type(value).__name__)

@@ -62,16 +62,26 @@ def _counts(requirements: Iterable[Requirement]) -> str:
     by_testability = Counter("testable" if r.testable else "untestable" for r in reqs)
     by_section = Counter(f"{r.section} ({_short(r.document.value)})" for r in reqs)
     naming_line = ", ".join(f"{role} {naming[role]}" for role in sorted(naming))
-    return "\n\n".join([
-        "### By document", _table("document", by_doc),
-        "### By seed", _table("seed", by_seed),
-        "### By primary role (first named)", _table("role", by_role),
-        f"Requirements naming each role (a flow step can name several): {naming_line}.",
-        "### By strength", _table("strength", by_strength, strength_order),
-        "### By testability",
-        _table("testability", by_testability, ["testable", "untestable"]),
-        "### By section", _table("section", by_section),
-    ]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                "### By document",
+                _table("document", by_doc),
+                "### By seed",
+                _table("seed", by_seed),
+                "### By primary role (first named)",
+                _table("role", by_role),
+                f"Requirements naming each role (a flow step can name several): {naming_line}.",
+                "### By strength",
+                _table("strength", by_strength, strength_order),
+                "### By testability",
+                _table("testability", by_testability, ["testable", "untestable"]),
+                "### By section",
+                _table("section", by_section),
+            ]
+        )
+        + "\n"
+    )
 
 
 def _sorted_strengths(reqs: list[Requirement]) -> list[Requirement]:
@@ -90,12 +100,7 @@ def _untestable(requirements: Iterable[Requirement]) -> str:
     reqs = [r for r in requirements if not r.testable]
     classes = Counter(reason_class(r.untestable_reason) for r in reqs)
     listing = "\n".join(f"| {r.id} | {r.untestable_reason} |" for r in reqs)
-    return (
-        _table("reason class", classes)
-        + "\n\n| id | reason |\n|---|---|\n"
-        + listing
-        + "\n"
-    )
+    return _table("reason class", classes) + "\n\n| id | reason |\n|---|---|\n" + listing + "\n"
 
 
 def summary_line(catalog: Catalog) -> str:

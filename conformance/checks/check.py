@@ -75,8 +75,9 @@ def _human(value: object, *, nested: bool) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="backslashreplace")
     if isinstance(value, Mapping):
-        inner = "; ".join(f"{_human(k, nested=True)}: {_human(v, nested=True)}"
-                          for k, v in value.items())
+        inner = "; ".join(
+            f"{_human(k, nested=True)}: {_human(v, nested=True)}" for k, v in value.items()
+        )
         return f"{{{inner}}}" if nested else inner
     if isinstance(value, (set, frozenset)):
         items = sorted((_human(v, nested=True) for v in value), key=str)
@@ -143,8 +144,14 @@ def expect_equal(
 ) -> CheckResult:
     """``actual == expected``."""
     return check(
-        recorder, requirement, ok=actual == expected, expected=expected, actual=actual,
-        evidence=evidence, message=message, fatal=fatal,
+        recorder,
+        requirement,
+        ok=actual == expected,
+        expected=expected,
+        actual=actual,
+        evidence=evidence,
+        message=message,
+        fatal=fatal,
     )
 
 
@@ -161,8 +168,14 @@ def expect_in(
     """``actual`` is one of the acceptable outcomes ``expected``."""
     shown = " | ".join(sorted(_text(e) for e in expected))
     return check(
-        recorder, requirement, ok=actual in expected, expected=f"one of: {shown}",
-        actual=actual, evidence=evidence, message=message, fatal=fatal,
+        recorder,
+        requirement,
+        ok=actual in expected,
+        expected=f"one of: {shown}",
+        actual=actual,
+        evidence=evidence,
+        message=message,
+        fatal=fatal,
     )
 
 
@@ -178,9 +191,14 @@ def expect_contains(
 ) -> CheckResult:
     """``item in container`` (a header among headers, a substring in a body, ...)."""
     return check(
-        recorder, requirement, ok=item in container,
-        expected=f"contains {_text(item)}", actual=container,
-        evidence=evidence, message=message, fatal=fatal,
+        recorder,
+        requirement,
+        ok=item in container,
+        expected=f"contains {_text(item)}",
+        actual=container,
+        evidence=evidence,
+        message=message,
+        fatal=fatal,
     )
 
 
@@ -197,8 +215,14 @@ def expect_match(
 ) -> CheckResult:
     """``predicate(actual)``; ``expected`` describes what the predicate accepts."""
     return check(
-        recorder, requirement, ok=bool(predicate(actual)), expected=expected, actual=actual,
-        evidence=evidence, message=message, fatal=fatal,
+        recorder,
+        requirement,
+        ok=bool(predicate(actual)),
+        expected=expected,
+        actual=actual,
+        evidence=evidence,
+        message=message,
+        fatal=fatal,
     )
 
 
@@ -215,9 +239,14 @@ def expect_true(
 ) -> CheckResult:
     """``condition`` holds; ``expected`` says what it means, ``actual`` what was seen."""
     return check(
-        recorder, requirement, ok=bool(condition), expected=expected,
+        recorder,
+        requirement,
+        ok=bool(condition),
+        expected=expected,
         actual=condition if actual is None else actual,
-        evidence=evidence, message=message, fatal=fatal,
+        evidence=evidence,
+        message=message,
+        fatal=fatal,
     )
 
 
@@ -234,9 +263,14 @@ def expect_false(
 ) -> CheckResult:
     """``condition`` does not hold (a SHALL NOT)."""
     return check(
-        recorder, requirement, ok=not condition, expected=expected,
+        recorder,
+        requirement,
+        ok=not condition,
+        expected=expected,
         actual=condition if actual is None else actual,
-        evidence=evidence, message=message, fatal=fatal,
+        evidence=evidence,
+        message=message,
+        fatal=fatal,
     )
 
 
@@ -251,8 +285,14 @@ def record_inconclusive(
 ) -> CheckResult:
     """Record ``inconc`` for one requirement and go on (the soft form of :func:`inconclusive`)."""
     return check(
-        recorder, requirement, ok=False, expected=expected, actual=actual,
-        evidence=evidence, message=reason, failure=Verdict.INCONC,
+        recorder,
+        requirement,
+        ok=False,
+        expected=expected,
+        actual=actual,
+        evidence=evidence,
+        message=reason,
+        failure=Verdict.INCONC,
     )
 
 

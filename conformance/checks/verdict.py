@@ -52,6 +52,7 @@ __all__ = [
     "worst",
 ]
 
+
 class Verdict(StrEnum):
     """A verdict (DESIGN.md vocabulary). Compare with ``<``: the order is the severity."""
 

@@ -328,8 +328,9 @@ def _uris(el: etree._Element | None) -> tuple[UriEntry, ...]:
         uri = _text(e, "uri")
         if uri is None:
             raise DocumentError("uris entry without <uri>")
-        out.append(UriEntry(uri=uri, display_text=_text(e, "display-text"),
-                            purpose=_text(e, "purpose")))
+        out.append(
+            UriEntry(uri=uri, display_text=_text(e, "display-text"), purpose=_text(e, "purpose"))
+        )
     return tuple(out)
 
 
@@ -373,9 +374,14 @@ def _parse_description(el: etree._Element, root: etree._Element) -> ConferenceDe
             mtype = _text(e, "type")
             if label is None or mtype is None:
                 raise DocumentError("available-media entry needs a label and a <type>")
-            media.append(AvailableMedium(label=label, type=mtype,
-                                         display_text=_text(e, "display-text"),
-                                         status=_text(e, "status")))
+            media.append(
+                AvailableMedium(
+                    label=label,
+                    type=mtype,
+                    display_text=_text(e, "display-text"),
+                    status=_text(e, "status"),
+                )
+            )
     sx = child(el, "subject-ext", _EXT)
     if sx is None:
         sx = child(root, "subject-ext", _EXT)
@@ -391,7 +397,9 @@ def _parse_description(el: etree._Element, root: etree._Element) -> ConferenceDe
         service_uris=_uris(child(el, "service-uris", _NS)),
         maximum_user_count=max_count,
         available_media=tuple(media),
-        subject_ext=None if sx is None else SubjectExt(
+        subject_ext=None
+        if sx is None
+        else SubjectExt(
             participant=_text(sx, "participant", _EXT), timestamp=_text(sx, "timestamp", _EXT)
         ),
         icon=None if icon_el is None else _parse_icon(icon_el),
@@ -407,9 +415,16 @@ def _parse_endpoint(el: etree._Element) -> Endpoint:
         mid = m.get("id")
         if mid is None:
             raise DocumentError("<media> without an id attribute")
-        media.append(Media(id=mid, type=_text(m, "type"), label=_text(m, "label"),
-                           src_id=_text(m, "src-id"), status=_text(m, "status"),
-                           display_text=_text(m, "display-text")))
+        media.append(
+            Media(
+                id=mid,
+                type=_text(m, "type"),
+                label=_text(m, "label"),
+                src_id=_text(m, "src-id"),
+                status=_text(m, "status"),
+                display_text=_text(m, "display-text"),
+            )
+        )
     return Endpoint(
         entity=entity,
         state=_state(el, f"endpoint {entity}"),
@@ -455,9 +470,7 @@ def _parse_user(el: etree._Element) -> User:
     )
 
 
-def parse_conference_info(
-    data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS
-) -> ConferenceInfo:
+def parse_conference_info(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> ConferenceInfo:
     """Parse a conference-info document; raises only :class:`DocumentError`."""
     return parse_document(data, _parse_root, limits=limits)
 
@@ -469,8 +482,9 @@ def _parse_root(root: etree._Element, data: bytes) -> ConferenceInfo:
     if not entity:
         raise DocumentError("<conference-info> without the required entity attribute")
     desc_el = child(root, "conference-description", _NS)
-    has_root_ext = child(root, "subject-ext", _EXT) is not None or child(
-        root, "icon", _EXT) is not None
+    has_root_ext = (
+        child(root, "subject-ext", _EXT) is not None or child(root, "icon", _EXT) is not None
+    )
     if desc_el is None and has_root_ext:
         desc_el = etree.Element(f"{{{CONFERENCE_INFO_NS}}}conference-description")
     cs_el = child(root, "conference-state", _NS)
@@ -488,7 +502,9 @@ def _parse_root(root: etree._Element, data: bytes) -> ConferenceInfo:
         state=_state(root, "conference-info"),
         version=parse_uint(root.get("version"), "conference-info version"),
         description=None if desc_el is None else _parse_description(desc_el, root),
-        conference_state=None if cs_el is None else ConferenceStatus(
+        conference_state=None
+        if cs_el is None
+        else ConferenceStatus(
             user_count=parse_uint(_text(cs_el, "user-count"), "user-count"),
             active=parse_bool(_text(cs_el, "active"), "active"),
             locked=parse_bool(_text(cs_el, "locked"), "locked"),
@@ -514,8 +530,12 @@ def validate_conference_info(data: bytes) -> tuple[str, ...]:
             continue
         name = local_name(el)
         if local_name(el) == "user":
-            for key in ("yourown", "joined", f"{{{CONFERENCE_INFO_NS}}}yourown",
-                        f"{{{CONFERENCE_INFO_NS}}}joined"):
+            for key in (
+                "yourown",
+                "joined",
+                f"{{{CONFERENCE_INFO_NS}}}yourown",
+                f"{{{CONFERENCE_INFO_NS}}}joined",
+            ):
                 if key in el.attrib:
                     del el.attrib[key]
         parent = el.getparent()
@@ -523,10 +543,9 @@ def validate_conference_info(data: bytes) -> tuple[str, ...]:
             continue
         pname = local_name(parent)
         is_ext = (
-            (name in ("subject-ext", "icon") and pname in ("conference-description",
-                                                           "conference-info"))
-            or (name in ("yourown", "joined", "role") and pname == "user")
-        )
+            name in ("subject-ext", "icon")
+            and pname in ("conference-description", "conference-info")
+        ) or (name in ("yourown", "joined", "role") and pname == "user")
         if is_ext and el.tag in (name, f"{{{CONFERENCE_INFO_NS}}}{name}"):
             parent.remove(el)
     schema = load_schema("conference-info.xsd")

@@ -118,9 +118,7 @@ def parse_imdn(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> Imdn:
     if root.tag != f"{{{IMDN_NS}}}imdn":
         raise DocumentError(f"root element is {root.tag!r}, not imdn", raw=data)
     found = [
-        (kind, el)
-        for kind in ImdnKind
-        for el in children(root, f"{kind.value}-notification", _NS)
+        (kind, el) for kind in ImdnKind for el in children(root, f"{kind.value}-notification", _NS)
     ]
     if len(found) != 1:
         raise DocumentError(

@@ -97,9 +97,7 @@ class ResourceList:
 
     def with_copy_control(self, value: str) -> tuple[Entry, ...]:
         """Entries whose copyControl equals ``value`` (case-insensitively)."""
-        return tuple(
-            e for e in self.entries if (e.copy_control or "").lower() == value.lower()
-        )
+        return tuple(e for e in self.entries if (e.copy_control or "").lower() == value.lower())
 
 
 def _walk(lst: etree._Element) -> Iterator[etree._Element]:

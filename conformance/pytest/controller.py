@@ -48,24 +48,27 @@ def configure_results(config: pytest.Config, state: State) -> None:
     report_dir = config.getoption("cpm_report_dir", None)
     if report_dir and not is_worker(config):
         sut = config.getoption("cpm_sut", None) or os.environ.get(ENV_SUT) or "reference"
-        state.writer = ResultsWriter(report_dir, run={
-            "sut": str(sut),
-            "strict": bool(config.getoption("cpm_strict", False)),
-            "selection": {
-                "role": list(config.getoption("cpm_roles", []) or []),
-                "clause": list(config.getoption("cpm_clauses", []) or []),
-                "requirement": list(config.getoption("cpm_requirements", []) or []),
+        state.writer = ResultsWriter(
+            report_dir,
+            run={
+                "sut": str(sut),
+                "strict": bool(config.getoption("cpm_strict", False)),
+                "selection": {
+                    "role": list(config.getoption("cpm_roles", []) or []),
+                    "clause": list(config.getoption("cpm_clauses", []) or []),
+                    "requirement": list(config.getoption("cpm_requirements", []) or []),
+                },
+                # what makes this run differ from a plain run against the profile: a run with
+                # faults switched on must never read like a real SUT failing
+                "faults": list(get_faults(config)),
+                "layout": get_layout(config),
+                "store": get_store(config),
+                "reference_process": get_reference_process(config),
+                "command": os.environ.get(ENV_COMMAND) or " ".join(config.invocation_params.args),
+                "version": __version__,
+                "start": time.time(),
             },
-            # what makes this run differ from a plain run against the profile: a run with
-            # faults switched on must never read like a real SUT failing
-            "faults": list(get_faults(config)),
-            "layout": get_layout(config),
-            "store": get_store(config),
-            "reference_process": get_reference_process(config),
-            "command": os.environ.get(ENV_COMMAND) or " ".join(config.invocation_params.args),
-            "version": __version__,
-            "start": time.time(),
-        })
+        )
 
 
 class Controller:
@@ -106,22 +109,25 @@ class Controller:
         if state.writer is None:
             return
         checks = getattr(report, "cpm_checks", []) or []
-        state.writer.append(TestCaseResult(
-            nodeid=report.nodeid,
-            verdict=verdict,
-            requirements=tuple(getattr(report, "cpm_requirements", []) or []),
-            duration=entry["duration"],
-            checks=tuple(CheckResult.from_json(c) for c in checks),
-            reason=str(getattr(report, "cpm_final_reason", "") or ""),
-            role=str(getattr(report, "cpm_role", "") or ""),
-            start=entry["start"],
-            stop=float(getattr(report, "stop", 0.0) or 0.0),
-            details="\n".join(entry["details"]),
-            purpose=str(getattr(report, "cpm_purpose", "") or ""),
-            evidence=tuple(MessageRecord.from_json(m)
-                           for m in getattr(report, "cpm_evidence", []) or []),
-            files=dict(getattr(report, "cpm_files", {}) or {}),
-        ))
+        state.writer.append(
+            TestCaseResult(
+                nodeid=report.nodeid,
+                verdict=verdict,
+                requirements=tuple(getattr(report, "cpm_requirements", []) or []),
+                duration=entry["duration"],
+                checks=tuple(CheckResult.from_json(c) for c in checks),
+                reason=str(getattr(report, "cpm_final_reason", "") or ""),
+                role=str(getattr(report, "cpm_role", "") or ""),
+                start=entry["start"],
+                stop=float(getattr(report, "stop", 0.0) or 0.0),
+                details="\n".join(entry["details"]),
+                purpose=str(getattr(report, "cpm_purpose", "") or ""),
+                evidence=tuple(
+                    MessageRecord.from_json(m) for m in getattr(report, "cpm_evidence", []) or []
+                ),
+                files=dict(getattr(report, "cpm_files", {}) or {}),
+            )
+        )
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state = self.state
@@ -141,8 +147,10 @@ class Controller:
                     if rid in catalog:
                         r = catalog.get(rid)
                         info[rid] = {
-                            "document": r.document.value, "section": r.section,
-                            "strength": r.strength.value, "role": r.role.value,
+                            "document": r.document.value,
+                            "section": r.section,
+                            "strength": r.strength.value,
+                            "role": r.role.value,
                             "title": r.title,
                         }
         update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
@@ -152,10 +160,14 @@ class Controller:
         if profile is not None and profile.faults and not state.writer.results.run.get("faults"):
             update["faults"] = list(profile.faults)  # the profile's own, when none were given
         if profile is not None:
-            update["profile"] = {"name": profile.name, "path": profile.path,
-                                 "target": profile.target.value,
-                                 "roles": [r.value for r in profile.roles],
-                                 "pics": {k: v if isinstance(v, (bool, int, float)) else str(v)
-                                          for k, v in profile.pics.items()}}
+            update["profile"] = {
+                "name": profile.name,
+                "path": profile.path,
+                "target": profile.target.value,
+                "roles": [r.value for r in profile.roles],
+                "pics": {
+                    k: v if isinstance(v, (bool, int, float)) else str(v)
+                    for k, v in profile.pics.items()
+                },
+            }
         state.writer.finish(update, info)
-

@@ -105,8 +105,11 @@ def _allure_evidence(item: pytest.Item) -> None:
     for title, recs in exchanges(records_from_capture(records)):
         with api.step(title):
             for m in recs:
-                api.attach(m.text, name=f"#{m.index} {m.direction} {m.src} -> {m.dst}",
-                           attachment_type=text)
+                api.attach(
+                    m.text,
+                    name=f"#{m.index} {m.direction} {m.src} -> {m.dst}",
+                    attachment_type=text,
+                )
     api.attach(raw_log(records), name="messages.log", attachment_type=text)
     api.attach(pcap_bytes(capture, records), name="capture.pcap", extension="pcap")
 

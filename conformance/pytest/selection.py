@@ -149,8 +149,7 @@ def pytest_collection_modifyitems(
                     unknown.append(f"{item.nodeid}: {exc.args[0] if exc.args else rid}")
     if unknown:
         raise pytest.UsageError(
-            "requirement marker names ids missing from the catalogue:\n  "
-            + "\n  ".join(unknown)
+            "requirement marker names ids missing from the catalogue:\n  " + "\n  ".join(unknown)
         )
     profile = get_profile(config)
     strict = bool(config.getoption("cpm_strict", False))
@@ -170,8 +169,7 @@ def pytest_collection_modifyitems(
         flow_roles = _sut_roles(item)
         if selecting and not (
             (not roles or role in roles or bool(roles.intersection(flow_roles)))
-            and (not clauses or any(_section_matches(r.section, c)
-                                    for r in reqs for c in clauses))
+            and (not clauses or any(_section_matches(r.section, c) for r in reqs for c in clauses))
             and (not wanted or any(r.id in wanted for r in reqs))
         ):
             deselected.append(item)
@@ -192,8 +190,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     path = session.config.getoption("cpm_collect_json", None)
     if not path or is_worker(session.config):
         return
-    data = {it.nodeid: _marker_ids(it)[0] for it in session.items
-            if it.get_closest_marker(MARKER) is not None}
+    data = {
+        it.nodeid: _marker_ids(it)[0]
+        for it in session.items
+        if it.get_closest_marker(MARKER) is not None
+    }
     Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 

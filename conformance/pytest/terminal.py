@@ -62,17 +62,21 @@ _FAIL_CATEGORY = "cpm fail"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cpm-conformance", "OMA CPM conformance")
     group.addoption(
-        "--cpm-terminal", dest="cpm_terminal", choices=MODES, default="off",
+        "--cpm-terminal",
+        dest="cpm_terminal",
+        choices=MODES,
+        default="off",
         help="cases: one line per test case in the suite's words instead of pytest's"
-             " progress; summary: only the end summary; off (default): pytest's own output",
+        " progress; summary: only the end summary; off (default): pytest's own output",
     )
 
 
 def count_line(counts: Mapping[str, int]) -> str:
     """``119 test cases: 108 pass, 0 fail, 0 inconc, 0 error, 11 n/a``."""
     total = sum(counts.get(v.value, 0) for v in VERDICT_ORDER)
-    return (f"{total} test case{'' if total == 1 else 's'}: "
-            + ", ".join(f"{counts.get(v.value, 0)} {v.value}" for v in VERDICT_ORDER))
+    return f"{total} test case{'' if total == 1 else 's'}: " + ", ".join(
+        f"{counts.get(v.value, 0)} {v.value}" for v in VERDICT_ORDER
+    )
 
 
 def relative_path(path: Path, start: Path | None = None) -> str:
@@ -111,9 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Any:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """The section and title of the test case on its teardown report (they survive
     pytest-xdist, where the controller has no items)."""
     report = yield
@@ -206,8 +208,9 @@ class TerminalView:
             self._status()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.durations[report.nodeid] = (self.durations.get(report.nodeid, 0.0)
-                                         + float(getattr(report, "duration", 0.0) or 0.0))
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + float(
+            getattr(report, "duration", 0.0) or 0.0
+        )
         if report.when != "teardown":
             return
         verdict_text = getattr(report, "cpm_verdict", None)
@@ -221,16 +224,23 @@ class TerminalView:
         name = self.display_name(report.nodeid)
         section = str(getattr(report, "cpm_section", "") or "")
         if verdict in (Verdict.FAIL, Verdict.INCONC, Verdict.ERROR):
-            self.cases.append(CaseSummary(
-                name=name, verdict=verdict, section=section,
-                requirements=tuple(getattr(report, "cpm_requirements", []) or []),
-                reason=str(getattr(report, "cpm_final_reason", "") or ""),
-                checks=tuple(CheckResult.from_json(c)
-                             for c in getattr(report, "cpm_checks", []) or []),
-                records=tuple(MessageRecord.from_json(m)
-                              for m in getattr(report, "cpm_evidence", []) or []),
-                files=dict(getattr(report, "cpm_files", {}) or {}),
-            ))
+            self.cases.append(
+                CaseSummary(
+                    name=name,
+                    verdict=verdict,
+                    section=section,
+                    requirements=tuple(getattr(report, "cpm_requirements", []) or []),
+                    reason=str(getattr(report, "cpm_final_reason", "") or ""),
+                    checks=tuple(
+                        CheckResult.from_json(c) for c in getattr(report, "cpm_checks", []) or []
+                    ),
+                    records=tuple(
+                        MessageRecord.from_json(m)
+                        for m in getattr(report, "cpm_evidence", []) or []
+                    ),
+                    files=dict(getattr(report, "cpm_files", {}) or {}),
+                )
+            )
         if self.mode != "cases":
             return
         title = str(getattr(report, "cpm_title", "") or "") or name.rsplit("::", 1)[-1]
@@ -250,8 +260,11 @@ class TerminalView:
             tr.write_sep("-", "cpm-conformance verdicts")
         elif self.cases and (tr.stats.get("failed") or tr.stats.get("error")):
             tr.write_line("")  # after pytest's tracebacks of the error verdicts
-        for verdict, heading in ((Verdict.FAIL, "failed"), (Verdict.ERROR, "error"),
-                                 (Verdict.INCONC, "inconc")):
+        for verdict, heading in (
+            (Verdict.FAIL, "failed"),
+            (Verdict.ERROR, "error"),
+            (Verdict.INCONC, "inconc"),
+        ):
             cases = [c for c in self.cases if c.verdict is verdict]
             if cases:
                 self._list(tr, verdict, heading, cases)
@@ -301,8 +314,10 @@ class TerminalView:
         self.running = ""
 
     def _list(self, tr: Any, verdict: Verdict, heading: str, cases: list[CaseSummary]) -> None:
-        tr.write_line(f"{heading} ({len(cases)} test case{'' if len(cases) == 1 else 's'}):",
-                      **(_MARKUP[verdict] if tr.hasmarkup else {}))
+        tr.write_line(
+            f"{heading} ({len(cases)} test case{'' if len(cases) == 1 else 's'}):",
+            **(_MARKUP[verdict] if tr.hasmarkup else {}),
+        )
         for line in summary_lines(cases, self.report_dir):
             tr.write_line(line)
 
@@ -356,4 +371,3 @@ def _message_indexes(refs: Iterable[EvidenceRef], records: tuple[MessageRecord, 
                     out.append(mark)
                 break
     return out
-

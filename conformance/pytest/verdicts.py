@@ -38,8 +38,11 @@ def as_pytest_outcome(exc: BaseException) -> BaseException:
 def is_judged(item: pytest.Item) -> bool:
     """A conformance test case (a ``requirement`` marker or a recorder), or any test when a
     results file is written; the plugin leaves every other test alone."""
-    return (item.stash.get(INFO, None) is not None or item.stash.get(RECORDER, None) is not None
-            or bool(item.config.getoption("cpm_report_dir", None)))
+    return (
+        item.stash.get(INFO, None) is not None
+        or item.stash.get(RECORDER, None) is not None
+        or bool(item.config.getoption("cpm_report_dir", None))
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -99,9 +102,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
             raise CheckFailed(rec.failures())
         inconc = [r for r in rec.results if r.verdict is Verdict.INCONC]
         if inconc:
-            raise as_pytest_outcome(Inconclusive(
-                "; ".join(f"{r.requirement}: {r.message or r.actual}" for r in inconc)
-            ))
+            raise as_pytest_outcome(
+                Inconclusive("; ".join(f"{r.requirement}: {r.message or r.actual}" for r in inconc))
+            )
     return result
 
 

@@ -29,12 +29,19 @@ READY_LINE = "# reference network running; Ctrl-C or SIGTERM stops it"
 
 def configure_reference_start(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faults", default="", help="comma-separated fault names")
-    parser.add_argument("--core", default=None,
-                        help="HOST:PORT of the tool's SIP core (where the SUT sends requests)")
+    parser.add_argument(
+        "--core",
+        default=None,
+        help="HOST:PORT of the tool's SIP core (where the SUT sends requests)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="the address the services bind")
-    parser.add_argument("--config", default=None, metavar="FILE",
-                        help="the whole configuration as JSON (conformance/reference/config_io.py;"
-                             " what the test fixtures write); excludes --faults, --core, --host")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="the whole configuration as JSON (conformance/reference/config_io.py;"
+        " what the test fixtures write); excludes --faults, --core, --host",
+    )
     parser.set_defaults(func=cmd_reference_start)
 
 
@@ -145,5 +152,13 @@ def cmd_reference_start(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["READY_LINE", "build_config", "cmd_reference_start", "configure_reference_start",
-           "default_users", "parse_core", "render_profile", "serve"]
+__all__ = [
+    "READY_LINE",
+    "build_config",
+    "cmd_reference_start",
+    "configure_reference_start",
+    "default_users",
+    "parse_core",
+    "render_profile",
+    "serve",
+]

@@ -117,8 +117,11 @@ ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, NOTIFY"
 ACCEPT_TYPES = ("message/cpim", "text/plain", GROUP_STATE_CONTENT_TYPE)
 SUBSCRIBE_EXPIRES = 600
 #: the client's answer to the next deferred invitation (upper tester user-*)
-ANSWERS = {"accept": (200, "OK"), "decline": (603, "Decline"),
-           "unavailable": (480, "Temporarily not available")}
+ANSWERS = {
+    "accept": (200, "OK"),
+    "decline": (603, "Decline"),
+    "unavailable": (480, "Temporarily not available"),
+}
 
 
 def icsi_param(icsi: str) -> str:
@@ -174,9 +177,7 @@ class ReferenceClient(SipElement):
     allow = ALLOW
     label = "client"
 
-    def __init__(
-        self, config: ReferenceConfig, sip: SipPump, msrp: MsrpPump, user: str
-    ) -> None:
+    def __init__(self, config: ReferenceConfig, sip: SipPump, msrp: MsrpPump, user: str) -> None:
         super().__init__(config, sip, msrp, log)
         self.user = user
         found = next((u for u in config.users if u.uri == user), None)
@@ -235,8 +236,11 @@ class ReferenceClient(SipElement):
 
     def find(self, conversation_id: str | None) -> KnownSession | None:
         """The most recently learned session of this Conversation-ID (any when None)."""
-        found = [s for s in self.sessions.values()
-                 if conversation_id is None or s.conversation_id == conversation_id]
+        found = [
+            s
+            for s in self.sessions.values()
+            if conversation_id is None or s.conversation_id == conversation_id
+        ]
         return found[-1] if found else None
 
     # -- SIP dispatch ---------------------------------------------------------------------
@@ -315,8 +319,9 @@ class ReferenceClient(SipElement):
         deferred = DEFERRED_FEATURE_TAG in tags
         if deferred and direction == "sendonly":
             kind = CallKind.INACTIVE
-        elif deferred or (direction == "sendrecv" and self.find(conv) is not None
-                          and conv is not None):
+        elif deferred or (
+            direction == "sendrecv" and self.find(conv) is not None and conv is not None
+        ):
             kind = CallKind.ACTIVE
         else:
             kind = CallKind.GROUP
@@ -384,8 +389,12 @@ class ReferenceClient(SipElement):
             setup="active" if connect else "passive",
             direction="recvonly" if kind is CallKind.INACTIVE else "sendrecv",
         )
-        headers = [("Contact", self._contact_header()), ("Allow", ALLOW),
-                   ("User-Agent", CPM_CLIENT_RELEASE), ("Content-Type", "application/sdp")]
+        headers = [
+            ("Contact", self._contact_header()),
+            ("Allow", ALLOW),
+            ("User-Agent", CPM_CLIENT_RELEASE),
+            ("Content-Type", "application/sdp"),
+        ]
         headers += [("Record-Route", v) for v in request.headers.get_all("Record-Route")]
         for name in (CONVERSATION_ID, CONTRIBUTION_ID):
             value = request.headers.get(name)
@@ -410,9 +419,7 @@ class ReferenceClient(SipElement):
         # establishing the MSRP session."
         if call.kind is CallKind.INACTIVE and self.faults.on("client.no-msrp-after-ack"):
             return
-        if call.kind is CallKind.ACTIVE and self.faults.on(
-            "client.no-msrp-after-ack-when-active"
-        ):
+        if call.kind is CallKind.ACTIVE and self.faults.on("client.no-msrp-after-ack-when-active"):
             return
         self.spawn(self._establish(call))
 
@@ -460,8 +467,7 @@ class ReferenceClient(SipElement):
             return
         if inner == IMDN_CONTENT_TYPE:
             return
-        wanted = {v.strip().lower() for d in message.disposition_notification
-                  for v in d.split(",")}
+        wanted = {v.strip().lower() for d in message.disposition_notification for v in d.split(",")}
         if call.kind is CallKind.INACTIVE and self.faults.on(
             "client.deferred-messages-not-received"
         ):
@@ -477,26 +483,35 @@ class ReferenceClient(SipElement):
             return
         session.group_state = state
         session.participants = [
-            p.comm_addr for p in state.participants
-            if p.comm_addr and aor(p.comm_addr) != self.user
+            p.comm_addr for p in state.participants if p.comm_addr and aor(p.comm_addr) != self.user
         ]
 
     def _send_imdn(self, call: ClientCall, message: CpimMessage) -> None:
         sender = message.from_uri or ""
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        body = build_imdn(Imdn(
-            message_id=message.imdn_message_id, datetime=now, kind=ImdnKind.DELIVERY,
-            status="delivered", recipient_uri=self.user, original_recipient_uri=self.user,
-        ))
-        cpim = build_cpim(new_cpim(
-            from_=f"<{self.user}>", to=f"<{sender}>", body=body, content_type=IMDN_CONTENT_TYPE,
-            datetime_=now, imdn_message_id=secrets.token_hex(10),
-            extra_content_headers=(("Content-Disposition", IMDN_CONTENT_DISPOSITION),),
-        ))
+        body = build_imdn(
+            Imdn(
+                message_id=message.imdn_message_id,
+                datetime=now,
+                kind=ImdnKind.DELIVERY,
+                status="delivered",
+                recipient_uri=self.user,
+                original_recipient_uri=self.user,
+            )
+        )
+        cpim = build_cpim(
+            new_cpim(
+                from_=f"<{self.user}>",
+                to=f"<{sender}>",
+                body=body,
+                content_type=IMDN_CONTENT_TYPE,
+                datetime_=now,
+                imdn_message_id=secrets.token_hex(10),
+                extra_content_headers=(("Content-Disposition", IMDN_CONTENT_DISPOSITION),),
+            )
+        )
         over_msrp = call.kind is not CallKind.INACTIVE
-        if call.kind is CallKind.INACTIVE and self.faults.on(
-            "client.imdn-over-msrp-when-inactive"
-        ):
+        if call.kind is CallKind.INACTIVE and self.faults.on("client.imdn-over-msrp-when-inactive"):
             over_msrp = True
         if call.kind is CallKind.ACTIVE and self.faults.on("client.imdn-over-sip-when-active"):
             over_msrp = False
@@ -504,9 +519,12 @@ class ReferenceClient(SipElement):
             # 2.a.i.2: "to send back delivery notification" in this session
             call.channel.send_message(call.msrp_session, cpim, "message/cpim")
             return
-        if (call.kind is CallKind.INACTIVE and call.channel is not None
-                and call.msrp_session is not None
-                and self.faults.on("client.imdn-also-over-msrp-when-inactive")):
+        if (
+            call.kind is CallKind.INACTIVE
+            and call.channel is not None
+            and call.msrp_session is not None
+            and self.faults.on("client.imdn-also-over-msrp-when-inactive")
+        ):
             call.channel.send_message(call.msrp_session, cpim, "message/cpim")
         # 1.a.ii: "SHALL send the disposition notifications back over SIP MESSAGE"
         if not sender:
@@ -516,8 +534,10 @@ class ReferenceClient(SipElement):
 
     async def _send_message_request(self, target: str, call: ClientCall, body: bytes) -> None:
         headers = [("Content-Type", "message/cpim"), ("User-Agent", CPM_CLIENT_RELEASE)]
-        for name, value in ((CONVERSATION_ID, call.session.conversation_id),
-                            (CONTRIBUTION_ID, call.session.contribution_id)):
+        for name, value in (
+            (CONVERSATION_ID, call.session.conversation_id),
+            (CONTRIBUTION_ID, call.session.contribution_id),
+        ):
             if value:
                 headers.append((name, value))
         request = self._out_of_dialog("MESSAGE", target, headers, body)
@@ -568,13 +588,16 @@ class ReferenceClient(SipElement):
         handle = await self.sip.request(request, destination)
         outcome = await handle.outcome(self.config.timers.b * 2)
         status = outcome.status if isinstance(outcome, SipResponse) else None
-        if status == 404 and session.group_state is not None and not self.faults.on(
-            "client.stale-participants-after-404"
+        if (
+            status == 404
+            and session.group_state is not None
+            and not self.faults.on("client.stale-participants-after-404")
         ):
             # 5.2.3.5: on 404 "use the CPM Group State Object to retrieve the latest
             # Participants Information"
             session.participants = [
-                p.comm_addr for p in session.group_state.participants
+                p.comm_addr
+                for p in session.group_state.participants
                 if p.comm_addr and aor(p.comm_addr) != self.user
             ]
         return status
@@ -608,14 +631,27 @@ class ReferenceClient(SipElement):
             self.spawn(self.rejoin(call.session, []))
 
     def _inactive_call(self, session: KnownSession) -> ClientCall | None:
-        return next((c for c in self.calls.values()
-                     if c.session is session and c.kind is CallKind.INACTIVE and not c.ended),
-                    None)
+        return next(
+            (
+                c
+                for c in self.calls.values()
+                if c.session is session and c.kind is CallKind.INACTIVE and not c.ended
+            ),
+            None,
+        )
 
     def _sendrecv_call(self, session: KnownSession) -> ClientCall | None:
-        return next((c for c in self.calls.values()
-                     if c.session is session and c.kind is not CallKind.INACTIVE
-                     and not c.ended and c.msrp_session is not None), None)
+        return next(
+            (
+                c
+                for c in self.calls.values()
+                if c.session is session
+                and c.kind is not CallKind.INACTIVE
+                and not c.ended
+                and c.msrp_session is not None
+            ),
+            None,
+        )
 
     # -- re-join (7.3.11 1.a.viii, 3) --------------------------------------------------------
     async def rejoin(self, session: KnownSession, texts: list[str]) -> int | None:
@@ -623,20 +659,34 @@ class ReferenceClient(SipElement):
         sid = secrets.token_hex(8)
         local = self.msrp.uri(sid)
         sdp = build_msrp_sdp(
-            host=self.msrp.address().host, port=self.msrp.address().port, path=[local],
-            accept_types=ACCEPT_TYPES, accept_wrapped_types=("*",), setup="active",
+            host=self.msrp.address().host,
+            port=self.msrp.address().port,
+            path=[local],
+            accept_types=ACCEPT_TYPES,
+            accept_wrapped_types=("*",),
+            setup="active",
         )
         rl = build_resource_list(ResourceList(tuple(Entry(u) for u in session.participants)))
-        content_type, body = build_multipart([
-            build_part("application/sdp", sdp),
-            build_part(RESOURCE_LISTS_TYPE, rl, disposition=DISPOSITION_RECIPIENT_LIST),
-        ])
-        headers = [("Accept-Contact", f"*;{icsi_param(ICSI_SESSION)}"),
-                   ("User-Agent", CPM_CLIENT_RELEASE), ("Content-Type", content_type)]
-        contribution = (secrets.token_hex(12) if self.faults.on("client.rejoin-new-contribution-id")
-                        else session.contribution_id)
-        for name, value in ((CONVERSATION_ID, session.conversation_id),
-                            (CONTRIBUTION_ID, contribution)):
+        content_type, body = build_multipart(
+            [
+                build_part("application/sdp", sdp),
+                build_part(RESOURCE_LISTS_TYPE, rl, disposition=DISPOSITION_RECIPIENT_LIST),
+            ]
+        )
+        headers = [
+            ("Accept-Contact", f"*;{icsi_param(ICSI_SESSION)}"),
+            ("User-Agent", CPM_CLIENT_RELEASE),
+            ("Content-Type", content_type),
+        ]
+        contribution = (
+            secrets.token_hex(12)
+            if self.faults.on("client.rejoin-new-contribution-id")
+            else session.contribution_id
+        )
+        for name, value in (
+            (CONVERSATION_ID, session.conversation_id),
+            (CONTRIBUTION_ID, contribution),
+        ):
             if value:
                 headers.append((name, value))
         invite = self._out_of_dialog("INVITE", session.focus, headers, body)
@@ -650,8 +700,15 @@ class ReferenceClient(SipElement):
         dialog = Dialog.uac(invite, outcome)
         await self.sip.request(dialog.create_ack(invite.cseq[0], via=self.via()), destination)
         media = parse_sdp(outcome.body).msrp
-        call = ClientCall(CallKind.REJOIN, session, dialog, local, tuple(media.path),
-                          (media.setup or "passive") != "active", destination)
+        call = ClientCall(
+            CallKind.REJOIN,
+            session,
+            dialog,
+            local,
+            tuple(media.path),
+            (media.setup or "passive") != "active",
+            destination,
+        )
         self.calls[dialog.id] = call
         if self.faults.on("client.rejoin-without-msrp"):
             return 200
@@ -681,11 +738,16 @@ class ReferenceClient(SipElement):
     def _send_chat(self, call: ClientCall, text: str) -> None:
         if call.channel is None or call.msrp_session is None:
             return
-        cpim = build_cpim(new_cpim(
-            from_=f"<{self.user}>", to=f"<{call.session.focus}>", body=text.encode(),
-            content_type="text/plain;charset=UTF-8", imdn_message_id=secrets.token_hex(10),
-            disposition_notification=("positive-delivery",),
-        ))
+        cpim = build_cpim(
+            new_cpim(
+                from_=f"<{self.user}>",
+                to=f"<{call.session.focus}>",
+                body=text.encode(),
+                content_type="text/plain;charset=UTF-8",
+                imdn_message_id=secrets.token_hex(10),
+                disposition_notification=("positive-delivery",),
+            )
+        )
         call.channel.send_message(call.msrp_session, cpim, "message/cpim")
 
     # -- REGISTER ---------------------------------------------------------------------------
@@ -695,8 +757,10 @@ class ReferenceClient(SipElement):
             return "no core configured: registration state kept locally"
         domain = self.user.split("@", 1)[-1] if "@" in self.user else self.config.domain
         request = self._out_of_dialog(
-            "REGISTER", f"sip:{domain}", [("Expires", str(expires)),
-                                          ("User-Agent", CPM_CLIENT_RELEASE)])
+            "REGISTER",
+            f"sip:{domain}",
+            [("Expires", str(expires)), ("User-Agent", CPM_CLIENT_RELEASE)],
+        )
         handle = await self.sip.request(request, core)
         outcome = await handle.outcome(self.config.timers.b * 2)
         status = outcome.status if isinstance(outcome, SipResponse) else outcome
@@ -777,5 +841,11 @@ class ReferenceClient(SipElement):
         return "client: reset"
 
 
-__all__ = ["CallKind", "ClientCall", "KnownSession", "ReferenceClient", "feature_tags",
-           "icsi_param"]
+__all__ = [
+    "CallKind",
+    "ClientCall",
+    "KnownSession",
+    "ReferenceClient",
+    "feature_tags",
+    "icsi_param",
+]

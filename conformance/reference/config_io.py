@@ -30,8 +30,10 @@ def _policy(value: object | None) -> dict[str, Any] | None:
         return None
     if not dataclasses.is_dataclass(value) or isinstance(value, type):
         raise TypeError(f"pf_policy: expected a dataclass instance, got {type(value).__name__}")
-    return {f.name: _plain(getattr(value, f.name), f"pf_policy.{f.name}")
-            for f in dataclasses.fields(value)}
+    return {
+        f.name: _plain(getattr(value, f.name), f"pf_policy.{f.name}")
+        for f in dataclasses.fields(value)
+    }
 
 
 def _plain(value: object, where: str) -> Any:
@@ -69,8 +71,7 @@ def _decode_policy(data: dict[str, Any]) -> object:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ValueError(f"pf_policy: unknown fields {', '.join(unknown)}")
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                              for k, v in data.items()}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     return PfPolicy(**values)
 
 
@@ -90,11 +91,16 @@ def decode(text: str) -> ReferenceConfig:
     try:
         for name, value in data.items():
             if name == "timers":
-                values[name] = Timers(t1=float(value["t1"]), t2=float(value["t2"]),
-                                      t4=float(value["t4"]))
+                values[name] = Timers(
+                    t1=float(value["t1"]), t2=float(value["t2"]), t4=float(value["t4"])
+                )
             elif name in ("core", "isf_hop"):
-                values[name] = None if value is None else Address(
-                    str(value["host"]), int(value["port"]), Transport(value["transport"])
+                values[name] = (
+                    None
+                    if value is None
+                    else Address(
+                        str(value["host"]), int(value["port"]), Transport(value["transport"])
+                    )
                 )
             elif name == "faults":
                 values[name] = ActiveFaults(frozenset(str(n) for n in value))

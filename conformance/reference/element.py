@@ -65,8 +65,9 @@ def address_of(uri: str) -> Address:
     if not parsed.is_sip or not parsed.host:
         raise RemoteProtocolError(f"no SIP address in {uri!r}")
     tcp = (parsed.param("transport") or "").lower() == "tcp"
-    return Address(parsed.host.strip("[]"), parsed.port or 5060,
-                   Transport.TCP if tcp else Transport.UDP)
+    return Address(
+        parsed.host.strip("[]"), parsed.port or 5060, Transport.TCP if tcp else Transport.UDP
+    )
 
 
 def aor(uri: str) -> str:

@@ -31,8 +31,16 @@ from conformance.reference.upper_tester_server import Handler, UpperTesterServer
 
 log = logging.getLogger(__name__)
 
-CLIENT_ACTIONS = frozenset({"client-offline", "client-online", "user-accept", "user-decline",
-                            "user-unavailable", "send-message"})
+CLIENT_ACTIONS = frozenset(
+    {
+        "client-offline",
+        "client-online",
+        "user-accept",
+        "user-decline",
+        "user-unavailable",
+        "send-message",
+    }
+)
 PF_ACTIONS = frozenset({"admin-trigger", "set-preference"})
 CF_ACTIONS = frozenset({"end-session"})
 
@@ -59,7 +67,8 @@ def load_pf_class() -> Any | None:
         try:
             found = getattr(
                 importlib.import_module("conformance.reference.pf.service"),
-                "ParticipatingFunction", None,
+                "ParticipatingFunction",
+                None,
             )
         except ImportError:
             return None
@@ -156,13 +165,18 @@ class ReferenceNetwork:
         }
         for role, address in (("pf", ep.pf), ("cf", ep.cf), ("client", ep.client)):
             if address is not None:
-                sut[role] = {"host": address.host, "port": address.port,
-                             "transport": address.transport.value.lower()}
+                sut[role] = {
+                    "host": address.host,
+                    "port": address.port,
+                    "transport": address.transport.value.lower(),
+                }
         core = self.config.core
         values: dict[str, Any] = {
             "sut": sut,
-            "tool": {"host": core.host if core else self.config.host,
-                     "port": core.port if core else 0},
+            "tool": {
+                "host": core.host if core else self.config.host,
+                "port": core.port if core else 0,
+            },
             "uris": {
                 "pf": self.config.pf_uri,
                 "deferred_msg_mgmt": self.config.deferred_uri,
@@ -170,8 +184,11 @@ class ReferenceNetwork:
                 "isf": self.config.isf_uri,
             },
             "users": [{"uri": u.uri, "clients": list(u.instances)} for u in self.config.users],
-            "timers": {"t1": self.config.timers.t1, "t2": self.config.timers.t2,
-                       "t4": self.config.timers.t4},
+            "timers": {
+                "t1": self.config.timers.t1,
+                "t2": self.config.timers.t2,
+                "t4": self.config.timers.t4,
+            },
             "upper_tester": {"url": ep.upper_tester_url} if ep.upper_tester_url else {},
         }
         return values
@@ -197,5 +214,11 @@ async def _close(service: Any, guard: float) -> None:
         log.exception("closing %s failed", type(service).__name__)
 
 
-__all__ = ["CF_ACTIONS", "CLIENT_ACTIONS", "PF_ACTIONS", "ReferenceEndpoints",
-           "ReferenceNetwork", "load_pf_class"]
+__all__ = [
+    "CF_ACTIONS",
+    "CLIENT_ACTIONS",
+    "PF_ACTIONS",
+    "ReferenceEndpoints",
+    "ReferenceNetwork",
+    "load_pf_class",
+]

@@ -44,8 +44,11 @@ class ReferenceStartError(LocalProtocolError):
 def _address(table: Any) -> Address | None:
     if not isinstance(table, dict):
         return None
-    return Address(str(table["host"]), int(table["port"]),
-                   Transport(str(table.get("transport", "udp")).upper()))
+    return Address(
+        str(table["host"]),
+        int(table["port"]),
+        Transport(str(table.get("transport", "udp")).upper()),
+    )
 
 
 def endpoints_of(profile_text: str) -> ReferenceEndpoints:
@@ -56,15 +59,17 @@ def endpoints_of(profile_text: str) -> ReferenceEndpoints:
     if cf is None or client is None:
         raise ValueError("the printed profile lacks sut.cf or sut.client")
     url = data.get("upper_tester", {}).get("url")
-    return ReferenceEndpoints(pf=_address(sut.get("pf")), cf=cf, client=client,
-                              upper_tester_url=str(url) if url else None)
+    return ReferenceEndpoints(
+        pf=_address(sut.get("pf")), cf=cf, client=client, upper_tester_url=str(url) if url else None
+    )
 
 
 class ReferenceProcess:
     """One running reference subprocess; :meth:`start` it, :meth:`stop` it."""
 
-    def __init__(self, process: asyncio.subprocess.Process, workdir: Path,
-                 endpoints: ReferenceEndpoints) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, workdir: Path, endpoints: ReferenceEndpoints
+    ) -> None:
         self.process = process
         self.workdir = workdir
         self.endpoints = endpoints
@@ -74,16 +79,25 @@ class ReferenceProcess:
         return self.workdir / "reference.log"
 
     @classmethod
-    async def start(cls, config: ReferenceConfig, *,
-                    guard: float = DEFAULT_START_GUARD) -> ReferenceProcess:
+    async def start(
+        cls, config: ReferenceConfig, *, guard: float = DEFAULT_START_GUARD
+    ) -> ReferenceProcess:
         workdir = Path(tempfile.mkdtemp(prefix="cpm-reference-proc-"))
         conf = workdir / "config.json"
         conf.write_text(config_io.encode(config), encoding="utf-8")
         log = (workdir / "reference.log").open("wb")
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "conformance", "reference", "start", "--config", str(conf),
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=log,
+                sys.executable,
+                "-m",
+                "conformance",
+                "reference",
+                "start",
+                "--config",
+                str(conf),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
                 start_new_session=True,
             )
         finally:
@@ -100,8 +114,7 @@ class ReferenceProcess:
                     f"the reference subprocess printed no ready line within {guard:g} s{tail}"
                 ) from None
             if isinstance(exc, ValueError | EOFError):
-                raise ReferenceStartError(f"the reference subprocess failed: {exc}{tail}") \
-                    from None
+                raise ReferenceStartError(f"the reference subprocess failed: {exc}{tail}") from None
             raise
 
     @staticmethod

@@ -37,9 +37,12 @@ class Change:
     kind: str
 
     def to_json(self) -> dict[str, str]:
-        return {"requirement": self.requirement, "kind": self.kind,
-                "old": self.old.value if self.old else "untested",
-                "new": self.new.value if self.new else "untested"}
+        return {
+            "requirement": self.requirement,
+            "kind": self.kind,
+            "old": self.old.value if self.old else "untested",
+            "new": self.new.value if self.new else "untested",
+        }
 
 
 _JUDGED = (Verdict.PASS, Verdict.FAIL, Verdict.INCONC, Verdict.ERROR)

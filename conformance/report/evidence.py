@@ -84,9 +84,15 @@ class MessageRecord:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "index": self.index, "timestamp": self.timestamp, "direction": self.direction,
-            "transport": self.transport, "protocol": self.protocol, "src": self.src,
-            "dst": self.dst, "size": self.size, "text": self.text,
+            "index": self.index,
+            "timestamp": self.timestamp,
+            "direction": self.direction,
+            "transport": self.transport,
+            "protocol": self.protocol,
+            "src": self.src,
+            "dst": self.dst,
+            "size": self.size,
+            "text": self.text,
         }
         if self.truncated:
             out["truncated"] = True
@@ -117,11 +123,18 @@ class MessageRecord:
     def of(cls, rec: CaptureRecord, cap: int = TEXT_CAP) -> MessageRecord:
         text = rec.data.decode("utf-8", errors="replace")
         return cls(
-            index=rec.index, timestamp=rec.timestamp, direction=rec.direction,
-            transport=rec.transport, protocol=rec.protocol or "",
-            src=f"{rec.src[0]}:{rec.src[1]}", dst=f"{rec.dst[0]}:{rec.dst[1]}",
-            text=text[:cap], size=len(rec.data), truncated=len(text) > cap,
-            src_role=rec.src_role or "", dst_role=rec.dst_role or "",
+            index=rec.index,
+            timestamp=rec.timestamp,
+            direction=rec.direction,
+            transport=rec.transport,
+            protocol=rec.protocol or "",
+            src=f"{rec.src[0]}:{rec.src[1]}",
+            dst=f"{rec.dst[0]}:{rec.dst[1]}",
+            text=text[:cap],
+            size=len(rec.data),
+            truncated=len(text) > cap,
+            src_role=rec.src_role or "",
+            dst_role=rec.dst_role or "",
         )
 
 

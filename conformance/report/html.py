@@ -65,8 +65,17 @@ NOT_SELECTED = "not selected"
 #: the former word for "not run" (kept for callers)
 UNTESTED = NOT_RUN
 #: statuses, worst first: the matrix sorts by this order
-STATUS_ORDER = ["fail", "error", "inconc", NOT_EVALUATED, "pass", "n/a", NOT_RUN, UNTESTABLE,
-                NOT_SELECTED]
+STATUS_ORDER = [
+    "fail",
+    "error",
+    "inconc",
+    NOT_EVALUATED,
+    "pass",
+    "n/a",
+    NOT_RUN,
+    UNTESTABLE,
+    NOT_SELECTED,
+]
 VERDICT_ORDER = [v.value for v in Verdict]
 #: the strength families of the filter (``?strength=SHALL`` is the family; ``=SHALL`` alone)
 STRENGTH_GROUPS = {
@@ -135,7 +144,7 @@ class Lane:
         if not self.role:
             return self.address
         prefix = f"{self.side}: "
-        return self.role[len(prefix):] if self.role.startswith(prefix) else self.role
+        return self.role[len(prefix) :] if self.role.startswith(prefix) else self.role
 
     @property
     def where(self) -> str:
@@ -215,15 +224,35 @@ def ladder(records: Sequence[MessageRecord], bad: set[int], *, since: float = 0.
         room = int(max(abs(x2 - x1) - 16, lane_w - 16) / _CHAR_W)
         # never past the diagram's edge nor into the time column
         avail = width - x1 - 12 if x2 >= x1 else x1 - 8 - _TIME_W
-        cap = max(12, min(_LABEL_MIN if room < _LABEL_MIN else min(_LABEL_MAX, room),
-                          int(avail / _CHAR_W)))
+        cap = max(
+            12,
+            min(_LABEL_MIN if room < _LABEL_MIN else min(_LABEL_MAX, room), int(avail / _CHAR_W)),
+        )
         title = r.first_line
         label = title if len(title) <= cap else title[: cap - 1] + "\u2026"
-        arrows.append(Arrow(r.index, _TOP + 16 + i * _ROW_H, x1, x2, label, r.protocol or "-",
-                            r.index in bad, title, r.timestamp - first, r.timestamp - previous))
+        arrows.append(
+            Arrow(
+                r.index,
+                _TOP + 16 + i * _ROW_H,
+                x1,
+                x2,
+                label,
+                r.protocol or "-",
+                r.index in bad,
+                title,
+                r.timestamp - first,
+                r.timestamp - previous,
+            )
+        )
         previous = r.timestamp
-    return Ladder(width, _TOP + 16 + len(drawn) * _ROW_H, tuple(lanes), tuple(arrows), lane_w,
-                  len(records) - len(drawn))
+    return Ladder(
+        width,
+        _TOP + 16 + len(drawn) * _ROW_H,
+        tuple(lanes),
+        tuple(arrows),
+        lane_w,
+        len(records) - len(drawn),
+    )
 
 
 def bad_records(tc: TestCaseResult) -> set[int]:
@@ -364,8 +393,7 @@ def _selection(run: Mapping[str, Any]) -> dict[str, list[str]]:
     if not isinstance(sel, Mapping):
         sel = {}
     out: dict[str, list[str]] = {}
-    for key, alias in (("roles", "role"), ("clauses", "clause"),
-                       ("requirements", "requirement")):
+    for key, alias in (("roles", "role"), ("clauses", "clause"), ("requirements", "requirement")):
         out[key] = _strings(sel.get(key, sel.get(alias)))
     return out
 
@@ -385,8 +413,19 @@ def _selected(q: Any, sel: Mapping[str, list[str]]) -> bool:
 
 
 def _row(res: Any, **facts: Any) -> dict[str, Any]:
-    row = {"id": "", "section": "", "strength": "", "role": "", "roles": [], "document": "",
-           "quote": "", "title": "", "verdict": NOT_RUN, "reason": "", "tests": []}
+    row = {
+        "id": "",
+        "section": "",
+        "strength": "",
+        "role": "",
+        "roles": [],
+        "document": "",
+        "quote": "",
+        "title": "",
+        "verdict": NOT_RUN,
+        "reason": "",
+        "tests": [],
+    }
     row.update(facts)
     if res is not None:
         row["verdict"] = res.status
@@ -395,8 +434,9 @@ def _row(res: Any, **facts: Any) -> dict[str, Any]:
     return row
 
 
-def _rows(results: RunResults, catalog: Catalog | None,
-          sel: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+def _rows(
+    results: RunResults, catalog: Catalog | None, sel: Mapping[str, list[str]]
+) -> list[dict[str, Any]]:
     reqs = {r.id: r for r in results.requirements()}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -404,10 +444,18 @@ def _rows(results: RunResults, catalog: Catalog | None,
         for q in catalog:
             res = reqs.get(q.id)
             seen.add(q.id)
-            row = _row(res, id=q.id, section=q.section, strength=q.strength.value,
-                       role=q.role.value, roles=[r.value for r in q.roles],
-                       document=q.document.value, quote=q.quote, title=q.title,
-                       applicability=q.applicability)
+            row = _row(
+                res,
+                id=q.id,
+                section=q.section,
+                strength=q.strength.value,
+                role=q.role.value,
+                roles=[r.value for r in q.roles],
+                document=q.document.value,
+                quote=q.quote,
+                title=q.title,
+                applicability=q.applicability,
+            )
             if res is None:
                 if not _selected(q, sel):
                     row["verdict"] = NOT_SELECTED
@@ -419,11 +467,19 @@ def _rows(results: RunResults, catalog: Catalog | None,
         if rid in seen:
             continue
         info = dict(res.info)
-        rows.append(_row(
-            res, id=rid, section=info.get("section", ""), strength=info.get("strength", ""),
-            role=info.get("role", ""), roles=[info["role"]] if info.get("role") else [],
-            document=info.get("document", ""),
-            quote=info.get("quote", info.get("title", "")), title=info.get("title", "")))
+        rows.append(
+            _row(
+                res,
+                id=rid,
+                section=info.get("section", ""),
+                strength=info.get("strength", ""),
+                role=info.get("role", ""),
+                roles=[info["role"]] if info.get("role") else [],
+                document=info.get("document", ""),
+                quote=info.get("quote", info.get("title", "")),
+                title=info.get("title", ""),
+            )
+        )
     rank = {s: i for i, s in enumerate(STATUS_ORDER)}
     order = {id(r): i for i, r in enumerate(rows)}
     rows.sort(key=lambda r: (rank.get(r["verdict"], 0), order[id(r)]))
@@ -450,26 +506,58 @@ def _pics_rows(claimed: Mapping[str, Any], catalog: Catalog | None) -> list[dict
     for o in PICS_OPTIONS.values():
         has = o.name in claimed
         role = o.name.partition(".")[2] if o.name.startswith("role.") else ""
-        rows.append({
-            "option": o.name, "value": _meta(claimed[o.name] if has else o.default),
-            "claimed": has, "description": o.description, "source": o.source,
-            "gates": gates.get(o.name, []),
-            "note": (f"every requirement of role {role} ({by_role[role]})"
-                     if role and by_role.get(role) else ""),
-        })
+        rows.append(
+            {
+                "option": o.name,
+                "value": _meta(claimed[o.name] if has else o.default),
+                "claimed": has,
+                "description": o.description,
+                "source": o.source,
+                "gates": gates.get(o.name, []),
+                "note": (
+                    f"every requirement of role {role} ({by_role[role]})"
+                    if role and by_role.get(role)
+                    else ""
+                ),
+            }
+        )
     for name in sorted(set(claimed) - set(PICS_OPTIONS)):
-        rows.append({"option": name, "value": _meta(claimed[name]), "claimed": True,
-                     "description": "(not a registered PICS option)", "source": "",
-                     "gates": gates.get(name, []), "note": ""})
+        rows.append(
+            {
+                "option": name,
+                "value": _meta(claimed[name]),
+                "claimed": True,
+                "description": "(not a registered PICS option)",
+                "source": "",
+                "gates": gates.get(name, []),
+                "note": "",
+            }
+        )
     return rows
 
 
 #: run keys the panel shows in its own rows (every other key is listed after them)
-_RUN_SHOWN = frozenset({
-    "sut", "strict", "selection", "start", "stop", "profile", "pics", "version", "faults",
-    "incomplete", "command", "layout", "store", "reference_process", "pytest_exit_status",
-    "format", "type",
-})
+_RUN_SHOWN = frozenset(
+    {
+        "sut",
+        "strict",
+        "selection",
+        "start",
+        "stop",
+        "profile",
+        "pics",
+        "version",
+        "faults",
+        "incomplete",
+        "command",
+        "layout",
+        "store",
+        "reference_process",
+        "pytest_exit_status",
+        "format",
+        "type",
+    }
+)
 
 
 def _faults(run: Mapping[str, Any]) -> list[str]:
@@ -495,15 +583,28 @@ def _case(i: int, tc: TestCaseResult, strengths: Mapping[str, str]) -> dict[str,
     lad = ladder(tc.evidence, bad, since=tc.start) if tc.evidence else None
     drawn = {a.index for a in lad.arrows} if lad else set()
     return {
-        "anchor": f"tc{i}", "tc": tc, "failed": failed,
-        "checks": [{"c": c, "expected": human_value(c.expected), "actual": human_value(c.actual),
-                    "bad": [m.index for m in tc.evidence
-                            if m.index in bad and m.index in evidence_records(tc.evidence,
-                                                                              c.evidence)]}
-                   for c in failed],
+        "anchor": f"tc{i}",
+        "tc": tc,
+        "failed": failed,
+        "checks": [
+            {
+                "c": c,
+                "expected": human_value(c.expected),
+                "actual": human_value(c.actual),
+                "bad": [
+                    m.index
+                    for m in tc.evidence
+                    if m.index in bad and m.index in evidence_records(tc.evidence, c.evidence)
+                ],
+            }
+            for c in failed
+        ],
         "ladder": lad,
-        "messages": [(m, _clock(m.timestamp), m.index in bad) for m in tc.evidence
-                     if m.index in drawn or not lad],
+        "messages": [
+            (m, _clock(m.timestamp), m.index in bad)
+            for m in tc.evidence
+            if m.index in drawn or not lad
+        ],
         "open": tc.verdict >= Verdict.INCONC,
         "files": [(kind, safe_link(path), path) for kind, path in sorted(tc.files.items())],
         "duration": human_duration(tc.duration),
@@ -540,8 +641,13 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
     columns = [s for s in statuses if s in VERDICT_ORDER or any(r["verdict"] == s for r in rows)]
     tested_roles = sorted({tc.role for tc in results.test_cases if tc.role})
     other = {k: _meta(v) for k, v in run.items() if k not in _RUN_SHOWN}
-    other.update({f"profile {k}": _meta(v) for k, v in profile.items()
-                  if k not in ("name", "target", "roles", "path", "pics")})
+    other.update(
+        {
+            f"profile {k}": _meta(v)
+            for k, v in profile.items()
+            if k not in ("name", "target", "roles", "path", "pics")
+        }
+    )
     return {
         "run": run,
         "profile": profile,
@@ -550,8 +656,9 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "selection": sel,
         "layout": _meta(run["layout"]) if "layout" in run else "",
         "store": _meta(run["store"]) if "store" in run else "",
-        "reference_process": (_meta(run["reference_process"])
-                              if "reference_process" in run else ""),
+        "reference_process": (
+            _meta(run["reference_process"]) if "reference_process" in run else ""
+        ),
         "faults": _faults(run),
         "strict": _meta(run["strict"]) if "strict" in run else "",
         "claimed_roles": _strings(profile.get("roles")),
@@ -571,10 +678,13 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "by_doc": {k: _counts(v, statuses) for k, v in sorted(by_doc.items())},
         "rows": rows,
         "roles": sorted({x for r in rows for x in (r["roles"] or [r["role"]]) if x}),
-        "strengths": [(_strength_option(x), x) for x in
-                      sorted({r["strength"] for r in rows if r["strength"]})],
-        "strength_groups": [(k, f"{label} ({', '.join(members)})")
-                            for k, (label, members) in STRENGTH_GROUPS.items()],
+        "strengths": [
+            (_strength_option(x), x) for x in sorted({r["strength"] for r in rows if r["strength"]})
+        ],
+        "strength_groups": [
+            (k, f"{label} ({', '.join(members)})")
+            for k, (label, members) in STRENGTH_GROUPS.items()
+        ],
         "groups_json": json.dumps({k: list(v) for k, (_, v) in STRENGTH_GROUPS.items()}),
         "verdicts": [*statuses, NOT_SELECTED],
         "columns": columns,
@@ -599,8 +709,9 @@ def _run_verdict(results: RunResults) -> str:
 _ENV = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_html(results: RunResults, catalog: Catalog | None = None,
-                *, load_catalogue: bool = True) -> str:
+def render_html(
+    results: RunResults, catalog: Catalog | None = None, *, load_catalogue: bool = True
+) -> str:
     """The report page. Without ``catalog`` the installed catalogue is loaded (when
     ``load_catalogue``); a catalogue that cannot load leaves only the tested requirements."""
     if catalog is None and load_catalogue:

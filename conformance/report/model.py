@@ -155,9 +155,7 @@ class RequirementResult:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RequirementResult:
         info = {
-            k: str(v)
-            for k, v in data.items()
-            if k not in ("id", "verdict", "test_cases", "reason")
+            k: str(v) for k, v in data.items() if k not in ("id", "verdict", "test_cases", "reason")
         }
         text = str(data["verdict"])
         return cls(
@@ -204,7 +202,9 @@ class RunResults:
                 tests.setdefault(rid, []).append(tc.nodeid)
         return [
             RequirementResult(
-                rid, verdicts.get(rid), tuple(tests[rid]),
+                rid,
+                verdicts.get(rid),
+                tuple(tests[rid]),
                 dict(self.requirement_info.get(rid, {})),
                 "" if rid in verdicts else reasons[rid],
             )
@@ -238,8 +238,9 @@ class RunResults:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunResults:
         info = {
-            str(r["id"]): {k: str(v) for k, v in r.items()
-                           if k not in ("id", "verdict", "test_cases")}
+            str(r["id"]): {
+                k: str(v) for k, v in r.items() if k not in ("id", "verdict", "test_cases")
+            }
             for r in data.get("requirements", ())
         }
         return cls(

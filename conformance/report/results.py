@@ -187,7 +187,8 @@ def write_junit(results: RunResults, path: str | Path, suite_name: str = "cpm-co
     for tc in results.test_cases:
         module, _, name = tc.nodeid.rpartition("::")
         case = ET.SubElement(
-            suite, "testcase",
+            suite,
+            "testcase",
             classname=module.replace("/", ".").removesuffix(".py"),
             name=name or tc.nodeid,
             time=f"{tc.duration:.3f}",
@@ -207,8 +208,9 @@ def write_junit(results: RunResults, path: str | Path, suite_name: str = "cpm-co
         tag = _JUNIT_OUTCOME.get(tc.verdict)
         if tag is not None:
             # inconc and n/a are both "skipped" to JUnit; the type and message tell them apart
-            el = ET.SubElement(case, tag, message=f"{tc.verdict.value}: {tc.reason}",
-                               type=tc.verdict.value)
+            el = ET.SubElement(
+                case, tag, message=f"{tc.verdict.value}: {tc.reason}", type=tc.verdict.value
+            )
             if tc.details:
                 el.text = tc.details
         attachments = [

@@ -114,10 +114,12 @@ def build_cf_invite(
     recipients = build_resource_list(
         ResourceList(entries=tuple(Entry(uri=p) for p in participants))
     )
-    content_type, body = build_multipart([
-        build_part(SDP_TYPE, offer),
-        build_part(RESOURCE_LISTS_TYPE, recipients, disposition=DISPOSITION_RECIPIENT_LIST),
-    ])
+    content_type, body = build_multipart(
+        [
+            build_part(SDP_TYPE, offer),
+            build_part(RESOURCE_LISTS_TYPE, recipients, disposition=DISPOSITION_RECIPIENT_LIST),
+        ]
+    )
     hs: list[tuple[str, str]] = [
         ("Via", cf.core.via()),
         ("Max-Forwards", "70"),

@@ -524,9 +524,7 @@ def sdp_of(message: SipRequest | SipResponse) -> bytes:
     return message.body if ct.mime_type == SDP_TYPE else b""
 
 
-def signalled_peer_role(
-    client: ClientEmulator, message: SipRequest | SipResponse
-) -> str | None:
+def signalled_peer_role(client: ClientEmulator, message: SipRequest | SipResponse) -> str | None:
     """The capture's name of the SIP peer a dialog is with: the address of ``message``'s
     Contact (the remote target the SUT gave, e.g. ``SUT: CF`` when the CF answered the
     client itself), when it is a literal address other than the tool's core. The far end

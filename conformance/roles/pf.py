@@ -262,14 +262,20 @@ class PfEmulator(CoreUA):
         )
         self.msrp_peers.append(msrp)
         offer = sdp_of(incoming.request)
-        body = msrp.sdp(setup=sdp_setup, accept_types=ACCEPT_TYPES,
-                        accept_wrapped_types=WRAPPED_TYPES)
+        body = msrp.sdp(
+            setup=sdp_setup, accept_types=ACCEPT_TYPES, accept_wrapped_types=WRAPPED_TYPES
+        )
         if sdp_setup == "passive" and offer:
             msrp.declare(parse_sdp(offer).msrp.path)
         tag = new_tag()
         response = self.response(
-            incoming, 200, to_tag=tag, contact=f"<{focus}>;isfocus",
-            headers=[("Server", DEFAULT_SERVER)], body=body, content_type=SDP_TYPE,
+            incoming,
+            200,
+            to_tag=tag,
+            contact=f"<{focus}>;isfocus",
+            headers=[("Server", DEFAULT_SERVER)],
+            body=body,
+            content_type=SDP_TYPE,
         )
         dialog = Dialog.uas(incoming.request, tag, focus)
         dialog.confirm(response)

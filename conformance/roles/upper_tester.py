@@ -101,10 +101,16 @@ def instruction(action: Action, params: dict[str, Any]) -> str:
         Action.USER_UNAVAILABLE: f"Make {user} leave the next (deferred) invitation UNANSWERED.",
         Action.SEND_MESSAGE: (
             f"From {user}, send the message {params.get('text', '')!r}"
-            + (f" in conversation {params['conversation-id']}"
-               if params.get("conversation-id") else "")
-            + (f" (contribution {params['contribution-id']})"
-               if params.get("contribution-id") else "")
+            + (
+                f" in conversation {params['conversation-id']}"
+                if params.get("conversation-id")
+                else ""
+            )
+            + (
+                f" (contribution {params['contribution-id']})"
+                if params.get("contribution-id")
+                else ""
+            )
             + (f" to {params['to']}" if params.get("to") else "")
             + "."
         ),
@@ -127,8 +133,7 @@ async def _tty_prompt(text: str, timeout: float) -> bool:
         tty_in = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - closed by the reader
         tty_out = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
     except OSError:
-        raise UpperTesterUnavailable(
-            "manual upper tester needs a terminal (no /dev/tty)") from None
+        raise UpperTesterUnavailable("manual upper tester needs a terminal (no /dev/tty)") from None
     if not tty_in.isatty():
         tty_in.close()
         tty_out.close()
@@ -143,6 +148,7 @@ async def _tty_prompt(text: str, timeout: float) -> bool:
             line = f"error {exc}"
         finally:
             tty_in.close()
+
         def deliver() -> None:
             if not answer.done():
                 answer.set_result(line)
@@ -161,8 +167,7 @@ async def _tty_prompt(text: str, timeout: float) -> bool:
     try:
         line = await asyncio.wait_for(answer, timeout)
     except TimeoutError:
-        raise UpperTesterUnavailable(
-            f"no operator answer within {timeout:g} s") from None
+        raise UpperTesterUnavailable(f"no operator answer within {timeout:g} s") from None
     return line.strip().lower() not in ("s", "skip", "n", "no") and not line.startswith("error")
 
 
@@ -229,7 +234,10 @@ class UpperTester:
         to: str | None = None,
     ) -> UpperTesterResult:
         return await self.act(
-            Action.SEND_MESSAGE, user=user, text=text, to=to,
+            Action.SEND_MESSAGE,
+            user=user,
+            text=text,
+            to=to,
             **{"conversation-id": conversation_id, "contribution-id": contribution_id},
         )
 
@@ -274,17 +282,20 @@ class UpperTester:
             status, payload = await asyncio.wait_for(self._post(body), self.timeout)
         except TimeoutError:
             raise UpperTesterUnavailable(
-                f"upper tester did not answer {action} within {self.timeout:g} s") from None
+                f"upper tester did not answer {action} within {self.timeout:g} s"
+            ) from None
         except (OSError, ValueError, asyncio.IncompleteReadError) as exc:
             raise UpperTesterUnavailable(
-                f"upper tester at {self.url} unreachable for {action}: {exc}") from None
+                f"upper tester at {self.url} unreachable for {action}: {exc}"
+            ) from None
         result = UpperTesterResult(action.value, params, status, payload)
         if status == 501:
             raise UpperTesterUnavailable(f"the upper tester does not support {action}")
         if not 200 <= status < 300:
             detail = payload.get("error") or payload.get("detail") or ""
             raise UpperTesterUnavailable(
-                f"upper tester refused {action}: HTTP {status} {detail}".rstrip())
+                f"upper tester refused {action}: HTTP {status} {detail}".rstrip()
+            )
         return result
 
     async def _post(self, body: bytes) -> tuple[int, dict[str, Any]]:

@@ -34,7 +34,8 @@ async def core() -> AsyncIterator[ToolCore]:
 @pytest.fixture
 async def client(core: ToolCore) -> AsyncIterator[ClientEmulator]:
     emulator = await ClientEmulator.create(
-        core, ALICE, "urn:uuid:00000000-0000-4000-8000-00000000a001")
+        core, ALICE, "urn:uuid:00000000-0000-4000-8000-00000000a001"
+    )
     try:
         yield emulator
     finally:

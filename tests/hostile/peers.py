@@ -40,7 +40,8 @@ class RssGuard:
         self.growth = rss_bytes() - self.before
         if exc[0] is None:
             assert self.growth <= self.limit, (
-                f"RSS grew by {self.growth / 1e6:.1f} MB, over {self.limit / 1e6:.1f} MB")
+                f"RSS grew by {self.growth / 1e6:.1f} MB, over {self.limit / 1e6:.1f} MB"
+            )
 
 
 def tracebacks(records: list[logging.LogRecord]) -> list[str]:
@@ -67,7 +68,8 @@ class UdpPeer(asyncio.DatagramProtocol):
     async def start(cls, handler: UdpHandler | None = None) -> UdpPeer:
         loop = asyncio.get_running_loop()
         _, peer = await loop.create_datagram_endpoint(
-            lambda: cls(handler), local_addr=("127.0.0.1", 0))
+            lambda: cls(handler), local_addr=("127.0.0.1", 0)
+        )
         return peer
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

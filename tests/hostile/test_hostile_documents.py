@@ -35,35 +35,43 @@ GS_NS = "urn:oma:xml:cpm:groupstate"
 
 def _laughs(root: str) -> bytes:
     ents = '<!ENTITY l0 "lollollollollollollollollollol">' + "".join(
-        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
-    return (f'<?xml version="1.0"?>\n<!DOCTYPE {root} [{ents}]>\n'
-            f'<{root} xmlns="{CI_NS}" entity="sip:c@x">&l9;</{root}>').encode()
+        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10)
+    )
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE {root} [{ents}]>\n'
+        f'<{root} xmlns="{CI_NS}" entity="sip:c@x">&l9;</{root}>'
+    ).encode()
 
 
 def _external(root: str, ns: str) -> bytes:
-    return (f'<?xml version="1.0"?>\n<!DOCTYPE {root} [<!ENTITY x SYSTEM "file:///etc/passwd">'
-            f'<!ENTITY y SYSTEM "http://127.0.0.1:9/evil">]>\n'
-            f'<{root} xmlns="{ns}" entity="sip:c@x">&x;&y;</{root}>').encode()
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE {root} [<!ENTITY x SYSTEM "file:///etc/passwd">'
+        f'<!ENTITY y SYSTEM "http://127.0.0.1:9/evil">]>\n'
+        f'<{root} xmlns="{ns}" entity="sip:c@x">&x;&y;</{root}>'
+    ).encode()
 
 
 def _parameter(root: str, ns: str) -> bytes:
-    return (f'<?xml version="1.0"?>\n<!DOCTYPE {root} [<!ENTITY % p SYSTEM '
-            f'"http://127.0.0.1:9/evil.dtd"> %p;]>\n<{root} xmlns="{ns}"/>').encode()
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE {root} [<!ENTITY % p SYSTEM '
+        f'"http://127.0.0.1:9/evil.dtd"> %p;]>\n<{root} xmlns="{ns}"/>'
+    ).encode()
 
 
 def _deep(root: str, ns: str) -> bytes:
-    return (f'<{root} xmlns="{ns}" entity="sip:c@x">' + "<a>" * 5000 + "</a>" * 5000
-            + f"</{root}>").encode()
+    return (
+        f'<{root} xmlns="{ns}" entity="sip:c@x">' + "<a>" * 5000 + "</a>" * 5000 + f"</{root}>"
+    ).encode()
 
 
 def _wide(root: str, ns: str) -> bytes:
-    return (f'<{root} xmlns="{ns}" entity="sip:c@x">' + "<a/>" * 20000
-            + f"</{root}>").encode()
+    return (f'<{root} xmlns="{ns}" entity="sip:c@x">' + "<a/>" * 20000 + f"</{root}>").encode()
 
 
 def _big(root: str, ns: str) -> bytes:
-    return (f'<{root} xmlns="{ns}" entity="sip:c@x"><!--' + "x" * (2 * 1024 * 1024)
-            + f"--></{root}>").encode()
+    return (
+        f'<{root} xmlns="{ns}" entity="sip:c@x"><!--' + "x" * (2 * 1024 * 1024) + f"--></{root}>"
+    ).encode()
 
 
 HOSTILE_XML: list[tuple[str, Callable[[str, str], bytes]]] = [
@@ -74,11 +82,18 @@ HOSTILE_XML: list[tuple[str, Callable[[str, str], bytes]]] = [
     ("5000 deep", _deep),
     ("20000 wide", _wide),
     ("2 MB", _big),
-    ("utf-16 declared, utf-8 sent", lambda root, ns: (
-        f'<?xml version="1.0" encoding="UTF-16"?><{root} xmlns="{ns}"/>').encode()),
-    ("latin-1 declared", lambda root, ns: (
-        f'<?xml version="1.0" encoding="ISO-8859-1"?><{root} xmlns="{ns}">\xe9</{root}>'
-    ).encode("latin-1")),
+    (
+        "utf-16 declared, utf-8 sent",
+        lambda root, ns: (
+            f'<?xml version="1.0" encoding="UTF-16"?><{root} xmlns="{ns}"/>'
+        ).encode(),
+    ),
+    (
+        "latin-1 declared",
+        lambda root, ns: (
+            f'<?xml version="1.0" encoding="ISO-8859-1"?><{root} xmlns="{ns}">\xe9</{root}>'
+        ).encode("latin-1"),
+    ),
     ("not XML", lambda root, ns: b"\x00\x01\x02 garbage <<<"),
     ("unclosed", lambda root, ns: f'<{root} xmlns="{ns}"><a>'.encode()),
     ("SDP instead", lambda root, ns: b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"),
@@ -112,17 +127,22 @@ async def test_conference_info_bomb_in_a_notify(client: ClientEmulator) -> None:
     core = client.core
     peer = await UdpPeer.start()
     try:
-        notify = build_request("NOTIFY", client.contact_uri, [
-            ("Via", f"SIP/2.0/UDP 127.0.0.1:{peer.address.port};branch=z9hG4bKhostile;rport"),
-            ("Max-Forwards", "70"),
-            ("From", "<sip:conf@cf.reference.test>;tag=h1"),
-            ("To", f"<{client.user}>;tag=t1"),
-            ("Call-ID", "hostile-notify@127.0.0.1"),
-            ("CSeq", "1 NOTIFY"),
-            ("Event", "conference"),
-            ("Subscription-State", "active;expires=600"),
-            ("Content-Type", "application/conference-info+xml"),
-        ], body)
+        notify = build_request(
+            "NOTIFY",
+            client.contact_uri,
+            [
+                ("Via", f"SIP/2.0/UDP 127.0.0.1:{peer.address.port};branch=z9hG4bKhostile;rport"),
+                ("Max-Forwards", "70"),
+                ("From", "<sip:conf@cf.reference.test>;tag=h1"),
+                ("To", f"<{client.user}>;tag=t1"),
+                ("Call-ID", "hostile-notify@127.0.0.1"),
+                ("CSeq", "1 NOTIFY"),
+                ("Event", "conference"),
+                ("Subscription-State", "active;expires=600"),
+                ("Content-Type", "application/conference-info+xml"),
+            ],
+            body,
+        )
         peer.send(notify.to_bytes(), (core.address.host, core.address.port))
         incoming = await client.expect_request("NOTIFY", within=GUARD)
         incoming.respond(200)
@@ -144,11 +164,18 @@ def _store(root: Path) -> tuple[MaildirStore, str]:
 
 @pytest.mark.parametrize(("name", "make"), HOSTILE_XML[:3], ids=IDS[:3])
 async def test_hostile_group_state_object_in_the_store(
-        tmp_path: Path, name: str, make: Callable[[str, str], bytes]) -> None:
+    tmp_path: Path, name: str, make: Callable[[str, str], bytes]
+) -> None:
     store, folder = _store(tmp_path)
-    store.append(folder, build_group_state_object(
-        make("groupstate", GS_NS), conversation_id="c", contribution_id="hostile-contribution",
-        imdn_message_id="m1"))
+    store.append(
+        folder,
+        build_group_state_object(
+            make("groupstate", GS_NS),
+            conversation_id="c",
+            contribution_id="hostile-contribution",
+            imdn_message_id="m1",
+        ),
+    )
     async with open_store(f"maildir:{tmp_path}") as reader:
         (obj,) = await reader.group_state_objects(folder)
     error = _judge(parse_group_state, obj.body)
@@ -166,15 +193,15 @@ MALFORMED_OBJECTS: list[tuple[str, bytes]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "data"), MALFORMED_OBJECTS,
-                         ids=[n for n, _ in MALFORMED_OBJECTS])
+@pytest.mark.parametrize(("name", "data"), MALFORMED_OBJECTS, ids=[n for n, _ in MALFORMED_OBJECTS])
 async def test_malformed_object_in_a_maildir(tmp_path: Path, name: str, data: bytes) -> None:
     """A vendor's Maildir with a malformed object: reading the folder either returns the
     object (its fields unusable: the check that reads them fails) or raises a
     RemoteProtocolError naming the object, bounded in time and memory."""
     _, folder = _store(tmp_path)
-    new = tmp_path.joinpath(*folder.split("/"), "new") if "/" in folder else \
-        tmp_path / folder / "new"
+    new = (
+        tmp_path.joinpath(*folder.split("/"), "new") if "/" in folder else tmp_path / folder / "new"
+    )
     if not new.is_dir():
         new = next(p for p in tmp_path.rglob("new") if p.is_dir() and p.parent != tmp_path)
     (new / "1700000000.hostile.host").write_bytes(data)
@@ -196,8 +223,7 @@ async def test_malformed_object_in_a_maildir(tmp_path: Path, name: str, data: by
 # ------------------------------------------------------------------ a hostile IMAP server
 
 
-def _imap_server(mode: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter],
-                                        object]:
+def _imap_server(mode: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await script(reader, writer)  # the server's own end is not the tool's
@@ -234,8 +260,10 @@ def _imap_server(mode: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWri
             elif cmd == "UID" and "SEARCH" in rest.upper():
                 out = f"* SEARCH 1\r\n{tag} OK done\r\n"
             elif cmd == "UID" and "RFC822.SIZE" in rest.upper() and mode == "size lie":
-                out = (f'* 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE "01-Jan-2020 00:00:00'
-                       f' +0000")\r\n{tag} OK done\r\n')
+                out = (
+                    f'* 1 FETCH (UID 1 RFC822.SIZE 10 INTERNALDATE "01-Jan-2020 00:00:00'
+                    f' +0000")\r\n{tag} OK done\r\n'
+                )
             elif cmd == "UID" and mode == "size lie":
                 # claims 10 bytes, then sends a 64 MB literal
                 writer.write(b"* 1 FETCH (UID 1 BODY[] {67108864}\r\n")
@@ -252,16 +280,18 @@ def _imap_server(mode: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWri
                 writer.close()
                 return
             elif cmd in ("FETCH", "UID"):
-                out = f"* 1 FETCH (UID x RFC822.SIZE -5 INTERNALDATE \"junk\")\r\n{tag} OK done\r\n"
+                out = f'* 1 FETCH (UID x RFC822.SIZE -5 INTERNALDATE "junk")\r\n{tag} OK done\r\n'
             else:
                 out = f"{tag} BAD what\r\n"
             writer.write(out.encode("latin-1"))
             await writer.drain()
+
     return serve
 
 
-@pytest.mark.parametrize("mode", ["garbage greeting", "malformed list", "literal lie",
-                                  "bad fetch", "silent", "size lie"])
+@pytest.mark.parametrize(
+    "mode", ["garbage greeting", "malformed list", "literal lie", "bad fetch", "silent", "size lie"]
+)
 async def test_hostile_imap_store(mode: str) -> None:
     """A hostile IMAP Message Store: the reader raises ImapError (RemoteProtocolError:
     evidence about the store) or StoreUnavailable (the store cannot be used: found by the

@@ -36,8 +36,9 @@ async def peer() -> AsyncIterator[MsrpPeer]:
 def _send(peer: MsrpPeer, body: bytes, *, declared: int | None = None) -> bytes:
     data = build_send(peer.uri, REMOTE, "m1", body, "text/plain", tid="hostile1").to_bytes()
     if declared is not None:
-        data = data.replace(f"1-{len(body)}/{len(body)}".encode(),
-                            f"1-{declared}/{declared}".encode(), 1)
+        data = data.replace(
+            f"1-{len(body)}/{len(body)}".encode(), f"1-{declared}/{declared}".encode(), 1
+        )
     return data
 
 
@@ -50,22 +51,27 @@ async def _outcome(peer: MsrpPeer) -> tuple[str, object]:
 
 
 def _violations(peer: MsrpPeer) -> list[ProtocolViolation]:
-    return [e.event for c in peer.channels for e in c.events
-            if isinstance(e.event, ProtocolViolation)]
+    return [
+        e.event for c in peer.channels for e in c.events if isinstance(e.event, ProtocolViolation)
+    ]
 
 
 async def _connect(peer: MsrpPeer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection(peer.host, peer.port)
 
 
-@pytest.mark.parametrize("garbage", [
-    b"GARBAGE\r\n\r\n\x00\xff\xfe",
-    b"MSRP\r\n-------\r\n",
-    b"MSRP hostile1 SEND\r\nTo-Path: x\r\n\r\n-------hostile1$\r\n",
-    b"MSRP hostile1 SEND\r\n" + b"X-Long: " + b"A" * 40_000 + b"\r\n",
-    b"MSRP hostile1 SEND\r\nTo-Path: msrp://127.0.0.1:1/x;tcp\r\nByte-Range: 1-5/-3\r\n"
-    b"Content-Type: text/plain\r\n\r\nabc\r\n-------hostile1$\r\n",
-], ids=["binary", "no-transaction-id", "bad-to-path", "40k-header", "negative-total"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"GARBAGE\r\n\r\n\x00\xff\xfe",
+        b"MSRP\r\n-------\r\n",
+        b"MSRP hostile1 SEND\r\nTo-Path: x\r\n\r\n-------hostile1$\r\n",
+        b"MSRP hostile1 SEND\r\n" + b"X-Long: " + b"A" * 40_000 + b"\r\n",
+        b"MSRP hostile1 SEND\r\nTo-Path: msrp://127.0.0.1:1/x;tcp\r\nByte-Range: 1-5/-3\r\n"
+        b"Content-Type: text/plain\r\n\r\nabc\r\n-------hostile1$\r\n",
+    ],
+    ids=["binary", "no-transaction-id", "bad-to-path", "40k-header", "negative-total"],
+)
 async def test_msrp_garbage(peer: MsrpPeer, garbage: bytes) -> None:
     _, writer = await _connect(peer)
     try:

@@ -26,12 +26,16 @@ from conformance.roles.core import ToolCore
 from .conftest import FACTORY, GUARD
 from .peers import RssGuard, TcpPeer, UdpPeer, read_sip, reset
 
-SDP = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-       b"m=message 7 TCP/MSRP *\r\na=accept-types:message/cpim\r\n"
-       b"a=path:msrp://127.0.0.1:7/s;tcp\r\n")
-XML_BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
-            b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">'
-            b'<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<r>&c;&x;</r>')
+SDP = (
+    b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=message 7 TCP/MSRP *\r\na=accept-types:message/cpim\r\n"
+    b"a=path:msrp://127.0.0.1:7/s;tcp\r\n"
+)
+XML_BOMB = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">'
+    b'<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<r>&c;&x;</r>'
+)
 
 Craft = Callable[[SipRequest], bytes]
 
@@ -51,6 +55,7 @@ def _big_header(size: int) -> Craft:
     def craft(request: SipRequest) -> bytes:
         data = _ok(request)
         return data.replace(b"\r\n", b"\r\nX-Big: " + b"A" * size + b"\r\n", 1)
+
     return craft
 
 
@@ -59,24 +64,34 @@ HOSTILE_ANSWERS: list[tuple[str, Craft]] = [
     ("garbage", lambda r: b"\x16\x03\x01\x00\xa5\x00\xff garbage\r\n\r\n"),
     ("bad start line", lambda r: _ok(r).replace(b"SIP/2.0 200 OK", b"SIP/2.0 2OO OK", 1)),
     ("status 99", lambda r: _ok(r).replace(b"SIP/2.0 200 OK", b"SIP/2.0 099 Low", 1)),
-    ("no Via", lambda r: b"\r\n".join(
-        ln for ln in _ok(r).split(b"\r\n") if not ln.startswith(b"Via:"))),
-    ("no CSeq", lambda r: b"\r\n".join(
-        ln for ln in _ok(r).split(b"\r\n") if not ln.startswith(b"CSeq:"))),
+    (
+        "no Via",
+        lambda r: b"\r\n".join(ln for ln in _ok(r).split(b"\r\n") if not ln.startswith(b"Via:")),
+    ),
+    (
+        "no CSeq",
+        lambda r: b"\r\n".join(ln for ln in _ok(r).split(b"\r\n") if not ln.startswith(b"CSeq:")),
+    ),
     ("NUL in a header", lambda r: _ok(r).replace(b"Contact: ", b"Contact: \x00", 1)),
     ("Content-Length long", lambda r: _with_length(_ok(r), b"5000")),
     ("Content-Length short", lambda r: _with_length(_ok(r), b"3")),
     ("Content-Length negative", lambda r: _with_length(_ok(r), b"-1")),
     ("Content-Length huge", lambda r: _with_length(_ok(r), b"99999999999999999999")),
-    ("Content-Length twice", lambda r: _ok(r).replace(
-        b"\r\n\r\n", b"\r\nContent-Length: 1\r\n\r\n", 1)),
+    (
+        "Content-Length twice",
+        lambda r: _ok(r).replace(b"\r\n\r\n", b"\r\nContent-Length: 1\r\n\r\n", 1),
+    ),
     # a valid (if huge) answer: the tool may accept it; it must stay bounded
     ("64 KB header", _big_header(64 * 1024 - 2048)),
     ("SDP garbage", lambda r: _ok(r, b"\x00\x01garbage\xff\r\nnot sdp at all")),
     ("SDP is XML", lambda r: _ok(r, XML_BOMB)),
     ("SDP without MSRP", lambda r: _ok(r, SDP.split(b"m=")[0])),
-    ("multipart lie", lambda r: _ok(r, b"--x\r\nContent-Type: application/sdp\r\n\r\nv=0",
-                                    "multipart/mixed;boundary=x")),
+    (
+        "multipart lie",
+        lambda r: _ok(
+            r, b"--x\r\nContent-Type: application/sdp\r\n\r\nv=0", "multipart/mixed;boundary=x"
+        ),
+    ),
     ("XML content type", lambda r: _ok(r, XML_BOMB, "application/sdp+xml")),
 ]
 
@@ -90,8 +105,12 @@ async def invite_outcome(client: ClientEmulator, to: Address) -> tuple[str, obje
     ("inconc", the timeout)."""
     msrp = await client.new_msrp_peer()
     request = client.build_group_invite(
-        FACTORY, msrp=msrp, conversation_id="c1", contribution_id="k1",
-        participants=["sip:bob@reference.test", "sip:carol@reference.test"])
+        FACTORY,
+        msrp=msrp,
+        conversation_id="c1",
+        contribution_id="k1",
+        participants=["sip:bob@reference.test", "sip:carol@reference.test"],
+    )
     handle = await client.send_invite(request, to, msrp=msrp)
     try:
         final = await handle.final(GUARD)
@@ -122,8 +141,9 @@ def _evidence(core: ToolCore, crafted: bytes) -> bool:
 
 
 @pytest.mark.parametrize(("name", "craft"), HOSTILE_ANSWERS, ids=[n for n, _ in HOSTILE_ANSWERS])
-async def test_hostile_answer_over_udp(core: ToolCore, client: ClientEmulator,
-                                       name: str, craft: Craft) -> None:
+async def test_hostile_answer_over_udp(
+    core: ToolCore, client: ClientEmulator, name: str, craft: Craft
+) -> None:
     sent: list[bytes] = []
 
     def answer(data: bytes, addr: tuple[str, int], peer: UdpPeer) -> None:
@@ -151,8 +171,9 @@ async def test_hostile_answer_over_udp(core: ToolCore, client: ClientEmulator,
 
 
 @pytest.mark.parametrize(("name", "craft"), HOSTILE_ANSWERS, ids=[n for n, _ in HOSTILE_ANSWERS])
-async def test_hostile_answer_over_tcp(core: ToolCore, client: ClientEmulator,
-                                       name: str, craft: Craft) -> None:
+async def test_hostile_answer_over_tcp(
+    core: ToolCore, client: ClientEmulator, name: str, craft: Craft
+) -> None:
     sent: list[bytes] = []
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -177,8 +198,9 @@ async def test_hostile_answer_over_tcp(core: ToolCore, client: ClientEmulator,
     assert sent and _evidence(core, sent[0])
 
 
-async def test_header_section_without_end_is_bounded(core: ToolCore,
-                                                     client: ClientEmulator) -> None:
+async def test_header_section_without_end_is_bounded(
+    core: ToolCore, client: ClientEmulator
+) -> None:
     """A SUT that streams 4 MB of header bytes that never end: the stream parser gives up
     at its size bound (1 MB) instead of buffering all of it."""
 
@@ -243,14 +265,18 @@ async def test_a_sut_that_only_sends_100_trying(core: ToolCore, client: ClientEm
 
 
 def _options(n: int, port: int) -> bytes:
-    return build_request("OPTIONS", "sip:nobody@127.0.0.1", [
-        ("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKflood{n};rport"),
-        ("Max-Forwards", "70"),
-        ("From", f"<sip:flood@127.0.0.1>;tag=f{n}"),
-        ("To", "<sip:nobody@127.0.0.1>"),
-        ("Call-ID", f"flood{n}@127.0.0.1"),
-        ("CSeq", "1 OPTIONS"),
-    ]).to_bytes()
+    return build_request(
+        "OPTIONS",
+        "sip:nobody@127.0.0.1",
+        [
+            ("Via", f"SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKflood{n};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:flood@127.0.0.1>;tag=f{n}"),
+            ("To", "<sip:nobody@127.0.0.1>"),
+            ("Call-ID", f"flood{n}@127.0.0.1"),
+            ("CSeq", "1 OPTIONS"),
+        ],
+    ).to_bytes()
 
 
 @pytest.mark.timeout(120)
@@ -263,8 +289,11 @@ async def test_a_flood_of_10000_unsolicited_requests(core: ToolCore) -> None:
     def count(data: bytes, addr: tuple[str, int], peer: UdpPeer) -> None:
         answered.append(1)
         fut = state.get("future")
-        if isinstance(fut, asyncio.Future) and not fut.done() \
-                and len(answered) >= int(str(state["target"])):
+        if (
+            isinstance(fut, asyncio.Future)
+            and not fut.done()
+            and len(answered) >= int(str(state["target"]))
+        ):
             fut.set_result(None)
 
     peer = await UdpPeer.start(count)
@@ -290,6 +319,7 @@ async def test_a_flood_of_10000_unsolicited_requests(core: ToolCore) -> None:
     assert elapsed < 60, elapsed
     assert len(answered) >= 9_900, len(answered)
     assert len(core.unrouted) >= 9_900
+
     # the tool still works: an OPTIONS of its own gets its answer
     def ok(data: bytes, addr: tuple[str, int], p: UdpPeer) -> None:
         message = parse_message(data)
@@ -298,8 +328,12 @@ async def test_a_flood_of_10000_unsolicited_requests(core: ToolCore) -> None:
 
     peer2 = await UdpPeer.start(ok)
     try:
-        request = core.build_request("OPTIONS", f"sip:{peer2.address.host}:{peer2.address.port}",
-                                     from_="sip:a@127.0.0.1", to="sip:b@127.0.0.1")
+        request = core.build_request(
+            "OPTIONS",
+            f"sip:{peer2.address.host}:{peer2.address.port}",
+            from_="sip:a@127.0.0.1",
+            to="sip:b@127.0.0.1",
+        )
         handle = await core.send(request, peer2.address)
         assert (await handle.final(GUARD)).status == 200
     finally:
@@ -307,7 +341,8 @@ async def test_a_flood_of_10000_unsolicited_requests(core: ToolCore) -> None:
 
 
 async def test_stream_garbage_after_lost_framing_is_not_buffered(
-        core: ToolCore, client: ClientEmulator) -> None:
+    core: ToolCore, client: ClientEmulator
+) -> None:
     """A negative Content-Length breaks the stream's framing for good; whatever the SUT
     sends after it (96 MB here) must not be read and kept."""
 
@@ -332,14 +367,21 @@ async def test_stream_garbage_after_lost_framing_is_not_buffered(
 
 
 def _blank_list_header(name: str, blanks: int) -> bytes:
-    return (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
-            b"From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
-            + name.encode() + b": <sip:a@b>" + b" " * blanks + b"\n\r\nContent-Length: 0\r\n\r\n")
+    return (
+        b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
+        b"From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
+        + name.encode()
+        + b": <sip:a@b>"
+        + b" " * blanks
+        + b"\n\r\nContent-Length: 0\r\n\r\n"
+    )
 
 
-@pytest.mark.xfail(reason="protocol/sip/uri.py _NAME_ADDR_LIST_FAST_RE backtracks"
-                          " quadratically on blanks before a bare LF (docs/robustness.md)",
-                   strict=False)
+@pytest.mark.xfail(
+    reason="protocol/sip/uri.py _NAME_ADDR_LIST_FAST_RE backtracks"
+    " quadratically on blanks before a bare LF (docs/robustness.md)",
+    strict=False,
+)
 @pytest.mark.parametrize("name", ["Contact", "Record-Route"])
 def test_a_list_header_of_blanks_parses_in_linear_time(name: str) -> None:
     """A SUT's Contact or Record-Route of 16 KB blanks ending in a bare LF: parsing (in the
@@ -358,8 +400,10 @@ _VALID = _options(0, 9).replace(b"127.0.0.1:9", b"127.0.0.1:PORT")
 HOSTILE_REQUESTS: list[tuple[str, bytes]] = [
     ("garbage", b"\x00\xff\xfe GET / HTTP/1.1\r\n\r\n"),
     ("no method", b" sip:a@b SIP/2.0\r\n" + _VALID.split(b"\r\n", 1)[1]),
-    ("no Call-ID", b"\r\n".join(ln for ln in _VALID.split(b"\r\n")
-                                if not ln.startswith(b"Call-ID"))),
+    (
+        "no Call-ID",
+        b"\r\n".join(ln for ln in _VALID.split(b"\r\n") if not ln.startswith(b"Call-ID")),
+    ),
     ("CSeq method differs", _VALID.replace(b"CSeq: 1 OPTIONS", b"CSeq: 1 INVITE")),
     ("CSeq huge", _VALID.replace(b"CSeq: 1 OPTIONS", b"CSeq: 99999999999999999999 OPTIONS")),
     ("Max-Forwards -1", _VALID.replace(b"Max-Forwards: 70", b"Max-Forwards: -1")),
@@ -387,8 +431,9 @@ async def test_hostile_request_to_the_core(core: ToolCore, name: str, data: byte
             peer.send(valid, target)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + GUARD
-            while loop.time() < deadline and not any(b"flood0" not in a and b"after" in a
-                                                    for a in answers):
+            while loop.time() < deadline and not any(
+                b"flood0" not in a and b"after" in a for a in answers
+            ):
                 await asyncio.sleep(0.01)  # poll the peer's inbox; the guard decides
     finally:
         peer.close()
@@ -400,9 +445,11 @@ async def test_hostile_request_to_the_core(core: ToolCore, name: str, data: byte
 def test_a_folded_message_with_a_run_of_blanks_parses_in_linear_time() -> None:
     """Campaign input 2026:41518 in small: 10,000 blanks then a bare LF in a message with
     folded lines took 0.9 s to unfold (40,000: 12 to 15 s)."""
-    data = (b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
-            b"Max-Forwards: 70" + b" " * 10_000 + b"\n\r\n 1\r\nFrom: <sip:a@b>;tag=1\r\n"
-            b"To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+    data = (
+        b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
+        b"Max-Forwards: 70" + b" " * 10_000 + b"\n\r\n 1\r\nFrom: <sip:a@b>;tag=1\r\n"
+        b"To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    )
     began = time.monotonic()
     with contextlib.suppress(RemoteProtocolError):
         parse_message(data)

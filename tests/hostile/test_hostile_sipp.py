@@ -37,11 +37,16 @@ Content-Length: 0
 
   ]]></send>
 """
-_ONLY_TRYING = _HEAD + """  <recv request="CANCEL" optional="true" timeout="3000" ontimeout="end"/>
+_ONLY_TRYING = (
+    _HEAD
+    + """  <recv request="CANCEL" optional="true" timeout="3000" ontimeout="end"/>
   <label id="end"/>
 </scenario>
 """
-_LYING_OK = _HEAD + """  <send><![CDATA[
+)
+_LYING_OK = (
+    _HEAD
+    + """  <send><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
@@ -58,6 +63,7 @@ v=0
   <label id="end"/>
 </scenario>
 """
+)
 
 
 async def _sipp(tmp: Path, scenario: str) -> tuple[asyncio.subprocess.Process, Address]:
@@ -65,10 +71,27 @@ async def _sipp(tmp: Path, scenario: str) -> tuple[asyncio.subprocess.Process, A
     path.write_text(scenario, encoding="ascii")
     port = pick_free_port("127.0.0.1")
     process = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-m", "1",
-        "-timeout", "10s", "-nostdin", "-trace_err", "-error_file", str(tmp / "err.log"),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL, start_new_session=True, cwd=tmp)
+        "sipp",
+        "-sf",
+        str(path),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        "1",
+        "-timeout",
+        "10s",
+        "-nostdin",
+        "-trace_err",
+        "-error_file",
+        str(tmp / "err.log"),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=tmp,
+    )
     return process, Address("127.0.0.1", port, Transport.UDP)
 
 
@@ -103,8 +126,9 @@ async def _ready(address: Address, process: asyncio.subprocess.Process) -> None:
 
 
 @pytest.mark.parametrize("scenario", ["only-trying", "lying-content-length"])
-async def test_sipp_hostile_uas(core: ToolCore, client: ClientEmulator, tmp_path: Path,
-                                require_binary: object, scenario: str) -> None:
+async def test_sipp_hostile_uas(
+    core: ToolCore, client: ClientEmulator, tmp_path: Path, require_binary: object, scenario: str
+) -> None:
     require_binary("sipp")  # type: ignore[operator]
     text = _ONLY_TRYING if scenario == "only-trying" else _LYING_OK
     process, address = await _sipp(tmp_path, text)
@@ -119,7 +143,10 @@ async def test_sipp_hostile_uas(core: ToolCore, client: ClientEmulator, tmp_path
     assert elapsed < GUARD + 1.0
     if scenario == "only-trying":
         assert isinstance(observed, WaitTimeout)
-        assert any(r.data.startswith(b"SIP/2.0 100 Trying") for r in core.capture.records
-                   if r.direction == "in")
+        assert any(
+            r.data.startswith(b"SIP/2.0 100 Trying")
+            for r in core.capture.records
+            if r.direction == "in"
+        )
     else:
         assert any(b"Content-Length: 5000" in inv.data for inv in core.pump.invalid)

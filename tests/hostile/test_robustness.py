@@ -74,8 +74,13 @@ def test_templates_are_valid_before_mutation() -> None:
 
 
 def test_wire_bytes_fill_the_placeholders_only() -> None:
-    item = next(generate(5, i) for i in range(100) if generate(5, i).template == "options"
-                and generate(5, i).transport == "udp" and b"127.0.0.1:5060" in generate(5, i).data)
+    item = next(
+        generate(5, i)
+        for i in range(100)
+        if generate(5, i).template == "options"
+        and generate(5, i).transport == "udp"
+        and b"127.0.0.1:5060" in generate(5, i).data
+    )
     wire = wire_bytes(item, Live("127.0.0.1", 40000))
     assert b"127.0.0.1:40000" in wire and b"127.0.0.1:5060" not in wire
     assert wire.replace(b"127.0.0.1:40000", b"127.0.0.1:5060") == item.data
@@ -111,8 +116,8 @@ def test_log_errors_and_their_signature() -> None:
     (entry,) = log_errors(log)
     assert entry.startswith("PF task failed")
     assert error_signature(entry) == (
-        "service.py:388 in _originate -> headers.py:618 in parse_option_tags:"
-        " RemoteProtocolError")
+        "service.py:388 in _originate -> headers.py:618 in parse_option_tags: RemoteProtocolError"
+    )
 
 
 # ------------------------------------------------------------------ bookkeeping
@@ -158,7 +163,8 @@ class _ScriptedSut:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         transport, peer = await loop.create_datagram_endpoint(
-            lambda: _ScriptedPeer(self.token), local_addr=("127.0.0.1", 0))
+            lambda: _ScriptedPeer(self.token), local_addr=("127.0.0.1", 0)
+        )
         self.peer = peer
         self.starts += 1
         port = int(transport.get_extra_info("sockname")[1])
@@ -193,8 +199,13 @@ async def test_the_first_input_after_which_the_peer_stopped_answering_is_reporte
     await sut.start()
     core = await ToolCore.start("127.0.0.1", 0, timers=Timers(T1, 8 * T1, 10 * T1))
     try:
-        campaign = Campaign(sut, core, ctx, CampaignOptions(seed=seed, count=300, batch=25,
-                                                            timeout=0.5), probe_invite=False)
+        campaign = Campaign(
+            sut,
+            core,
+            ctx,
+            CampaignOptions(seed=seed, count=300, batch=25, timeout=0.5),
+            probe_invite=False,
+        )
         try:
             result = await asyncio.wait_for(campaign.run(), 60)
         finally:
@@ -243,8 +254,9 @@ async def test_a_bounded_campaign_finds_the_reference_sut_alive(
     monkeypatch.setattr(robustness.ReferenceSut, "start", start)
     loop = asyncio.get_running_loop()
     began = loop.time()
-    result = await run_against(load_sut("reference"),
-                               CampaignOptions(seed=2026, count=300, batch=50, timeout=2.0))
+    result = await run_against(
+        load_sut("reference"), CampaignOptions(seed=2026, count=300, batch=50, timeout=2.0)
+    )
     assert loop.time() - began < 45
     assert result.sent == 300 and result.complete
     assert result.probes >= 300 // 50
@@ -278,8 +290,18 @@ async def test_sigterm_stops_the_reference_sut_and_writes_the_results(tmp_path: 
 
     out = Path(str(tmp_path)) / "robustness.json"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "conformance.robustness", "--count", "100000", "--batch", "50",
-        "--output", str(out), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "conformance.robustness",
+        "--count",
+        "100000",
+        "--batch",
+        "50",
+        "--output",
+        str(out),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60
     children: list[int] = []
@@ -323,9 +345,13 @@ def test_the_tools_parsers_survive_mutated_inputs() -> None:
             return None
 
     def readers(msg: SipMessage) -> list[Callable[[], object]]:
-        return [lambda: check_semantics(msg), lambda: get_vias(msg),
-                lambda: get_contacts(msg), lambda: get_content_type(msg),
-                lambda: parse_sdp(sdp_of(msg)).msrp]  # type: ignore[arg-type]
+        return [
+            lambda: check_semantics(msg),
+            lambda: get_vias(msg),
+            lambda: get_contacts(msg),
+            lambda: get_content_type(msg),
+            lambda: parse_sdp(sdp_of(msg)).msrp,
+        ]  # type: ignore[arg-type]
 
     for i in range(1000):
         item = generate(12, i)

@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-RESPONDER = textwrap.dedent('''
+RESPONDER = textwrap.dedent("""
     import socket, sys
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
@@ -26,21 +26,25 @@ RESPONDER = textwrap.dedent('''
     s.sendto(b"\\r\\n".join([b"SIP/2.0 200 OK", *keep, b"Content-Length: 0", b"", b""]), addr)
     while True:
         s.recvfrom(65535)
-''')
+""")
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "conformance/profiles/vendor-template.toml"
 
 
 def _profile(tmp_path: Path, port: int) -> Path:
     text = TEMPLATE.read_text(encoding="utf-8")
-    text = (text.replace('"192.0.2.10"', '"127.0.0.1"').replace('"192.0.2.1"', '"127.0.0.1"')
-            .replace("port = 5060", f"port = {port}", 1).replace("port = 8090", "port = 0")
-            .replace('url = "imap://conformance:secret@192.0.2.11:143/"',
-                     f'url = "maildir:{tmp_path}"')
-            .replace('url = "manual"', "")
-            .replace("t1 = 0.5", "t1 = 0.02").replace("t2 = 4.0", "t2 = 0.08")
-            .replace("t4 = 5.0", "t4 = 0.1")
-            .replace("msrp_transaction_timeout = 30.0", "msrp_transaction_timeout = 1.0"))
+    text = (
+        text.replace('"192.0.2.10"', '"127.0.0.1"')
+        .replace('"192.0.2.1"', '"127.0.0.1"')
+        .replace("port = 5060", f"port = {port}", 1)
+        .replace("port = 8090", "port = 0")
+        .replace('url = "imap://conformance:secret@192.0.2.11:143/"', f'url = "maildir:{tmp_path}"')
+        .replace('url = "manual"', "")
+        .replace("t1 = 0.5", "t1 = 0.02")
+        .replace("t2 = 4.0", "t2 = 0.08")
+        .replace("t4 = 5.0", "t4 = 0.1")
+        .replace("msrp_transaction_timeout = 30.0", "msrp_transaction_timeout = 1.0")
+    )
     path = tmp_path / "dead.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -52,9 +56,21 @@ def test_a_sut_that_dies_is_found_once_and_the_rest_is_inconc(tmp_path: Path) ->
         assert responder.stdout is not None
         port = int(responder.stdout.readline())
         proc = subprocess.run(
-            [sys.executable, "-m", "conformance", "run", "--sut", str(_profile(tmp_path, port)),
-             "--role", "pf", "--report-dir", str(tmp_path / "r")],
-            capture_output=True, timeout=300, check=False,
+            [
+                sys.executable,
+                "-m",
+                "conformance",
+                "run",
+                "--sut",
+                str(_profile(tmp_path, port)),
+                "--role",
+                "pf",
+                "--report-dir",
+                str(tmp_path / "r"),
+            ],
+            capture_output=True,
+            timeout=300,
+            check=False,
         )
     finally:
         responder.kill()

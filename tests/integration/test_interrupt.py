@@ -93,9 +93,21 @@ def test_an_interrupted_run_stops_everything_it_started(
     report_dir = tmp_path / "report"
     env = {**os.environ, "TMPDIR": str(temp)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "run", "--sut", "reference", *SETUPS[setup],
-         "--report-dir", str(report_dir)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--sut",
+            "reference",
+            *SETUPS[setup],
+            "--report-dir",
+            str(report_dir),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + GUARD

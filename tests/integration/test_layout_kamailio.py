@@ -39,13 +39,14 @@ async def test_tool_core_sends_through_kamailio_and_the_sut_reaches_it() -> None
 
             # tool -> Kamailio -> SUT, pre-loaded Route, Record-Routed; 200 back by Via
             invite = tool.build_request(
-                "INVITE", sut.uri("bob"), from_=tool.uri("alice"), to=sut.uri("bob"),
+                "INVITE",
+                sut.uri("bob"),
+                from_=tool.uri("alice"),
+                to=sut.uri("bob"),
                 contact=tool.uri("alice"),
             )
             handle = await tool.send(invite, sut.address)
-            assert handle.request.headers.get("Route") == (
-                f"<sip:{sut.host}:{sut.port};lr>"
-            )
+            assert handle.request.headers.get("Route") == (f"<sip:{sut.host}:{sut.port};lr>")
             got = await asyncio.wait_for(at_sut.get(), WITHIN)
             vias = got.request.headers.values("Via")
             assert len(vias) == 2 and kamailio in vias[0]
@@ -56,8 +57,12 @@ async def test_tool_core_sends_through_kamailio_and_the_sut_reaches_it() -> None
 
             # SUT -> Kamailio (its outbound proxy, no Route) -> the tool's core
             message = sut.build_request(
-                "MESSAGE", tool.uri("alice"), from_=sut.uri("bob"), to=tool.uri("alice"),
-                body=b"hi", content_type="text/plain",
+                "MESSAGE",
+                tool.uri("alice"),
+                from_=sut.uri("bob"),
+                to=tool.uri("alice"),
+                body=b"hi",
+                content_type="text/plain",
             )
             sent = await sut.send(message, proxy)
             arrived = await asyncio.wait_for(at_tool.get(), WITHIN)
@@ -75,9 +80,22 @@ def test_8_2_1_passes_in_the_kamailio_layout(tmp_path: Path) -> None:
     assert files, f"no 8.2.1 test cases under {TESTCASES}"
     proc = subprocess.run(
         [
-            sys.executable, "-m", "conformance", "run", "--sut", "reference",
-            "--layout", "kamailio", "--clause", "8.2.1", "--report-dir", str(report),
-            "--testcases", str(files[0]), "--", *map(str, files[1:]),
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--sut",
+            "reference",
+            "--layout",
+            "kamailio",
+            "--clause",
+            "8.2.1",
+            "--report-dir",
+            str(report),
+            "--testcases",
+            str(files[0]),
+            "--",
+            *map(str, files[1:]),
         ],
         capture_output=True,
         text=True,

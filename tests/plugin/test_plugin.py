@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-CATALOG = '''
+CATALOG = """
 document = "OMA-TS-CPM_Conversation_Function"
 
 [[requirement]]
@@ -79,18 +79,18 @@ strength = "SHALL"
 quote = "The PF SHALL do nine."
 applicability = "true"
 testable = true
-'''
+"""
 
-PROFILE = '''
+PROFILE = """
 [sut]
 name = "tiny"
 target = "reference"
 roles = ["pf", "cf"]
 [pics]
 "pf.admin_trigger" = false
-'''
+"""
 
-TESTS = '''
+TESTS = """
 import pytest
 from conformance.checks import expect_equal, expect_true, inconclusive
 
@@ -119,7 +119,7 @@ def test_cf_inconc():
 @pytest.mark.requirement("CF-9.1-1")
 def test_cf_error():
     raise RuntimeError("emulator crashed")
-'''
+"""
 
 
 QUIET = ("-o", "asyncio_default_fixture_loop_scope=function")
@@ -135,13 +135,22 @@ def env(pytester: pytest.Pytester, tmp_path: Path) -> dict[str, Path]:
     return {"catalog": cat, "profile": profile, "out": tmp_path / "out"}
 
 
-def run(pytester: pytest.Pytester, env: dict[str, Path], *args: str,
-        tests: str = TESTS) -> pytest.RunResult:
+def run(
+    pytester: pytest.Pytester, env: dict[str, Path], *args: str, tests: str = TESTS
+) -> pytest.RunResult:
     pytester.makepyfile(test_cases=textwrap.dedent(tests))
     return pytester.runpytest(
-        "-p", "no:cacheprovider", "--strict-markers", *QUIET,
-        "--catalog-dir", str(env["catalog"]), "--sut", str(env["profile"]),
-        "--cpm-report-dir", str(env["out"]), f"--junitxml={env['out'] / 'junit.xml'}",
+        "-p",
+        "no:cacheprovider",
+        "--strict-markers",
+        *QUIET,
+        "--catalog-dir",
+        str(env["catalog"]),
+        "--sut",
+        str(env["profile"]),
+        "--cpm-report-dir",
+        str(env["out"]),
+        f"--junitxml={env['out'] / 'junit.xml'}",
         *args,
     )
 
@@ -159,14 +168,20 @@ def test_verdicts_and_results_json(pytester: pytest.Pytester, env: dict[str, Pat
     r = run(pytester, env)
     data = results(env)
     assert verdicts(data) == {
-        "test_pass": "pass", "test_soft_fail": "fail", "test_pics_excluded": "n/a",
-        "test_optional": "n/a", "test_cf_inconc": "inconc", "test_cf_error": "error",
+        "test_pass": "pass",
+        "test_soft_fail": "fail",
+        "test_pics_excluded": "n/a",
+        "test_optional": "n/a",
+        "test_cf_inconc": "inconc",
+        "test_cf_error": "error",
     }
     tcs = {t["nodeid"].split("::")[-1]: t for t in data["test_cases"]}
     soft = tcs["test_soft_fail"]
     assert soft["requirements"] == ["PF-8.3.2-1", "PF-8.3.2-2"]
     assert [(c["requirement"], c["verdict"]) for c in soft["checks"]] == [
-        ("PF-8.3.2-1", "fail"), ("PF-8.3.2-2", "pass")]  # soft: both checks recorded
+        ("PF-8.3.2-1", "fail"),
+        ("PF-8.3.2-2", "pass"),
+    ]  # soft: both checks recorded
     assert soft["checks"][0]["expected"] == "200" and soft["checks"][0]["actual"] == "486"
     assert tcs["test_pics_excluded"]["reason"].startswith("PICS rules out every requirement")
     assert tcs["test_optional"]["reason"] == "optional; use --strict"
@@ -183,7 +198,13 @@ def test_verdicts_and_results_json(pytester: pytest.Pytester, env: dict[str, Pat
     assert reqs["PF-8.3.2-1"]["section"] == "8.3.2" and reqs["PF-8.3.2-1"]["strength"] == "SHALL"
     s = data["summary"]["test_cases"]
     assert (s["pass"], s["fail"], s["n/a"], s["inconc"], s["error"], s["total"]) == (
-        1, 1, 2, 1, 1, 6)
+        1,
+        1,
+        2,
+        1,
+        1,
+        6,
+    )
     assert data["summary"]["verdict"] == "error"
     assert data["run"]["profile"]["name"] == "tiny"
     # the failure prints requirement / expected / actual
@@ -215,14 +236,20 @@ def test_strict_requirements_alias(pytester: pytest.Pytester, env: dict[str, Pat
     assert verdicts(results(env)) == {"test_optional": "pass"}
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("--role", "cf"), {"test_cf_inconc", "test_cf_error"}),
-    (("--clause", "8.3.2"), {"test_pass", "test_soft_fail", "test_pics_excluded"}),
-    (("--clause", "8.3.2.9"), {"test_pics_excluded"}),
-    (("--clause", "8.4", "--clause", "9"), {"test_optional", "test_cf_inconc", "test_cf_error"}),
-    (("--requirement", "PF-8.3.2-2"), {"test_pass", "test_soft_fail"}),
-    (("--role", "pf", "--requirement", "CF-9.1-1"), set()),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--role", "cf"), {"test_cf_inconc", "test_cf_error"}),
+        (("--clause", "8.3.2"), {"test_pass", "test_soft_fail", "test_pics_excluded"}),
+        (("--clause", "8.3.2.9"), {"test_pics_excluded"}),
+        (
+            ("--clause", "8.4", "--clause", "9"),
+            {"test_optional", "test_cf_inconc", "test_cf_error"},
+        ),
+        (("--requirement", "PF-8.3.2-2"), {"test_pass", "test_soft_fail"}),
+        (("--role", "pf", "--requirement", "CF-9.1-1"), set()),
+    ],
+)
 def test_selection(
     pytester: pytest.Pytester, env: dict[str, Path], args: tuple[str, ...], expected: set[str]
 ) -> None:
@@ -239,7 +266,7 @@ def test_role_not_under_test_is_na(pytester: pytest.Pytester, env: dict[str, Pat
     assert data["test_cases"][0]["reason"].startswith("role not under test: cf")
 
 
-FLOW = '''
+FLOW = """
 import pytest
 from conformance.checks import expect_true
 
@@ -247,11 +274,12 @@ from conformance.checks import expect_true
 @pytest.mark.requirement("PF-8.3.2-1")
 def test_flow(recorder):
     expect_true(recorder, "PF-8.3.2-1", True, expected="both roles")
-'''
+"""
 
 
-@pytest.mark.parametrize(("roles", "verdict"), [('["pf", "cf"]', "pass"), ('["pf"]', "n/a"),
-                                                ('["cf"]', "n/a")])
+@pytest.mark.parametrize(
+    ("roles", "verdict"), [('["pf", "cf"]', "pass"), ('["pf"]', "n/a"), ('["cf"]', "n/a")]
+)
 def test_system_flow_needs_every_sut_role(
     pytester: pytest.Pytester, env: dict[str, Path], roles: str, verdict: str
 ) -> None:
@@ -276,12 +304,12 @@ def test_system_flow_is_selected_by_any_of_its_roles(
 def test_unknown_requirement_fails_collection(
     pytester: pytest.Pytester, env: dict[str, Path]
 ) -> None:
-    tests = '''
+    tests = """
     import pytest
     @pytest.mark.requirement("PF-8.3.2-11")
     def test_typo():
         pass
-    '''
+    """
     r = run(pytester, env, tests=tests)
     assert r.ret == pytest.ExitCode.USAGE_ERROR
     r.stderr.fnmatch_lines(["*test_typo: unknown requirement id 'PF-8.3.2-11'*did you mean*"])
@@ -290,19 +318,19 @@ def test_unknown_requirement_fails_collection(
 def test_check_against_undeclared_requirement_is_error(
     pytester: pytest.Pytester, env: dict[str, Path]
 ) -> None:
-    tests = '''
+    tests = """
     import pytest
     from conformance.checks import expect_true
     @pytest.mark.requirement("PF-8.3.2-1")
     def test_wrong_id(recorder):
         expect_true(recorder, "PF-8.3.2-2", True, expected="x")
-    '''
+    """
     run(pytester, env, tests=tests)
     assert verdicts(results(env)) == {"test_wrong_id": "error"}
 
 
 def test_fatal_and_inconc_after_fail(pytester: pytest.Pytester, env: dict[str, Path]) -> None:
-    tests = '''
+    tests = """
     import pytest
     from conformance.checks import expect_equal, inconclusive, record_inconclusive
     @pytest.mark.requirement("PF-8.3.2-1", "PF-8.3.2-2")
@@ -328,12 +356,16 @@ def test_fatal_and_inconc_after_fail(pytester: pytest.Pytester, env: dict[str, P
     @pytest.mark.requirement("PF-8.3.2-1")
     def test_fixture_error(missing_fixture):
         pass
-    '''
+    """
     run(pytester, env, tests=tests)
     data = results(env)
-    assert verdicts(data) == {"test_fatal": "fail", "test_fail_then_inconc": "fail",
-                              "test_soft_inconc": "inconc", "test_plain_assert": "fail",
-                              "test_fixture_error": "error"}
+    assert verdicts(data) == {
+        "test_fatal": "fail",
+        "test_fail_then_inconc": "fail",
+        "test_soft_inconc": "inconc",
+        "test_plain_assert": "fail",
+        "test_fixture_error": "error",
+    }
     soft = next(t for t in data["test_cases"] if t["nodeid"].endswith("test_soft_inconc"))
     assert "client never subscribed" in soft["reason"]
 
@@ -344,7 +376,7 @@ def test_outcomes_and_timeouts_map_to_verdicts_and_pytest_skips(
     """inconc / n/a are plain exceptions below the plugin: raised in a test, a fixture's
     set-up or its teardown they are pytest skips (never failures in pytest's summary), and
     every guard timeout of the net layer is inconc."""
-    tests = '''
+    tests = """
     import pytest
     from conformance.checks import inconclusive
     from conformance.errors import GuardTimeout
@@ -381,12 +413,16 @@ def test_outcomes_and_timeouts_map_to_verdicts_and_pytest_skips(
         class Silence(GuardTimeout):
             pass
         raise Silence("no answer")
-    '''
+    """
     r = run(pytester, env, "-rs", tests=tests)
     data = results(env)
-    assert verdicts(data) == {"test_in_fixture": "inconc", "test_in_teardown": "inconc",
-                              "test_upper_tester": "inconc", "test_wait_timeout": "inconc",
-                              "test_other_guard_timeout": "inconc"}
+    assert verdicts(data) == {
+        "test_in_fixture": "inconc",
+        "test_in_teardown": "inconc",
+        "test_upper_tester": "inconc",
+        "test_wait_timeout": "inconc",
+        "test_other_guard_timeout": "inconc",
+    }
     reasons = {t["nodeid"].split("::")[-1]: t["reason"] for t in data["test_cases"]}
     assert reasons["test_in_fixture"] == "preamble refused"
     assert reasons["test_upper_tester"] == "no upper tester configured for reset"
@@ -395,9 +431,7 @@ def test_outcomes_and_timeouts_map_to_verdicts_and_pytest_skips(
     r.stdout.fnmatch_lines(["*SKIPPED*inconc: preamble refused*"])
 
 
-def test_invalid_profile_is_a_usage_error(
-    pytester: pytest.Pytester, env: dict[str, Path]
-) -> None:
+def test_invalid_profile_is_a_usage_error(pytester: pytest.Pytester, env: dict[str, Path]) -> None:
     env["profile"].write_text(PROFILE + '"pf.nope" = true\n', encoding="utf-8")
     r = run(pytester, env)
     assert r.ret == pytest.ExitCode.USAGE_ERROR
@@ -411,15 +445,22 @@ def test_inert_without_marker(pytester: pytest.Pytester) -> None:
     assert "cpm-conformance verdicts" not in r.stdout.str()
 
 
-def test_xdist_controller_writes_results(
-    pytester: pytest.Pytester, env: dict[str, Path]
-) -> None:
+def test_xdist_controller_writes_results(pytester: pytest.Pytester, env: dict[str, Path]) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(test_cases=textwrap.dedent(TESTS))
     r = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-n", "2", *QUIET,
-        "--catalog-dir", str(env["catalog"]), "--sut", str(env["profile"]),
-        "--cpm-report-dir", str(env["out"]), f"--junitxml={env['out'] / 'junit.xml'}",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "2",
+        *QUIET,
+        "--catalog-dir",
+        str(env["catalog"]),
+        "--sut",
+        str(env["profile"]),
+        "--cpm-report-dir",
+        str(env["out"]),
+        f"--junitxml={env['out'] / 'junit.xml'}",
     )
     assert r.ret == pytest.ExitCode.TESTS_FAILED
     data = results(env)

@@ -217,8 +217,9 @@ async def test_upper_tester_end_session_byes_and_noresource(peers: dict[str, Pee
 
 
 def with_to_tag(request: SipRequest) -> SipRequest:
-    headers = [(h.name, f"{h.value};tag=elsewhere" if h.name == "To" else h.value)
-               for h in request.headers]
+    headers = [
+        (h.name, f"{h.value};tag=elsewhere" if h.name == "To" else h.value) for h in request.headers
+    ]
     return build_request(request.method, request.uri, headers, request.body)
 
 
@@ -304,5 +305,3 @@ async def test_fault_full_on_change(peers: dict[str, Peer]) -> None:
         assert joined.info is not None
         assert (joined.info.state, joined.info.version) == (DocState.FULL, 2)
         assert len(joined.info.users) == 3
-
-

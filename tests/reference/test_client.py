@@ -54,7 +54,8 @@ async def running(*faults: str) -> AsyncIterator[tuple[ReferenceClient, Peer, Pe
     pf = await Peer.start("pf")
     core = await Peer.start("core")
     config = ReferenceConfig(
-        core=core.sip.address(), faults=ActiveFaults(frozenset(faults)),
+        core=core.sip.address(),
+        faults=ActiveFaults(frozenset(faults)),
         users=(ReferenceUser(BOB, ("urn:uuid:00000000-0000-4000-8000-00000000b001",)),),
     )
     client = await ReferenceClient.start(config)
@@ -75,26 +76,42 @@ class Delivery:
 
 
 async def invite(
-    pf: Peer, client: ReferenceClient, *, icsi: str, direction: str,
-    conv: str = CONV, contrib: str = CONTRIB, connect: bool = True,
+    pf: Peer,
+    client: ReferenceClient,
+    *,
+    icsi: str,
+    direction: str,
+    conv: str = CONV,
+    contrib: str = CONTRIB,
+    connect: bool = True,
 ) -> Delivery:
     """The PF invites the client (setup actpass); on 200 it ACKs and takes the client's
     MSRP connection."""
     sid = new_tag()
-    sdp = build_msrp_sdp(host="127.0.0.1", port=pf.msrp.address().port,
-                         path=[pf.msrp.uri(sid)], setup="actpass", direction=direction)
-    request = pf.request("INVITE", client.contact, body=sdp, headers=[
-        ("Accept-Contact", f"*;{icsi_param(icsi)}"),
-        ("Conversation-ID", conv), ("Contribution-ID", contrib),
-    ])
+    sdp = build_msrp_sdp(
+        host="127.0.0.1",
+        port=pf.msrp.address().port,
+        path=[pf.msrp.uri(sid)],
+        setup="actpass",
+        direction=direction,
+    )
+    request = pf.request(
+        "INVITE",
+        client.contact,
+        body=sdp,
+        headers=[
+            ("Accept-Contact", f"*;{icsi_param(icsi)}"),
+            ("Conversation-ID", conv),
+            ("Contribution-ID", contrib),
+        ],
+    )
     handle = await pf.sip.request(request, client.address)
     response = await handle.final(WITHIN)
     delivery = Delivery(response)
     if response.status != 200:
         return delivery
     delivery.dialog = Dialog.uac(request, response)
-    await pf.sip.request(delivery.dialog.create_ack(request.cseq[0], via=pf.via()),
-                         client.address)
+    await pf.sip.request(delivery.dialog.create_ack(request.cseq[0], via=pf.via()), client.address)
     if connect:
         answer = parse_sdp(response.body).msrp
         assert answer.setup == "active"
@@ -111,11 +128,16 @@ async def join_group(client: ReferenceClient, pf: Peer) -> Delivery:
 
 
 def stored(text: str, message_id: str) -> bytes:
-    return build_cpim(new_cpim(
-        from_="<sip:alice@reference.test>", to="<sip:bob@reference.test>",
-        body=text.encode(), content_type="text/plain", imdn_message_id=message_id,
-        disposition_notification=("positive-delivery",),
-    ))
+    return build_cpim(
+        new_cpim(
+            from_="<sip:alice@reference.test>",
+            to="<sip:bob@reference.test>",
+            body=text.encode(),
+            content_type="text/plain",
+            imdn_message_id=message_id,
+            disposition_notification=("positive-delivery",),
+        )
+    )
 
 
 async def deliver(d: Delivery, *texts: str) -> None:
@@ -188,8 +210,12 @@ async def test_options_cancel_and_unsupported_methods_follow_the_element_policy(
     unsupported method gets 501 with Allow (RFC 3261 21.5.2), as from the PF and the CF."""
     async with running() as (client, _, core):
         at = client.sip.address()
-        for method, status in (("OPTIONS", 200), ("CANCEL", 481), ("PUBLISH", 501),
-                               ("SUBSCRIBE", 501)):
+        for method, status in (
+            ("OPTIONS", 200),
+            ("CANCEL", 481),
+            ("PUBLISH", 501),
+            ("SUBSCRIBE", 501),
+        ):
             request = core.request(method, BOB)
             response = await (await core.sip.request(request, at)).final(WITHIN)
             assert response.status == status, method
@@ -197,9 +223,9 @@ async def test_options_cancel_and_unsupported_methods_follow_the_element_policy(
                 assert response.headers.get("Allow") == client.allow
 
 
-@pytest.mark.parametrize(("action", "status"), [("user-decline", 603),
-                                                ("user-unavailable", 480),
-                                                ("user-accept", 200)])
+@pytest.mark.parametrize(
+    ("action", "status"), [("user-decline", 603), ("user-unavailable", 480), ("user-accept", 200)]
+)
 async def test_user_answer_through_the_upper_tester(action: str, status: int) -> None:
     async with running() as (client, pf, _):
         await join_group(client, pf)
@@ -223,8 +249,7 @@ async def test_active_case_subscribes_to_the_focus_and_imdn_over_msrp() -> None:
         assert "cpm.session" in (sub.request.headers.get("Accept-Contact") or "")
         await deliver(d, "one")
         assert d.channel is not None
-        got = await d.channel.expect(
-            MessageReceived, within=WITHIN, match=lambda e: bool(e.body))
+        got = await d.channel.expect(MessageReceived, within=WITHIN, match=lambda e: bool(e.body))
         assert parse_cpim(got.body).content_type == IMDN_CONTENT_TYPE
 
 
@@ -235,14 +260,22 @@ async def rejoin_after_gso(client: ReferenceClient, pf: Peer, core: Peer) -> lis
     since = await end_group(client, pf, group, core)
     d = await invite(pf, client, icsi=ICSI_DEFERRED, direction="sendonly")
     assert d.channel is not None and d.session is not None
-    gso = build_group_state(GroupState(
-        lastfocussessionid=pf.contact, timestamp="2024-01-01T00:00:00Z", group_type="Closed",
-        participants=(GsParticipant("sip:alice@reference.test", role="Participant"),
-                      GsParticipant("sip:dave@reference.test", role="Participant"),
-                      GsParticipant(BOB, role="Participant"))))
+    gso = build_group_state(
+        GroupState(
+            lastfocussessionid=pf.contact,
+            timestamp="2024-01-01T00:00:00Z",
+            group_type="Closed",
+            participants=(
+                GsParticipant("sip:alice@reference.test", role="Participant"),
+                GsParticipant("sip:dave@reference.test", role="Participant"),
+                GsParticipant(BOB, role="Participant"),
+            ),
+        )
+    )
     d.channel.send_message(d.session, gso, GROUP_STATE_CONTENT_TYPE)
-    detail = await client.actions()["send-message"]({"user": BOB, "text": "hi",
-                                                    "conversation-id": CONV})
+    detail = await client.actions()["send-message"](
+        {"user": BOB, "text": "hi", "conversation-id": CONV}
+    )
     assert "queued" in detail
     await no_request(core, "INVITE", since)  # not before the deferred session ended
     await bye(pf, client, d)
@@ -266,11 +299,18 @@ async def rejoin_after_404(client: ReferenceClient, pf: Peer, core: Peer) -> lis
     since = await end_group(client, pf, group, core)
     d = await invite(pf, client, icsi=ICSI_DEFERRED, direction="sendonly")
     assert d.channel is not None and d.session is not None
-    gso = build_group_state(GroupState(
-        lastfocussessionid=pf.contact, timestamp="2024-01-01T00:00:00Z", group_type="Closed",
-        participants=(GsParticipant("sip:alice@reference.test", role="Participant"),
-                      GsParticipant("sip:dave@reference.test", role="Participant"),
-                      GsParticipant(BOB, role="Participant"))))
+    gso = build_group_state(
+        GroupState(
+            lastfocussessionid=pf.contact,
+            timestamp="2024-01-01T00:00:00Z",
+            group_type="Closed",
+            participants=(
+                GsParticipant("sip:alice@reference.test", role="Participant"),
+                GsParticipant("sip:dave@reference.test", role="Participant"),
+                GsParticipant(BOB, role="Participant"),
+            ),
+        )
+    )
     d.channel.send_message(d.session, gso, GROUP_STATE_CONTENT_TYPE)
     await bye(pf, client, d)
     # re-connected (sendrecv): the refresh is accepted and a NOTIFY lists erin as well
@@ -278,16 +318,36 @@ async def rejoin_after_404(client: ReferenceClient, pf: Peer, core: Peer) -> lis
     sub = await expect(core, "SUBSCRIBE", since)
     since = core.sip.received.index(sub) + 1
     tag = new_tag()
-    ok = sub.respond(200, to_tag=tag, headers=[("Expires", "600"),
-                                               ("Contact", f"<{core.contact}>")])
+    ok = sub.respond(
+        200, to_tag=tag, headers=[("Expires", "600"), ("Contact", f"<{core.contact}>")]
+    )
     dialog = Dialog.uas(sub.request, tag, core.contact)
     dialog.confirm(ok)
-    info = build_conference_info(ConferenceInfo(entity=pf.contact, version=1, users=tuple(
-        User(u) for u in ("sip:alice@reference.test", "sip:dave@reference.test",
-                          "sip:erin@reference.test", BOB))))
-    notify = dialog.create_request("NOTIFY", via=core.via(), headers=[
-        ("Event", "conference"), ("Subscription-State", "active;expires=600"),
-        ("Content-Type", CONFERENCE_INFO_CONTENT_TYPE)], body=info)
+    info = build_conference_info(
+        ConferenceInfo(
+            entity=pf.contact,
+            version=1,
+            users=tuple(
+                User(u)
+                for u in (
+                    "sip:alice@reference.test",
+                    "sip:dave@reference.test",
+                    "sip:erin@reference.test",
+                    BOB,
+                )
+            ),
+        )
+    )
+    notify = dialog.create_request(
+        "NOTIFY",
+        via=core.via(),
+        headers=[
+            ("Event", "conference"),
+            ("Subscription-State", "active;expires=600"),
+            ("Content-Type", CONFERENCE_INFO_CONTENT_TYPE),
+        ],
+        body=info,
+    )
     handle = await core.sip.request(notify, client.address)
     assert (await handle.final(WITHIN)).status == 200
     await bye(pf, client, d)
@@ -297,12 +357,14 @@ async def rejoin_after_404(client: ReferenceClient, pf: Peer, core: Peer) -> lis
     since = core.sip.received.index(sub) + 1
     sub.respond(404)
     await bye(pf, client, d)
-    detail = await client.actions()["send-message"]({"user": BOB, "text": "hi",
-                                                    "conversation-id": CONV})
+    detail = await client.actions()["send-message"](
+        {"user": BOB, "text": "hi", "conversation-id": CONV}
+    )
     assert "re-joined" in detail
     rejoin = await expect(core, "INVITE", since)
-    listed = find_recipient_list(parse_multipart(
-        rejoin.request.body, rejoin.request.headers.get("Content-Type") or ""))
+    listed = find_recipient_list(
+        parse_multipart(rejoin.request.body, rejoin.request.headers.get("Content-Type") or "")
+    )
     assert listed is not None
     return list(parse_resource_list(listed.body).uris())
 
@@ -310,7 +372,9 @@ async def rejoin_after_404(client: ReferenceClient, pf: Peer, core: Peer) -> lis
 async def test_group_state_object_updates_the_participants_of_the_rejoin() -> None:
     async with running() as (client, pf, core):
         assert await rejoin_after_gso(client, pf, core) == [
-            "sip:alice@reference.test", "sip:dave@reference.test"]
+            "sip:alice@reference.test",
+            "sip:dave@reference.test",
+        ]
 
 
 async def test_no_rejoin_without_a_message() -> None:
@@ -324,8 +388,9 @@ async def test_no_rejoin_without_a_message() -> None:
 
 async def test_bad_input_never_crashes_it() -> None:
     async with running() as (client, pf, _):
-        request = pf.request("INVITE", client.contact, body=b"garbage",
-                             content_type="application/sdp")
+        request = pf.request(
+            "INVITE", client.contact, body=b"garbage", content_type="application/sdp"
+        )
         response = await (await pf.sip.request(request, client.address)).final(WITHIN)
         assert response.status == 488
         client.sip.send_raw(b"", client.address)
@@ -393,13 +458,18 @@ async def test_fault_ignores_group_state_object() -> None:
 async def test_404_on_refresh_falls_back_to_the_group_state_object() -> None:
     async with running() as (client, pf, core):
         assert await rejoin_after_404(client, pf, core) == [
-            "sip:alice@reference.test", "sip:dave@reference.test"]
+            "sip:alice@reference.test",
+            "sip:dave@reference.test",
+        ]
 
 
 async def test_fault_stale_participants_after_404() -> None:
     async with running("client.stale-participants-after-404") as (client, pf, core):
         assert await rejoin_after_404(client, pf, core) == [
-            "sip:alice@reference.test", "sip:dave@reference.test", "sip:erin@reference.test"]
+            "sip:alice@reference.test",
+            "sip:dave@reference.test",
+            "sip:erin@reference.test",
+        ]
 
 
 async def test_fault_rejoin_without_message() -> None:

@@ -64,11 +64,12 @@ async def running(**config: object) -> AsyncIterator[tuple[Echo, Peer]]:
         await peer.close()
 
 
-async def status_of(peer: Peer, element: Echo, method: str, body: bytes = b"") -> tuple[
-    int, dict[str, str]
-]:
-    request = peer.request(method, f"sip:echo@{element.hostport}", body=body,
-                           content_type="text/plain")
+async def status_of(
+    peer: Peer, element: Echo, method: str, body: bytes = b""
+) -> tuple[int, dict[str, str]]:
+    request = peer.request(
+        method, f"sip:echo@{element.hostport}", body=body, content_type="text/plain"
+    )
     response = await (await peer.sip.request(request, element.address)).final(WITHIN)
     return response.status, {h.name.lower(): h.value for h in response.headers}
 
@@ -101,15 +102,15 @@ async def test_requests_go_to_the_core_when_configured() -> None:
         assert element.destination("sip:bob@192.0.2.1:5070") == core
     async with running() as (element, _):
         assert element.destination("sip:bob@127.0.0.1:5070;transport=tcp") == Address(
-            "127.0.0.1", 5070, Transport.TCP)
+            "127.0.0.1", 5070, Transport.TCP
+        )
         assert element.destination_or("tel:+123", None) is None
         via = element.via(Transport.TCP)
         assert via.startswith(f"SIP/2.0/TCP {element.hostport};branch=z9hG4bK")
 
 
 def test_addressing_helpers() -> None:
-    assert address_of("<sip:bob@127.0.0.1:5070>;tag=x") == Address("127.0.0.1", 5070,
-                                                                      Transport.UDP)
+    assert address_of("<sip:bob@127.0.0.1:5070>;tag=x") == Address("127.0.0.1", 5070, Transport.UDP)
     with pytest.raises(RemoteProtocolError):
         address_of("tel:+123")
     assert aor("sip:bob@reference.test;transport=tcp") == "sip:bob@reference.test"
@@ -119,11 +120,19 @@ def test_addressing_helpers() -> None:
 
 
 def build_message(from_: str, asserted: str) -> SipRequest:
-    return build_request("MESSAGE", "sip:bob@reference.test", [
-        ("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1"), ("From", f"<{from_}>;tag=1"),
-        ("To", "<sip:bob@reference.test>"), ("Call-ID", "1"), ("CSeq", "1 MESSAGE"),
-        ("P-Asserted-Identity", f"<{asserted}>"),
-    ], b"")
+    return build_request(
+        "MESSAGE",
+        "sip:bob@reference.test",
+        [
+            ("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1"),
+            ("From", f"<{from_}>;tag=1"),
+            ("To", "<sip:bob@reference.test>"),
+            ("Call-ID", "1"),
+            ("CSeq", "1 MESSAGE"),
+            ("P-Asserted-Identity", f"<{asserted}>"),
+        ],
+        b"",
+    )
 
 
 async def test_msrp_events_yields_every_event_in_order_until_the_connection_closes() -> None:
@@ -142,8 +151,7 @@ async def test_msrp_events_yields_every_event_in_order_until_the_connection_clos
         reader = asyncio.ensure_future(read())
         channel.send_message(session, b"one", "text/plain")
         channel.send_message(session, b"two", "text/plain")
-        await there.expect(MessageReceived, within=WITHIN,
-                           match=lambda m: m.body == b"two")
+        await there.expect(MessageReceived, within=WITHIN, match=lambda m: m.body == b"two")
         channel.close()
         events = await asyncio.wait_for(reader, WITHIN)
         bodies = [e.body for e in events if isinstance(e, MessageReceived)]

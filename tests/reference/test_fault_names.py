@@ -41,8 +41,7 @@ def _is_on_call(node: ast.AST) -> bool:
 
 def _pattern(node: ast.JoinedStr) -> re.Pattern[str]:
     parts = [
-        re.escape(v.value) if isinstance(v, ast.Constant) else "[a-z0-9-]+"
-        for v in node.values
+        re.escape(v.value) if isinstance(v, ast.Constant) else "[a-z0-9-]+" for v in node.values
     ]
     return re.compile("".join(parts))
 
@@ -57,8 +56,10 @@ def _uses() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
             where = f"{path.relative_to(ROOT.parent.parent)}:{getattr(node, 'lineno', 0)}"
             if isinstance(node, ast.JoinedStr) and id(node) in on_args:
                 families.setdefault(_pattern(node).pattern, []).append(where)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (
-                NAME.fullmatch(node.value) or id(node) in on_args
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and (NAME.fullmatch(node.value) or id(node) in on_args)
             ):
                 literals.setdefault(node.value, []).append(where)
     return literals, families
@@ -72,8 +73,9 @@ def test_every_fault_name_used_in_the_reference_sut_is_registered() -> None:
     literals, families = _uses()
     unknown = {n: places for n, places in literals.items() if n not in FAULTS}
     assert unknown == {}, f"fault names missing from the registry: {unknown}"
-    empty = {p: places for p, places in families.items()
-             if not any(re.fullmatch(p, n) for n in FAULTS)}
+    empty = {
+        p: places for p, places in families.items() if not any(re.fullmatch(p, n) for n in FAULTS)
+    }
     assert empty == {}, f"fault name patterns matching no registered fault: {empty}"
 
 

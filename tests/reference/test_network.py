@@ -24,8 +24,11 @@ USERS = (ReferenceUser("sip:bob@reference.test", (BOB_CLIENT,)),)
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(  # noqa: S310 (http:// of a local server)
-        url + "/upper-tester/v1/actions", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}, method="POST")
+        url + "/upper-tester/v1/actions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             return response.status, json.loads(response.read())
@@ -45,10 +48,12 @@ async def test_start_endpoints_routing_and_close() -> None:
         assert network.routes["reset"] == "all"
         url = ep.upper_tester_url
         status, body = await asyncio.to_thread(
-            post, url, {"action": "user-decline", "user": "sip:bob@reference.test"})
+            post, url, {"action": "user-decline", "user": "sip:bob@reference.test"}
+        )
         assert status == 200 and "603" in body["detail"]
         status, _ = await asyncio.to_thread(
-            post, url, {"action": "user-decline", "user": "sip:zoe@reference.test"})
+            post, url, {"action": "user-decline", "user": "sip:zoe@reference.test"}
+        )
         assert status == 400
         status, body = await asyncio.to_thread(post, url, {"action": "reset"})
         assert status == 200 and "client" in body["detail"] and "cf" in body["detail"]
@@ -75,9 +80,21 @@ async def test_profile_values_render_to_a_valid_profile() -> None:
 def test_reference_start_prints_a_profile_and_stops_on_sigterm() -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance.reference", "start",
-         "--faults", "client.subscribes-when-inactive", "--core", "127.0.0.1:5999"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "conformance.reference",
+            "start",
+            "--faults",
+            "client.subscribes-when-inactive",
+            "--core",
+            "127.0.0.1:5999",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -99,7 +116,10 @@ def test_reference_start_prints_a_profile_and_stops_on_sigterm() -> None:
 def test_unknown_fault_exits_2() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "conformance.reference", "start", "--faults", "client.nope"],
-        capture_output=True, text=True, timeout=30)
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "client.nope" in result.stderr
 
 
@@ -107,5 +127,8 @@ def test_unknown_fault_exits_2() -> None:
 def test_bad_core_exits_2(core: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "conformance.reference", "start", "--core", core],
-        capture_output=True, text=True, timeout=30)
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2

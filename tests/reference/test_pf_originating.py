@@ -152,9 +152,7 @@ def group_invite(
     parts = [build_part("application/sdp", offer(net.client))]
     if recipients:
         rl = build_resource_list(ResourceList(tuple(Entry(u) for u in recipients)))
-        parts.append(
-            build_part("application/resource-lists+xml", rl, disposition="recipient-list")
-        )
+        parts.append(build_part("application/resource-lists+xml", rl, disposition="recipient-list"))
     content_type, body = build_multipart(parts)
     hs = [
         ("P-Preferred-Service", ICSI_SESSION_GROUP),
@@ -177,8 +175,7 @@ def group_invite(
     )
     # the client's Contact carries its feature tags (copied per 4.h)
     contact = (
-        f"<{net.client.contact}>;+sip.instance=\"{INSTANCE_A}\";"
-        f"{format_icsi_ref([ICSI_SESSION])}"
+        f'<{net.client.contact}>;+sip.instance="{INSTANCE_A}";{format_icsi_ref([ICSI_SESSION])}'
     )
     return with_header(request, "Contact", contact)
 
@@ -262,7 +259,7 @@ def third_party_register(
             ("CSeq", "1 REGISTER"),
             (
                 "Contact",
-                f"<{contact}>;+sip.instance=\"{instance}\";"
+                f'<{contact}>;+sip.instance="{instance}";'
                 f"{format_icsi_ref([ICSI_SESSION, ICSI_SESSION_GROUP])};expires={expires}",
             ),
             ("User-Agent", user_agent),
@@ -508,8 +505,13 @@ async def test_200_ok_copies_record_route_and_keeps_the_pf_on_the_clients_path()
         assert bye.headers.get_all("Route") == [proxy, own]
         at_pf = with_header(
             build_request(
-                "BYE", bye.uri, [(h.name, h.value) for h in bye.headers
-                                 if h.name.lower() not in ("route", "content-length")]
+                "BYE",
+                bye.uri,
+                [
+                    (h.name, h.value)
+                    for h in bye.headers
+                    if h.name.lower() not in ("route", "content-length")
+                ],
             ),
             "Route",
             own,
@@ -542,10 +544,16 @@ async def test_client_subscribe_200_copies_record_route() -> None:
     async with network() as net:
         await establish(net)
         subscribe = net.client.request(
-            "SUBSCRIBE", FOCUS, identity=ALICE,
-            headers=[("Event", "conference"), ("Expires", "600"),
-                     ("Accept", "application/conference-info+xml"),
-                     ("Record-Route", proxy), ("Record-Route", "<sip:second.test;lr>")],
+            "SUBSCRIBE",
+            FOCUS,
+            identity=ALICE,
+            headers=[
+                ("Event", "conference"),
+                ("Expires", "600"),
+                ("Accept", "application/conference-info+xml"),
+                ("Record-Route", proxy),
+                ("Record-Route", "<sip:second.test;lr>"),
+            ],
         )
         handle = await net.client.sip.request(subscribe, net.pf.address)
         ok = await handle.final(WITHIN)
@@ -620,8 +628,12 @@ async def test_step8_nothing_stored_without_the_preference(tmp_path: Path) -> No
     async with xdms({}) as url, network(xdms_url=url, store=tmp_path) as net:
         await establish(net)
         with pytest.raises(WaitTimeout):
-            await wait_for_messages(MaildirStore(tmp_path, create=True),
-                                    session_history_folder(CONTRIB[1]), 1, within=ABSENCE)
+            await wait_for_messages(
+                MaildirStore(tmp_path, create=True),
+                session_history_folder(CONTRIB[1]),
+                1,
+                within=ABSENCE,
+            )
 
 
 async def wait_for_messages(
@@ -667,9 +679,14 @@ async def test_faults_change_the_observed_items() -> None:
         response = await send(net, group_invite(net, user_agent=None))
         assert warning_of(response)[2] == "Version unsupported"
     async with network(
-        "pf.session-expires-3600", "pf.refresher-uas", "pf.no-user-agent",
-        "pf.contribution-id-not-copied", "pf.no-timer-tag", "pf.server-header-missing",
-        "pf.answer-setup-active", "pf.isfocus-contact-replaced",
+        "pf.session-expires-3600",
+        "pf.refresher-uas",
+        "pf.no-user-agent",
+        "pf.contribution-id-not-copied",
+        "pf.no-timer-tag",
+        "pf.server-header-missing",
+        "pf.answer-setup-active",
+        "pf.isfocus-contact-replaced",
     ) as net:
         est = await establish(net)
         out = est.core_invite.request

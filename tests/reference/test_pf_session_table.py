@@ -23,17 +23,32 @@ ALICE = "sip:alice@x.test"
 
 
 def _invite(call_id: str) -> SipRequest:
-    return build_request("INVITE", ALICE, [
-        ("Via", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-" + call_id),
-        ("From", "<sip:bob@x.test>;tag=b"), ("To", f"<{ALICE}>"), ("Call-ID", call_id),
-        ("CSeq", "1 INVITE"), ("Contact", "<sip:bob@127.0.0.1:5070>"),
-    ], b"")
+    return build_request(
+        "INVITE",
+        ALICE,
+        [
+            ("Via", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-" + call_id),
+            ("From", "<sip:bob@x.test>;tag=b"),
+            ("To", f"<{ALICE}>"),
+            ("Call-ID", call_id),
+            ("CSeq", "1 INVITE"),
+            ("Contact", "<sip:bob@127.0.0.1:5070>"),
+        ],
+        b"",
+    )
 
 
 def _session(kind: SessionKind = SessionKind.ORIGINATING) -> B2buaSession:
     invite = _invite("c1")
-    return B2buaSession("s1", ALICE, invite, SipLeg("client", MsrpLeg("msrp://pf/a")),
-                        SipLeg("core", MsrpLeg("msrp://pf/b")), invite, kind=kind)
+    return B2buaSession(
+        "s1",
+        ALICE,
+        invite,
+        SipLeg("client", MsrpLeg("msrp://pf/a")),
+        SipLeg("core", MsrpLeg("msrp://pf/b")),
+        invite,
+        kind=kind,
+    )
 
 
 def _dialog(call_id: str) -> Dialog:

@@ -156,8 +156,14 @@ async def test_client_gone_during_msrp_setup_deferred_keeps_one_subscription(
         (session_id,) = net.pf.deferred.entries
         # the deferred procedure's SUBSCRIBE (PF-8.3.2.9-SUBSCRIBE)
         subscribe = await net.core.sip.expect_request("SUBSCRIBE", within=WITHIN)
-        subscribe.send(response_to(subscribe.request, 200, to_tag="focus-sub",
-                                   headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")]))
+        subscribe.send(
+            response_to(
+                subscribe.request,
+                200,
+                to_tag="focus-sub",
+                headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")],
+            )
+        )
         assert len(hooks.subscriptions) == 1
         hooks.gate.set()
         await fork_done(net)

@@ -21,23 +21,35 @@ from conformance.reference.faults import FAULTS, ActiveFaults
 from conformance.reference.pf.policy import PfPolicy
 from conformance.reference.spawn import ReferenceProcess, ReferenceStartError, endpoints_of
 
-USERS = (ReferenceUser("sip:bob@reference.test",
-                       ("urn:uuid:00000000-0000-4000-8000-0000000b0001",)),)
+USERS = (
+    ReferenceUser("sip:bob@reference.test", ("urn:uuid:00000000-0000-4000-8000-0000000b0001",)),
+)
 
 
 def test_every_field_survives_the_round_trip() -> None:
     fault = sorted(FAULTS)[0]
     config = ReferenceConfig(
-        host="127.0.0.2", domain="x.test", timers=Timers(t1=0.03, t2=0.3, t4=0.4),
+        host="127.0.0.2",
+        domain="x.test",
+        timers=Timers(t1=0.03, t2=0.3, t4=0.4),
         msrp_transaction_timeout=0.7,
-        core=Address("127.0.0.1", 5099, Transport.TCP), faults=ActiveFaults(frozenset({fault})),
-        users=USERS, sip_port=5070, msrp_port=5071, upper_tester_port=None,
-        factory_user="f", max_subscription_expires=60, inactivity_timeout=2.5,
-        pf_uri="sip:pf.x.test", deferred_uri="sip:d@pf.x.test",
-        conference_factory_uri="sip:f@cf.x.test", xdms_url="http://127.0.0.1:1/",
+        core=Address("127.0.0.1", 5099, Transport.TCP),
+        faults=ActiveFaults(frozenset({fault})),
+        users=USERS,
+        sip_port=5070,
+        msrp_port=5071,
+        upper_tester_port=None,
+        factory_user="f",
+        max_subscription_expires=60,
+        inactivity_timeout=2.5,
+        pf_uri="sip:pf.x.test",
+        deferred_uri="sip:d@pf.x.test",
+        conference_factory_uri="sip:f@cf.x.test",
+        xdms_url="http://127.0.0.1:1/",
         store_url="maildir:/tmp/x",
-        pf_policy=PfPolicy(media_path=False, unauthorised_users=("sip:m@x.test",),
-                           required_ua_release=None),
+        pf_policy=PfPolicy(
+            media_path=False, unauthorised_users=("sip:m@x.test",), required_ua_release=None
+        ),
         client_subscribe_during_inactive_delivery=True,
     )
     assert config_io.decode(config_io.encode(config)) == config
@@ -76,8 +88,7 @@ def test_endpoints_of_a_printed_profile() -> None:
 
 async def _connects(address: Address) -> bool:
     try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(address.host, address.port), 5)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address.host, address.port), 5)
     except OSError:
         return False
     writer.close()
@@ -117,9 +128,24 @@ def test_the_suite_runs_against_a_reference_subprocess(tmp_path: Path) -> None:
     before = set(tmp.glob("cpm-reference-proc-*"))
     report = tmp_path / "report"
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance", "run", "--sut", "reference",
-         "--reference-process", "subprocess", "--role", "cf", "--report-dir", str(report)],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--sut",
+            "reference",
+            "--reference-process",
+            "subprocess",
+            "--role",
+            "cf",
+            "--report-dir",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     cases = json.loads((report / "results.json").read_text())["test_cases"]

@@ -14,13 +14,15 @@ from conformance.reference.config import ReferenceConfig
 from conformance.reference.upper_tester_server import ACTIONS_PATH, UpperTesterServer
 
 
-async def post(server: UpperTesterServer, body: bytes, path: str = ACTIONS_PATH,
-               method: str = "POST") -> tuple[int, dict[str, Any]]:
+async def post(
+    server: UpperTesterServer, body: bytes, path: str = ACTIONS_PATH, method: str = "POST"
+) -> tuple[int, dict[str, Any]]:
     host, port = server.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     writer.write(
         f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
     )
     await writer.drain()
     data = await asyncio.wait_for(reader.read(), 5.0)

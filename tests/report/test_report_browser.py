@@ -25,64 +25,123 @@ from conformance.report.model import RunResults, TestCaseResult
 from tests.report.conftest import ACK, INVITE, MSRP, T0, message
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 #: each payload sets window.__xss if it ever runs
-XSS = ('<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
-       '"\'><svg onload="window.__xss=1">')
+XSS = (
+    '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
+    '"\'><svg onload="window.__xss=1">'
+)
 
 
 def ok_200(n: int) -> str:
-    return (f"SIP/2.0 200 OK\r\nCall-ID: c{n}\r\nCSeq: {n} INVITE\r\n"
-            f"X-Evil: {XSS}\r\nContent-Type: text/plain\r\n\r\n{XSS}")
+    return (
+        f"SIP/2.0 200 OK\r\nCall-ID: c{n}\r\nCSeq: {n} INVITE\r\n"
+        f"X-Evil: {XSS}\r\nContent-Type: text/plain\r\n\r\n{XSS}"
+    )
 
 
 def clean_results() -> RunResults:
     cases = [
         TestCaseResult(
             nodeid=f"testcases/conversation_function/pf/test_x.py::test_pass_{i}",
-            verdict=Verdict.PASS, requirements=(rid,), role="pf", duration=0.2,
-            start=T0, checks=(CheckResult(rid, Verdict.PASS, "403", "403"),),
-            evidence=(message(0, "out", INVITE), message(1, "in", ok_200(1)),
-                      message(2, "out", ACK), message(3, "out", MSRP, "msrp")),
+            verdict=Verdict.PASS,
+            requirements=(rid,),
+            role="pf",
+            duration=0.2,
+            start=T0,
+            checks=(CheckResult(rid, Verdict.PASS, "403", "403"),),
+            evidence=(
+                message(0, "out", INVITE),
+                message(1, "in", ok_200(1)),
+                message(2, "out", ACK),
+                message(3, "out", MSRP, "msrp"),
+            ),
         )
         for i, rid in enumerate(("PF-8.2.1-1", "PF-8.2.1-2"))
     ]
-    return RunResults(run={"sut": "reference", "start": T0, "stop": T0 + 3, "strict": True,
-                           "profile": {"name": "reference SUT", "roles": ["pf"]}},
-                      test_cases=cases)
+    return RunResults(
+        run={
+            "sut": "reference",
+            "start": T0,
+            "stop": T0 + 3,
+            "strict": True,
+            "profile": {"name": "reference SUT", "roles": ["pf"]},
+        },
+        test_cases=cases,
+    )
 
 
 def failing_results() -> RunResults:
     named = ok_200(2)
     failing = TestCaseResult(
         nodeid=f"testcases/conversation_function/pf/test_x.py::test_fail[{XSS}]",
-        verdict=Verdict.FAIL, requirements=("PF-8.2.1-2", "PF-8.2.1-3"), role="pf",
-        duration=0.3, start=T0, reason=f"check failed: {XSS}", details=XSS, purpose=XSS,
+        verdict=Verdict.FAIL,
+        requirements=("PF-8.2.1-2", "PF-8.2.1-3"),
+        role="pf",
+        duration=0.3,
+        start=T0,
+        reason=f"check failed: {XSS}",
+        details=XSS,
+        purpose=XSS,
         checks=(
-            CheckResult("PF-8.2.1-2", Verdict.FAIL, f"403 {XSS}", f"('{XSS}', None)",
-                        (EvidenceRef("sip", f"the response {XSS}", "SIP/2.0 200 OK",
-                                     named.encode()),), message=XSS),
+            CheckResult(
+                "PF-8.2.1-2",
+                Verdict.FAIL,
+                f"403 {XSS}",
+                f"('{XSS}', None)",
+                (EvidenceRef("sip", f"the response {XSS}", "SIP/2.0 200 OK", named.encode()),),
+                message=XSS,
+            ),
             CheckResult("PF-8.2.1-3", Verdict.PASS, "a", "a"),
         ),
         # three 200 OKs: only the one the check names is red
-        evidence=(message(0, "out", INVITE), message(1, "in", ok_200(1)),
-                  message(2, "in", named), message(3, "in", ok_200(3)),
-                  message(4, "out", ACK), message(5, "out", MSRP, "msrp")),
+        evidence=(
+            message(0, "out", INVITE),
+            message(1, "in", ok_200(1)),
+            message(2, "in", named),
+            message(3, "in", ok_200(3)),
+            message(4, "out", ACK),
+            message(5, "out", MSRP, "msrp"),
+        ),
         files={"log": f"javascript:window.__xss=1//{XSS}", "pcap": "evidence/x.pcap"},
     )
     error = TestCaseResult(
-        nodeid="testcases/conversation_function/pf/test_y.py::test_error", verdict=Verdict.ERROR,
-        requirements=("PF-8.2.1-4.a.iii",), role="pf", reason=XSS, details=XSS,
+        nodeid="testcases/conversation_function/pf/test_y.py::test_error",
+        verdict=Verdict.ERROR,
+        requirements=("PF-8.2.1-4.a.iii",),
+        role="pf",
+        reason=XSS,
+        details=XSS,
     )
-    run = {"sut": "reference", "start": T0, "stop": T0 + 12.5, "strict": False,
-           "command": ["cpm-conformance", "run", XSS], "layout": XSS, "store": XSS,
-           "reference_process": XSS, "faults": [XSS],
-           "selection": {"roles": [XSS], "clauses": [], "requirements": []},
-           "extra": {XSS: XSS},
-           "profile": {"name": XSS, "target": XSS, "path": XSS, "roles": ["pf", XSS],
-                       "pics": {"pf.media_path": XSS, XSS: XSS}}}
+    run = {
+        "sut": "reference",
+        "start": T0,
+        "stop": T0 + 12.5,
+        "strict": False,
+        "command": ["cpm-conformance", "run", XSS],
+        "layout": XSS,
+        "store": XSS,
+        "reference_process": XSS,
+        "faults": [XSS],
+        "selection": {"roles": [XSS], "clauses": [], "requirements": []},
+        "extra": {XSS: XSS},
+        "profile": {
+            "name": XSS,
+            "target": XSS,
+            "path": XSS,
+            "roles": ["pf", XSS],
+            "pics": {"pf.media_path": XSS, XSS: XSS},
+        },
+    }
     return RunResults(run=run, test_cases=[failing, error])
 
 
@@ -103,10 +162,10 @@ class Page:
 
     def __init__(self, browser: Any, url: str) -> None:
         self.errors: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000},
-                                     device_scale_factor=1)
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
-                     else None)
+        self.page = browser.new_page(
+            viewport={"width": 1400, "height": 1000}, device_scale_factor=1
+        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url)
         self.page.wait_for_selector("body[data-ready=yes]")
@@ -115,8 +174,11 @@ class Page:
         return self.page.evaluate(expr)
 
     def visible(self, selector: str) -> int:
-        return int(self.js(f"Array.from(document.querySelectorAll({selector!r}))"
-                           ".filter(e => !e.hidden).length"))
+        return int(
+            self.js(
+                f"Array.from(document.querySelectorAll({selector!r})).filter(e => !e.hidden).length"
+            )
+        )
 
 
 def _pixels(png: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
@@ -125,8 +187,8 @@ def _pixels(png: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
     pos, idat, width = 8, b"", 0
     height = channels = 0
     while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos:pos + 4])
-        kind, data = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             width, height, depth, color = struct.unpack(">IIBB", data[:10])
@@ -139,7 +201,10 @@ def _pixels(png: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
     rows: list[bytearray] = []
     prev = bytearray(stride)
     for y in range(height):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        f, line = (
+            raw[y * (stride + 1)],
+            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
+        )
         for i in range(stride):
             a = line[i - channels] if i >= channels else 0
             b, c = prev[i], prev[i - channels] if i >= channels else 0
@@ -156,8 +221,14 @@ def _pixels(png: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
                 line[i] = (line[i] + pred) & 0xFF
         rows.append(line)
         prev = line
-    return width, height, [[(r[x * channels], r[x * channels + 1], r[x * channels + 2])
-                            for x in range(width)] for r in rows]
+    return (
+        width,
+        height,
+        [
+            [(r[x * channels], r[x * channels + 1], r[x * channels + 2]) for x in range(width)]
+            for r in rows
+        ],
+    )
 
 
 def _dark_rows_near_tip(page: Page, tc: str) -> int:
@@ -211,10 +282,12 @@ def test_failing_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     page = Page(browser, url)
     assert page.js("typeof window.__xss") == "undefined"
     # the red message is exactly the one the check names (the second of three 200 OKs)
-    assert page.js("Array.from(document.querySelectorAll('svg a.bad')).map(a => a.dataset.index)"
-                   ) == ["2"]
-    assert page.js("Array.from(document.querySelectorAll('details.msg.bad')).map(d => d.id)"
-                   ) == ["tc0-m2"]
+    assert page.js(
+        "Array.from(document.querySelectorAll('svg a.bad')).map(a => a.dataset.index)"
+    ) == ["2"]
+    assert page.js("Array.from(document.querySelectorAll('details.msg.bad')).map(d => d.id)") == [
+        "tc0-m2"
+    ]
     assert "Call-ID: c2" in page.js("document.querySelector('details.msg.bad pre').textContent")
     # the arrowheads of an opened failing case
     assert _dark_rows_near_tip(page, "tc0") >= 5
@@ -228,24 +301,37 @@ def test_failing_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     page.page.check("#f-scope")  # the requirements outside the run's selection too
     assert page.visible("#matrix tbody tr") > rows and "scope=all" in page.page.url
     page.page.select_option("#f-strength", "SHALL")  # the family
-    strengths = set(page.js("Array.from(document.querySelectorAll('#matrix tbody tr'))"
-                            ".filter(r => !r.hidden).map(r => r.dataset.strength)"))
+    strengths = set(
+        page.js(
+            "Array.from(document.querySelectorAll('#matrix tbody tr'))"
+            ".filter(r => !r.hidden).map(r => r.dataset.strength)"
+        )
+    )
     assert {"SHALL", "SHALL NOT"} <= strengths <= {"SHALL", "SHALL NOT", "flow-shall"}
     assert "strength=SHALL" in page.page.url
     page.page.select_option("#f-strength", "=SHALL")  # SHALL alone
-    assert set(page.js("Array.from(document.querySelectorAll('#matrix tbody tr'))"
-                       ".filter(r => !r.hidden).map(r => r.dataset.strength)")) == {"SHALL"}
+    assert set(
+        page.js(
+            "Array.from(document.querySelectorAll('#matrix tbody tr'))"
+            ".filter(r => !r.hidden).map(r => r.dataset.strength)"
+        )
+    ) == {"SHALL"}
     page.page.select_option("#f-strength", "SHALL")
     before = page.visible("#matrix tbody tr")
     page.page.fill("#f-q", "PF-8.2.1-2")
     assert 1 <= page.visible("#matrix tbody tr") < before and "q=PF-8.2.1-2" in page.page.url
-    assert all("PF-8.2.1-2" in t for t in page.js(
-        "Array.from(document.querySelectorAll('#matrix tbody tr')).filter(r => !r.hidden)"
-        ".map(r => r.textContent)"))
+    assert all(
+        "PF-8.2.1-2" in t
+        for t in page.js(
+            "Array.from(document.querySelectorAll('#matrix tbody tr')).filter(r => !r.hidden)"
+            ".map(r => r.textContent)"
+        )
+    )
     # unknown values stay visible; a value differing only in case is the known one
     odd = Page(browser, url + "?verdict=bogus&role=PF")
     assert 'unknown filter value "bogus" for verdict' in odd.js(
-        "document.getElementById('f-unknown').textContent")
+        "document.getElementById('f-unknown').textContent"
+    )
     assert odd.js("document.getElementById('f-role').value") == "pf"
     assert odd.js("document.getElementById('f-verdict').value") == "bogus"
     assert odd.visible("#matrix tbody tr") == 0

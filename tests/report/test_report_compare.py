@@ -16,8 +16,12 @@ from conformance.report.results import write_json_atomic
 
 def run_of(**verdicts: str) -> RunResults:
     tcs = [
-        TestCaseResult(f"t.py::test_{i}", Verdict.parse(v), (rid.replace("_", "-"),),
-                       checks=(CheckResult(rid.replace("_", "-"), Verdict.parse(v), "", ""),))
+        TestCaseResult(
+            f"t.py::test_{i}",
+            Verdict.parse(v),
+            (rid.replace("_", "-"),),
+            checks=(CheckResult(rid.replace("_", "-"), Verdict.parse(v), "", ""),),
+        )
         for i, (rid, v) in enumerate(verdicts.items())
     ]
     return RunResults(test_cases=tcs)
@@ -27,21 +31,34 @@ def test_kinds() -> None:
     old = run_of(A_1="pass", A_2="fail", A_3="pass", A_4="inconc", A_6="pass")
     new = run_of(A_1="fail", A_2="pass", A_3="pass", A_4="error", A_5="fail", A_6="inconc")
     changes = {c.requirement: c.kind for c in compare(old, new)}
-    assert changes == {"A-1": "regression", "A-2": "fixed", "A-4": "regression",
-                       "A-5": "new-fail", "A-6": "changed"}
+    assert changes == {
+        "A-1": "regression",
+        "A-2": "fixed",
+        "A-4": "regression",
+        "A-5": "new-fail",
+        "A-6": "changed",
+    }
     assert worse(compare(old, new))
     assert not worse(compare(run_of(A_1="fail", A_2="pass"), run_of(A_1="pass", A_2="pass")))
     assert compare(old, old) == []
 
 
-@pytest.mark.parametrize(("old", "new", "status"), [
-    ({"A_1": "pass"}, {"A_1": "fail"}, 1),
-    ({"A_1": "fail"}, {"A_1": "pass"}, 0),
-    ({"A_1": "pass"}, {"A_1": "pass", "A_2": "fail"}, 1),
-    ({"A_1": "pass"}, {"A_1": "pass"}, 0),
-])
-def test_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                     old: dict[str, str], new: dict[str, str], status: int) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "status"),
+    [
+        ({"A_1": "pass"}, {"A_1": "fail"}, 1),
+        ({"A_1": "fail"}, {"A_1": "pass"}, 0),
+        ({"A_1": "pass"}, {"A_1": "pass", "A_2": "fail"}, 1),
+        ({"A_1": "pass"}, {"A_1": "pass"}, 0),
+    ],
+)
+def test_exit_status(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: dict[str, str],
+    new: dict[str, str],
+    status: int,
+) -> None:
     write_json_atomic(tmp_path / "old.json", run_of(**old).to_json())
     write_json_atomic(tmp_path / "new.json", run_of(**new).to_json())
     assert main(["compare", str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == status
@@ -55,11 +72,16 @@ def test_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 def test_json_and_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_json_atomic(tmp_path / "old.json", run_of(A_1="pass").to_json())
     write_json_atomic(tmp_path / "new.json", run_of(A_1="fail").to_json())
-    assert main(["compare", "--format", "json", str(tmp_path / "old.json"),
-                 str(tmp_path / "new.json")]) == 1
+    assert (
+        main(
+            ["compare", "--format", "json", str(tmp_path / "old.json"), str(tmp_path / "new.json")]
+        )
+        == 1
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["requirements"] == [
-        {"requirement": "A-1", "kind": "regression", "old": "pass", "new": "fail"}]
+        {"requirement": "A-1", "kind": "regression", "old": "pass", "new": "fail"}
+    ]
     assert doc["test_cases"] == [{"test_case": "t.py::test_0", "old": "pass", "new": "fail"}]
     assert doc["worse"] is True and "1 regression" in doc["summary"]
     assert main(["compare", str(tmp_path / "nope.json"), str(tmp_path / "new.json")]) == 3

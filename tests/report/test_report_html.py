@@ -88,7 +88,9 @@ def test_summary_matrix_and_diagrams(results: RunResults) -> None:
     assert '<details class="msg bad" id="tc1-m3" open>' in html
     # the raw messages are folded, but open where one of them is red
     assert re.findall(r'<details class="msgs"[^>]*>', html) == [
-        '<details class="msgs" open>', '<details class="msgs">']
+        '<details class="msgs" open>',
+        '<details class="msgs">',
+    ]
     assert "MSRP a1 SEND" in html
     # worst first: the failing test case comes before the passing one
     assert html.index('id="tc1"') < html.index('id="tc0"')
@@ -119,19 +121,32 @@ def _results_with(run: dict[str, object], *cases: TestCaseResult) -> RunResults:
 def test_the_matrix_is_scoped_to_the_selection_and_the_run_panel_shows_it() -> None:
     catalog = load_catalog()
     cf = next(q for q in catalog if q.role.value == "cf" and q.testable)
-    tc = TestCaseResult("testcases/x/cf/test_a.py::test_a", Verdict.FAIL, (cf.id,), role="cf",
-                        checks=(CheckResult(cf.id, Verdict.FAIL, "x", "y"),))
-    run = {"sut": "reference", "strict": True,
-           "selection": {"roles": ["cf"], "clauses": [], "requirements": []},
-           "command": ["cpm-conformance", "run", "--role", "cf", "--faults", "cf.<b>x</b>"],
-           "layout": "single", "store": "imap://127.0.0.1:1143", "reference_process": "thread",
-           "faults": ["cf.no-initial-notify"], "future_key": {"a": 1},
-           "profile": {"name": "reference SUT", "target": "reference",
-                       "roles": ["pf", "cf", "client"],
-                       "pics": {"pf.media_path": True, "x.unknown": "<i>v</i>"}}}
+    tc = TestCaseResult(
+        "testcases/x/cf/test_a.py::test_a",
+        Verdict.FAIL,
+        (cf.id,),
+        role="cf",
+        checks=(CheckResult(cf.id, Verdict.FAIL, "x", "y"),),
+    )
+    run = {
+        "sut": "reference",
+        "strict": True,
+        "selection": {"roles": ["cf"], "clauses": [], "requirements": []},
+        "command": ["cpm-conformance", "run", "--role", "cf", "--faults", "cf.<b>x</b>"],
+        "layout": "single",
+        "store": "imap://127.0.0.1:1143",
+        "reference_process": "thread",
+        "faults": ["cf.no-initial-notify"],
+        "future_key": {"a": 1},
+        "profile": {
+            "name": "reference SUT",
+            "target": "reference",
+            "roles": ["pf", "cf", "client"],
+            "pics": {"pf.media_path": True, "x.unknown": "<i>v</i>"},
+        },
+    }
     html = render_html(_results_with(run, tc), catalog)
-    rows = dict(re.findall(r'<tr id="req-([^"]+)" data-role="[^"]*" data-verdict="([^"]+)"',
-                           html))
+    rows = dict(re.findall(r'<tr id="req-([^"]+)" data-role="[^"]*" data-verdict="([^"]+)"', html))
     pf = next(q for q in catalog if q.roles == (Role.PF,))
     assert rows[cf.id] == "fail" and rows[pf.id] == NOT_SELECTED
     assert re.search(rf'<tr id="req-{re.escape(pf.id)}"[^>]* hidden>', html)
@@ -151,8 +166,11 @@ def test_the_matrix_is_scoped_to_the_selection_and_the_run_panel_shows_it() -> N
     pics = re.search(r'<table id="pics">.*?</table>', html, re.S)
     assert pics is not None
     gated = pics_gates(catalog)["pf.media_path"]
-    media = re.search(r"<tr><td><code>pf.media_path</code></td><td class=\"val\">yes</td>.*?</tr>",
-                      pics.group(0), re.S)
+    media = re.search(
+        r"<tr><td><code>pf.media_path</code></td><td class=\"val\">yes</td>.*?</tr>",
+        pics.group(0),
+        re.S,
+    )
     assert media is not None and f'<a href="#req-{gated[0]}">' in media.group(0)
     assert "(default, not claimed)" in pics.group(0)
     assert "&lt;i&gt;v&lt;/i&gt;" in pics.group(0)
@@ -163,13 +181,19 @@ def test_the_red_message_is_the_exact_one_the_check_points_at() -> None:
 
     ok = "SIP/2.0 200 OK\r\nCall-ID: c{}\r\nCSeq: {} INVITE\r\n\r\n"
     msgs = tuple(message(i, "in", ok.format(i, i)) for i in range(3))
-    by_bytes = CheckResult("R", Verdict.FAIL, "403", "200",
-                           (EvidenceRef("sip", "the answer", "SIP/2.0 200 OK",
-                                        ok.format(1, 1).encode()),))
-    by_index = CheckResult("R", Verdict.FAIL, "403", "200",
-                           (EvidenceRef("sip", "the answer", "index=2"),))
-    by_line = CheckResult("R", Verdict.FAIL, "403", "200",
-                          (EvidenceRef("sip", "the answer", "SIP/2.0 200 OK"),))
+    by_bytes = CheckResult(
+        "R",
+        Verdict.FAIL,
+        "403",
+        "200",
+        (EvidenceRef("sip", "the answer", "SIP/2.0 200 OK", ok.format(1, 1).encode()),),
+    )
+    by_index = CheckResult(
+        "R", Verdict.FAIL, "403", "200", (EvidenceRef("sip", "the answer", "index=2"),)
+    )
+    by_line = CheckResult(
+        "R", Verdict.FAIL, "403", "200", (EvidenceRef("sip", "the answer", "SIP/2.0 200 OK"),)
+    )
     for check, expected in ((by_bytes, {1}), (by_index, {2}), (by_line, set())):
         tc = TestCaseResult("t.py::test_x", Verdict.FAIL, ("R",), checks=(check,), evidence=msgs)
         assert bad_records(tc) == expected, check
@@ -181,8 +205,12 @@ def test_messages_before_the_test_case_started_are_not_drawn() -> None:
     from tests.report.conftest import INVITE, T0, message
 
     stray = message(0, "in", "NOTIFY sip:x SIP/2.0\r\n\r\n")
-    tc = TestCaseResult("t.py::test_x", Verdict.PASS, start=T0 + 0.05,
-                        evidence=(stray, message(1, "out", INVITE), message(2, "out", INVITE)))
+    tc = TestCaseResult(
+        "t.py::test_x",
+        Verdict.PASS,
+        start=T0 + 0.05,
+        evidence=(stray, message(1, "out", INVITE), message(2, "out", INVITE)),
+    )
     lad = ladder(tc.evidence, set(), since=tc.start)
     assert [a.index for a in lad.arrows] == [1, 2] and lad.skipped == 1
     assert round(lad.arrows[1].delta, 3) == 0.1
@@ -194,11 +222,17 @@ def test_messages_before_the_test_case_started_are_not_drawn() -> None:
 def test_exchanges_and_safe_names() -> None:
     from tests.report.conftest import ACK, HOSTILE_200, INVITE, MSRP, message
 
-    recs = [message(0, "out", INVITE), message(1, "in", HOSTILE_200),
-            message(2, "out", ACK), message(3, "out", MSRP, "msrp")]
+    recs = [
+        message(0, "out", INVITE),
+        message(1, "in", HOSTILE_200),
+        message(2, "out", ACK),
+        message(3, "out", MSRP, "msrp"),
+    ]
     groups = exchanges(recs)
     assert [(t, [r.index for r in rs]) for t, rs in groups] == [
-        ("INVITE sip:conf@sut SIP/2.0", [0, 1, 2]), ("MSRP a1 SEND", [3])]
+        ("INVITE sip:conf@sut SIP/2.0", [0, 1, 2]),
+        ("MSRP a1 SEND", [3]),
+    ]
     a = safe_name("testcases/a/test_b.py::test_c[x/y]")
     assert "/" not in a and ":" not in a and a.startswith("testcases_a_test_b.py_test_c_x_y")
     assert safe_name("t::a[1]") != safe_name("t::a_1")

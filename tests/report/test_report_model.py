@@ -23,7 +23,9 @@ def _run(*cases: TestCaseResult) -> RunResults:
 
 
 FAILING = TestCaseResult(
-    "t.py::test_fails", Verdict.FAIL, requirements=("REQ-A", "REQ-B"),
+    "t.py::test_fails",
+    Verdict.FAIL,
+    requirements=("REQ-A", "REQ-B"),
     checks=(_check("REQ-A", Verdict.FAIL),),
 )
 
@@ -35,7 +37,9 @@ def test_a_declared_requirement_no_check_carried_is_not_evaluated() -> None:
     assert reqs["REQ-B"].status == NOT_EVALUATED
     assert "no check carried it" in reqs["REQ-B"].reason
     passing = TestCaseResult(
-        "t.py::test_passes", Verdict.PASS, requirements=("REQ-C", "REQ-D"),
+        "t.py::test_passes",
+        Verdict.PASS,
+        requirements=("REQ-C", "REQ-D"),
         checks=(_check("REQ-C", Verdict.PASS),),
     )
     reqs = {r.id: r for r in _run(passing).requirements()}
@@ -45,7 +49,9 @@ def test_a_declared_requirement_no_check_carried_is_not_evaluated() -> None:
 
 def test_a_check_elsewhere_evaluates_it() -> None:
     other = TestCaseResult(
-        "t.py::test_other", Verdict.PASS, requirements=("REQ-B",),
+        "t.py::test_other",
+        Verdict.PASS,
+        requirements=("REQ-B",),
         checks=(_check("REQ-B", Verdict.PASS),),
     )
     reqs = {r.id: r for r in _run(FAILING, other).requirements()}
@@ -74,10 +80,14 @@ def test_results_json_keeps_not_evaluated_and_its_reason() -> None:
 
 
 def test_compare_sees_no_regression_in_a_requirement_no_check_failed() -> None:
-    old = _run(TestCaseResult(
-        "t.py::test_fails", Verdict.PASS, requirements=("REQ-A", "REQ-B"),
-        checks=(_check("REQ-A", Verdict.PASS), _check("REQ-B", Verdict.PASS)),
-    ))
+    old = _run(
+        TestCaseResult(
+            "t.py::test_fails",
+            Verdict.PASS,
+            requirements=("REQ-A", "REQ-B"),
+            checks=(_check("REQ-A", Verdict.PASS), _check("REQ-B", Verdict.PASS)),
+        )
+    )
     changes = {c.requirement: c for c in compare(old, _run(FAILING))}
     assert changes["REQ-A"].kind == "regression"
     assert changes["REQ-B"].kind == "coverage-drop" and changes["REQ-B"].new is None
@@ -100,11 +110,22 @@ def test_evidence_links_stay_inside_the_report_folder() -> None:
     from conformance.report.html import safe_link
 
     assert safe_link("evidence/tc1.log") == "evidence/tc1.log"
-    for bad in ("javascript:alert(1)", "/etc/passwd", "../x.log", "evidence/../../x",
-                "http://example.invalid/x", "", "evidence//x", " javascript:x"):
+    for bad in (
+        "javascript:alert(1)",
+        "/etc/passwd",
+        "../x.log",
+        "evidence/../../x",
+        "http://example.invalid/x",
+        "",
+        "evidence//x",
+        " javascript:x",
+    ):
         assert safe_link(bad) is None, bad
-    tc = TestCaseResult("t.py::test_x", Verdict.PASS,
-                        files={"log": "javascript:alert(1)", "pcap": "evidence/t.pcap"})
+    tc = TestCaseResult(
+        "t.py::test_x",
+        Verdict.PASS,
+        files={"log": "javascript:alert(1)", "pcap": "evidence/t.pcap"},
+    )
     html = render_html(_run(tc))
     assert 'href="javascript:' not in html and 'href="evidence/t.pcap"' in html
 
@@ -130,8 +151,12 @@ def test_an_incomplete_run_is_never_a_pass() -> None:
 
 
 def test_junit_tells_inconc_from_na_and_attaches_the_evidence(tmp_path: Path) -> None:
-    inconc = TestCaseResult("t.py::test_i", Verdict.INCONC, reason="no upper tester",
-                            files={"log": "evidence/i.log", "bad": "../../etc/passwd"})
+    inconc = TestCaseResult(
+        "t.py::test_i",
+        Verdict.INCONC,
+        reason="no upper tester",
+        files={"log": "evidence/i.log", "bad": "../../etc/passwd"},
+    )
     na = TestCaseResult("t.py::test_n", Verdict.NA, reason="PICS")
     root = ET.parse(write_junit(_run(inconc, na), tmp_path / "junit.xml")).getroot()  # noqa: S314
     skipped = {c.get("name"): c.find("skipped") for c in root.iter("testcase")}

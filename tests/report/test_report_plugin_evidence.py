@@ -11,7 +11,7 @@ import pytest
 
 from conformance.report.evidence import safe_name
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 from conformance.net.capture import Capture
 
@@ -35,7 +35,7 @@ def talker(run_capture):
     send("OPTIONS sip:setup SIP/2.0")
     yield run_capture
     send("BYE sip:teardown SIP/2.0")
-'''
+"""
 
 TESTS = '''
 from conftest import send
@@ -61,9 +61,14 @@ def outcome(pytester: pytest.Pytester, tmp_path: Path) -> dict[str, dict[str, ob
     pytester.makeconftest(textwrap.dedent(CONFTEST))
     pytester.makepyfile(test_cases=textwrap.dedent(TESTS))
     report_dir = tmp_path / "out"
-    r = pytester.runpytest("-p", "no:cacheprovider",
-                           "-o", "asyncio_default_fixture_loop_scope=function",
-                           f"--cpm-report-dir={report_dir}", f"--alluredir={tmp_path / 'allure'}")
+    r = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
+        f"--cpm-report-dir={report_dir}",
+        f"--alluredir={tmp_path / 'allure'}",
+    )
     r.assert_outcomes(passed=2, failed=1)
     data = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
     out = {tc["nodeid"].rpartition("::")[2]: tc for tc in data["test_cases"]}
@@ -79,9 +84,15 @@ def lines(tc: dict[str, object]) -> list[str]:
 
 def test_records_per_test_case(outcome: dict[str, dict[str, object]]) -> None:
     assert lines(outcome["test_first"]) == [
-        "OPTIONS sip:setup SIP/2.0", "MESSAGE sip:first SIP/2.0", "BYE sip:teardown SIP/2.0"]
+        "OPTIONS sip:setup SIP/2.0",
+        "MESSAGE sip:first SIP/2.0",
+        "BYE sip:teardown SIP/2.0",
+    ]
     assert lines(outcome["test_second"]) == [
-        "OPTIONS sip:setup SIP/2.0", "MESSAGE sip:second SIP/2.0", "BYE sip:teardown SIP/2.0"]
+        "OPTIONS sip:setup SIP/2.0",
+        "MESSAGE sip:second SIP/2.0",
+        "BYE sip:teardown SIP/2.0",
+    ]
     assert outcome["test_plain"]["evidence"] == []
     assert outcome["test_plain"]["files"] == {}
     first = outcome["test_first"]
@@ -90,7 +101,12 @@ def test_records_per_test_case(outcome: dict[str, dict[str, object]]) -> None:
     assert isinstance(evidence, list)
     m = evidence[1]
     assert (m["direction"], m["transport"], m["protocol"], m["src"], m["dst"]) == (
-        "out", "udp", "sip", "127.0.0.1:5060", "127.0.0.2:5070")
+        "out",
+        "udp",
+        "sip",
+        "127.0.0.1:5060",
+        "127.0.0.2:5070",
+    )
     assert m["size"] == len(str(m["text"]).encode())
 
 

@@ -86,12 +86,29 @@ def test_message_records_keep_roles_through_json() -> None:
     assert MessageRecord.from_json(old).src_label == "127.0.0.1:5060"
 
 
-def _msg(index: int, direction: str, tool_role: str, sut_role: str,
-         tool: str = "10.0.0.1:5060", sut: str = "10.0.0.9:5070") -> MessageRecord:
+def _msg(
+    index: int,
+    direction: str,
+    tool_role: str,
+    sut_role: str,
+    tool: str = "10.0.0.1:5060",
+    sut: str = "10.0.0.9:5070",
+) -> MessageRecord:
     src, dst = (tool, sut) if direction == "out" else (sut, tool)
     roles = (tool_role, sut_role) if direction == "out" else (sut_role, tool_role)
-    return MessageRecord(index, T0, direction, "udp", "sip", src, dst, "INVITE x SIP/2.0", 1,
-                         src_role=roles[0], dst_role=roles[1])
+    return MessageRecord(
+        index,
+        T0,
+        direction,
+        "udp",
+        "sip",
+        src,
+        dst,
+        "INVITE x SIP/2.0",
+        1,
+        src_role=roles[0],
+        dst_role=roles[1],
+    )
 
 
 def test_a_lane_per_role_whatever_its_ports_and_an_address_alone_when_unnamed() -> None:
@@ -126,8 +143,17 @@ def test_a_lane_per_role_whatever_its_ports_and_an_address_alone_when_unnamed() 
 
 
 def test_many_lanes_narrow_down_before_the_diagram_scrolls() -> None:
-    recs = [_msg(i, "out", f"tool: client u{i}#0", f"SUT: E{i}", f"10.0.0.1:{4000 + i}",
-                 f"10.0.0.9:{5000 + i}") for i in range(7)]
+    recs = [
+        _msg(
+            i,
+            "out",
+            f"tool: client u{i}#0",
+            f"SUT: E{i}",
+            f"10.0.0.1:{4000 + i}",
+            f"10.0.0.9:{5000 + i}",
+        )
+        for i in range(7)
+    ]
     lad = ladder(recs, set())
     # 14 lanes: narrowed to the minimum; the diagram then scrolls inside its own box
     assert len(lad.lanes) == 14 and lad.lane_w == 120
@@ -138,7 +164,9 @@ def test_many_lanes_narrow_down_before_the_diagram_scrolls() -> None:
 def test_roles_in_the_report_are_text() -> None:
     hostile = "tool: client <script>document.body.dataset.pwned='role'</script>#0"
     tc = TestCaseResult(
-        nodeid="testcases/x/test_y.py::test_z", verdict=Verdict.PASS, requirements=(),
+        nodeid="testcases/x/test_y.py::test_z",
+        verdict=Verdict.PASS,
+        requirements=(),
         evidence=(_msg(0, "out", hostile, "SUT: PF"), _msg(1, "in", "", "")),
     )
     html = render_html(RunResults(run={}, test_cases=[tc]), load_catalogue=False)
@@ -153,8 +181,10 @@ def test_roles_in_the_report_are_text() -> None:
 
 def test_profile_names_of_the_sut_and_the_client_emulators() -> None:
     pixit = Pixit(
-        sut={Role.PF: Address("127.0.0.2", 5070, Transport.UDP),
-             Role.CF: Address("127.0.0.2", 5080, Transport.UDP)},
+        sut={
+            Role.PF: Address("127.0.0.2", 5070, Transport.UDP),
+            Role.CF: Address("127.0.0.2", 5080, Transport.UDP),
+        },
         users=(User("sip:bob@example.com", clients=("urn:uuid:b0", "urn:uuid:b1")),),
     )
     cap = Capture()
@@ -164,4 +194,5 @@ def test_profile_names_of_the_sut_and_the_client_emulators() -> None:
     assert client_role_name("sip:bob@example.com", 1, pixit) == "tool: client bob#1"
     assert client_role_name("sip:bob@example.com", "urn:uuid:b0", pixit) == "tool: client bob#0"
     assert client_role_name("sip:eve@example.com", "urn:uuid:1234", pixit).startswith(
-        "tool: client eve#")
+        "tool: client eve#"
+    )

@@ -27,8 +27,14 @@ SUT = ("127.0.0.2", 5070)
 
 def _record(cap: Capture, direction: str, local: tuple[str, int], data: bytes) -> CaptureRecord:
     src, dst = (local, SUT) if direction == "out" else (SUT, local)
-    return cap.record(direction=direction,  # type: ignore[arg-type]
-                      transport="udp", protocol="sip", src=src, dst=dst, data=data)
+    return cap.record(
+        direction=direction,  # type: ignore[arg-type]
+        transport="udp",
+        protocol="sip",
+        src=src,
+        dst=dst,
+        data=data,
+    )
 
 
 def test_an_attributor_names_each_record_at_a_shared_address() -> None:
@@ -141,8 +147,11 @@ async def test_the_core_names_each_sip_message_with_its_emulator() -> None:
         transport.close()
         await core.close()
     roles = [
-        (r.direction, r.data.split(b"\r\n", 1)[0].decode(),
-         r.dst_role if r.direction == "in" else r.src_role)
+        (
+            r.direction,
+            r.data.split(b"\r\n", 1)[0].decode(),
+            r.dst_role if r.direction == "in" else r.src_role,
+        )
         for r in cap.records
     ]
     assert roles == [
@@ -158,8 +167,11 @@ async def test_the_core_names_each_sip_message_with_its_emulator() -> None:
     lad = ladder(records_from_capture(cap.records), set())
     tool_lanes = [lane.full for lane in lad.lanes if lane.side == "tool"]
     where = f"({core.host}:{core.port})"
-    assert tool_lanes == [f"tool: client bob#1 {where}", f"tool: SIP core {where}",
-                          f"tool: CF {where}"]
+    assert tool_lanes == [
+        f"tool: client bob#1 {where}",
+        f"tool: SIP core {where}",
+        f"tool: CF {where}",
+    ]
 
 
 def test_the_core_names_no_message_it_cannot_read() -> None:
@@ -169,8 +181,14 @@ def test_the_core_names_no_message_it_cannot_read() -> None:
     # the capture swallows what the attributor raises; the core itself raises for junk
     cap = Capture()
     cap.attribute(("127.0.0.1", 1), core.role_of_message)
-    rec = cap.record(direction="in", transport="udp", protocol="sip", src=SUT,
-                     dst=("127.0.0.1", 1), data=b"\x00junk\r\n\r\n")
+    rec = cap.record(
+        direction="in",
+        transport="udp",
+        protocol="sip",
+        src=SUT,
+        dst=("127.0.0.1", 1),
+        data=b"\x00junk\r\n\r\n",
+    )
     assert rec.dst_role is None
 
 
@@ -185,8 +203,7 @@ def test_the_far_end_is_the_sip_peer_the_dialog_is_with() -> None:
 
     def answer(contact: str) -> Any:
         return parse_message(
-            f"SIP/2.0 200 OK\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContact: {contact}\r\n\r\n"
-            .encode()
+            f"SIP/2.0 200 OK\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContact: {contact}\r\n\r\n".encode()
         )
 
     assert signalled_peer_role(client, answer("<sip:conf-1@127.0.0.2:5080>;isfocus")) == "SUT: CF"
@@ -202,8 +219,7 @@ def test_the_far_end_is_the_sip_peer_the_dialog_is_with() -> None:
 async def test_an_msrp_connection_is_named_by_the_signalling_over_the_guess() -> None:
     cap = Capture()
     far = await MsrpTransport.start("127.0.0.1", Capture())
-    peer = await MsrpPeer.start("127.0.0.1", cap, role="tool: client alice#0",
-                                peer_role="SUT: PF")
+    peer = await MsrpPeer.start("127.0.0.1", cap, role="tool: client alice#0", peer_role="SUT: PF")
     try:
         path = [f"msrp://127.0.0.1:{far.port}/s1;tcp"]
         await peer.connect(path, within=0.2, peer_role="SUT: CF")
@@ -221,9 +237,12 @@ def test_lanes_named_by_the_sut_stay_text() -> None:
     cap.name(SUT, f"SUT: {hostile}")
     cap.attribute(core, lambda _d, _b: f"tool: client {hostile}#0")
     _record(cap, "out", core, b"MESSAGE sip:x SIP/2.0\r\n\r\n")
-    tc = TestCaseResult(nodeid="testcases/x/test_y.py::test_z", verdict=Verdict.PASS,
-                        requirements=(), evidence=tuple(records_from_capture(cap.records)))
+    tc = TestCaseResult(
+        nodeid="testcases/x/test_y.py::test_z",
+        verdict=Verdict.PASS,
+        requirements=(),
+        evidence=tuple(records_from_capture(cap.records)),
+    )
     html = render_html(RunResults(run={}, test_cases=[tc]), load_catalogue=False)
     assert "<script>document.body.dataset" not in html
     assert "tool: client &lt;script&gt;" in html and "SUT: &lt;script&gt;" in html
-

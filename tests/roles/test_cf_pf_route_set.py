@@ -64,7 +64,9 @@ async def answer(sut: SipPump, *, contact: str, record_route: Sequence[str]) -> 
     incoming = await sut.expect_request("INVITE", within=WITHIN)
     incoming.send(
         response_to(
-            incoming.request, 200, to_tag="sut-tag",
+            incoming.request,
+            200,
+            to_tag="sut-tag",
             headers=[*(("Record-Route", r) for r in record_route), ("Contact", contact)],
         )
     )

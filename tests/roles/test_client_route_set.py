@@ -41,13 +41,18 @@ async def originate(
     client = await ClientEmulator.create(core, ALICE, ALICE_1)
     msrp = await client.new_msrp_peer()
     request = client.build_group_invite(
-        FACTORY, msrp=msrp, conversation_id="conv-rs", contribution_id="contrib-rs",
+        FACTORY,
+        msrp=msrp,
+        conversation_id="conv-rs",
+        contribution_id="contrib-rs",
         participants=["sip:bob@reference.test"],
     )
     handle = await client.send_invite(request, sut.address(), msrp=msrp)
     incoming = await sut.expect_request("INVITE", within=WITHIN)
     ok = response_to(
-        incoming.request, 200, to_tag="pf-tag",
+        incoming.request,
+        200,
+        to_tag="pf-tag",
         headers=[*(("Record-Route", r) for r in record_route), ("Contact", contact)],
     )
     incoming.send(ok)
@@ -65,7 +70,9 @@ async def test_route_set_is_the_record_route_reversed_and_the_bye_follows_it(
         # the SUT (a B2BUA with the focus Contact) on top, the proxy next to the client below
         pf_rr, proxy_rr = f"<sip:{s.host}:{s.port};lr>", f"<sip:{p.host}:{p.port};lr;ftag=x>"
         client, handle = await originate(
-            core, sut, contact="<sip:conf-1@cf.reference.test>;isfocus",
+            core,
+            sut,
+            contact="<sip:conf-1@cf.reference.test>;isfocus",
             record_route=[pf_rr, proxy_rr],
         )
         assert handle.dialog is not None
@@ -94,9 +101,7 @@ async def test_without_a_route_set_a_focus_uri_goes_to_the_cf_emulator(
     cf.add_focus(focus)
     client: ClientEmulator | None = None
     try:
-        client, handle = await originate(
-            core, sut, contact=f"<{focus}>;isfocus", record_route=[]
-        )
+        client, handle = await originate(core, sut, contact=f"<{focus}>;isfocus", record_route=[])
         assert handle.dialog is not None and handle.dialog.route_set == []
         await handle.ack()
         await handle.bye()
@@ -126,4 +131,3 @@ async def test_without_a_route_set_a_domain_no_emulator_owns_goes_to_the_sut(
         got.respond(200)
     finally:
         await client.close()
-

@@ -60,8 +60,11 @@ def test_every_seed_contributes(cat: Catalog) -> None:
 
 def test_documents_follow_the_seeds(cat: Catalog) -> None:
     for r in cat:
-        expected = (Document.SYSTEM_DESCRIPTION if r.seed[:3] in ("000", "002")
-                    else Document.CONVERSATION_FUNCTION)
+        expected = (
+            Document.SYSTEM_DESCRIPTION
+            if r.seed[:3] in ("000", "002")
+            else Document.CONVERSATION_FUNCTION
+        )
         assert r.document is expected, r.id
 
 
@@ -104,8 +107,21 @@ def test_get_unknown_id_is_helpful(cat: Catalog) -> None:
 def test_to_json_list(cat: Catalog) -> None:
     rows = cat.to_json_list()
     assert len(rows) == len(cat)
-    keys = {"id", "role", "roles", "strength", "section", "step", "seed", "document",
-            "testable", "untestable_reason", "applicability", "quote", "title"}
+    keys = {
+        "id",
+        "role",
+        "roles",
+        "strength",
+        "section",
+        "step",
+        "seed",
+        "document",
+        "testable",
+        "untestable_reason",
+        "applicability",
+        "quote",
+        "title",
+    }
     assert keys <= set(rows[0])
     json.dumps(rows)
     row = next(x for x in rows if x["id"] == "CLIENT-7.3.11-1.a.vi")
@@ -153,16 +169,21 @@ def test_pf_subscribe_and_admin_items(cat: Catalog) -> None:
     romans = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix")
     assert all(f"PF-ADMIN-2.b.{x}" in ids for x in romans)
     assert all(f"PF-ADMIN-2.d.i.{n}" in ids for n in range(1, 9))
-    assert all(cat.get(f"PF-ADMIN-2.b.{x}").applicability.startswith("pf.admin_trigger")
-               for x in romans)
+    assert all(
+        cat.get(f"PF-ADMIN-2.b.{x}").applicability.startswith("pf.admin_trigger") for x in romans
+    )
 
 
 def test_d130_not_double_counted(cat: Catalog) -> None:
     seed4 = [r for r in cat if r.seed.startswith("004")]
     assert all(r.section == "8.3.2.9" for r in seed4)
     cases = [r for r in seed4 if re.fullmatch(r"PF-8\.3\.2\.9-[123](-\w+)?", r.id)]
-    assert {r.id for r in cases} == {"PF-8.3.2.9-1", "PF-8.3.2.9-2", "PF-8.3.2.9-3-setup",
-                                     "PF-8.3.2.9-3-lost"}
+    assert {r.id for r in cases} == {
+        "PF-8.3.2.9-1",
+        "PF-8.3.2.9-2",
+        "PF-8.3.2.9-3-setup",
+        "PF-8.3.2.9-3-lost",
+    }
     assert all(any("D130" in d for d in r.duplicates) for r in cases)
     # no entry quotes the review comment's wording
     assert not any("invitation to the CPM user timeout" in r.quote for r in cat)
@@ -226,8 +247,14 @@ def test_quotes_are_verbatim() -> None:
         return " ".join(s.translate(table).split())
 
     # tracked changes: deleted text followed by inserted text -> resulting text
-    tracked = {"Tthe": "the", "stayremain": "remain", "initateimitate": "imitate",
-               "and iIf": "If", "OPENCLOSED": "CLOSED", "following cases:.": "following cases:"}
+    tracked = {
+        "Tthe": "the",
+        "stayremain": "remain",
+        "initateimitate": "imitate",
+        "and iIf": "If",
+        "OPENCLOSED": "CLOSED",
+        "following cases:.": "following cases:",
+    }
     texts: dict[str, tuple[str, str]] = {}
     for name in SEED_FILES:
         raw = norm((seeds / name).read_text(encoding="utf-8"))
@@ -257,8 +284,12 @@ testable = true
 """
 
 
-def _write(tmp_path: Path, body: str, document: str = "OMA-TS-CPM_Conversation_Function",
-           name: str = "cf.toml") -> Path:
+def _write(
+    tmp_path: Path,
+    body: str,
+    document: str = "OMA-TS-CPM_Conversation_Function",
+    name: str = "cf.toml",
+) -> Path:
     (tmp_path / name).write_text(f'document = "{document}"\n{body}', encoding="utf-8")
     return tmp_path
 
@@ -278,19 +309,37 @@ def test_good_minimal_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ('strength = "SHALL"', 'strength = "MUST"',
-         r"cf\.toml: requirement\[0\] \(PF-1\.2-3\): key 'strength': unknown strength 'MUST'"),
+        (
+            'strength = "SHALL"',
+            'strength = "MUST"',
+            r"cf\.toml: requirement\[0\] \(PF-1\.2-3\): key 'strength': unknown strength 'MUST'",
+        ),
         ('roles = ["pf"]', 'roles = ["isf"]', r"key 'roles': unknown role 'isf'"),
-        ('seed = "003_0557e26cc06c581a.txt"', 'seed = "005_x.txt"',
-         r"key 'seed': unknown seed file '005_x\.txt'"),
-        ('applicability = "pf.media_path"', 'applicability = "pf.media_pth"',
-         r"key 'applicability': unknown PICS option 'pf\.media_pth'.*position 0"),
-        ('applicability = "pf.media_path"', 'applicability = "pf.media_path and ("',
-         r"key 'applicability': expected a name.*position 19"),
-        ('applicability = "pf.media_path"', "applicability = 'pf.pps_other_policy == \"x\"'",
-         r"'x' is not a value of pf\.pps_other_policy"),
-        ("testable = true", "testable = false",
-         r"key 'untestable_reason': an untestable requirement needs a reason"),
+        (
+            'seed = "003_0557e26cc06c581a.txt"',
+            'seed = "005_x.txt"',
+            r"key 'seed': unknown seed file '005_x\.txt'",
+        ),
+        (
+            'applicability = "pf.media_path"',
+            'applicability = "pf.media_pth"',
+            r"key 'applicability': unknown PICS option 'pf\.media_pth'.*position 0",
+        ),
+        (
+            'applicability = "pf.media_path"',
+            'applicability = "pf.media_path and ("',
+            r"key 'applicability': expected a name.*position 19",
+        ),
+        (
+            'applicability = "pf.media_path"',
+            "applicability = 'pf.pps_other_policy == \"x\"'",
+            r"'x' is not a value of pf\.pps_other_policy",
+        ),
+        (
+            "testable = true",
+            "testable = false",
+            r"key 'untestable_reason': an untestable requirement needs a reason",
+        ),
         ('quote = "SHALL do it"', "", r"requirement\[0\] \(PF-1\.2-3\): key 'quote': missing"),
         ("testable = true", 'testable = "yes"', r"key 'testable': expected true or false"),
         ('step = "3"', 'step = "3"\ncolour = "red"', r"key 'colour': unknown key"),
@@ -306,8 +355,11 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
     _write(tmp_path, GOOD, name="a.toml")
     _write(tmp_path, GOOD, document="OMA-TS-CPM_System_Description", name="b.toml")
     msg = _problems(tmp_path)
-    assert re.search(r"b\.toml: requirement\[0\] \(PF-1\.2-3\): key 'id': duplicate id "
-                     r"\(first defined in a\.toml requirement\[0\]", msg)
+    assert re.search(
+        r"b\.toml: requirement\[0\] \(PF-1\.2-3\): key 'id': duplicate id "
+        r"\(first defined in a\.toml requirement\[0\]",
+        msg,
+    )
 
 
 def test_bad_document_and_toml(tmp_path: Path) -> None:
@@ -319,7 +371,7 @@ def test_bad_document_and_toml(tmp_path: Path) -> None:
 
 def test_all_problems_reported_at_once(tmp_path: Path) -> None:
     body = GOOD + GOOD.replace('"PF-1.2-3"', '"PF-1.2-4"').replace('"SHALL"', '"SHOUD"')
-    body = body.replace('roles = ["pf"]', 'roles = []', 1)
+    body = body.replace('roles = ["pf"]', "roles = []", 1)
     _write(tmp_path, body)
     with pytest.raises(CatalogError) as exc:
         load_catalog(tmp_path)

@@ -15,7 +15,7 @@ import pytest
 from conformance import cli
 from tests.plugin.test_plugin import CATALOG, PROFILE
 
-PASSING = '''
+PASSING = """
 import pytest
 from conformance.checks import expect_equal
 
@@ -26,19 +26,25 @@ def test_one(recorder):
 @pytest.mark.requirement("PF-8.3.2.9-ADMIN")
 def test_excluded():
     raise RuntimeError("n/a: never runs")
-'''
-FAILING = PASSING + '''
+"""
+FAILING = (
+    PASSING
+    + """
 @pytest.mark.requirement("PF-8.3.2-2")
 def test_two(recorder):
     expect_equal(recorder, "PF-8.3.2-2", expected=1, actual=2)
-'''
-INCONC = PASSING + '''
+"""
+)
+INCONC = (
+    PASSING
+    + """
 from conformance.checks import inconclusive
 
 @pytest.mark.requirement("CF-9.1-1")
 def test_three():
     inconclusive("no upper tester configured for admin-trigger")
-'''
+"""
+)
 
 
 @pytest.fixture
@@ -55,11 +61,24 @@ def world(tmp_path: Path) -> dict[str, Path]:
 
 def run(world: dict[str, Path], tests: str, *extra: str) -> int:
     (world["tc"] / "test_cases.py").write_text(textwrap.dedent(tests), encoding="utf-8")
-    return cli.main([
-        "run", "--catalog-dir", str(world["catalog"]), "--testcases", str(world["tc"]),
-        "--sut", str(world["profile"]), "--report-dir", str(world["out"]), *extra,
-        "--", "-q", "-o", "asyncio_default_fixture_loop_scope=function",
-    ])
+    return cli.main(
+        [
+            "run",
+            "--catalog-dir",
+            str(world["catalog"]),
+            "--testcases",
+            str(world["tc"]),
+            "--sut",
+            str(world["profile"]),
+            "--report-dir",
+            str(world["out"]),
+            *extra,
+            "--",
+            "-q",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+        ]
+    )
 
 
 def results(world: dict[str, Path]) -> dict[str, Any]:
@@ -107,9 +126,10 @@ def test_run_invalid_profile_is_one_line_and_3(
     world["profile"].write_text(text, encoding="utf-8")
     assert run(world, PASSING) == 3
     err = capsys.readouterr().err
-    assert err == (f"cpm-conformance: error: invalid SUT profile: {world['profile']}: "
-                   "timers.t1: expected a number of seconds, got a string 'x'\n"
-                   ).replace("a string 'x'", "a string")
+    assert err == (
+        f"cpm-conformance: error: invalid SUT profile: {world['profile']}: "
+        "timers.t1: expected a number of seconds, got a string 'x'\n"
+    ).replace("a string 'x'", "a string")
     assert "Traceback" not in err
 
 
@@ -131,8 +151,9 @@ def test_requirements_table_and_json(
     assert cli.main(["requirements", "--catalog-dir", str(world["catalog"]), "--role", "cf"]) == 0
     out = capsys.readouterr().out
     assert "CF-9.1-1" in out and "PF-8.3.2-1" not in out and "1 requirements" in out
-    assert cli.main(["requirements", "--catalog-dir", str(world["catalog"]),
-                     "--format", "json"]) == 0
+    assert (
+        cli.main(["requirements", "--catalog-dir", str(world["catalog"]), "--format", "json"]) == 0
+    )
     items = json.loads(capsys.readouterr().out)
     assert len(items) == 6 and items[0]["id"] == "PF-8.3.2-1"
 
@@ -159,15 +180,32 @@ def test_coverage(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) ->
 def test_coverage_from_results(world: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     run(world, PASSING)
     capsys.readouterr()
-    assert cli.main(["coverage", "--catalog-dir", str(world["catalog"]), "--results",
-                     str(world["out"] / "results.json"), "--role", "pf"]) == 1
+    assert (
+        cli.main(
+            [
+                "coverage",
+                "--catalog-dir",
+                str(world["catalog"]),
+                "--results",
+                str(world["out"] / "results.json"),
+                "--role",
+                "pf",
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert "2 of 4" in out and "PF-8.3.2-2" in out
 
 
 def test_python_dash_m() -> None:
-    proc = subprocess.run([sys.executable, "-m", "conformance", "--help"],
-                          capture_output=True, text=True, check=False, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 0
     for name in ("requirements", "coverage", "run"):
         assert name in proc.stdout
@@ -225,7 +263,8 @@ def test_version_pics_and_faults(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_closed_pipe_ends_quietly() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "conformance", "requirements", "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
@@ -250,10 +289,15 @@ def test_run_prints_a_line_per_test_case_and_the_tool_s_count(
 ) -> None:
     assert run(world, FAILING + INCONC.replace(PASSING, "")) == 1
     out, err = capfd.readouterr()
-    for word, section in (("PASS", "8.3.2"), ("N/A", "8.3.2.9"), ("FAIL", "8.3.2"),
-                          ("INCONC", "9.1")):
-        assert re.search(rf"^{re.escape(word)} +{re.escape(section)} .* \d+\.\d\d s$", out,
-                         re.MULTILINE), (word, out)
+    for word, section in (
+        ("PASS", "8.3.2"),
+        ("N/A", "8.3.2.9"),
+        ("FAIL", "8.3.2"),
+        ("INCONC", "9.1"),
+    ):
+        assert re.search(
+            rf"^{re.escape(word)} +{re.escape(section)} .* \d+\.\d\d s$", out, re.MULTILINE
+        ), (word, out)
     assert "test session starts" not in out and "platform " not in out  # no banner
     assert "../" not in out and "../" not in err
     assert not re.search(r"\d+ (failed|passed|skipped)", out + err)  # no pytest count line
@@ -296,7 +340,9 @@ def test_run_passes_k_x_and_last_failed(world: dict[str, Path]) -> None:
 
 def test_a_closed_pipe_during_a_run_is_no_traceback(world: dict[str, Path]) -> None:
     marker = world["out"].parent / "reader-gone"
-    tests = PASSING + f'''
+    tests = (
+        PASSING
+        + f"""
 import time
 from pathlib import Path
 
@@ -306,14 +352,29 @@ def test_after_the_reader_left(recorder):
     while not Path({str(marker)!r}).exists() and time.monotonic() < guard:
         time.sleep(0.01)
     expect_equal(recorder, "PF-8.3.2-2", expected=1, actual=1)
-'''
+"""
+    )
     (world["tc"] / "test_cases.py").write_text(textwrap.dedent(tests), encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "run", "--catalog-dir", str(world["catalog"]),
-         "--testcases", str(world["tc"]), "--sut", str(world["profile"]),
-         "--report-dir", str(world["out"]), "--", "-o",
-         "asyncio_default_fixture_loop_scope=function"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            "--catalog-dir",
+            str(world["catalog"]),
+            "--testcases",
+            str(world["tc"]),
+            "--sut",
+            str(world["profile"]),
+            "--report-dir",
+            str(world["out"]),
+            "--",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline().startswith(b"PASS ")

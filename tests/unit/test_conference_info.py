@@ -392,8 +392,12 @@ def test_endpoint_and_media_merge() -> None:
                 "sip:a@x",
                 state=DocState.PARTIAL,
                 endpoints=(
-                    Endpoint("sip:a@x;1", state=DocState.PARTIAL, status="on-hold",
-                             media=(Media("2", type="audio"),)),
+                    Endpoint(
+                        "sip:a@x;1",
+                        state=DocState.PARTIAL,
+                        status="on-hold",
+                        media=(Media("2", type="audio"),),
+                    ),
                     Endpoint("sip:a@x;2", state=DocState.DELETED),
                 ),
             ),

@@ -108,8 +108,7 @@ def test_bare_lf_is_accepted_and_recorded() -> None:
 def test_body_is_binary_safe_and_content_headers_unfold() -> None:
     body = b"\x00\xff\r\n\r\nmore"
     data = (
-        b"From: <sip:a@x>\r\n\r\nContent-Type: application/octet-stream;\r\n"
-        b" name=x\r\n\r\n" + body
+        b"From: <sip:a@x>\r\n\r\nContent-Type: application/octet-stream;\r\n name=x\r\n\r\n" + body
     )
     m = parse_cpim(data)
     assert m.body == body

@@ -70,9 +70,7 @@ def test_rich_object_items_a_to_h() -> None:
     assert gs.timestamp_datetime() == datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
     bob = gs.participant("sip:bob@example.net")
     assert bob is not None and bob.yourown is True and bob.role is None
-    assert gs.subject == GsSubject(
-        "Friday lunch", "sip:alice@example.net", "2026-11-21T10:24:11Z"
-    )
+    assert gs.subject == GsSubject("Friday lunch", "sip:alice@example.net", "2026-11-21T10:24:11Z")
     assert gs.icon == GsIcon(
         IconUri("https://files.example.net/icon/42"),
         "sip:bob@example.net",

@@ -51,8 +51,13 @@ def test_build_parse_pair_group_invite_body() -> None:
 
 def test_history_disposition_and_random_boundary() -> None:
     ctype, body = build_multipart(
-        [build_part(cpm.RESOURCE_LISTS_TYPE, RLS,
-                    disposition="recipient-list-history; handling=optional")]
+        [
+            build_part(
+                cpm.RESOURCE_LISTS_TYPE,
+                RLS,
+                disposition="recipient-list-history; handling=optional",
+            )
+        ]
     )
     parts = parse_multipart(body, ctype)
     rl = find_recipient_list(parts, history=True)

@@ -79,5 +79,8 @@ def test_the_rule_sees_each_form() -> None:
         "expect_equal(r, 'A', expected='closed', actual=state)\n"
     )
     assert [h.split(": ", 1)[0] for h in constant_checks(src)] == [
-        "<src>:1", "<src>:3", "<src>:4", "<src>:6",
+        "<src>:1",
+        "<src>:3",
+        "<src>:4",
+        "<src>:6",
     ]

@@ -40,13 +40,27 @@ def _view(status: str, active: bool | None, *users: str) -> ConferenceInfo:
 
 def _entry(*views: ConferenceInfo) -> DeferredSession:
     """A deferred session of alice whose focus subscription saw ``views`` in turn."""
-    invite = build_request("INVITE", ALICE, [
-        ("Via", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1"), ("From", f"<{FOCUS}>;tag=1"),
-        ("To", f"<{ALICE}>"), ("Call-ID", "c1"), ("CSeq", "1 INVITE"),
-    ], b"")
-    session = B2buaSession("s1", ALICE, invite, SipLeg("cf", MsrpLeg("msrp://pf/cf")),
-                           SipLeg("client", MsrpLeg("msrp://pf/client")), invite,
-                           kind=SessionKind.TERMINATING)
+    invite = build_request(
+        "INVITE",
+        ALICE,
+        [
+            ("Via", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1"),
+            ("From", f"<{FOCUS}>;tag=1"),
+            ("To", f"<{ALICE}>"),
+            ("Call-ID", "c1"),
+            ("CSeq", "1 INVITE"),
+        ],
+        b"",
+    )
+    session = B2buaSession(
+        "s1",
+        ALICE,
+        invite,
+        SipLeg("cf", MsrpLeg("msrp://pf/cf")),
+        SipLeg("client", MsrpLeg("msrp://pf/client")),
+        invite,
+        kind=SessionKind.TERMINATING,
+    )
     sub = FocusSubscription(ALICE, FOCUS, "conv", "contrib", invite)
     for version, view in enumerate(views, 1):
         sub.state.apply(replace(view, version=version))

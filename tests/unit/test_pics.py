@@ -28,8 +28,15 @@ def test_registry_shape() -> None:
             assert isinstance(opt.default, bool) and opt.choices == ()
         else:
             assert opt.kind == "choice" and opt.default in opt.choices
-    for name in ("role.pf", "role.cf", "role.client", "pf.media_path", "pf.client_subscribe_mode",
-                 "client.subscribe_during_inactive_delivery", "pf.admin_trigger"):
+    for name in (
+        "role.pf",
+        "role.cf",
+        "role.client",
+        "pf.media_path",
+        "pf.client_subscribe_mode",
+        "client.subscribe_during_inactive_delivery",
+        "pf.admin_trigger",
+    ):
         assert name in PICS_OPTIONS
     assert PICS_OPTIONS["pf.pps_other_policy"].choices == ("accept-contact", "configuration")
 
@@ -45,9 +52,11 @@ def test_every_option_is_used_or_a_role() -> None:
 
 def test_parse_precedence() -> None:
     assert parse_expression("a or b and not c") == Or(
-        (Name("a", 0), And((Name("b", 5), Not(Name("c", 15))))))
-    assert parse_expression("(a or b) and c") == And((Or((Name("a", 1), Name("b", 6))),
-                                                      Name("c", 13)))
+        (Name("a", 0), And((Name("b", 5), Not(Name("c", 15)))))
+    )
+    assert parse_expression("(a or b) and c") == And(
+        (Or((Name("a", 1), Name("b", 6))), Name("c", 13))
+    )
     assert parse_expression('x.y == "v"') == Compare("x.y", "==", "v", 0)
     assert parse_expression("true") == Const(True)
     assert parse_expression("not not false") == Not(Not(Const(False)))
@@ -75,8 +84,11 @@ def test_syntax_errors(text: str, message: str, position: int) -> None:
 
 def test_check_against_registry() -> None:
     check_expression('pf.media_path and pf.client_subscribe_mode == "b2bua"')
-    with pytest.raises(PicsError, match=r"unknown PICS option 'media_path' \(did you mean "
-                                        r"pf\.media_path\?\)"):
+    with pytest.raises(
+        PicsError,
+        match=r"unknown PICS option 'media_path' \(did you mean "
+        r"pf\.media_path\?\)",
+    ):
         check_expression("media_path")
     with pytest.raises(PicsError, match="choice option"):
         check_expression("pf.client_subscribe_mode")

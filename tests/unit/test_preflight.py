@@ -35,12 +35,14 @@ def _free_port(kind: socket.SocketKind) -> int:
 
 def _loopback_profile(tmp_path: Path, sut_port: int, transport: str = "udp") -> Path:
     text = TEMPLATE.read_text(encoding="utf-8")
-    text = (text.replace('"192.0.2.10"', '"127.0.0.1"').replace('"192.0.2.1"', '"127.0.0.1"')
-            .replace("port = 5060", f"port = {sut_port}", 1)
-            .replace('transport = "udp"', f'transport = "{transport}"', 1)
-            .replace("port = 8090", "port = 0")
-            .replace('url = "imap://conformance:secret@192.0.2.11:143/"',
-                     f'url = "maildir:{tmp_path}"'))
+    text = (
+        text.replace('"192.0.2.10"', '"127.0.0.1"')
+        .replace('"192.0.2.1"', '"127.0.0.1"')
+        .replace("port = 5060", f"port = {sut_port}", 1)
+        .replace('transport = "udp"', f'transport = "{transport}"', 1)
+        .replace("port = 8090", "port = 0")
+        .replace('url = "imap://conformance:secret@192.0.2.11:143/"', f'url = "maildir:{tmp_path}"')
+    )
     path = tmp_path / "sut.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -76,8 +78,9 @@ def test_every_name_is_checked_with_a_hint(tmp_path: Path) -> None:
 
 def test_faults_are_for_the_reference_sut_only(tmp_path: Path) -> None:
     profile = load_sut(_loopback_profile(tmp_path, 5060))
-    (problem,) = check_names(profile, Selection(faults=["cf.no-initial-notify"]),
-                             load_catalog(), FAULTS)
+    (problem,) = check_names(
+        profile, Selection(faults=["cf.no-initial-notify"]), load_catalog(), FAULTS
+    )
     assert "reference SUT only" in str(problem)
 
 
@@ -107,8 +110,11 @@ class _Responder(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         head = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-        keep = [h for h in head[1:] if h.split(b":", 1)[0] in (b"Via", b"From", b"To",
-                                                                  b"Call-ID", b"CSeq")]
+        keep = [
+            h
+            for h in head[1:]
+            if h.split(b":", 1)[0] in (b"Via", b"From", b"To", b"Call-ID", b"CSeq")
+        ]
         answer = b"\r\n".join([b"SIP/2.0 200 OK", *keep, b"Content-Length: 0", b"", b""])
         self.transport.sendto(answer, addr)
 
@@ -118,9 +124,7 @@ async def test_an_answering_sut_is_good() -> None:
     transport, _ = await loop.create_datagram_endpoint(_Responder, local_addr=("127.0.0.1", 0))
     try:
         port = transport.get_extra_info("sockname")[1]
-        problem, seen = await probe_sip(
-            "127.0.0.1", Address("127.0.0.1", port, Transport.UDP), 2.0
-        )
+        problem, seen = await probe_sip("127.0.0.1", Address("127.0.0.1", port, Transport.UDP), 2.0)
     finally:
         transport.close()
     assert problem is None and "answered OPTIONS: SIP/2.0 200 OK" in seen
@@ -130,9 +134,7 @@ async def test_a_tcp_sut_that_accepts_but_does_not_answer_is_reachable() -> None
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     try:
         port = server.sockets[0].getsockname()[1]
-        problem, seen = await probe_sip(
-            "127.0.0.1", Address("127.0.0.1", port, Transport.TCP), 0.3
-        )
+        problem, seen = await probe_sip("127.0.0.1", Address("127.0.0.1", port, Transport.TCP), 0.3)
     finally:
         server.close()
     assert problem is None and "accepts TCP connections" in seen
@@ -145,8 +147,12 @@ def test_check_and_run_exit_3_with_one_line_per_problem(
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == len(err.strip().splitlines())
     assert all(line.startswith("cpm-conformance: error: ") for line in err.splitlines())
-    assert cli.main(["run", "--sut", "reference", "--faults", "cf.nope",
-                     "--report-dir", str(tmp_path)]) == cli.EXIT_CANNOT_START
+    assert (
+        cli.main(
+            ["run", "--sut", "reference", "--faults", "cf.nope", "--report-dir", str(tmp_path)]
+        )
+        == cli.EXIT_CANNOT_START
+    )
     assert capsys.readouterr().err == (
         "cpm-conformance: error: --faults cf.nope: unknown fault cf.nope\n"
     )

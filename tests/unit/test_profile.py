@@ -79,7 +79,13 @@ def test_good_profile(tmp_path: Path) -> None:
     assert p.pixit.timers.msrp_transaction_timeout == 1.5
     ms = p.pixit.message_store
     assert (ms.kind, ms.host, ms.port, ms.user, ms.password, ms.path) == (
-        "imap", "192.0.2.11", 1143, "conf@x", "s3cret", "INBOX")
+        "imap",
+        "192.0.2.11",
+        1143,
+        "conf@x",
+        "s3cret",
+        "INBOX",
+    )
     assert p.pixit.xdms.preferences["sip:bob@example.net"]["allow-offline-storage"] is True
     assert p.pixit.upper_tester.mode is UpperTesterMode.HTTP
     assert p.pics["pf.media_path"] is False
@@ -98,11 +104,14 @@ def test_reference_and_template_profiles_are_valid() -> None:
     assert load_profile(template).pixit.upper_tester.mode is UpperTesterMode.MANUAL
 
 
-@pytest.mark.parametrize(("url", "kind", "path"), [
-    ("maildir:/var/mail/x", "maildir", "/var/mail/x"),
-    ("/srv/store", "maildir", "/srv/store"),
-    ("imaps://h/", "imap", ""),
-])
+@pytest.mark.parametrize(
+    ("url", "kind", "path"),
+    [
+        ("maildir:/var/mail/x", "maildir", "/var/mail/x"),
+        ("/srv/store", "maildir", "/srv/store"),
+        ("imaps://h/", "imap", ""),
+    ],
+)
 def test_store_urls(tmp_path: Path, url: str, kind: str, path: str) -> None:
     text = GOOD.replace('url = "imap://conf%40x:s3cret@192.0.2.11:1143/INBOX"', f'url = "{url}"')
     ms = load_profile(write(tmp_path, text)).pixit.message_store
@@ -116,28 +125,55 @@ def test_missing_and_not_toml(tmp_path: Path) -> None:
     assert "invalid TOML" in lines[0]
 
 
-@pytest.mark.parametrize(("old", "new", "key", "problem"), [
-    ('"pf.media_path" = false', '"pf.media_pth" = false', "pics.pf.media_pth",
-     "unknown PICS option"),
-    ('"pf.media_path" = false', '"media_path" = false', "pics.media_path",
-     "did you mean pf.media_path"),
-    ('"pf.media_path" = false', '"pf.media_path" = "yes"', "pics.pf.media_path",
-     "expected true or false"),
-    ('"pf.pps_other_policy" = "configuration"', '"pf.pps_other_policy" = "sometimes"',
-     "pics.pf.pps_other_policy", "expected one of accept-contact, configuration"),
-    ('transport = "tcp"', 'transport = "sctp"', "sut.pf.transport", "expected udp or tcp"),
-    ("port = 5070", "port = 70000", "sut.pf.port", "out of range"),
-    ("t1 = 0.02", 't1 = "fast"', "timers.t1", "expected a number"),
-    ("t2 = 0.16", "t2 = 0.01", "timers.t2", "must be >= timers.t1"),
-    ('roles = ["pf"]', 'roles = ["pf", "bf"]', "sut.roles[1]", "unknown role 'bf'"),
-    ('uri = "sip:bob@example.net"', 'uri = "bob@example.net"', "users[0].uri",
-     "expected a sip:, sips: or tel: URI"),
-    ('url = "http://127.0.0.1:8080"', 'url = "ftp://x"', "upper_tester.url", "manual"),
-    ('url = "imap://conf%40x:s3cret@192.0.2.11:1143/INBOX"', 'url = "http://x/"',
-     "message_store.url", "expected imap://"),
-    ("[tool]", "[tool]\nlisten = 1", "tool.listen", "unknown key"),
-    ('"pf.media_path" = false', '"role.cf" = true', "pics.role.cf", "contradicts sut.roles"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        (
+            '"pf.media_path" = false',
+            '"pf.media_pth" = false',
+            "pics.pf.media_pth",
+            "unknown PICS option",
+        ),
+        (
+            '"pf.media_path" = false',
+            '"media_path" = false',
+            "pics.media_path",
+            "did you mean pf.media_path",
+        ),
+        (
+            '"pf.media_path" = false',
+            '"pf.media_path" = "yes"',
+            "pics.pf.media_path",
+            "expected true or false",
+        ),
+        (
+            '"pf.pps_other_policy" = "configuration"',
+            '"pf.pps_other_policy" = "sometimes"',
+            "pics.pf.pps_other_policy",
+            "expected one of accept-contact, configuration",
+        ),
+        ('transport = "tcp"', 'transport = "sctp"', "sut.pf.transport", "expected udp or tcp"),
+        ("port = 5070", "port = 70000", "sut.pf.port", "out of range"),
+        ("t1 = 0.02", 't1 = "fast"', "timers.t1", "expected a number"),
+        ("t2 = 0.16", "t2 = 0.01", "timers.t2", "must be >= timers.t1"),
+        ('roles = ["pf"]', 'roles = ["pf", "bf"]', "sut.roles[1]", "unknown role 'bf'"),
+        (
+            'uri = "sip:bob@example.net"',
+            'uri = "bob@example.net"',
+            "users[0].uri",
+            "expected a sip:, sips: or tel: URI",
+        ),
+        ('url = "http://127.0.0.1:8080"', 'url = "ftp://x"', "upper_tester.url", "manual"),
+        (
+            'url = "imap://conf%40x:s3cret@192.0.2.11:1143/INBOX"',
+            'url = "http://x/"',
+            "message_store.url",
+            "expected imap://",
+        ),
+        ("[tool]", "[tool]\nlisten = 1", "tool.listen", "unknown key"),
+        ('"pf.media_path" = false', '"role.cf" = true', "pics.role.cf", "contradicts sut.roles"),
+    ],
+)
 def test_problems_name_file_key_and_problem(
     tmp_path: Path, old: str, new: str, key: str, problem: str
 ) -> None:

@@ -47,8 +47,7 @@ def test_no_import_cycle_inside_protocol() -> None:
     modules = _modules()
     # a package's __init__ only re-exports its modules: its edges are not dependencies
     edges = {
-        m: set() if modules[m].name == "__init__.py" else targets
-        for m, targets in _graph().items()
+        m: set() if modules[m].name == "__init__.py" else targets for m, targets in _graph().items()
     }
     state: dict[str, int] = {}
 

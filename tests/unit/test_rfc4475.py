@@ -82,7 +82,9 @@ def case_wsinv() -> None:
     ]
     to = get_to(m)
     assert (to.uri, to.tag, to.display_name) == (
-        "sip:vivekg@chair-dnrc.example.com", "1918181833n", None,
+        "sip:vivekg@chair-dnrc.example.com",
+        "1918181833n",
+        None,
     )
     frm = get_from(m)
     assert frm.display_name == 'J Rosenberg \\"'
@@ -236,8 +238,12 @@ def case_semiuri() -> None:
     assert m.call_id == "semiuri.0ha0isndaksdj"
     assert m.cseq == (8, "OPTIONS")
     assert m.headers.values("Accept") == [
-        "application/sdp", "application/pkcs7-mime", "multipart/mixed", "multipart/signed",
-        "message/sip", "message/sipfrag",
+        "application/sdp",
+        "application/pkcs7-mime",
+        "multipart/mixed",
+        "multipart/signed",
+        "message/sip",
+        "message/sipfrag",
     ]
     assert m.headers.get("Max-Forwards") == "3"
 
@@ -346,7 +352,8 @@ def case_bext01() -> None:
     m = req("bext01")
     assert get_option_tags(m, "Require") == ("nothingSupportsThis", "nothingSupportsThisEither")
     assert get_option_tags(m, "Proxy-Require") == (
-        "noProxiesSupportThis", "norDoAnyProxiesSupportThis",
+        "noProxiesSupportThis",
+        "norDoAnyProxiesSupportThis",
     )
     assert vias(m) == [("TLS", "fold-and-staple.example.com", "z9hG4bKkdjuw")]
     check_semantics(m)
@@ -583,8 +590,19 @@ def test_rfc4475(name: str) -> None:
 
 
 VALID = [
-    "wsinv", "intmeth", "esc01", "escnull", "esc02", "lwsdisp", "longreq", "dblreq",
-    "semiuri", "transports", "mpart01", "unreason", "noreason",
+    "wsinv",
+    "intmeth",
+    "esc01",
+    "escnull",
+    "esc02",
+    "lwsdisp",
+    "longreq",
+    "dblreq",
+    "semiuri",
+    "transports",
+    "mpart01",
+    "unreason",
+    "noreason",
 ]
 
 

@@ -73,12 +73,21 @@ def test_build_parse_pair_with_audio_line() -> None:
     assert sdp.media[0].proto == "RTP/AVP"
     m = sdp.msrp
     assert (m.port, m.proto, m.path, m.setup, m.msrp_cema, m.direction, m.max_size) == (
-        7654, "TCP/MSRP", ["msrp://127.0.0.1:7654/s1n2x3;tcp"], "passive", True, "sendonly", 1024,
+        7654,
+        "TCP/MSRP",
+        ["msrp://127.0.0.1:7654/s1n2x3;tcp"],
+        "passive",
+        True,
+        "sendonly",
+        1024,
     )
     assert m.accept_wrapped_types == ["text/plain", "application/conference-info+xml"]
     assert m.connection_address == "127.0.0.1"
-    minimal = parse_sdp(build_msrp_sdp(host="::1", port=1, path=["msrp://[::1]:1/a;tcp"],
-                                       setup=None, direction=None))
+    minimal = parse_sdp(
+        build_msrp_sdp(
+            host="::1", port=1, path=["msrp://[::1]:1/a;tcp"], setup=None, direction=None
+        )
+    )
     assert minimal.msrp.setup is None and minimal.msrp.direction == "sendrecv"
     assert minimal.connection_address == "::1"
     assert b"IN IP6 ::1" in minimal.raw

@@ -187,7 +187,10 @@ def test_requirements_are_proven_by_a_failed_check_of_their_own(tmp_path: Path) 
     caught_id = FAULTS[CAUGHT].requirement_ids[0]
     missed_id = FAULTS[MISSED].requirement_ids[0]
     status, doc = selftest(
-        tmp_path, fault_names=[CAUGHT, MISSED], jobs=1, runner=fake_runner([]),
+        tmp_path,
+        fault_names=[CAUGHT, MISSED],
+        jobs=1,
+        runner=fake_runner([]),
         testable=[caught_id, missed_id, "NEVER-TARGETED"],
     )
     assert doc["requirements"] == {caught_id: [CAUGHT], missed_id: [], "NEVER-TARGETED": []}
@@ -200,7 +203,9 @@ def test_every_fault_run_lists_the_unproven_requirements(
 ) -> None:
     monkeypatch.setattr("conformance.selftest.FAULTS", {CAUGHT: FAULTS[CAUGHT]})
     status, doc = selftest(
-        tmp_path, jobs=1, runner=fake_runner([]),
+        tmp_path,
+        jobs=1,
+        runner=fake_runner([]),
         testable=[FAULTS[CAUGHT].requirement_ids[0], "NEVER-TARGETED"],
     )
     assert doc["unproven"] == ["NEVER-TARGETED"]
@@ -210,8 +215,7 @@ def test_every_fault_run_lists_the_unproven_requirements(
 def test_gate_fails_on_an_unproven_requirement() -> None:
     from conformance.selftest import gate
 
-    doc = {"clean": {"not_clean": {}}, "mutation_score": 1.0, "unkilled": [],
-           "unproven": ["X-1"]}
+    doc = {"clean": {"not_clean": {}}, "mutation_score": 1.0, "unkilled": [], "unproven": ["X-1"]}
     assert gate(1, doc, 0.5) == 1
     doc["unproven"] = []
     assert gate(1, doc, 0.5) == 0
@@ -223,8 +227,13 @@ def test_known_gaps_are_a_ratchet(tmp_path: Path) -> None:
     path = tmp_path / "gaps.toml"
     path.write_text('unproven = ["A-1"]\nuncaught = ["f.one"]\n')
     known = KnownGaps.load(path)
-    doc = {"clean": {"not_clean": {}}, "mutation_score": 0.5, "unkilled": [],
-           "unproven": ["A-1"], "uncaught": ["f.one"]}
+    doc = {
+        "clean": {"not_clean": {}},
+        "mutation_score": 0.5,
+        "unkilled": [],
+        "unproven": ["A-1"],
+        "uncaught": ["f.one"],
+    }
     assert known.judge(doc) == [] and gate(1, doc, None, known) == 0
     doc_new = {**doc, "unproven": ["A-1", "B-2"], "uncaught": ["f.one", "f.two"]}
     assert known.judge(doc_new) == ["UNPROVEN (new) B-2", "MISSED (new) f.two"]

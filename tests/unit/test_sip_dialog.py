@@ -177,9 +177,7 @@ def test_uac_route_set_keeps_a_foreign_bottom_entry() -> None:
     # the UAS did not copy the UAC's own entry: nothing is taken away
     assert uac_route_set(records, own) == list(reversed(records))
     assert uac_route_set([], own) == []
-    assert uac_route_set([*records, "<sip:b2bua.example.com;lr>"], own) == list(
-        reversed(records)
-    )
+    assert uac_route_set([*records, "<sip:b2bua.example.com;lr>"], own) == list(reversed(records))
     # an own entry in the middle (not at the bottom) is another hop, kept
     middle = ["<sip:p1.example.com;lr>", own[0], "<sip:p2.example.com;lr>"]
     assert uac_route_set(middle, own) == list(reversed(middle))

@@ -81,14 +81,24 @@ def msg(*headers: tuple[str, str]) -> SipRequest:
 def test_sip_uri_parts_and_round_trip() -> None:
     u = parse_uri("sips:al%20ice:pw@[2001:db8::1]:5061;transport=tcp;lr?subject=hi%20there&x=")
     assert (u.scheme, u.user, u.password, u.host, u.port) == (
-        "sips", "al ice", "pw", "[2001:db8::1]", 5061,
+        "sips",
+        "al ice",
+        "pw",
+        "[2001:db8::1]",
+        5061,
     )
     assert u.params == (("transport", "tcp"), ("lr", None))
     assert u.param("LR") == "" and u.param("maddr") is None
     assert u.headers == (("subject", "hi there"), ("x", ""))
     assert parse_uri(format_uri(u)) == SipUri(
-        scheme="sips", host="[2001:db8::1]", user="al ice", password="pw", port=5061,
-        params=u.params, headers=u.headers, raw=format_uri(u),
+        scheme="sips",
+        host="[2001:db8::1]",
+        user="al ice",
+        password="pw",
+        port=5061,
+        params=u.params,
+        headers=u.headers,
+        raw=format_uri(u),
     )
     assert u.aor == "sips:al ice@[2001:db8::1]"
     assert build_sip_uri("a b", "h.example.com", port=5060, params=[("lr", None)]) == (
@@ -116,7 +126,8 @@ def test_invalid_uris(bad: str) -> None:
 def test_name_addr_forms() -> None:
     n = parse_name_addr('"Alice \\"A\\"" <sip:alice@example.com;transport=tcp>;tag=x;foo')
     assert n == NameAddr(
-        uri="sip:alice@example.com;transport=tcp", display_name='Alice "A"',
+        uri="sip:alice@example.com;transport=tcp",
+        display_name='Alice "A"',
         params=(("tag", "x"), ("foo", None)),
     )
     assert n.tag == "x" and n.sip_uri.param("transport") == "tcp"
@@ -131,8 +142,15 @@ def test_name_addr_forms() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ['"open <sip:a@h>', "Bell, A <sip:a@h>", "< sip:a@h >", "sip:a@h?x=y", "<sip:a@h>;;",
-     "<sip:a@h", ""],
+    [
+        '"open <sip:a@h>',
+        "Bell, A <sip:a@h>",
+        "< sip:a@h >",
+        "sip:a@h?x=y",
+        "<sip:a@h>;;",
+        "<sip:a@h",
+        "",
+    ],
 )
 def test_invalid_name_addr(bad: str) -> None:
     with pytest.raises(RemoteProtocolError):
@@ -148,7 +166,12 @@ def test_via() -> None:
         "SIP / 2.0 / TCP [2001:db8::1];branch=z9hG4bK2"
     )
     assert (a.transport, a.host, a.port, a.branch, a.rport, a.received) == (
-        "UDP", "192.0.2.1", 5060, "z9hG4bK1", "", "192.0.2.9",
+        "UDP",
+        "192.0.2.1",
+        5060,
+        "z9hG4bK1",
+        "",
+        "192.0.2.9",
     )
     assert (b.transport, b.host, b.port, b.branch) == ("TCP", "[2001:db8::1]", None, "z9hG4bK2")
     assert b.sent_by == "[2001:db8::1]"
@@ -178,7 +201,9 @@ def test_contact_feature_params() -> None:
     assert star.is_star
     m = msg(("Contact", "<sip:a@h>"), ("m", "<sip:b@h>, <sip:c@h>;expires=0"))
     assert [(c.uri, c.expires) for c in get_contacts(m)] == [
-        ("sip:a@h", None), ("sip:b@h", None), ("sip:c@h", 0),
+        ("sip:a@h", None),
+        ("sip:b@h", None),
+        ("sip:c@h", 0),
     ]
     with pytest.raises(RemoteProtocolError):
         parse_contact("<sip:a@h>;expires=4294967296")
@@ -204,7 +229,7 @@ def test_accept_reject_contact() -> None:
     assert p1.require and p1.explicit and p1.icsi_refs == (cpm.ICSI_SESSION,)
     assert p2.instance == "<urn:uuid:9>" and p2.require and not p2.explicit
     assert p1.feature_params() == (("+g.3gpp.icsi-ref", f'"{ICSI_ENC}"'),)
-    [r] = parse_contact_preferences("*;+g.3gpp.icsi-ref=\"x\"")
+    [r] = parse_contact_preferences('*;+g.3gpp.icsi-ref="x"')
     assert r.icsi_refs == ("x",)
     with pytest.raises(RemoteProtocolError):
         parse_contact_preferences("<sip:a@h>;require")
@@ -225,7 +250,8 @@ def test_services_identities_privacy() -> None:
     assert get_privacy(m) == ("id", "header")
     assert anonymity_requested(m)
     assert parse_service_list(f"{cpm.ICSI_SESSION}, {cpm.ICSI_MSG}") == (
-        cpm.ICSI_SESSION, cpm.ICSI_MSG,
+        cpm.ICSI_SESSION,
+        cpm.ICSI_MSG,
     )
     with pytest.raises(RemoteProtocolError):
         parse_service_list("not a urn")
@@ -236,13 +262,12 @@ def test_anonymity() -> None:
     assert not anonymity_requested(msg(("Privacy", "none")))
     assert anonymity_requested(msg(("Privacy", "user")))
     anon_from = build_request(
-        "INVITE", "sip:b@h",
+        "INVITE",
+        "sip:b@h",
         [("From", '"Anonymous" <sip:anonymous@anonymous.invalid>;tag=1'), ("To", "<sip:b@h>")],
     )
     assert anonymity_requested(anon_from)
-    assert anonymity_requested(
-        msg(("P-Asserted-Identity", "<sip:anonymous@anonymous.invalid>"))
-    )
+    assert anonymity_requested(msg(("P-Asserted-Identity", "<sip:anonymous@anonymous.invalid>")))
 
 
 # -- products and the CPM release ------------------------------------------------------------
@@ -256,7 +281,10 @@ def test_cpm_release_tokens() -> None:
     assert cpm_release("(broken") is None
     products = parse_products("CPM-client/OMA2.2 RCS-client/UP_2.4 (a (nested) comment) x")
     assert [str(p) for p in products] == [
-        "CPM-client/OMA2.2", "RCS-client/UP_2.4", "(a (nested) comment)", "x",
+        "CPM-client/OMA2.2",
+        "RCS-client/UP_2.4",
+        "(a (nested) comment)",
+        "x",
     ]
     assert products[2].is_comment
     assert format_products(("CPM-serv", "OMA2.0"), ("Ref", "1"), "(test)") == (
@@ -276,7 +304,8 @@ def test_warning_pair() -> None:
     assert (w.code, w.agent, w.text) == (127, "pf.example.com", "Service not authorised")
     m = msg(("Warning", '399 a.example "x, y", 132 b:5060 "Version not supported"'))
     assert [(w.code, w.text) for w in get_warnings(m)] == [
-        (399, "x, y"), (132, "Version not supported"),
+        (399, "x, y"),
+        (132, "Version not supported"),
     ]
     for bad in ('1812 overture "In Progress"', "127 pf.example.com unquoted", '12 a "t"'):
         with pytest.raises(RemoteProtocolError):

@@ -64,7 +64,8 @@ def test_parse_request_values_and_raw() -> None:
     assert m.raw == INVITE
     assert m.to_bytes() == INVITE
     assert m.headers[0] == Header(
-        "Via", "SIP/2.0/UDP pc.example.com:5060;branch=z9hG4bK776asdhds",
+        "Via",
+        "SIP/2.0/UDP pc.example.com:5060;branch=z9hG4bK776asdhds",
         b"Via: SIP/2.0/UDP pc.example.com:5060;branch=z9hG4bK776asdhds",
     )
     assert m.headers.names()[:3] == ["Via", "Max-Forwards", "To"]
@@ -150,7 +151,7 @@ def test_missing_content_length_datagram_vs_stream() -> None:
         (b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=1;\r\n\r\n", "parameters"),
         (b"INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h:99999\r\n\r\n", "port"),
         (b"INVITE sip:a@b SIP/2.0\r\nRoute: <sip:a@b>, <sip:c d>\r\n\r\n", "URI"),
-        (b"INVITE sip:a@b SIP/2.0\r\nWarning: 12 x \"t\"\r\n\r\n", "Warning"),
+        (b'INVITE sip:a@b SIP/2.0\r\nWarning: 12 x "t"\r\n\r\n', "Warning"),
         (b"INVITE sip:a@b SIP/2.0\r\nContent-Type: text\r\n\r\n", "media type"),
         (b"INVITE sip:%zz@b SIP/2.0\r\n\r\n", "invalid"),
         (b"X" * (MAX_MESSAGE_SIZE + 1), "larger"),
@@ -181,8 +182,13 @@ def test_build_request_exact_order_casing_and_length() -> None:
     r = build_request(
         "MESSAGE",
         "sip:b@example.com",
-        [("via", "SIP/2.0/UDP h;branch=z9hG4bK1"), ("TO", "<sip:b@example.com>"),
-         ("f", "<sip:a@example.com>;tag=1"), ("i", "c@h"), ("CSeq", "1 MESSAGE")],
+        [
+            ("via", "SIP/2.0/UDP h;branch=z9hG4bK1"),
+            ("TO", "<sip:b@example.com>"),
+            ("f", "<sip:a@example.com>;tag=1"),
+            ("i", "c@h"),
+            ("CSeq", "1 MESSAGE"),
+        ],
         b"hi",
     )
     assert r.raw == (
@@ -197,8 +203,11 @@ def test_build_request_exact_order_casing_and_length() -> None:
 
 def test_build_deliberately_malformed() -> None:
     r = build_request(
-        "OPTIONS", "<sip:x@y>", [("Content-Length", "5"), ("Content-Length", "7")],
-        b"body", content_length=False,
+        "OPTIONS",
+        "<sip:x@y>",
+        [("Content-Length", "5"), ("Content-Length", "7")],
+        b"body",
+        content_length=False,
     )
     assert r.raw == (
         b"OPTIONS <sip:x@y> SIP/2.0\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nbody"
@@ -206,7 +215,9 @@ def test_build_deliberately_malformed() -> None:
     forced = build_request("OPTIONS", "sip:x@y", [], b"abc", content_length="-1")
     assert b"Content-Length: -1\r\n" in forced.raw
     folded = build_request(
-        "OPTIONS", "sip:x@y", [Header("Subject", "a b", b"Subject: a\r\n b")],
+        "OPTIONS",
+        "sip:x@y",
+        [Header("Subject", "a b", b"Subject: a\r\n b")],
         content_length=False,
     )
     assert folded.raw == b"OPTIONS sip:x@y SIP/2.0\r\nSubject: a\r\n b\r\n\r\n"
@@ -262,9 +273,10 @@ def _feed_all(chunks: list[bytes]) -> list[bytes]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(cuts=st.lists(st.integers(min_value=0, max_value=sum(map(len, STREAM_MESSAGES))),
-                     max_size=30),
-       keepalive=st.booleans())
+@given(
+    cuts=st.lists(st.integers(min_value=0, max_value=sum(map(len, STREAM_MESSAGES))), max_size=30),
+    keepalive=st.booleans(),
+)
 def test_stream_any_split_gives_same_messages(cuts: list[int], keepalive: bool) -> None:
     stream = (b"\r\n\r\n" if keepalive else b"").join(STREAM_MESSAGES)
     points = sorted({0, len(stream), *[min(c, len(stream)) for c in cuts]})

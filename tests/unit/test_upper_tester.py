@@ -44,7 +44,8 @@ class Server:
         if self.stall:
             await asyncio.sleep(3600)
         status, payload, chunked = self.answers.get(
-            body["action"], (200, b'{"status": "ok"}', False))
+            body["action"], (200, b'{"status": "ok"}', False)
+        )
         if chunked:
             head = f"HTTP/1.1 {status} X\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
             data = b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)

@@ -48,8 +48,7 @@ def test_recorder_worst_of_its_checks() -> None:
     expect_true(rec, "R-3", True, expected="Supported: timer present")
     assert rec.verdict() is Verdict.FAIL
     assert [r.requirement for r in rec.failures()] == ["R-2"]
-    assert rec.by_requirement() == {"R-1": Verdict.PASS, "R-2": Verdict.FAIL,
-                                     "R-3": Verdict.PASS}
+    assert rec.by_requirement() == {"R-1": Verdict.PASS, "R-2": Verdict.FAIL, "R-3": Verdict.PASS}
     assert len(rec.results) == 3  # soft: every check recorded
 
 
@@ -68,8 +67,16 @@ def test_all_matchers() -> None:
     rec = VerdictRecorder()
     assert expect_contains(rec, "A", item="timer", container="timer, 100rel").verdict == "pass"
     assert expect_false(rec, "A", False, expected="no SUBSCRIBE").verdict is Verdict.PASS
-    assert expect_match(rec, "A", predicate=lambda v: str(v).startswith("CPM-serv/"),
-                        expected="CPM-serv/...", actual="CPM-serv/OMA2.0").verdict == "pass"
+    assert (
+        expect_match(
+            rec,
+            "A",
+            predicate=lambda v: str(v).startswith("CPM-serv/"),
+            expected="CPM-serv/...",
+            actual="CPM-serv/OMA2.0",
+        ).verdict
+        == "pass"
+    )
     r = check(rec, "A", ok=False, expected=b"x", actual=b"\xff")
     assert r.verdict is Verdict.FAIL and r.actual == "\\xff"
     r = record_inconclusive(rec, "B", expected="NOTIFY", actual="nothing", reason="no client")
@@ -101,6 +108,12 @@ def test_outcomes_are_plain_exceptions_with_prefix() -> None:
 
 
 def test_json_round_trip() -> None:
-    r = CheckResult("A", Verdict.FAIL, "200", "486",
-                    (EvidenceRef("sip", "resp", "frame=3", b"SIP/2.0 486"),), "busy")
+    r = CheckResult(
+        "A",
+        Verdict.FAIL,
+        "200",
+        "486",
+        (EvidenceRef("sip", "resp", "frame=3", b"SIP/2.0 486"),),
+        "busy",
+    )
     assert CheckResult.from_json(r.to_json()) == r

@@ -13,6 +13,4 @@ from conformance.protocol.sip.sdp import __all__ as _sdp_all
 from conformance.protocol.sip.uri import *  # noqa: F403
 from conformance.protocol.sip.uri import __all__ as _uri_all
 
-__all__ = sorted(
-    {*_message_all, *_uri_all, *_headers_all, *_sdp_all, *_multipart_all, "cpm"}
-)
+__all__ = sorted({*_message_all, *_uri_all, *_headers_all, *_sdp_all, *_multipart_all, "cpm"})

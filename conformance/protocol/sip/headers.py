@@ -69,6 +69,7 @@ class HasHeaders(Protocol):
     @property
     def raw(self) -> bytes: ...
 
+
 MAX_DELTA = 2**32 - 1
 """RFC 3261 20.19 / 25.1: delta-seconds above this are invalid (RFC 4475 scalar02)."""
 
@@ -357,7 +358,7 @@ def parse_service_list(value: str) -> tuple[str, ...]:
     """P-Asserted-Service / P-Preferred-Service: comma-separated URNs."""
     out = tuple(split_list(value))
     for s in out:
-        if not s.lower().startswith("urn:") or any(c in s for c in " \t<>\""):
+        if not s.lower().startswith("urn:") or any(c in s for c in ' \t<>"'):
             raise RemoteProtocolError(f"invalid service URN {s!r}")
     return out
 

@@ -438,9 +438,7 @@ class TransactionLayer:
                 try:
                     retransmitter.step(UasAckInput.ACK, raw=request.raw)
                 except RemoteProtocolError as exc:
-                    self._events.append(
-                        ProtocolViolation(retransmitter.transaction, request, exc)
-                    )
+                    self._events.append(ProtocolViolation(retransmitter.transaction, request, exc))
                 else:
                     del self._uas_2xx[key]
             self._events.append(RequestReceived(None, request, source))

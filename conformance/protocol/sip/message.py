@@ -209,9 +209,7 @@ class Headers(Sequence[Header]):
     def _items(self) -> tuple[Header, ...]:
         built = self._built
         if built is None:
-            built = tuple(
-                map(_new_header, self._names, self._values, self._raws)
-            )
+            built = tuple(map(_new_header, self._names, self._values, self._raws))
             self._built = built
         return built
 
@@ -599,8 +597,20 @@ def _new_response(
 #: RFC 3261 methods and those of the extensions CPM uses: tokens by definition.
 _KNOWN_METHODS: frozenset[str] = frozenset(
     {
-        "ACK", "BYE", "CANCEL", "INFO", "INVITE", "MESSAGE", "NOTIFY", "OPTIONS", "PRACK",
-        "PUBLISH", "REFER", "REGISTER", "SUBSCRIBE", "UPDATE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "INFO",
+        "INVITE",
+        "MESSAGE",
+        "NOTIFY",
+        "OPTIONS",
+        "PRACK",
+        "PUBLISH",
+        "REFER",
+        "REGISTER",
+        "SUBSCRIBE",
+        "UPDATE",
     }
 )
 
@@ -749,9 +759,7 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
         names.append(name)
         values.append(value)
         keys.append(key)
-    headers = Headers.from_parsed(
-        names, values, None if blines is None else blines[1:], keys, head
-    )
+    headers = Headers.from_parsed(names, values, None if blines is None else blines[1:], keys, head)
     rest_start = idx + 4
     if cl_value is not None:
         length = int(cl_value)
@@ -905,8 +913,16 @@ def check_semantics(msg: SipMessage) -> None:
     for name in REQUIRED_HEADERS:
         if not msg.headers.has(name):
             raise RemoteProtocolError(f"missing required header {name}", raw=msg.raw)
-    for name in ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Content-Length",
-                 "Content-Type", "Expires"):
+    for name in (
+        "To",
+        "From",
+        "Call-ID",
+        "CSeq",
+        "Max-Forwards",
+        "Content-Length",
+        "Content-Type",
+        "Expires",
+    ):
         if len(msg.headers.lines(name)) > 1:
             raise RemoteProtocolError(f"{name} appears more than once", raw=msg.raw)
     _, method = msg.cseq

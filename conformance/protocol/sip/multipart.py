@@ -143,16 +143,16 @@ def find_sdp(parts: Sequence[BodyPart]) -> BodyPart | None:
     return find_part(parts, "application/sdp")
 
 
-def find_recipient_list(
-    parts: Sequence[BodyPart], *, history: bool = False
-) -> BodyPart | None:
+def find_recipient_list(parts: Sequence[BodyPart], *, history: bool = False) -> BodyPart | None:
     """The resource-lists part with Content-Disposition recipient-list (RFC 5366), or
     recipient-list-history (RFC 5364) when ``history``."""
     want = "recipient-list-history" if history else "recipient-list"
     for p in parts:
         d = p.disposition
-        if d is not None and d.disposition == want and p.mime_type == (
-            "application/resource-lists+xml"
+        if (
+            d is not None
+            and d.disposition == want
+            and p.mime_type == ("application/resource-lists+xml")
         ):
             return p
     return None

@@ -350,7 +350,11 @@ def build_sip_uri(
     """Text of a sip/sips URI from its parts (the builder paired with :func:`parse_uri`)."""
     return format_uri(
         SipUri(
-            scheme=scheme, host=host, user=user, port=port, params=tuple(params),
+            scheme=scheme,
+            host=host,
+            user=user,
+            port=port,
+            params=tuple(params),
             headers=tuple(headers),
         )
     )
@@ -444,14 +448,14 @@ def parse_name_addr(text: str, *, allow_star: bool = False) -> NameAddr:
         if gt < 0:
             raise RemoteProtocolError(f"unterminated <uri> in {text!r}")
         uri = text[lt + 1 : gt]
-        if not uri or any(c in uri for c in " \t<\""):
+        if not uri or any(c in uri for c in ' \t<"'):
             raise RemoteProtocolError(f"invalid URI in <>: {uri!r}")
         _check_uri(uri)
         return NameAddr(uri=uri, display_name=display, params=parse_params(text[gt + 1 :]))
     # addr-spec form
     end = semi if semi >= 0 else len(text)
     uri = text[:end].rstrip(" \t")
-    if not uri or any(c in uri for c in " \t<>\"?,"):
+    if not uri or any(c in uri for c in ' \t<>"?,'):
         raise RemoteProtocolError(f"invalid addr-spec {uri!r} (use <> for ?, ; or ,)")
     _check_uri(uri)
     return NameAddr(uri=uri, params=parse_params(text[end:]), bracketed=False)

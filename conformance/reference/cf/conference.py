@@ -88,8 +88,10 @@ class ConferenceEvents:
         if session is None or session.state is not SessionState.ACTIVE:
             if self.faults.on("cf.unknown-focus-200"):
                 reply(
-                    incoming, 200, to_tag=new_tag(), headers=[("Expires", "600"),
-                                                              ("Contact", f"<{request.uri}>")]
+                    incoming,
+                    200,
+                    to_tag=new_tag(),
+                    headers=[("Expires", "600"), ("Contact", f"<{request.uri}>")],
                 )
                 return
             reply(incoming, 404, reason="Not Found")
@@ -100,8 +102,7 @@ class ConferenceEvents:
         if not authorised and not self.faults.on("cf.subscribe-unauthorised-accepted"):
             reply(incoming, 403, reason="Forbidden")
             return
-        notifier = Notifier(EVENT_PACKAGE,
-                            max_expires=self.element.config.max_subscription_expires)
+        notifier = Notifier(EVENT_PACKAGE, max_expires=self.element.config.max_subscription_expires)
         decision = notifier.on_subscribe(request, self.loop.time())
         tag = new_tag()
         if decision.status != 200:
@@ -150,8 +151,9 @@ class ConferenceEvents:
             return
         decision = sub.notifier.on_subscribe(request, self.loop.time())
         reply(
-            incoming, decision.status, headers=[*decision.headers,
-                                                ("Contact", f"<{session.focus_uri}>")]
+            incoming,
+            decision.status,
+            headers=[*decision.headers, ("Contact", f"<{session.focus_uri}>")],
         )
         if decision.status != 200:
             return
@@ -218,9 +220,8 @@ class ConferenceEvents:
     def _user(self, participant: Participant) -> User:
         status = participant.status
         disconnection = participant.disconnection
-        if (
-            disconnection is DisconnectionMethod.DEPARTED
-            and self.faults.on("cf.departed-user-kept")
+        if disconnection is DisconnectionMethod.DEPARTED and self.faults.on(
+            "cf.departed-user-kept"
         ):
             status, disconnection = EndpointStatus.CONNECTED, None
         endpoint = Endpoint(

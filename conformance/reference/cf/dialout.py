@@ -77,14 +77,16 @@ class DialOut:
     ) -> SipRequest:
         cf = self.element
         others = tuple(u for u in (creator, *session.recipients) if u != recipient)
-        content_type, body = build_multipart([
-            build_part(SDP_TYPE, offer),
-            build_part(
-                RESOURCE_LISTS_TYPE,
-                build_resource_list(ResourceList(entries=tuple(Entry(uri=u) for u in others))),
-                disposition=DISPOSITION_RECIPIENT_LIST,
-            ),
-        ])
+        content_type, body = build_multipart(
+            [
+                build_part(SDP_TYPE, offer),
+                build_part(
+                    RESOURCE_LISTS_TYPE,
+                    build_resource_list(ResourceList(entries=tuple(Entry(uri=u) for u in others))),
+                    disposition=DISPOSITION_RECIPIENT_LIST,
+                ),
+            ]
+        )
         destination = cf.destination(recipient)
         hs: list[tuple[str, str]] = [
             ("Via", cf.via(destination.transport)),
@@ -99,9 +101,11 @@ class DialOut:
             ("P-Asserted-Service", ICSI_SESSION_GROUP),
             ("User-Agent", f"{CPM_SERVER_RELEASE} reference-cf/1"),
         ]
-        for name, value in ((CONVERSATION_ID, session.conversation_id),
-                            (CONTRIBUTION_ID, session.contribution_id),
-                            ("Subject", session.subject)):
+        for name, value in (
+            (CONVERSATION_ID, session.conversation_id),
+            (CONTRIBUTION_ID, session.contribution_id),
+            ("Subject", session.subject),
+        ):
             if value:
                 hs.append((name, value))
         hs.append(("Content-Type", content_type))
@@ -123,13 +127,17 @@ class DialOut:
         handle = await cf.sip.request(request, cf.destination(recipient))
         outcome = await handle.outcome(cf.config.timers.b * 4)
         if not isinstance(outcome, SipResponse) or not 200 <= outcome.status < 300:
-            log.info("dial-out to %s: %s", recipient, outcome if isinstance(outcome, str)
-                     else outcome.status)
+            log.info(
+                "dial-out to %s: %s",
+                recipient,
+                outcome if isinstance(outcome, str) else outcome.status,
+            )
             return
         try:
             dialog = Dialog.uac(request, outcome)
-            ack = dialog.create_ack(request.cseq[0],
-                                    via=cf.via(cf.destination(recipient).transport))
+            ack = dialog.create_ack(
+                request.cseq[0], via=cf.via(cf.destination(recipient).transport)
+            )
             cf.sip.send_stateless(ack, cf.destination(dialog.next_hop()))
             ct = outcome.headers.get("Content-Type") or ""
             sdp = outcome.body
@@ -141,7 +149,9 @@ class DialOut:
             log.warning("dial-out to %s: bad answer: %s", recipient, exc)
             return
         participant = Participant(
-            uri=recipient, dialog=dialog, local_msrp=local,
+            uri=recipient,
+            dialog=dialog,
+            local_msrp=local,
             remote_path=path,
         )
         self.admit(session, participant, sid)

@@ -264,8 +264,12 @@ class ControllingFunction(SipElement):
         self.admit(session, participant, sid, notify=not self.faults.on("cf.no-notify-on-join"))
 
     def admit(
-        self, session: GroupSession, participant: Participant, msrp_session_id: str,
-        *, notify: bool = True,
+        self,
+        session: GroupSession,
+        participant: Participant,
+        msrp_session_id: str,
+        *,
+        notify: bool = True,
     ) -> None:
         """Make ``participant`` (who joined, or answered the dial-out) a connected
         participant of ``session`` whose MSRP session ``msrp_session_id`` waits for its
@@ -476,16 +480,20 @@ class ControllingFunction(SipElement):
         SEND 200 as it arrives, and the reader relays it a little later: a request to end
         the session sent right after that 200 must not overtake the relay, or the accepted
         message is never sent on (nor awaited by :meth:`_delivered`)."""
-        targets = {p.channel: len(p.channel.events) for p in session.participants.values()
-                   if p.channel is not None}
+        targets = {
+            p.channel: len(p.channel.events)
+            for p in session.participants.values()
+            if p.channel is not None
+        }
 
         def done() -> bool | None:
             # a connection without a reader (closed) has nothing more to relay
             return all(self._handled.get(ch, n) >= n for ch, n in targets.items()) or None
 
         with contextlib.suppress(WaitTimeout):
-            await self._progress.wait_until(done, self.config.msrp_transaction_timeout,
-                                            "the relay of the messages received")
+            await self._progress.wait_until(
+                done, self.config.msrp_transaction_timeout, "the relay of the messages received"
+            )
 
     async def _delivered(self, session: GroupSession) -> None:
         """Wait until every message relayed in ``session`` is answered (or its transaction

@@ -25,8 +25,8 @@ FAULTS: tuple[Fault, ...] = (
         "pf.warning-text-132-wrong",
         "pf",
         ("PF-8.2.1-2-warning",),
-        "The 403 to an unsupported User-Agent carries Warning 132 with the text \"Version "
-        "unsupported\" instead of \"Version not supported\".",
+        'The 403 to an unsupported User-Agent carries Warning 132 with the text "Version '
+        'unsupported" instead of "Version not supported".',
     ),
     Fault(
         "pf.anonymity-accepted",

@@ -243,8 +243,7 @@ FAULTS: tuple[Fault, ...] = (
         "pf.client-subscribe-no-initial-notify",
         "pf",
         ("PF-8.2.3-CLSUB-RECEIVE",),
-        "A client's SUBSCRIBE linked to the PF's held subscription gets 200 but no initial "
-        "NOTIFY.",
+        "A client's SUBSCRIBE linked to the PF's held subscription gets 200 but no initial NOTIFY.",
     ),
     Fault(
         "pf.local-notify-without-state",

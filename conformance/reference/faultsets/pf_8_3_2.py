@@ -325,8 +325,7 @@ FAULTS: tuple[Fault, ...] = (
         "pf.term-gso-wrong-participants",
         "pf",
         ("PF-8.3.2-200OK-2-gso",),
-        "The Group State Object lists the served user alone, not the CF's INVITE's resource "
-        "list.",
+        "The Group State Object lists the served user alone, not the CF's INVITE's resource list.",
     ),
     Fault(
         "pf.term-session-info-duplicated",

@@ -17,7 +17,7 @@ FAULTS: tuple[Fault, ...] = (
         "pf.admin-bye-reason-wrong",
         "pf",
         ("PF-ADMIN-1.a",),
-        "Step 1: the BYEs carry Reason SIP;cause=487 instead of cause=200 \"Call Completed\".",
+        'Step 1: the BYEs carry Reason SIP;cause=487 instead of cause=200 "Call Completed".',
     ),
     Fault(
         "pf.admin-media-kept",
@@ -102,8 +102,7 @@ FAULTS: tuple[Fault, ...] = (
         "pf.admin-rejoin-no-max-forwards",
         "pf",
         ("PF-ADMIN-2.b",),
-        "Step 2.b: the re-join INVITE is not built by RFC 3261 (8.1.1): it has no Max- "
-        "Forwards.",
+        "Step 2.b: the re-join INVITE is not built by RFC 3261 (8.1.1): it has no Max- Forwards.",
     ),
     Fault(
         "pf.admin-rejoin-no-accept-contact",
@@ -190,8 +189,7 @@ FAULTS: tuple[Fault, ...] = (
         "pf.admin-new-invite-pas-session",
         "pf",
         ("PF-ADMIN-2.d.i.4",),
-        "Step 2.d.i.4: the new INVITE's P-Asserted-Service is cpm.session, not "
-        "cpm.session.group.",
+        "Step 2.d.i.4: the new INVITE's P-Asserted-Service is cpm.session, not cpm.session.group.",
     ),
     Fault(
         "pf.admin-new-invite-no-pai",

@@ -199,8 +199,11 @@ class AdminTrigger:
         """PF-ADMIN-1.a (BYE with Reason on every leg) and 1.b (media released)."""
         pf = self.pf
         session.end()
-        reason = 'SIP;cause=487;text="Request Terminated"' if self.faults.on(
-            "pf.admin-bye-reason-wrong") else CALL_COMPLETED
+        reason = (
+            'SIP;cause=487;text="Request Terminated"'
+            if self.faults.on("pf.admin-bye-reason-wrong")
+            else CALL_COMPLETED
+        )
         for leg in session.legs:
             if leg.dialog is not None:
                 pf.table.unbind_dialog(leg.dialog)
@@ -226,9 +229,7 @@ class AdminTrigger:
         store = self.pf.store
         if store is None:
             return []
-        active = {
-            s.client_request.headers.get(CONTRIBUTION_ID) for s in self.pf.table.values()
-        }
+        active = {s.client_request.headers.get(CONTRIBUTION_ID) for s in self.pf.table.values()}
         found: list[StoredGroupSession] = []
         for folder in await store.folders():
             try:
@@ -371,11 +372,16 @@ class AdminTrigger:
             recipients = build_resource_list(
                 ResourceList(entries=tuple(Entry(uri=p) for p in others))
             )
-            content_type, body = build_multipart([
-                build_part("application/sdp", offer),
-                build_part(RESOURCE_LISTS_CONTENT_TYPE, recipients,
-                           disposition=f"{RECIPIENT_LIST_DISPOSITION};handling=required"),
-            ])
+            content_type, body = build_multipart(
+                [
+                    build_part("application/sdp", offer),
+                    build_part(
+                        RESOURCE_LISTS_CONTENT_TYPE,
+                        recipients,
+                        disposition=f"{RECIPIENT_LIST_DISPOSITION};handling=required",
+                    ),
+                ]
+            )
         else:
             content_type, body = "application/sdp", offer
         headers.append(("Content-Type", content_type))
@@ -413,8 +419,14 @@ class AdminTrigger:
         pf = self.pf
         sid = secrets.token_hex(8)
         leg = MsrpLeg(pf.msrp.uri(sid))
-        invite = self._invite(user, stored, uri, leg.local_uri,
-                              pf.own_uri(f"admin-{sid}"), resource_list=resource_list)
+        invite = self._invite(
+            user,
+            stored,
+            uri,
+            leg.local_uri,
+            pf.own_uri(f"admin-{sid}"),
+            resource_list=resource_list,
+        )
         if not resource_list and invite.call_id is not None:
             self._rejoins.add(invite.call_id)  # the faults of 2.c / 2.d (see _drop_acks)
         # 2.b.ix / 2.d.i.8: via the SIP/IP core
@@ -448,13 +460,17 @@ class AdminTrigger:
             await pf.connect_msrp(msrp)  # 2.e.ii (we offered actpass)
         if self.faults.on("pf.admin-no-final-bye"):
             return
-        reason = 'SIP;cause=480' if self.faults.on("pf.admin-final-bye-reason-wrong") else (
-            CALL_COMPLETED)
+        reason = (
+            "SIP;cause=480"
+            if self.faults.on("pf.admin-final-bye-reason-wrong")
+            else (CALL_COMPLETED)
+        )
         try:
             bye = dialog.create_request("BYE", via=pf.via(), headers=[("Reason", reason)])
             if self.faults.on("pf.admin-final-bye-wrong-ruri"):
                 bye = build_request(
-                    "BYE", pf.config.conference_factory_uri,
+                    "BYE",
+                    pf.config.conference_factory_uri,
                     [(h.name, h.value) for h in bye.headers if h.name.lower() != "content-length"],
                     b"",
                 )
@@ -479,21 +495,25 @@ class AdminTrigger:
             lastfocussessionid=gs.lastfocussessionid,
             timestamp=format_date(_dt.datetime.now(_dt.UTC)),
             group_type=gs.group_type,
-            participants=tuple(p for p in gs.participants if p.comm_addr is None
-                               or aor(p.comm_addr) != user),
+            participants=tuple(
+                p for p in gs.participants if p.comm_addr is None or aor(p.comm_addr) != user
+            ),
             subject=gs.subject,
             icon=gs.icon,
             max_user_count=gs.max_user_count,
             policy=gs.policy,
         )
         try:
-            await store.append(stored.folder, build_group_state_object(
-                build_group_state(state),
-                conversation_id=stored.conversation_id,
-                contribution_id=stored.contribution_id,
-                imdn_message_id=secrets.token_hex(8),
-                direction="Out",
-            ))
+            await store.append(
+                stored.folder,
+                build_group_state_object(
+                    build_group_state(state),
+                    conversation_id=stored.conversation_id,
+                    contribution_id=stored.contribution_id,
+                    imdn_message_id=secrets.token_hex(8),
+                    direction="Out",
+                ),
+            )
         except (OSError, LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("Message Store write failed: %s", exc)
 

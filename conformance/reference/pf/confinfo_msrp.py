@@ -62,8 +62,14 @@ class ConferenceInfoOverMsrp:
         self.participants = participants
         self.states: dict[tuple[str, str], ConferenceState] = {}
 
-    def on_send(self, session: B2buaSession, sender: SipLeg, content_type: str | None,
-                body: bytes, clients: list[SipLeg]) -> list[SipLeg]:
+    def on_send(
+        self,
+        session: B2buaSession,
+        sender: SipLeg,
+        content_type: str | None,
+        body: bytes,
+        clients: list[SipLeg],
+    ) -> list[SipLeg]:
         """2.b for one SEND from the network side; returns the client legs the SEND is
         not relayed to (they were NOTIFYed instead)."""
         pf = self.pf
@@ -83,8 +89,14 @@ class ConferenceInfoOverMsrp:
         previous = _key(state.view)
         on = pf.faults.on
         if on("pf.confinfo-msrp-partial-replaces") and doc.state is DocState.PARTIAL:
-            doc = ConferenceInfo(entity=doc.entity, state=DocState.FULL, version=doc.version,
-                                 description=doc.description, users=doc.users, raw=doc.raw)
+            doc = ConferenceInfo(
+                entity=doc.entity,
+                state=DocState.FULL,
+                version=doc.version,
+                description=doc.description,
+                users=doc.users,
+                raw=doc.raw,
+            )
         try:
             state.apply(doc)  # 2.b.ii.2
         except DocumentError as exc:

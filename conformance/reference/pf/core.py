@@ -127,8 +127,9 @@ class PfCore(SipElement):
     allow: ClassVar[str] = ALLOW
     label: ClassVar[str] = "PF"
 
-    def __init__(self, config: ReferenceConfig, sip: SipPump, msrp: MsrpPump,
-                 on_msrp_event: MsrpEventHandler) -> None:
+    def __init__(
+        self, config: ReferenceConfig, sip: SipPump, msrp: MsrpPump, on_msrp_event: MsrpEventHandler
+    ) -> None:
         super().__init__(config, sip, msrp, log)
         policy = config.pf_policy
         if policy is not None and not isinstance(policy, PfPolicy):
@@ -229,8 +230,9 @@ class PfCore(SipElement):
             if response.status == 100:
                 continue
             # RFC 3261 16.7: remove the topmost Via (ours) and pass the response on
-            headers = [(h.name, h.value) for h in response.headers
-                       if h.name.lower() != "content-length"]
+            headers = [
+                (h.name, h.value) for h in response.headers if h.name.lower() != "content-length"
+            ]
             vias = [i for i, (n, _) in enumerate(headers) if n.lower() in ("via", "v")]
             if vias:
                 del headers[vias[0]]
@@ -292,5 +294,12 @@ class PfCore(SipElement):
         self.spawn(self.forward(incoming, out, destination))
 
 
-__all__ = ["ALLOW", "MsrpEventHandler", "Owner", "PfCore", "SessionTable", "address_of",
-           "identity_of"]
+__all__ = [
+    "ALLOW",
+    "MsrpEventHandler",
+    "Owner",
+    "PfCore",
+    "SessionTable",
+    "address_of",
+    "identity_of",
+]

@@ -138,8 +138,14 @@ class DeferredDelivery:
     gone; it ends sessions through ``sessions``, subscribes through ``participants`` and
     hands a re-join on to ``invites``."""
 
-    def __init__(self, pf: PfCore, *, sessions: SessionEnd, participants: FocusSubscriber,
-                 invites: InviteHandler) -> None:
+    def __init__(
+        self,
+        pf: PfCore,
+        *,
+        sessions: SessionEnd,
+        participants: FocusSubscriber,
+        invites: InviteHandler,
+    ) -> None:
         self.pf = pf
         self.faults = pf.faults
         self.sessions = sessions
@@ -168,14 +174,16 @@ class DeferredDelivery:
             return False
         return self.enter(session, "bye", instance=None)
 
-    def on_invite_timeout(self, session: B2buaSession, state: TerminatingState,
-                          fork: Fork) -> bool:
+    def on_invite_timeout(self, session: B2buaSession, state: TerminatingState, fork: Fork) -> bool:
         """Trigger 2: the INVITE to the (only pending) client timed out."""
         self.pf.table.unexpect_msrp(fork.sid)
         if state.answered is not None or session.declined or session.ended:
             return False
-        pending = [f for f in state.forks if f is not fork and (
-            f.handle is None or f.handle.final_response is None)]
+        pending = [
+            f
+            for f in state.forks
+            if f is not fork and (f.handle is None or f.handle.final_response is None)
+        ]
         if pending or self.faults.on("pf.deferred-timeout-ends-session"):
             return False
         return self.enter(session, "invite-timeout", instance=fork.binding.instance)
@@ -197,14 +205,24 @@ class DeferredDelivery:
         if isinstance(event, MessageReceived) and event.body:
             for entry in self.entries.values():
                 cf_leg = entry.session.client
-                if (entry.session.ended and not entry.done and cf_leg.msrp.channel is channel
-                        and cf_leg.msrp.session is event.session
-                        and not self.faults.on("pf.deferred-drops-messages")
-                        and not self._dropped_imdn(event.body, event.content_type)):
-                    at = next((e.at for e in reversed(channel.events) if e.event is event),
-                              self.pf.loop.time())
-                    entry.buffer.append((self._stored(entry, event.body, event.content_type, at),
-                                         event.content_type))
+                if (
+                    entry.session.ended
+                    and not entry.done
+                    and cf_leg.msrp.channel is channel
+                    and cf_leg.msrp.session is event.session
+                    and not self.faults.on("pf.deferred-drops-messages")
+                    and not self._dropped_imdn(event.body, event.content_type)
+                ):
+                    at = next(
+                        (e.at for e in reversed(channel.events) if e.event is event),
+                        self.pf.loop.time(),
+                    )
+                    entry.buffer.append(
+                        (
+                            self._stored(entry, event.body, event.content_type, at),
+                            event.content_type,
+                        )
+                    )
             return
         if not isinstance(event, ConnectionClosed | TransactionTimedOut):
             return
@@ -215,14 +233,16 @@ class DeferredDelivery:
             if leg.msrp.channel is not channel:
                 continue
             if self.faults.on("pf.deferred-msrp-loss-ends-session") or (
-                    self.faults.on("pf.deferred-silence-ends-session")):
+                self.faults.on("pf.deferred-silence-ends-session")
+            ):
                 self.sessions.end(session, None)
                 continue
             if not self.enter(session, "msrp-lost", instance=None, bye_client=True):
                 self.sessions.end(session, None)
 
-    def enter(self, session: B2buaSession, trigger: str, *, instance: str | None,
-              bye_client: bool = False) -> bool:
+    def enter(
+        self, session: B2buaSession, trigger: str, *, instance: str | None, bye_client: bool = False
+    ) -> bool:
         if not self.enabled or not session.terminating or session.ended:
             return False
         pf = self.pf
@@ -272,29 +292,38 @@ class DeferredDelivery:
             return
         if entry.sub is None:
             entry.sub = await self.participants.subscribe_to_focus(
-                entry.user, focus, request.headers.get(CONVERSATION_ID) or "",
+                entry.user,
+                focus,
+                request.headers.get(CONVERSATION_ID) or "",
                 request.headers.get(CONTRIBUTION_ID) or "",
             )
 
     # -- buffering ------------------------------------------------------------------------
-    def on_relay(self, session: B2buaSession, sender: SipLeg, body: bytes,
-                 content_type: str | None) -> None:
+    def on_relay(
+        self, session: B2buaSession, sender: SipLeg, body: bytes, content_type: str | None
+    ) -> None:
         """A SEND from the CF leg while the client is gone: kept (chat and IMDN alike)."""
         entry = self.entries.get(session.id)
         if entry is None or entry.done or sender is not session.client:
             return
-        if self.faults.on("pf.deferred-drops-messages") or self._dropped_imdn(body,
-                                                                               content_type):
+        if self.faults.on("pf.deferred-drops-messages") or self._dropped_imdn(body, content_type):
             return
         channel = sender.msrp.channel
-        at = next((e.at for e in reversed(channel.events) if getattr(e.event, "body", None)
-                   is body), self.pf.loop.time()) if channel is not None else self.pf.loop.time()
+        at = (
+            next(
+                (e.at for e in reversed(channel.events) if getattr(e.event, "body", None) is body),
+                self.pf.loop.time(),
+            )
+            if channel is not None
+            else self.pf.loop.time()
+        )
         entry.buffer.append((self._stored(entry, body, content_type, at), content_type))
         if entry.sub is not None and self.faults.on("pf.deferred-unsubscribe-while-buffering"):
             self.participants.refresh(entry.sub, 0)
 
-    def _stored(self, entry: DeferredSession, body: bytes, content_type: str | None,
-                at: float) -> bytes:
+    def _stored(
+        self, entry: DeferredSession, body: bytes, content_type: str | None, at: float
+    ) -> bytes:
         """PF-5.2.3.5-CPIM-TO (MAY, PICS pf.cpim_to_actual_recipients): a chat message is
         stored with CPIM To headers naming its actual recipients, the participants when it
         arrived (``at``, the time its SEND was answered; :mod:`.deferred_cpim`)."""
@@ -305,16 +334,17 @@ class DeferredDelivery:
         else:
             views = entry.sub.history if entry.sub is not None else []
             view = next((v for t, v in reversed(views) if t <= at), None)
-            participants = (present(view) if view is not None
-                            else invited_participants(entry))
+            participants = present(view) if view is not None else invited_participants(entry)
         sender = sender_of(body, content_type)
-        return with_recipients(body, content_type,
-                               actual_recipients(participants, entry.user, sender))
+        return with_recipients(
+            body, content_type, actual_recipients(participants, entry.user, sender)
+        )
 
     def _dropped_imdn(self, body: bytes, content_type: str | None) -> bool:
         """Fault only: IMDNs are not kept (B.2.3.x.y 4-6 buffers messages *and* IMDNs)."""
         return self.faults.on("pf.deferred-drops-imdns") and (
-            b"message/imdn+xml" in body or "imdn" in (content_type or "").lower())
+            b"message/imdn+xml" in body or "imdn" in (content_type or "").lower()
+        )
 
     # -- participants ---------------------------------------------------------------------
     def latest_participants(self, entry: DeferredSession) -> list[str]:
@@ -324,16 +354,21 @@ class DeferredDelivery:
         return final_participants(entry, self.faults)
 
     def _conference(self, entry: DeferredSession, users: list[str], version: int) -> bytes:
-        return build_conference_info(ConferenceInfo(
-            entity=entry.focus or self.pf.own_uri(entry.session.id), state=DocState.FULL,
-            version=version, users=tuple(User(entity=u) for u in users),
-        ))
+        return build_conference_info(
+            ConferenceInfo(
+                entity=entry.focus or self.pf.own_uri(entry.session.id),
+                state=DocState.FULL,
+                version=version,
+                users=tuple(User(entity=u) for u in users),
+            )
+        )
 
     # -- trigger A: the third-party REGISTER ----------------------------------------------
     def register_status(self, user: str) -> int:
         """The response to a third-party REGISTER (B.2.3.x.y step 10: 200)."""
         if self.faults.on("pf.deferred-third-party-register-rejected") and any(
-                e.user == aor(user) for e in self.entries.values()):
+            e.user == aor(user) for e in self.entries.values()
+        ):
             return 403
         return 200
 
@@ -356,8 +391,14 @@ class DeferredDelivery:
             if (entry.rejoined or entry.done) and not late_invite:
                 continue
             # B.2.3.x.y: the device that accepted the original session, else any
-            target = next((b for b in bindings if entry.instance and b.instance.strip('"<>')
-                           == entry.instance.strip('"<>')), bindings[0])
+            target = next(
+                (
+                    b
+                    for b in bindings
+                    if entry.instance and b.instance.strip('"<>') == entry.instance.strip('"<>')
+                ),
+                bindings[0],
+            )
             if self.faults.on("pf.deferred-delivery-other-device"):
                 target = next((b for b in bindings if b is not target), target)
             entry.invite_sent = True
@@ -370,18 +411,25 @@ class DeferredDelivery:
         deferred_tag = not active and not self.faults.on("pf.deferred-no-deferred-tag")
         icsi = ICSI_DEFERRED if deferred_tag else ICSI_SESSION
         headers: list[tuple[str, str]] = [
-            ("Via", pf.via()), ("Max-Forwards", "70"),
+            ("Via", pf.via()),
+            ("Max-Forwards", "70"),
             ("Record-Route", pf.b2bua_record_route),
             ("From", f"{without_tag(original.headers.get('From') or '')};tag={new_tag()}"),
-            ("To", f"<{entry.user}>"), ("Call-ID", new_call_id()), ("CSeq", "1 INVITE"),
+            ("To", f"<{entry.user}>"),
+            ("Call-ID", new_call_id()),
+            ("CSeq", "1 INVITE"),
             ("Contact", original.headers.get("Contact") or f"<{pf.own_uri(entry.session.id)}>"),
-            ("Accept-Contact", format_contact_preference(
-                [("+sip.instance", f'"{instance.strip(chr(34))}"')], require=True,
-                explicit=True)),
+            (
+                "Accept-Contact",
+                format_contact_preference(
+                    [("+sip.instance", f'"{instance.strip(chr(34))}"')], require=True, explicit=True
+                ),
+            ),
             ("Accept-Contact", format_contact_preference([format_icsi_ref([icsi])])),
         ]
-        headers += [("P-Asserted-Identity", v)
-                    for v in original.headers.get_all("P-Asserted-Identity")]
+        headers += [
+            ("P-Asserted-Identity", v) for v in original.headers.get_all("P-Asserted-Identity")
+        ]
         for name in (CONVERSATION_ID, CONTRIBUTION_ID, "Subject", "P-Asserted-Service"):
             values = original.headers.get_all(name)
             if name == CONTRIBUTION_ID and self.faults.on("pf.deferred-reinvite-new-ids"):
@@ -390,11 +438,14 @@ class DeferredDelivery:
         headers += [("Supported", "timer"), ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")]
         participants = self.latest_participants(entry)
         recipients = build_resource_list(
-            ResourceList(entries=tuple(Entry(uri=p) for p in participants)))
-        content_type, body = build_multipart([
-            build_part(SDP_TYPE, offer),
-            build_part(RESOURCE_LISTS_TYPE, recipients, disposition=DISPOSITION_RECIPIENT_LIST),
-        ])
+            ResourceList(entries=tuple(Entry(uri=p) for p in participants))
+        )
+        content_type, body = build_multipart(
+            [
+                build_part(SDP_TYPE, offer),
+                build_part(RESOURCE_LISTS_TYPE, recipients, disposition=DISPOSITION_RECIPIENT_LIST),
+            ]
+        )
         headers.append(("Content-Type", content_type))
         return build_request("INVITE", entry.user, headers, body)
 
@@ -405,13 +456,20 @@ class DeferredDelivery:
         leg = SipLeg("client", MsrpLeg(pf.msrp.uri(sid)))
         media = msrp_media(split_body(entry.session.client_request).sdp)
         if active:
-            direction = "sendonly" if self.faults.on("pf.deferred-sendonly-when-active") else (
-                "sendrecv")
+            direction = (
+                "sendonly" if self.faults.on("pf.deferred-sendonly-when-active") else ("sendrecv")
+            )
         else:
-            direction = "sendrecv" if self.faults.on("pf.deferred-sendrecv-when-inactive") else (
-                "sendonly")
-        offer = derived_sdp(media, host=pf.msrp.address().host, port=pf.msrp.address().port,
-                            path=[leg.msrp.local_uri], setup="actpass")
+            direction = (
+                "sendrecv" if self.faults.on("pf.deferred-sendrecv-when-inactive") else ("sendonly")
+            )
+        offer = derived_sdp(
+            media,
+            host=pf.msrp.address().host,
+            port=pf.msrp.address().port,
+            path=[leg.msrp.local_uri],
+            setup="actpass",
+        )
         offer = offer.replace(b"a=sendrecv", f"a={direction}".encode())
         invite = self.build_invite(entry, instance, offer)
         pf.table.expect_msrp(sid, entry.session, leg)
@@ -419,8 +477,11 @@ class DeferredDelivery:
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300:
             pf.table.unexpect_msrp(sid)
-            if (not isinstance(outcome, str) and outcome.status == 603
-                    and not self.faults.on("pf.deferred-603-keeps-messages")):
+            if (
+                not isinstance(outcome, str)
+                and outcome.status == 603
+                and not self.faults.on("pf.deferred-603-keeps-messages")
+            ):
                 self._declined(entry)
                 return
             entry.invite_sent = False  # still deferred: the next REGISTER tries again
@@ -474,12 +535,17 @@ class DeferredDelivery:
         if entry.aborted:
             entry.finished.set()
             return
-        early = (not active and entry.client_sub is not None
-                 and self.faults.on("pf.deferred-final-notify-before-send"))
+        early = (
+            not active
+            and entry.client_sub is not None
+            and self.faults.on("pf.deferred-final-notify-before-send")
+        )
         if early and entry.client_sub is not None:
-            await self._notify(entry.client_sub,
-                               self._conference(entry, self.final_participants(entry), 2),
-                               "terminated;reason=noresource")
+            await self._notify(
+                entry.client_sub,
+                self._conference(entry, self.final_participants(entry), 2),
+                "terminated;reason=noresource",
+            )
         last: list[Any] = []
         if leg.msrp.channel is not None and leg.msrp.session is not None:
             for body, content_type in entry.buffer:
@@ -502,14 +568,20 @@ class DeferredDelivery:
                 self.entries.pop(session.id, None)
             if entry.sub is not None and pf.policy.unsubscribe_after_rejoin:
                 # SD-B.2.3.x.y-UNSUB: after the re-establishment, SUBSCRIBE Expires: 0
-                expires = (SUBSCRIBE_EXPIRES if self.faults.on(
-                    "pf.deferred-unsubscribe-without-expires-0") else 0)
+                expires = (
+                    SUBSCRIBE_EXPIRES
+                    if self.faults.on("pf.deferred-unsubscribe-without-expires-0")
+                    else 0
+                )
                 self.participants.refresh(entry.sub, expires)
             entry.finished.set()
             return
         # inactive: the final NOTIFY (B.2.3.5.X step 6, 5.2.3.5), then BYE (step 7)
-        if (entry.client_sub is not None and not early
-                and not self.faults.on("pf.deferred-no-final-notify")):
+        if (
+            entry.client_sub is not None
+            and not early
+            and not self.faults.on("pf.deferred-no-final-notify")
+        ):
             body = self._conference(entry, self.final_participants(entry), 2)
             await self._notify(entry.client_sub, body, "terminated;reason=noresource")
         if leg.dialog is not None and not self.faults.on("pf.deferred-no-bye"):
@@ -537,8 +609,9 @@ class DeferredDelivery:
         tag = new_tag()
         contact = f"<sip:pf-dsub-{secrets.token_hex(4)}@{self.pf.hostport}>"
         expires = request.headers.get("Expires") or "600"
-        response = response_to(request, 200, "OK", to_tag=tag,
-                                headers=[("Contact", contact), ("Expires", expires)])
+        response = response_to(
+            request, 200, "OK", to_tag=tag, headers=[("Contact", contact), ("Expires", expires)]
+        )
         try:
             dialog = Dialog.uas(request, tag, contact)
             dialog.confirm(response)
@@ -547,8 +620,11 @@ class DeferredDelivery:
             return True
         incoming.send(response)
         entry.client_sub = dialog
-        users = (self.latest_participants(entry)
-                 if self.faults.on("pf.deferred-first-notify-full-list") else [entry.user])
+        users = (
+            self.latest_participants(entry)
+            if self.faults.on("pf.deferred-first-notify-full-list")
+            else [entry.user]
+        )
         body = self._conference(entry, users, 1)
         if not self.faults.on("pf.deferred-subscribe-no-first-notify"):
             self.pf.spawn(self._notify(dialog, body, f"active;expires={expires}"))
@@ -562,18 +638,21 @@ class DeferredDelivery:
             return False
         for entry in self.entries.values():
             if entry.client_sub is not None and entry.client_sub.id == did:
-                incoming.respond(200, headers=[("Expires", request.headers.get("Expires")
-                                                or "0")])
+                incoming.respond(200, headers=[("Expires", request.headers.get("Expires") or "0")])
                 return True
         return False
 
     def _delivery_for(self, request: SipRequest) -> DeferredSession | None:
-        user = aor(uri_of(request.headers.get("P-Asserted-Identity")
-                          or request.headers.get("From") or ""))
+        user = aor(
+            uri_of(request.headers.get("P-Asserted-Identity") or request.headers.get("From") or "")
+        )
         target = aor(request.uri)
         for entry in self.entries.values():
-            if entry.user == user and entry.invite_sent and not entry.active and (
-                target in (aor(entry.focus or ""), aor(self.pf.own_uri(entry.session.id)))
+            if (
+                entry.user == user
+                and entry.invite_sent
+                and not entry.active
+                and (target in (aor(entry.focus or ""), aor(self.pf.own_uri(entry.session.id))))
             ):
                 return entry
         return None
@@ -582,9 +661,15 @@ class DeferredDelivery:
         pf = self.pf
         try:
             request = dialog.create_request(
-                "NOTIFY", via=pf.via(),
-                headers=[("Event", "conference"), ("Subscription-State", state),
-                         ("Content-Type", CONFERENCE_INFO_TYPE)], body=body)
+                "NOTIFY",
+                via=pf.via(),
+                headers=[
+                    ("Event", "conference"),
+                    ("Subscription-State", state),
+                    ("Content-Type", CONFERENCE_INFO_TYPE),
+                ],
+                body=body,
+            )
             destination = pf.destination(dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot NOTIFY the client: %s", exc)
@@ -599,8 +684,14 @@ class DeferredDelivery:
         conversation = request.headers.get(CONVERSATION_ID)
         if not conversation:
             return False
-        entry = next((e for e in self.entries.values() if e.user == originator
-                      and e.conversation_id == conversation and not e.done), None)
+        entry = next(
+            (
+                e
+                for e in self.entries.values()
+                if e.user == originator and e.conversation_id == conversation and not e.done
+            ),
+            None,
+        )
         if entry is None or (request.call_id or "") in entry.passed:
             return False
         incoming.respond(100)
@@ -638,21 +729,35 @@ class DeferredDelivery:
             return
         sid = secrets.token_hex(8)
         leg = SipLeg("client", MsrpLeg(pf.msrp.uri(sid), tuple(media.path)))
-        answer = derived_sdp(media, host=pf.msrp.address().host, port=pf.msrp.address().port,
-                             path=[leg.msrp.local_uri], setup="passive")
+        answer = derived_sdp(
+            media,
+            host=pf.msrp.address().host,
+            port=pf.msrp.address().port,
+            path=[leg.msrp.local_uri],
+            setup="passive",
+        )
         tag = new_tag()
         # the Contact is the focus's (as in the PF's INVITEs to the client): the PF's own
         # Record-Route keeps it on the path of the client's ACK and BYE (RFC 3261 12.1.1)
-        headers: list[tuple[str, str]] = [] if self.faults.on(
-            "pf.deferred-rejoin-answer-off-path") else [("Record-Route", pf.b2bua_record_route)]
+        headers: list[tuple[str, str]] = (
+            []
+            if self.faults.on("pf.deferred-rejoin-answer-off-path")
+            else [("Record-Route", pf.b2bua_record_route)]
+        )
         headers += [
-            ("Contact", entry.session.client_request.headers.get("Contact")
-             or f"<{pf.own_uri(entry.session.id)}>"),
-            ("Server", pf.policy.server), ("Supported", "timer"),
-            ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"), ("Content-Type", SDP_TYPE),
+            (
+                "Contact",
+                entry.session.client_request.headers.get("Contact")
+                or f"<{pf.own_uri(entry.session.id)}>",
+            ),
+            ("Server", pf.policy.server),
+            ("Supported", "timer"),
+            ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"),
+            ("Content-Type", SDP_TYPE),
         ]
-        headers += [(n, v) for n in (CONVERSATION_ID, CONTRIBUTION_ID)
-                    for v in request.headers.get_all(n)]
+        headers += [
+            (n, v) for n in (CONVERSATION_ID, CONTRIBUTION_ID) for v in request.headers.get_all(n)
+        ]
         response = response_to(request, 200, "OK", to_tag=tag, headers=headers, body=answer)
         try:
             dialog = Dialog.uas(request, tag, pf.own_uri(entry.session.id))
@@ -712,7 +817,8 @@ def present(view: ConferenceInfo) -> list[str]:
     out: list[str] = []
     for user in view.users:
         gone = bool(user.endpoints) and all(
-            (e.status or "").lower() == "disconnected" for e in user.endpoints)
+            (e.status or "").lower() == "disconnected" for e in user.endpoints
+        )
         if not gone and aor(user.entity) not in out:
             out.append(aor(user.entity))
     return out
@@ -733,9 +839,20 @@ def _reason_cause(values: list[str]) -> int | None:
 
 
 def describe(entry: DeferredSession) -> dict[str, Any]:
-    return {"user": entry.user, "trigger": entry.trigger, "buffered": len(entry.buffer),
-            "active": entry.active}
+    return {
+        "user": entry.user,
+        "trigger": entry.trigger,
+        "buffered": len(entry.buffer),
+        "active": entry.active,
+    }
 
 
-__all__ = ["LATE_REJOIN_STATUS", "DeferredDelivery", "DeferredSession", "final_participants",
-           "invited_participants", "latest_participants", "present"]
+__all__ = [
+    "LATE_REJOIN_STATUS",
+    "DeferredDelivery",
+    "DeferredSession",
+    "final_participants",
+    "invited_participants",
+    "latest_participants",
+    "present",
+]

@@ -70,8 +70,9 @@ def with_recipients(body: bytes, content_type: str | None, recipients: Sequence[
     if not placed:
         at = 1 if headers and headers[0].local_name.lower() == "from" else 0
         headers[at:at] = [CpimHeader("To", f"<{uri}>") for uri in recipients]
-    rebuilt = CpimMessage(headers=tuple(headers), content_headers=message.content_headers,
-                          body=message.body)
+    rebuilt = CpimMessage(
+        headers=tuple(headers), content_headers=message.content_headers, body=message.body
+    )
     return build_cpim(rebuilt)
 
 

@@ -46,13 +46,18 @@ class FocusSubscriber(OwnSubscriptions, Protocol):
     """Starts and finds the PF's own subscriptions (8.2.1 200 OK 9, 8.3.2 200 OK 3,
     8.3.2.9)."""
 
-    def after_ok(self, session: B2buaSession, focus: str | None, *,
-                 reuse: bool = False) -> None: ...
+    def after_ok(
+        self, session: B2buaSession, focus: str | None, *, reuse: bool = False
+    ) -> None: ...
 
     async def held(self, user: str, focus: str) -> FocusSubscription | None: ...
 
     def subscribe_to_focus(
-        self, user: str, focus: str, conversation_id: str, contribution_id: str,
+        self,
+        user: str,
+        focus: str,
+        conversation_id: str,
+        contribution_id: str,
         target: str | None = None,
     ) -> Coroutine[Any, Any, FocusSubscription | None]: ...
 
@@ -75,18 +80,32 @@ class ParticipantState(Protocol):
 class ConferenceInfoSends(Protocol):
     """8.6 step 2.b: a conference-info SEND of the CF; the client legs not relayed to."""
 
-    def on_send(self, session: B2buaSession, sender: SipLeg, content_type: str | None,
-                body: bytes, clients: list[SipLeg]) -> list[SipLeg]: ...
+    def on_send(
+        self,
+        session: B2buaSession,
+        sender: SipLeg,
+        content_type: str | None,
+        body: bytes,
+        clients: list[SipLeg],
+    ) -> list[SipLeg]: ...
 
 
 class DeferredTriggers(Protocol):
     """The 8.3.2.9 triggers the terminating side reports."""
 
-    def on_invite_timeout(self, session: B2buaSession, state: TerminatingState,
-                          fork: Fork) -> bool: ...
+    def on_invite_timeout(
+        self, session: B2buaSession, state: TerminatingState, fork: Fork
+    ) -> bool: ...
 
     def on_msrp_setup_failed(self, session: B2buaSession, leg: SipLeg) -> None: ...
 
 
-__all__ = ["ConferenceInfoSends", "DeferredTriggers", "FocusSubscriber", "InviteHandler",
-           "OwnSubscriptions", "ParticipantState", "SessionEnd"]
+__all__ = [
+    "ConferenceInfoSends",
+    "DeferredTriggers",
+    "FocusSubscriber",
+    "InviteHandler",
+    "OwnSubscriptions",
+    "ParticipantState",
+    "SessionEnd",
+]

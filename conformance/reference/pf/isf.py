@@ -86,8 +86,17 @@ def retry_invite(
     """200 OK step 1.b: the new INVITE for the rejected stream, from the INVITE of step 4
     (``first``): a new Call-ID, From tag and Via, no User-Agent (4.g excepted), the SDP
     ``offer`` instead of the first one (1.b.ii), to the ISF (1.b.iii)."""
-    dropped = {"via", "v", "call-id", "i", "user-agent", "content-type", "c", "content-length",
-               "route"}
+    dropped = {
+        "via",
+        "v",
+        "call-id",
+        "i",
+        "user-agent",
+        "content-type",
+        "c",
+        "content-length",
+        "route",
+    }
     if faults.on("pf.isf-retry-ids-dropped"):
         dropped |= {"conversation-id", "contribution-id"}
     headers: list[Header | tuple[str, str]] = [("Via", via)]
@@ -133,8 +142,7 @@ async def retry_rejected(
         path=[local_path],
         setup="active" if faults.on("pf.isf-retry-setup-active") else "actpass",
     )
-    retry = retry_invite(first, offer=offer, via=pf.via(), isf_uri=pf.config.isf_uri,
-                         faults=faults)
+    retry = retry_invite(first, offer=offer, via=pf.via(), isf_uri=pf.config.isf_uri, faults=faults)
     destination = pf.destination(retry.uri) if faults.on("pf.isf-retry-not-to-isf") else hop(pf)
     handle = await pf.sip.request(retry, destination)
     return retry, await handle.outcome(pf.config.timers.b * 2)

@@ -91,8 +91,9 @@ def with_direction_sent(content_type: str | None, body: bytes) -> bytes:
         return body
     headers = tuple(h for h in cpim.headers if h.local_name.lower() != MESSAGE_DIRECTION.lower())
     header = CpimHeader(MESSAGE_DIRECTION, "sent", namespace=CPIM_CORE_NS)
-    updated = type(cpim)(headers=(*headers, header), content_headers=cpim.content_headers,
-                         body=cpim.body)
+    updated = type(cpim)(
+        headers=(*headers, header), content_headers=cpim.content_headers, body=cpim.body
+    )
     return build_cpim(updated)
 
 
@@ -122,18 +123,26 @@ def _send(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> Non
         return
     sync_path(leg)
     try:
-        leg.msrp.channel.send_message(leg.msrp.session, body, content_type,
-                                      chunk_size=chunk_size(pf, leg))
+        leg.msrp.channel.send_message(
+            leg.msrp.session, body, content_type, chunk_size=chunk_size(pf, leg)
+        )
     except LocalProtocolError as exc:
         log.warning("MSRP relay to the %s leg failed: %s", leg.name, exc)
 
 
-def relay(pf: PfCore, session: B2buaSession, sender: SipLeg,
-          event: MessageReceived, over_msrp: ConferenceInfoSends) -> None:
+def relay(
+    pf: PfCore,
+    session: B2buaSession,
+    sender: SipLeg,
+    event: MessageReceived,
+    over_msrp: ConferenceInfoSends,
+) -> None:
     """Steps 1 and 2.a for one message ``event`` received on ``sender``'s leg."""
     if pf.faults.on("pf.msrp-not-forwarded") or (
-            session.terminating and sender is session.client
-            and pf.faults.on("pf.deferred-next-message-withheld")):
+        session.terminating
+        and sender is session.client
+        and pf.faults.on("pf.deferred-next-message-withheld")
+    ):
         return
     clients = user_legs(session)
     body, content_type = event.body, event.content_type
@@ -146,13 +155,19 @@ def relay(pf: PfCore, session: B2buaSession, sender: SipLeg,
         return
     others = [leg for leg in clients if leg is not sender]
     chooses = chooses_client(content_type, body)
-    if pf.faults.on("pf.single-client-display-imdn-ignored") and _mime(content_type) == CPIM_TYPE \
-            and b"<display" in body:
+    if (
+        pf.faults.on("pf.single-client-display-imdn-ignored")
+        and _mime(content_type) == CPIM_TYPE
+        and b"<display" in body
+    ):
         chooses = False
     if pf.faults.on("pf.single-client-any-content-chooses"):
         chooses = True
-    if chooses and pf.faults.on("pf.single-client-bye-on-iscomposing-ignored") and (
-            ISCOMPOSING_TYPE.encode() in body or _mime(content_type) == ISCOMPOSING_TYPE):
+    if (
+        chooses
+        and pf.faults.on("pf.single-client-bye-on-iscomposing-ignored")
+        and (ISCOMPOSING_TYPE.encode() in body or _mime(content_type) == ISCOMPOSING_TYPE)
+    ):
         chooses = False
     if session.terminating and pf.policy.single_client_policy and chooses:
         # 2.a.i.1: the user chose ``sender``; the others are released
@@ -167,14 +182,16 @@ def relay(pf: PfCore, session: B2buaSession, sender: SipLeg,
     for leg in network:
         _send(pf, leg, body, content_type)
     if others and pf.policy.direct_delivery_all_clients:
-        copy = body if pf.faults.on("pf.no-message-direction-sent") else (
-            with_direction_sent(content_type, body))
+        copy = (
+            body
+            if pf.faults.on("pf.no-message-direction-sent")
+            else (with_direction_sent(content_type, body))
+        )
         for leg in others:
             _send(pf, leg, copy, content_type)
 
 
-def send_to(pf: PfCore, leg: SipLeg, body: bytes,
-            content_type: str | None) -> None:
+def send_to(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> None:
     """One message to ``leg`` in the leg's chunk size (used by :mod:`.confinfo_msrp`)."""
     _send(pf, leg, body, content_type)
 
@@ -186,8 +203,11 @@ async def release(pf: PfCore, leg: SipLeg) -> None:
         return
     if pf.faults.on("pf.single-client-no-bye"):
         return
-    reason = 'SIP;cause=480;text="Temporarily Unavailable"' if pf.faults.on(
-        "pf.single-client-bye-wrong-reason") else COMPLETED_ELSEWHERE
+    reason = (
+        'SIP;cause=480;text="Temporarily Unavailable"'
+        if pf.faults.on("pf.single-client-bye-wrong-reason")
+        else COMPLETED_ELSEWHERE
+    )
     pf.table.unbind_dialog(dialog)
     try:
         target = dialog.next_hop()
@@ -198,18 +218,34 @@ async def release(pf: PfCore, leg: SipLeg) -> None:
         return
     outcome = await handle.outcome(pf.config.timers.b * 2)
     if isinstance(outcome, str) or not 200 <= outcome.status < 300:
-        log.warning("BYE towards the unchosen client: %s", outcome if isinstance(outcome, str)
-                    else outcome.status)
+        log.warning(
+            "BYE towards the unchosen client: %s",
+            outcome if isinstance(outcome, str) else outcome.status,
+        )
     if pf.faults.on("pf.single-client-media-kept"):
         return
     channel, msrp_session = leg.msrp.channel, leg.msrp.session
     if channel is not None and msrp_session is not None:
         channel.machine.remove_session(msrp_session)
-        shared = any(other.msrp.channel is channel for s in pf.table.values()
-                     for other in s.legs if other is not leg)
+        shared = any(
+            other.msrp.channel is channel
+            for s in pf.table.values()
+            for other in s.legs
+            if other is not leg
+        )
         if not shared:
             channel.close()
 
 
-__all__ = ["COMPLETED_ELSEWHERE", "chooses_client", "chunk_size", "keeps_all_forks", "relay",
-           "release", "send_to", "sync_path", "user_legs", "with_direction_sent"]
+__all__ = [
+    "COMPLETED_ELSEWHERE",
+    "chooses_client",
+    "chunk_size",
+    "keeps_all_forks",
+    "relay",
+    "release",
+    "send_to",
+    "sync_path",
+    "user_legs",
+    "with_direction_sent",
+]

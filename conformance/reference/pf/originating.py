@@ -194,7 +194,8 @@ def derived_sdp(
         port=port,
         path=path,
         accept_types=received.accept_types or ["message/cpim"],
-        accept_wrapped_types=(received.accept_wrapped_types or None) if keep_wrapped_types
+        accept_wrapped_types=(received.accept_wrapped_types or None)
+        if keep_wrapped_types
         else None,
         setup=setup,
         msrp_cema=received.msrp_cema,
@@ -266,8 +267,10 @@ def supported_tags(request: SipRequest, *, faults: ActiveFaults) -> str:
 
 def session_expires(policy: PfPolicy, faults: ActiveFaults) -> str:
     """PF-8.2.1-4.k (refresher=uac) and 4.l (at most 1800, the configured value)."""
-    delta = 3600 if faults.on("pf.session-expires-3600") else min(
-        policy.session_expires, MAX_SESSION_EXPIRES
+    delta = (
+        3600
+        if faults.on("pf.session-expires-3600")
+        else min(policy.session_expires, MAX_SESSION_EXPIRES)
     )
     refresher = "uas" if faults.on("pf.refresher-uas") else "uac"
     return format_session_expires(delta, refresher)
@@ -362,7 +365,7 @@ def _names(value: str, own: str) -> bool:
     """Whether a Route value's URI names ``own`` (``host:port`` of the PF)."""
     uri = value.strip()
     if uri.startswith("<"):
-        uri = uri[1:uri.find(">")] if ">" in uri else uri[1:]
+        uri = uri[1 : uri.find(">")] if ">" in uri else uri[1:]
     host = uri.split(":", 1)[1] if ":" in uri else uri
     host = host.split("@", 1)[-1].split(";", 1)[0]
     return host == own

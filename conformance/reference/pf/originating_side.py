@@ -63,8 +63,7 @@ log = logging.getLogger(__name__)
 class OriginatingSide:
     """The originating PF: steps 1-5 and the 200 OK steps 2-10 of 8.2.1."""
 
-    def __init__(self, pf: PfCore, *, sessions: SessionEnd,
-                 participants: FocusSubscriber) -> None:
+    def __init__(self, pf: PfCore, *, sessions: SessionEnd, participants: FocusSubscriber) -> None:
         self.pf = pf
         self.faults = pf.faults
         self.sessions = sessions
@@ -81,12 +80,16 @@ class OriginatingSide:
             request, allowed=allowed, policy=self.pf.policy, faults=self.faults
         )
         if rejection is not None:
-            log.info("INVITE from %s rejected: %s %s", originator, rejection.status,
-                     rejection.warning)
-            incoming.respond(rejection.status, rejection.reason,
-                             headers=rejection.headers(self.pf.agent))
-            if rejection.warning is None and self.pf.policy.media_path and self.faults.on(
-                "pf.unexpected-service-forwarded"
+            log.info(
+                "INVITE from %s rejected: %s %s", originator, rejection.status, rejection.warning
+            )
+            incoming.respond(
+                rejection.status, rejection.reason, headers=rejection.headers(self.pf.agent)
+            )
+            if (
+                rejection.warning is None
+                and self.pf.policy.media_path
+                and self.faults.on("pf.unexpected-service-forwarded")
             ):  # 4.a.iii: "SHALL not continue" broken: rejected, yet served
                 with contextlib.suppress(RemoteProtocolError):
                     body = split_body(request)
@@ -117,9 +120,11 @@ class OriginatingSide:
         core_leg = SipLeg("core", MsrpLeg(self.pf.msrp.uri(core_sid)))
         offer_media = msrp_media(body.sdp)
         client_leg.msrp.max_size = offer_media.max_size
-        offer_path = list(client_path) if self.faults.on("pf.offer-client-path") else [
-            core_leg.msrp.local_uri
-        ]
+        offer_path = (
+            list(client_path)
+            if self.faults.on("pf.offer-client-path")
+            else [core_leg.msrp.local_uri]
+        )
         offer = derived_sdp(
             offer_media,
             host=self.pf.msrp.address().host,
@@ -170,8 +175,11 @@ class OriginatingSide:
             return
         if outcome.status >= 300:
             # B2BUA: the terminating leg's failure goes back to the client
-            keep = [(h.name, h.value) for h in outcome.headers if h.name.lower() in (
-                "warning", "retry-after", "reason")]
+            keep = [
+                (h.name, h.value)
+                for h in outcome.headers
+                if h.name.lower() in ("warning", "retry-after", "reason")
+            ]
             self.pf.reply_if_open(incoming, outcome.status, outcome.reason, keep)
             return
         try:
@@ -189,8 +197,9 @@ class OriginatingSide:
         self.pf.table.bind_dialog(core_dialog, session, core_leg)
         # 200 OK steps 2-5, 7: the 200 OK towards the originating client
         response = self._client_ok(session, incoming, outcome, answer_media)
-        client_dialog = Dialog.uas(request, tag_of(response, "To") or "",
-                                   self.pf.own_uri(session_id))
+        client_dialog = Dialog.uas(
+            request, tag_of(response, "To") or "", self.pf.own_uri(session_id)
+        )
         client_dialog.confirm(response)
         client_leg.dialog = client_dialog
         self.pf.table.bind_dialog(client_dialog, session, client_leg)
@@ -212,7 +221,8 @@ class OriginatingSide:
         )
         # 200 OK step 10: direct delivery to the user's other clients
         if self.pf.policy.direct_delivery_all_clients and not self.faults.on(
-                "pf.no-direct-delivery"):
+            "pf.no-direct-delivery"
+        ):
             await self._direct_delivery(session, outcome)
 
     def _client_ok(
@@ -223,9 +233,7 @@ class OriginatingSide:
         answer_media: Any,
     ) -> SipResponse:
         # RFC 3261 12.1.1, and the PF on the client's route set (its Contact is the focus's)
-        headers = ok_record_route(
-            incoming.request, self.pf.b2bua_record_route, faults=self.faults
-        )
+        headers = ok_record_route(incoming.request, self.pf.b2bua_record_route, faults=self.faults)
         # PF-8.2.1-200OK-5: the focus Contact is copied, else the PF's own URI
         contacts = get_contacts(terminating)
         focus = contacts[0] if contacts and contacts[0].isfocus else None
@@ -261,8 +269,9 @@ class OriginatingSide:
         )
         headers.append(("Content-Type", "application/sdp"))
         # 200 OK step 2: a 200 "OK" (under a fault, another 2xx)
-        status, reason = (202, "Accepted") if self.faults.on("pf.client-ok-not-200") else (
-            200, "OK")
+        status, reason = (
+            (202, "Accepted") if self.faults.on("pf.client-ok-not-200") else (200, "OK")
+        )
         return response_to(
             incoming.request, status, reason, to_tag=new_tag(), headers=headers, body=answer
         )
@@ -285,22 +294,26 @@ class OriginatingSide:
         folder = session_history_folder(contribution)
         objects: list[bytes] = []
         if not self.faults.on("pf.no-session-info-stored"):
-            objects.append(build_session_info_object(
-                request.raw or request.to_bytes(),
-                conversation_id=conversation,
-                contribution_id=contribution,
-                imdn_message_id=secrets.token_hex(8),
-                direction="Out",
-            ))
+            objects.append(
+                build_session_info_object(
+                    request.raw or request.to_bytes(),
+                    conversation_id=conversation,
+                    contribution_id=contribution,
+                    imdn_message_id=secrets.token_hex(8),
+                    direction="Out",
+                )
+            )
         group = self._group_state(session, terminating)
         if group is not None and not self.faults.on("pf.no-gso-stored"):
-            objects.append(build_group_state_object(
-                build_group_state(group),
-                conversation_id=conversation,
-                contribution_id=contribution,
-                imdn_message_id=secrets.token_hex(8),
-                direction="Out",
-            ))
+            objects.append(
+                build_group_state_object(
+                    build_group_state(group),
+                    conversation_id=conversation,
+                    contribution_id=contribution,
+                    imdn_message_id=secrets.token_hex(8),
+                    direction="Out",
+                )
+            )
         if not objects:
             return
         try:
@@ -334,7 +347,8 @@ class OriginatingSide:
         own_contacts = {c.uri for c in get_contacts(request)}
         own_instances = {c.instance for c in get_contacts(request) if c.instance}
         others = [
-            b for b in self.pf.registrations.bindings(session.user, now)
+            b
+            for b in self.pf.registrations.bindings(session.user, now)
             if b.contact not in own_contacts and b.instance not in own_instances
         ]
         release = self.pf.policy.required_ua_release
@@ -354,7 +368,11 @@ class OriginatingSide:
             await self._deliver_to(session, binding.instance, binding.contact, pai, terminating)
 
     async def _deliver_to(
-        self, session: B2buaSession, instance: str, contact: str, pai: str,
+        self,
+        session: B2buaSession,
+        instance: str,
+        contact: str,
+        pai: str,
         terminating: SipResponse,
     ) -> None:
         request = session.client_request
@@ -364,25 +382,53 @@ class OriginatingSide:
         if not self.faults.on("pf.direct-delivery-no-msrp"):
             self.pf.table.expect_msrp(sid, session, leg)
         media = msrp_media(split_body(request).sdp)
-        offer = derived_sdp(media, host=self.pf.msrp.address().host,
-                            port=self.pf.msrp.address().port, path=[leg.msrp.local_uri],
-                            setup="actpass")
-        skip = {"via", "from", "to", "call-id", "cseq", "contact", "content-length",
-                "content-type", "p-asserted-identity", "max-forwards", "supported",
-                "session-expires", "record-route", "route", "p-preferred-service",
-                "require"}
+        offer = derived_sdp(
+            media,
+            host=self.pf.msrp.address().host,
+            port=self.pf.msrp.address().port,
+            path=[leg.msrp.local_uri],
+            setup="actpass",
+        )
+        skip = {
+            "via",
+            "from",
+            "to",
+            "call-id",
+            "cseq",
+            "contact",
+            "content-length",
+            "content-type",
+            "p-asserted-identity",
+            "max-forwards",
+            "supported",
+            "session-expires",
+            "record-route",
+            "route",
+            "p-preferred-service",
+            "require",
+        }
         headers: list[tuple[str, str]] = [
-            ("Via", self.pf.via()), ("Max-Forwards", "70"),
+            ("Via", self.pf.via()),
+            ("Max-Forwards", "70"),
             ("Record-Route", self.pf.b2bua_record_route),
             ("From", f"{pai};tag={new_tag()}"),
             ("To", f"<{session.user}>"),
-            ("Call-ID", new_call_id()), ("CSeq", "1 INVITE"),
+            ("Call-ID", new_call_id()),
+            ("CSeq", "1 INVITE"),
             ("P-Asserted-Identity", pai),
         ]
         if not self.faults.on("pf.direct-delivery-no-instance"):
             # 8.3.2 step 8.d.ii: Accept-Contact with the client's instance
-            headers.append(("Accept-Contact", format_contact_preference(
-                [("+sip.instance", f'"{instance.strip(chr(34))}"')], require=True, explicit=True)))
+            headers.append(
+                (
+                    "Accept-Contact",
+                    format_contact_preference(
+                        [("+sip.instance", f'"{instance.strip(chr(34))}"')],
+                        require=True,
+                        explicit=True,
+                    ),
+                )
+            )
         focus = get_contacts(terminating)
         if focus and focus[0].isfocus:  # 8.3.2 step 8.d.v
             headers.append(("Contact", terminating.headers.get("Contact") or ""))
@@ -390,11 +436,18 @@ class OriginatingSide:
             headers.append(("Contact", f"<{self.pf.own_uri(session.id)}>"))
         # 10.b.iii: the rest of the original header fields
         if self.faults.on("pf.direct-delivery-headers-not-copied"):
-            skip |= {"conversation-id", "contribution-id", "inreplyto-contribution-id",
-                     "subject", "accept-contact"}
+            skip |= {
+                "conversation-id",
+                "contribution-id",
+                "inreplyto-contribution-id",
+                "subject",
+                "accept-contact",
+            }
         headers += [(h.name, h.value) for h in request.headers if h.name.lower() not in skip]
-        headers += [("Supported", "timer, recipient-list-invite"),
-                    ("Session-Expires", "1800;refresher=uas")]
+        headers += [
+            ("Supported", "timer, recipient-list-invite"),
+            ("Session-Expires", "1800;refresher=uas"),
+        ]
         headers.append(("Content-Type", "application/sdp"))
         # 8.3.2 step 8.d.i: the Request-URI is the user's address (no GRUU)
         invite = build_request("INVITE", session.user, headers, offer)
@@ -437,7 +490,10 @@ class OriginatingSide:
             self.pf.proxied.add(request.call_id)
         incoming.respond(100)
         forwarded = proxied_invite(
-            request, via=self.pf.via(), record_route=self.pf.record_route(), own=self.pf.hostport,
+            request,
+            via=self.pf.via(),
+            record_route=self.pf.record_route(),
+            own=self.pf.hostport,
             faults=self.faults,
             call_id=new_call_id() if self.faults.on("pf.proxy-new-call-id") else None,
         )

@@ -84,8 +84,7 @@ _GONE = ("failed", "departed")
 def is_gone(user_status: tuple[tuple[str | None, str | None], ...]) -> bool:
     """Item d: every endpoint disconnected with disconnection-method failed or departed."""
     return bool(user_status) and all(
-        (s or "").lower() == "disconnected" and (m or "").lower() in _GONE
-        for s, m in user_status
+        (s or "").lower() == "disconnected" and (m or "").lower() in _GONE for s, m in user_status
     )
 
 
@@ -98,21 +97,25 @@ def group_state_of(view: ConferenceInfo, faults: ActiveFaults) -> GroupState:
         status = tuple((e.status, e.disconnection_method) for e in user.endpoints)
         if is_gone(status) and not on("pf.gso-departed-user-kept"):
             continue
-        participants.append(GsParticipant(
-            comm_addr=None if on("pf.gso-no-comm-addr") else user.entity,
-            name=None if on("pf.gso-no-participant-name") else user.display_text,
-            role=(user.roles[0] if user.roles and not on("pf.gso-no-participant-role")
-                  else None),
-            yourown=None if on("pf.gso-no-yourown") else user.yourown,
-        ))
+        participants.append(
+            GsParticipant(
+                comm_addr=None if on("pf.gso-no-comm-addr") else user.entity,
+                name=None if on("pf.gso-no-participant-name") else user.display_text,
+                role=(
+                    user.roles[0] if user.roles and not on("pf.gso-no-participant-role") else None
+                ),
+                yourown=None if on("pf.gso-no-yourown") else user.yourown,
+            )
+        )
     subject = None
     if d is not None and d.subject is not None and not on("pf.gso-no-subject"):
         ext = d.subject_ext
         subject = GsSubject(
             text=d.subject,
             participant=ext.participant if ext is not None else None,
-            timestamp=(ext.timestamp if ext is not None and not on("pf.gso-no-subject-timestamp")
-                       else None),
+            timestamp=(
+                ext.timestamp if ext is not None and not on("pf.gso-no-subject-timestamp") else None
+            ),
         )
     icon = None
     if d is not None and d.icon is not None and not on("pf.gso-no-icon"):
@@ -135,10 +138,14 @@ def group_state_of(view: ConferenceInfo, faults: ActiveFaults) -> GroupState:
         participants=tuple(participants),
         subject=subject,
         icon=icon,
-        max_user_count=(d.maximum_user_count if d is not None
-                        and not on("pf.gso-no-max-user-count") else None),
-        policy=(" ".join(d.keywords) if d is not None and d.keywords is not None
-                and not on("pf.gso-no-policy") else None),
+        max_user_count=(
+            d.maximum_user_count if d is not None and not on("pf.gso-no-max-user-count") else None
+        ),
+        policy=(
+            " ".join(d.keywords)
+            if d is not None and d.keywords is not None and not on("pf.gso-no-policy")
+            else None
+        ),
     )
 
 
@@ -166,8 +173,14 @@ class Participants:
 
     # -- what conference-info over MSRP reads (:class:`.interfaces.ParticipantState`) ----
     def focus_of_session(self, session: B2buaSession) -> str | None:
-        return next((focus for (user, focus), owner in self._sessions.items()
-                     if owner is session and user == session.user), None)
+        return next(
+            (
+                focus
+                for (user, focus), owner in self._sessions.items()
+                if owner is session and user == session.user
+            ),
+            None,
+        )
 
     def session_for(self, user: str, focus: str) -> B2buaSession | None:
         return self._sessions.get((user, focus))
@@ -199,11 +212,14 @@ class Participants:
         if reuse and self.active(session.user, focus) is not None:
             return
         request = session.client_request
-        self.pf.spawn(self.subscribe_to_focus(
-            session.user, focus,
-            request.headers.get(CONVERSATION_ID) or "",
-            request.headers.get(CONTRIBUTION_ID) or "",
-        ))
+        self.pf.spawn(
+            self.subscribe_to_focus(
+                session.user,
+                focus,
+                request.headers.get(CONVERSATION_ID) or "",
+                request.headers.get(CONTRIBUTION_ID) or "",
+            )
+        )
 
     def active(self, user: str, focus: str) -> FocusSubscription | None:
         for sub in self._own.values():
@@ -214,8 +230,9 @@ class Participants:
     def subscriptions(self, user: str, focus: str) -> list[FocusSubscription]:
         """The PF's own subscriptions to ``focus`` for ``user`` that have not ended
         (pending or established; 8.2.3 wants at most one)."""
-        return [s for s in self._own.values()
-                if s.user == user and s.focus == focus and not s.ended]
+        return [
+            s for s in self._own.values() if s.user == user and s.focus == focus and not s.ended
+        ]
 
     async def held(self, user: str, focus: str) -> FocusSubscription | None:
         """The PF's established subscription to ``focus`` for ``user`` (one per user towards
@@ -258,12 +275,17 @@ class Participants:
         if not on("pf.subscribe-no-user-agent"):
             headers.append(("User-Agent", pf.policy.user_agent))
         if target is None:
-            target = (pf.config.conference_factory_uri if on("pf.subscribe-ruri-not-focus")
-                      else focus)
+            target = (
+                pf.config.conference_factory_uri if on("pf.subscribe-ruri-not-focus") else focus
+            )
         return build_request("SUBSCRIBE", target, headers, b"")
 
     def subscribe_to_focus(
-        self, user: str, focus: str, conversation_id: str, contribution_id: str,
+        self,
+        user: str,
+        focus: str,
+        conversation_id: str,
+        contribution_id: str,
         target: str | None = None,
     ) -> Coroutine[Any, Any, FocusSubscription | None]:
         """Start the PF's subscription; await (or spawn) the result for its outcome. The
@@ -299,8 +321,9 @@ class Participants:
             self._own.pop(key, None)
             if self.faults.on("pf.subscribe-retried-after-error") and target is None:
                 # the fault: a new subscription at once, whatever the CF said
-                pf.spawn(self.subscribe_to_focus(user, focus, conversation_id, contribution_id,
-                                                  focus))
+                pf.spawn(
+                    self.subscribe_to_focus(user, focus, conversation_id, contribution_id, focus)
+                )
             # clients linked while it was pending learn that it failed (RFC 6665 4.2.2)
             for client in sub.clients:
                 self._client.pop((client.dialog.call_id, client.dialog.local_tag), None)
@@ -340,9 +363,13 @@ class Participants:
         pf = self.pf
         try:
             request = sub.dialog.create_request(
-                "SUBSCRIBE", via=pf.via(),
-                headers=[("Event", "conference"), ("Expires", str(expires)),
-                         ("Accept", CONFERENCE_INFO_TYPE)],
+                "SUBSCRIBE",
+                via=pf.via(),
+                headers=[
+                    ("Event", "conference"),
+                    ("Expires", str(expires)),
+                    ("Accept", CONFERENCE_INFO_TYPE),
+                ],
             )
             destination = pf.destination(sub.dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
@@ -377,8 +404,10 @@ class Participants:
 
     # -- NOTIFY -----------------------------------------------------------------------------
     def owns_notify(self, request: SipRequest) -> bool:
-        return ((request.call_id or "", tag_of(request, "To") or "") in self._own
-                or self.forwarder.owns_notify(request))
+        return (
+            request.call_id or "",
+            tag_of(request, "To") or "",
+        ) in self._own or self.forwarder.owns_notify(request)
 
     def on_notify(self, incoming: IncomingRequest) -> None:
         """A NOTIFY in one of the PF's own subscriptions (the forwarded ones are the
@@ -404,16 +433,21 @@ class Participants:
             try:
                 doc = parse_conference_info(request.body)
                 if self.faults.on("pf.notify-partial-replaces") and doc.state is DocState.PARTIAL:
-                    doc = ConferenceInfo(entity=doc.entity, state=DocState.FULL,
-                                         version=doc.version, description=doc.description,
-                                         users=doc.users, raw=doc.raw)
+                    doc = ConferenceInfo(
+                        entity=doc.entity,
+                        state=DocState.FULL,
+                        version=doc.version,
+                        description=doc.description,
+                        users=doc.users,
+                        raw=doc.raw,
+                    )
                 sub.state.apply(doc)
             except DocumentError as exc:
                 log.warning("unusable conference-info from %s: %s", sub.focus, exc)
         view = sub.state.view
         if view is not None:
             self.kept[(sub.user, sub.focus)] = view  # step 6
-            sub.history[:] = [*sub.history[-(HISTORY - 1):], (incoming.received_at, view)]
+            sub.history[:] = [*sub.history[-(HISTORY - 1) :], (incoming.received_at, view)]
         if not self.faults.on("pf.notify-not-forwarded"):  # step 5
             self._forward(sub, request.body, state)
         self.over_msrp.on_notify(sub.user, sub.focus, request.body)  # step 4
@@ -425,11 +459,11 @@ class Participants:
             if state.reason == "noresource" and view is not None:
                 self.pf.spawn(self._store_snapshot(sub, view))
 
-    def _forward(self, sub: FocusSubscription, body: bytes,
-                 state: SubscriptionStateValue) -> None:
+    def _forward(self, sub: FocusSubscription, body: bytes, state: SubscriptionStateValue) -> None:
         for client in list(sub.clients):
-            value = (str(state) if state.state == "terminated"
-                     else f"active;expires={client.expires}")
+            value = (
+                str(state) if state.state == "terminated" else f"active;expires={client.expires}"
+            )
             self.notify_client(client, body, value)
         if state.state == "terminated":
             sub.clients.clear()
@@ -440,8 +474,9 @@ class Participants:
         if body:
             headers.append(("Content-Type", CONFERENCE_INFO_TYPE))
         try:
-            request = client.dialog.create_request("NOTIFY", via=pf.via(), headers=headers,
-                                                   body=body)
+            request = client.dialog.create_request(
+                "NOTIFY", via=pf.via(), headers=headers, body=body
+            )
             destination = pf.destination(client.dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot NOTIFY the client: %s", exc)
@@ -456,14 +491,16 @@ class Participants:
         prefs = await fetch_preferences(pf.config.xdms_url, sub.user)
         allowed = prefs.allow_store or (
             prefs.allow_offline_storage
-            and not self.faults.on("pf.gso-offline-storage-alone-ignored"))
+            and not self.faults.on("pf.gso-offline-storage-alone-ignored")
+        )
         if not allowed and not self.faults.on("pf.gso-stored-without-preference"):
             return
         if self.faults.on("pf.gso-not-stored-on-noresource"):
             return
         if self.faults.on("pf.gso-snapshot-keeps-first-state"):
             view = self._first_snapshot.setdefault(
-                session_history_folder(sub.contribution_id), view)
+                session_history_folder(sub.contribution_id), view
+            )
         xml = build_group_state(group_state_of(view, self.faults))
         data = build_group_state_object(
             xml,
@@ -482,8 +519,10 @@ class Participants:
 
     # -- the clients' SUBSCRIBE -------------------------------------------------------------
     def owns_client_request(self, request: SipRequest) -> bool:
-        return ((request.call_id or "", tag_of(request, "To") or "") in self._client
-                or self.forwarder.owns_client_request(request))
+        return (
+            request.call_id or "",
+            tag_of(request, "To") or "",
+        ) in self._client or self.forwarder.owns_client_request(request)
 
     def on_subscribe(self, incoming: IncomingRequest) -> None:
         request = incoming.request
@@ -504,9 +543,11 @@ class Participants:
         if focus is None:
             incoming.respond(404)
             return
-        if (self.pf.policy.client_subscribe_mode == "proxy"
-                and not self.faults.on("pf.forward-not-forwarded")
-                and ((user, focus) in self._sessions or self.active(user, focus) is not None)):
+        if (
+            self.pf.policy.client_subscribe_mode == "proxy"
+            and not self.faults.on("pf.forward-not-forwarded")
+            and ((user, focus) in self._sessions or self.active(user, focus) is not None)
+        ):
             # forward mode of 8.2.3 / 5.2.3.5: to the CF, and the PF's own subscription ends
             self.forwarder.forward(incoming, user, focus)
             return
@@ -517,9 +558,13 @@ class Participants:
         contact = f"<sip:pf-csub-{secrets.token_hex(4)}@{self.pf.hostport}>"
         # RFC 3261 12.1.1 (RFC 6665 4.2.1): the dialog-creating 2xx copies the Record-Route
         record_route = [("Record-Route", v) for v in request.headers.get_all("Record-Route")]
-        response = response_to(request, 200, "OK", to_tag=tag,
-                                headers=[*record_route, ("Contact", contact),
-                                         ("Expires", str(expires))])
+        response = response_to(
+            request,
+            200,
+            "OK",
+            to_tag=tag,
+            headers=[*record_route, ("Contact", contact), ("Expires", str(expires))],
+        )
         try:
             dialog = Dialog.uas(request, tag, contact)
             dialog.confirm(response)
@@ -552,8 +597,7 @@ class Participants:
             target = request.uri if self.faults.on("pf.client-subscribe-ruri-kept") else None
 
             async def link() -> None:
-                own = await self.subscribe_to_focus(user, focus, conversation, contribution,
-                                                    target)
+                own = await self.subscribe_to_focus(user, focus, conversation, contribution, target)
                 if own is not None:
                     own.clients.append(client)
                     self._client[(dialog.call_id, dialog.local_tag)] = own
@@ -573,8 +617,9 @@ class Participants:
         if sub is None:
             incoming.respond(481)
             return
-        client = next((c for c in sub.clients if (c.dialog.call_id, c.dialog.local_tag) == key),
-                      None)
+        client = next(
+            (c for c in sub.clients if (c.dialog.call_id, c.dialog.local_tag) == key), None
+        )
         expires_text = incoming.request.headers.get("Expires")
         expires = int(expires_text) if expires_text and expires_text.isdigit() else 600
         incoming.respond(200, headers=[("Expires", str(min(expires, SUBSCRIBE_EXPIRES)))])
@@ -601,13 +646,22 @@ class Participants:
             # a SUBSCRIBE right after the 200 OK, before step 9 registered the session
             for session in self.pf.table.values():
                 dialog = session.core.dialog
-                if (session.user == user and not session.ended and dialog is not None
-                        and aor(dialog.remote_target) == target):
+                if (
+                    session.user == user
+                    and not session.ended
+                    and dialog is not None
+                    and aor(dialog.remote_target) == target
+                ):
                     self._sessions[(user, dialog.remote_target)] = session
                     return dialog.remote_target
         return None
 
 
-__all__ = ["SUBSCRIBE_EXPIRES", "ClientSubscription", "FocusSubscription", "Participants",
-           "group_state_of",
-           "is_gone"]
+__all__ = [
+    "SUBSCRIBE_EXPIRES",
+    "ClientSubscription",
+    "FocusSubscription",
+    "Participants",
+    "group_state_of",
+    "is_gone",
+]

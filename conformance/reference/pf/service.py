@@ -53,6 +53,7 @@ from conformance.reference.upper_tester_server import Handler
 
 log = logging.getLogger(__name__)
 
+
 class ParticipatingFunction:
     """The reference PF: the features on one :class:`PfCore`, and the dispatch of what
     arrives. Start it with :meth:`start`."""
@@ -62,11 +63,13 @@ class ParticipatingFunction:
         #: 8.2.3 participant information (SUBSCRIBE/NOTIFY, Group State Objects)
         self.participants = Participants(core)
         #: 8.3.2.9 deferred group sessions (:mod:`.deferred`)
-        self.deferred = DeferredDelivery(core, sessions=self, participants=self.participants,
-                                         invites=self)
+        self.deferred = DeferredDelivery(
+            core, sessions=self, participants=self.participants, invites=self
+        )
         #: 8.3.2 (:mod:`.terminating`)
-        self.terminating = TerminatingSide(core, sessions=self, deferred=self.deferred,
-                                           participants=self.participants)
+        self.terminating = TerminatingSide(
+            core, sessions=self, deferred=self.deferred, participants=self.participants
+        )
         #: 8.2.1 (:mod:`.originating_side`)
         self.originating = OriginatingSide(core, sessions=self, participants=self.participants)
         #: the administrative trigger (:mod:`.admin`)
@@ -74,21 +77,26 @@ class ParticipatingFunction:
         #: the dispatch: method -> handler (OPTIONS, CANCEL and the methods the PF does not
         #: implement are answered by the element base; a proxied session's requests go on
         #: along their route, :meth:`PfCore.proxy_in_dialog`)
-        core.routes.update({
-            "INVITE": self.on_invite,
-            "ACK": self._on_ack,
-            "BYE": self._on_bye,
-            "REGISTER": self._on_register,
-            "SUBSCRIBE": self._on_subscribe,
-            "NOTIFY": self._on_notify,
-        })
+        core.routes.update(
+            {
+                "INVITE": self.on_invite,
+                "ACK": self._on_ack,
+                "BYE": self._on_bye,
+                "REGISTER": self._on_register,
+                "SUBSCRIBE": self._on_subscribe,
+                "NOTIFY": self._on_notify,
+            }
+        )
         core.on_msrp_connection(self._on_msrp_open, accepted_only=True)
 
     @classmethod
     async def start(cls, config: ReferenceConfig) -> ParticipatingFunction:
         sip, msrp = await open_pumps(
-            config.host, config.timers, sip_port=config.sip_port,
-            msrp_port=config.msrp_port, msrp_config=config.msrp_config(),
+            config.host,
+            config.timers,
+            sip_port=config.sip_port,
+            msrp_port=config.msrp_port,
+            msrp_config=config.msrp_config(),
         )
         return cls(config, sip, msrp)
 
@@ -153,8 +161,11 @@ class ParticipatingFunction:
         """A third-party REGISTER (3GPP TS 24.229 5.4.1.7)."""
         core = self.core
         user = core.registrations.on_register(incoming.request, core.loop.time())
-        log.info("registration of %s: %d client(s)", user,
-                 len(core.registrations.bindings(user, core.loop.time())))
+        log.info(
+            "registration of %s: %d client(s)",
+            user,
+            len(core.registrations.bindings(user, core.loop.time())),
+        )
         status = self.deferred.register_status(user)  # B.2.3.x.y step 10
         incoming.respond(status, headers=[("Server", core.policy.server)])
         if status < 300:
@@ -228,8 +239,11 @@ class ParticipatingFunction:
         except RemoteProtocolError:
             incoming.respond(500)
             return
-        if (self.faults.on("pf.client-bye-answered-500") and session.terminating
-                and leg is session.user_leg):
+        if (
+            self.faults.on("pf.client-bye-answered-500")
+            and session.terminating
+            and leg is session.user_leg
+        ):
             incoming.respond(500)
         else:
             incoming.respond(200)
@@ -246,9 +260,12 @@ class ParticipatingFunction:
         for leg in session.legs:
             if leg.dialog is not None:
                 core.table.unbind_dialog(leg.dialog)
-            if leg is not by and leg.dialog is not None and leg.dialog.state is (
-                DialogState.CONFIRMED
-            ) and not (by is session.user_leg and core.faults.on("pf.bye-not-relayed")):
+            if (
+                leg is not by
+                and leg.dialog is not None
+                and leg.dialog.state is (DialogState.CONFIRMED)
+                and not (by is session.user_leg and core.faults.on("pf.bye-not-relayed"))
+            ):
                 core.send_in_dialog(leg.dialog, "BYE")
             if leg.msrp.channel is not None and leg.msrp.session is not None:
                 leg.msrp.channel.machine.remove_session(leg.msrp.session)
@@ -295,8 +312,14 @@ class ParticipatingFunction:
         if not event.body:
             return  # a keep-alive or a binding SEND
         for session in self.core.table.values():
-            sender = next((leg for leg in session.legs if leg.msrp.channel is channel
-                           and leg.msrp.session is event.session), None)
+            sender = next(
+                (
+                    leg
+                    for leg in session.legs
+                    if leg.msrp.channel is channel and leg.msrp.session is event.session
+                ),
+                None,
+            )
             if sender is None:
                 continue
             # 8.3.2.9: kept for a client that is gone
@@ -314,5 +337,12 @@ class ParticipatingFunction:
         return "pf: nothing to reset"
 
 
-__all__ = ["ALLOW", "B2buaSession", "MsrpLeg", "ParticipatingFunction", "SipLeg", "address_of",
-           "identity_of"]
+__all__ = [
+    "ALLOW",
+    "B2buaSession",
+    "MsrpLeg",
+    "ParticipatingFunction",
+    "SipLeg",
+    "address_of",
+    "identity_of",
+]

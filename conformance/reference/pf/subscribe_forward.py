@@ -27,8 +27,19 @@ from conformance.reference.pf.interfaces import OwnSubscriptions
 
 log = logging.getLogger(__name__)
 
-_COPIED = ("From", "To", "Call-ID", "CSeq", "Event", "Expires", "Accept", "Accept-Contact",
-           "P-Preferred-Service", "P-Asserted-Service", "User-Agent")
+_COPIED = (
+    "From",
+    "To",
+    "Call-ID",
+    "CSeq",
+    "Event",
+    "Expires",
+    "Accept",
+    "Accept-Contact",
+    "P-Preferred-Service",
+    "P-Asserted-Service",
+    "User-Agent",
+)
 
 
 @dataclass(eq=False)
@@ -92,8 +103,9 @@ class SubscribeForwarder:
             expires = outcome.headers.get("Expires")
             if expires is not None:
                 extra.append(("Expires", expires))
-            response = response_to(request, outcome.status, outcome.reason,
-                                   to_tag=cf_tag or None, headers=extra)
+            response = response_to(
+                request, outcome.status, outcome.reason, to_tag=cf_tag or None, headers=extra
+            )
             if outcome.status >= 300 or not cf_tag:
                 self._by_client_tag.pop(key, None)
                 incoming.send(response)
@@ -151,11 +163,15 @@ class SubscribeForwarder:
     def _relay_notify(self, relay: Relay, request: SipRequest) -> None:
         pf = self.pf
         assert relay.downstream is not None
-        headers = [(n, v) for n in ("Event", "Subscription-State", "Content-Type")
-                   if (v := request.headers.get(n)) is not None]
+        headers = [
+            (n, v)
+            for n in ("Event", "Subscription-State", "Content-Type")
+            if (v := request.headers.get(n)) is not None
+        ]
         try:
-            notify = relay.downstream.create_request("NOTIFY", via=pf.via(), headers=headers,
-                                                     body=request.body)
+            notify = relay.downstream.create_request(
+                "NOTIFY", via=pf.via(), headers=headers, body=request.body
+            )
             destination = pf.destination(relay.downstream.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot relay the NOTIFY: %s", exc)
@@ -175,12 +191,15 @@ class SubscribeForwarder:
             return
         with contextlib.suppress(RemoteProtocolError):
             relay.downstream.receive_request(request)
-        headers = [(n, v) for n in ("Event", "Expires", "Accept")
-                   if (v := request.headers.get(n)) is not None]
+        headers = [
+            (n, v)
+            for n in ("Event", "Expires", "Accept")
+            if (v := request.headers.get(n)) is not None
+        ]
         try:
-            upstream = relay.upstream.create_request("SUBSCRIBE", via=pf.via(),
-                                                     headers=[*headers,
-                                                              ("Contact", relay.contact)])
+            upstream = relay.upstream.create_request(
+                "SUBSCRIBE", via=pf.via(), headers=[*headers, ("Contact", relay.contact)]
+            )
             destination = pf.destination(relay.upstream.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot relay the SUBSCRIBE: %s", exc)
@@ -194,8 +213,11 @@ class SubscribeForwarder:
                 incoming.respond(408)
                 return
             expires = outcome.headers.get("Expires")
-            incoming.respond(outcome.status, outcome.reason,
-                             headers=[("Expires", expires)] if expires is not None else [])
+            incoming.respond(
+                outcome.status,
+                outcome.reason,
+                headers=[("Expires", expires)] if expires is not None else [],
+            )
 
         pf.spawn(run())
 

@@ -141,8 +141,8 @@ def check_terminating(
         and not supports_version(request.headers.get("User-Agent"), release)
         and not faults.on("pf.term-ua-version-accepted")
     ):
-        warning = None if faults.on("pf.term-warning-132-missing") else (
-            WARNING_VERSION_NOT_SUPPORTED
+        warning = (
+            None if faults.on("pf.term-warning-132-missing") else (WARNING_VERSION_NOT_SUPPORTED)
         )
         return Rejection(403, "Forbidden", warning)
     # PF-8.3.2-2 / -2-warning: "403 ... 119 Anonymity not allowed"
@@ -151,28 +151,34 @@ def check_terminating(
         and anonymity_requested(request)
         and not faults.on("pf.term-anonymity-accepted")
     ):
-        warning = None if faults.on("pf.term-warning-119-missing") else (
-            WARNING_ANONYMITY_NOT_ALLOWED
+        warning = (
+            None if faults.on("pf.term-warning-119-missing") else (WARNING_ANONYMITY_NOT_ALLOWED)
         )
         return Rejection(403, "Forbidden", warning)
     # PF-8.3.2-3 / -3-warning: the authenticated originator is on the chat Blacklist
-    originator = aor(uri_of(
-        request.headers.get("P-Asserted-Identity") or request.headers.get("From") or ""
-    ))
+    originator = aor(
+        uri_of(request.headers.get("P-Asserted-Identity") or request.headers.get("From") or "")
+    )
     blacklisted = {aor(u) for u in prefs.blacklist}
-    if policy.blacklist and originator in blacklisted and not faults.on(
-        "pf.term-blacklist-ignored"
+    if (
+        policy.blacklist
+        and originator in blacklisted
+        and not faults.on("pf.term-blacklist-ignored")
     ):
-        warning = None if faults.on("pf.term-warning-122-blacklist-missing") else (
-            WARNING_FUNCTION_NOT_ALLOWED
+        warning = (
+            None
+            if faults.on("pf.term-warning-122-blacklist-missing")
+            else (WARNING_FUNCTION_NOT_ALLOWED)
         )
         return Rejection(403, "Forbidden", warning)
     # PF-8.3.2-4: <allow-do-not-disturb> true -> 480
     if policy.do_not_disturb and prefs.do_not_disturb and not faults.on("pf.term-dnd-ignored"):
         return Rejection(480, "Temporarily Unavailable")
     # PF-8.3.2-5: the SDP against the service provider's policy -> 488
-    if policy.sdp_policy and not offer_conforms(request) and not faults.on(
-        "pf.term-sdp-policy-ignored"
+    if (
+        policy.sdp_policy
+        and not offer_conforms(request)
+        and not faults.on("pf.term-sdp-policy-ignored")
     ):
         return Rejection(488, "Not Acceptable Here")
     # PF-8.3.2-7.iii / -warning: another P-Asserted-Service value MAY be rejected
@@ -184,8 +190,10 @@ def check_terminating(
         and policy.rejects_unexpected_service
         and not faults.on("pf.term-unexpected-service-accepted")
     ):
-        warning = None if faults.on("pf.term-warning-122-service-missing") else (
-            WARNING_FUNCTION_NOT_ALLOWED
+        warning = (
+            None
+            if faults.on("pf.term-warning-122-service-missing")
+            else (WARNING_FUNCTION_NOT_ALLOWED)
         )
         return Rejection(403, "Forbidden", warning)
     return None
@@ -259,8 +267,8 @@ def build_incoming_ok(
     # 8.a.v / vi: Session-Expires copied, else refresher=uas and < 1800
     received = request.headers.get("Session-Expires")
     if received:
-        value = "1200;refresher=uas" if faults.on("pf.term-ok-session-expires-changed") else (
-            received
+        value = (
+            "1200;refresher=uas" if faults.on("pf.term-ok-session-expires-changed") else (received)
         )
     else:
         refresher = "uac" if faults.on("pf.term-ok-refresher-uac") else "uas"
@@ -289,12 +297,40 @@ def build_incoming_ok(
 
 #: header fields 8.d writes itself (the rest is copied, 8.d.vi)
 _FORK_OWN = {
-    "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq", "contact", "m",
-    "content-length", "l", "content-type", "c", "max-forwards", "supported", "k",
-    "session-expires", "x", "min-se", "record-route", "route", "p-preferred-service",
-    "p-asserted-service", "accept-contact", "a", "user-agent", "require",
-    "conversation-id", "contribution-id", "inreplyto-contribution-id",
-    "p-asserted-identity", "allow",
+    "via",
+    "v",
+    "from",
+    "f",
+    "to",
+    "t",
+    "call-id",
+    "i",
+    "cseq",
+    "contact",
+    "m",
+    "content-length",
+    "l",
+    "content-type",
+    "c",
+    "max-forwards",
+    "supported",
+    "k",
+    "session-expires",
+    "x",
+    "min-se",
+    "record-route",
+    "route",
+    "p-preferred-service",
+    "p-asserted-service",
+    "accept-contact",
+    "a",
+    "user-agent",
+    "require",
+    "conversation-id",
+    "contribution-id",
+    "inreplyto-contribution-id",
+    "p-asserted-identity",
+    "allow",
 }
 
 
@@ -327,8 +363,10 @@ def build_fork_invite(
     """PF-8.3.2-8.c / 8.d.i-viii: the B2BUA's INVITE to one client, Record-Routed by the
     PF (``record_route``) as its Contact may be the focus's."""
     instance = binding.instance.strip('"')
-    call_id = request.call_id if faults.on("pf.term-call-id-reused") and request.call_id else (
-        new_call_id()
+    call_id = (
+        request.call_id
+        if faults.on("pf.term-call-id-reused") and request.call_id
+        else (new_call_id())
     )
     original_from = request.headers.get("From") or "<sip:anonymous@anonymous.invalid>"
     headers: list[tuple[str, str]] = [
@@ -344,8 +382,14 @@ def build_fork_invite(
     # 8.d.ii: without GRUU, an Accept-Contact with the instance, require and explicit
     if not policy.gruu:
         explicit = not faults.on("pf.term-accept-contact-not-explicit")
-        headers.append(("Accept-Contact", format_contact_preference(
-            [("+sip.instance", f'"{instance}"')], require=explicit, explicit=explicit)))
+        headers.append(
+            (
+                "Accept-Contact",
+                format_contact_preference(
+                    [("+sip.instance", f'"{instance}"')], require=explicit, explicit=explicit
+                ),
+            )
+        )
     # 8.d.iii: the received Accept-Contact copied
     if not faults.on("pf.term-accept-contact-dropped"):
         headers += [("Accept-Contact", v) for v in request.headers.get_all("Accept-Contact")]
@@ -376,8 +420,10 @@ def build_fork_invite(
         if name == SESSION_REPLACES.lower() and faults.on("pf.term-session-replaces-dropped"):
             continue
         headers.append((h.name, h.value))
-    supported = "timer" if faults.on("pf.term-fork-no-rli-tag") else (
-        f"timer, {OPTION_RECIPIENT_LIST_INVITE}"
+    supported = (
+        "timer"
+        if faults.on("pf.term-fork-no-rli-tag")
+        else (f"timer, {OPTION_RECIPIENT_LIST_INVITE}")
     )
     refresher = "uac" if faults.on("pf.term-fork-refresher-uac") else "uas"
     headers += [
@@ -437,8 +483,9 @@ def proxied_terminating_invite(
     if not faults.on("pf.term-proxy-no-reject-contact"):
         for b in unsuitable:
             instance = b.instance.strip('"')
-            headers.append(("Reject-Contact", format_contact_preference(
-                [("+sip.instance", f'"{instance}"')])))
+            headers.append(
+                ("Reject-Contact", format_contact_preference([("+sip.instance", f'"{instance}"')]))
+            )
     if not faults.on("pf.term-proxy-no-disposition"):
         headers.append(("Request-Disposition", "fork, parallel"))
     return build_request(request.method, request.uri, headers, request.body)
@@ -450,8 +497,14 @@ def proxied_terminating_invite(
 class TerminatingSide:
     """The terminating PF: steps 1-9 and the responses of the clients."""
 
-    def __init__(self, pf: PfCore, *, sessions: SessionEnd, deferred: DeferredTriggers,
-                 participants: FocusSubscriber) -> None:
+    def __init__(
+        self,
+        pf: PfCore,
+        *,
+        sessions: SessionEnd,
+        deferred: DeferredTriggers,
+        participants: FocusSubscriber,
+    ) -> None:
         self.pf = pf
         self.sessions = sessions
         self.deferred = deferred
@@ -467,21 +520,24 @@ class TerminatingSide:
         self.pf.spawn(self._handle(incoming))
 
     def _reject(self, incoming: IncomingRequest, rejection: Rejection) -> None:
-        self.pf.reply_if_open(incoming, rejection.status, rejection.reason,
-                               rejection.headers(self.pf.agent))
+        self.pf.reply_if_open(
+            incoming, rejection.status, rejection.reason, rejection.headers(self.pf.agent)
+        )
 
     async def _handle(self, incoming: IncomingRequest) -> None:
         pf = self.pf
         request = incoming.request
         user = aor(request.uri)
         prefs = await fetch_preferences(pf.config.xdms_url, user)
-        rejection = check_terminating(request, policy=pf.policy, faults=self.faults,
-                                      prefs=prefs)
+        rejection = check_terminating(request, policy=pf.policy, faults=self.faults, prefs=prefs)
         if rejection is not None:
             log.info("terminating INVITE for %s rejected: %s", user, rejection.status)
             self._reject(incoming, rejection)
-            if (rejection.status == 480 and prefs.do_not_disturb
-                    and self.faults.on("pf.term-dnd-client-invited")):
+            if (
+                rejection.status == 480
+                and prefs.do_not_disturb
+                and self.faults.on("pf.term-dnd-client-invited")
+            ):
                 pf.spawn(self._disturb(request, user))
             return
         media: MediaDescription | None
@@ -505,8 +561,10 @@ class TerminatingSide:
                 unsuitable = list(bindings)
         if not targets:
             # 8.b.ii.1 / 9.e: no deferred delivery (8.3.6) implemented here yet -> 480
-            fault = "pf.term-no-client-200" if pf.policy.media_path else (
-                "pf.term-proxy-no-clients-forwarded"
+            fault = (
+                "pf.term-no-client-200"
+                if pf.policy.media_path
+                else ("pf.term-proxy-no-clients-forwarded")
             )
             if not self.faults.on(fault):
                 self._reject(incoming, Rejection(480, "Temporarily Unavailable"))
@@ -535,13 +593,24 @@ class TerminatingSide:
             return
         for binding in pf.registrations.bindings(user, pf.loop.time()):
             sid = secrets.token_hex(8)
-            offer = derived_sdp(media, host=pf.msrp.address().host,
-                                port=pf.msrp.address().port, path=[pf.msrp.uri(sid)],
-                                setup="actpass")
+            offer = derived_sdp(
+                media,
+                host=pf.msrp.address().host,
+                port=pf.msrp.address().port,
+                path=[pf.msrp.uri(sid)],
+                setup="actpass",
+            )
             invite = build_fork_invite(
-                request, binding, user=user, policy=pf.policy, faults=self.faults,
-                via=pf.via(), contact_uri=pf.own_uri(sid),
-                record_route=pf.b2bua_record_route, offer=offer, body=body,
+                request,
+                binding,
+                user=user,
+                policy=pf.policy,
+                faults=self.faults,
+                via=pf.via(),
+                contact_uri=pf.own_uri(sid),
+                record_route=pf.b2bua_record_route,
+                offer=offer,
+                body=body,
             )
             with contextlib.suppress(Exception):
                 handle = await pf.sip.request(invite, pf.destination(binding.contact))
@@ -556,7 +625,10 @@ class TerminatingSide:
         if request.call_id:
             pf.proxied.add(request.call_id)
         forwarded = proxied_terminating_invite(
-            request, via=pf.via(), record_route=pf.record_route(), unsuitable=unsuitable,
+            request,
+            via=pf.via(),
+            record_route=pf.record_route(),
+            unsuitable=unsuitable,
             faults=self.faults,
         )
         if forwarded.call_id:
@@ -564,7 +636,11 @@ class TerminatingSide:
         pf.spawn(pf.forward(incoming, forwarded, pf.destination(request.uri)))
 
     async def _b2bua(
-        self, incoming: IncomingRequest, user: str, body: InviteBody, media: MediaDescription,
+        self,
+        incoming: IncomingRequest,
+        user: str,
+        body: InviteBody,
+        media: MediaDescription,
         targets: list[Binding],
     ) -> None:
         pf = self.pf
@@ -576,18 +652,32 @@ class TerminatingSide:
         cf_leg.msrp.remote_path = tuple(media.path)
         client_leg = SipLeg("client", MsrpLeg(pf.msrp.uri(secrets.token_hex(8))))
         state = TerminatingState(user)
-        session = B2buaSession(session_id, user, request, cf_leg, client_leg, request,
-                               kind=SessionKind.TERMINATING, forks=state)
+        session = B2buaSession(
+            session_id,
+            user,
+            request,
+            cf_leg,
+            client_leg,
+            request,
+            kind=SessionKind.TERMINATING,
+            forks=state,
+        )
         self.states[session_id] = state
         pf.table.add(session)
         # 8.a: the 200 OK towards the incoming leg, listening for its MSRP (8.a.viii)
         tag = new_tag()
         try:
             response = build_incoming_ok(
-                request, policy=pf.policy, faults=self.faults, to_tag=tag,
-                contact_uri=pf.own_uri(session_id), media=media,
-                msrp_host=pf.msrp.address().host, msrp_port=pf.msrp.address().port,
-                path=cf_leg.msrp.local_uri, allow="INVITE, ACK, BYE, CANCEL, OPTIONS",
+                request,
+                policy=pf.policy,
+                faults=self.faults,
+                to_tag=tag,
+                contact_uri=pf.own_uri(session_id),
+                media=media,
+                msrp_host=pf.msrp.address().host,
+                msrp_port=pf.msrp.address().port,
+                path=cf_leg.msrp.local_uri,
+                allow="INVITE, ACK, BYE, CANCEL, OPTIONS",
             )
             dialog = Dialog.uas(request, tag, pf.own_uri(session_id))
             dialog.confirm(response)
@@ -607,15 +697,25 @@ class TerminatingSide:
             sid = secrets.token_hex(8)
             leg = SipLeg("client", MsrpLeg(pf.msrp.uri(sid)))
             offer_text = derived_sdp(
-                media, host=pf.msrp.address().host, port=pf.msrp.address().port,
-                path=media.path if self.faults.on("pf.term-offer-cf-path") else
-                [leg.msrp.local_uri],
+                media,
+                host=pf.msrp.address().host,
+                port=pf.msrp.address().port,
+                path=media.path
+                if self.faults.on("pf.term-offer-cf-path")
+                else [leg.msrp.local_uri],
                 setup="passive" if self.faults.on("pf.term-offer-setup-passive") else "actpass",
             )
             invite = build_fork_invite(
-                request, binding, user=user, policy=pf.policy, faults=self.faults,
-                via=pf.via(), contact_uri=pf.own_uri(session_id),
-                record_route=pf.b2bua_record_route, offer=offer_text, body=body,
+                request,
+                binding,
+                user=user,
+                policy=pf.policy,
+                faults=self.faults,
+                via=pf.via(),
+                contact_uri=pf.own_uri(session_id),
+                record_route=pf.b2bua_record_route,
+                offer=offer_text,
+                body=body,
             )
             fork = Fork(binding, leg, sid, invite)
             state.forks.append(fork)
@@ -716,7 +816,8 @@ class TerminatingSide:
         if not self.faults.on("pf.term-no-subscribe-to-focus") and not session.ended:
             contacts = get_contacts(session.client_request)
             self.participants.after_ok(
-                session, contacts[0].uri if contacts and contacts[0].isfocus else None,
+                session,
+                contacts[0].uri if contacts and contacts[0].isfocus else None,
                 reuse=left,
             )
         # 200 OK step 2: the Session History Folder
@@ -747,8 +848,11 @@ class TerminatingSide:
         pf.table.unexpect_msrp(fork.sid)
         if state.answered is not None or session.ended or session.declined:
             return
-        pending = [f for f in state.forks if f is not fork and (
-            f.handle is None or f.handle.final_response is None)]
+        pending = [
+            f
+            for f in state.forks
+            if f is not fork and (f.handle is None or f.handle.final_response is None)
+        ]
         if not pending:
             # every client failed: the accepted incoming leg ends
             self.sessions.end(session, None)
@@ -762,8 +866,10 @@ class TerminatingSide:
         session.decline()
         for other in state.forks:
             pf.table.unexpect_msrp(other.sid)
-            if other is not fork and other.handle is not None and (
-                other.handle.final_response is None
+            if (
+                other is not fork
+                and other.handle is not None
+                and (other.handle.final_response is None)
             ):
                 try:
                     other.handle.cancel()
@@ -802,22 +908,26 @@ class TerminatingSide:
             if not exists:
                 await store.create_folder(folder)
                 if not self.faults.on("pf.term-no-session-info"):
-                    objects.append(build_session_info_object(
-                        request.raw or request.to_bytes(),
+                    objects.append(
+                        build_session_info_object(
+                            request.raw or request.to_bytes(),
+                            conversation_id=conversation,
+                            contribution_id=contribution,
+                            imdn_message_id=secrets.token_hex(8),
+                            direction="In",
+                        )
+                    )
+            group = self._group_state(session)
+            if group is not None and not self.faults.on("pf.term-no-gso"):
+                objects.append(
+                    build_group_state_object(
+                        build_group_state(group),
                         conversation_id=conversation,
                         contribution_id=contribution,
                         imdn_message_id=secrets.token_hex(8),
                         direction="In",
-                    ))
-            group = self._group_state(session)
-            if group is not None and not self.faults.on("pf.term-no-gso"):
-                objects.append(build_group_state_object(
-                    build_group_state(group),
-                    conversation_id=conversation,
-                    contribution_id=contribution,
-                    imdn_message_id=secrets.token_hex(8),
-                    direction="In",
-                ))
+                    )
+                )
             for data in objects:
                 await store.append(folder, data)
         except (OSError, LocalProtocolError, RemoteProtocolError) as exc:

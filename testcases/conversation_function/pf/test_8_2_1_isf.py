@@ -152,8 +152,10 @@ async def test_8_2_1_200ok_1_rejected_stream_gets_a_new_session_at_the_isf(tc: T
     await first.accept(
         contact=f"<{isf.isf_uri}>", server=None, body=rejected_msrp_answer(tc.pixit.tool_host)
     )
-    ev = [sip_evidence(sent, "the client's INVITE"),
-          sip_evidence(first.request, "the PF's INVITE to the ISF")]
+    ev = [
+        sip_evidence(sent, "the client's INVITE"),
+        sip_evidence(first.request, "the PF's INVITE to the ISF"),
+    ]
     if first.response is not None:
         ev.append(sip_evidence(first.response, "the ISF's 200 OK rejecting the MSRP stream"))
     # any new INVITE (not only of this Conversation-ID: 1.b.i judges the copied headers)

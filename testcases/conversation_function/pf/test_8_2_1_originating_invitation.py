@@ -181,9 +181,7 @@ async def test_8_2_1_4_a_ii_cpm_asserted_service_proceeds(tc: Tc) -> None:
     session = await send_group_invite(
         client,
         tc.pixit,
-        GroupInvite(
-            extra_headers=(("P-Asserted-Service", ICSI_GROUP),), p_preferred_service=None
-        ),
+        GroupInvite(extra_headers=(("P-Asserted-Service", ICSI_GROUP),), p_preferred_service=None),
     )
     incoming = await expect_arrival(
         tc.recorder,
@@ -387,8 +385,7 @@ async def test_8_2_1_4_generated_invite(tc: Tc) -> None:
         "PF-8.2.1-4.m",
         expected=_msrp_parameters(own),
         actual=_msrp_parameters(offer) if offer else None,
-        message="the offer keeps the client's MSRP m-line, accept-types and "
-        "accept-wrapped-types",
+        message="the offer keeps the client's MSRP m-line, accept-types and accept-wrapped-types",
         evidence=ev,
     )
     expect_equal(
@@ -414,9 +411,7 @@ async def test_8_2_1_4_j_recipient_list_invite_only_when_received(tc: Tc) -> Non
     original = set(get_option_tags(sent, "Supported")) | set(get_option_tags(sent, "Require"))
     if "recipient-list-invite" in original:
         raise LocalProtocolError("the client's INVITE still names recipient-list-invite")
-    incoming = await cf.expect_invite(
-        within=tc.guards.sip, conversation_id=session.conversation_id
-    )
+    incoming = await cf.expect_invite(within=tc.guards.sip, conversation_id=session.conversation_id)
     got = incoming.request
     tags = set(get_option_tags(got, "Supported"))
     expect_equal(

@@ -187,14 +187,18 @@ async def test_8_2_1_200_ok_10_direct_delivery_to_other_clients(tc: Tc) -> None:
     except SUT_SILENCE:
         incoming = None
     conversation_id = sent.headers.get("Conversation-ID")
-    got = incoming.request if incoming is not None else next(
-        (
-            u.request
-            for u in tc.core.unrouted
-            if u.request.method == "INVITE"
-            and u.request.headers.get("Conversation-ID") == conversation_id
-        ),
-        None,
+    got = (
+        incoming.request
+        if incoming is not None
+        else next(
+            (
+                u.request
+                for u in tc.core.unrouted
+                if u.request.method == "INVITE"
+                and u.request.headers.get("Conversation-ID") == conversation_id
+            ),
+            None,
+        )
     )
     for rid in ("PF-8.2.1-200OK-10.b", "PF-8.2.1-200OK-10.c"):
         expect_true(

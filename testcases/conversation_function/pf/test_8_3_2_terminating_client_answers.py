@@ -45,7 +45,10 @@ async def _invited(
     """The CF invites the client's user (offering ``participants``, else the originator and
     the user); the PF accepts (ACKed) and invites the client."""
     handle = await (invite or CfInvite()).send(
-        await tc.cf(), client.user, pf_address(tc.pixit), originator=tc.pixit.users[0].uri,
+        await tc.cf(),
+        client.user,
+        pf_address(tc.pixit),
+        originator=tc.pixit.users[0].uri,
         participants=participants,
     )
     answer = await handle.final(within=tc.guards.sip)
@@ -188,7 +191,8 @@ async def test_8_3_2_200_ok_ack_and_session_history(tc: Tc) -> None:
                 expected=sorted(set(participants)),
                 actual=(
                     sorted({p.comm_addr or "" for p in state.participants})
-                    if state is not None else None
+                    if state is not None
+                    else None
                 ),
                 message="the Participant list (the CF's INVITE's resource list)",
                 evidence=gso_ev,

@@ -331,9 +331,7 @@ async def test_admin_2_rejoin_and_leave(tc: Tc) -> None:
     incoming = await expect_arrival(
         tc.recorder,
         "PF-ADMIN-2.b.ix",
-        _next_invite(
-            cf, {stored.conversation_id}, tc.guards, frozenset({stored.contribution_id})
-        ),
+        _next_invite(cf, {stored.conversation_id}, tc.guards, frozenset({stored.contribution_id})),
         expected="the re-join INVITE at the SIP/IP core (the tool)",
     )
     if incoming is None:
