@@ -377,11 +377,6 @@ def _blank_list_header(name: str, blanks: int) -> bytes:
     )
 
 
-@pytest.mark.xfail(
-    reason="protocol/sip/uri.py _NAME_ADDR_LIST_FAST_RE backtracks"
-    " quadratically on blanks before a bare LF (docs/robustness.md)",
-    strict=False,
-)
 @pytest.mark.parametrize("name", ["Contact", "Record-Route"])
 def test_a_list_header_of_blanks_parses_in_linear_time(name: str) -> None:
     """A SUT's Contact or Record-Route of 16 KB blanks ending in a bare LF: parsing (in the

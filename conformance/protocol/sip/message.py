@@ -742,6 +742,10 @@ def _parse_message(data: bytes, stream: bool) -> SipMessage:
             value = _unfold_value(value)
         value = value.strip(" \t")
         if plan is not None:
+            if "\n" in value or "\r" in value:
+                # no grammar of a validated header admits a bare CR or LF; say so at once,
+                # before a list grammar backtracks over the blanks in front of it
+                raise RemoteProtocolError(f"bare CR or LF in the {name} header field", raw=data)
             fast, check, remember = plan
             if not remember:
                 if fast is None or fast(value) is None:
