@@ -41,6 +41,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -1086,6 +1087,10 @@ class Campaign:
             while index < end:
                 stop = min(end, index + opts.batch)
                 for i in range(index, stop):
+                    if STOP_REQUESTED.is_set():
+                        # the cancel a signal sends can be lost in Python 3.11's wait_for when
+                        # an inner wait completes at the same moment: stop here regardless
+                        raise asyncio.CancelledError
                     await self.send(generate(opts.seed, i, self.ctx))
                 self._trim()
                 if self._sink is not None:
@@ -1385,8 +1390,14 @@ def cmd_robustness(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
+
+        def stop() -> None:
+            STOP_REQUESTED.set()
+            task.cancel()
+
+        STOP_REQUESTED.clear()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, stop)
         try:
             return await run_against(profile, options, holder)
         finally:
@@ -1410,6 +1421,10 @@ def cmd_robustness(args: argparse.Namespace) -> int:
     print(result.summary())
     print(f"  results: {out}")
     return 1 if result.findings else 0
+
+
+#: set by SIGINT or SIGTERM: the campaign stops before its next input
+STOP_REQUESTED = threading.Event()
 
 
 def _write(path: Path, result: CampaignResult) -> None:

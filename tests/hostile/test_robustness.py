@@ -314,7 +314,7 @@ async def test_sigterm_stops_the_reference_sut_and_writes_the_results(tmp_path: 
         assert children, "the campaign started no reference SUT"
         await asyncio.sleep(1.0)  # let some inputs go out (not a decision)
         process.send_signal(signal.SIGTERM)
-        stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+        stdout, _ = await asyncio.wait_for(process.communicate(), 60)
     finally:
         if process.returncode is None:
             process.kill()
