@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from conformance.catalog.profile import Pixit
-from conformance.checks import inconclusive
+from conformance.checks import EvidenceRef, expect_true, inconclusive
 from conformance.documents.conference_info import (
     ConferenceInfo,
     DocState,
@@ -28,11 +28,12 @@ from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpTransactionTimeoutError
 from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
 from conformance.protocol.msrp.session import MessageReceived
-from conformance.protocol.sip.message import SipResponse
+from conformance.protocol.sip.message import SipRequest, SipResponse
 from conformance.roles.cf import IncomingSubscribe
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
 from conformance.roles.client import ClientEmulator, IncomingInvite, InviteHandle
 from conformance.roles.msrp_peer import MsrpPeer
+from conformance.testcases.procedures.messages import first_record, msrp_marker, sip_marker
 from conformance.testcases.procedures.sessions import pf_address
 
 #: the Reason of a BYE that says the user did not leave voluntarily (cause != 200)
@@ -227,6 +228,33 @@ async def rejoin(leg: GroupLeg, pixit: Pixit) -> InviteHandle:
     return await leg.client.send_invite(request, pf_address(pixit), msrp=peer)
 
 
+def expect_sent_before(
+    tc: Tc,
+    requirement: str,
+    messages: Sequence[MessageReceived | None],
+    notify: SipRequest,
+    evidence: EvidenceRef,
+) -> None:
+    """``requirement``: the NOTIFY crossed the wire after the last of ``messages`` (an MSRP
+    SEND each), judged from the capture's order of records, not from the order the test
+    read them in."""
+    last = next((m for m in reversed(messages) if m is not None), None)
+    records = tc.capture.records
+    sent_at = first_record(records, msrp_marker(last)) if last is not None else None
+    notify_at = first_record(records, sip_marker(notify))
+    expect_true(
+        tc.recorder,
+        requirement,
+        sent_at is not None and notify_at is not None and notify_at.index > sent_at.index,
+        expected="the NOTIFY crosses the wire after the last SEND (capture order)",
+        actual=(
+            f"last SEND at capture record {sent_at.index if sent_at else None},"
+            f" NOTIFY at {notify_at.index if notify_at else None}"
+        ),
+        evidence=evidence,
+    )
+
+
 __all__ = [
     "INVOLUNTARY",
     "GroupLeg",
@@ -237,6 +265,7 @@ __all__ = [
     "client_returns",
     "conference_body",
     "deliveries",
+    "expect_sent_before",
     "in_subscription",
     "received",
     "refuse_focus_subscription",

@@ -14,15 +14,13 @@ import pytest
 
 from conformance.checks import (
     expect_equal,
-    expect_true,
     inconclusive,
 )
 from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.roles.sut_relay import SutRelay
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
-from conformance.testcases.procedures.deferred import deliveries
-from conformance.testcases.procedures.messages import first_record, msrp_marker, sip_marker
+from conformance.testcases.procedures.deferred import deliveries, expect_sent_before
 from conformance.testcases.procedures.system_flows import (
     TEXTS,
     accept_contact,
@@ -140,21 +138,7 @@ async def test_b_2_3_5_x_flow_participant_info(tc: Tc, sut_relay: SutRelay) -> N
         final.respond(200)
         fev = sip_evidence(final.request, "the PF's NOTIFY after the last SEND")
         # "after the last SEND": the order on the wire, from the capture
-        last = next((g for g in reversed(got) if g is not None), None)
-        records = tc.capture.records
-        sent_at = first_record(records, msrp_marker(last)) if last is not None else None
-        notify_at = first_record(records, sip_marker(final.request))
-        expect_true(
-            tc.recorder,
-            "SD-B.2.3.5.X-6",
-            sent_at is not None and notify_at is not None and notify_at.index > sent_at.index,
-            expected="the NOTIFY crosses the wire after the last SEND (capture order)",
-            actual=(
-                f"last SEND at capture record {sent_at.index if sent_at else None},"
-                f" NOTIFY at {notify_at.index if notify_at else None}"
-            ),
-            evidence=fev,
-        )
+        expect_sent_before(tc, "SD-B.2.3.5.X-6", got, final.request, fev)
         expect_equal(
             tc.recorder,
             "SD-B.2.3.5.X-6",

@@ -20,9 +20,9 @@ from conformance.testcases.procedures.deferred import (
     client_returns,
     conference_body,
     deliveries,
+    expect_sent_before,
 )
 from conformance.testcases.procedures.deferred_invites import NEWCOMER, accept_contact, direction
-from conformance.testcases.procedures.messages import first_record, msrp_marker, sip_marker
 
 #: B.2.3.x.y NOTE / 001 7.3.11: the feature tags, percent-encoded in +g.3gpp.icsi-ref
 DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
@@ -129,21 +129,7 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
         final.respond(200)
         fev = sip_evidence(final.request, "the final NOTIFY")
         # "after the last SEND": the order on the wire, from the capture
-        last = next((g for g in reversed(got) if g is not None), None)
-        records = tc.capture.records
-        sent_at = first_record(records, msrp_marker(last)) if last is not None else None
-        notify_at = first_record(records, sip_marker(final.request))
-        expect_true(
-            tc.recorder,
-            "SD-B.2.3.5.X-6",
-            sent_at is not None and notify_at is not None and notify_at.index > sent_at.index,
-            expected="the NOTIFY crosses the wire after the last SEND (capture order)",
-            actual=(
-                f"last SEND at capture record {sent_at.index if sent_at else None},"
-                f" NOTIFY at {notify_at.index if notify_at else None}"
-            ),
-            evidence=fev,
-        )
+        expect_sent_before(tc, "SD-B.2.3.5.X-6", got, final.request, fev)
         final_users = {u.entity for u in parse_conference_info(final.request.body).users}
         expect_equal(
             tc.recorder, "SD-B.2.3.5.X-6", expected=set(latest), actual=final_users, evidence=fev
