@@ -10,12 +10,15 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import sys
+import threading
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
 
 from conformance.errors import LocalProtocolError
 from conformance.protocol.sip.timers import Address, Transport
@@ -41,6 +44,11 @@ def configure_reference_start(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the whole configuration as JSON (conformance/reference/config_io.py;"
         " what the test fixtures write); excludes --faults, --core, --host",
+    )
+    parser.add_argument(
+        "--stop-with-stdin",
+        action="store_true",
+        help=argparse.SUPPRESS,  # the tool's own spawn: stop when the owner's pipe closes
     )
     parser.set_defaults(func=cmd_reference_start)
 
@@ -120,13 +128,25 @@ def render_profile(values: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def serve(config: ReferenceConfig, out: TextIO, stop: asyncio.Event | None = None) -> None:
-    """Run the network, print its profile to ``out``, serve until ``stop`` or a signal."""
+async def serve(
+    config: ReferenceConfig,
+    out: TextIO,
+    stop: asyncio.Event | None = None,
+    *,
+    owner: BinaryIO | None = None,
+) -> None:
+    """Run the network, print its profile to ``out``, serve until ``stop``, a signal, or
+    (with ``owner``, the read end of a pipe its owner holds open) the owner's exit: a
+    process that spawned it and died, even by SIGKILL, leaves no reference SUT behind."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
+    if owner is not None:
+        threading.Thread(
+            target=_wait_for_eof, args=(owner, loop, stop), name="owner-pipe", daemon=True
+        ).start()
     network = await ReferenceNetwork.start(config)
     try:
         out.write("# SUT profile of the running reference network\n")
@@ -141,6 +161,23 @@ async def serve(config: ReferenceConfig, out: TextIO, stop: asyncio.Event | None
                 loop.remove_signal_handler(sig)
 
 
+_OWNER_GONE: set[int] = set()
+
+
+def _owner_gone(pipe: BinaryIO) -> bool:
+    return id(pipe) in _OWNER_GONE
+
+
+def _wait_for_eof(pipe: BinaryIO, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Block until the owner's end of the pipe is closed, then stop the network."""
+    with contextlib.suppress(OSError, ValueError):
+        while pipe.read(4096):
+            pass
+    _OWNER_GONE.add(id(pipe))
+    with contextlib.suppress(RuntimeError):  # the loop already closed: nothing to stop
+        loop.call_soon_threadsafe(stop.set)
+
+
 def cmd_reference_start(args: argparse.Namespace) -> int:
     try:
         config = build_config(args)
@@ -148,7 +185,13 @@ def cmd_reference_start(args: argparse.Namespace) -> int:
         print(f"cpm-conformance reference start: {exc}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config, sys.stdout))
+        owner = sys.stdin.buffer if args.stop_with_stdin else None
+        asyncio.run(serve(config, sys.stdout, owner=owner))
+    if owner is not None and args.config and _owner_gone(owner):
+        # the owner died without stopping us: its temporary directory has no owner left
+        workdir = Path(args.config).resolve().parent
+        if workdir.name.startswith("cpm-reference-proc-"):
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

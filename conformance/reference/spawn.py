@@ -95,7 +95,9 @@ class ReferenceProcess:
                 "start",
                 "--config",
                 str(conf),
-                stdin=asyncio.subprocess.DEVNULL,
+                "--stop-with-stdin",
+                # the child stops when this end closes: when this process exits, however
+                stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
                 start_new_session=True,

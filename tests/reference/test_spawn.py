@@ -151,3 +151,49 @@ def test_the_suite_runs_against_a_reference_subprocess(tmp_path: Path) -> None:
     cases = json.loads((report / "results.json").read_text())["test_cases"]
     assert cases and {c["verdict"] for c in cases} == {"pass"}
     assert set(tmp.glob("cpm-reference-proc-*")) <= before
+
+
+OWNER = """
+import argparse, asyncio
+from conformance.reference.cli import build_config
+from conformance.reference.spawn import ReferenceProcess
+
+async def main():
+    args = argparse.Namespace(faults="", core=None, host="127.0.0.1", config=None)
+    proc = await ReferenceProcess.start(build_config(args))
+    print(proc.process.pid, proc.workdir, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def test_the_reference_subprocess_does_not_outlive_an_owner_killed_by_sigkill() -> None:
+    """SIGKILL leaves the owner no exit path: the child sees its owner's pipe close, stops,
+    and removes the temporary directory nobody else will."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        pid_text, workdir = owner.stdout.readline().split()
+        child = int(pid_text)
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)  # probe interval of this observer; the deadline decides
+    else:
+        os.killpg(child, signal.SIGKILL)
+        raise AssertionError("the reference subprocess outlived its owner")
+    assert not Path(workdir).exists()
