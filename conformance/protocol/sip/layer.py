@@ -15,12 +15,18 @@
   see :meth:`TransactionLayer.retransmit_2xx_until_ack`.
 
 Input: parsed messages with their source address and ``now``. Output: :meth:`events`,
-:meth:`data_to_send` and :meth:`next_deadline`. No byte leaves unless asked for: the
+:meth:`data_to_send` and :meth:`next_deadline`. Deadlines are kept in a heap that is pushed
+whenever a transaction (or a 2xx retransmitter) is stepped, and whose stale entries are
+dropped when they reach its top, so that neither :meth:`next_deadline` nor
+:meth:`handle_timeout` scans every transaction: a flood of thousands of open transactions
+costs a logarithm per timer, not a pass over all of them. No byte leaves unless asked for: the
 automatic ``100 Trying`` is opt-in (``auto_trying=True``).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -250,10 +256,6 @@ def response_to(
     return build_response(status, reason or REASON_PHRASES.get(status, "Unknown"), out, body)
 
 
-def _due(deadline: float | None, now: float) -> bool:
-    return deadline is not None and deadline <= now
-
-
 @dataclass(frozen=True, slots=True)
 class _LegacyKey:
     """RFC 3261 17.2.3 matching for requests without the magic cookie."""
@@ -263,6 +265,11 @@ class _LegacyKey:
     call_id: str | None
     cseq_number: int
     via: str
+
+
+_Timed: TypeAlias = "ClientTransaction | ServerTransaction | InviteUasRetransmitter"
+#: kinds of a heap entry, in the order timers due at the same instant fire
+_CLIENT, _SERVER, _RETRANSMIT = 0, 1, 2
 
 
 class TransactionLayer:
@@ -283,6 +290,14 @@ class TransactionLayer:
         self._events: list[Event] = []
         self._out: list[Outgoing] = []
         self._legacy_serial = 0
+        #: (deadline, kind, creation serial, transaction or retransmitter); entries go
+        #: stale when their owner is stepped or forgotten and are dropped lazily
+        self._heap: list[tuple[float, int, int, _Timed]] = []
+        #: id(owner) -> its creation serial (the tie-break among equal deadlines)
+        self._serials: dict[int, int] = {}
+        self._serial = itertools.count()
+        #: id(retransmitter) -> its key in ``_uas_2xx``
+        self._uas_keys: dict[int, tuple[str, int]] = {}
 
     # -- queries --------------------------------------------------------------------
     def events(self) -> list[Event]:
@@ -296,16 +311,31 @@ class TransactionLayer:
         return out
 
     def next_deadline(self) -> float | None:
-        deadlines = [
-            d
-            for d in (
-                *(t.next_deadline() for t in self._clients.values()),
-                *(t.next_deadline() for t in self._servers.values()),
-                *(r.next_deadline() for r in self._uas_2xx.values()),
-            )
-            if d is not None
-        ]
-        return min(deadlines, default=None)
+        heap = self._heap
+        while heap:
+            deadline, kind, _, owner = heap[0]
+            if self._live(kind, owner) and owner.next_deadline() == deadline:
+                return deadline
+            heapq.heappop(heap)
+        return None
+
+    def _live(self, kind: int, owner: _Timed) -> bool:
+        if kind == _CLIENT:
+            assert isinstance(owner, ClientTransaction)
+            return self._clients.get(owner.id) is owner
+        if kind == _SERVER:
+            assert isinstance(owner, ServerTransaction)
+            return self._servers.get(owner.id) is owner
+        key = self._uas_keys.get(id(owner))
+        return key is not None and self._uas_2xx.get(key) is owner
+
+    def _schedule(self, kind: int, owner: _Timed) -> None:
+        """Push ``owner``'s next deadline (after every step that may have changed it)."""
+        deadline = owner.next_deadline()
+        if deadline is None:
+            return
+        serial = self._serials.setdefault(id(owner), next(self._serial))
+        heapq.heappush(self._heap, (deadline, kind, serial, owner))
 
     def client_transaction(self, tid: ClientTransactionId) -> ClientTransaction | None:
         return self._clients.get(tid)
@@ -440,12 +470,13 @@ class TransactionLayer:
                 except RemoteProtocolError as exc:
                     self._events.append(ProtocolViolation(retransmitter.transaction, request, exc))
                 else:
-                    del self._uas_2xx[key]
+                    self._drop_2xx(key)
             self._events.append(RequestReceived(None, request, source))
             return
         tid = self._new_server_id(request, via)
         server = ServerTransaction(request, source, self.timers, tid)
         self._servers[tid] = server
+        self._schedule(_SERVER, server)
         self._events.append(RequestReceived(tid, request, source))
         if request.method == "INVITE" and self.auto_trying:
             self.send_response(tid, response_to(request, 100), now)
@@ -497,20 +528,25 @@ class TransactionLayer:
     def handle_timeout(self, now: float) -> None:
         """Fire every timer due at ``now`` (in deadline order)."""
         for _ in range(10_000):  # zero-length timers may become due while firing
-            due: list[tuple[float, int, str, ClientTransaction | ServerTransaction]] = []
-            every: list[ClientTransaction | ServerTransaction] = [
-                *self._clients.values(),
-                *self._servers.values(),
-            ]
-            for n, tx in enumerate(every):
-                due.extend((t, n, name, tx) for t, name in tx.due_timers(now))
-            retrans_due = [r for r in self._uas_2xx.values() if _due(r.next_deadline(), now)]
-            if not due and not retrans_due:
+            owners: dict[int, tuple[int, int, _Timed]] = {}
+            heap = self._heap
+            while heap and heap[0][0] <= now:
+                deadline, kind, serial, owner = heapq.heappop(heap)
+                if self._live(kind, owner) and owner.next_deadline() == deadline:
+                    owners[id(owner)] = (kind, serial, owner)
+            if not owners:
                 return
-            for _deadline, _n, name, tx in sorted(due, key=lambda d: (d[0], d[1])):
+            due: list[tuple[float, int, int, str, ClientTransaction | ServerTransaction]] = []
+            retrans_due: list[tuple[int, InviteUasRetransmitter]] = []
+            for kind, serial, owner in owners.values():
+                if isinstance(owner, InviteUasRetransmitter):
+                    retrans_due.append((serial, owner))
+                else:
+                    due.extend((t, kind, serial, name, owner) for t, name in owner.due_timers(now))
+            for _deadline, _kind, _serial, name, tx in sorted(due, key=lambda d: d[:3]):
                 if not tx.terminated:
                     self._apply(tx, tx.fire(name, now), tx.peer)
-            for retransmitter in retrans_due:
+            for _serial, retransmitter in sorted(retrans_due, key=lambda r: r[0]):
                 self._fire_2xx(retransmitter, now)
         raise LocalProtocolError("timers keep firing at the same instant")  # pragma: no cover
 
@@ -518,20 +554,32 @@ class TransactionLayer:
         self, tx: ServerTransaction, response: SipResponse, now: float
     ) -> None:
         number, _ = tx.request.cseq
-        self._uas_2xx[(tx.request.call_id or "", number)] = InviteUasRetransmitter.start(
-            tx.id, response, tx.peer, self.timers, now
-        )
+        key = (tx.request.call_id or "", number)
+        retransmitter = InviteUasRetransmitter.start(tx.id, response, tx.peer, self.timers, now)
+        self._drop_2xx(key)
+        self._uas_2xx[key] = retransmitter
+        self._uas_keys[id(retransmitter)] = key
+        self._schedule(_RETRANSMIT, retransmitter)
+
+    def _drop_2xx(self, key: tuple[str, int]) -> None:
+        old = self._uas_2xx.pop(key, None)
+        if old is not None:
+            self._uas_keys.pop(id(old), None)
+            self._serials.pop(id(old), None)
 
     def _fire_2xx(self, r: InviteUasRetransmitter, now: float) -> None:
         if now >= r.give_up_at:
             r.step(UasAckInput.GIVE_UP_TIMER)
-            self._uas_2xx = {k: v for k, v in self._uas_2xx.items() if v is not r}
+            key = self._uas_keys.get(id(r))
+            if key is not None:
+                self._drop_2xx(key)
             self._events.append(TransactionTimedOut(r.transaction, "H"))
             return
         if now >= r.next_at and r.step(UasAckInput.RETRANSMIT_TIMER):
             self.send_stateless(r.response, r.destination)
             r.interval = min(2 * r.interval, self.timers.t2)
             r.next_at = now + r.interval
+        self._schedule(_RETRANSMIT, r)
 
     # -- applying transaction outputs -------------------------------------------------
     def _apply(
@@ -571,6 +619,8 @@ class TransactionLayer:
                 self._events.append(TransactionTimedOut(tx.id, "transport"))
         if tx.terminated:
             self._forget(tx)
+        else:
+            self._schedule(_CLIENT if isinstance(tx, ClientTransaction) else _SERVER, tx)
 
     def _forget(self, tx: ClientTransaction | ServerTransaction) -> None:
         if isinstance(tx, ClientTransaction):
@@ -580,6 +630,7 @@ class TransactionLayer:
             if self._servers.pop(tx.id, None) is None:
                 return
             self._legacy.pop(tx.id, None)
+        self._serials.pop(id(tx), None)
         self._events.append(TransactionTerminated(tx.id))
 
     def server_state(self, tid: ServerTransactionId) -> InviteServerState | None:
