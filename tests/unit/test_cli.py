@@ -392,3 +392,15 @@ def test_a_collection_error_is_no_interrupt(
     assert run(world, "import pytest\ndef test_x(:\n    pass\n") == 3
     err = capsys.readouterr().err
     assert "collection error" in err and "interrupted" not in err
+
+
+def test_the_pytest_child_caches_its_bytecode_outside_the_sources(tmp_path: Path) -> None:
+    from conformance.cli import bytecode_cache_env
+
+    env = bytecode_cache_env({"PYTHONDONTWRITEBYTECODE": "1", "XDG_CACHE_HOME": str(tmp_path)})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "cpm-conformance" / "pycache")
+    # a prefix of the user's own is kept, and so is their choice when it has one
+    mine = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/elsewhere"}
+    assert bytecode_cache_env(dict(mine)) == mine
+    assert bytecode_cache_env({"PATH": "/bin"}) == {"PATH": "/bin"}
