@@ -20,8 +20,15 @@ if [[ "${1:-}" == "--servers" ]]; then
             exit 2
         fi
         echo "setup: installing Debian packages: ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        # in the background, while pip installs the python packages (both are mostly
+        # downloads); its status is checked below
+        (
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+                "${missing[@]}" >/dev/null
+        ) &
+        apt_pid=$!
+        trap 'kill "$apt_pid" 2>/dev/null || true' EXIT
     fi
 fi
 
@@ -30,4 +37,11 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     echo "setup: installing python packages (editable, with dev extras)"
     "$PY" -m pip install -q --disable-pip-version-check -e '.[dev]'
     touch "$stamp"
+fi
+if [[ -n ${apt_pid:-} ]]; then
+    if ! wait "$apt_pid"; then
+        echo "setup: installing the Debian packages failed" >&2
+        exit 1
+    fi
+    trap - EXIT
 fi
