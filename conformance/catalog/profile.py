@@ -11,7 +11,7 @@ is documented in ``conformance/profiles/vendor-template.toml``::
     [uris]           pf, deferred_msg_mgmt, conference_factory, unauthorised_user, isf,
                      [uris.extra]
     [[users]]        uri, clients (instance ids or GRUUs), username, password
-    [timers]         t1, t2, t4, msrp_transaction_timeout (seconds, floats)
+    [timers]         t1, t2, t4, msrp_transaction_timeout, observe (seconds, floats)
     [message_store]  url ("imap://user:pass@host:port/", "imaps://...", "maildir:/path", a path)
     [xdms]           host, port, root; [xdms.preferences."<user uri>"] name = value
     [upper_tester]   url ("http://host:port" or "manual"), timeout
@@ -105,6 +105,20 @@ class Uris:
     extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
+#: the default observation window in units of T1: a request the SUT sends over UDP is
+#: retransmitted at T1 and 3*T1, so even with its first two copies lost it arrives within
+#: 4*T1 (docs/timers.md)
+OBSERVE_T1 = 4
+#: the default observation window's floor (seconds): scheduling delays of the SUT and of the
+#: tool on a loaded machine, which do not scale with a small (scaled) T1
+OBSERVE_FLOOR = 0.25
+
+
+def default_observe(t1: float) -> float:
+    """The default observation window: ``max(4*T1, 0.25 s)`` (docs/timers.md)."""
+    return max(OBSERVE_T1 * t1, OBSERVE_FLOOR)
+
+
 @dataclass(frozen=True, slots=True)
 class ProfileTimers:
     """Timer values in seconds. Scaled (small) values are allowed."""
@@ -115,11 +129,19 @@ class ProfileTimers:
     #: when an MSRP connection counts as lost (seed 004 editor's note): an MSRP transaction
     #: unanswered this long
     msrp_transaction_timeout: float = 30.0
+    #: the PIXIT observation window (``[timers] observe``): how long a check that the SUT
+    #: does NOT react to a stimulus watches; ``None``: :func:`default_observe` of T1
+    observe: float | None = None
 
     @property
     def sip(self) -> Timers:
         """RFC 3261 table 4 timers derived from T1, T2, T4."""
         return Timers(self.t1, self.t2, self.t4)
+
+    @property
+    def observe_window(self) -> float:
+        """The observation window in seconds: the profile's, else the default of T1."""
+        return default_observe(self.t1) if self.observe is None else self.observe
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,7 +481,7 @@ class _Validator:
         return Uris(**values, extra=MappingProxyType(extras))
 
     def timers(self, t: Mapping[str, Any]) -> ProfileTimers:
-        self.unknown(t, {"t1", "t2", "t4", "msrp_transaction_timeout"}, "timers.")
+        self.unknown(t, {"t1", "t2", "t4", "msrp_transaction_timeout", "observe"}, "timers.")
         d = ProfileTimers()
         before = len(self.problems)
         t1 = self.number(t, "t1", "timers.t1", d.t1)
@@ -473,7 +495,17 @@ class _Validator:
         )
         if t2 < t1 and len(self.problems) == before:
             self.err("timers.t2", f"must be >= timers.t1 ({t1}), got {t2}")
-        return ProfileTimers(t1, t2, t4, msrp)
+        observe: float | None = None
+        if "observe" in t:
+            observe = self.number(t, "observe", "timers.observe", default_observe(t1))
+            # longer than a SIP transaction (Timer B/F) observes nothing more: whatever the
+            # SUT does later answers no stimulus of the check
+            if observe > 64 * t1 and len(self.problems) == before:
+                self.err(
+                    "timers.observe",
+                    f"must be <= 64*timers.t1 ({64 * t1:g} s, Timer B/F), got {observe:g}",
+                )
+        return ProfileTimers(t1, t2, t4, msrp, observe)
 
     def message_store(self, t: Mapping[str, Any]) -> MessageStore:
         self.unknown(t, {"url"}, "message_store.")

@@ -233,6 +233,31 @@ async def test_options_and_200_between_two_pumps(transport: Transport) -> None:
             await b.expect_request("INVITE", within=0.05)
 
 
+async def test_a_wait_for_what_should_happen_returns_when_it_arrives() -> None:
+    """The guard only bounds a silent peer: a wait ends with the arrival, for a request that
+    comes while it waits and for one that came before it began (the inbox is read first).
+    The bound below is a quarter of the guard, never a timing of the machine."""
+    guard = 120.0
+    timers = Timers(t1=T1)
+    tcp = Transport.TCP
+    loop = asyncio.get_running_loop()
+    async with (
+        await SipPump.start("127.0.0.1", Capture(), timers) as a,
+        await SipPump.start("127.0.0.1", Capture(), timers) as b,
+    ):
+        start = loop.time()
+        waiting = asyncio.ensure_future(b.expect_request("MESSAGE", within=guard))
+        await a.request(_request("MESSAGE", a.address(tcp), b.address(tcp)), b.address(tcp))
+        (await waiting).respond(200)
+        # in order on one TCP connection: the MESSAGE is in the inbox once the OPTIONS came
+        await a.request(_request("MESSAGE", a.address(tcp), b.address(tcp)), b.address(tcp))
+        await a.request(_request("OPTIONS", a.address(tcp), b.address(tcp)), b.address(tcp))
+        (await b.expect_request("OPTIONS", within=guard)).respond(200)
+        assert [item.method for item in b.inbox] == ["MESSAGE"]
+        (await b.expect_request("MESSAGE", within=guard)).respond(200)
+        assert loop.time() - start < guard / 4
+
+
 async def test_invite_is_retransmitted_over_udp_then_timer_b_fires() -> None:
     cap = Capture()
     timers = Timers(t1=T1)

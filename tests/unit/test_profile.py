@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from conformance.catalog.model import Role
 from conformance.catalog.profile import (
+    OBSERVE_FLOOR,
     ProfileError,
+    ProfileTimers,
     Target,
     UpperTesterMode,
+    default_observe,
     load_profile,
     load_sut,
     reference_profile_path,
@@ -191,3 +195,69 @@ def test_external_sut_needs_address_per_role(tmp_path: Path) -> None:
 def test_all_problems_at_once(tmp_path: Path) -> None:
     text = GOOD.replace("port = 5070", "port = -1").replace("t1 = 0.02", "t1 = 0")
     assert len(problems(tmp_path, text)) == 2
+
+
+# --------------------------------------------------------------------------- observation window
+
+
+def test_observe_default_is_four_t1_above_a_floor(tmp_path: Path) -> None:
+    """No ``timers.observe``: ``max(4*T1, 0.25 s)`` (docs/timers.md)."""
+    scaled = load_profile(write(tmp_path, GOOD)).pixit.timers
+    assert scaled.observe is None
+    assert scaled.observe_window == pytest.approx(OBSERVE_FLOOR)  # 4*0.02 = 0.08 < floor
+    text = GOOD.replace("t1 = 0.02", "t1 = 0.5").replace("t2 = 0.16", "t2 = 4.0")
+    rfc = load_profile(write(tmp_path, text)).pixit.timers
+    assert rfc.observe_window == pytest.approx(4 * 0.5)
+    assert default_observe(0.1) == pytest.approx(0.4)
+    assert default_observe(0.05) == pytest.approx(OBSERVE_FLOOR)
+    assert ProfileTimers().observe_window == pytest.approx(2.0)  # the RFC 3261 T1
+
+
+def test_observe_from_the_profile(tmp_path: Path) -> None:
+    text = GOOD.replace("t4 = 0.2", "t4 = 0.2\nobserve = 0.8")
+    timers = load_profile(write(tmp_path, text)).pixit.timers
+    assert timers.observe == timers.observe_window == pytest.approx(0.8)
+    whole = GOOD.replace("t4 = 0.2", "t4 = 0.2\nobserve = 1")  # an integer is seconds too
+    assert load_profile(write(tmp_path, whole)).pixit.timers.observe_window == 1.0
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ('"soon"', "expected a number of seconds, got a string"),
+        ("true", "expected a number of seconds, got a boolean"),
+        ("0", "must be > 0, got 0"),
+        ("-1.5", "must be > 0, got -1.5"),
+        # 64*T1 = 1.28 s at T1 = 0.02: a window past Timer B/F observes nothing more
+        ("1.5", "must be <= 64*timers.t1 (1.28 s, Timer B/F), got 1.5"),
+    ],
+)
+def test_observe_problems(tmp_path: Path, value: str, problem: str) -> None:
+    lines = problems(tmp_path, GOOD.replace("t4 = 0.2", f"t4 = 0.2\nobserve = {value}"))
+    assert len(lines) == 1  # one line, naming the key
+    assert ": timers.observe: " in lines[0] and problem in lines[0], lines
+
+
+def test_observe_bound_not_judged_against_a_bad_t1(tmp_path: Path) -> None:
+    """A bad T1 is the one problem: the window is not also judged against its default."""
+    text = GOOD.replace("t1 = 0.02", 't1 = "fast"').replace("t4 = 0.2", "t4 = 0.2\nobserve = 40")
+    lines = problems(tmp_path, text)
+    assert [line.split(": ")[1] for line in lines] == ["timers.t1"]
+
+
+def test_guards_derive_from_the_timers() -> None:
+    """``guards.sip`` = 64*T1 + margin, ``guards.msrp`` = the MSRP transaction timeout +
+    margin, ``guards.observe`` = the observation window (no margin: its floor is one)."""
+    from conformance.fixtures.network import MARGIN, Guards
+
+    ref = load_sut("reference").pixit
+    guards = Guards.of(ref)
+    assert guards.sip == pytest.approx(64 * ref.timers.t1 + MARGIN)
+    assert guards.msrp == pytest.approx(ref.timers.msrp_transaction_timeout + MARGIN)
+    assert guards.observe == pytest.approx(ref.timers.observe_window)
+    assert guards.observe < guards.sip  # the point: absence is not a transaction timeout
+    vendor = replace(ref, timers=ProfileTimers(t1=0.5, t2=4.0, t4=5.0))
+    assert Guards.of(vendor).observe == pytest.approx(2.0)
+    slow = replace(ref, timers=ProfileTimers(t1=0.5, observe=6.0))
+    assert Guards.of(slow).observe == pytest.approx(6.0)
+    assert Guards.of(slow).sip == pytest.approx(33.0)

@@ -6,8 +6,6 @@ first user of the profile. Expected values are written here from seed 001 7.3.11
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from conformance.catalog.profile import Pixit
@@ -121,13 +119,12 @@ async def test_7_3_11_1_inactive_deferred_delivery(tc: Tc) -> None:
     sender = others(tc.pixit)[0]
     pf.own(sender)
     mid = invite.send_stored("stored while offline", sender=sender)
-    # both observed over the same bounded window (the SIP guard): the MESSAGE that must
-    # come, and the IMDN over the sendonly MSRP session that must not
-    window = tc.guards.sip
-    message, over_msrp = await asyncio.gather(
-        absent(pf, "MESSAGE", sender, within=window),
-        msrp_cpim(invite, IMDN_TYPE, within=window),
-    )
+    # the MESSAGE that must come (awaited for the SIP guard), then the IMDN over the
+    # sendonly MSRP session that must not (any SEND since the session began, watched for
+    # the observation window more): the client's reaction to the same stored message
+    message = await absent(pf, "MESSAGE", sender, within=tc.guards.sip)
+    window = tc.guards.observe
+    over_msrp = await msrp_cpim(invite, IMDN_TYPE, within=window)
     reported = [
         m
         for m in (
@@ -161,8 +158,8 @@ async def test_7_3_11_1_inactive_deferred_delivery(tc: Tc) -> None:
         tc.recorder,
         "CLIENT-7.3.11-1.a.ii",
         over_msrp is None,
-        expected=f"no IMDN over the sendonly MSRP session (observed for {window:.2f} s, "
-        "the SIP guard)",
+        expected="no IMDN over the sendonly MSRP session (observed until the observation "
+        f"window, {window:.2f} s, after the MESSAGE)",
         actual="an IMDN in a SEND" if over_msrp is not None else "none",
         evidence=ev,
     )
@@ -176,12 +173,13 @@ async def test_7_3_11_1_a_vi_no_subscription_when_inactive(tc: Tc) -> None:
       then {it does not subscribe to the conference state of the session} }"""
     pf = await tc.pf()
     _, invite = await _inactive_delivery(pf, tc.pixit, tc.guards)
-    subscribe = await absent(pf, "SUBSCRIBE", None, within=tc.guards.sip)
+    subscribe = await absent(pf, "SUBSCRIBE", None, within=tc.guards.observe)
     expect_true(
         tc.recorder,
         "CLIENT-7.3.11-1.a.vi",
         subscribe is None,
-        expected="no SUBSCRIBE during the inactive delivery",
+        expected="no SUBSCRIBE during the inactive delivery (observed for the observation "
+        f"window, {tc.guards.observe:.2f} s)",
         actual=subscribe.request.first_line() if subscribe else "none",
         evidence=[
             sip_evidence(invite.request, "the deferred INVITE"),
@@ -260,7 +258,9 @@ async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(tc: Tc) -> None:
     await tc.upper_tester.send_message(
         client_user(tc.pixit), "a reply", conversation_id=session.conversation_id
     )
-    early = await absent(pf, "INVITE", session.focus, within=tc.guards.sip)
+    # a re-join during the delivery would answer the reply at once: watched for the
+    # observation window; the re-join after the BYE must come (the SIP guard)
+    early = await absent(pf, "INVITE", session.focus, within=tc.guards.observe)
     if early is not None:
         early.respond(480)
     bye = await invite.bye()
@@ -303,12 +303,13 @@ async def test_7_3_11_no_rejoin_without_a_message(tc: Tc) -> None:
     session, invite = await _inactive_delivery(pf, tc.pixit, tc.guards)
     bye = await invite.bye()
     await bye.final(tc.guards.sip)
-    rejoin = await absent(pf, "INVITE", session.focus, within=tc.guards.sip)
+    rejoin = await absent(pf, "INVITE", session.focus, within=tc.guards.observe)
     expect_true(
         tc.recorder,
         "CLIENT-7.3.11-REJOIN-RESTRAINT",
         rejoin is None,
-        expected="no INVITE to the focus",
+        expected="no INVITE to the focus (observed for the observation window, "
+        f"{tc.guards.observe:.2f} s, after the BYE's answer)",
         actual=rejoin.request.first_line() if rejoin else "none",
         evidence=[
             sip_evidence(invite.request, "the deferred INVITE"),

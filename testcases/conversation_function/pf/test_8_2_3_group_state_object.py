@@ -504,11 +504,12 @@ async def test_8_2_3_no_group_state_object_without_store_preference(tc: Tc) -> N
         )
         await (await sub.notify(build_conference_info(doc))).final(tc.guards.sip)
         await _end_subscription(sub, tc.guards)
+        # the PF stores on the terminating NOTIFY it has answered: the observation window
         try:
             obj: StoredObject | None = await store.wait_for_object(
                 folder,
                 lambda o: o.is_group_state and o.uid not in known,
-                tc.guards.sip,
+                tc.guards.observe,
                 what="a Group State Object",
             )
         except ObjectNotStored:
@@ -519,7 +520,8 @@ async def test_8_2_3_no_group_state_object_without_store_preference(tc: Tc) -> N
         "PF-8.2.3-RCV-3",
         expected=None,
         actual=None if obj is None else f"UID {obj.uid}",
-        message="neither allow-store nor allow-offline-storage is true",
+        message="neither allow-store nor allow-offline-storage is true (a Group State Object "
+        f"watched for the observation window, {tc.guards.observe:.2f} s)",
         evidence=[stored_evidence(obj, "the stored object")] if obj else None,
     )
 
@@ -566,8 +568,8 @@ async def test_8_2_3_local_notify_without_cf_session(tc: Tc) -> None:
         ev.append(sip_evidence(notify, "the PF's NOTIFY"))
     except WaitTimeout:
         pass
-    try:
-        extra = await cf.expect_subscribe(within=tc.guards.sip)
+    try:  # a forwarded SUBSCRIBE would have left with the answer: the observation window
+        extra = await cf.expect_subscribe(within=tc.guards.observe)
         at_cf: str | None = extra.request.first_line()
         ev.append(sip_evidence(extra.request, "a SUBSCRIBE at the CF"))
     except WaitTimeout:
@@ -576,7 +578,8 @@ async def test_8_2_3_local_notify_without_cf_session(tc: Tc) -> None:
         tc.recorder,
         "PF-8.2.3-CLSUB-LOCAL",
         200 <= answer.status < 300 and notify is not None and at_cf is None,
-        expected="2xx and a NOTIFY from the PF, no SUBSCRIBE at the CF",
+        expected="2xx and a NOTIFY from the PF, no SUBSCRIBE at the CF (observed for the "
+        f"observation window, {tc.guards.observe:.2f} s)",
         actual={"answer": answer.status, "notify": notify is not None, "at CF": at_cf},
         evidence=ev,
     )

@@ -39,8 +39,8 @@ async def test_8_2_3_pf_does_not_resubscribe_after_an_error(tc: Tc) -> None:
     cf = await tc.cf()
     fs, sub = await subscribed(tc)
     rejection = sub.reject(404)
-    try:
-        again = await cf.expect_subscribe(within=tc.guards.sip)
+    try:  # "at once": the PF's reaction to the 404, watched for the observation window
+        again = await cf.expect_subscribe(within=tc.guards.observe)
         seen: str | None = again.request.first_line()
         again.reject(404)
     except WaitTimeout:
@@ -50,7 +50,8 @@ async def test_8_2_3_pf_does_not_resubscribe_after_an_error(tc: Tc) -> None:
         "PF-8.2.3-RESP",
         expected=None,
         actual=seen,
-        message="no new SUBSCRIBE to the focus after the 404",
+        message="no new SUBSCRIBE to the focus after the 404 (observed for the observation "
+        f"window, {tc.guards.observe:.2f} s)",
         evidence=[
             sip_evidence(sub.request, "the PF's SUBSCRIBE"),
             sip_evidence(rejection, "the CF's 404"),
@@ -82,7 +83,8 @@ async def test_8_2_3_pf_refreshes_before_expiry(tc: Tc) -> None:
         tc.recorder,
         "PF-8.2.3-RESP",
         expires is not None and expires.strip().isdigit() and int(expires) > 0,
-        expected=f"an in-dialog SUBSCRIBE with Expires > 0 within {GRANTED} s",
+        expected="an in-dialog SUBSCRIBE with Expires > 0 before the subscription expires "
+        f"(the granted Expires: {GRANTED} s)",
         actual=expires,
         evidence=ev,
     )

@@ -53,7 +53,8 @@ async def test_8_3_2_603_deferred_messages_discarded(tc: Tc) -> None:
         bye = await cf.expect_request("BYE", within=tc.guards.sip)
         bye.respond(200)
     await client_returns(tc, leg)
-    again = await _no_invite(leg, tc.guards.sip)
+    # a delivery would answer the registration at once: the observation window
+    again = await _no_invite(leg, tc.guards.observe)
     delivered = None
     if again is not None:
         await again.answer(sdp_setup="passive")
@@ -65,5 +66,6 @@ async def test_8_3_2_603_deferred_messages_discarded(tc: Tc) -> None:
         actual=delivered is not None,
         evidence=[sip_evidence(invite.request, "the delivery INVITE declined with 603")]
         + ([sip_evidence(again.request, "a later INVITE of the PF")] if again else []),
-        message="the deferred message is delivered after the client's 603",
+        message="the deferred message is delivered after the client's 603 (an INVITE "
+        f"watched for the observation window, {tc.guards.observe:.2f} s, after it registers)",
     )

@@ -14,7 +14,7 @@ import pytest
 
 from conformance.checks import expect_equal, expect_true
 from conformance.fixtures.case import Tc
-from conformance.net.clock import WaitTimeout
+from conformance.net.clock import WaitTimeout, now
 from conformance.net.sip_pump import IncomingRequest
 from conformance.roles.cf import CfEmulator, IncomingSubscribe
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
@@ -44,23 +44,39 @@ async def _cf_bye(cf: CfEmulator, within: float) -> IncomingRequest | None:
 
 
 async def _stays_in_media_path(
-    tc: Tc, requirement: str, leg: GroupLeg, *, subscribe_within: float
+    tc: Tc,
+    requirement: str,
+    leg: GroupLeg,
+    *,
+    subscribe_within: float,
+    bye_until: float | None = None,
+    bye_window: str = "",
 ) -> None:
     """The observable of every case: no BYE towards the CF, the CF's later SENDs get 200,
-    and they reach client B when it is back (third-party REGISTER)."""
+    and they reach client B when it is back (third-party REGISTER).
+
+    The PF ends the CF leg, or stays and subscribes to the focus, as its reaction to the
+    trigger: from its SUBSCRIBE on (or the end of that wait), a BYE is watched for the
+    observation window, or until the loop time ``bye_until`` when that is later (a
+    trigger of the PF's own timer, which ``bye_window`` names)."""
     recorder, guards = tc.recorder, tc.guards
     cf = await tc.cf()
     users = leg.participants
     with contextlib.suppress(WaitTimeout):  # checked by PF-8.3.2.9-SUBSCRIBE
         await accept_focus_subscription(tc, leg, users, within=subscribe_within)
-    bye = await _cf_bye(cf, guards.msrp)
+    bye_within = guards.observe
+    if bye_until is None:
+        bye_window = f"the observation window, {bye_within:.2f} s"
+    else:
+        bye_within = max(bye_until - now(), bye_within)
+    bye = await _cf_bye(cf, bye_within)
     expect_equal(
         recorder,
         requirement,
         expected=None,
         actual=bye.request.first_line() if bye is not None else None,
         evidence=sip_evidence(bye.request, "the PF's BYE to the CF") if bye else None,
-        message="no BYE towards the CF: the PF remains in the media path",
+        message=f"no BYE towards the CF ({bye_window}): the PF remains in the media path",
     )
     statuses = await cf_sends(leg, guards, "deferred-1")
     expect_equal(
@@ -145,11 +161,17 @@ async def test_8_3_2_9_2_invite_timeout(tc: Tc) -> None:
     { when {client B never answers the PF's INVITE (Timer B runs out)}
       then {the PF stays in the media path and delivers later} }"""
     leg = await cf_group_session(tc, answer=False)
+    # the trigger is Timer B of the PF's INVITE (received by now): a BYE is watched until
+    # Timer B after that INVITE's arrival, and for the observation window after
+    timer_b = tc.pixit.timers.sip.b
     await _stays_in_media_path(
         tc,
         "PF-8.3.2.9-2",
         leg,
         subscribe_within=2 * tc.guards.sip,
+        bye_until=now() + timer_b + tc.guards.observe,
+        bye_window=f"until Timer B = 64*T1 = {timer_b:.2f} s after the PF's INVITE, and the "
+        f"observation window, {tc.guards.observe:.2f} s, after it",
     )
 
 
@@ -161,11 +183,18 @@ async def test_8_3_2_9_3_msrp_connection_lost(tc: Tc) -> None:
     leg = await cf_group_session(tc)
     assert leg.invite.msrp is not None
     await leg.invite.msrp.close()
+    # when the connection counts as lost is the PIXIT MSRP transaction timeout (the seed's
+    # editor's note): a BYE is watched until that long after the close, and for the
+    # observation window after it
+    timeout = tc.pixit.timers.msrp_transaction_timeout
     await _stays_in_media_path(
         tc,
         "PF-8.3.2.9-3-lost",
         leg,
         subscribe_within=tc.guards.sip,
+        bye_until=now() + timeout + tc.guards.observe,
+        bye_window=f"until the MSRP transaction timeout, {timeout:.2f} s, after the close, "
+        f"and the observation window, {tc.guards.observe:.2f} s, after it",
     )
 
 
@@ -209,9 +238,11 @@ async def test_8_3_2_9_subscribe_to_focus(tc: Tc, earlier: str) -> None:
         # it must stay while the PF buffers: no un-SUBSCRIBE in it, unless a new SUBSCRIBE
         # follows (bounded waits for requests that must not / may come)
         ended: IncomingRequest | None = None
-        with contextlib.suppress(WaitTimeout):
+        with contextlib.suppress(WaitTimeout):  # the PF's reaction to the BYE
             ended = await cf.expect_request(
-                "SUBSCRIBE", within=tc.guards.sip, match=in_subscription(held, expires_zero=True)
+                "SUBSCRIBE",
+                within=tc.guards.observe,
+                match=in_subscription(held, expires_zero=True),
             )
         renewed: IncomingSubscribe | None = None
         if ended is not None:
@@ -231,7 +262,8 @@ async def test_8_3_2_9_subscribe_to_focus(tc: Tc, earlier: str) -> None:
             tc.recorder,
             "PF-8.3.2.9-SUBSCRIBE",
             ended is None or renewed is not None,
-            expected="the PF stays subscribed to the focus while client B is gone",
+            expected="the PF stays subscribed to the focus while client B is gone (an "
+            f"un-SUBSCRIBE watched for the observation window, {tc.guards.observe:.2f} s)",
             actual=(
                 "subscription kept"
                 if ended is None
@@ -303,8 +335,8 @@ async def test_8_3_2_9_b_rejoin_first(tc: Tc) -> None:
             actual=final.status if final is not None else None,
         )
     await client_returns(tc, leg)
-    try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
+    try:  # a delivery would answer the REGISTER at once: the observation window
+        invite = await leg.client.expect_invite(within=tc.guards.observe)
     except WaitTimeout:
         invite = None
     actual = invite.request.first_line() if invite is not None else None
@@ -314,7 +346,8 @@ async def test_8_3_2_9_b_rejoin_first(tc: Tc) -> None:
             requirement,
             expected=None,
             actual=actual,
-            message="no INVITE of the PF after the client's re-join",
+            message="no INVITE of the PF after the client's re-join (observed for the "
+            f"observation window, {tc.guards.observe:.2f} s, after the REGISTER)",
         )
     if invite is not None:
         invite.decline(486)

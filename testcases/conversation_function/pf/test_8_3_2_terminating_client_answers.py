@@ -8,6 +8,7 @@ from the seed text, never taken from the reference SUT.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import pytest
@@ -17,6 +18,7 @@ from conformance.documents.groupstate import GroupState, parse_group_state
 from conformance.documents.store_object import SESSION_INFO_CONTENT_TYPE, session_history_folder
 from conformance.errors import DocumentError
 from conformance.fixtures.case import Tc
+from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.dialog import uri_of
 from conformance.protocol.sip.headers import get_reasons
 from conformance.roles.cf_invite import CfInviteHandle
@@ -206,11 +208,18 @@ async def test_8_3_2_200_ok_ack_and_session_history(tc: Tc) -> None:
             CfInvite(conversation_id=handle.conversation_id, contribution_id=contribution),
         )
         await fork2.answer(200)
+        # the PF stores on the 200 it ACKs: from its ACK on, a second object is watched
+        # for the observation window
+        call_id2 = fork2.request.call_id
+        with contextlib.suppress(WaitTimeout):
+            await client.expect_request(
+                "ACK", within=tc.guards.sip, match=lambda r: r.request.call_id == call_id2
+            )
         try:
             second: object = await store.wait_for_object(
                 folder,
                 lambda o: _is_session_info(o) and o.uid != info.uid,
-                tc.guards.sip,
+                tc.guards.observe,
                 what="a second Session Info Object",
             )
         except ObjectNotStored:
@@ -220,7 +229,8 @@ async def test_8_3_2_200_ok_ack_and_session_history(tc: Tc) -> None:
             tc.recorder,
             "PF-8.3.2-200OK-2.a.i",
             second is None and count == 1,
-            expected="one Session Info Object in the existing folder",
+            expected="one Session Info Object in the existing folder (a second one watched "
+            f"for the observation window, {tc.guards.observe:.2f} s)",
             actual=f"{count} Session Info Objects",
             evidence=ev,
         )

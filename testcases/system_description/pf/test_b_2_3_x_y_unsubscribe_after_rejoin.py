@@ -46,10 +46,11 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(tc: Tc) -> None:
         inconclusive("the PF did not subscribe to the focus")
     early_match = in_subscription(sub, expires_zero=True)
     await cf_sends(leg, tc.guards, "unsub-1")
-    # while the PF still buffers: no un-subscribe (bounded wait for one that must not come)
+    # while the PF still buffers: no un-subscribe (one that must not come, watched for the
+    # observation window; the inbox is searched again after the REGISTER)
     try:
         early: IncomingRequest | None = await cf.expect_request(
-            "SUBSCRIBE", within=tc.guards.sip, match=early_match
+            "SUBSCRIBE", within=tc.guards.observe, match=early_match
         )
     except WaitTimeout:
         early = None
