@@ -18,16 +18,16 @@ Subcommands::
         1 on any fail, 2 when no fail but some inconc or error, 3 when the run could not
         start (preflight problem, invalid profile or catalogue, nothing selected, pytest
         usage error), 4 when every selected test case is n/a, 130 when interrupted.
+    run ... --shard K/N [--durations-from RESULTS]
+        shard K of N of the selection (a CI matrix; docs/ci.md): the split is deterministic,
+        balanced by the durations of an earlier run when given, else by count; the results
+        record the shard. A shard with nothing applicable exits 0 (merge judges the run).
     check --sut PROFILE|reference [--pics N=V] [--faults F] [--requirement ID] ...
         the preflight alone (conformance/preflight.py): one line per problem, exit 3.
         Also writes DIR/report.html and DIR/evidence/ (docs/report.md).
     report RESULTS [--out report.html]
         the HTML compliance report from a results.json (or its report directory, or a
         results.jsonl); default output: report.html next to the results
-    run ... --shard K/N [--durations-from RESULTS]
-        shard K of N of the selection (a CI matrix; docs/ci.md): the split is deterministic,
-        balanced by the durations of an earlier run when given, else by count; the results
-        record the shard. A shard with nothing applicable exits 0 (merge judges the run).
     merge RESULTS... --report-dir OUT
         the shards' results as one run: OUT/results.json, junit.xml, report.html (the
         requirement verdicts recomputed from the checks; each test case keeps its shard).
