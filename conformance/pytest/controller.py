@@ -74,13 +74,13 @@ def configure_results(config: pytest.Config, state: State) -> None:
 
 
 def shard_facts(config: pytest.Config) -> dict[str, Any]:
-    """The run section's ``shard`` ("K/N") and ``durations_from`` of a sharded run (nothing
-    otherwise), so that a merge can say which shard ran each test case."""
+    """The run section's ``shard`` ("K/N") and ``durations_from`` (when given) of a sharded
+    run, nothing otherwise, so that a merge can say which shard ran each test case."""
     shard = config.getoption("cpm_shard", None)
     if not shard:
         return {}
     durations = config.getoption("cpm_durations", None)
-    return {"shard": str(shard), "durations_from": str(durations) if durations else ""}
+    return {"shard": str(shard), **({"durations_from": str(durations)} if durations else {})}
 
 
 class Controller:
