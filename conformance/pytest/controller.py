@@ -4,6 +4,7 @@ each test case ends and results.json at the end; the terminal output is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -20,6 +21,7 @@ from conformance.pytest.config import (
     get_catalog,
     get_faults,
     get_layout,
+    get_profile,
     get_reference_process,
     get_store,
 )
@@ -171,6 +173,11 @@ class Controller:
         if self.interrupted:
             update["incomplete"] = True  # what finished is kept; the run is not whole
         profile = state.profile
+        if profile is not None and not state.pics_applied:
+            # an xdist controller never collects: the --pics overrides are applied here, so
+            # that the recorded PICS are those the workers judged with (merge compares them)
+            with contextlib.suppress(pytest.UsageError):
+                profile = get_profile(self.config)
         if profile is not None and profile.faults and not state.writer.results.run.get("faults"):
             update["faults"] = list(profile.faults)  # the profile's own, when none were given
         if profile is not None:

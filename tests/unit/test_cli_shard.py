@@ -190,3 +190,16 @@ def test_pytest_refuses_a_bad_cpm_shard(tmp_path: Path) -> None:
     )
     assert proc.returncode == 4
     assert "argument --cpm-shard: '0/3': K must be between 1 and N (3)" in proc.stderr
+
+
+def test_the_recorded_pics_include_the_overrides_under_xdist(
+    world: dict[str, Path],  # noqa: F811 - the fixture
+) -> None:
+    """The merge compares the shards' PICS: a --pics override must be in results.json when
+    the workers collect and the controller records, too."""
+    pytest.importorskip("xdist")
+    parent = world["out"].parent
+    _run(world, "px", "-n", "2", "--pics", "pf.admin_trigger=true", "--requirement", "PF-8.3.2-1")
+    assert _load(parent / "px")["run"]["profile"]["pics"]["pf.admin_trigger"] is True
+    _run(world, "p0", "-n", "2", "--requirement", "PF-8.3.2-1")
+    assert _load(parent / "p0")["run"]["profile"]["pics"]["pf.admin_trigger"] is False
