@@ -18,12 +18,20 @@ Subcommands::
         1 on any fail, 2 when no fail but some inconc or error, 3 when the run could not
         start (preflight problem, invalid profile or catalogue, nothing selected, pytest
         usage error), 4 when every selected test case is n/a, 130 when interrupted.
+    run ... --shard K/N [--durations-from RESULTS]
+        shard K of N of the selection (a CI matrix; docs/ci.md): the split is deterministic,
+        balanced by the durations of an earlier run when given, else by count; the results
+        record the shard. A shard with nothing applicable exits 0 (merge judges the run).
     check --sut PROFILE|reference [--pics N=V] [--faults F] [--requirement ID] ...
         the preflight alone (conformance/preflight.py): one line per problem, exit 3.
         Also writes DIR/report.html and DIR/evidence/ (docs/report.md).
     report RESULTS [--out report.html]
         the HTML compliance report from a results.json (or its report directory, or a
         results.jsonl); default output: report.html next to the results
+    merge RESULTS... --report-dir OUT
+        the shards' results as one run: OUT/results.json, junit.xml, report.html (the
+        requirement verdicts recomputed from the checks; each test case keeps its shard).
+        Exit status as run's; 3 when the inputs cannot be merged (one line per problem).
     compare OLD NEW [--format table|json]
         the requirements whose verdict changed between two results files: regressions
         (e.g. pass -> fail), new fails, fixes, other changes. Exit status 1 when something
@@ -504,6 +512,7 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         " with the same --report-dir (all of them when none failed); the"
         " record is DIR/.pytest_cache",
     )
+    _configure_shard(p)
     p.add_argument("--testcases", help=argparse.SUPPRESS)
 
 
@@ -643,6 +652,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from conformance.report.results import JUNIT_NAME, RESULTS_NAME, load_results, write_junit
 
     profile = _profile(args.sut)
+    shard_options = _shard_options(args)
     _preflight_or_stop(profile, args)
     sut = "reference" if args.sut == "reference" else str(Path(args.sut).resolve())
     report_dir = Path(args.report_dir).resolve()
@@ -703,6 +713,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--store", args.store]
     if args.reference_process != "inprocess":
         cmd += ["--reference-process", args.reference_process]
+    cmd += shard_options
     cmd += _output_options(args)
     cmd += list(args.pytest_args)
     print(
@@ -733,7 +744,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(
             f"pytest could not run the test cases (exit status {code}); see its message above"
         )
-    if code == 5:
+    if code == 5 and not args.shard:
         raise CliError("no test case selected (see --role, --clause and --requirement)")
     try:
         results = load_results(report_dir)
@@ -754,7 +765,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from conformance.pytest.terminal import count_line, relative_path
 
     counts = results.summary()["test_cases"]
-    status = exit_status(results)
+    status = _shard_status(exit_status(results), args, len(results.test_cases))
     print(
         f"{PROG}: {count_line(counts)}; results in {relative_path(results_path)};"
         f" exit status {status}",
@@ -1002,6 +1013,162 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return status
 
 
+# --------------------------------------------------------------------------- shard, merge
+
+
+def _configure_shard(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "across machines",
+        "split the selection over N machines (a CI matrix) and merge their results with"
+        f" `{PROG} merge` (docs/ci.md)",
+    )
+    g.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run shard K of N of the selection: every test case is in exactly one shard;"
+        " the results record the shard. A shard with nothing to run, or with only n/a"
+        " test cases, exits 0: the merge judges the whole run",
+    )
+    g.add_argument(
+        "--durations-from",
+        metavar="RESULTS",
+        help="balance the shards by the durations of an earlier run (its results.json or"
+        " report directory, a merged one too, or pytest-split's .test_durations); without"
+        " it the shards are split by count",
+    )
+
+
+def _shard_options(args: argparse.Namespace) -> list[str]:
+    """The pytest options of ``--shard`` and ``--durations-from``, checked before the run
+    starts (a bad K/N or an unreadable durations file is one line, exit status 3)."""
+    from conformance.report.shards import ShardError, durations_from, parse_shard
+
+    shard, durations = getattr(args, "shard", None), getattr(args, "durations_from", None)
+    if durations and not shard:
+        raise CliError("--durations-from balances the shards of --shard K/N: give --shard too")
+    if not shard:
+        return []
+    try:
+        out = ["--cpm-shard", str(parse_shard(shard))]
+        if durations:
+            durations_from(durations)
+            out += ["--cpm-durations", str(Path(durations).resolve())]
+    except ShardError as exc:
+        raise CliError(str(exc)) from None
+    return out
+
+
+def _shard_status(status: int, args: argparse.Namespace, ran: int) -> int:
+    """A shard that had nothing to run, or only n/a test cases, exits 0 rather than 4: in a
+    CI matrix "nothing applicable" is a fact of the whole selection, which ``merge`` judges
+    (it exits 4 then); a shard job must not fail because the split left it no work."""
+    if getattr(args, "shard", None) and status == EXIT_NOTHING_APPLICABLE:
+        what = "only n/a test cases" if ran else "no test case of the selection"
+        print(
+            f"{PROG}: shard {args.shard} has {what}: exit status 0, not"
+            f" {EXIT_NOTHING_APPLICABLE} (`{PROG} merge` judges the whole run)",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    return status
+
+
+def _configure_merge(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="RESULTS",
+        help="each shard's report directory (or its results.json)",
+    )
+    p.add_argument(
+        "--report-dir",
+        required=True,
+        metavar="OUT",
+        help="where the merged results.json, junit.xml, report.html and evidence go",
+    )
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """The shards' results as one run: results.json, junit.xml and report.html in OUT (the
+    requirement verdicts recomputed from the checks). Refused (one line per problem, exit
+    3) for missing files, overlapping test cases, missing or repeated shards, or shards of
+    different tool versions, catalogues, SUT profiles, PICS or selections. The exit status
+    is then that of a run over the merged results (0, 1, 2, 4); an incomplete shard makes
+    a passing merge 2."""
+    from conformance.pytest.terminal import count_line
+    from conformance.report.html import REPORT_NAME, write_html
+    from conformance.report.merge import MergeError, MergeInput, copy_evidence, merge_results
+    from conformance.report.model import exit_status
+    from conformance.report.results import (
+        JSONL_NAME,
+        JUNIT_NAME,
+        RESULTS_NAME,
+        load_results,
+        write_json_atomic,
+        write_junit,
+    )
+
+    inputs: list[MergeInput] = []
+    bases: dict[str, Path] = {}
+    problems: list[str] = []
+    for text in args.inputs:
+        path = Path(text)
+        found = path.is_file() or (
+            path.is_dir() and ((path / RESULTS_NAME).is_file() or (path / JSONL_NAME).is_file())
+        )
+        if not found:
+            what = "no results.json in it" if path.is_dir() else "no such file or directory"
+            problems.append(f"{text}: {what}")
+            continue
+        try:
+            inputs.append(MergeInput(text, load_results(path)))
+        except (OSError, ValueError, KeyError) as exc:
+            problems.append(f"{text}: cannot read results: {exc}")
+            continue
+        bases[text] = path if path.is_dir() else path.parent
+    if problems:
+        raise CliError(*problems)
+    out = Path(args.report_dir)
+    if any(out.resolve() == b.resolve() for b in bases.values()):
+        raise CliError(f"--report-dir {out}: is one of the inputs; give another directory")
+    try:
+        merged = merge_results(inputs, shlex.join([PROG, *getattr(args, "argv", [])]))
+    except MergeError as exc:
+        raise CliError(*(f"cannot merge: {line}" for line in exc.lines)) from None
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        clear_outputs(out)
+        uncopied = [
+            f
+            for i in inputs
+            for tc in i.results.test_cases
+            for f in copy_evidence(tc, bases[i.source], out)
+        ]
+        write_json_atomic(out / RESULTS_NAME, merged.to_json())
+        write_junit(merged, out / JUNIT_NAME)
+        write_html(merged, out / REPORT_NAME, _catalog(args.catalog_dir))
+    except OSError as exc:
+        raise CliError(f"{out}: cannot write the merged report: {exc}") from None
+    if uncopied:
+        print(
+            f"{PROG}: {len(uncopied)} evidence files of the shards could not be copied"
+            f" (first: {uncopied[0]}); the report links to them still",
+            file=sys.stderr,
+        )
+    status = exit_status(merged)
+    if merged.run.get("incomplete") and status in (EXIT_OK, EXIT_NOTHING_APPLICABLE):
+        status = EXIT_TROUBLE
+    shards = merged.run.get("shards") or []
+    what = f"{len(shards)} shards" if shards else f"{len(inputs)} runs"
+    print(
+        f"{PROG}: merged {what}: {count_line(merged.summary()['test_cases'])};"
+        f"{' incomplete;' if merged.run.get('incomplete') else ''}"
+        f" results in {out / RESULTS_NAME}; exit status {status}",
+        file=sys.stderr,
+    )
+    return status
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1082,6 +1249,12 @@ COMMANDS: list[Command] = [
         "requirements whose verdict changed between two runs (exit 1: worse)",
         _configure_compare,
         cmd_compare,
+    ),
+    Command(
+        "merge",
+        "one results.json, junit.xml and report from the results of a run's shards",
+        _configure_merge,
+        cmd_merge,
     ),
     # "reference start": add a Command here.
 ]

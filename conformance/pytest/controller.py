@@ -4,6 +4,7 @@ each test case ends and results.json at the end; the terminal output is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -20,11 +21,13 @@ from conformance.pytest.config import (
     get_catalog,
     get_faults,
     get_layout,
+    get_profile,
     get_reference_process,
     get_store,
 )
 from conformance.pytest.options import ENV_COMMAND, ENV_SUT, is_worker
 from conformance.report.evidence import MessageRecord
+from conformance.report.merge import catalogue_digest
 from conformance.report.model import TestCaseResult
 from conformance.report.results import ResultsWriter
 
@@ -67,8 +70,19 @@ def configure_results(config: pytest.Config, state: State) -> None:
                 "command": os.environ.get(ENV_COMMAND) or " ".join(config.invocation_params.args),
                 "version": __version__,
                 "start": time.time(),
+                **shard_facts(config),
             },
         )
+
+
+def shard_facts(config: pytest.Config) -> dict[str, Any]:
+    """The run section's ``shard`` ("K/N") and ``durations_from`` (when given) of a sharded
+    run, nothing otherwise, so that a merge can say which shard ran each test case."""
+    shard = config.getoption("cpm_shard", None)
+    if not shard:
+        return {}
+    durations = config.getoption("cpm_durations", None)
+    return {"shard": str(shard), **({"durations_from": str(durations)} if durations else {})}
 
 
 class Controller:
@@ -126,6 +140,7 @@ class Controller:
                     MessageRecord.from_json(m) for m in getattr(report, "cpm_evidence", []) or []
                 ),
                 files=dict(getattr(report, "cpm_files", {}) or {}),
+                shard=str(self.config.getoption("cpm_shard", None) or ""),
             )
         )
 
@@ -137,12 +152,14 @@ class Controller:
         ids = {rid for tc in tcs for rid in tc.requirements}
         ids |= {c.requirement for tc in tcs for c in tc.checks}
         info: dict[str, dict[str, str]] = {}
+        update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
         if ids:
             try:
                 catalog: Catalog | None = get_catalog(self.config)
             except (pytest.UsageError, ImportError):
                 catalog = None
             if catalog is not None:
+                update["catalogue"] = catalogue_digest(catalog.to_json_list())
                 for rid in ids:
                     if rid in catalog:
                         r = catalog.get(rid)
@@ -153,10 +170,14 @@ class Controller:
                             "role": r.role.value,
                             "title": r.title,
                         }
-        update: dict[str, Any] = {"stop": time.time(), "pytest_exit_status": int(exitstatus)}
         if self.interrupted:
             update["incomplete"] = True  # what finished is kept; the run is not whole
         profile = state.profile
+        if profile is not None and not state.pics_applied:
+            # an xdist controller never collects: the --pics overrides are applied here, so
+            # that the recorded PICS are those the workers judged with (merge compares them)
+            with contextlib.suppress(pytest.UsageError):
+                profile = get_profile(self.config)
         if profile is not None and profile.faults and not state.writer.results.run.get("faults"):
             update["faults"] = list(profile.faults)  # the profile's own, when none were given
         if profile is not None:

@@ -111,6 +111,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write DIR/results.jsonl as test cases end and DIR/results.json at the end",
     )
     group.addoption(
+        "--cpm-shard",
+        dest="cpm_shard",
+        default=None,
+        type=shard_option,
+        metavar="K/N",
+        help="run shard K of N of the selection (deterministic; balanced by the durations of"
+        " --cpm-durations, else by count); the results record the shard",
+    )
+    group.addoption(
+        "--cpm-durations",
+        dest="cpm_durations",
+        default=None,
+        metavar="FILE",
+        help="the durations --cpm-shard balances by: an earlier results.json (or its report"
+        " directory), or pytest-split's .test_durations",
+    )
+    group.addoption(
         "--catalog-dir",
         dest="cpm_catalog_dir",
         default=None,
@@ -122,6 +139,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=argparse.SUPPRESS,
     )
+
+
+def shard_option(text: str) -> str:
+    """``--cpm-shard``: ``K/N`` (1 <= K <= N), normalised; an argparse error otherwise."""
+    from conformance.report.shards import ShardError, parse_shard
+
+    try:
+        return str(parse_shard(text, option=""))
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def is_worker(config: pytest.Config) -> bool:

@@ -13,6 +13,7 @@ from conformance.catalog.model import Requirement, Role
 from conformance.catalog.profile import SutProfile
 from conformance.pytest.config import get_catalog, get_profile
 from conformance.pytest.options import is_worker
+from conformance.report.shards import Shard, ShardError, durations_from, parse_shard, split
 
 MARKER = "requirement"
 #: a system flow's SUT roles: ``@pytest.mark.sut_roles("pf", "cf")``
@@ -180,9 +181,36 @@ def pytest_collection_modifyitems(
         _add_properties(item, reqs, role)
         if na_reason:
             item.add_marker(pytest.mark.skip(reason=f"n/a: {na_reason}"))
+    deselected += take_shard(config, keep)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+def get_shard(config: pytest.Config) -> Shard | None:
+    """The ``--cpm-shard`` of the run (validated by the option), or None. Shards running
+    against one SUT take disjoint slices of its user pool by it, as workers do."""
+    text = config.getoption("cpm_shard", None)
+    return parse_shard(str(text)) if text else None
+
+
+def take_shard(config: pytest.Config, keep: list[pytest.Item]) -> list[pytest.Item]:
+    """With ``--cpm-shard K/N``: keep only shard K of the selected test cases (n/a ones
+    included, so that each lands in exactly one shard) and return the others, deselected
+    (not in this shard's results). The split (:mod:`conformance.report.shards`) is by the
+    durations of ``--cpm-durations`` when given, else by count."""
+    shard = get_shard(config)
+    if shard is None:
+        return []
+    path = config.getoption("cpm_durations", None)
+    try:
+        durations = durations_from(path, option="--cpm-durations") if path else {}
+        mine = set(split([it.nodeid for it in keep], shard.total, durations)[shard.index - 1])
+    except ShardError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    others = [it for it in keep if it.nodeid not in mine]
+    keep[:] = [it for it in keep if it.nodeid in mine]
+    return others
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

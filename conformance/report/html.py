@@ -556,6 +556,8 @@ _RUN_SHOWN = frozenset(
         "pytest_exit_status",
         "format",
         "type",
+        "merged_from",
+        "catalogue",
     }
 )
 
@@ -664,6 +666,7 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "claimed_roles": _strings(profile.get("roles")),
         "tested_roles": tested_roles,
         "other": other,
+        "merged_from": _merged_from(run.get("merged_from")),
         "pics_rows": _pics_rows(claimed, catalog) if claimed else [],
         "pics_claims": len(claimed),
         "date": _when(start),
@@ -694,6 +697,27 @@ def _view(results: RunResults, catalog: Catalog | None) -> dict[str, Any]:
         "delta": _delta,
         "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
+
+
+def _merged_from(value: Any) -> list[dict[str, Any]]:
+    """The inputs of a merged run (``run.merged_from``: results, shard, test-case count),
+    as text; anything else in it is ignored."""
+    if not isinstance(value, list):
+        return []
+    out: list[dict[str, Any]] = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            continue
+        count = item.get("test_cases")
+        out.append(
+            {
+                "results": _meta(item.get("results", "")),
+                "shard": _meta(item.get("shard", "")),
+                "test_cases": count if isinstance(count, int) else 0,
+                "incomplete": bool(item.get("incomplete")),
+            }
+        )
+    return out
 
 
 def _run_verdict(results: RunResults) -> str:

@@ -64,6 +64,8 @@ class TestCaseResult:
     evidence: tuple[MessageRecord, ...] = ()
     #: evidence files relative to the report directory: {"log": ..., "pcap": ...}
     files: Mapping[str, str] = field(default_factory=dict)
+    #: the shard that ran it ("K/N" of ``run --shard``), "" when the run was not sharded
+    shard: str = ""
 
     def requirement_verdicts(self) -> dict[str, Verdict]:
         """Verdict per requirement this test case judged: the worst of the checks carrying
@@ -104,6 +106,7 @@ class TestCaseResult:
             "purpose": self.purpose,
             "files": dict(self.files),
             "evidence": [m.to_json() for m in self.evidence],
+            **({"shard": self.shard} if self.shard else {}),
         }
 
     @classmethod
@@ -122,6 +125,7 @@ class TestCaseResult:
             purpose=str(data.get("purpose", "")),
             evidence=tuple(MessageRecord.from_json(m) for m in data.get("evidence", ())),
             files={str(k): str(v) for k, v in dict(data.get("files", {})).items()},
+            shard=str(data.get("shard", "")),
         )
 
 

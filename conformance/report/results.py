@@ -204,6 +204,8 @@ def write_junit(results: RunResults, path: str | Path, suite_name: str = "cpm-co
             ET.SubElement(props, "property", name=f"verdict:{rid}", value=status)
         if tc.role:
             ET.SubElement(props, "property", name="role", value=tc.role)
+        if tc.shard:
+            ET.SubElement(props, "property", name="shard", value=tc.shard)
         ET.SubElement(props, "property", name="verdict", value=tc.verdict.value)
         tag = _JUNIT_OUTCOME.get(tc.verdict)
         if tag is not None:

@@ -59,6 +59,7 @@ details.msgs>summary{cursor:pointer;color:#444;font-size:13px}details.msg{margin
 details.msg.bad>summary{background:#fdd;color:#a00;font-weight:bold}
 details.msg:target>summary{outline:2px solid #e0a000}
 .tools button{margin-right:.5em}
+.shard{font-size:11px;padding:0 .4em;border:1px solid #99b;border-radius:3px;background:#eef;color:#335;white-space:nowrap}
 </style>
 </head>
 <body>
@@ -87,6 +88,7 @@ details.msg:target>summary{outline:2px solid #e0a000}
 <tr><th>Tool version</th><td>cpm-conformance {{ version }}</td></tr>
 {% if run.incomplete %}<tr><th>Incomplete</th><td>the run did not finish</td></tr>{% endif %}
 {% if run.pytest_exit_status is defined %}<tr><th>pytest exit status</th><td>{{ run.pytest_exit_status }}</td></tr>{% endif %}
+{% if merged_from %}<tr id="run-merged"><th>Merged from</th><td>{% for m in merged_from %}{% if m.shard %}shard {{ m.shard }}: {% endif %}<code>{{ m.results }}</code> ({{ plural(m.test_cases, "test case") }}{% if m.incomplete %}, incomplete{% endif %}){% if not loop.last %}<br>{% endif %}{% endfor %}</td></tr>{% endif %}
 {% for k, v in other.items() %}<tr class="other"><th>{{ k }}</th><td>{{ v }}</td></tr>
 {% endfor %}
 </table>
@@ -146,7 +148,7 @@ details.msg:target>summary{outline:2px solid #e0a000}
 {% for c in cases %}
 {% set tc = c.tc %}
 <details class="tc" id="{{ c.anchor }}" data-verdict="{{ tc.verdict }}" data-role="{{ tc.role }}" data-strength="{{ c.strengths }}" data-reqs="{{ tc.requirements|join(' ') }}"{% if c.open %} open{% endif %}>
-<summary><span class="v v-{{ tc.verdict|replace('/', '') }}">{{ tc.verdict }}</span> {{ c.name }}{% if tc.role %} [{{ tc.role }}]{% endif %} <small>{{ c.duration }}</small></summary>
+<summary><span class="v v-{{ tc.verdict|replace('/', '') }}">{{ tc.verdict }}</span> {{ c.name }}{% if tc.role %} [{{ tc.role }}]{% endif %} <small>{{ c.duration }}</small>{% if tc.shard %} <span class="shard" title="ran in shard {{ tc.shard }}">shard {{ tc.shard }}</span>{% endif %}</summary>
 <p><small><code>{{ tc.nodeid }}</code></small></p>
 {% if tc.purpose %}<p class="purpose">{{ tc.purpose }}</p>{% endif %}
 <p class="reqs">Requirements: {% for rid in tc.requirements %}<a href="#req-{{ rid }}">{{ rid }}</a>{% if not loop.last %}, {% endif %}{% else %}none declared{% endfor %}. Duration {{ c.duration or "unknown" }}.{% if tc.reason %} Reason: {{ tc.reason }}{% endif %}</p>
