@@ -152,43 +152,52 @@ def run_workers(variants: Sequence[Variant], root: Path, jobs: int) -> None:
     env = bytecode_cache_env(dict(os.environ))
     ended: queue_mod.Queue[int] = queue_mod.Queue()
     running: dict[int, int] = {}  # variant index -> running sessions
-    started = 0
-    live = 0
+    procs: list[subprocess.Popen[bytes]] = []
 
     def watch(index: int, proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
         ended.put(index)
 
-    while True:
-        while live < max(1, jobs):
-            ratios = [
-                (left / (running.get(i, 0) + 1), i)
-                for i, v in enumerate(variants)
-                if (left := unclaimed(v)) > running.get(i, 0)
-            ]
-            if not ratios:
-                break
-            _, index = max(ratios)
-            variant = variants[index]
-            name = f"w{started}"
-            started += 1
-            log = (variant.directory / f"{name}.log").open("wb")
-            proc = subprocess.Popen(
-                worker_command(variant, name, killed, testcases, root / "cache"),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-            log.close()
-            running[index] = running.get(index, 0) + 1
-            live += 1
-            threading.Thread(target=watch, args=(index, proc), daemon=True).start()
-        if live == 0:
-            return
-        index = ended.get()
-        running[index] -= 1
-        live -= 1
+    try:
+        while True:
+            while sum(running.values()) < max(1, jobs):
+                # a variant no worker serves yet comes first (each pays a session's start-up,
+                # and left for last it would be the run's tail), then the most unclaimed
+                # jobs per running worker
+                ratios = [
+                    (not running.get(i, 0), left / (running.get(i, 0) + 1), i)
+                    for i, v in enumerate(variants)
+                    if (left := unclaimed(v)) > running.get(i, 0)
+                ]
+                if not ratios:
+                    break
+                *_, index = max(ratios)
+                variant = variants[index]
+                name = f"w{len(procs)}"
+                with (variant.directory / f"{name}.log").open("wb") as log:
+                    proc = subprocess.Popen(
+                        worker_command(variant, name, killed, testcases, root / "cache"),
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                    )
+                procs.append(proc)
+                running[index] = running.get(index, 0) + 1
+                threading.Thread(target=watch, args=(index, proc), daemon=True).start()
+            if not sum(running.values()):
+                return
+            running[ended.get()] -= 1
+    finally:
+        # interrupted (Ctrl-C, SIGTERM): the workers stop too, each by its own pid
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def read_output(variant: Variant, job: str) -> tuple[list[dict[str, Any]], bool]:

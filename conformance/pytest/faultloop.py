@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,6 @@ import pytest
 
 from conformance.pytest import evidence, verdicts
 from conformance.pytest.selection import INFO
-
-#: the teardown report's data of the test case that ran last (nodeid -> line)
-_LAST = pytest.StashKey[dict[str, dict[str, Any]]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +93,8 @@ class FaultLoop:
         self.killed = killed
         self.worker = worker
         self.last: dict[str, dict[str, Any]] = {}
+        #: the set-up, call and teardown time of the test case running
+        self.durations: dict[str, float] = {}
         #: control verdicts (clean SUT under this session's claims), by nodeid
         self.control: dict[str, str] = {}
         self.properties: dict[str, list[tuple[str, object]]] = {}
@@ -102,9 +102,12 @@ class FaultLoop:
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown" or getattr(report, "cpm_verdict", None) is None:
+            self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
             return
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         self.last[report.nodeid] = {
             "nodeid": report.nodeid,
+            "duration": round(self.durations.pop(report.nodeid), 3),
             "verdict": str(report.cpm_verdict),
             "requirements": list(getattr(report, "cpm_requirements", []) or []),
             "checks": list(getattr(report, "cpm_checks", []) or []),
@@ -119,9 +122,12 @@ class FaultLoop:
         while (job := claim(self.queue, self.worker)) is not None:
             name, spec = job
             out = self.queue / "out" / f"{name}.jsonl"
+            started = time.monotonic()
             with out.open("w", encoding="utf-8") as stream:
                 self.run_job(session, items, spec, stream)
-                stream.write(json.dumps({"done": True}) + "\n")
+                elapsed = round(time.monotonic() - started, 3)
+                stream.write(json.dumps({"done": True, "worker": self.worker, "elapsed": elapsed}))
+                stream.write("\n")
             if session.shouldstop or session.shouldfail:
                 break
         return True
@@ -148,6 +154,10 @@ class FaultLoop:
                     line = {"nodeid": item.nodeid, "verdict": self.control[item.nodeid]}
                     out.write(json.dumps({"phase": "control", **line}) + "\n")
             mapped = [i for i in mapped if self.control.get(i.nodeid) == "pass"]
+        # the test cases no fault has failed yet first: they run whatever they prove (the
+        # kill matrix needs them), so when they prove the fault, the others are skipped
+        fresh = [i for i in mapped if not killed_marker(self.killed, i.nodeid).exists()]
+        mapped = fresh + [i for i in mapped if i not in fresh]
         self.run_items(session, mapped, fault, out, phase="fault", targets=targets)
 
     def run_items(
