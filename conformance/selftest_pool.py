@@ -32,6 +32,9 @@ from conformance.report.model import RunResults, TestCaseResult
 
 Pics = tuple[tuple[str, str], ...]
 
+#: sessions of a variant that may end abnormally before it gets no more
+BROKEN_LIMIT = 2
+
 #: the clean run is cut into this many slices (contiguous, in collection order)
 CLEAN_SLICES = 12
 
@@ -150,13 +153,16 @@ def run_workers(variants: Sequence[Variant], root: Path, jobs: int) -> None:
     killed = root / "killed"
     killed.mkdir(parents=True, exist_ok=True)
     env = bytecode_cache_env(dict(os.environ))
-    ended: queue_mod.Queue[int] = queue_mod.Queue()
+    ended: queue_mod.Queue[tuple[int, int]] = queue_mod.Queue()
     running: dict[int, int] = {}  # variant index -> running sessions
     procs: list[subprocess.Popen[bytes]] = []
 
+    #: variant index -> sessions that ended abnormally (pytest could not start or run them)
+    broken: dict[int, int] = {}
+
     def watch(index: int, proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
-        ended.put(index)
+        ended.put((index, proc.returncode))
 
     try:
         while True:
@@ -168,6 +174,9 @@ def run_workers(variants: Sequence[Variant], root: Path, jobs: int) -> None:
                     (not running.get(i, 0), left / (running.get(i, 0) + 1), i)
                     for i, v in enumerate(variants)
                     if (left := unclaimed(v)) > running.get(i, 0)
+                    # a variant whose sessions keep failing gets no more: what they left
+                    # undone is judged the per-process way
+                    and broken.get(i, 0) < BROKEN_LIMIT
                 ]
                 if not ratios:
                     break
@@ -187,7 +196,10 @@ def run_workers(variants: Sequence[Variant], root: Path, jobs: int) -> None:
                 threading.Thread(target=watch, args=(index, proc), daemon=True).start()
             if not sum(running.values()):
                 return
-            running[ended.get()] -= 1
+            index, status = ended.get()
+            running[index] -= 1
+            if status not in (0, 1):  # 0: every test passed, 1: some failed
+                broken[index] = broken.get(index, 0) + 1
     finally:
         # interrupted (Ctrl-C, SIGTERM): the workers stop too, each by its own pid
         for proc in procs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,23 @@ def test_a_fault_the_pool_missed_is_run_once_more_the_slow_way(
     assert doc["uncaught"] == [] and doc["kill_matrix"] == {PLAIN: ["t::own"]}
     assert doc["requirements"] == {target: [PLAIN]}
     assert status == 0
+
+
+def test_sessions_that_cannot_start_are_not_started_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+
+    def broken(variant: pool.Variant, worker: str, *_: object) -> list[str]:
+        started.append(worker)
+        return [sys.executable, "-c", "raise SystemExit(4)"]  # pytest's usage error
+
+    monkeypatch.setattr(pool, "worker_command", broken)
+    monkeypatch.setattr(pool, "locate_testcases", lambda: tmp_path)
+    variants = pool.plan(tmp_path, [FAULTS[PLAIN]], slices=2)
+    pool.run_workers(variants, tmp_path, jobs=1)
+    assert len(started) == pool.BROKEN_LIMIT
+    # its jobs stay unclaimed and unfinished: judged again the per-process way
+    assert pool.read_clean(variants) is None
+    run = pool.read_fault(variants, FAULTS[PLAIN])
+    assert run is not None and not run.done
