@@ -334,7 +334,8 @@ def selftest(
     unknown = [n for n in names if n not in FAULTS]
     if unknown:
         return 2, {"error": f"unknown faults: {', '.join(unknown)}"}
-    workers = jobs or default_jobs()
+    # a run child per fault costs a pytest start-up each: one per CPU, as before the pool
+    workers = jobs or (default_jobs() if engine == "pool" else max(1, os.cpu_count() or 1))
     if engine == "pool":
         clean, outcomes = pooled_outcomes(report_dir, names, workers, runner)
         if clean is None:
@@ -464,7 +465,7 @@ def configure_selftest(parser: argparse.ArgumentParser) -> None:
         default=0,
         metavar="N",
         help="worker sessions (pool engine) or fault runs (process engine) in parallel"
-        " (default: four per CPU)",
+        " (default: four sessions per CPU, or one run per CPU)",
     )
     parser.add_argument(
         "--engine",
