@@ -12,8 +12,10 @@
    caught) and, per testable requirement, the faults whose run failed a check carrying its
    id (``requirements``), with the testable requirements no fault proves (``unproven``).
 
-Fault runs are independent processes (each starts its own in-process reference SUT on
-run-time ports), so they run in parallel (``--jobs``).
+Fault runs are independent (each starts its own in-process reference SUT on run-time
+ports), so they run in parallel (``--jobs``): by default in a few long-lived pytest sessions
+fed from a queue, each fault's run stopping once it is proven (:mod:`conformance.selftest_pool`,
+docs/selftest.md); with ``--engine process`` as a ``run`` child process each.
 
 Exit status: 0 when the clean run is clean, every fault is caught and (over every fault)
 every test case is failed by some fault and every testable requirement is proven by one; 1
@@ -26,6 +28,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance import selftest_pool as pool
 from conformance.catalog import load_catalog
 from conformance.checks.verdict import Verdict
 from conformance.preflight import did_you_mean
@@ -63,6 +67,9 @@ class FaultOutcome:
     proven: tuple[str, ...] = ()
     #: the test cases in which such a check failed
     proving: tuple[str, ...] = ()
+    #: mapped test cases not run: the fault was already proven on every target id and some
+    #: fault had already failed the test case (the pool engine's skip rule)
+    skipped: tuple[str, ...] = ()
 
     @property
     def caught(self) -> bool:
@@ -79,6 +86,7 @@ class FaultOutcome:
             "proven": list(self.proven),
             "proving": list(self.proving),
             "caught": self.caught,
+            "skipped": list(self.skipped),
             "verdicts": self.verdicts,
             "problem": self.problem,
         }
@@ -132,7 +140,11 @@ def mapped_test_cases(results: RunResults, fault: Fault) -> tuple[str, ...]:
 
 
 def judge_fault(
-    fault: Fault, clean: RunResults, report_dir: Path, runner: Runner = _run_command
+    fault: Fault,
+    clean: RunResults,
+    report_dir: Path,
+    runner: Runner = _run_command,
+    attempts: int = 2,
 ) -> FaultOutcome:
     cases = mapped_test_cases(clean, fault)
     base = FaultOutcome(fault.name, fault.role, tuple(fault.requirement_ids), cases, ())
@@ -158,11 +170,10 @@ def judge_fault(
                 base, problem=f"no mapped test case passes against the clean SUT with {claims}"
             )
     results = None
-    results = None
     # A run that wrote nothing (killed, starved) or caught nothing is run once more, so
     # that one timing miss on a loaded machine is not read as a check no fault can fail;
     # a fault that is really missed is missed twice.
-    for attempt in range(2):
+    for attempt in range(attempts):
         attempt_results = run_suite(
             report_dir / f"fault{attempt or ''}",
             faults=[fault.name],
@@ -175,7 +186,7 @@ def judge_fault(
             if failed_targets(results, fault, trusted)[0]:
                 break
     if results is None:
-        return dataclasses.replace(base, problem="the fault run wrote no results (twice)")
+        return dataclasses.replace(base, problem="the fault run wrote no results")
     verdicts = {tc.nodeid: tc.verdict.value for tc in results.test_cases}
     failing = tuple(n for n in cases if verdicts.get(n) == Verdict.FAIL.value and n in trusted)
     proven, proving = failed_targets(results, fault, trusted)
@@ -225,6 +236,83 @@ def unkilled(clean: RunResults, outcomes: Sequence[FaultOutcome]) -> list[str]:
     return [tc.nodeid for tc in clean.test_cases if tc.nodeid not in killed]
 
 
+def judge_pooled(fault: Fault, clean: RunResults, run: pool.FaultRun | None) -> FaultOutcome | None:
+    """A fault's outcome from its job in the pool; None when the job did not finish (its
+    worker died), so that it is judged again the per-process way."""
+    cases = mapped_test_cases(clean, fault)
+    base = FaultOutcome(fault.name, fault.role, tuple(fault.requirement_ids), cases, ())
+    if not cases:
+        return dataclasses.replace(base, problem="no test case declares any of its requirements")
+    if run is None or not run.done:
+        return None
+    trusted = set(cases)
+    if fault.pics:
+        trusted = {n for n, verdict in run.control.items() if verdict == Verdict.PASS.value}
+        if not trusted & set(cases):
+            claims = ", ".join(f"{n}={v}" for n, v in fault.pics)
+            return dataclasses.replace(
+                base, problem=f"no mapped test case passes against the clean SUT with {claims}"
+            )
+    verdicts = {tc.nodeid: tc.verdict.value for tc in run.results.test_cases}
+    failing = tuple(n for n in cases if verdicts.get(n) == Verdict.FAIL.value and n in trusted)
+    proven, proving = failed_targets(run.results, fault, trusted)
+    return dataclasses.replace(
+        base,
+        failing=failing,
+        verdicts=verdicts,
+        proven=proven,
+        proving=proving,
+        skipped=run.skipped,
+    )
+
+
+def pooled_outcomes(
+    report_dir: Path, names: Sequence[str], jobs: int, runner: Runner
+) -> tuple[RunResults | None, list[FaultOutcome]]:
+    """The clean run and every fault's outcome by the pool engine; a fault its pool run
+    missed (or whose worker died) is judged once more by a run of its own."""
+    root = report_dir / "pool"
+    if root.exists():
+        shutil.rmtree(root)
+    faults = [FAULTS[n] for n in names]
+    variants = pool.plan(root, faults)
+    pool.run_workers(variants, root, jobs)
+    clean = pool.read_clean(variants)
+    if clean is None:  # a slice's worker died: the clean run the per-process way
+        clean = run_suite(report_dir / "clean", runner=runner)
+        if clean is None:
+            return None, []
+    judged = {f.name: judge_pooled(f, clean, pool.read_fault(variants, f)) for f in faults}
+    retry = [f for f, o in judged.items() if o is None or (not o.caught and not o.problem)]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
+        again = dict(
+            zip(
+                retry,
+                executor.map(
+                    lambda n: judge_fault(
+                        FAULTS[n], clean, report_dir / "faults" / n, runner, attempts=1
+                    ),
+                    retry,
+                ),
+                strict=True,
+            )
+        )
+    outcomes: list[FaultOutcome] = []
+    for name in names:
+        first, second = judged[name], again.get(name)
+        if second is None:
+            assert first is not None
+            outcomes.append(first)
+        elif first is None or second.caught:
+            # a test case failed in either run stays killed
+            kept = tuple(dict.fromkeys((*(first.failing if first else ()), *second.failing)))
+            outcomes.append(dataclasses.replace(second, failing=kept))
+        else:
+            kept = tuple(dict.fromkeys((*first.failing, *second.failing)))
+            outcomes.append(dataclasses.replace(first, failing=kept))
+    return clean, outcomes
+
+
 def selftest(
     report_dir: Path,
     *,
@@ -232,28 +320,40 @@ def selftest(
     jobs: int = 0,
     runner: Runner = _run_command,
     testable: Sequence[str] | None = None,
+    engine: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """Run the self-test; returns (exit status, the selftest.json document)."""
+    """Run the self-test; returns (exit status, the selftest.json document).
+
+    ``engine``: ``pool`` (default: long-lived pytest sessions, :mod:`conformance.selftest_pool`)
+    or ``process`` (a ``run`` child per fault; the default when a ``runner`` is given)."""
     started = time.time()
     report_dir.mkdir(parents=True, exist_ok=True)
-    clean = run_suite(report_dir / "clean", runner=runner)
-    if clean is None:
-        return 2, {"error": "the clean run wrote no results"}
-    unclean = {
-        tc.nodeid: tc.verdict.value for tc in clean.test_cases if tc.verdict not in CLEAN_VERDICTS
-    }
+    if engine is None:
+        engine = "pool" if runner is _run_command else "process"
     names = list(fault_names) if fault_names else sorted(FAULTS)
     unknown = [n for n in names if n not in FAULTS]
     if unknown:
         return 2, {"error": f"unknown faults: {', '.join(unknown)}"}
-    workers = jobs or max(1, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(
-            pool.map(
-                lambda n: judge_fault(FAULTS[n], clean, report_dir / "faults" / n, runner),
-                names,
+    # a run child per fault costs a pytest start-up each: one per CPU, as before the pool
+    workers = jobs or (default_jobs() if engine == "pool" else max(1, os.cpu_count() or 1))
+    if engine == "pool":
+        clean, outcomes = pooled_outcomes(report_dir, names, workers, runner)
+        if clean is None:
+            return 2, {"error": "the clean run wrote no results"}
+    else:
+        clean = run_suite(report_dir / "clean", runner=runner)
+        if clean is None:
+            return 2, {"error": "the clean run wrote no results"}
+        with ThreadPoolExecutor(max_workers=workers) as executor:
+            outcomes = list(
+                executor.map(
+                    lambda n: judge_fault(FAULTS[n], clean, report_dir / "faults" / n, runner),
+                    names,
+                )
             )
-        )
+    unclean = {
+        tc.nodeid: tc.verdict.value for tc in clean.test_cases if tc.verdict not in CLEAN_VERDICTS
+    }
     caught = sum(o.caught for o in outcomes)
     proof = proof_by_requirement(
         testable if testable is not None else testable_requirements(), outcomes
@@ -276,6 +376,7 @@ def selftest(
         "caught": caught,
         "total": len(outcomes),
         "mutation_score": round(caught / len(outcomes), 4) if outcomes else 0.0,
+        "engine": engine,
         "duration": round(time.time() - started, 2),
     }
     (report_dir / SELFTEST_JSON).write_text(json.dumps(document, indent=2) + "\n")
@@ -342,6 +443,13 @@ def gate(
     return 0 if clean and proven and doc["mutation_score"] >= min_score else 1
 
 
+def default_jobs() -> int:
+    """Worker sessions by default: the test cases wait on the network far more than they
+    compute, so more sessions than cores (measured on 2 cores, docs/selftest.md: 8
+    sessions beat 4 and 12)."""
+    return 4 * max(1, os.cpu_count() or 1)
+
+
 def configure_selftest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-dir", required=True, type=Path, metavar="DIR")
     parser.add_argument(
@@ -356,7 +464,15 @@ def configure_selftest(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="fault runs in parallel (default: one per CPU)",
+        help="worker sessions (pool engine) or fault runs (process engine) in parallel"
+        " (default: four sessions per CPU, or one run per CPU)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("pool", "process"),
+        default="pool",
+        help="pool: fault runs in a few long-lived pytest sessions, each fault's run stopping"
+        " once it is proven (default); process: a full run child per fault",
     )
     parser.add_argument(
         "--known-gaps",
@@ -393,7 +509,9 @@ def cmd_selftest(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 3
-    status, doc = selftest(args.report_dir, fault_names=args.fault or None, jobs=args.jobs)
+    status, doc = selftest(
+        args.report_dir, fault_names=args.fault or None, jobs=args.jobs, engine=args.engine
+    )
     status = gate(status, doc, args.min_score, known)
     if "error" in doc:
         print(f"selftest: {doc['error']}", file=sys.stderr)

@@ -37,8 +37,9 @@ echo "== self-test: the suite against the clean reference SUT and against each o
 # at least one fault (none "unkilled"). A fault counts only when a check carrying one of its
 # own requirement ids fails; the requirements no fault proves yet, and the faults no such
 # check catches, are the known gaps of .ci/selftest-known-gaps.toml: a gap not listed there
-# fails, and so does a listed gap that has been closed (the list only shrinks).
-"$PY" -m conformance selftest --report-dir reports/ci-selftest --jobs 2 \
+# fails, and so does a listed gap that has been closed (the list only shrinks). The fault
+# runs share a few long-lived pytest sessions (docs/selftest.md), four per CPU by default.
+"$PY" -m conformance selftest --report-dir reports/ci-selftest \
     --known-gaps .ci/selftest-known-gaps.toml
 echo "== coverage: every testable requirement (SHALL, SHOULD and MAY) has a test case"
 # A gate: coverage exits 1 when a testable requirement has no test case (pipefail passes its

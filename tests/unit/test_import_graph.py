@@ -33,7 +33,17 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 #: the entry points sit on top and may import any layer
 TOP = frozenset(
-    {"cli", "plugin", "pytest", "selftest", "preflight", "robustness", "demo", "__main__"}
+    {
+        "cli",
+        "plugin",
+        "pytest",
+        "selftest",
+        "selftest_pool",
+        "preflight",
+        "robustness",
+        "demo",
+        "__main__",
+    }
 )
 
 
