@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from conformance import __version__
+from conformance import __version__, child
 from conformance.catalog.model import Requirement, Role
 from conformance.catalog.profile import ProfileError, SutProfile, load_sut
 from conformance.demo import cmd_demo, configure_demo
@@ -125,15 +125,11 @@ def _requirements(catalog: Catalog, role: str | None) -> list[Requirement]:
 
 
 def locate_testcases() -> Path:
-    """The folder of the installed ``conformance.testcases`` package (the source tree's
-    ``testcases/`` in an editable checkout)."""
-    spec = importlib.util.find_spec("conformance.testcases")
-    if spec is None or not spec.submodule_search_locations:
-        raise CliError(
-            "cannot find the test cases (package conformance.testcases): reinstall with"
-            " `pip install -e .` in a checkout, or install the cpm-conformance wheel"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
+    """The folder of the installed ``conformance.testcases`` package (conformance/child.py)."""
+    try:
+        return child.locate_testcases()
+    except child.TestcasesNotFound as exc:
+        raise CliError(str(exc)) from None
 
 
 def _table(rows: list[list[str]], headers: list[str], out: TextIO) -> None:
@@ -148,25 +144,9 @@ def _table(rows: list[list[str]], headers: list[str], out: TextIO) -> None:
 
 
 def _pytest_env(args: argparse.Namespace) -> dict[str, str]:
-    env = bytecode_cache_env(dict(os.environ))
+    env = child.bytecode_cache_env(dict(os.environ))
     if getattr(args, "catalog_dir", None):
         env["CPM_CATALOG_DIR"] = str(Path(args.catalog_dir).resolve())
-    return env
-
-
-def bytecode_cache_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` for the pytest child, with its bytecode cached outside the source tree.
-
-    With ``PYTHONDONTWRITEBYTECODE`` set (and no ``PYTHONPYCACHEPREFIX``) every child would
-    compile the tool, its test cases and pytest's assertion rewrites anew: measured here,
-    2.8 s of the 5 s of a one-test-case run. The child writes its bytecode under
-    ``$XDG_CACHE_HOME/cpm-conformance/pycache`` instead (``PYTHONPYCACHEPREFIX``, which
-    pytest's rewriter honours too), so nothing is written beside the sources either way.
-    """
-    if env.get("PYTHONDONTWRITEBYTECODE") and not env.get("PYTHONPYCACHEPREFIX"):
-        base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        env["PYTHONPYCACHEPREFIX"] = str(Path(base) / "cpm-conformance" / "pycache")
-        del env["PYTHONDONTWRITEBYTECODE"]
     return env
 
 

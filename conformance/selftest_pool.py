@@ -15,7 +15,6 @@ gets a new session while it has more unclaimed jobs than sessions), ``read_clean
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import queue as queue_mod
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checks.verdict import CheckResult, Verdict
+from conformance.child import bytecode_cache_env, locate_testcases
 from conformance.reference.faults import Fault
 from conformance.report.model import RunResults, TestCaseResult
 
@@ -120,26 +120,6 @@ def worker_command(
     for name, value in variant.pics:
         cmd += ["--pics", f"{name}={value}"]
     return cmd
-
-
-def locate_testcases() -> Path:
-    """The folder of the installed ``conformance.testcases`` package (as ``run`` finds it;
-    the CLI imports the self-test, so the self-test does not import the CLI)."""
-    spec = importlib.util.find_spec("conformance.testcases")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("cannot find the test cases (package conformance.testcases)")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def bytecode_cache_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` with the bytecode cached outside the source tree, as for ``run``'s pytest
-    child (``conformance.cli.bytecode_cache_env``): every worker would otherwise compile
-    the tool and pytest's assertion rewrites anew under ``PYTHONDONTWRITEBYTECODE``."""
-    if env.get("PYTHONDONTWRITEBYTECODE") and not env.get("PYTHONPYCACHEPREFIX"):
-        base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        env["PYTHONPYCACHEPREFIX"] = str(Path(base) / "cpm-conformance" / "pycache")
-        del env["PYTHONDONTWRITEBYTECODE"]
-    return env
 
 
 def unclaimed(variant: Variant) -> int:

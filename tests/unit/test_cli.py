@@ -395,7 +395,7 @@ def test_a_collection_error_is_no_interrupt(
 
 
 def test_the_pytest_child_caches_its_bytecode_outside_the_sources(tmp_path: Path) -> None:
-    from conformance.cli import bytecode_cache_env
+    from conformance.child import bytecode_cache_env
 
     env = bytecode_cache_env({"PYTHONDONTWRITEBYTECODE": "1", "XDG_CACHE_HOME": str(tmp_path)})
     assert "PYTHONDONTWRITEBYTECODE" not in env

@@ -34,6 +34,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 #: the entry points sit on top and may import any layer
 TOP = frozenset(
     {
+        "child",
         "cli",
         "plugin",
         "pytest",
