@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import ipaddress
 import logging
 import secrets
 from collections.abc import Coroutine
@@ -60,7 +61,9 @@ from conformance.protocol.sip.ids import new_call_id, new_tag
 from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.subscription import SubscriptionStateValue
+from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.transaction import tag_of
+from conformance.reference.element import address_of
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.pf.confinfo_msrp import ConferenceInfoOverMsrp
 from conformance.reference.pf.core import PfCore
@@ -79,6 +82,17 @@ log = logging.getLogger(__name__)
 #: the states a :class:`FocusSubscription` keeps in its history
 HISTORY = 32
 _GONE = ("failed", "departed")
+
+
+def _literal_address(uri: str) -> Address | None:
+    """The address a URI with an IP-literal host names (None for a domain name, which
+    only the SIP/IP core resolves)."""
+    try:
+        address = address_of(uri)
+        ipaddress.ip_address(address.host)
+    except (RemoteProtocolError, ValueError):
+        return None
+    return address
 
 
 def is_gone(user_status: tuple[tuple[str | None, str | None], ...]) -> bool:
@@ -311,8 +325,11 @@ class Participants:
         pf = self.pf
         user, focus, request = sub.user, sub.focus, sub.request
         conversation_id, contribution_id = sub.conversation_id, sub.contribution_id
-        # item 9: to the SIP/IP core
-        handle = await pf.sip.request(request, pf.destination(focus))
+        # item 9: to the SIP/IP core (the fault: straight to a focus URI's literal address)
+        destination = pf.destination(focus)
+        if self.faults.on("pf.subscribe-not-through-core"):
+            destination = _literal_address(focus) or destination
+        handle = await pf.sip.request(request, destination)
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300:
             # RFC 6665 4.1.2.1: no subscription; the PF does not retry in a loop
