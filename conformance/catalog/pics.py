@@ -196,6 +196,16 @@ _OPTIONS: tuple[PicsOption, ...] = (
         "SUBSCRIBE itself and NOTIFYs the locally stored Participant Information.",
         "8.2.3 (MAY opt to not forward)",
     ),
+    _c(
+        "pf.deferred_first_notify",
+        ("only-b", "stored"),
+        "only-b",
+        "Seed conflict: the first NOTIFY to a client that subscribes during a deferred "
+        "delivery lists only that client (B.2.3.5.X step 4, 'only-b'), or the locally stored "
+        "Participant Information (8.2.3's local NOTIFY when the PF has no session with the "
+        "CF, 'stored').",
+        "000 B.2.3.5.X step 4 / 003 8.2.3 (client SUBSCRIBE, MAY opt to not forward)",
+    ),
     _b(
         "pf.conference_info_via_msrp",
         False,

@@ -100,6 +100,14 @@ FAULTS: tuple[Fault, ...] = (
         "outbound proxy (the SIP/IP core).",
     ),
     Fault(
+        "pf.deferred-first-notify-not-stored",
+        "pf",
+        ("PF-8.2.3-CLSUB-LOCAL-NOTIFY-DD",),
+        "A PF claiming the stored side of the first NOTIFY during a deferred delivery lists "
+        "only client B in it, not the locally stored Participant Information.",
+        pics=(("pf.deferred_first_notify", "stored"),),
+    ),
+    Fault(
         "pf.notify-not-accepted",
         "pf",
         ("PF-8.2.3-RCV-1",),

@@ -620,11 +620,16 @@ class DeferredDelivery:
             return True
         incoming.send(response)
         entry.client_sub = dialog
-        users = (
-            self.latest_participants(entry)
-            if self.faults.on("pf.deferred-first-notify-full-list")
-            else [entry.user]
-        )
+        # B.2.3.5.X step 4 (only client B) or 8.2.3's local NOTIFY (the stored list): the
+        # side of the seed conflict the PF claims (PICS pf.deferred_first_notify)
+        stored = self.pf.policy.deferred_first_notify == "stored"
+        if self.faults.on("pf.deferred-first-notify-full-list"):
+            stored = True
+        if self.faults.on("pf.deferred-first-notify-not-stored"):
+            stored = False
+        # the stored list: the CF's last participants while the session was on (its
+        # closing notification may report everyone disconnected)
+        users = self.final_participants(entry) if stored else [entry.user]
         body = self._conference(entry, users, 1)
         if not self.faults.on("pf.deferred-subscribe-no-first-notify"):
             self.pf.spawn(self._notify(dialog, body, f"active;expires={expires}"))

@@ -32,6 +32,7 @@ DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
     "SD-B.2.3.5.X-1",
     "SD-B.2.3.5.X-4",
     "SD-B.2.3.5.X-4-only-b",
+    "PF-8.2.3-CLSUB-LOCAL-NOTIFY-DD",
     "SD-B.2.3.5.X-5",
     "SD-B.2.3.5.X-6",
     "SD-B.2.3.5.X-7",
@@ -40,7 +41,8 @@ DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
 async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
     """with {client B gone, then the group session ended by the CF} ensure that
     { when {client B is back (third-party REGISTER) and subscribes to the PF}
-      then {INVITE with cpm.deferred and a=sendonly; a first NOTIFY listing only B; the
+      then {INVITE with cpm.deferred and a=sendonly; a first NOTIFY listing only B (or,
+            under pf.deferred_first_notify=stored, the stored participants); the
             messages over MSRP; a final NOTIFY (terminated) with every participant; BYE} }"""
     leg = await cf_group_session(tc)
     latest = (*leg.participants, NEWCOMER)
@@ -104,11 +106,21 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
             evidence=sip_evidence(first.request, "the first NOTIFY in client B's subscription"),
         )
         users = [u.entity for u in parse_conference_info(first.request.body).users]
+        # the seed conflict (PICS pf.deferred_first_notify): each side's check is made,
+        # the side the PF does not claim records n/a
         expect_equal(
             tc.recorder,
             "SD-B.2.3.5.X-4-only-b",
             expected=[leg.user],
             actual=users,
+            evidence=sip_evidence(first.request, "the first NOTIFY"),
+        )
+        expect_equal(
+            tc.recorder,
+            "PF-8.2.3-CLSUB-LOCAL-NOTIFY-DD",
+            expected=set(latest),
+            actual=set(users),
+            message="the locally stored Participant Information (the CF's last state)",
             evidence=sip_evidence(first.request, "the first NOTIFY"),
         )
     got = await deliveries(invite, tc.guards, "deferred-1", "deferred-2")
