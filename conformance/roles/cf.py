@@ -15,7 +15,7 @@ handed out. The test scripts it:
 - :meth:`CfEmulator.own_focus_uri` is a focus URI at an address of the CF's own (a
   run-time port of the core's host, not the core's): a SUT that sends a request for it
   straight to that address, not through its SIP/IP core, is seen at
-  :meth:`CfEmulator.arrived_at` (the address the request arrived at).
+  :meth:`~conformance.roles.core.CoreUA.arrived_at` (the address the request arrived at).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from collections.abc import Sequence
 
 from conformance.errors import LocalProtocolError
 from conformance.net.capture import Capture
-from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest, SipPump
+from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest
 from conformance.protocol.sip.cpm import CONFERENCE_INFO_TYPE, CPM_SERVER_RELEASE, SDP_TYPE
 from conformance.protocol.sip.dialog import Dialog, uri_of
 from conformance.protocol.sip.ids import new_tag
 from conformance.protocol.sip.message import SipRequest, SipResponse
 from conformance.protocol.sip.sdp import parse_sdp
-from conformance.protocol.sip.timers import Address, Transport
+from conformance.protocol.sip.timers import Address
 from conformance.roles.client import sdp_of
 from conformance.roles.core import CoreUA, ToolCore
 from conformance.roles.msrp_peer import DEFAULT_ACCEPT_TYPES, DEFAULT_WRAPPED_TYPES, MsrpPeer
@@ -259,8 +259,6 @@ class CfEmulator(CoreUA):
         #: the names of its MSRP addresses and of their far ends in the capture
         self.role_name = "tool: CF"
         self.peer_role_name: str | None = None
-        #: the CF's own SIP address (not the core's), once :meth:`own_address` bound it
-        self._own: SipPump | None = None
 
     @classmethod
     async def create(
@@ -275,32 +273,13 @@ class CfEmulator(CoreUA):
         self.forget_dialogs()
         for peer in self.msrp_peers:
             await peer.close()
-        if self._own is not None:
-            await self._own.close()
-
-    async def own_address(self) -> Address:
-        """The CF's own SIP address (UDP and TCP at a run-time port of the core's host),
-        bound on first use: a request that arrives there comes to this CF like one the
-        core dispatched, and is answered from there; the CF's own requests still leave
-        through the core."""
-        if self._own is None:
-            pump = await SipPump.start(
-                self.core.host, self.capture, self.core.timers, retransmit_2xx=True
-            )
-            pump.on_request = self.on_request
-            self.capture.name((pump.transport.host, pump.transport.port), self.role_name)
-            self._own = pump
-        return self._own.address(Transport.UDP)
+        await self.close_own()
 
     async def own_focus_uri(self) -> str:
         """A fresh focus URI whose host part is :meth:`own_address` (the request-URI of
         a request to it names the CF's own address; the core routes it here too)."""
         at = await self.own_address()
         return f"sip:conf-{secrets.token_hex(6)}@{at.host}:{at.port}"
-
-    def arrived_at(self, incoming: IncomingRequest) -> Address:
-        """The local address ``incoming`` arrived at: the core's, or the CF's own."""
-        return incoming.pump.address(Transport.UDP)
 
     def owns(self, request: SipRequest) -> bool:
         return request_targets(request, [self.factory_uri, *self.focus_uris])

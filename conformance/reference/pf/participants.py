@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
-import ipaddress
 import logging
 import secrets
 from collections.abc import Coroutine
@@ -61,9 +60,8 @@ from conformance.protocol.sip.ids import new_call_id, new_tag
 from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.subscription import SubscriptionStateValue
-from conformance.protocol.sip.timers import Address
 from conformance.protocol.sip.transaction import tag_of
-from conformance.reference.element import address_of
+from conformance.reference.element import literal_address_of
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.pf.confinfo_msrp import ConferenceInfoOverMsrp
 from conformance.reference.pf.core import PfCore
@@ -82,17 +80,6 @@ log = logging.getLogger(__name__)
 #: the states a :class:`FocusSubscription` keeps in its history
 HISTORY = 32
 _GONE = ("failed", "departed")
-
-
-def _literal_address(uri: str) -> Address | None:
-    """The address a URI with an IP-literal host names (None for a domain name, which
-    only the SIP/IP core resolves)."""
-    try:
-        address = address_of(uri)
-        ipaddress.ip_address(address.host)
-    except (RemoteProtocolError, ValueError):
-        return None
-    return address
 
 
 def is_gone(user_status: tuple[tuple[str | None, str | None], ...]) -> bool:
@@ -328,7 +315,7 @@ class Participants:
         # item 9: to the SIP/IP core (the fault: straight to a focus URI's literal address)
         destination = pf.destination(focus)
         if self.faults.on("pf.subscribe-not-through-core"):
-            destination = _literal_address(focus) or destination
+            destination = literal_address_of(focus) or destination
         handle = await pf.sip.request(request, destination)
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300:
