@@ -775,6 +775,8 @@ class DeferredDelivery:
         pf.table.bind_dialog(dialog, entry.session, leg)
         pf.table.expect_msrp(sid, entry.session, leg)
         entry.rejoined = True  # PF-8.3.2.9-B-1: no INVITE of the PF from now on
+        if self.faults.on("pf.deferred-rejoin-not-delivered"):
+            entry.buffer.clear()
         pf.sip.retransmit_2xx_until_ack(incoming, response)
         await self._bound(leg)
         await self._flush(entry, leg, active=True)
