@@ -497,11 +497,12 @@ class DeferredDelivery:
         leg.msrp.remote_path = tuple(answer.path)
         pf.table.bind_dialog(dialog, entry.session, leg)
         pf.send_ack(leg, invite)
+        notified = self._client_notify(entry) if active else None
         if answer.setup == "passive":
             pf.table.unexpect_msrp(sid)
             await pf.connect_msrp(leg.msrp)
         await self._bound(leg)
-        await self._flush(entry, leg, active=active)
+        await self._flush(entry, leg, active=active, notified=notified)
 
     def _declined(self, entry: DeferredSession) -> None:
         """Seed 003 8.3.2 "603": the user rejected the session; the deferred messages are
@@ -521,13 +522,37 @@ class DeferredDelivery:
             self.sessions.end(entry.session, None)
         entry.finished.set()
 
+    def _client_notify(self, entry: DeferredSession) -> asyncio.Event | None:
+        """What the delivery into the active session waits for: the first NOTIFY of client
+        B's subscription (B.2.3.x.y steps 16-17 before 18-19) when the PF claims
+        pf.rejoin_notify_order=notify-first; None (deliver at once, B.2.3.x.y+1 step 16
+        before 17-19) otherwise."""
+        notify_first = self.pf.policy.rejoin_notify_order == "notify-first"
+        if self.faults.on("pf.deferred-notify-before-delivery"):
+            notify_first = True
+        if self.faults.on("pf.deferred-delivery-before-notify"):
+            notify_first = False
+        return self.participants.await_client_notify(entry.user) if notify_first else None
+
     async def _bound(self, leg: SipLeg) -> bool:
         """Whether the client's MSRP session is bound, waiting up to Timer B for it."""
         return await leg.msrp.bound(self.pf.config.timers.b)
 
-    async def _flush(self, entry: DeferredSession, leg: SipLeg, *, active: bool) -> None:
+    async def _flush(
+        self,
+        entry: DeferredSession,
+        leg: SipLeg,
+        *,
+        active: bool,
+        notified: asyncio.Event | None = None,
+    ) -> None:
         pf = self.pf
         session = entry.session
+        if active and notified is not None:
+            # notify-first: client B subscribes once the session (MSRP included) is set up;
+            # its NOTIFY goes first, the delivery follows (bounded: a client may not subscribe)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(notified.wait(), pf.config.timers.b)
         if not active and entry.client_sub is None:
             # B.2.3.5.X step 3: the client may subscribe after the ACK (PICS)
             with contextlib.suppress(TimeoutError):
@@ -777,9 +802,10 @@ class DeferredDelivery:
         entry.rejoined = True  # PF-8.3.2.9-B-1: no INVITE of the PF from now on
         if self.faults.on("pf.deferred-rejoin-not-delivered"):
             entry.buffer.clear()
+        notified = self._client_notify(entry)
         pf.sip.retransmit_2xx_until_ack(incoming, response)
         await self._bound(leg)
-        await self._flush(entry, leg, active=True)
+        await self._flush(entry, leg, active=True, notified=notified)
 
 
 # -- the participants of a deferred session ---------------------------------------------
