@@ -196,6 +196,26 @@ _OPTIONS: tuple[PicsOption, ...] = (
         "SUBSCRIBE itself and NOTIFYs the locally stored Participant Information.",
         "8.2.3 (MAY opt to not forward)",
     ),
+    _c(
+        "pf.deferred_first_notify",
+        ("only-b", "stored"),
+        "only-b",
+        "Seed conflict: the first NOTIFY to a client that subscribes during a deferred "
+        "delivery lists only that client (B.2.3.5.X step 4, 'only-b'), or the locally stored "
+        "Participant Information (8.2.3's local NOTIFY when the PF has no session with the "
+        "CF, 'stored').",
+        "000 B.2.3.5.X step 4 / 003 8.2.3 (client SUBSCRIBE, MAY opt to not forward)",
+    ),
+    _c(
+        "pf.rejoin_notify_order",
+        ("notify-first", "delivery-first"),
+        "notify-first",
+        "Seed conflict: once client B is back in the active group session (MSRP set up) and "
+        "subscribes, the PF lets the NOTIFY to client B come before the delivery of the "
+        "buffered messages (B.2.3.x.y steps 16-17 then 18-19, 'notify-first') or delivers "
+        "first (B.2.3.x.y+1 step 16 then 17-19, 'delivery-first').",
+        "002 B.2.3.x.y steps 16-19 / B.2.3.x.y+1 steps 16-19",
+    ),
     _b(
         "pf.conference_info_via_msrp",
         False,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -68,6 +69,17 @@ def address_of(uri: str) -> Address:
     return Address(
         parsed.host.strip("[]"), parsed.port or 5060, Transport.TCP if tcp else Transport.UDP
     )
+
+
+def literal_address_of(uri: str) -> Address | None:
+    """The address a URI with an IP-literal host names; None for a domain name (only the
+    SIP/IP core resolves it) or no SIP URI. Only faults that bypass the core use it."""
+    try:
+        address = address_of(uri)
+        ipaddress.ip_address(address.host)
+    except (RemoteProtocolError, ValueError):
+        return None
+    return address
 
 
 def aor(uri: str) -> str:
@@ -203,16 +215,17 @@ class SipElement:
         *,
         headers: list[tuple[str, str]] | None = None,
         body: bytes = b"",
+        to: Address | None = None,
     ) -> Sending | None:
-        """Send a request in ``dialog`` to its next hop (over the transport its URI names);
-        None (logged) when the dialog cannot make one."""
+        """Send a request in ``dialog`` to its next hop (over the transport its URI names),
+        or to ``to`` (only a fault uses it); None (logged) when the dialog cannot make one."""
         target = dialog.next_hop()
         try:
             transport = address_of(target).transport
             request = dialog.create_request(
                 method, via=self.via(transport), headers=headers or [], body=body
             )
-            destination = self.destination(target)
+            destination = to or self.destination(target)
         except (LocalProtocolError, RemoteProtocolError) as exc:
             self.log.warning("cannot send %s in %s: %s", method, dialog, exc)
             return None
@@ -342,6 +355,7 @@ __all__ = [
     "address_of",
     "aor",
     "identity_of",
+    "literal_address_of",
     "msrp_events",
     "msrp_session_id",
 ]

@@ -11,7 +11,11 @@ handed out. The test scripts it:
   then ``notify`` (conference-info) and ``terminate`` (``Subscription-State:
   terminated;reason=noresource``);
 - :meth:`CfEmulator.bye` ends a session; :class:`CfSession` carries the MSRP endpoint
-  towards the PF (chat messages, conference-info over MSRP).
+  towards the PF (chat messages, conference-info over MSRP);
+- :meth:`CfEmulator.own_focus_uri` is a focus URI at an address of the CF's own (a
+  run-time port of the core's host, not the core's): a SUT that sends a request for it
+  straight to that address, not through its SIP/IP core, is seen at
+  :meth:`~conformance.roles.core.CoreUA.arrived_at` (the address the request arrived at).
 """
 
 from __future__ import annotations
@@ -269,6 +273,13 @@ class CfEmulator(CoreUA):
         self.forget_dialogs()
         for peer in self.msrp_peers:
             await peer.close()
+        await self.close_own()
+
+    async def own_focus_uri(self) -> str:
+        """A fresh focus URI whose host part is :meth:`own_address` (the request-URI of
+        a request to it names the CF's own address; the core routes it here too)."""
+        at = await self.own_address()
+        return f"sip:conf-{secrets.token_hex(6)}@{at.host}:{at.port}"
 
     def owns(self, request: SipRequest) -> bool:
         return request_targets(request, [self.factory_uri, *self.focus_uris])

@@ -319,6 +319,7 @@ class ClientEmulator(CoreUA):
         self.forget_dialogs()
         for peer in self.msrp_peers:
             await peer.close()
+        await self.close_own()
 
     # -- identity -------------------------------------------------------------------
     @property

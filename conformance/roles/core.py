@@ -378,6 +378,35 @@ class CoreUA:
         self._inbox: list[IncomingRequest] = []
         self._dialogs: dict[tuple[str, str], Dialog] = {}
         self._changed = Notifier()
+        #: the role's own SIP address (not the core's), once :meth:`own_address` bound it
+        self._own: SipPump | None = None
+
+    # -- an address of its own --------------------------------------------------------
+    async def own_address(self) -> Address:
+        """The role's own SIP address (UDP and TCP at a run-time port of the core's host,
+        not the core's), bound on first use: a SUT that sends a request straight there,
+        not through its SIP/IP core (the tool's core), is seen at :meth:`arrived_at`. A
+        request that arrives there comes to this role like one the core dispatched, and is
+        answered from there; the role's own requests still leave through the core."""
+        if self._own is None:
+            pump = await SipPump.start(
+                self.core.host, self.core.capture, self.core.timers, retransmit_2xx=True
+            )
+            pump.on_request = self.on_request
+            role = getattr(self, "role_name", None) or self.name
+            self.core.capture.name((pump.transport.host, pump.transport.port), role)
+            self._own = pump
+        return self._own.address(Transport.UDP)
+
+    def arrived_at(self, incoming: IncomingRequest) -> Address:
+        """The local address ``incoming`` arrived at: the core's, or :meth:`own_address`."""
+        return incoming.pump.address(Transport.UDP)
+
+    async def close_own(self) -> None:
+        """Unbind :meth:`own_address` (when bound)."""
+        if self._own is not None:
+            await self._own.close()
+            self._own = None
 
     # -- dispatch -------------------------------------------------------------------
     def on_request(self, incoming: IncomingRequest) -> None:

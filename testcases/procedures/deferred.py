@@ -255,6 +255,32 @@ def expect_sent_before(
     )
 
 
+def expect_notified_before(
+    tc: Tc,
+    requirement: str,
+    messages: Sequence[MessageReceived | None],
+    notify: SipRequest,
+    evidence: EvidenceRef,
+) -> None:
+    """``requirement``: the NOTIFY crossed the wire before the first of ``messages`` (an
+    MSRP SEND each), judged from the capture's order of records."""
+    first = next((m for m in messages if m is not None), None)
+    records = tc.capture.records
+    sent_at = first_record(records, msrp_marker(first)) if first is not None else None
+    notify_at = first_record(records, sip_marker(notify))
+    expect_true(
+        tc.recorder,
+        requirement,
+        sent_at is not None and notify_at is not None and notify_at.index < sent_at.index,
+        expected="the NOTIFY crosses the wire before the first SEND (capture order)",
+        actual=(
+            f"NOTIFY at capture record {notify_at.index if notify_at else None},"
+            f" first SEND at {sent_at.index if sent_at else None}"
+        ),
+        evidence=evidence,
+    )
+
+
 __all__ = [
     "INVOLUNTARY",
     "GroupLeg",
@@ -265,6 +291,7 @@ __all__ = [
     "client_returns",
     "conference_body",
     "deliveries",
+    "expect_notified_before",
     "expect_sent_before",
     "in_subscription",
     "received",

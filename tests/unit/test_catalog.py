@@ -206,8 +206,25 @@ def test_race_provisions_flow_shall(cat: Catalog) -> None:
 
 def test_repeated_flow_steps_counted_once(cat: Catalog) -> None:
     y1 = cat.by_section("B.2.3.x.y+1")
-    assert {r.id for r in y1} == {"SD-B.2.3.x.y+1-11", "SD-B.2.3.x.y+1-12"}
+    # the order of its steps 16-19 is a seed conflict with B.2.3.x.y, kept as its own entry
+    assert {r.id for r in y1} == {
+        "SD-B.2.3.x.y+1-11",
+        "SD-B.2.3.x.y+1-12",
+        "SD-B.2.3.x.y+1-16-19-ORDER",
+    }
     assert any("B.2.3.x.y+1" in d for d in cat.get("SD-B.2.3.x.y-18-19").duplicates)
+
+
+def test_seed_conflicts_of_the_pf_are_pics_choices(cat: Catalog) -> None:
+    """Each side of the two PF seed conflicts applies under one value of its PICS option."""
+    for option, sides in (
+        ("pf.deferred_first_notify", ("SD-B.2.3.5.X-4-only-b", "PF-8.2.3-CLSUB-LOCAL-NOTIFY-DD")),
+        ("pf.rejoin_notify_order", ("SD-B.2.3.x.y-16-19-ORDER", "SD-B.2.3.x.y+1-16-19-ORDER")),
+    ):
+        for rid in sides:
+            r = cat.get(rid)
+            assert option in names_in(r.applicability), rid
+            assert r.interpretation and "conflict" in r.interpretation, rid
 
 
 def test_subscription_conflict_is_a_pics_choice(cat: Catalog) -> None:

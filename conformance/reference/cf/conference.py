@@ -45,7 +45,7 @@ from conformance.reference.cf.model import (
     Participant,
     SessionState,
 )
-from conformance.reference.element import SipElement, identity_of
+from conformance.reference.element import SipElement, identity_of, literal_address_of
 
 
 class ConferenceEvents:
@@ -291,7 +291,16 @@ class ConferenceEvents:
             ("Subscription-State", state),
             ("Content-Type", CONFERENCE_INFO_CONTENT_TYPE),
         ]
-        handle = self.element.send_in_dialog(sub.dialog, "NOTIFY", headers=headers, body=body)
+        # the reverse path of the SUBSCRIBE: the dialog's route set, through the outbound
+        # proxy (the fault: straight to the subscriber's Contact when it is an address)
+        direct = (
+            literal_address_of(sub.dialog.remote_target)
+            if self.faults.on("cf.notify-not-reverse-path")
+            else None
+        )
+        handle = self.element.send_in_dialog(
+            sub.dialog, "NOTIFY", headers=headers, body=body, to=direct
+        )
         if handle is None:
             return None
         outcome = await handle.outcome(self.element.config.timers.b * 2)

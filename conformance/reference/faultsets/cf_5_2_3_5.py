@@ -16,6 +16,13 @@ FAULTS: tuple[Fault, ...] = (
         "changes are still notified.",
     ),
     Fault(
+        "cf.notify-not-reverse-path",
+        "cf",
+        ("CF-5.2.3.5-NOTIFY-INITIAL",),
+        "The CF sends its NOTIFYs straight to the subscriber's Contact, not back along the "
+        "SUBSCRIBE's path (its route set, through the SIP/IP core).",
+    ),
+    Fault(
         "cf.subscribe-unauthorised-accepted",
         "cf",
         ("CF-5.2.3.5-REJECT",),

@@ -93,6 +93,21 @@ FAULTS: tuple[Fault, ...] = (
         "The PF's SUBSCRIBE carries no User-Agent with the CPM release.",
     ),
     Fault(
+        "pf.subscribe-not-through-core",
+        "pf",
+        ("PF-8.2.3-SUB-9",),
+        "The PF sends its SUBSCRIBE straight to the address its focus URI names, not to its "
+        "outbound proxy (the SIP/IP core).",
+    ),
+    Fault(
+        "pf.deferred-first-notify-not-stored",
+        "pf",
+        ("PF-8.2.3-CLSUB-LOCAL-NOTIFY-DD",),
+        "A PF claiming the stored side of the first NOTIFY during a deferred delivery lists "
+        "only client B in it, not the locally stored Participant Information.",
+        pics=(("pf.deferred_first_notify", "stored"),),
+    ),
+    Fault(
         "pf.notify-not-accepted",
         "pf",
         ("PF-8.2.3-RCV-1",),

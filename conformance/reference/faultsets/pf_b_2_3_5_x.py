@@ -35,6 +35,13 @@ FAULTS: tuple[Fault, ...] = (
         "The first NOTIFY to the client lists every participant, not only client B.",
     ),
     Fault(
+        "pf.deferred-rejoin-not-delivered",
+        "pf",
+        ("SD-B.2.3.5.X-N3", "PF-8.3.2.9-B-2"),
+        "The PF answers client B's own INVITE for a session it holds messages for with 200, "
+        "but delivers none of them in that session.",
+    ),
+    Fault(
         "pf.deferred-no-final-notify",
         "pf",
         ("SD-B.2.3.5.X-6", "PF-5.2.3.5-DD-FINAL-NOTIFY"),

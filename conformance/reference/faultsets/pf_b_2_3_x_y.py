@@ -15,6 +15,14 @@ FAULTS: tuple[Fault, ...] = (
         "The CF's SENDs are answered but not kept: nothing is delivered later.",
     ),
     Fault(
+        "pf.deferred-delivery-before-notify",
+        "pf",
+        ("SD-B.2.3.x.y-16-19-ORDER",),
+        "A PF claiming notify-first delivers the buffered messages to client B back in the "
+        "active session at once, before the NOTIFY of client B's subscription.",
+        pics=(("pf.rejoin_notify_order", "notify-first"),),
+    ),
+    Fault(
         "pf.deferred-sendonly-when-active",
         "pf",
         ("SD-B.2.3.x.y-11-12.d",),

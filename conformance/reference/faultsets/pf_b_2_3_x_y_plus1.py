@@ -14,6 +14,13 @@ FAULTS: tuple[Fault, ...] = (
         "Trigger B: the 200 to the client's re-join has the focus Contact and no Record-Route of "
         "the PF, so the client's ACK and BYE miss the PF.",
     ),
+    Fault(
+        "pf.deferred-notify-before-delivery",
+        "pf",
+        ("SD-B.2.3.x.y+1-16-19-ORDER",),
+        "A PF claiming delivery-first holds the buffered messages for client B back in the "
+        "active session until the NOTIFY of client B's subscription has gone out.",
+    ),
 )
 
 __all__ = ["FAULTS"]

@@ -497,11 +497,12 @@ class DeferredDelivery:
         leg.msrp.remote_path = tuple(answer.path)
         pf.table.bind_dialog(dialog, entry.session, leg)
         pf.send_ack(leg, invite)
+        notified = self._client_notify(entry) if active else None
         if answer.setup == "passive":
             pf.table.unexpect_msrp(sid)
             await pf.connect_msrp(leg.msrp)
         await self._bound(leg)
-        await self._flush(entry, leg, active=active)
+        await self._flush(entry, leg, active=active, notified=notified)
 
     def _declined(self, entry: DeferredSession) -> None:
         """Seed 003 8.3.2 "603": the user rejected the session; the deferred messages are
@@ -521,13 +522,37 @@ class DeferredDelivery:
             self.sessions.end(entry.session, None)
         entry.finished.set()
 
+    def _client_notify(self, entry: DeferredSession) -> asyncio.Event | None:
+        """What the delivery into the active session waits for: the first NOTIFY of client
+        B's subscription (B.2.3.x.y steps 16-17 before 18-19) when the PF claims
+        pf.rejoin_notify_order=notify-first; None (deliver at once, B.2.3.x.y+1 step 16
+        before 17-19) otherwise."""
+        notify_first = self.pf.policy.rejoin_notify_order == "notify-first"
+        if self.faults.on("pf.deferred-notify-before-delivery"):
+            notify_first = True
+        if self.faults.on("pf.deferred-delivery-before-notify"):
+            notify_first = False
+        return self.participants.await_client_notify(entry.user) if notify_first else None
+
     async def _bound(self, leg: SipLeg) -> bool:
         """Whether the client's MSRP session is bound, waiting up to Timer B for it."""
         return await leg.msrp.bound(self.pf.config.timers.b)
 
-    async def _flush(self, entry: DeferredSession, leg: SipLeg, *, active: bool) -> None:
+    async def _flush(
+        self,
+        entry: DeferredSession,
+        leg: SipLeg,
+        *,
+        active: bool,
+        notified: asyncio.Event | None = None,
+    ) -> None:
         pf = self.pf
         session = entry.session
+        if active and notified is not None:
+            # notify-first: client B subscribes once the session (MSRP included) is set up;
+            # its NOTIFY goes first, the delivery follows (bounded: a client may not subscribe)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(notified.wait(), pf.config.timers.b)
         if not active and entry.client_sub is None:
             # B.2.3.5.X step 3: the client may subscribe after the ACK (PICS)
             with contextlib.suppress(TimeoutError):
@@ -620,11 +645,16 @@ class DeferredDelivery:
             return True
         incoming.send(response)
         entry.client_sub = dialog
-        users = (
-            self.latest_participants(entry)
-            if self.faults.on("pf.deferred-first-notify-full-list")
-            else [entry.user]
-        )
+        # B.2.3.5.X step 4 (only client B) or 8.2.3's local NOTIFY (the stored list): the
+        # side of the seed conflict the PF claims (PICS pf.deferred_first_notify)
+        stored = self.pf.policy.deferred_first_notify == "stored"
+        if self.faults.on("pf.deferred-first-notify-full-list"):
+            stored = True
+        if self.faults.on("pf.deferred-first-notify-not-stored"):
+            stored = False
+        # the stored list: the CF's last participants while the session was on (its
+        # closing notification may report everyone disconnected)
+        users = self.final_participants(entry) if stored else [entry.user]
         body = self._conference(entry, users, 1)
         if not self.faults.on("pf.deferred-subscribe-no-first-notify"):
             self.pf.spawn(self._notify(dialog, body, f"active;expires={expires}"))
@@ -770,9 +800,12 @@ class DeferredDelivery:
         pf.table.bind_dialog(dialog, entry.session, leg)
         pf.table.expect_msrp(sid, entry.session, leg)
         entry.rejoined = True  # PF-8.3.2.9-B-1: no INVITE of the PF from now on
+        if self.faults.on("pf.deferred-rejoin-not-delivered"):
+            entry.buffer.clear()
+        notified = self._client_notify(entry)
         pf.sip.retransmit_2xx_until_ack(incoming, response)
         await self._bound(leg)
-        await self._flush(entry, leg, active=True)
+        await self._flush(entry, leg, active=True, notified=notified)
 
 
 # -- the participants of a deferred session ---------------------------------------------

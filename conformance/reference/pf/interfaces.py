@@ -6,6 +6,7 @@ feature's module; :mod:`.service` wires the features together.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
@@ -51,6 +52,8 @@ class FocusSubscriber(OwnSubscriptions, Protocol):
     ) -> None: ...
 
     async def held(self, user: str, focus: str) -> FocusSubscription | None: ...
+
+    def await_client_notify(self, user: str) -> asyncio.Event: ...
 
     def subscribe_to_focus(
         self,

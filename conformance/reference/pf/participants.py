@@ -61,6 +61,7 @@ from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import SipRequest, build_request
 from conformance.protocol.sip.subscription import SubscriptionStateValue
 from conformance.protocol.sip.transaction import tag_of
+from conformance.reference.element import literal_address_of
 from conformance.reference.faults import ActiveFaults
 from conformance.reference.pf.confinfo_msrp import ConferenceInfoOverMsrp
 from conformance.reference.pf.core import PfCore
@@ -170,6 +171,15 @@ class Participants:
         self.over_msrp = ConferenceInfoOverMsrp(pf, self)
         #: forward mode of the clients' SUBSCRIBEs (pf.client_subscribe_mode=forward)
         self.forwarder = SubscribeForwarder(pf, self)
+        #: user -> set once a client subscription of the user got its first NOTIFY (a
+        #: deferred delivery that waits for it, pf.rejoin_notify_order=notify-first)
+        self._notify_waiters: dict[str, asyncio.Event] = {}
+
+    def await_client_notify(self, user: str) -> asyncio.Event:
+        """An event set when a client of ``user`` next gets its subscription's first NOTIFY."""
+        event = asyncio.Event()
+        self._notify_waiters[user] = event
+        return event
 
     # -- what conference-info over MSRP reads (:class:`.interfaces.ParticipantState`) ----
     def focus_of_session(self, session: B2buaSession) -> str | None:
@@ -311,8 +321,11 @@ class Participants:
         pf = self.pf
         user, focus, request = sub.user, sub.focus, sub.request
         conversation_id, contribution_id = sub.conversation_id, sub.contribution_id
-        # item 9: to the SIP/IP core
-        handle = await pf.sip.request(request, pf.destination(focus))
+        # item 9: to the SIP/IP core (the fault: straight to a focus URI's literal address)
+        destination = pf.destination(focus)
+        if self.faults.on("pf.subscribe-not-through-core"):
+            destination = literal_address_of(focus) or destination
+        handle = await pf.sip.request(request, destination)
         outcome = await handle.outcome(pf.config.timers.b * 2)
         if isinstance(outcome, str) or outcome.status >= 300:
             # RFC 6665 4.1.2.1: no subscription; the PF does not retry in a loop
@@ -597,9 +610,16 @@ class Participants:
             target = request.uri if self.faults.on("pf.client-subscribe-ruri-kept") else None
 
             async def link() -> None:
-                own = await self.subscribe_to_focus(user, focus, conversation, contribution, target)
+                pending = self.subscribe_to_focus(user, focus, conversation, contribution, target)
+                # linked while pending: the CF's first NOTIFY may come before the 2xx is seen
+                early = self.active(user, focus)
+                if early is not None and client not in early.clients:
+                    early.clients.append(client)
+                    self._client[(dialog.call_id, dialog.local_tag)] = early
+                own = await pending
                 if own is not None:
-                    own.clients.append(client)
+                    if client not in own.clients:
+                        own.clients.append(client)
                     self._client[(dialog.call_id, dialog.local_tag)] = own
 
             self.pf.spawn(link())
@@ -611,6 +631,9 @@ class Participants:
         view = sub.state.view
         body = build_conference_info(view) if view is not None else b""
         self.notify_client(client, body, f"active;expires={expires}")
+        waiter = self._notify_waiters.pop(user, None)
+        if waiter is not None:
+            waiter.set()
 
     def _client_refresh(self, incoming: IncomingRequest, key: tuple[str, str]) -> None:
         sub = self._client.get(key)

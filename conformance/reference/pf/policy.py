@@ -49,6 +49,14 @@ class PfPolicy:
     client_subscribe_mode: str = "b2bua"
     parallel_client_subscriptions: bool = True
     local_notify_without_cf: bool = True
+    #: pf.deferred_first_notify: the first NOTIFY of a client's subscription during a
+    #: deferred delivery lists only that client ("only-b", B.2.3.5.X step 4) or the
+    #: locally stored Participant Information ("stored", 8.2.3's local NOTIFY)
+    deferred_first_notify: str = "only-b"
+    #: pf.rejoin_notify_order: client B back in the active session, the NOTIFY of its
+    #: subscription before the buffered messages ("notify-first", B.2.3.x.y) or after
+    #: them ("delivery-first", B.2.3.x.y+1)
+    rejoin_notify_order: str = "delivery-first"
     conference_info_via_msrp: bool = False
     admin_trigger: bool = True
     message_store: bool = True
@@ -65,6 +73,10 @@ class PfPolicy:
             raise ValueError(f"pps_other_policy {self.pps_other_policy!r}")
         if self.client_subscribe_mode not in ("b2bua", "proxy"):
             raise ValueError(f"client_subscribe_mode {self.client_subscribe_mode!r}")
+        if self.deferred_first_notify not in ("only-b", "stored"):
+            raise ValueError(f"deferred_first_notify {self.deferred_first_notify!r}")
+        if self.rejoin_notify_order not in ("notify-first", "delivery-first"):
+            raise ValueError(f"rejoin_notify_order {self.rejoin_notify_order!r}")
         if self.session_expires < 90:
             raise ValueError("session_expires below the RFC 4028 minimum of 90")
 

@@ -75,7 +75,10 @@ async def test_8_2_3_pf_subscribes_to_the_focus(tc: Tc) -> None:
     { when {the CF accepts the group INVITE with Contact <focus>;isfocus}
       then {the PF sends a conference SUBSCRIBE to the focus with items 1-9 of 8.2.3 and
             answers the CF's NOTIFY with 200} }"""
-    fs = await group_session_with_subscription(tc)
+    cf = await tc.cf()
+    # the focus URI names the CF's own address, not the core's: a SUBSCRIBE that goes
+    # there directly has bypassed the SIP/IP core (item 9)
+    fs = await group_session_with_subscription(tc, focus=await cf.own_focus_uri())
     expect_true(
         tc.recorder,
         "PF-8.2.1-200OK-9",
@@ -179,6 +182,17 @@ async def test_8_2_3_pf_subscribes_to_the_focus(tc: Tc) -> None:
         expected=pf_address(tc.pixit).host,
         actual=sub.incoming.source.host,
         message="the SUBSCRIBE reaches the SIP/IP core (the tool) from the PF",
+        evidence=ev,
+    )
+    core = cf.core.address
+    arrived = cf.arrived_at(sub.incoming)
+    expect_equal(
+        tc.recorder,
+        "PF-8.2.3-SUB-9",
+        expected=f"{core.host}:{core.port}",
+        actual=f"{arrived.host}:{arrived.port}",
+        message="the SUBSCRIBE arrives at the SIP/IP core's address, not at the address "
+        "the focus URI names (the CF's own)",
         evidence=ev,
     )
     sub.accept()

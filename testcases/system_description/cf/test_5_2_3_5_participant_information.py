@@ -1,8 +1,11 @@
 """CPM System Description 5.2.3.5 (seed 000): the CF handles Participant Information
 subscriptions.
 
-The tool plays the participants' PFs/clients and sends straight to the CF under test (no
-PF in the path). Expected values are written here from the seed text and RFC 4575/6665.
+The tool plays the participants' PFs/clients and sends to the CF under test from its SIP/IP
+core (no PF of the SUT in the path); the reverse-path case has the core Record-Route the
+SUBSCRIBE, as a PF/core on the subscriber's path would, and gives the subscriber a Contact
+at an address of its own. Expected values are written here from the seed text and RFC
+4575/6665.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from conformance.checks import expect_equal, expect_true, inconclusive
 from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
-from conformance.testcases.procedures import sip_evidence
+from conformance.protocol.sip.message import Header, Headers, SipRequest, with_headers
+from conformance.testcases.procedures import expect_arrival, sip_evidence
 from conformance.testcases.procedures.hosted_session import (
+    asserted,
     cf_address,
     create_hosted_session,
     endpoint_of,
@@ -132,6 +137,62 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
         evidence=notification_evidence(failed, "the NOTIFY after carol's connection failed"),
     )
     await handle.unsubscribe()
+
+
+@pytest.mark.requirement("CF-5.2.3.5-NOTIFY-INITIAL")
+async def test_5_2_3_5_initial_notify_takes_the_reverse_path(tc: Tc) -> None:
+    """with {a group session hosted by the CF: alice (creator) and bob connected} ensure that
+    { when {alice's SUBSCRIBE to the focus reaches the CF through the SIP/IP core (the
+            tool's core Record-Routes it, as the PF/core on the subscriber's path would),
+            with a Contact at an address of alice's own, not the core's}
+      then {the CF's initial NOTIFY comes back along that path: it arrives at the core,
+            not straight at alice's Contact} }"""
+    alice, bob, carol = three_users(tc.pixit)
+    session = await create_hosted_session(tc, creator=alice, recipients=(bob, carol))
+    await join(tc, session, bob)
+    subscriber = session.legs[alice].client
+    own = await subscriber.own_address()
+    core = subscriber.core.address
+    base = subscriber.build_subscribe(
+        session.focus,
+        extra_headers=(
+            *asserted(alice),
+            # the path the SUBSCRIBE took (RFC 3261 16.6 step 4): the core stays on it
+            ("Record-Route", f"<sip:{core.host}:{core.port};lr>"),
+        ),
+    )
+    contact = Header("Contact", f"<sip:alice-own@{own.host}:{own.port}>")
+    request = with_headers(
+        base,
+        Headers(contact if h.name.lower() in ("contact", "m") else h for h in base.headers),
+    )
+    assert isinstance(request, SipRequest)
+    handle = await subscriber.subscribe(session.focus, to=session.cf, request=request)
+    ok = await handle.final(within=tc.guards.sip)
+    if ok.status != 200:
+        inconclusive(f"the CF did not accept the subscription ({ok.status})")
+    first = await expect_arrival(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-INITIAL",
+        subscriber.expect_request("NOTIFY", within=tc.guards.sip),
+        expected="the initial NOTIFY in the subscription dialog",
+    )
+    if first is None:
+        return
+    first.send(subscriber.response(first, 200))
+    arrived = subscriber.arrived_at(first)
+    expect_equal(
+        tc.recorder,
+        "CF-5.2.3.5-NOTIFY-INITIAL",
+        expected=f"{core.host}:{core.port}",
+        actual=f"{arrived.host}:{arrived.port}",
+        message="the initial NOTIFY arrives at the SIP/IP core the SUBSCRIBE came through "
+        "(its reverse path), not at the address of the subscriber's Contact",
+        evidence=[
+            sip_evidence(request, "alice's SUBSCRIBE (Record-Route: the core)"),
+            sip_evidence(first.request, "the CF's initial NOTIFY"),
+        ],
+    )
 
 
 @pytest.mark.requirement("CF-5.2.3.5-NOTIFY-CHANGES")

@@ -44,6 +44,7 @@ DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
     "SD-B.2.3.5.X-1",
     "SD-B.2.3.5.X-4",
     "SD-B.2.3.5.X-4-only-b",
+    "PF-8.2.3-CLSUB-LOCAL-NOTIFY-DD",
     "SD-B.2.3.5.X-5",
     "SD-B.2.3.5.X-6",
     "SD-B.2.3.5.X-7",
@@ -53,9 +54,10 @@ async def test_b_2_3_5_x_flow_participant_info(tc: Tc, sut_relay: SutRelay) -> N
     joined, alice sent two messages, then the CF ended the session (inactive)} ensure that
     { when {client B is back (third-party REGISTER), accepts and subscribes to the PF}
       then {the PF invites with cpm.deferred and a=sendonly; accepts the SUBSCRIBE and
-            its first NOTIFY lists only client B; delivers both messages over MSRP; its
-            next NOTIFY lists every participant prior to the session's end (alice, bob,
-            carol); then BYE} }"""
+            its first NOTIFY lists only client B (or, under
+            pf.deferred_first_notify=stored, every participant); delivers both messages
+            over MSRP; its next NOTIFY lists every participant prior to the session's end
+            (alice, bob, carol); then BYE} }"""
     flow = await start_flow(tc, sut_relay)
     try:
         await sut_relay.expect("SUBSCRIBE", to="cf", within=2 * tc.guards.sip)
@@ -117,6 +119,16 @@ async def test_b_2_3_5_x_flow_participant_info(tc: Tc, sut_relay: SutRelay) -> N
             expected=[flow.bob],
             actual=list(user_states(conference_info_of(first.request))),
             message="the users of the first NOTIFY's conference-info",
+            evidence=sip_evidence(first.request, "the PF's first NOTIFY to client B"),
+        )
+        # the other side of the seed conflict (PICS pf.deferred_first_notify): n/a unless
+        # claimed
+        expect_equal(
+            tc.recorder,
+            "PF-8.2.3-CLSUB-LOCAL-NOTIFY-DD",
+            expected={flow.alice, flow.bob, flow.carol},
+            actual=set(user_states(conference_info_of(first.request))),
+            message="the locally stored Participant Information (the CF's last state)",
             evidence=sip_evidence(first.request, "the PF's first NOTIFY to client B"),
         )
     got = await deliveries(invite, tc.guards, *TEXTS)

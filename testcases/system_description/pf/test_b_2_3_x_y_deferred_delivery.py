@@ -8,16 +8,20 @@ client B and the S-CSCF (third-party REGISTER). Expected values are written from
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import pytest
 
-from conformance.checks import expect_equal
+from conformance.checks import expect_equal, expect_true
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.fixtures.case import Tc
 from conformance.net.clock import WaitTimeout
+from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
 from conformance.protocol.sip.headers import get_content_type
 from conformance.protocol.sip.message import SipRequest
 from conformance.protocol.sip.multipart import find_part, parse_multipart
-from conformance.testcases.procedures import expect_arrival, sip_evidence
+from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
 from conformance.testcases.procedures.deferred import (
     cf_group_session,
     cf_sends,
@@ -25,6 +29,9 @@ from conformance.testcases.procedures.deferred import (
     client_returns,
     conference_body,
     deliveries,
+    expect_notified_before,
+    expect_sent_before,
+    received,
     refuse_focus_subscription,
     rejoin,
 )
@@ -47,6 +54,8 @@ def _listed(request: SipRequest) -> set[str] | None:
     "SD-B.2.3.x.y-11-12.c",
     "SD-B.2.3.x.y-11-12.d",
     "SD-B.2.3.x.y-18-19",
+    "SD-B.2.3.x.y-16-19-ORDER",
+    "SD-B.2.3.x.y+1-16-19-ORDER",
     "PF-8.3.2.9-A",
 )
 async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
@@ -56,7 +65,10 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
       then {the PF subscribes to the focus on behalf of client B (steps 7-8)}
     and { when {the third-party REGISTER of client B reaches the PF}
       then {the PF invites client B with cpm.session, a=sendrecv and the latest
-            participants, and delivers the buffered messages over MSRP} }"""
+            participants, and delivers the buffered messages over MSRP}
+    and { when {client B subscribes through the PF once the MSRP session is set up}
+      then {the NOTIFY to client B comes before the delivery (notify-first, B.2.3.x.y) or
+            after it (delivery-first, B.2.3.x.y+1), as the PF claims} }"""
     cf = await tc.cf()
     leg = await cf_group_session(tc)
     await refuse_focus_subscription(tc)
@@ -110,7 +122,15 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
         evidence=ev,
     )
     await invite.answer(sdp_setup="passive")
-    got = await deliveries(invite, tc.guards, "deferred-1", "deferred-2")
+    assert invite.msrp is not None
+    with contextlib.suppress(WaitTimeout):
+        await invite.establish_msrp(within=tc.guards.msrp)
+    # steps 14-15 once the MSRP session is set up (13): client B subscribes through the PF
+    client_sub = await leg.client.subscribe(leg.cf.focus_uri, to=pf_address(tc.pixit))
+    got = [
+        await received(invite.msrp, t, tc.guards.msrp + tc.guards.sip)
+        for t in ("deferred-1", "deferred-2")
+    ]
     expect_equal(
         tc.recorder,
         "SD-B.2.3.x.y-18-19",
@@ -118,6 +138,45 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
         actual=[g is not None for g in got],
         evidence=ev,
     )
+    with contextlib.suppress(WaitTimeout, TransactionTimeoutError):
+        await client_sub.final(within=tc.guards.sip)
+
+    async def cf_serves_a_new_subscription() -> None:
+        # steps 14-17: the CF refreshes the PF's subscription or gets a new one (the PF may
+        # have un-subscribed once the session was re-established); it NOTIFYs the latest
+        try:
+            again = await cf.expect_subscribe(within=tc.guards.sip)
+        except WaitTimeout:
+            return
+        again.accept()
+        await again.notify(conference_body(leg.cf.focus_uri, latest))
+
+    serving = asyncio.ensure_future(cf_serves_a_new_subscription())
+    try:
+        notify: IncomingRequest | None = await leg.client.expect_request(
+            "NOTIFY", within=tc.guards.sip
+        )
+    except WaitTimeout:
+        notify = None
+    serving.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving
+    # the seed conflict (PICS pf.rejoin_notify_order): both orders are checked, the side
+    # the PF does not claim records n/a
+    if notify is None:
+        for requirement in ("SD-B.2.3.x.y-16-19-ORDER", "SD-B.2.3.x.y+1-16-19-ORDER"):
+            expect_true(
+                tc.recorder,
+                requirement,
+                notify is not None,
+                expected="a NOTIFY in client B's subscription through the PF",
+                actual=f"none within the SIP guard ({tc.guards.sip:g} s)",
+            )
+    else:
+        notify.respond(200)
+        nev = sip_evidence(notify.request, "the NOTIFY to client B")
+        expect_notified_before(tc, "SD-B.2.3.x.y-16-19-ORDER", got, notify.request, nev)
+        expect_sent_before(tc, "SD-B.2.3.x.y+1-16-19-ORDER", got, notify.request, nev)
     await cf.bye(leg.cf.dialog, to=leg.cf.destination) if leg.cf.dialog else None
 
 
