@@ -419,7 +419,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         "-n",
         dest="workers",
         metavar="N",
-        help="parallel workers (pytest-xdist): a number or 'auto'",
+        help="parallel workers (pytest-xdist), each with its slice of the user pool: a number,"
+        " 'auto', or 0 for a serial run (default: as many as the pool allows, docs/parallel.md)",
     )
     p.add_argument("--alluredir", metavar="DIR", help="also write Allure results")
     p.add_argument(
@@ -627,6 +628,27 @@ def _relay(source: IO[bytes] | None) -> None:
                 os.close(devnull)
 
 
+def _workers(args: argparse.Namespace, profile: SutProfile) -> str:
+    """``-n`` for pytest: the user's, else as many workers as the user pool allows
+    (docs/parallel.md); "" for a serial run."""
+    if args.workers is not None:
+        return "" if str(args.workers) == "0" else str(args.workers)
+    if args.layout != LAYOUTS[0] or importlib.util.find_spec("xdist") is None:
+        return ""
+    from conformance.pytest.pool import default_workers
+    from conformance.report.shards import parse_shard
+
+    shards = parse_shard(args.shard).total if args.shard else 1
+    count = default_workers(profile.pixit, shards=shards)
+    if count <= 1:
+        return ""
+    print(
+        f"{PROG}: {count} parallel workers, each with its slice of the user pool (-n 0: serial)",
+        file=sys.stderr,
+    )
+    return str(count)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from conformance.report.model import exit_status
     from conformance.report.results import JUNIT_NAME, RESULTS_NAME, load_results, write_junit
@@ -677,10 +699,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--clause", clause]
     for rid in args.requirement:
         cmd += ["--requirement", rid]
-    if args.workers:
+    workers = _workers(args, profile)
+    if workers:
         if importlib.util.find_spec("xdist") is None:
             raise CliError("-n needs pytest-xdist (pip install 'cpm-conformance[xdist]')")
-        cmd += ["-n", str(args.workers)]
+        cmd += ["-n", workers]
     if args.alluredir:
         cmd.append(f"--alluredir={Path(args.alluredir).resolve()}")
     if args.faults:

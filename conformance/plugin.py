@@ -118,6 +118,7 @@ pytest_plugins = [
     "conformance.pytest.verdicts",
     "conformance.pytest.evidence",
     "conformance.pytest.controller",
+    "conformance.pytest.pool",
     "conformance.pytest.liveness",
     "conformance.pytest.terminal",
 ]

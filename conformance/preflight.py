@@ -419,6 +419,25 @@ def preflight(
         f"profile {profile.path}: names and addresses good"
         f" (tool at {profile.pixit.tool_host}:{profile.pixit.tool_port})"
     )
+    report.notes.append(pool_note(profile))
     if probe and profile.target is not Target.REFERENCE:
         asyncio.run(_reachability(profile, report, timeout))
     return report
+
+
+def pool_note(profile: SutProfile) -> str:
+    """How many parallel workers the profile's user pool supports (docs/parallel.md)."""
+    from conformance.catalog.pool import slice_count, users_per_slice
+    from conformance.pytest.pool import default_workers
+
+    pixit = profile.pixit
+    slices = slice_count(pixit)
+    line = (
+        f"user pool: {len(pixit.all_users)} users in {slices} slice{'s' if slices != 1 else ''}"
+        f" of {users_per_slice(pixit)}: supports {slices} parallel worker"
+        f"{'s' if slices != 1 else ''} (or shards x workers)"
+    )
+    default = default_workers(pixit)
+    if default > 1:
+        return line + f"; run uses {default} by default (-n 0: serial)"
+    return line + "; run is serial by default"

@@ -11,6 +11,8 @@ is documented in ``conformance/profiles/vendor-template.toml``::
     [uris]           pf, deferred_msg_mgmt, conference_factory, unauthorised_user, isf,
                      [uris.extra]
     [[users]]        uri, clients (instance ids or GRUUs), username, password
+    [pool]           users_per_worker (each parallel worker or shard takes a slice of
+                     that many [[users]]; default: all of them, one worker)
     [timers]         t1, t2, t4, msrp_transaction_timeout, observe (seconds, floats)
     [message_store]  url ("imap://user:pass@host:port/", "imaps://...", "maildir:/path", a path)
     [xdms]           host, port, root; [xdms.preferences."<user uri>"] name = value
@@ -191,12 +193,23 @@ class Pixit:
     message_store: MessageStore = field(default_factory=lambda: MessageStore("", "none"))
     xdms: Xdms = field(default_factory=Xdms)
     upper_tester: UpperTesterConfig = field(default_factory=UpperTesterConfig)
+    #: ``[pool] users_per_worker``: how many of ``users`` one parallel worker (or shard)
+    #: takes (0: all of them; conformance/catalog/pool.py)
+    users_per_worker: int = 0
+    #: every user of the profile, when ``users`` is one worker's slice of them (else empty)
+    pool: tuple[User, ...] = ()
 
     def user(self, uri: str) -> User:
-        for u in self.users:
+        """The profile's user ``uri`` (searched in the whole pool, not only the slice)."""
+        for u in self.pool or self.users:
             if u.uri == uri:
                 return u
         raise KeyError(uri)
+
+    @property
+    def all_users(self) -> tuple[User, ...]:
+        """Every user of the profile (the pool), whatever slice ``users`` is."""
+        return self.pool or self.users
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +276,7 @@ _TOP_KEYS = {
     "tool",
     "uris",
     "users",
+    "pool",
     "timers",
     "message_store",
     "xdms",
@@ -370,11 +384,13 @@ class _Validator:
                     )
         tool = self.table(data, "tool", "tool")
         self.unknown(tool, {"host", "port"}, "tool.")
+        users = self.users(data)
         pixit = Pixit(
             sut=MappingProxyType(addresses),
             tool_host=self.string(tool, "host", "tool.host", "127.0.0.1"),
             tool_port=self.port(tool, "port", "tool.port", 0, allow_zero=True),
-            users=self.users(data),
+            users=users,
+            users_per_worker=self.pool(self.table(data, "pool", "pool"), len(users)),
             uris=self.uris(self.table(data, "uris", "uris")),
             timers=self.timers(self.table(data, "timers", "timers")),
             message_store=self.message_store(self.table(data, "message_store", "message_store")),
@@ -471,6 +487,26 @@ class _Validator:
                 self.err(f"users[{i}].uri", f"duplicate user {u.uri}")
             seen.add(u.uri)
         return tuple(out)
+
+    def pool(self, t: Mapping[str, Any], users: int) -> int:
+        """``[pool] users_per_worker`` (0 when absent: one slice of every user)."""
+        self.unknown(t, {"users_per_worker"}, "pool.")
+        if "users_per_worker" not in t:
+            return 0
+        value = t["users_per_worker"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.err("pool.users_per_worker", f"expected an integer, got {_tname(value)}")
+            return 0
+        if value < 1:
+            self.err("pool.users_per_worker", f"must be at least 1, got {value}")
+            return 0
+        if value > users:
+            self.err(
+                "pool.users_per_worker",
+                f"{value} is more than the profile's {users} [[users]]",
+            )
+            return 0
+        return value
 
     def uris(self, t: Mapping[str, Any]) -> Uris:
         names = ("pf", "deferred_msg_mgmt", "conference_factory", "unauthorised_user", "isf")

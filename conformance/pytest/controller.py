@@ -141,6 +141,8 @@ class Controller:
                 ),
                 files=dict(getattr(report, "cpm_files", {}) or {}),
                 shard=str(self.config.getoption("cpm_shard", None) or ""),
+                worker=str(getattr(report, "cpm_worker", "") or ""),
+                users=tuple(str(u) for u in getattr(report, "cpm_users", []) or []),
             )
         )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.catalog.model import Requirement, Role
+from conformance.catalog.pool import users_per_slice
 from conformance.catalog.profile import SutProfile
 from conformance.pytest.config import get_catalog, get_profile
 from conformance.pytest.options import is_worker
@@ -39,6 +40,9 @@ class CaseInfo:
 
 
 INFO = pytest.StashKey[CaseInfo]()
+#: the profile users a test case ran with (its ``tc.pixit.users``: the worker's slice of
+#: the user pool, or every user), kept in its results
+CASE_USERS = pytest.StashKey[tuple[str, ...]]()
 
 
 def register_markers(config: pytest.Config) -> None:
@@ -187,6 +191,32 @@ def pytest_collection_modifyitems(
         items[:] = keep
 
 
+#: the marker of a test case that needs ``n`` users of the profile at once
+USERS_MARKER = "users"
+
+
+def users_needed(item: pytest.Item) -> int:
+    """The users a test case needs at once (its ``users(n)`` marker, else 1)."""
+    mark = item.get_closest_marker(USERS_MARKER)
+    if mark is None or not mark.args:
+        return 1
+    value = mark.args[0]
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def serial_reason(item: pytest.Item, per_slice: int) -> str | None:
+    """Why ``item`` runs in the serial group (None: it runs on any worker's slice)."""
+    info = item.stash.get(INFO, None)
+    if info is None or info.na_reason:
+        return None
+    if info.role == "client":
+        return "the SUT client's user is the pool's first"
+    need = users_needed(item)
+    if need > per_slice:
+        return f"needs {need} users, a slice has {per_slice}"
+    return None
+
+
 def get_shard(config: pytest.Config) -> Shard | None:
     """The ``--cpm-shard`` of the run (validated by the option), or None. Shards running
     against one SUT take disjoint slices of its user pool by it, as workers do."""
@@ -203,9 +233,14 @@ def take_shard(config: pytest.Config, keep: list[pytest.Item]) -> list[pytest.It
     if shard is None:
         return []
     path = config.getoption("cpm_durations", None)
+    # the serial group (docs/parallel.md) belongs to shard 1, whose first slice of the
+    # user pool holds the SUT client's user
+    per = users_per_slice(get_profile(config).pixit)
+    serial = {it.nodeid for it in keep if serial_reason(it, per) is not None}
     try:
         durations = durations_from(path, option="--cpm-durations") if path else {}
-        mine = set(split([it.nodeid for it in keep], shard.total, durations)[shard.index - 1])
+        parts = split([it.nodeid for it in keep if it.nodeid not in serial], shard.total, durations)
+        mine = set(parts[shard.index - 1]) | (serial if shard.index == 1 else set())
     except ShardError as exc:
         raise pytest.UsageError(str(exc)) from None
     others = [it for it in keep if it.nodeid not in mine]

@@ -17,7 +17,7 @@ from conformance.checks.verdict import (
     worst,
 )
 from conformance.errors import GuardTimeout, RemoteProtocolError, VerdictOutcome
-from conformance.pytest.selection import INFO
+from conformance.pytest.selection import CASE_USERS, INFO
 
 RECORDER = pytest.StashKey[VerdictRecorder]()
 _PHASES = pytest.StashKey[list[tuple[Verdict, str]]]()
@@ -183,5 +183,10 @@ def pytest_runtest_makereport(
         report_any.cpm_checks = [c.to_json() for c in checks]
         report_any.cpm_requirements = list(info.ids) if info else []
         report_any.cpm_role = info.role if info else ""
+        report_any.cpm_users = list(item.stash.get(CASE_USERS, ()))
+        workerinput = getattr(item.config, "workerinput", None)
+        report_any.cpm_worker = (
+            str(workerinput.get("workerid", "")) if isinstance(workerinput, dict) else ""
+        )
         report.user_properties.append(("verdict", final.value))
     return report

@@ -66,6 +66,11 @@ class TestCaseResult:
     files: Mapping[str, str] = field(default_factory=dict)
     #: the shard that ran it ("K/N" of ``run --shard``), "" when the run was not sharded
     shard: str = ""
+    #: the parallel worker that ran it ("gw3"), "" in a serial run
+    worker: str = ""
+    #: the users of the profile it ran with (its worker's slice of the user pool, or every
+    #: user; docs/parallel.md)
+    users: tuple[str, ...] = ()
 
     def requirement_verdicts(self) -> dict[str, Verdict]:
         """Verdict per requirement this test case judged: the worst of the checks carrying
@@ -107,6 +112,8 @@ class TestCaseResult:
             "files": dict(self.files),
             "evidence": [m.to_json() for m in self.evidence],
             **({"shard": self.shard} if self.shard else {}),
+            **({"worker": self.worker} if self.worker else {}),
+            **({"users": list(self.users)} if self.users else {}),
         }
 
     @classmethod
@@ -126,6 +133,8 @@ class TestCaseResult:
             evidence=tuple(MessageRecord.from_json(m) for m in data.get("evidence", ())),
             files={str(k): str(v) for k, v in dict(data.get("files", {})).items()},
             shard=str(data.get("shard", "")),
+            worker=str(data.get("worker", "")),
+            users=tuple(str(u) for u in data.get("users", ())),
         )
 
 

@@ -1,0 +1,367 @@
+"""Parallel workers against one SUT (docs/parallel.md).
+
+With pytest-xdist (``-n N``) every worker runs its test cases against the same SUT, with a
+disjoint slice of the profile's user pool (:mod:`conformance.catalog.pool`):
+
+- **Controller** (:class:`PoolHost`, on a thread of its own with its own event loop): the
+  dispatcher (:mod:`conformance.net.dispatcher`) binds the PIXIT ``[tool]`` address, the
+  one address the SUT knows, and relays each request the SUT sends there to the worker
+  that owns its user; for the reference SUT it also starts the one reference network every
+  worker shares (a subprocess whose outbound proxy is the dispatcher and whose XDMS is the
+  dispatcher's relay) and the store it writes. What the workers need (the dispatcher's
+  control address, the reference network's addresses) goes to each in ``workerinput``.
+- **Workers**: each binds its own core, XDMS and emulators at run-time ports, takes its
+  slice of the pool (``gwN``: slice N, or ``(K-1)*workers + N`` in shard K) and claims
+  those users at the dispatcher (fixtures/network.py ``pool_link``).
+- **Serial group**: a test case that needs more users than a slice holds (marker
+  ``users(n)``), or the SUT client (its user is the pool's first), is held back by
+  :class:`PoolScheduling` until every other test case has finished, then runs on one
+  worker, which claims the whole pool for it.
+
+Layouts that put a process of their own between the tool and the SUT (Kamailio) keep one
+SUT per worker, as before: the pool is not used there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance.catalog.pool import (
+    PoolError,
+    PoolSlice,
+    slice_count,
+    slice_for,
+    users_per_slice,
+)
+from conformance.catalog.profile import Pixit, SutProfile, Target, UpperTesterMode
+from conformance.pytest.config import get_faults, get_layout, get_profile, get_store
+from conformance.pytest.options import is_worker
+from conformance.pytest.selection import USERS_MARKER, get_shard, serial_reason, users_needed
+
+if TYPE_CHECKING:
+    from xdist.workermanage import WorkerController
+
+    from conformance.net.dispatcher import Dispatcher
+
+#: key of the pool's facts in an xdist worker's ``workerinput``
+WORKERINPUT_KEY = "cpm_pool"
+#: how long the controller waits for the shared reference network (imports included)
+START_GUARD = 60.0
+#: how long closing the shared SUT and the dispatcher may take
+STOP_GUARD = 20.0
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFacts:
+    """What the controller tells every worker (JSON in ``workerinput``)."""
+
+    #: the dispatcher's control address, where a worker links and claims its users
+    control: tuple[str, int]
+    #: the dispatcher's SIP address (the tool's address the SUT knows)
+    tool: tuple[str, int]
+    #: the file the workers write the serial group's node ids to
+    serial_file: str
+    #: the shared reference network: ``profile_values`` of its endpoints and store, or None
+    reference: dict[str, Any] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> PoolFacts:
+        data = json.loads(text)
+        return cls(
+            control=(str(data["control"][0]), int(data["control"][1])),
+            tool=(str(data["tool"][0]), int(data["tool"][1])),
+            serial_file=str(data["serial_file"]),
+            reference=data.get("reference"),
+        )
+
+
+def pool_facts(config: pytest.Config) -> PoolFacts | None:
+    """On a worker of a pooled run, the controller's facts; else None."""
+    workerinput = getattr(config, "workerinput", None)
+    if not isinstance(workerinput, dict) or WORKERINPUT_KEY not in workerinput:
+        return None
+    return PoolFacts.from_json(str(workerinput[WORKERINPUT_KEY]))
+
+
+def worker_number(config: pytest.Config) -> tuple[int | None, int]:
+    """``(N, count)`` of xdist worker ``gwN`` of ``count``, or ``(None, 1)`` elsewhere."""
+    workerinput = getattr(config, "workerinput", None)
+    if not isinstance(workerinput, dict):
+        return None, 1
+    wid = str(workerinput.get("workerid", "gw0"))
+    try:
+        number = int(wid.removeprefix("gw"))
+    except ValueError:
+        number = 0
+    return number, int(workerinput.get("workercount", 1) or 1)
+
+
+def run_slice(config: pytest.Config, pixit: Pixit) -> PoolSlice:
+    """This process's slice of the pool (the whole pool in a plain serial run).
+
+    Raises :class:`PoolError` when the pool is too small for the run."""
+    shard = get_shard(config)
+    worker, workers = worker_number(config)
+    if worker is not None and pool_facts(config) is None:
+        # workers with one SUT each (a layout outside the pool): every user is theirs
+        worker = None
+    return slice_for(
+        pixit,
+        worker=worker,
+        workers=workers,
+        shard=(shard.index, shard.total) if shard is not None else None,
+    )
+
+
+def is_pooled(config: pytest.Config) -> bool:
+    """Is this an xdist run whose workers share one SUT through the dispatcher?"""
+    if is_worker(config):
+        return pool_facts(config) is not None
+    numprocesses = config.getoption("numprocesses", None)
+    dist = config.getoption("dist", "no")
+    if not numprocesses or dist == "no":
+        return False
+    return get_layout(config) == "direct"
+
+
+# ----------------------------------------------------------------------- controller
+
+
+class PoolHost:
+    """The controller's part of a pooled run: the dispatcher and, for the reference SUT,
+    the shared reference network, on a thread with its own event loop; :meth:`stop`
+    stops them (the reference subprocess by pid) on every exit path."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.profile: SutProfile = get_profile(config)
+        self.facts: PoolFacts | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="cpm-pool", daemon=True)
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="cpm-pool-")
+        self.dispatcher: Dispatcher | None = None
+
+    def start(self) -> PoolFacts:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+        try:
+            self.facts = future.result(timeout=START_GUARD)
+        except BaseException:
+            future.cancel()
+            self.stop()
+            raise
+        return self.facts
+
+    async def _start(self) -> PoolFacts:
+        from conformance.net.dispatcher import Dispatcher
+        from conformance.protocol.sip.timers import Address
+        from conformance.pytest.reference_sut import reference_config, reference_store
+        from conformance.reference.spawn import ReferenceProcess
+
+        pixit = self.profile.pixit
+        self._stack = stack = contextlib.AsyncExitStack()
+        dispatcher = await Dispatcher.start(pixit.tool_host, pixit.tool_port)
+        stack.push_async_callback(dispatcher.close)
+        self.dispatcher = dispatcher
+        reference: dict[str, Any] | None = None
+        if self.profile.target is Target.REFERENCE:
+            xdms_url = await dispatcher.start_xdms_relay(
+                pixit.xdms.host, pixit.xdms.port, root=pixit.xdms.root
+            )
+            store_url = await stack.enter_async_context(
+                reference_store(get_store(self.config) or "maildir")
+            )
+            faults = get_faults(self.config) or self.profile.faults
+            tool = dispatcher.address
+            config = reference_config(
+                self.profile,
+                core=tool,
+                isf_hop=Address(tool.host, tool.port, tool.transport),
+                xdms_url=xdms_url,
+                store_url=store_url,
+                faults=faults,
+            )
+            child = await ReferenceProcess.start(config)
+            stack.push_async_callback(child.stop)
+            ends = child.endpoints
+            reference = {
+                "pf": _address_json(ends.pf),
+                "cf": _address_json(ends.cf),
+                "client": _address_json(ends.client),
+                "upper_tester_url": ends.upper_tester_url,
+                "store_url": store_url,
+            }
+        serial_file = str(Path(self._tmp.name) / "serial.json")
+        return PoolFacts(
+            control=dispatcher.control,
+            tool=(dispatcher.address.host, dispatcher.address.port),
+            serial_file=serial_file,
+            reference=reference,
+        )
+
+    def stop(self) -> None:
+        """Stop what :meth:`start` started (idempotent)."""
+        if self._thread.is_alive():
+            if self._stack is not None:
+                future = asyncio.run_coroutine_threadsafe(self._stack.aclose(), self._loop)
+                with contextlib.suppress(Exception):
+                    future.result(timeout=STOP_GUARD)
+                self._stack = None
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=STOP_GUARD)
+        if not self._loop.is_running() and not self._loop.is_closed():
+            self._loop.close()
+        self._tmp.cleanup()
+
+
+def _address_json(address: Any) -> list[Any] | None:
+    if address is None:
+        return None
+    return [address.host, address.port, address.transport.value]
+
+
+HOST_KEY = pytest.StashKey[PoolHost]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """On the controller of a pooled run: check the pool is big enough, start the host."""
+    config.addinivalue_line(
+        "markers",
+        f"{USERS_MARKER}(n): the test case needs n users of the profile at once"
+        " (more than a worker's slice of the pool: it runs in the serial group)",
+    )
+    if is_worker(config):
+        return
+    profile = get_profile(config)
+    shard = get_shard(config)
+    if not is_pooled(config):
+        if shard is not None:
+            try:
+                slice_for(profile.pixit, worker=None, workers=1, shard=(shard.total, shard.total))
+            except PoolError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        return
+    workers = int(config.getoption("numprocesses") or 0)
+    try:
+        slice_for(
+            profile.pixit,
+            worker=workers - 1,
+            workers=workers,
+            shard=(shard.total, shard.total) if shard is not None else None,
+        )
+    except PoolError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if profile.target is Target.EXTERNAL and not profile.pixit.tool_port:
+        raise pytest.UsageError(
+            "parallel workers against a vendor SUT need a fixed [tool] port in the profile"
+            " (the SUT's outbound proxy): set tool.port, or run with -n 0"
+        )
+    host = PoolHost(config)
+    config.stash[HOST_KEY] = host
+    config.add_cleanup(host.stop)
+    try:
+        host.start()
+    except (OSError, ConnectionError, TimeoutError) as exc:
+        raise pytest.UsageError(f"cannot start the parallel run's SUT side: {exc}") from None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: WorkerController) -> None:
+    """xdist (controller): hand the pool's facts to a worker being set up."""
+    host = node.config.stash.get(HOST_KEY, None)
+    if host is not None and host.facts is not None:
+        node.workerinput[WORKERINPUT_KEY] = host.facts.to_json()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """The load scheduler, with the serial group held back to the end (pooled runs)."""
+    host = config.stash.get(HOST_KEY, None)
+    if host is None or host.facts is None or config.getoption("dist", "load") != "load":
+        return None
+    from conformance.pytest.pool_scheduler import PoolScheduling
+
+    return PoolScheduling(config, log, Path(host.facts.serial_file))
+
+
+# -------------------------------------------------------------------------- workers
+
+
+SERIAL = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Mark the serial group (``item.stash[SERIAL]`` = why); on a pooled worker, write
+    its node ids where the controller's scheduler reads them."""
+    facts = pool_facts(config)
+    profile = get_profile(config)
+    per = users_per_slice(profile.pixit)
+    if facts is None and get_shard(config) is None:
+        return
+    serial: list[str] = []
+    for item in items:
+        reason = serial_reason(item, per)
+        if reason is not None:
+            item.stash[SERIAL] = reason
+            serial.append(item.nodeid)
+    if facts is not None:
+        path = Path(facts.serial_file)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(serial), encoding="utf-8")
+        tmp.replace(path)
+
+
+def in_serial_group(item: pytest.Item) -> bool:
+    return SERIAL in item.stash
+
+
+def supported_workers(pixit: Pixit) -> int:
+    """How many parallel workers (or shards) the profile's user pool supports."""
+    return slice_count(pixit)
+
+
+def default_workers(pixit: Pixit, cpus: int | None = None, shards: int = 1) -> int:
+    """``run``'s default worker count: as many as the pool allows (per shard), at most
+    ``max(4, 2 * cpus)`` (the test cases wait on the SUT far more than they compute); 0
+    (serial) with a manual upper tester, whose operator answers one prompt at a time."""
+    if pixit.upper_tester.mode is UpperTesterMode.MANUAL:
+        return 0
+    cpus = cpus or os.cpu_count() or 1
+    return min(slice_count(pixit) // max(1, shards), max(4, 2 * cpus))
+
+
+__all__ = [
+    "USERS_MARKER",
+    "PoolFacts",
+    "PoolHost",
+    "default_workers",
+    "in_serial_group",
+    "is_pooled",
+    "pool_facts",
+    "run_slice",
+    "serial_reason",
+    "supported_workers",
+    "users_needed",
+]

@@ -1,0 +1,110 @@
+"""Parallel workers against ONE reference SUT (docs/parallel.md): the whole suite with four
+workers gives the verdicts of a serial run, test case by test case and check by check, and
+no two workers ever used the same user at the same time.
+
+The proof of the last point is read from results.json: each test case records the users it
+ran with (its worker's slice, or the whole pool in the serial group) and the messages it
+exchanged. Two test cases of different workers whose run times overlap never have a user in
+common, and every message a test case exchanged names only users of its own (no profile user
+of another slice appears in it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.catalog.profile import load_sut
+
+POOL = {u.uri for u in load_sut("reference").pixit.users}
+USER = re.compile(r"sip:[a-z]+@reference\.test")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def _cases(path: Path) -> dict[str, dict[str, Any]]:
+    data = json.loads((path / "results.json").read_text(encoding="utf-8"))
+    return {tc["nodeid"]: tc for tc in data["test_cases"]}
+
+
+def _key(tc: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return tc["verdict"], tuple((c["requirement"], c["verdict"]) for c in tc.get("checks", ()))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    base = tmp_path_factory.mktemp("pool")
+    serial, parallel = base / "serial", base / "parallel"
+    one = _cli("run", "--sut", "reference", "--strict", "-q", "-n", "0", "--report-dir", str(serial))
+    assert one.returncode == 0, one.stderr
+    many = _cli("run", "--sut", "reference", "--strict", "-q", "-n", "4", "--report-dir", str(parallel))
+    assert many.returncode == 0, many.stderr
+    return serial, parallel, many.stderr
+
+
+@pytest.mark.timeout(900)
+def test_parallel_verdicts_equal_serial_verdicts(runs: tuple[Path, Path, str]) -> None:
+    serial, parallel, _ = runs
+    one, many = _cases(serial), _cases(parallel)
+    assert set(one) == set(many)
+    differences = [n for n in one if _key(one[n]) != _key(many[n])]
+    assert differences == []
+    assert {tc.get("worker") for tc in many.values()} == {"gw0", "gw1", "gw2", "gw3"}
+
+
+@pytest.mark.timeout(900)
+def test_two_workers_never_use_the_same_user_at_the_same_time(
+    runs: tuple[Path, Path, str],
+) -> None:
+    _, parallel, _ = runs
+    cases = [tc for tc in _cases(parallel).values() if tc["verdict"] != "n/a"]
+    for tc in cases:
+        assert tc.get("worker"), tc["nodeid"]
+        assert tc.get("users"), tc["nodeid"]
+    clashes = []
+    for i, a in enumerate(cases):
+        for b in cases[i + 1 :]:
+            if a["worker"] == b["worker"]:
+                continue
+            overlap = a["start"] < b["stop"] and b["start"] < a["stop"]
+            common = set(a["users"]) & set(b["users"])
+            if overlap and common:
+                clashes.append((a["nodeid"], b["nodeid"], sorted(common)))
+    assert clashes == []
+    strangers = []
+    for tc in cases:
+        named = set()
+        for message in tc.get("evidence", ()):
+            named |= set(USER.findall(str(message.get("text", ""))))
+        foreign = (named & POOL) - set(tc["users"])
+        if foreign:
+            strangers.append((tc["nodeid"], sorted(foreign)))
+    assert strangers == []
+
+
+@pytest.mark.timeout(900)
+def test_the_client_test_cases_ran_last_with_the_whole_pool(
+    runs: tuple[Path, Path, str],
+) -> None:
+    _, parallel, stderr = runs
+    cases = list(_cases(parallel).values())
+    client = [tc for tc in cases if tc["role"] == "client" and tc["verdict"] != "n/a"]
+    assert client, "the suite has client test cases"
+    assert {len(tc["users"]) for tc in client} == {len(POOL)}
+    first_client = min(tc["start"] for tc in client)
+    others = [tc for tc in cases if tc["role"] != "client" and tc["verdict"] != "n/a"]
+    assert max(tc["stop"] for tc in others) <= first_client

@@ -1,0 +1,197 @@
+"""The user pool (conformance/catalog/pool.py) and the serial group's scheduler
+(conformance/pytest/pool_scheduler.py): slices are disjoint, the run's needs are checked,
+and the held test cases start only when every other worker is done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from conformance.catalog.pool import (
+    PoolError,
+    slice_count,
+    slice_for,
+    slice_users,
+    whole_pool,
+    with_users,
+)
+from conformance.catalog.profile import ProfileError, User, load_sut, parse_profile
+from conformance.pytest.pool import default_workers
+
+
+def _profile(users: int, per: int | None) -> Any:
+    data: dict[str, Any] = {
+        "sut": {"name": "x", "target": "reference", "roles": ["pf"]},
+        "users": [{"uri": f"sip:u{i}@example.test", "clients": [f"c{i}"]} for i in range(users)],
+    }
+    if per is not None:
+        data["pool"] = {"users_per_worker": per}
+    return parse_profile(data)
+
+
+def test_reference_profile_has_eight_slices_of_the_same_shape() -> None:
+    pixit = load_sut("reference").pixit
+    assert slice_count(pixit) == 8
+    seen: set[str] = set()
+    for index in range(8):
+        users = slice_users(pixit, index)
+        assert [len(u.clients) for u in users] == [1, 2, 1]
+        uris = {u.uri for u in users}
+        assert not uris & seen
+        seen |= uris
+    assert len(seen) == 24
+
+
+def test_slices_of_workers_and_shards_are_disjoint() -> None:
+    pixit = _profile(12, 2).pixit
+    indexes = {
+        slice_for(pixit, worker=w, workers=3, shard=(k, 2)).index
+        for k in (1, 2)
+        for w in range(3)
+    }
+    assert indexes == set(range(6))
+    assert slice_for(pixit, worker=None, workers=1, shard=None).index is None
+    assert slice_for(pixit, worker=None, workers=1, shard=(3, 6)).index == 2
+
+
+def test_too_many_workers_is_one_clear_line() -> None:
+    pixit = _profile(6, 3).pixit
+    with pytest.raises(PoolError) as caught:
+        slice_for(pixit, worker=2, workers=3, shard=None)
+    text = str(caught.value)
+    assert "\n" not in text
+    assert "2 slices of 3 users" in text and "3 workers need 3" in text
+
+
+def test_a_pixit_slice_keeps_the_pool_for_lookups() -> None:
+    pixit = _profile(6, 2).pixit
+    sliced = with_users(pixit, slice_for(pixit, worker=1, workers=3, shard=None))
+    assert [u.uri for u in sliced.users] == ["sip:u2@example.test", "sip:u3@example.test"]
+    assert sliced.user("sip:u5@example.test") == User("sip:u5@example.test", ("c5",))
+    assert len(whole_pool(sliced).users) == 6
+
+
+def test_without_a_pool_table_every_user_is_one_slice() -> None:
+    pixit = _profile(5, None).pixit
+    assert slice_count(pixit) == 1
+    assert default_workers(pixit, cpus=2) == 1
+
+
+def test_default_workers_is_capped_by_cpus_and_by_shards() -> None:
+    pixit = _profile(30, 3).pixit
+    assert default_workers(pixit, cpus=2) == 4
+    assert default_workers(pixit, cpus=8) == 10
+    assert default_workers(pixit, cpus=8, shards=5) == 2
+
+
+@pytest.mark.parametrize(
+    ("per", "problem"),
+    [(0, "at least 1"), (7, "more than the profile's 6"), ("3", "expected an integer")],
+)
+def test_bad_users_per_worker_is_a_profile_error(per: object, problem: str) -> None:
+    with pytest.raises(ProfileError) as caught:
+        _profile(6, per)  # type: ignore[arg-type]
+    assert problem in str(caught.value)
+
+
+# ------------------------------------------------------------------- the serial group
+
+
+class _Node:
+    def __init__(self, name: str) -> None:
+        self.gateway = SimpleNamespace(id=name)
+        self.shutting_down = False
+        self.sent: list[int] = []
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent += indices
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+    def __repr__(self) -> str:
+        return str(self.gateway.id)
+
+
+def _scheduler(tmp_path: Path, collection: list[str], serial: list[str], nodes: int) -> Any:
+    from conformance.pytest.pool_scheduler import PoolScheduling
+
+    path = tmp_path / "serial.json"
+    path.write_text(__import__("json").dumps(serial), encoding="utf-8")
+    config = SimpleNamespace(
+        getoption=lambda name, default=None: {"maxschedchunk": None, "tx": []}.get(name, default),
+        getini=lambda name: [],
+        option=SimpleNamespace(numprocesses=nodes, tx=[], dist="load"),
+    )
+    sched = PoolScheduling.__new__(PoolScheduling)
+    # LoadScheduling.__init__ reads the xdist options; set its state as it would
+    sched.numnodes = nodes
+    sched.node2collection = {}
+    sched.node2pending = {}
+    sched.pending = []
+    sched.collection = None
+    sched.log = lambda *a: None
+    sched.config = config
+    sched.maxschedchunk = None
+    sched.serial_file = path
+    sched.held = []
+    sched.serial_node = None
+    sched._held_loaded = False
+    sched._released = False
+    made = [_Node(f"gw{i}") for i in range(nodes)]
+    for node in made:
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    return sched, made
+
+
+def _run_to_end(sched: Any, nodes: list[_Node]) -> list[tuple[str, int]]:
+    """Complete test cases the way workers do (each runs an item once it knows the next,
+    or is shutting down); the order in which they ran."""
+    ran: list[tuple[str, int]] = []
+    for _ in range(1000):
+        progressed = False
+        for node in nodes:
+            pending = sched.node2pending.get(node, [])
+            if len(pending) >= 2 or (pending and node.shutting_down):
+                item = pending[0]
+                ran.append((str(node.gateway.id), item))
+                sched.mark_test_complete(node, item)
+                progressed = True
+        if not progressed:
+            break
+    return ran
+
+
+def test_the_serial_group_runs_last_on_one_worker_alone(tmp_path: Path) -> None:
+    collection = [f"t{i}" for i in range(12)]
+    sched, nodes = _scheduler(tmp_path, collection, ["t3", "t7"], 3)
+    sched.schedule()
+    ran = _run_to_end(sched, nodes)
+    assert sorted(i for _, i in ran) == list(range(12))
+    serial_at = [n for n, (_, i) in enumerate(ran) if i in (3, 7)]
+    # both held test cases come after every other one, on the same worker
+    assert serial_at == [10, 11]
+    assert len({w for w, i in ran if i in (3, 7)}) == 1
+    assert sched.tests_finished
+
+
+def test_without_a_serial_group_it_schedules_like_load(tmp_path: Path) -> None:
+    collection = [f"t{i}" for i in range(9)]
+    sched, nodes = _scheduler(tmp_path, collection, [], 2)
+    sched.schedule()
+    ran = _run_to_end(sched, nodes)
+    assert sorted(i for _, i in ran) == list(range(9))
+    assert {w for w, _ in ran} == {"gw0", "gw1"}
+    assert sched.tests_finished
+
+
+def test_only_serial_test_cases(tmp_path: Path) -> None:
+    sched, nodes = _scheduler(tmp_path, ["a", "b"], ["a", "b"], 2)
+    sched.schedule()
+    ran = _run_to_end(sched, nodes)
+    assert sorted(i for _, i in ran) == [0, 1]
+    assert len({w for w, _ in ran}) == 1
