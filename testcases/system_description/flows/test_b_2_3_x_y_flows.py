@@ -252,11 +252,11 @@ async def _rejoin(flow: Flow, pixit: Pixit) -> InviteHandle:
     return await flow.client.send_invite(request, pf_address(pixit), msrp=peer)
 
 
-async def _subscribed_to_focus(relay: SutRelay, guards: Guards) -> None:
+async def _subscribed_to_focus(relay: SutRelay, guards: Guards) -> Relayed:
     """B.2.3.x.y 7-8 (judged by SD-B.2.3.x.y-7-8.a): the PF's SUBSCRIBE reached the CF,
-    so the PF holds the group session for client B."""
+    so the PF holds the group session for client B. Returns the relayed SUBSCRIBE."""
     try:
-        await relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip)
+        return await relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip)
     except WaitTimeout:
         inconclusive("the PF did not subscribe to the focus (SD-B.2.3.x.y-7-8.a)")
 
@@ -423,7 +423,24 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
             endpoint of B, connected; the PF's session with client B carries both
             messages} }"""
     flow = await start_flow(tc, sut_relay)
-    await _subscribed_to_focus(sut_relay, tc.guards)
+    sub = await _subscribed_to_focus(sut_relay, tc.guards)
+    # The CF's conference state judged below is what its NOTIFYs told the PF: wait for the
+    # first one (B.2.3.x.y step 8) now, while nothing else can end or change the PF's
+    # subscription, instead of reading whatever NOTIFYs happen to be relayed at the end
+    # (a terminating NOTIFY after the PF's un-SUBSCRIBE may or may not be there by then).
+    first = await expect_arrival(
+        tc.recorder,
+        "SD-B.2.3.x.y+2-ACTIVE",
+        sut_relay.expect(
+            "NOTIFY",
+            to="pf",
+            within=2 * tc.guards.sip,
+            match=lambda r: r.request.call_id == sub.request.call_id,
+        ),
+        expected="the CF's first NOTIFY in the PF's subscription (the conference state that "
+        "lists client B's endpoints)",
+        evidence=[sip_evidence(sub.request, "the PF's SUBSCRIBE on the PF->CF leg")],
+    )
     await alice_sends(flow, tc.guards)
     await client_b_returns(tc, flow)
     invite = await _other_invite(flow, 2 * tc.guards.sip)
@@ -456,6 +473,8 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
     await invite.answer(sdp_setup="passive")
     got = await deliveries(invite, tc.guards, *TEXTS)
     view, notifies = _cf_state(sut_relay)
+    if first is None:  # without the CF's first NOTIFY its state is unknown, whatever came later
+        view = None
     to_cf = _invites_to_cf(sut_relay, mark, flow.session.conversation_id)
     accepted = final is not None and final.status < 300
     expect_equal(
