@@ -46,7 +46,8 @@ CASE_USERS = pytest.StashKey[tuple[str, ...]]()
 
 
 def register_markers(config: pytest.Config) -> None:
-    """The ``requirement`` and ``sut_roles`` markers (``--strict-markers`` knows them)."""
+    """The ``requirement``, ``sut_roles`` and ``users`` markers (``--strict-markers`` knows
+    them)."""
     config.addinivalue_line(
         "markers",
         f"{MARKER}(*ids, role=None): the catalogue requirement ids a test case checks",
@@ -55,6 +56,11 @@ def register_markers(config: pytest.Config) -> None:
         "markers",
         f"{SUT_ROLES_MARKER}(*roles): a system flow that needs every one of these roles under "
         "test at once (n/a unless the SUT profile claims them all)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "users(n): the test case uses n of the profile's users (pixit.users[0] to [n-1]); "
+        "a parallel worker's slice of the users must hold at least n (none: one user)",
     )
 
 

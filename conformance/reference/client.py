@@ -202,6 +202,11 @@ class ReferenceClient(SipElement):
     async def close(self) -> None:
         await self.close_pumps()
 
+    @property
+    def next_answer(self) -> str:
+        """How the user answers the next deferred invitation (the ``user-*`` actions)."""
+        return self._next_answer
+
     # -- addresses ------------------------------------------------------------------------
     @property
     def contact(self) -> str:
@@ -835,6 +840,12 @@ class ReferenceClient(SipElement):
         return f"re-joined {session.focus}: {status}"
 
     async def _action_reset(self, params: Mapping[str, Any]) -> str:
+        users = params.get("users")
+        if isinstance(users, list) and aor(self.user) not in {
+            aor(u) for u in users if isinstance(u, str)
+        }:
+            # another worker's users: this client's state is not ours to touch
+            return f"client: {self.user} not reset (not in users)"
         self._next_answer = "accept"
         self._queued.clear()
         self.online = True

@@ -10,7 +10,10 @@ one request per connection. Answers:
   the limit, 422 for an action nobody registered, 501 for a documented action this SUT
   does not support.
 
-``reset`` is always supported: it runs every registered reset hook.
+``reset`` is always supported: it runs every registered reset hook. Its optional ``users``
+(a JSON array of user URIs) limits it to those users and their clients; a hook leaves every
+other user alone (parallel workers share the SUT, each with its own users). Without
+``users``, every user is reset.
 """
 
 from __future__ import annotations
@@ -171,6 +174,11 @@ class UpperTesterServer:
     async def _dispatch(self, action: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         try:
             if action == "reset":
+                users = params.get("users")
+                if users is not None and (
+                    not isinstance(users, list) or not all(isinstance(u, str) for u in users)
+                ):
+                    return 400, _error('reset: "users" must be a JSON array of user URIs')
                 details = [await hook(params) for hook in self._reset_hooks]
                 return 200, {"status": "ok", "detail": "; ".join(details) or "reset"}
             handler = self._handlers.get(action)

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -70,7 +70,7 @@ ACTIONS: dict[Action, tuple[tuple[str, ...], tuple[str, ...]]] = {
     Action.ADMIN_TRIGGER: (("user",), ()),
     Action.SET_PREFERENCE: (("user", "name", "value"), ()),
     Action.END_SESSION: (("session",), ()),
-    Action.RESET: ((), ()),
+    Action.RESET: ((), ("users",)),
 }
 
 
@@ -119,7 +119,12 @@ def instruction(action: Action, params: dict[str, Any]) -> str:
             f"Set the preference {params.get('name')} of {user} to {params.get('value')!r}."
         ),
         Action.END_SESSION: f"End the group session {params.get('session')} at the CF.",
-        Action.RESET: "Reset the SUT's users and clients to their initial state.",
+        Action.RESET: (
+            "Reset the SUT's users "
+            + (", ".join(params["users"]) + " " if params.get("users") else "")
+            + "and their clients to their initial state"
+            + (" (leave every other user alone)." if params.get("users") else ".")
+        ),
     }[action]
     return text
 
@@ -251,8 +256,11 @@ class UpperTester:
         """The CF ends the group session (a focus URI or Conversation-ID)."""
         return await self.act(Action.END_SESSION, session=session)
 
-    async def reset(self) -> UpperTesterResult:
-        return await self.act(Action.RESET)
+    async def reset(self, users: Sequence[str] | None = None) -> UpperTesterResult:
+        """Put ``users`` (SIP URIs) and their clients back to the initial state; every user
+        when ``None``. A parallel worker passes its own slice of the users, so that it never
+        disturbs another worker's test case on the same SUT."""
+        return await self.act(Action.RESET, users=None if users is None else list(users))
 
     # -- the engine
     async def act(self, action: Action | str, **params: Any) -> UpperTesterResult:

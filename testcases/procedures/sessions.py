@@ -51,6 +51,15 @@ def pf_address(pixit: Pixit) -> Address:
     return address
 
 
+def name_only_user(name: str, domain: str) -> str:
+    """A user URI that no profile user has (a random tail), for a participant that is only
+    a name in a document the tool sends (a resource list, a conference-info): the SUT
+    never sends a request to it nor stores for it. A user of the profile would do instead
+    only if it came from this worker's own slice (``pixit.users``): parallel workers share
+    the SUT, and another worker's user may be in a test case of its own right now."""
+    return f"sip:{name}-{uuid.uuid4().hex[:8]}@{domain}"
+
+
 def user_with_clients(pixit: Pixit, count: int) -> str:
     """A served user with at least ``count`` clients in the profile (inconc otherwise)."""
     for user in pixit.users:

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from conformance.reference.cf import ControllingFunction
-from conformance.reference.config import ReferenceConfig
+from conformance.reference.client import ReferenceClient
+from conformance.reference.config import ReferenceConfig, ReferenceUser
 from conformance.reference.upper_tester_server import ACTIONS_PATH, UpperTesterServer
+from conformance.roles.upper_tester import UpperTester
 
 
 async def post(
@@ -73,3 +75,36 @@ async def test_end_session_through_http() -> None:
     finally:
         await server.close()
         await cf.close()
+
+
+ALICE = "sip:alice@reference.test"
+BOB = "sip:bob@reference.test"
+
+
+async def test_reset_of_some_users_leaves_the_others_alone() -> None:
+    """Parallel workers share the SUT: a worker's reset names its users, and another
+    worker's user keeps its pending answer and its offline client (docs/upper-tester.md)."""
+    config = ReferenceConfig(users=(ReferenceUser(ALICE), ReferenceUser(BOB)))
+    alice = await ReferenceClient.start(config, user=ALICE)
+    bob = await ReferenceClient.start(config, user=BOB)
+    server = UpperTesterServer()
+    for client in (alice, bob):
+        server.register("reset", client.actions()["reset"])
+    await server.start()
+    try:
+        for client in (alice, bob):
+            await client.actions()["user-decline"]({"user": client.user})
+            await client.actions()["client-offline"]({"user": client.user})
+        ut = UpperTester(server.url, timeout=5.0)
+        result = await ut.reset([ALICE])
+        assert server.log[-1] == ("reset", {"users": [ALICE]}, 200), result
+        assert alice.online and alice.next_answer == "accept"
+        assert not bob.online and bob.next_answer == "decline"
+        await ut.reset()  # no users: everyone
+        assert bob.online and bob.next_answer == "accept"
+        assert (await post(server, b'{"action": "reset", "users": "sip:x@y"}'))[0] == 400
+        assert (await post(server, b'{"action": "reset", "users": [1]}'))[0] == 400
+    finally:
+        await server.close()
+        await bob.close()
+        await alice.close()

@@ -86,14 +86,17 @@ async def test_every_action_posts_json(server: Server) -> None:
     await ut.end_session("sip:conf-1@cf.example.net")
     result = await ut.reset()
     assert result.status == 200 and result.body == {"status": "ok"}
-    assert [b["action"] for _, _, b in server.requests] == [a.value for a in Action]
+    await ut.reset(("sip:a@x", "sip:b@x"))
+    assert [b["action"] for _, _, b in server.requests] == [a.value for a in Action] + ["reset"]
+    assert server.requests[-2][2] == {"action": "reset"}  # every user: no "users"
+    assert server.requests[-1][2] == {"action": "reset", "users": ["sip:a@x", "sip:b@x"]}
     method, path, first = server.requests[0]
     assert (method, path) == ("POST", "/sut" + ACTIONS_PATH)
     assert first == {"action": "client-offline", "user": bob, "instance": "urn:uuid:1"}
     assert server.requests[1][2] == {"action": "client-online", "user": bob}  # no nulls
     assert server.requests[5][2]["conversation-id"] == "c1"
     assert server.requests[7][2]["value"] is True
-    assert len(ut.log) == len(Action)
+    assert len(ut.log) == len(Action) + 1
 
 
 async def test_refusals_are_inconclusive(server: Server) -> None:
@@ -155,3 +158,9 @@ async def test_bad_parameters_are_our_bug() -> None:
 def test_instructions_cover_every_action() -> None:
     for action in Action:
         assert instruction(action, {"user": "sip:u@x", "text": "t", "name": "n", "value": 1})
+
+
+def test_manual_reset_names_the_users() -> None:
+    text = instruction(Action.RESET, {"users": ["sip:a@x", "sip:b@x"]})
+    assert "sip:a@x, sip:b@x" in text and "every other user alone" in text
+    assert "sip:" not in instruction(Action.RESET, {})

@@ -30,6 +30,7 @@ def _doc_state(notification: Notification | None) -> str | None:
     return str(notification.info.state) if notification and notification.info else None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CF-8.6-2.b.ii.2")
 async def test_8_6_2_b_ii_2_changes_use_partial_notifications(tc: Tc) -> None:
     """with {a group session hosted by the CF and alice subscribed to its focus} ensure that

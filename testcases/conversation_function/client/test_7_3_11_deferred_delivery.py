@@ -81,6 +81,7 @@ async def _known_session(pf: PfEmulator, pixit: Pixit, guards: Guards) -> GroupS
     return session
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "CLIENT-7.3.11-1.a.v-200",
     "CLIENT-7.3.11-1.a.v-msrp",
@@ -166,6 +167,7 @@ async def test_7_3_11_1_inactive_deferred_delivery(tc: Tc) -> None:
     await invite.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.vi")
 async def test_7_3_11_1_a_vi_no_subscription_when_inactive(tc: Tc) -> None:
     """with {a client that knows a group session} ensure that
@@ -191,6 +193,7 @@ async def test_7_3_11_1_a_vi_no_subscription_when_inactive(tc: Tc) -> None:
     await invite.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.iv")
 async def test_7_3_11_1_a_iv_unknown_session_481(tc: Tc) -> None:
     """with {a client} ensure that
@@ -205,6 +208,7 @@ async def test_7_3_11_1_a_iv_unknown_session_481(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-7.3.11-2.a.ii")
 async def test_7_3_11_2_a_ii_unknown_contribution_481(tc: Tc) -> None:
     """with {a client that knows a group session} ensure that
@@ -221,6 +225,7 @@ async def test_7_3_11_2_a_ii_unknown_contribution_481(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.parametrize(
     ("action", "requirement", "status"),
     [
@@ -247,6 +252,7 @@ async def test_7_3_11_1_a_v_user_answers(
     await _expect_answer(tc.recorder, requirement, invite, status, "the deferred INVITE", tc.guards)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.viii", "CLIENT-7.3.11-3")
 async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(tc: Tc) -> None:
     """with {a client receiving an inactive deferred delivery} ensure that
@@ -294,6 +300,7 @@ async def test_7_3_11_1_a_viii_reply_after_the_delivery_session(tc: Tc) -> None:
         late.respond(480)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-7.3.11-REJOIN-RESTRAINT")
 async def test_7_3_11_no_rejoin_without_a_message(tc: Tc) -> None:
     """with {a client that received an inactive deferred delivery} ensure that
@@ -320,6 +327,7 @@ async def test_7_3_11_no_rejoin_without_a_message(tc: Tc) -> None:
         rejoin.respond(480)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-7.3.11-2.a.i.1", "CLIENT-7.3.11-2.a.i.2", "CLIENT-7.3.11-2.a.i.3")
 async def test_7_3_11_2_active_session_delivery(tc: Tc) -> None:
     """with {a client that knows a group session} ensure that

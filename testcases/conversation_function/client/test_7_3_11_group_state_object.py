@@ -41,6 +41,7 @@ def _listed(invite: SipRequest) -> set[str] | None:
         return None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-7.3.11-1.a.vii")
 async def test_7_3_11_1_a_vii_group_state_object_updates_participants(tc: Tc) -> None:
     """with {a client receiving an inactive deferred delivery of a group of A and B} ensure

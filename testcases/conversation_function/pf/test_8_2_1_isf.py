@@ -77,6 +77,7 @@ async def _expect_at_isf(
         incoming.reject(480)
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.2.1-4.n-isf")
 async def test_8_2_1_4_n_non_sip_destination_goes_to_isf(tc: Tc) -> None:
     """with {a PF in the media path and the ISF at PIXIT uris.isf} ensure that
@@ -89,6 +90,7 @@ async def test_8_2_1_4_n_non_sip_destination_goes_to_isf(tc: Tc) -> None:
     await _expect_at_isf(tc, isf, "PF-8.2.1-4.n-isf", sent, conversation_id)
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.2.1-5.c-isf")
 async def test_8_2_1_5_c_non_sip_destination_is_forwarded_to_isf(tc: Tc) -> None:
     """with {a PF that does not stay in the media path and the ISF at PIXIT uris.isf}
@@ -119,6 +121,7 @@ def _refresher(request: SipRequest) -> str | None:
         return None
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement(
     "PF-8.2.1-200OK-1",
     "PF-8.2.1-200OK-1-new-session",

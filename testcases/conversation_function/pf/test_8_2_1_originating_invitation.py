@@ -69,6 +69,7 @@ def _msrp_parameters(media: MediaDescription) -> tuple[str, str, list[str], list
 # --------------------------------------------------------------------------- rejections
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-1", "PF-8.2.1-1-warning")
 async def test_8_2_1_1_unauthorised_originator_is_rejected(
     tc: Tc,
@@ -95,6 +96,7 @@ async def test_8_2_1_1_unauthorised_originator_is_rejected(
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-2", "PF-8.2.1-2-warning")
 async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
     tc: Tc,
@@ -116,6 +118,7 @@ async def test_8_2_1_2_unsupported_user_agent_version_is_rejected(
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-3", "PF-8.2.1-3-warning")
 async def test_8_2_1_3_anonymity_is_rejected(tc: Tc, stimulus_stack: StimulusStack) -> None:
     """with {a PF that does not allow anonymity} ensure that
@@ -132,6 +135,7 @@ async def test_8_2_1_3_anonymity_is_rejected(tc: Tc, stimulus_stack: StimulusSta
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-4.a.iii")
 async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
     tc: Tc,
@@ -171,6 +175,7 @@ async def test_8_2_1_4_a_iii_unexpected_service_may_be_rejected(
         leaked.reject(480)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-4.a.ii")
 async def test_8_2_1_4_a_ii_cpm_asserted_service_proceeds(tc: Tc) -> None:
     """with {a PF in the media path} ensure that
@@ -199,6 +204,7 @@ async def test_8_2_1_4_a_ii_cpm_asserted_service_proceeds(tc: Tc) -> None:
 # --------------------------------------------------------------------------- the B2BUA INVITE
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.1-4.b",
     "PF-8.2.1-4.c.iii",
@@ -400,6 +406,7 @@ async def test_8_2_1_4_generated_invite(tc: Tc) -> None:
     incoming.reject(480)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-4.j")
 async def test_8_2_1_4_j_recipient_list_invite_only_when_received(tc: Tc) -> None:
     """with {a PF in the media path} ensure that
@@ -426,6 +433,7 @@ async def test_8_2_1_4_j_recipient_list_invite_only_when_received(tc: Tc) -> Non
     incoming.reject(480)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-4.c.ii")
 async def test_8_2_1_4_c_ii_session_service_is_asserted(tc: Tc) -> None:
     """with {a PF in the media path} ensure that
@@ -450,6 +458,7 @@ async def test_8_2_1_4_c_ii_session_service_is_asserted(tc: Tc) -> None:
     got.reject(480)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-4.c.iv", "PF-8.2.1-4.c.iv.1")
 async def test_8_2_1_4_c_iv_other_preferred_service(tc: Tc) -> None:
     """with {a PF that derives the asserted service from Accept-Contact} ensure that
@@ -480,6 +489,7 @@ async def test_8_2_1_4_c_iv_other_preferred_service(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-4.c.iv.2")
 async def test_8_2_1_4_c_iv_2_configured_asserted_service(tc: Tc) -> None:
     """with {a PF that asserts a service from service provider configuration} ensure that
@@ -507,6 +517,7 @@ async def test_8_2_1_4_c_iv_2_configured_asserted_service(tc: Tc) -> None:
 # --------------------------------------------------------------------------- the 200 OK
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.1-4.e",
     "PF-8.2.1-200OK-2",
@@ -638,6 +649,7 @@ async def test_8_2_1_200_ok_towards_the_client(tc: Tc) -> None:
         relayed.respond(200)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-200OK-5-own")
 async def test_8_2_1_200_ok_5_own_contact_without_focus(tc: Tc) -> None:
     """with {a PF in the media path} ensure that

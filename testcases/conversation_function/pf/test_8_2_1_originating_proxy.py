@@ -36,6 +36,7 @@ def _hostports(values: list[str]) -> list[str]:
     return out
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-5.a", "PF-8.2.1-5.b", "PF-8.2.1-5.c")
 async def test_8_2_1_5_pf_acts_as_proxy(tc: Tc) -> None:
     """with {a PF that does not stay in the media path} ensure that

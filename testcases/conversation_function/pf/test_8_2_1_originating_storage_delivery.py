@@ -79,6 +79,7 @@ async def _established(
 # --------------------------------------------------------------------------- step 8
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-200OK-8", "PF-8.2.1-200OK-8-gso")
 async def test_8_2_1_200_ok_8_session_is_stored(tc: Tc) -> None:
     """with {a user whose <allow-offline-storage> is true} ensure that
@@ -156,6 +157,7 @@ async def test_8_2_1_200_ok_8_session_is_stored(tc: Tc) -> None:
 # --------------------------------------------------------------------------- step 10
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.1-200OK-10.b",
     "PF-8.2.1-200OK-10.b.i",
@@ -263,6 +265,7 @@ async def test_8_2_1_200_ok_10_direct_delivery_to_other_clients(tc: Tc) -> None:
     await session.handle.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-200OK-10.a.i")
 async def test_8_2_1_200_ok_10_a_i_no_delivery_to_old_clients(tc: Tc) -> None:
     """with {a PF that requires the CPM 2.0 release and delivers originated sessions to
@@ -326,6 +329,7 @@ async def _msrp_up(invite: IncomingInvite, within: float) -> bool:
     return True
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.1-200OK-10.d")
 async def test_8_2_1_200_ok_10_d_msrp_with_accepting_client(tc: Tc) -> None:
     """with {a PF in the media path that delivers originated sessions to all of the user's

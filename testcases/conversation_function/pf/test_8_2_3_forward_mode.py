@@ -31,6 +31,7 @@ def _in_dialog(call_id: str | None) -> Callable[[IncomingRequest], bool]:
     return match
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.3-CLSUB-FORWARD",
     "PF-8.2.3-CLSUB-FORWARD-TERMINATE",

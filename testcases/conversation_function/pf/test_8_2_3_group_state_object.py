@@ -134,6 +134,7 @@ async def _bye(fs: FocusSession, guards: Guards) -> None:
         pass
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.3-RCV-3",
     "PF-8.2.3-RCV-3-coherent",
@@ -370,6 +371,7 @@ def _icon_source_markup(raw: bytes) -> list[str]:
     return found
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.3-RCV-3-new",
     "PF-8.2.3-RCV-3.f.i-empty",
@@ -483,6 +485,7 @@ async def test_8_2_3_group_state_object_snapshots(tc: Tc, preference: str) -> No
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.3-RCV-3")
 async def test_8_2_3_no_group_state_object_without_store_preference(tc: Tc) -> None:
     """with {a user with <allow-store> and <allow-offline-storage> false, the PF
@@ -526,6 +529,7 @@ async def test_8_2_3_no_group_state_object_without_store_preference(tc: Tc) -> N
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.3-CLSUB-LOCAL",
     "PF-8.2.3-CLSUB-LOCAL-NOTIFY",
@@ -608,6 +612,7 @@ async def test_8_2_3_local_notify_without_cf_session(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.3-CLSUB-RURI")
 async def test_8_2_3_client_subscribe_request_uri(tc: Tc) -> None:
     """with {a B2BUA PF in a group session whose own subscription the CF ended

@@ -29,6 +29,7 @@ from conformance.testcases.procedures.conference_info_msrp import (
 )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.3-RCV-4")
 async def test_8_2_3_rcv_4_notify_body_over_msrp(tc: Tc) -> None:
     """with {a group session through the PF with conference-info over MSRP, the PF

@@ -57,6 +57,7 @@ def _full(focus: str, users: tuple[str, ...], version: int = 1) -> bytes:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.1-200OK-9",
     "PF-8.2.3-SUB-1",
@@ -208,6 +209,7 @@ async def test_8_2_3_pf_subscribes_to_the_focus(tc: Tc) -> None:
     await fs.session.handle.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.2.3-CLSUB-RECEIVE",
     "PF-8.2.3-CLSUB-B2BUA",

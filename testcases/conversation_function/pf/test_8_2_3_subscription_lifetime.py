@@ -30,6 +30,7 @@ def _in_dialog(call_id: str | None) -> Callable[[IncomingRequest], bool]:
     return match
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.3-RESP")
 async def test_8_2_3_pf_does_not_resubscribe_after_an_error(tc: Tc) -> None:
     """with {a PF subscribing to the focus after the 200 OK of a group session} ensure that
@@ -60,6 +61,7 @@ async def test_8_2_3_pf_does_not_resubscribe_after_an_error(tc: Tc) -> None:
     await fs.session.handle.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.3-RESP")
 async def test_8_2_3_pf_refreshes_before_expiry(tc: Tc) -> None:
     """with {a PF subscribing to the focus after the 200 OK of a group session} ensure that
@@ -91,6 +93,7 @@ async def test_8_2_3_pf_refreshes_before_expiry(tc: Tc) -> None:
     await fs.session.handle.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.2.3-TERM")
 async def test_8_2_3_pf_ends_its_subscription(tc: Tc) -> None:
     """with {a PF subscribed to the focus for a user in a group session} ensure that

@@ -34,6 +34,7 @@ async def _no_invite(leg: GroupLeg, within: float) -> IncomingInvite | None:
         return None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2-603-1")
 async def test_8_3_2_603_deferred_messages_discarded(tc: Tc) -> None:
     """with {client B gone from a group session, a message deferred at the PF} ensure that

@@ -107,6 +107,7 @@ async def _stays_in_media_path(
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2.9-BYE", "PF-8.3.2.9-1")
 async def test_8_3_2_9_1_involuntary_bye(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
@@ -137,6 +138,7 @@ async def test_8_3_2_9_1_involuntary_bye(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2.9-1")
 async def test_8_3_2_9_1_voluntary_bye_leaves(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
@@ -155,6 +157,7 @@ async def test_8_3_2_9_1_voluntary_bye_leaves(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2.9-2")
 async def test_8_3_2_9_2_invite_timeout(tc: Tc) -> None:
     """with {the CF's group INVITE accepted by the PF} ensure that
@@ -175,6 +178,7 @@ async def test_8_3_2_9_2_invite_timeout(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2.9-3-lost")
 async def test_8_3_2_9_3_msrp_connection_lost(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
@@ -198,6 +202,7 @@ async def test_8_3_2_9_3_msrp_connection_lost(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2.9-3-setup")
 async def test_8_3_2_9_3_msrp_setup_fails(tc: Tc) -> None:
     """with {the CF's group INVITE accepted by the PF} ensure that
@@ -216,6 +221,7 @@ async def test_8_3_2_9_3_msrp_setup_fails(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2.9-SUBSCRIBE")
 @pytest.mark.parametrize("earlier", ["accepted", "refused"])
 async def test_8_3_2_9_subscribe_to_focus(tc: Tc, earlier: str) -> None:
@@ -294,6 +300,7 @@ async def test_8_3_2_9_subscribe_to_focus(tc: Tc, earlier: str) -> None:
     sub.accept()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2.9-B-1", "PF-8.3.2.9-B-2", "SD-B.2.3.x.y+2-ACTIVE-SUPPRESS")
 async def test_8_3_2_9_b_rejoin_first(tc: Tc) -> None:
     """with {client B gone from an active group session, messages buffered at the PF}

@@ -28,6 +28,7 @@ from conformance.testcases.procedures import (
     CfInvite,
     expect_arrival,
     fork_of,
+    name_only_user,
     pf_address,
     sip_evidence,
     user_with_clients,
@@ -116,10 +117,13 @@ async def test_8_3_2_200_ok_ack_and_session_history(tc: Tc) -> None:
     xdms = tc.xdms_preferences()
     client = await tc.client(user_with_clients(tc.pixit, 1), 0)
     xdms.set_preferences(client.user, allow_offline_storage=True)
-    # a participant list of three distinct users, so that the stored list can be told
-    # from the originator's or the user's alone
+    # a participant list with a third user, so that the stored list can be told from the
+    # originator's or the user's alone. The third is only a name in the CF's resource list
+    # (the PF stores it in the served user's Group State Object and sends it nothing): a
+    # URI no profile user has, not another worker's carol
     domain = client.user.rpartition("@")[2]
-    participants = (tc.pixit.users[0].uri, client.user, f"sip:carol@{domain}")
+    third = name_only_user("carol", domain)
+    participants = (tc.pixit.users[0].uri, client.user, third)
     handle, fork = await _invited(tc, client, participants=participants)
     contribution = handle.contribution_id or ""
     await fork.answer(200)

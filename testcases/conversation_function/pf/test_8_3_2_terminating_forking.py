@@ -114,6 +114,7 @@ async def _no_invite(
         return None
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-8.b.i")
 async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(tc: Tc) -> None:
     """with {a PF in the media path; the invited user has a client registered for the CPM
@@ -161,6 +162,7 @@ async def test_8_3_2_8_b_i_session_replaces_to_all_connected_clients(tc: Tc) -> 
         await _finish(handle, forks)
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-8.b.ii")
 async def test_8_3_2_8_b_ii_only_suitable_clients(tc: Tc) -> None:
     """with {a PF in the media path; the invited user has a client registered for the CPM
@@ -211,6 +213,7 @@ async def test_8_3_2_8_b_ii_only_suitable_clients(tc: Tc) -> None:
         await _finish(handle, forks)
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement(
     "PF-8.3.2-8.c",
     "PF-8.3.2-8.d",

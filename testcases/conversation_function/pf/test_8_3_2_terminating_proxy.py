@@ -82,6 +82,7 @@ async def _cf_final(handle: CfInviteHandle, within: float) -> SipMessage | None:
         return None
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement(
     "PF-8.3.2-9.a",
     "PF-8.3.2-9.c",
@@ -193,6 +194,7 @@ async def test_8_3_2_9_pf_proxies_the_invitation(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-9.b")
 async def test_8_3_2_9_b_session_replaces_to_all_connected_clients(tc: Tc) -> None:
     """with {a PF that does not stay in the media path; the invited user has a client
@@ -246,6 +248,7 @@ async def test_8_3_2_9_b_session_replaces_to_all_connected_clients(tc: Tc) -> No
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2-9.e")
 async def test_8_3_2_9_e_no_suitable_client(tc: Tc) -> None:
     """with {a PF that does not stay in the media path, without deferred delivery or

@@ -73,6 +73,7 @@ def invitation(stimulus_stack: StimulusStack, tc: Tc) -> _Invitation:
     return _Invitation(stimulus_stack, tc)
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-1", "PF-8.3.2-1-warning")
 async def test_8_3_2_1_unsupported_version(tc: Tc, invitation: _Invitation) -> None:
     """with {a PF that requires the CPM 2.0 release} ensure that
@@ -85,6 +86,7 @@ async def test_8_3_2_1_unsupported_version(tc: Tc, invitation: _Invitation) -> N
     )
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-2", "PF-8.3.2-2-warning")
 async def test_8_3_2_2_anonymity(tc: Tc, invitation: _Invitation) -> None:
     """with {a PF that does not allow anonymity} ensure that
@@ -97,6 +99,7 @@ async def test_8_3_2_2_anonymity(tc: Tc, invitation: _Invitation) -> None:
     )
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-3", "PF-8.3.2-3-warning")
 async def test_8_3_2_3_blacklisted_originator(tc: Tc, invitation: _Invitation) -> None:
     """with {the invited user's chat Blacklist holding the originator} ensure that
@@ -113,6 +116,7 @@ async def test_8_3_2_3_blacklisted_originator(tc: Tc, invitation: _Invitation) -
         tc.xdms.remove(user)
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-4")
 async def test_8_3_2_4_do_not_disturb(tc: Tc, invitation: _Invitation) -> None:
     """with {the invited user's policy allowing do-not-disturb and a registered client of
@@ -155,6 +159,7 @@ async def test_8_3_2_4_do_not_disturb(tc: Tc, invitation: _Invitation) -> None:
     )
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-5")
 async def test_8_3_2_5_sdp_against_policy(tc: Tc, invitation: _Invitation) -> None:
     """with {a PF whose service provider policy accepts only MSRP message media} ensure that
@@ -164,6 +169,7 @@ async def test_8_3_2_5_sdp_against_policy(tc: Tc, invitation: _Invitation) -> No
     expect_rejection(tc.recorder, answer, "PF-8.3.2-5", 488)
 
 
+@pytest.mark.users(2)
 @pytest.mark.requirement("PF-8.3.2-7.iii", "PF-8.3.2-7.iii-warning")
 async def test_8_3_2_7_iii_unexpected_service(tc: Tc, invitation: _Invitation) -> None:
     """with {a PF that rejects unexpected services} ensure that
@@ -176,6 +182,7 @@ async def test_8_3_2_7_iii_unexpected_service(tc: Tc, invitation: _Invitation) -
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2-8.b.ii.1")
 async def test_8_3_2_8_b_ii_1_no_suitable_client(tc: Tc, invitation: _Invitation) -> None:
     """with {a PF in the media path without deferred delivery or interworking} ensure that

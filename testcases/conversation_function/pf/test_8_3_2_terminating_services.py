@@ -98,6 +98,7 @@ async def _invitation(
     return ev, got, user
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.3.2-6")
 async def test_8_3_2_6_registered_client_goes_on(tc: Tc) -> None:
     """with {the invited user has a client registered for the CPM session} ensure that
@@ -116,6 +117,7 @@ async def test_8_3_2_6_registered_client_goes_on(tc: Tc) -> None:
         )
 
 
+@pytest.mark.users(3)
 @pytest.mark.parametrize(
     ("requirement", "service"),
     [

@@ -68,6 +68,7 @@ def _entities(request: SipRequest | None) -> tuple[str | None, list[str]]:
     return doc.state.value, users
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-8.6-2.b.i", "PF-8.6-2.b.ii.1", "PF-8.6-2.b.ii.1-notify", "PF-8.6-2.b.ii.2"
 )

@@ -83,6 +83,7 @@ def _msrp_evidence(message: MessageReceived, description: str) -> EvidenceRef:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.6-1")
 async def test_8_6_1_chunk_size_towards_the_leg(tc: Tc) -> None:
     """with {a group session through the PF whose terminating leg negotiated
@@ -173,6 +174,7 @@ async def _close_chosen(
     bye.respond(200)
 
 
+@pytest.mark.users(2)
 @pytest.mark.parametrize("stimulus", ["chat", "iscomposing", "display-imdn", "delivery-imdn"])
 @pytest.mark.requirement("PF-8.6-2.a.i.1.a", "PF-8.6-2.a.i.1.b", "PF-8.6-2.a.i.1.c")
 async def test_8_6_2_a_i_single_client(tc: Tc, stimulus: str) -> None:
@@ -300,6 +302,7 @@ def _direction(message: MessageReceived) -> str | None:
     return None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-8.6-2.a.ii.1")
 async def test_8_6_2_a_ii_message_direction_sent(tc: Tc) -> None:
     """with {a PF that delivers originated sessions to all of the user's clients, and a

@@ -253,6 +253,7 @@ def _icsi_checks(
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-ADMIN-1.a", "PF-ADMIN-1.b")
 async def test_admin_1_active_session_released(tc: Tc) -> None:
     """with {an active group session of the user through the PF} ensure that
@@ -301,6 +302,7 @@ async def test_admin_1_active_session_released(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-ADMIN-2.b",
     "PF-ADMIN-2.b.i",
@@ -440,6 +442,7 @@ async def test_admin_2_rejoin_and_leave(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-ADMIN-2.c", "PF-ADMIN-2.c-next", "PF-ADMIN-2.j")
 async def test_admin_2_c_forbidden_then_next_session(tc: Tc) -> None:
     """with {two inactive long-lived group sessions of the user in the Message Store} ensure
@@ -478,6 +481,7 @@ async def test_admin_2_c_forbidden_then_next_session(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "PF-ADMIN-2.d",
     "PF-ADMIN-2.d.i",
@@ -568,6 +572,7 @@ async def test_admin_2_d_not_found_new_session(tc: Tc) -> None:
     new.reject(403)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-ADMIN-2.a", "PF-ADMIN-2.b.i")
 async def test_admin_2_a_last_group_state_object(tc: Tc) -> None:
     """with {a group session stored twice (same Conversation-/Contribution-ID), the newer

@@ -38,6 +38,7 @@ from conformance.testcases.procedures.hosted_session import (
 CONFERENCE_INFO = "application/conference-info+xml"
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CF-5.2.3.5-200", "CF-5.2.3.5-NOTIFY-INITIAL", "CF-5.2.3.5-NOTIFY-CHANGES")
 async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
     """with {a group session hosted by the CF: alice (creator) and bob connected} ensure that
@@ -139,6 +140,7 @@ async def test_5_2_3_5_subscription_follows_participant_changes(tc: Tc) -> None:
     await handle.unsubscribe()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CF-5.2.3.5-NOTIFY-INITIAL")
 async def test_5_2_3_5_initial_notify_takes_the_reverse_path(tc: Tc) -> None:
     """with {a group session hosted by the CF: alice (creator) and bob connected} ensure that
@@ -195,6 +197,7 @@ async def test_5_2_3_5_initial_notify_takes_the_reverse_path(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CF-5.2.3.5-NOTIFY-CHANGES")
 async def test_5_2_3_5_subscription_ends_with_the_session(tc: Tc) -> None:
     """with {a group session hosted by the CF, bob subscribed to its focus} ensure that
@@ -259,6 +262,7 @@ async def test_5_2_3_5_subscription_to_a_session_not_hosted(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CF-5.2.3.5-REJECT")
 async def test_5_2_3_5_unauthorised_subscription_is_rejected(tc: Tc) -> None:
     """with {a group session hosted by the CF and a user who is no participant (PIXIT

@@ -45,6 +45,7 @@ def _content(notification: Notification) -> tuple[str, str]:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-8-cf")
 async def test_b_2_3_x_y_8_cf_full_notify_to_pf_subscription(tc: Tc) -> None:
     """with {an on-going group session hosted by the CF: alice (creator) and bob, whose
@@ -107,6 +108,7 @@ async def _message_with(peer: MsrpPeer, text: bytes, within: float) -> MessageRe
         index += 1
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-FIG-CF-KEEP")
 async def test_b_2_3_x_y_fig_cf_keeps_client_b(tc: Tc) -> None:
     """with {an on-going group session hosted by the CF: alice and bob, whose PF B only
@@ -153,6 +155,7 @@ async def test_b_2_3_x_y_fig_cf_keeps_client_b(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-14-15-cf", "SD-B.2.3.x.y-16-17")
 async def test_b_2_3_x_y_14_17_refresh_gets_latest_state(tc: Tc) -> None:
     """with {an on-going group session hosted by the CF: alice, bob (PF B subscribed to the

@@ -128,6 +128,7 @@ async def _accept_and_notify(
     return handle.request
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-5.2.3.5-404-GSO")
 async def test_5_2_3_5_404_on_refresh_uses_the_group_state_object(tc: Tc) -> None:
     """with {a client that received a Group State Object listing A and N over MSRP, and

@@ -25,6 +25,7 @@ from conformance.testcases.procedures.client_flows import (
 CPM_SESSION_TAG = "urn%3aurn-7%3a3gpp-service.ims.icsi.oma.cpm.session"
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-5.2.3.5-SUBSCRIBE-ID", "CLIENT-5.2.3.5-SUBSCRIBE-TAG")
 async def test_5_2_3_5_subscribe_to_the_group_session_identity(tc: Tc) -> None:
     """with {a client invited to a group session whose focus is <focus>;isfocus} ensure that
@@ -63,6 +64,7 @@ async def test_5_2_3_5_subscribe_to_the_group_session_identity(tc: Tc) -> None:
     await invite.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("CLIENT-5.2.3.5-REFRESH")
 async def test_5_2_3_5_refresh_after_reconnection(tc: Tc) -> None:
     """with {a client that was in a group session} ensure that

@@ -34,6 +34,7 @@ def _imdn_id(body: bytes) -> str | None:
         return None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.5.X-2", "SD-B.2.3.5.X-5", "SD-B.2.3.5.X-8")
 async def test_b_2_3_5_x_client_steps(tc: Tc) -> None:
     """with {a client back online that was in a group session} ensure that

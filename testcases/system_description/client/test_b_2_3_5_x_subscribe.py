@@ -43,6 +43,7 @@ def _tags(subscribe_headers: list[str]) -> str:
     return " ".join(subscribe_headers).lower()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.5.X-3", "CLIENT-5.2.3.5-DD-SUBSCRIBE")
 async def test_b_2_3_5_x_3_subscribe_after_ack_of_inactive_delivery(tc: Tc) -> None:
     """with {a client that knows a group session and claims to subscribe during an inactive
@@ -104,6 +105,7 @@ async def test_b_2_3_5_x_3_subscribe_after_ack_of_inactive_delivery(tc: Tc) -> N
     await invite.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.5.X-N3")
 async def test_b_2_3_5_x_n3_client_initiated_variant(tc: Tc) -> None:
     """with {a client back online that was in a group session, the PF not yet inviting it}

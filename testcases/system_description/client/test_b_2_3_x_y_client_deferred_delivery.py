@@ -27,6 +27,7 @@ from conformance.testcases.procedures.client_flows import (
 )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-13", "SD-B.2.3.x.y-14-15", "SD-B.2.3.x.y-20-24")
 async def test_b_2_3_x_y_client_steps(tc: Tc) -> None:
     """with {a client back online while its group session is still active} ensure that
@@ -80,6 +81,7 @@ async def test_b_2_3_x_y_client_steps(tc: Tc) -> None:
     await invite.bye()
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y+1-11", "SD-B.2.3.x.y+1-12")
 async def test_b_2_3_x_y_plus_1_client_rejoin(tc: Tc) -> None:
     """with {a client back online, its group session still active, the PF not yet

@@ -40,6 +40,7 @@ pytestmark = pytest.mark.sut_roles("pf", "cf")
 DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "SD-B.2.3.5.X-1",
     "SD-B.2.3.5.X-4",

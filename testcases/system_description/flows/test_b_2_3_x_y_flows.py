@@ -69,12 +69,19 @@ def _listed(request: SipRequest) -> set[str] | None:
         return None
 
 
-def _cf_state(relay: SutRelay) -> tuple[ConferenceInfo | None, list[SipRequest]]:
-    """The CF's conference state on the CF->PF leg (its NOTIFYs merged, RFC 4575 4.6)."""
+def _cf_state(relay: SutRelay, focus: str) -> tuple[ConferenceInfo | None, list[SipRequest]]:
+    """The CF's conference state of the group session ``focus`` on the CF->PF leg (its
+    NOTIFYs merged, RFC 4575 4.6). Only this session's documents (their ``entity``): the
+    CF under test may host other sessions at the same time (parallel workers)."""
     state = ConferenceState()
-    notifies = [r.request for r in relay.relayed if r.method == "NOTIFY" and r.to == "pf"]
-    for request in notifies:
-        info = conference_info_of(request)
+    notifies: list[SipRequest] = []
+    for r in relay.relayed:
+        if r.method != "NOTIFY" or r.to != "pf":
+            continue
+        info = conference_info_of(r.request)
+        if info is not None and aor(info.entity) != aor(focus):
+            continue
+        notifies.append(r.request)
         if info is not None:
             with contextlib.suppress(DocumentError):
                 state.apply(info)
@@ -106,6 +113,7 @@ def _subscribed(relay: SutRelay, sub: Relayed) -> bool:
     return True
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "SD-B.2.3.x.y-7-8.a",
     "SD-B.2.3.x.y-8-cf",
@@ -215,7 +223,7 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
             message="alice's messages reach client B",
             evidence=ev,
         )
-    view, notifies = _cf_state(sut_relay)
+    view, notifies = _cf_state(sut_relay, flow.session.focus)
     expect_equal(
         tc.recorder,
         "SD-B.2.3.x.y-FIG-CF-KEEP",
@@ -252,11 +260,11 @@ async def _rejoin(flow: Flow, pixit: Pixit) -> InviteHandle:
     return await flow.client.send_invite(request, pf_address(pixit), msrp=peer)
 
 
-async def _subscribed_to_focus(relay: SutRelay, guards: Guards) -> None:
+async def _subscribed_to_focus(relay: SutRelay, guards: Guards) -> Relayed:
     """B.2.3.x.y 7-8 (judged by SD-B.2.3.x.y-7-8.a): the PF's SUBSCRIBE reached the CF,
-    so the PF holds the group session for client B."""
+    so the PF holds the group session for client B. Returns the relayed SUBSCRIBE."""
     try:
-        await relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip)
+        return await relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip)
     except WaitTimeout:
         inconclusive("the PF did not subscribe to the focus (SD-B.2.3.x.y-7-8.a)")
 
@@ -285,6 +293,7 @@ async def _other_invite(flow: Flow, within: float) -> IncomingInvite | None:
         return None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "SD-B.2.3.x.y+1-12",
     "SD-B.2.3.x.y-18-19",
@@ -374,7 +383,7 @@ async def test_b_2_3_x_y_plus_1_flow_rejoin_first(tc: Tc, sut_relay: SutRelay) -
             "(through the PF's leg to the CF)",
             evidence=ev,
         )
-    view, notifies = _cf_state(sut_relay)
+    view, notifies = _cf_state(sut_relay, flow.session.focus)
     to_cf = _invites_to_cf(sut_relay, mark, flow.session.conversation_id)
     expect_equal(
         tc.recorder,
@@ -413,6 +422,7 @@ async def test_b_2_3_x_y_plus_1_flow_rejoin_first(tc: Tc, sut_relay: SutRelay) -
         )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y+2-ACTIVE-REJECT", "SD-B.2.3.x.y+2-ACTIVE")
 async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) -> None:
     """with {client B gone from a group session hosted by the SUT CF, through the SUT PF;
@@ -423,7 +433,24 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
             endpoint of B, connected; the PF's session with client B carries both
             messages} }"""
     flow = await start_flow(tc, sut_relay)
-    await _subscribed_to_focus(sut_relay, tc.guards)
+    sub = await _subscribed_to_focus(sut_relay, tc.guards)
+    # The CF's conference state judged below is what its NOTIFYs told the PF: wait for the
+    # first one (B.2.3.x.y step 8) now, while nothing else can end or change the PF's
+    # subscription, instead of reading whatever NOTIFYs happen to be relayed at the end
+    # (a terminating NOTIFY after the PF's un-SUBSCRIBE may or may not be there by then).
+    first = await expect_arrival(
+        tc.recorder,
+        "SD-B.2.3.x.y+2-ACTIVE",
+        sut_relay.expect(
+            "NOTIFY",
+            to="pf",
+            within=2 * tc.guards.sip,
+            match=lambda r: r.request.call_id == sub.request.call_id,
+        ),
+        expected="the CF's first NOTIFY in the PF's subscription (the conference state that "
+        "lists client B's endpoints)",
+        evidence=[sip_evidence(sub.request, "the PF's SUBSCRIBE on the PF->CF leg")],
+    )
     await alice_sends(flow, tc.guards)
     await client_b_returns(tc, flow)
     invite = await _other_invite(flow, 2 * tc.guards.sip)
@@ -455,7 +482,9 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
             await handle.ack()
     await invite.answer(sdp_setup="passive")
     got = await deliveries(invite, tc.guards, *TEXTS)
-    view, notifies = _cf_state(sut_relay)
+    view, notifies = _cf_state(sut_relay, flow.session.focus)
+    if first is None:  # without the CF's first NOTIFY its state is unknown, whatever came later
+        view = None
     to_cf = _invites_to_cf(sut_relay, mark, flow.session.conversation_id)
     accepted = final is not None and final.status < 300
     expect_equal(
@@ -477,6 +506,7 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y+2-INACTIVE-COMPLETE", "SD-B.2.3.x.y+2-INACTIVE-FORWARD")
 async def test_b_2_3_x_y_plus_2_flow_race_inactive(tc: Tc, sut_relay: SutRelay) -> None:
     """with {client B gone from a group session of the SUT CF, through the SUT PF; alice

@@ -66,6 +66,7 @@ def _cpim_to(message: MessageReceived | None) -> list[str] | None:
         return None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-5.2.3.5-CPIM-TO")
 async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(tc: Tc) -> None:
     """with {client B gone from a group session of A, B and C; the PF stores one message of

@@ -28,6 +28,7 @@ from conformance.testcases.procedures.deferred import (
 )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("PF-5.2.3.5-DD-HANDLE-SUB")
 async def test_5_2_3_5_deferred_delivery_subscription(tc: Tc) -> None:
     """with {client B gone, then the group session ended by the CF; client B back and

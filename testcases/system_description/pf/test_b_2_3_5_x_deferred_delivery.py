@@ -30,6 +30,7 @@ from conformance.testcases.procedures.deferred_invites import NEWCOMER, accept_c
 DEFERRED_TAG = "urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.deferred"
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "SD-B.2.3.5.X-1",
     "SD-B.2.3.5.X-4",
@@ -168,6 +169,7 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
         bye.respond(200)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.5.X-N3")
 async def test_b_2_3_5_x_note_3_client_initiated_delivery(tc: Tc) -> None:
     """with {client B gone from a group session that goes on, messages buffered at the PF}

@@ -48,6 +48,7 @@ def _listed(request: SipRequest) -> set[str] | None:
     return set(parse_resource_list(part.body).uris()) if part is not None else None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement(
     "SD-B.2.3.x.y-7-8.a",
     "SD-B.2.3.x.y-11-12.a",
@@ -180,6 +181,7 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
     await cf.bye(leg.cf.dialog, to=leg.cf.destination) if leg.cf.dialog else None
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y+2-ACTIVE", "SD-B.2.3.x.y+2-ACTIVE-REJECT")
 async def test_b_2_3_x_y_plus_2_race_active(tc: Tc) -> None:
     """with {client B gone from an active group session} ensure that
@@ -226,6 +228,7 @@ async def test_b_2_3_x_y_plus_2_race_active(tc: Tc) -> None:
         await invite.answer(sdp_setup="passive")
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y+2-INACTIVE-COMPLETE", "SD-B.2.3.x.y+2-INACTIVE-FORWARD")
 async def test_b_2_3_x_y_plus_2_race_inactive(tc: Tc) -> None:
     """with {client B gone, then the group session ended by the CF} ensure that

@@ -44,6 +44,7 @@ IMDN = (
 )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-DEVICE")
 async def test_b_2_3_x_y_delivery_to_the_accepting_device(tc: Tc) -> None:
     """with {two registered clients of user B; the second accepted the group session and
@@ -109,6 +110,7 @@ async def test_b_2_3_x_y_delivery_to_the_accepting_device(tc: Tc) -> None:
             i.decline(486)
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-3", "SD-B.2.3.x.y-4-6.a", "SD-B.2.3.x.y-4-6.b")
 async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
     """with {a group session CF <-> PF <-> client B} ensure that
@@ -181,6 +183,7 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
     )
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-10", "SD-B.2.3.x.y-11-12.b")
 async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(tc: Tc) -> None:
     """with {client B gone from a group session that goes on} ensure that

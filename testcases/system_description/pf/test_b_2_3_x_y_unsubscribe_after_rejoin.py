@@ -30,6 +30,7 @@ from conformance.testcases.procedures.deferred import (
 from conformance.testcases.procedures.messages import PEER_ERRORS
 
 
+@pytest.mark.users(3)
 @pytest.mark.requirement("SD-B.2.3.x.y-UNSUB")
 async def test_b_2_3_x_y_unsubscribe_after_reestablishment(tc: Tc) -> None:
     """with {client B gone from a group session that goes on; the PF subscribed to the
