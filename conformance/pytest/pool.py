@@ -183,9 +183,9 @@ class PoolHost:
         self.dispatcher = dispatcher
         reference: dict[str, Any] | None = None
         if self.profile.target is Target.REFERENCE:
-            xdms_url = await dispatcher.start_xdms_relay(
-                pixit.xdms.host, pixit.xdms.port, root=pixit.xdms.root
-            )
+            # the same URL shape as each worker's XDMS emulator (fixtures/network.py xdms),
+            # which the relay forwards the request to unchanged
+            xdms_url = await dispatcher.start_xdms_relay(pixit.xdms.host, pixit.xdms.port)
             store_url = await stack.enter_async_context(
                 reference_store(get_store(self.config) or "maildir")
             )
@@ -244,11 +244,6 @@ HOST_KEY = pytest.StashKey[PoolHost]()
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """On the controller of a pooled run: check the pool is big enough, start the host."""
-    config.addinivalue_line(
-        "markers",
-        f"{USERS_MARKER}(n): the test case needs n users of the profile at once"
-        " (more than a worker's slice of the pool: it runs in the serial group)",
-    )
     if is_worker(config):
         return
     profile = get_profile(config)
