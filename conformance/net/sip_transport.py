@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,11 @@ class TransportError:
 #: consumer of everything received: ``(message or evidence, source)``
 OnMessage = Callable[[SipMessage | InvalidMessage, Address], None]
 OnTransportError = Callable[[TransportError], None]
+#: sends a response to an injected request: ``(data, destination)``; raises
+#: ConnectionError when it cannot
+Reply = Callable[[bytes, Address], None]
+#: remembered reply paths of injected requests (least recently used dropped beyond this)
+REPLY_LIMIT = 1024
 
 
 def _only_keepalive(data: bytes) -> bool:
@@ -84,6 +90,11 @@ class SipTransport:
         self._pending: dict[Endpoint, list[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        #: (host, port, transport) of an injected request's source -> its reply path and
+        #: the address it arrived at (:meth:`inject`)
+        self._replies: OrderedDict[tuple[str, int, Transport], tuple[Reply, Endpoint]] = (
+            OrderedDict()
+        )
 
     # -- life cycle -----------------------------------------------------------------------
     @classmethod
@@ -152,6 +163,11 @@ class SipTransport:
         """
         if self._closed:
             raise ConnectionError("SIP transport is closed")
+        if data.startswith(b"SIP/2.0 ") and self._replies:
+            path = self._replies.get((destination.host, destination.port, destination.transport))
+            if path is not None:
+                self._send_reply(data, destination, *path)
+                return
         if destination.transport is Transport.UDP:
             self._send_udp(data, destination)
             return
@@ -221,6 +237,17 @@ class SipTransport:
         )
         self._udp.sendto(data, (destination.host, destination.port))
 
+    def _send_reply(self, data: bytes, destination: Address, reply: Reply, src: Endpoint) -> None:
+        self.capture.record(
+            direction="out",
+            transport="tcp" if destination.transport is Transport.TCP else "udp",
+            protocol=self.label,
+            src=src,
+            dst=(destination.host, destination.port),
+            data=data,
+        )
+        reply(data, destination)
+
     def _failed(self, error: TransportError) -> None:
         self.transport_errors.append(error)
         log.info("SIP send to %s failed: %s", error.destination, error.error)
@@ -252,6 +279,48 @@ class SipTransport:
             return
         try:
             msg = parse_message(data)
+        except RemoteProtocolError as exc:
+            self._deliver(InvalidMessage(data, exc, source), source)
+            return
+        self._deliver(msg, source)
+
+    def inject(
+        self,
+        data: bytes,
+        source: Address,
+        reply: Reply,
+        *,
+        arrived_at: Address | None = None,
+    ) -> None:
+        """Take ``data``, one SIP message that ``source`` sent to ``arrived_at`` (default:
+        this transport's address) and that someone else received (the dispatcher in
+        front of parallel workers, conformance/net/dispatcher.py), as if it had arrived
+        here: captured as received, parsed and delivered like a datagram or a framed TCP
+        message (:class:`InvalidMessage` when it does not parse).
+
+        Responses sent afterwards to ``source`` (same host, port and transport) go through
+        ``reply`` instead of a socket, captured as sent from ``arrived_at``, so that the
+        SUT and the evidence see them come from the address the request went to."""
+        arrived = arrived_at if arrived_at is not None else self.address(source.transport)
+        src: Endpoint = (source.host, source.port)
+        dst: Endpoint = (arrived.host, arrived.port)
+        self.capture.record(
+            direction="in",
+            transport="tcp" if source.transport is Transport.TCP else "udp",
+            protocol=self.label,
+            src=src,
+            dst=dst,
+            data=data,
+        )
+        key = (source.host, source.port, source.transport)
+        self._replies[key] = (reply, dst)
+        self._replies.move_to_end(key)
+        while len(self._replies) > REPLY_LIMIT:
+            self._replies.popitem(last=False)
+        if _only_keepalive(data):
+            return
+        try:
+            msg = parse_message(data, stream=source.transport is Transport.TCP)
         except RemoteProtocolError as exc:
             self._deliver(InvalidMessage(data, exc, source), source)
             return
@@ -299,4 +368,4 @@ class SipTransport:
         return list(self._connections.values())
 
 
-__all__ = ["InvalidMessage", "OnMessage", "SipTransport", "TransportError"]
+__all__ = ["InvalidMessage", "OnMessage", "Reply", "SipTransport", "TransportError"]

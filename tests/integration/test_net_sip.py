@@ -328,3 +328,54 @@ async def test_refused_tcp_connection_ends_the_transaction() -> None:
         dest = Address("127.0.0.1", port, Transport.TCP)
         handle = await a.request(_request("OPTIONS", a.address(Transport.TCP), dest), dest)
         assert await handle.outcome(within=GUARD) == "transport"
+
+
+# ---------------------------------------------------------------------------------------
+# inject: a request someone else received (the dispatcher in front of parallel workers)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", [Transport.UDP, Transport.TCP])
+async def test_injected_request_is_captured_delivered_and_answered_by_reply(
+    transport: Transport,
+) -> None:
+    cap = Capture()
+    sut = Address("127.0.0.1", 40001, transport)  # nothing listens: only the reply path works
+    front = Address("127.0.0.1", 40002, transport)  # where the request arrived (dispatcher)
+    replies: list[tuple[bytes, Address]] = []
+    async with await SipPump.start("127.0.0.1", cap, Timers(t1=T1)) as pump:
+        req = build_request(
+            "OPTIONS",
+            f"sip:b@{front.host}:{front.port}",
+            [
+                ("Via", f"SIP/2.0/{transport.value} {sut.host}:{sut.port};branch={new_branch()}"),
+                ("From", f"<sip:a@{sut.host}>;tag={new_tag()}"),
+                ("To", "<sip:b@127.0.0.1>"),
+                ("Call-ID", new_call_id("x")),
+                ("CSeq", "1 OPTIONS"),
+                ("Max-Forwards", "70"),
+            ],
+        )
+        pump.transport.inject(
+            req.to_bytes(), sut, lambda d, a: replies.append((d, a)), arrived_at=front
+        )
+        incoming = await pump.expect_request("OPTIONS", within=GUARD)
+        assert incoming.source == sut and incoming.request.raw == req.raw
+        sent = incoming.respond(200)
+        assert replies == [(sent.raw, sut)]
+        recs = cap.filter(protocol="sip")
+        assert [(r.direction, r.src, r.dst, r.transport) for r in recs] == [
+            ("in", (sut.host, sut.port), (front.host, front.port), transport.value.lower()),
+            ("out", (front.host, front.port), (sut.host, sut.port), transport.value.lower()),
+        ]
+        assert not pump.transport.transport_errors
+        # garbage injected becomes evidence, as from a socket
+        pump.transport.inject(b"\x00garbage", sut, lambda d, a: replies.append((d, a)))
+        invalid = await pump.expect_invalid(within=GUARD)
+        assert invalid.data == b"\x00garbage" and invalid.source == sut
+        assert cap.filter(protocol="sip")[-1].dst == (pump.transport.host, pump.transport.port)
+        # a request the pump originates to the same address still goes out of its socket
+        if transport is Transport.UDP:
+            pump.transport.send_nowait(b"OPTIONS sip:x SIP/2.0\r\n\r\n", sut)
+            assert len(replies) == 1
+            assert cap.filter(protocol="sip")[-1].src == (pump.transport.host, pump.transport.port)
