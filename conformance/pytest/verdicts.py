@@ -183,7 +183,8 @@ def pytest_runtest_makereport(
         report_any.cpm_checks = [c.to_json() for c in checks]
         report_any.cpm_requirements = list(info.ids) if info else []
         report_any.cpm_role = info.role if info else ""
-        report_any.cpm_users = list(item.stash.get(CASE_USERS, ()))
+        users: tuple[str, ...] = item.stash.get(CASE_USERS, ())
+        report_any.cpm_users = list(users)
         workerinput = getattr(item.config, "workerinput", None)
         report_any.cpm_worker = (
             str(workerinput.get("workerid", "")) if isinstance(workerinput, dict) else ""

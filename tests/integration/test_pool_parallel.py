@@ -49,9 +49,13 @@ def _key(tc: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     base = tmp_path_factory.mktemp("pool")
     serial, parallel = base / "serial", base / "parallel"
-    one = _cli("run", "--sut", "reference", "--strict", "-q", "-n", "0", "--report-dir", str(serial))
+    one = _cli(
+        "run", "--sut", "reference", "--strict", "-q", "-n", "0", "--report-dir", str(serial)
+    )
     assert one.returncode == 0, one.stderr
-    many = _cli("run", "--sut", "reference", "--strict", "-q", "-n", "4", "--report-dir", str(parallel))
+    many = _cli(
+        "run", "--sut", "reference", "--strict", "-q", "-n", "4", "--report-dir", str(parallel)
+    )
     assert many.returncode == 0, many.stderr
     return serial, parallel, many.stderr
 
@@ -100,7 +104,7 @@ def test_two_workers_never_use_the_same_user_at_the_same_time(
 def test_the_client_test_cases_ran_last_with_the_whole_pool(
     runs: tuple[Path, Path, str],
 ) -> None:
-    _, parallel, stderr = runs
+    _, parallel, _ = runs
     cases = list(_cases(parallel).values())
     client = [tc for tc in cases if tc["role"] == "client" and tc["verdict"] != "n/a"]
     assert client, "the suite has client test cases"

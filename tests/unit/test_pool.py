@@ -48,9 +48,7 @@ def test_reference_profile_has_eight_slices_of_the_same_shape() -> None:
 def test_slices_of_workers_and_shards_are_disjoint() -> None:
     pixit = _profile(12, 2).pixit
     indexes = {
-        slice_for(pixit, worker=w, workers=3, shard=(k, 2)).index
-        for k in (1, 2)
-        for w in range(3)
+        slice_for(pixit, worker=w, workers=3, shard=(k, 2)).index for k in (1, 2) for w in range(3)
     }
     assert indexes == set(range(6))
     assert slice_for(pixit, worker=None, workers=1, shard=None).index is None
@@ -122,25 +120,12 @@ def _scheduler(tmp_path: Path, collection: list[str], serial: list[str], nodes: 
     path = tmp_path / "serial.json"
     path.write_text(__import__("json").dumps(serial), encoding="utf-8")
     config = SimpleNamespace(
-        getoption=lambda name, default=None: {"maxschedchunk": None, "tx": []}.get(name, default),
+        getoption=lambda name, default=None: {"maxschedchunk": None}.get(name, default),
+        getvalue=lambda name: {"tx": [f"{nodes}*popen"]}.get(name),
         getini=lambda name: [],
         option=SimpleNamespace(numprocesses=nodes, tx=[], dist="load"),
     )
-    sched = PoolScheduling.__new__(PoolScheduling)
-    # LoadScheduling.__init__ reads the xdist options; set its state as it would
-    sched.numnodes = nodes
-    sched.node2collection = {}
-    sched.node2pending = {}
-    sched.pending = []
-    sched.collection = None
-    sched.log = lambda *a: None
-    sched.config = config
-    sched.maxschedchunk = None
-    sched.serial_file = path
-    sched.held = []
-    sched.serial_node = None
-    sched._held_loaded = False
-    sched._released = False
+    sched = PoolScheduling(config, None, path)
     made = [_Node(f"gw{i}") for i in range(nodes)]
     for node in made:
         sched.add_node(node)
