@@ -633,7 +633,14 @@ def _workers(args: argparse.Namespace, profile: SutProfile) -> str:
     (docs/parallel.md); "" for a serial run."""
     if args.workers is not None:
         return "" if str(args.workers) == "0" else str(args.workers)
-    if args.layout != LAYOUTS[0] or importlib.util.find_spec("xdist") is None:
+    if (
+        args.layout != LAYOUTS[0]
+        or args.store != "maildir"
+        or args.reference_process != "inprocess"
+        or importlib.util.find_spec("xdist") is None
+    ):
+        # the set-ups that test a backend of the reference SUT (Kamailio, Dovecot, the
+        # subprocess) stay serial unless -n asks otherwise
         return ""
     from conformance.pytest.pool import default_workers
     from conformance.report.shards import parse_shard
@@ -733,7 +740,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     env = _pytest_env(args)
     env["CPM_COMMAND"] = shlex.join([PROG, *getattr(args, "argv", [])])
-    child = _run_pytest(cmd, env)
+    with tempfile.TemporaryDirectory(prefix="cpm-run-") as scratch:
+        if workers:
+            # pytest-xdist makes the controller create pytest's base temporary directory
+            # (pytest-of-USER, kept by pytest's policy): give it one this run removes
+            cmd += ["--basetemp", str(Path(scratch) / "basetemp")]
+        child = _run_pytest(cmd, env)
     code = child.code
     results_path = report_dir / RESULTS_NAME
     if child.interrupted or (code == 2 and _marked_incomplete(report_dir)):

@@ -275,8 +275,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(host.stop)
     try:
         host.start()
-    except (OSError, ConnectionError, TimeoutError) as exc:
-        raise pytest.UsageError(f"cannot start the parallel run's SUT side: {exc}") from None
+    except Exception as exc:  # any start-up failure is one line, never an internal error
+        first = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise pytest.UsageError(f"cannot start the parallel run's SUT side: {first}") from None
 
 
 @pytest.hookimpl(optionalhook=True)

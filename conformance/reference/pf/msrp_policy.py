@@ -120,6 +120,10 @@ def sync_path(leg: SipLeg) -> None:
 
 def _send(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> None:
     if leg.msrp.channel is None or leg.msrp.session is None:
+        # the leg's MSRP session is still being set up (its binding SEND may come in after
+        # a message on another connection): relay once it is bound, within the MSRP
+        # transaction timeout, rather than lose the message
+        pf.spawn(_send_when_bound(pf, leg, body, content_type))
         return
     sync_path(leg)
     try:
@@ -128,6 +132,13 @@ def _send(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> Non
         )
     except LocalProtocolError as exc:
         log.warning("MSRP relay to the %s leg failed: %s", leg.name, exc)
+
+
+async def _send_when_bound(
+    pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None
+) -> None:
+    if await leg.msrp.bound(pf.config.msrp_transaction_timeout) and leg.msrp.channel is not None:
+        _send(pf, leg, body, content_type)
 
 
 def relay(
