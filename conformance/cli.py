@@ -420,7 +420,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         dest="workers",
         metavar="N",
         help="parallel workers (pytest-xdist), each with its slice of the user pool: a number,"
-        " 'auto', or 0 for a serial run (default: as many as the pool allows, docs/parallel.md)",
+        " 'auto', or 0 for a serial run (default: $CPM_WORKERS, else as many as the pool"
+        " allows, docs/parallel.md)",
     )
     p.add_argument("--alluredir", metavar="DIR", help="also write Allure results")
     p.add_argument(
@@ -628,9 +629,17 @@ def _relay(source: IO[bytes] | None) -> None:
                 os.close(devnull)
 
 
+#: run's -n when none is given (a number, "auto", or 0 for serial; default: the pool's)
+ENV_WORKERS = "CPM_WORKERS"
+
+
 def _workers(args: argparse.Namespace, profile: SutProfile) -> str:
     """``-n`` for pytest: the user's, else as many workers as the user pool allows
     (docs/parallel.md); "" for a serial run."""
+    if args.workers is None and os.environ.get(ENV_WORKERS):
+        args.workers = os.environ[ENV_WORKERS]
+        if str(args.workers) in ("auto", "logical"):
+            return _workers(args, profile)
     if args.workers is not None:
         return "" if str(args.workers) == "0" else str(args.workers)
     if (

@@ -7,6 +7,7 @@ does any other skip raised inside such a test.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -17,6 +18,11 @@ import pytest
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+# ``cpm-conformance run`` without -n runs as many workers as the user pool allows
+# (docs/parallel.md); the project's tests that start runs are already spread over
+# pytest-xdist workers, so their runs are serial unless a test asks for -n
+os.environ.setdefault("CPM_WORKERS", "0")
 
 from tests.support.servers import require_binary as _require_binary  # noqa: E402
 from tests.support.servers import servers_required  # noqa: E402

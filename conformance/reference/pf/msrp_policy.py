@@ -134,9 +134,7 @@ def _send(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> Non
         log.warning("MSRP relay to the %s leg failed: %s", leg.name, exc)
 
 
-async def _send_when_bound(
-    pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None
-) -> None:
+async def _send_when_bound(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> None:
     if await leg.msrp.bound(pf.config.msrp_transaction_timeout) and leg.msrp.channel is not None:
         _send(pf, leg, body, content_type)
 
