@@ -77,6 +77,9 @@ def slice_for(
     Raises :class:`PoolError` when the pool has fewer slices than the run needs."""
     if worker is None and shard is None:
         return PoolSlice(None, "serial")
+    if not pixit.users_per_worker:
+        # no [pool] table: every worker and shard has every user (a SUT each, or serial)
+        return PoolSlice(None, "no [pool]")
     per_shard = max(1, workers) if worker is not None else 1
     k, n = shard if shard is not None else (1, 1)
     index = (k - 1) * per_shard + (worker or 0)

@@ -138,7 +138,7 @@ def is_pooled(config: pytest.Config) -> bool:
     dist = config.getoption("dist", "no")
     if not numprocesses or dist == "no":
         return False
-    return get_layout(config) == "direct"
+    return get_layout(config) == "direct" and get_profile(config).pixit.users_per_worker > 0
 
 
 # ----------------------------------------------------------------------- controller
@@ -248,6 +248,16 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     profile = get_profile(config)
     shard = get_shard(config)
+    if (
+        profile.target is Target.EXTERNAL
+        and config.getoption("numprocesses", None)
+        and config.getoption("dist", "no") != "no"
+        and not profile.pixit.users_per_worker
+    ):
+        raise pytest.UsageError(
+            "parallel workers against a vendor SUT need a user pool: add [pool]"
+            " users_per_worker to the profile (docs/parallel.md), or run with -n 0"
+        )
     if not is_pooled(config):
         if shard is not None:
             try:
@@ -314,7 +324,7 @@ def pytest_collection_modifyitems(
     facts = pool_facts(config)
     profile = get_profile(config)
     per = users_per_slice(profile.pixit)
-    if facts is None and get_shard(config) is None:
+    if (facts is None and get_shard(config) is None) or not profile.pixit.users_per_worker:
         return
     serial: list[str] = []
     for item in items:

@@ -241,8 +241,13 @@ def take_shard(config: pytest.Config, keep: list[pytest.Item]) -> list[pytest.It
     path = config.getoption("cpm_durations", None)
     # the serial group (docs/parallel.md) belongs to shard 1, whose first slice of the
     # user pool holds the SUT client's user
-    per = users_per_slice(get_profile(config).pixit)
-    serial = {it.nodeid for it in keep if serial_reason(it, per) is not None}
+    pixit = get_profile(config).pixit
+    per = users_per_slice(pixit)
+    serial = (
+        {it.nodeid for it in keep if serial_reason(it, per) is not None}
+        if pixit.users_per_worker
+        else set()
+    )
     try:
         durations = durations_from(path, option="--cpm-durations") if path else {}
         parts = split([it.nodeid for it in keep if it.nodeid not in serial], shard.total, durations)

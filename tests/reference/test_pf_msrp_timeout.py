@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 from conformance.catalog.profile import load_profile, reference_profile_path
-from conformance.fixtures.reference import reference_config
 from conformance.net.capture import Capture
 from conformance.net.msrp_transport import MsrpTransport
 from conformance.protocol.msrp.session import DEFAULT_TRANSACTION_TIMEOUT, TransactionTimedOut
 from conformance.protocol.sip.timers import Address, Transport
+from conformance.pytest.reference_sut import reference_config
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.pf.service import ParticipatingFunction
 from tests.reference.ua import WITHIN
@@ -21,9 +18,10 @@ def test_reference_config_takes_the_profile_msrp_transaction_timeout() -> None:
     profile = load_profile(reference_profile_path())
     wanted = profile.pixit.timers.msrp_transaction_timeout
     assert wanted != DEFAULT_TRANSACTION_TIMEOUT  # the reference profile scales it down
-    core: Any = SimpleNamespace(outbound=None, address=Address("127.0.0.1", 5060, Transport.UDP))
-    xdms: Any = SimpleNamespace(url="http://127.0.0.1:1/")
-    config = reference_config(profile, core=core, xdms=xdms, store_url="", faults=())
+    core = Address("127.0.0.1", 5060, Transport.UDP)
+    config = reference_config(
+        profile, core=core, isf_hop=core, xdms_url="http://127.0.0.1:1/", store_url="", faults=()
+    )
     assert config.msrp_transaction_timeout == wanted
 
 
