@@ -329,6 +329,12 @@ async def test_8_6_2_a_ii_message_direction_sent(tc: Tc) -> None:
     await delivered.answer()
     await delivered.establish_msrp(within=tc.guards.sip)
     assert delivered.msrp is not None
+    # the PF's ACK: its leg to client 1 is confirmed, so the message below is one it must
+    # copy there (sent earlier, it could overtake the 200 OK on its way to the PF)
+    try:
+        await _in_dialog(second, "ACK", delivered.request.call_id, tc.guards.sip)
+    except WaitTimeout:
+        inconclusive("the PF did not acknowledge client 1's 200 OK")
     text = b"sent from client 0"
     session.msrp.send_cpim(from_=f"<{user}>", to="<sip:anonymous@anonymous.invalid>", body=text)
     got = await expect_arrival(
