@@ -692,6 +692,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         # the tool's own plugin is imported before pytest could rewrite it: not the user's
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
+        # a pytest-benchmark installed beside the tool warns in every xdist worker: no
+        # benchmark is a conformance test case
+        "-p",
+        "no:benchmark",
         # The test cases, the tool's roles and an in-process reference SUT share one loop.
         "-o",
         "asyncio_mode=auto",
