@@ -75,8 +75,11 @@ class PoolFacts:
     tool: tuple[str, int]
     #: the file the workers write the serial group's node ids to
     serial_file: str
-    #: the shared reference network: ``profile_values`` of its endpoints and store, or None
-    reference: dict[str, Any] | None = None
+    #: the shared reference network: the SUT profile its process printed (TOML, read by
+    #: conformance.reference.spawn.endpoints_of), or ""
+    reference_profile: str = ""
+    #: the store the shared reference network writes, or ""
+    reference_store: str = ""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -88,7 +91,8 @@ class PoolFacts:
             control=(str(data["control"][0]), int(data["control"][1])),
             tool=(str(data["tool"][0]), int(data["tool"][1])),
             serial_file=str(data["serial_file"]),
-            reference=data.get("reference"),
+            reference_profile=str(data.get("reference_profile", "")),
+            reference_store=str(data.get("reference_store", "")),
         )
 
 
@@ -181,7 +185,7 @@ class PoolHost:
         dispatcher = await Dispatcher.start(pixit.tool_host, pixit.tool_port)
         stack.push_async_callback(dispatcher.close)
         self.dispatcher = dispatcher
-        reference: dict[str, Any] | None = None
+        reference_profile = reference_store_url = ""
         if self.profile.target is Target.REFERENCE:
             # the same URL shape as each worker's XDMS emulator (fixtures/network.py xdms),
             # which the relay forwards the request to unchanged
@@ -201,20 +205,14 @@ class PoolHost:
             )
             child = await ReferenceProcess.start(config)
             stack.push_async_callback(child.stop)
-            ends = child.endpoints
-            reference = {
-                "pf": _address_json(ends.pf),
-                "cf": _address_json(ends.cf),
-                "client": _address_json(ends.client),
-                "upper_tester_url": ends.upper_tester_url,
-                "store_url": store_url,
-            }
+            reference_profile, reference_store_url = child.profile_text, store_url
         serial_file = str(Path(self._tmp.name) / "serial.json")
         return PoolFacts(
             control=dispatcher.control,
             tool=(dispatcher.address.host, dispatcher.address.port),
             serial_file=serial_file,
-            reference=reference,
+            reference_profile=reference_profile,
+            reference_store=reference_store_url,
         )
 
     def stop(self) -> None:
@@ -230,12 +228,6 @@ class PoolHost:
         if not self._loop.is_running() and not self._loop.is_closed():
             self._loop.close()
         self._tmp.cleanup()
-
-
-def _address_json(address: Any) -> list[Any] | None:
-    if address is None:
-        return None
-    return [address.host, address.port, address.transport.value]
 
 
 HOST_KEY = pytest.StashKey[PoolHost]()

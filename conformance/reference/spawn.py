@@ -68,11 +68,13 @@ class ReferenceProcess:
     """One running reference subprocess; :meth:`start` it, :meth:`stop` it."""
 
     def __init__(
-        self, process: asyncio.subprocess.Process, workdir: Path, endpoints: ReferenceEndpoints
+        self, process: asyncio.subprocess.Process, workdir: Path, profile_text: str
     ) -> None:
         self.process = process
         self.workdir = workdir
-        self.endpoints = endpoints
+        #: the SUT profile the child printed (TOML); :func:`endpoints_of` reads it
+        self.profile_text = profile_text
+        self.endpoints = endpoints_of(profile_text)
 
     @property
     def log_path(self) -> Path:
@@ -106,7 +108,7 @@ class ReferenceProcess:
             log.close()
         try:
             text = await asyncio.wait_for(cls._profile(process), guard)
-            return cls(process, workdir, endpoints_of(text))
+            return cls(process, workdir, text)
         except BaseException as exc:
             await _stop(process, grace=5.0)
             tail = _tail(workdir / "reference.log")
