@@ -38,7 +38,6 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         #: collection indexes of the serial group not yet sent
         self.held: list[int] = []
         self.serial_node: WorkerController | None = None
-        self._held_loaded = False
         self._released = False
 
     # -- what is left -------------------------------------------------------------------
@@ -53,9 +52,9 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         return bool(self.held) or super().has_pending
 
     def _load_held(self) -> None:
-        if self._held_loaded or self.collection is None:
+        """Take the serial group out of ``pending`` (once: when the collection is set)."""
+        if self.collection is None:
             return
-        self._held_loaded = True
         serial = set(read_serial_file(self.serial_file))
         if not serial:
             return
