@@ -633,15 +633,20 @@ def _relay(source: IO[bytes] | None) -> None:
 ENV_WORKERS = "CPM_WORKERS"
 
 
-def _workers(args: argparse.Namespace, profile: SutProfile) -> str:
-    """``-n`` for pytest: the user's, else as many workers as the user pool allows
-    (docs/parallel.md); "" for a serial run."""
-    if args.workers is None and os.environ.get(ENV_WORKERS):
-        args.workers = os.environ[ENV_WORKERS]
-        if str(args.workers) in ("auto", "logical"):
-            return _workers(args, profile)
-    if args.workers is not None:
-        return "" if str(args.workers) == "0" else str(args.workers)
+def run_workers(args: argparse.Namespace, profile: SutProfile) -> str:
+    """``-n`` for pytest: the user's (or ``$CPM_WORKERS``), else as many workers as the
+    user pool allows (docs/parallel.md); "" for a serial run."""
+    from conformance.catalog.pool import slice_count
+    from conformance.pytest.pool import default_workers
+    from conformance.report.shards import parse_shard
+
+    shards = parse_shard(args.shard).total if args.shard else 1
+    requested = args.workers if args.workers is not None else os.environ.get(ENV_WORKERS) or None
+    if requested in ("auto", "logical") and args.layout == LAYOUTS[0]:
+        # pytest-xdist's "auto" is one worker per CPU: no more than the pool's slices
+        return str(min(os.cpu_count() or 1, max(1, slice_count(profile.pixit) // shards)))
+    if requested is not None:
+        return "" if str(requested) == "0" else str(requested)
     if (
         args.layout != LAYOUTS[0]
         or args.store != "maildir"
@@ -651,10 +656,6 @@ def _workers(args: argparse.Namespace, profile: SutProfile) -> str:
         # the set-ups that test a backend of the reference SUT (Kamailio, Dovecot, the
         # subprocess) stay serial unless -n asks otherwise
         return ""
-    from conformance.pytest.pool import default_workers
-    from conformance.report.shards import parse_shard
-
-    shards = parse_shard(args.shard).total if args.shard else 1
     count = default_workers(profile.pixit, shards=shards)
     if count <= 1:
         return ""
@@ -719,7 +720,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cmd += ["--clause", clause]
     for rid in args.requirement:
         cmd += ["--requirement", rid]
-    workers = _workers(args, profile)
+    workers = run_workers(args, profile)
     if workers:
         if importlib.util.find_spec("xdist") is None:
             raise CliError("-n needs pytest-xdist (pip install 'cpm-conformance[xdist]')")

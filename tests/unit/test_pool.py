@@ -180,3 +180,35 @@ def test_only_serial_test_cases(tmp_path: Path) -> None:
     ran = _run_to_end(sched, nodes)
     assert sorted(i for _, i in ran) == [0, 1]
     assert len({w for w, _ in ran}) == 1
+
+
+def _run_args(**given: object) -> Any:
+    from argparse import Namespace
+
+    values = {
+        "workers": None,
+        "shard": None,
+        "layout": "direct",
+        "store": "maildir",
+        "reference_process": "inprocess",
+    }
+    values.update(given)
+    return Namespace(**values)
+
+
+def test_run_workers_auto_is_capped_by_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import cli
+
+    monkeypatch.delenv(cli.ENV_WORKERS, raising=False)
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 64)
+    profile = _profile(6, 3)  # two slices
+    assert cli.run_workers(_run_args(workers="auto"), profile) == "2"
+    assert cli.run_workers(_run_args(workers="0"), profile) == ""
+    assert cli.run_workers(_run_args(workers="3"), profile) == "3"  # refused later, one line
+    monkeypatch.setenv(cli.ENV_WORKERS, "auto")
+    assert cli.run_workers(_run_args(), profile) == "2"
+    monkeypatch.setenv(cli.ENV_WORKERS, "0")
+    assert cli.run_workers(_run_args(), profile) == ""
+    monkeypatch.delenv(cli.ENV_WORKERS)
+    assert cli.run_workers(_run_args(), profile) == "2"
+    assert cli.run_workers(_run_args(store="dovecot"), profile) == ""
