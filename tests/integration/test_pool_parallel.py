@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.catalog.profile import load_sut
+from tests.support.cli import run_cli
 
 POOL = {u.uri for u in load_sut("reference").pixit.users}
 #: the originating PF, its MSRP handling and the client's deferred delivery: PF test cases
@@ -29,16 +28,6 @@ POOL = {u.uri for u in load_sut("reference").pixit.users}
 #: the machine with the other project tests, at T1 = 20 ms)
 SELECTION = ["--clause", "8.2.1", "--clause", "8.6", "--clause", "7.3.11"]
 USER = re.compile(r"sip:[a-z]+@reference\.test")
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
 
 
 def _cases(path: Path) -> dict[str, dict[str, Any]]:
@@ -55,9 +44,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     base = tmp_path_factory.mktemp("pool")
     serial, parallel = base / "serial", base / "parallel"
     common = ["run", "--sut", "reference", "--strict", "-q", *SELECTION]
-    one = _cli(*common, "-n", "0", "--report-dir", str(serial))
+    one = run_cli(*common, "-n", "0", "--report-dir", str(serial))
     assert one.returncode == 0, one.stderr[-3000:]
-    many = _cli(*common, "-n", "4", "--report-dir", str(parallel))
+    many = run_cli(*common, "-n", "4", "--report-dir", str(parallel))
     assert many.returncode == 0, many.stderr[-3000:]
     return serial, parallel, many.stderr
 

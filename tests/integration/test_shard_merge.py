@@ -15,18 +15,14 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 SELECTION = ["--clause", "8.6"]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_cli(*args, timeout=300)
 
 
 def _load(path: Path) -> dict[str, Any]:
