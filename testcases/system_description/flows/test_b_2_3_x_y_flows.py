@@ -139,16 +139,8 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
         sut_relay.expect("SUBSCRIBE", to="cf", within=2 * tc.guards.sip),
         expected="the PF's SUBSCRIBE to the focus, relayed to the CF",
     )
-    first = await expect_arrival(
-        tc.recorder,
-        "SD-B.2.3.x.y-8-cf",
-        sut_relay.expect(
-            "NOTIFY",
-            to="pf",
-            within=2 * tc.guards.sip,
-            match=lambda r: sub is None or r.request.call_id == sub.request.call_id,
-        ),
-        expected="the CF's first NOTIFY in the PF's subscription",
+    first = await _first_cf_notify(
+        tc, sut_relay, sub, "SD-B.2.3.x.y-8-cf", "the CF's first NOTIFY in the PF's subscription"
     )
     if first is not None:
         info = conference_info_of(first.request)
@@ -258,6 +250,31 @@ async def _rejoin(flow: Flow, pixit: Pixit) -> InviteHandle:
         extra_headers=(("P-Asserted-Identity", f"<{flow.bob}>"),),
     )
     return await flow.client.send_invite(request, pf_address(pixit), msrp=peer)
+
+
+async def _first_cf_notify(
+    tc: Tc,
+    relay: SutRelay,
+    sub: Relayed | None,
+    requirement: str,
+    expected: str,
+    *,
+    evidence: list[EvidenceRef] | None = None,
+) -> Relayed | None:
+    """The CF's first NOTIFY relayed to the PF in the subscription of ``sub`` (any
+    subscription when ``sub`` is None), judged under ``requirement`` as an arrival."""
+    return await expect_arrival(
+        tc.recorder,
+        requirement,
+        relay.expect(
+            "NOTIFY",
+            to="pf",
+            within=2 * tc.guards.sip,
+            match=lambda r: sub is None or r.request.call_id == sub.request.call_id,
+        ),
+        expected=expected,
+        evidence=evidence,
+    )
 
 
 async def _subscribed_to_focus(relay: SutRelay, guards: Guards) -> Relayed:
@@ -438,17 +455,13 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
     # first one (B.2.3.x.y step 8) now, while nothing else can end or change the PF's
     # subscription, instead of reading whatever NOTIFYs happen to be relayed at the end
     # (a terminating NOTIFY after the PF's un-SUBSCRIBE may or may not be there by then).
-    first = await expect_arrival(
-        tc.recorder,
+    first = await _first_cf_notify(
+        tc,
+        sut_relay,
+        sub,
         "SD-B.2.3.x.y+2-ACTIVE",
-        sut_relay.expect(
-            "NOTIFY",
-            to="pf",
-            within=2 * tc.guards.sip,
-            match=lambda r: r.request.call_id == sub.request.call_id,
-        ),
-        expected="the CF's first NOTIFY in the PF's subscription (the conference state that "
-        "lists client B's endpoints)",
+        "the CF's first NOTIFY in the PF's subscription (the conference state that lists "
+        "client B's endpoints)",
         evidence=[sip_evidence(sub.request, "the PF's SUBSCRIBE on the PF->CF leg")],
     )
     await alice_sends(flow, tc.guards)
