@@ -220,6 +220,9 @@ class FocusSubscription:
     clients: list[ClientSubscription] = field(default_factory=list)
     refresh: asyncio.TimerHandle | None = None
     ended: bool = False
+    #: the reason of the focus's terminating NOTIFY (RFC 6665 4.1.3); None while the focus
+    #: has not ended the subscription
+    terminated_reason: str | None = None
     #: the user left while the SUBSCRIBE was pending: end it once the dialog exists
     end_when_ready: bool = False
     #: set once the initial SUBSCRIBE has its outcome (the dialog, or the failure)

@@ -79,6 +79,9 @@ log = logging.getLogger(__name__)
 
 #: the states a :class:`FocusSubscription` keeps in its history
 HISTORY = 32
+
+#: RFC 6665 4.1.3: the resource is gone; the subscriber does not subscribe again
+NORESOURCE = "noresource"
 _GONE = ("failed", "departed")
 
 
@@ -246,13 +249,33 @@ class Participants:
 
     async def held(self, user: str, focus: str) -> FocusSubscription | None:
         """The PF's established subscription to ``focus`` for ``user`` (one per user towards
-        the CF, 8.2.3), once a pending initial SUBSCRIBE has its outcome; None without one."""
-        sub = self.active(user, focus)
+        the CF, 8.2.3), once a pending initial SUBSCRIBE has its outcome; None without one.
+
+        One the focus has ended with ``noresource`` counts too, whether before this call or
+        while the outcome was awaited: the conference it reported on is gone, its last
+        state is the latest participant information there is (B.2.3.5.X step 6), and
+        RFC 6665 4.1.3 says not to subscribe again."""
+        sub = self.active(user, focus) or self._gone(user, focus)
         if sub is None:
             return None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sub.settled.wait(), self.pf.config.timers.b * 2)
-        return sub if sub.dialog is not None and not sub.ended else None
+        if sub.dialog is None or (sub.ended and sub.terminated_reason != NORESOURCE):
+            return None
+        return sub
+
+    def _gone(self, user: str, focus: str) -> FocusSubscription | None:
+        """The latest established subscription to ``focus`` for ``user`` that the focus
+        ended with ``noresource``."""
+        for sub in reversed(list(self._own.values())):
+            if (
+                sub.user == user
+                and sub.focus == focus
+                and sub.dialog is not None
+                and sub.terminated_reason == NORESOURCE
+            ):
+                return sub
+        return None
 
     def build_subscribe(self, user: str, focus: str, target: str | None = None) -> SipRequest:
         """Items 1-8 (RFC 6665 / RFC 4575 SUBSCRIBE); ``target`` overrides the
@@ -466,10 +489,11 @@ class Participants:
         self.over_msrp.on_notify(sub.user, sub.focus, request.body)  # step 4
         if state.state == "terminated":
             sub.ended = True
+            sub.terminated_reason = state.reason or ""
             if sub.refresh is not None:
                 sub.refresh.cancel()
                 sub.refresh = None
-            if state.reason == "noresource" and view is not None:
+            if state.reason == NORESOURCE and view is not None:
                 self.pf.spawn(self._store_snapshot(sub, view))
 
     def _forward(self, sub: FocusSubscription, body: bytes, state: SubscriptionStateValue) -> None:

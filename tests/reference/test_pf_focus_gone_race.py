@@ -1,0 +1,116 @@
+"""The reference PF, deferred delivery (seed 003 8.3.2.9, seed 000 B.2.3.5.X step 6): the
+focus ends the PF's subscription before the PF has seen the 2xx to its SUBSCRIBE.
+
+Client B (alice) leaves with cause 480 while the PF's SUBSCRIBE of 8.3.2 200 OK step 3 is
+pending, so the deferred procedure waits for that subscription. The focus's NOTIFYs
+overtake its 2xx (RFC 6665 allows that): a full state with a newcomer, then
+``terminated;reason=noresource``. The subscription the deferred procedure keeps is that
+one, with the newcomer in its last state; the PF does not subscribe again to a resource
+that is gone (RFC 6665 4.1.3).
+
+Under load the same order came from the pool's dispatcher: the final NOTIFY of B.2.3.5.X
+step 6 then lacked the newcomer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+import pytest
+
+from conformance.documents.conference_info import (
+    ConferenceInfo,
+    DocState,
+    User,
+    build_conference_info,
+)
+from conformance.protocol.sip.dialog import Dialog
+from conformance.protocol.sip.layer import response_to
+from conformance.reference.pf.deferred import DeferredSession, final_participants
+from conformance.reference.pf.participants import FocusSubscription
+from tests.reference.test_pf_originating import ALICE, FOCUS, INSTANCE_A, network, register
+from tests.reference.test_pf_terminating_leave_race import invite_alice, leave
+from tests.reference.ua import WITHIN
+
+NEWCOMER = "sip:newcomer@reference.test"
+PARTICIPANTS = (ALICE, "sip:bob@reference.test", NEWCOMER)
+
+
+def state(version: int) -> bytes:
+    return build_conference_info(
+        ConferenceInfo(
+            entity=FOCUS,
+            state=DocState.FULL,
+            version=version,
+            users=tuple(User(entity=u) for u in PARTICIPANTS),
+        )
+    )
+
+
+async def test_focus_ended_before_the_2xx_is_the_deferred_subscription(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with network() as net:
+        pf = net.pf
+        started: list[tuple[Any, ...]] = []
+        settled: list[DeferredSession] = []
+        done = asyncio.Event()
+        subscribe = pf.participants.subscribe_to_focus
+        deferred_subscribe = pf.deferred._subscribe
+
+        def counted(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, FocusSubscription | None]:
+            started.append(args)
+            return subscribe(*args, **kwargs)
+
+        async def observed(entry: DeferredSession, focus: str) -> None:
+            try:
+                await deferred_subscribe(entry, focus)
+            finally:
+                settled.append(entry)
+                done.set()
+
+        monkeypatch.setattr(pf.participants, "subscribe_to_focus", counted)
+        monkeypatch.setattr(pf.deferred, "_subscribe", observed)
+        assert await register(net, INSTANCE_A, "sip:alice@127.0.0.1:6001") == 200
+        _, dialog = await invite_alice(net)
+        # 8.3.2 200 OK step 3: the PF's SUBSCRIBE, left unanswered for now
+        step3 = await net.core.sip.expect_request("SUBSCRIBE", within=WITHIN)
+        assert len(started) == 1
+        # client B is gone (cause 480): the deferred procedure waits for that subscription
+        await leave(net, dialog, 'SIP;cause=480;text="Temporarily Unavailable"')
+        # the focus: its NOTIFYs first (full state, then the end), its 2xx last
+        core = net.core
+        focus_dialog = Dialog.uas(step3.request, "focus-tag", FOCUS)
+        for version, subscription_state in (
+            (1, "active;expires=600"),
+            (2, "terminated;reason=noresource"),
+        ):
+            notify = focus_dialog.create_request(
+                "NOTIFY",
+                via=core.via(),
+                headers=[
+                    ("Event", "conference"),
+                    ("Subscription-State", subscription_state),
+                    ("Content-Type", "application/conference-info+xml"),
+                ],
+                body=state(version),
+            )
+            answer = await (await core.sip.request(notify, pf.address)).final(WITHIN)
+            assert answer.status == 200, answer
+        step3.send(
+            response_to(
+                step3.request,
+                200,
+                to_tag="focus-tag",
+                headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")],
+            )
+        )
+        await asyncio.wait_for(done.wait(), WITHIN)
+        (entry,) = settled
+        # the deferred procedure kept the ended subscription, and started none of its own
+        assert entry.sub is not None and entry.sub.request.call_id == step3.request.call_id
+        assert len(started) == 1
+        # B.2.3.5.X step 6: the participants before the session ended, the newcomer too
+        assert final_participants(entry, pf.faults) == list(PARTICIPANTS)
