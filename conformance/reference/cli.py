@@ -10,12 +10,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
 import threading
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
@@ -144,9 +145,7 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     if owner is not None:
-        threading.Thread(
-            target=_wait_for_eof, args=(owner, loop, stop), name="owner-pipe", daemon=True
-        ).start()
+        _watch_owner(owner, loop, stop)
     network = await ReferenceNetwork.start(config)
     try:
         out.write("# SUT profile of the running reference network\n")
@@ -156,6 +155,9 @@ async def serve(
         await stop.wait()
     finally:
         await network.close()
+        if owner is not None:
+            with contextlib.suppress(OSError, ValueError):
+                loop.remove_reader(owner.fileno())
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
@@ -168,14 +170,45 @@ def _owner_gone(pipe: BinaryIO) -> bool:
     return id(pipe) in _OWNER_GONE
 
 
-def _wait_for_eof(pipe: BinaryIO, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+def _watch_owner(pipe: BinaryIO, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Stop the network once the owner's end of the pipe is closed: the loop watches the
+    pipe; where it cannot (not a pollable file), a daemon thread blocks on it.
+
+    Both read the file descriptor directly, never the buffered ``sys.stdin``: a daemon
+    thread blocked inside a buffered read holds its lock, and the interpreter then spends
+    a second at exit waiting for that lock before it aborts (SIGABRT)."""
+    fd = pipe.fileno()
+
+    def gone() -> None:
+        _OWNER_GONE.add(id(pipe))
+        stop.set()
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            gone()
+
+    try:
+        loop.add_reader(fd, readable)
+    except (NotImplementedError, OSError, ValueError):
+        threading.Thread(
+            target=_wait_for_eof, args=(fd, loop, gone), name="owner-pipe", daemon=True
+        ).start()
+
+
+def _wait_for_eof(fd: int, loop: asyncio.AbstractEventLoop, gone: Callable[[], None]) -> None:
     """Block until the owner's end of the pipe is closed, then stop the network."""
-    with contextlib.suppress(OSError, ValueError):
-        while pipe.read(4096):
+    with contextlib.suppress(OSError):
+        while os.read(fd, 4096):
             pass
-    _OWNER_GONE.add(id(pipe))
     with contextlib.suppress(RuntimeError):  # the loop already closed: nothing to stop
-        loop.call_soon_threadsafe(stop.set)
+        loop.call_soon_threadsafe(gone)
 
 
 def cmd_reference_start(args: argparse.Namespace) -> int:

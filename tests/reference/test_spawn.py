@@ -106,7 +106,8 @@ async def test_start_serve_and_stop_by_pid() -> None:
         assert workdir.is_dir()
     finally:
         code = await child.stop()
-    assert code is not None
+    # SIGTERM ends it cleanly and at once (no abort at interpreter exit)
+    assert code == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert not workdir.exists()
