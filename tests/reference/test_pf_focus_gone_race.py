@@ -28,7 +28,7 @@ from conformance.documents.conference_info import (
 )
 from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.layer import response_to
-from conformance.reference.pf.deferred import DeferredSession, final_participants
+from conformance.reference.pf.deferred import final_participants
 from conformance.reference.pf.participants import FocusSubscription
 from tests.reference.test_pf_originating import ALICE, FOCUS, INSTANCE_A, network, register
 from tests.reference.test_pf_terminating_leave_race import invite_alice, leave
@@ -55,24 +55,13 @@ async def test_focus_ended_before_the_2xx_is_the_deferred_subscription(
     async with network() as net:
         pf = net.pf
         started: list[tuple[Any, ...]] = []
-        settled: list[DeferredSession] = []
-        done = asyncio.Event()
         subscribe = pf.participants.subscribe_to_focus
-        deferred_subscribe = pf.deferred._subscribe
 
         def counted(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, FocusSubscription | None]:
             started.append(args)
             return subscribe(*args, **kwargs)
 
-        async def observed(entry: DeferredSession, focus: str) -> None:
-            try:
-                await deferred_subscribe(entry, focus)
-            finally:
-                settled.append(entry)
-                done.set()
-
         monkeypatch.setattr(pf.participants, "subscribe_to_focus", counted)
-        monkeypatch.setattr(pf.deferred, "_subscribe", observed)
         assert await register(net, INSTANCE_A, "sip:alice@127.0.0.1:6001") == 200
         _, dialog = await invite_alice(net)
         # 8.3.2 200 OK step 3: the PF's SUBSCRIBE, left unanswered for now
@@ -107,8 +96,8 @@ async def test_focus_ended_before_the_2xx_is_the_deferred_subscription(
                 headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")],
             )
         )
-        await asyncio.wait_for(done.wait(), WITHIN)
-        (entry,) = settled
+        (entry,) = pf.deferred.entries.values()
+        await asyncio.wait_for(entry.focus_settled.wait(), WITHIN)
         # the deferred procedure kept the ended subscription, and started none of its own
         assert entry.sub is not None and entry.sub.request.call_id == step3.request.call_id
         assert len(started) == 1

@@ -117,6 +117,8 @@ class DeferredSession:
     rejoined: bool = False
     aborted: bool = False
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    #: set once the procedure knows its focus subscription (``sub``, or None for good)
+    focus_settled: asyncio.Event = field(default_factory=asyncio.Event)
     #: the client's subscription during an inactive delivery (dialog, subscribed)
     client_sub: Dialog | None = None
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -281,6 +283,12 @@ class DeferredDelivery:
         return None
 
     async def _subscribe(self, entry: DeferredSession, focus: str) -> None:
+        try:
+            await self._subscribe_once(entry, focus)
+        finally:
+            entry.focus_settled.set()
+
+    async def _subscribe_once(self, entry: DeferredSession, focus: str) -> None:
         # one subscription per user towards the CF (8.2.3): the one of 8.3.2 200 OK step 3
         # when the PF holds it, else a new one
         request = entry.session.client_request
@@ -522,17 +530,24 @@ class DeferredDelivery:
             self.sessions.end(entry.session, None)
         entry.finished.set()
 
-    def _client_notify(self, entry: DeferredSession) -> asyncio.Event | None:
+    def _client_notify(self, entry: DeferredSession, *, hold: bool = True) -> asyncio.Event | None:
         """What the delivery into the active session waits for: the first NOTIFY of client
         B's subscription (B.2.3.x.y steps 16-17 before 18-19) when the PF claims
         pf.rejoin_notify_order=notify-first; None (deliver at once, B.2.3.x.y+1 step 16
-        before 17-19) otherwise."""
+        before 17-19) otherwise, and then (``hold``: the PF's own INVITE) client B's
+        NOTIFYs wait for the delivery. A re-join (trigger B) holds none: its client may
+        wait for the NOTIFY before it binds the MSRP session."""
         notify_first = self.pf.policy.rejoin_notify_order == "notify-first"
         if self.faults.on("pf.deferred-notify-before-delivery"):
             notify_first = True
         if self.faults.on("pf.deferred-delivery-before-notify"):
             notify_first = False
-        return self.participants.await_client_notify(entry.user) if notify_first else None
+        if notify_first:
+            return self.participants.await_client_notify(entry.user)
+        if hold:
+            # delivery first: client B's NOTIFYs wait until the messages crossed the wire
+            self.participants.hold_client_notifies(entry.user, entry.finished)
+        return None
 
     async def _bound(self, leg: SipLeg) -> bool:
         """Whether the client's MSRP session is bound, waiting up to Timer B for it."""
@@ -579,12 +594,17 @@ class DeferredDelivery:
                 except LocalProtocolError as exc:
                     log.warning("deferred delivery SEND failed: %s", exc)
         entry.buffer.clear()
-        if not active and last and leg.msrp.channel is not None:
-            # B.2.3.5.X step 6: the final NOTIFY follows the last SEND; its answer (or the
-            # transaction's end) shows the SEND has crossed the wire (TCP and UDP are not
-            # ordered between each other)
-            with contextlib.suppress(GuardTimeout, LocalProtocolError, RemoteProtocolError):
-                await leg.msrp.channel.response(last[-1], within=pf.config.timers.t1 * 64)
+
+        async def crossed() -> None:
+            """The last SEND's answer (or its transaction's end) shows it has crossed the
+            wire (TCP and UDP are not ordered between each other)."""
+            if last and leg.msrp.channel is not None:
+                with contextlib.suppress(GuardTimeout, LocalProtocolError, RemoteProtocolError):
+                    await leg.msrp.channel.response(last[-1], within=pf.config.timers.t1 * 64)
+
+        if not active:
+            # B.2.3.5.X step 6: the final NOTIFY follows the last SEND
+            await crossed()
         entry.done = True
         if active and not session.ended:
             # the re-connected client takes the lost leg's place
@@ -599,6 +619,10 @@ class DeferredDelivery:
                     else 0
                 )
                 self.participants.refresh(entry.sub, expires)
+            if notified is None:
+                # delivery first (B.2.3.x.y+1 step 16 before 17-19): the NOTIFYs held
+                # for client B go once the last SEND has crossed the wire
+                await crossed()
             entry.finished.set()
             return
         # inactive: the final NOTIFY (B.2.3.5.X step 6, 5.2.3.5), then BYE (step 7)
@@ -802,7 +826,7 @@ class DeferredDelivery:
         entry.rejoined = True  # PF-8.3.2.9-B-1: no INVITE of the PF from now on
         if self.faults.on("pf.deferred-rejoin-not-delivered"):
             entry.buffer.clear()
-        notified = self._client_notify(entry)
+        notified = self._client_notify(entry, hold=False)
         pf.sip.retransmit_2xx_until_ack(incoming, response)
         await self._bound(leg)
         await self._flush(entry, leg, active=True, notified=notified)

@@ -55,6 +55,8 @@ class FocusSubscriber(OwnSubscriptions, Protocol):
 
     def await_client_notify(self, user: str) -> asyncio.Event: ...
 
+    def hold_client_notifies(self, user: str, until: asyncio.Event) -> None: ...
+
     def subscribe_to_focus(
         self,
         user: str,

@@ -204,6 +204,8 @@ class ClientSubscription:
     dialog: Dialog
     source: object
     expires: int
+    #: the subscribing user (a deferred delivery may hold its NOTIFYs back)
+    user: str = ""
 
 
 @dataclass(eq=False)

@@ -177,6 +177,14 @@ class Participants:
         #: user -> set once a client subscription of the user got its first NOTIFY (a
         #: deferred delivery that waits for it, pf.rejoin_notify_order=notify-first)
         self._notify_waiters: dict[str, asyncio.Event] = {}
+        #: user -> set once a deferred delivery into the user's active session is over:
+        #: NOTIFYs to the user's clients wait for it (B.2.3.x.y+1 step 16 before 17-19)
+        self._notify_holds: dict[str, asyncio.Event] = {}
+
+    def hold_client_notifies(self, user: str, until: asyncio.Event) -> None:
+        """NOTIFYs to the clients of ``user`` wait until ``until`` is set (at most twice
+        Timer B), in the order they were made."""
+        self._notify_holds[user] = until
 
     def await_client_notify(self, user: str) -> asyncio.Event:
         """An event set when a client of ``user`` next gets its subscription's first NOTIFY."""
@@ -518,7 +526,20 @@ class Participants:
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot NOTIFY the client: %s", exc)
             return
-        pf.spawn(pf.sip.request(request, destination))
+        hold = self._notify_holds.get(client.user)
+        if hold is not None and hold.is_set():
+            del self._notify_holds[client.user]
+            hold = None
+        if hold is None:
+            pf.spawn(pf.sip.request(request, destination))
+            return
+
+        async def held() -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hold.wait(), pf.config.timers.b * 2)
+            await pf.sip.request(request, destination)
+
+        pf.spawn(held())
 
     async def _store_snapshot(self, sub: FocusSubscription, view: ConferenceInfo) -> None:
         """Steps 2-3: a new Group State Object from the coherent state."""
@@ -608,7 +629,7 @@ class Participants:
         except (LocalProtocolError, RemoteProtocolError):
             incoming.respond(400)
             return
-        client = ClientSubscription(dialog, incoming.source, expires)
+        client = ClientSubscription(dialog, incoming.source, expires, user)
         session = self._sessions.get((user, focus))
         sub = self.active(user, focus)
         incoming.send(response)
