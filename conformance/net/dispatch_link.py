@@ -6,6 +6,12 @@ Every request the dispatcher relays is handed to the worker's
 :meth:`SipTransport.inject <conformance.net.sip_transport.SipTransport.inject>`, with a
 reply path that sends the worker's responses back as ``reply`` frames, so that they leave
 from the dispatcher's address (on the SUT's own TCP connection for TCP).
+
+The dispatcher answers each ``reply`` with ``sent`` once it has sent it; until then the
+worker's transport holds back the UDP it sends itself
+(:meth:`SipTransport.relay_started <conformance.net.sip_transport.SipTransport.relay_started>`):
+a response the tool relays and a request it then sends directly reach the SUT in that
+order, as they would from one socket.
 """
 
 from __future__ import annotations
@@ -153,6 +159,7 @@ class DispatchLink:
             self._finish(reason)
 
     def _finish(self, reason: str) -> None:
+        self.transport.relay_lost()
         for ack in self._acks.values():
             if not ack.done():
                 ack.set_exception(ConnectionError(f"dispatcher link {reason}"))
@@ -166,6 +173,9 @@ class DispatchLink:
             if ack is not None and not ack.done():
                 ack.set_result(None)
             return
+        if frame.type == "sent":
+            self.transport.relay_sent()
+            return
         source = address_from_json(header.get("source"), "request source")
         arrived = address_from_json(header.get("arrived_at"), "request arrived_at")
         conn = connection_id(header.get("conn"))
@@ -174,13 +184,17 @@ class DispatchLink:
 
     def _reply_path(self, conn: int | None) -> Reply:
         def reply(data: bytes, destination: Address) -> None:
+            self._seq += 1
             try:
                 frame = encode_frame(
-                    "reply", {"to": address_to_json(destination), "conn": conn}, data
+                    "reply",
+                    {"to": address_to_json(destination), "conn": conn, "seq": self._seq},
+                    data,
                 )
             except FrameError as exc:
                 raise ConnectionError(str(exc)) from None
             self._write(frame)
+            self.transport.relay_started()
 
         return reply
 

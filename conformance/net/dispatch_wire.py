@@ -37,7 +37,7 @@ MAX_HEADER = 0xFFFF
 MAX_FRAME = MAX_MESSAGE_SIZE + 2 + MAX_HEADER
 #: frame types each side may send
 FROM_WORKER = frozenset({"hello", "claim", "reply"})
-FROM_DISPATCHER = frozenset({"ack", "request"})
+FROM_DISPATCHER = frozenset({"ack", "request", "sent"})
 
 _PREFIX = struct.Struct(">I")
 _HEADER_LENGTH = struct.Struct(">H")

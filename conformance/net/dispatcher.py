@@ -462,6 +462,9 @@ class Dispatcher:
         if not frame.payload.startswith(b"SIP/2.0 "):
             raise FrameError("a reply that is no SIP response")
         self._send(frame.payload, destination, conn_id)
+        if "seq" in header:
+            # the worker holds its own UDP sends back until its reply has left
+            link.send(encode_frame("sent", {"seq": sequence(header.get("seq"))}))
 
     # -- XDMS relay -----------------------------------------------------------------
     async def start_xdms_relay(self, host: str, port: int = 0, *, root: str = "") -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -95,6 +95,10 @@ class SipTransport:
         self._replies: OrderedDict[tuple[str, int, Transport], tuple[Reply, Endpoint]] = (
             OrderedDict()
         )
+        #: replies handed to a relay (the dispatcher) that it has not yet said it sent,
+        #: and the UDP sends waiting behind them (:meth:`relay_started`)
+        self._relay_in_flight = 0
+        self._behind_relay: deque[tuple[bool, Callable[[], None]]] = deque()
 
     # -- life cycle -----------------------------------------------------------------------
     @classmethod
@@ -224,7 +228,49 @@ class SipTransport:
             except ConnectionError as exc:
                 self._failed(TransportError(destination, data, exc))
 
+    # -- order with replies that leave through a relay -----------------------------------
+    def relay_started(self) -> None:
+        """A reply was handed to a relay that will say when it has sent it
+        (:meth:`relay_sent`). Until then, UDP this transport sends itself waits: what
+        the tool sends leaves in the order it was sent, whichever path it takes."""
+        self._relay_in_flight += 1
+
+    @property
+    def held_behind_relay(self) -> int:
+        """Sends waiting for the relay to send the replies before them."""
+        return len(self._behind_relay)
+
+    def relay_sent(self) -> None:
+        """The relay sent one reply handed to it: what waited behind it goes."""
+        self._relay_in_flight = max(0, self._relay_in_flight - 1)
+        self._drain_behind_relay()
+
+    def relay_lost(self) -> None:
+        """The relay is gone: nothing waits for it any longer."""
+        self._relay_in_flight = 0
+        self._drain_behind_relay()
+
+    def _in_order(self, relayed: bool, send: Callable[[], None]) -> None:
+        if self._behind_relay or (not relayed and self._relay_in_flight):
+            self._behind_relay.append((relayed, send))
+            return
+        send()
+
+    def _drain_behind_relay(self) -> None:
+        while self._behind_relay:
+            relayed, send = self._behind_relay[0]
+            if not relayed and self._relay_in_flight:
+                return
+            self._behind_relay.popleft()
+            try:
+                send()
+            except ConnectionError as exc:
+                log.debug("SIP send after a relayed reply failed: %s", exc)
+
     def _send_udp(self, data: bytes, destination: Address) -> None:
+        self._in_order(False, lambda: self._send_udp_now(data, destination))
+
+    def _send_udp_now(self, data: bytes, destination: Address) -> None:
         if self._udp is None:
             raise ConnectionError("SIP transport is closed")
         self.capture.record(
@@ -238,6 +284,11 @@ class SipTransport:
         self._udp.sendto(data, (destination.host, destination.port))
 
     def _send_reply(self, data: bytes, destination: Address, reply: Reply, src: Endpoint) -> None:
+        self._in_order(True, lambda: self._send_reply_now(data, destination, reply, src))
+
+    def _send_reply_now(
+        self, data: bytes, destination: Address, reply: Reply, src: Endpoint
+    ) -> None:
         self.capture.record(
             direction="out",
             transport="tcp" if destination.transport is Transport.TCP else "udp",

@@ -17,8 +17,10 @@ from conformance.net.capture import Capture
 from conformance.net.dispatch_link import DispatchLink
 from conformance.net.dispatcher import Dispatcher
 from conformance.net.sip_pump import IncomingRequest
+from conformance.net.sip_transport import SipTransport
 from conformance.protocol.sip.dispatch import Claim
 from conformance.protocol.sip.ids import new_branch, new_call_id, new_tag
+from conformance.protocol.sip.layer import response_to
 from conformance.protocol.sip.message import (
     SipMessage,
     SipRequest,
@@ -27,7 +29,7 @@ from conformance.protocol.sip.message import (
     build_request,
     parse_message,
 )
-from conformance.protocol.sip.timers import Timers, Transport
+from conformance.protocol.sip.timers import Address, Timers, Transport
 from conformance.roles.core import ToolCore
 from conformance.roles.xdms import XdmsServer
 
@@ -224,6 +226,65 @@ async def test_tcp_answers_come_back_on_the_same_connection() -> None:
         finally:
             writer.close()
             await writer.wait_closed()
+
+
+async def test_a_direct_send_waits_for_the_relayed_answer_before_it() -> None:
+    """A worker answers a relayed request (its reply path is a relay that says when it has
+    sent the answer), then sends a request of its own straight to the SUT: the request
+    waits until the relay has sent the answer, however late that is, so the SUT gets them
+    in the order the tool made them."""
+    sut = FakeSut()
+    loop = asyncio.get_running_loop()
+    relayed: list[bytes] = []
+    transport = await SipTransport.start(HOST, Capture())
+    try:
+
+        def relay(data: bytes, destination: Address) -> None:
+            relayed.append(data)
+            transport.relay_started()
+
+        sut_address = Address(HOST, sut.udp_port, Transport.UDP)
+        request = parse_message(_message(DAVE, (HOST, sut.udp_port), Transport.UDP))
+        transport.inject(request.to_bytes(), sut_address, relay)
+        answer = response_to(request, 200, to_tag="t").to_bytes()
+        transport.send_nowait(answer, sut_address)
+        assert relayed == [answer]
+        # the worker's own request: held while the answer is with the relay
+        own = _message(CAROL, (HOST, transport.port), Transport.UDP)
+        transport.send_nowait(own, sut_address)
+        assert transport.held_behind_relay == 1
+        # the relay sent the answer (the dispatcher's "sent"): the request goes now
+        await loop.sock_sendto(sut.udp, answer, (HOST, sut.udp_port))  # the relay's copy
+        transport.relay_sent()
+        assert transport.held_behind_relay == 0
+        first, _ = await asyncio.wait_for(loop.sock_recvfrom(sut.udp, 65536), GUARD)
+        second, _ = await asyncio.wait_for(loop.sock_recvfrom(sut.udp, 65536), GUARD)
+        assert first == answer and second == own
+    finally:
+        await transport.close()
+        sut.close()
+
+
+async def test_the_dispatcher_says_when_it_sent_a_reply() -> None:
+    """Every reply a worker relays is acknowledged: nothing stays held behind it."""
+    sut = FakeSut()
+    try:
+        async with _network() as net:
+            d = net.dispatcher
+            via = (HOST, sut.udp_port)
+            worker = net.workers["gw1"]
+            for _ in range(3):
+                response, _ = await sut.udp_exchange(
+                    _message(DAVE, via, Transport.UDP), (d.address.host, d.address.port)
+                )
+                assert _status(response) == 200
+            # a request of the worker's own right after: not held
+            worker.core.pump.transport.send_nowait(
+                _message(CAROL, via, Transport.UDP), Address(HOST, sut.udp_port, Transport.UDP)
+            )
+            assert worker.core.pump.transport.held_behind_relay == 0
+    finally:
+        sut.close()
 
 
 async def test_tcp_answer_after_the_connection_is_gone_goes_to_the_via() -> None:
