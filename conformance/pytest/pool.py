@@ -13,10 +13,11 @@ disjoint slice of the profile's user pool (:mod:`conformance.catalog.pool`):
 - **Workers**: each binds its own core, XDMS and emulators at run-time ports, takes its
   slice of the pool (``gwN``: slice N, or ``(K-1)*workers + N`` in shard K) and claims
   those users at the dispatcher (fixtures/network.py ``pool_link``).
+- **First slice**: the SUT client's test cases (its user is the pool's first) go to the
+  worker holding the first slice (``gw0`` of shard 1), first, beside the others.
 - **Serial group**: a test case that needs more users than a slice holds (marker
-  ``users(n)``), or the SUT client (its user is the pool's first), is held back by
-  :class:`PoolScheduling` until every other test case has finished, then runs on one
-  worker, which claims the whole pool for it.
+  ``users(n)``) is held back by :class:`PoolScheduling` until every other test case has
+  finished, then runs on one worker, which claims the whole pool for it.
 
 Layouts that put a process of their own between the tool and the SUT (Kamailio) keep one
 SUT per worker, as before: the pool is not used there.
@@ -47,7 +48,15 @@ from conformance.catalog.pool import (
 from conformance.catalog.profile import Pixit, SutProfile, Target, UpperTesterMode
 from conformance.pytest.config import get_faults, get_layout, get_profile, get_store
 from conformance.pytest.options import is_worker
-from conformance.pytest.selection import USERS_MARKER, get_shard, serial_reason, users_needed
+from conformance.pytest.selection import (
+    FIRST_SLICE,
+    SERIAL_GROUP,
+    USERS_MARKER,
+    get_shard,
+    placement,
+    serial_reason,
+    users_needed,
+)
 
 if TYPE_CHECKING:
     from xdist.workermanage import WorkerController
@@ -304,35 +313,47 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 # -------------------------------------------------------------------------- workers
 
 
-SERIAL = pytest.StashKey[str]()
+#: where a test case of a pooled run goes: ``(FIRST_SLICE | SERIAL_GROUP, reason)``
+PLACEMENT = pytest.StashKey[tuple[str, str]]()
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Mark the serial group (``item.stash[SERIAL]`` = why); on a pooled worker, write
-    its node ids where the controller's scheduler reads them."""
+    """Mark the placements (``item.stash[PLACEMENT]``); on a pooled worker, write the node
+    ids of each where the controller's scheduler reads them."""
     facts = pool_facts(config)
     profile = get_profile(config)
     per = users_per_slice(profile.pixit)
     if (facts is None and get_shard(config) is None) or not profile.pixit.users_per_worker:
         return
-    serial: list[str] = []
+    placed: dict[str, list[str]] = {SERIAL_GROUP: [], FIRST_SLICE: []}
     for item in items:
-        reason = serial_reason(item, per)
-        if reason is not None:
-            item.stash[SERIAL] = reason
-            serial.append(item.nodeid)
+        where = placement(item, per)
+        if where is not None:
+            item.stash[PLACEMENT] = where
+            placed[where[0]].append(item.nodeid)
     if facts is not None:
         path = Path(facts.serial_file)
         tmp = path.with_name(f"{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(serial), encoding="utf-8")
+        tmp.write_text(json.dumps(placed), encoding="utf-8")
         tmp.replace(path)
 
 
 def in_serial_group(item: pytest.Item) -> bool:
-    return SERIAL in item.stash
+    """``item`` runs with the whole pool: a test case of the serial group, or one of the
+    first slice's that the scheduler moved there (its worker went away) and so runs on a
+    worker of another slice."""
+    where = item.stash.get(PLACEMENT, None)
+    if where is None:
+        return False
+    if where[0] == SERIAL_GROUP:
+        return True
+    config = item.config
+    if pool_facts(config) is None:
+        return False
+    return run_slice(config, get_profile(config).pixit).index != 0
 
 
 def supported_workers(pixit: Pixit) -> int:

@@ -1,8 +1,15 @@
-"""The load scheduler of a pooled parallel run, with the serial group at the end.
+"""The load scheduler of a pooled parallel run: the first slice's test cases on its worker,
+the serial group at the end.
 
 pytest-xdist's :class:`LoadScheduling` hands the test cases out in chunks. This one first
-takes out the serial group (the node ids the workers wrote to the pool's serial file,
-conformance/pytest/pool.py) and hands out the rest. When nothing else is left to hand out,
+takes out the first slice's test cases and the serial group (the node ids the workers
+wrote to the pool's serial file, conformance/pytest/pool.py) and hands out the rest.
+
+The first slice's test cases (the SUT client's: its user is the pool's first) go to the
+worker of that slice (``gw0``) before its first chunk, so they run beside the others.
+Should that worker go away before it ran them, they join the serial group.
+
+The serial group When nothing else is left to hand out,
 one worker (the first to ask) becomes the serial worker and the others are shut down; the
 serial group goes to it only once every other worker has finished its last test case, so
 the whole pool is free when it claims it.
@@ -24,6 +31,11 @@ import pytest
 from xdist.scheduler.load import LoadScheduling
 from xdist.workermanage import WorkerController
 
+from conformance.pytest.selection import FIRST_SLICE, SERIAL_GROUP
+
+#: the worker that holds the pool's first slice (slice N is worker gwN's, in shard 1)
+FIRST_SLICE_WORKER = "gw0"
+
 
 class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no types
     # LoadScheduling's state this class reads (xdist ships no annotations)
@@ -37,6 +49,8 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         self.serial_file = serial_file
         #: collection indexes of the serial group not yet sent
         self.held: list[int] = []
+        #: collection indexes of the first slice's test cases
+        self.first_slice: set[int] = set()
         self.serial_node: WorkerController | None = None
         self._released = False
 
@@ -52,15 +66,28 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         return bool(self.held) or super().has_pending
 
     def _load_held(self) -> None:
-        """Take the serial group out of ``pending`` (once: when the collection is set)."""
+        """Take the serial group and the first slice's test cases out of ``pending`` (once:
+        when the collection is set)."""
         if self.collection is None:
             return
-        serial = set(read_serial_file(self.serial_file))
-        if not serial:
-            return
+        serial, first = (set(ids) for ids in read_serial_file(self.serial_file))
         self.held = [i for i, nodeid in enumerate(self.collection) if nodeid in serial]
-        held = set(self.held)
-        self.pending[:] = [i for i in self.pending if i not in held]
+        self.first_slice = {i for i, nodeid in enumerate(self.collection) if nodeid in first}
+        taken = set(self.held) | self.first_slice
+        self.pending[:] = [i for i in self.pending if i not in taken]
+
+    def _send_first_slice(self) -> None:
+        """The first slice's test cases to its worker, ahead of anything else; without such
+        a worker, into the serial group."""
+        if not self.first_slice:
+            return
+        first = sorted(self.first_slice)
+        node = next((n for n in self.nodes if str(n.gateway.id) == FIRST_SLICE_WORKER), None)
+        if node is None:
+            self.held = sorted([*self.held, *first])
+            return
+        self.node2pending[node].extend(first)
+        node.send_runtest_some(first)
 
     def schedule(self) -> None:
         assert self.collection_is_completed
@@ -77,6 +104,7 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         self._load_held()
         if not collection:
             return
+        self._send_first_slice()
         if self.maxschedchunk is None:
             self.maxschedchunk = len(collection)
         if not self.pending:
@@ -141,6 +169,13 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         self._maybe_release()
 
     def remove_node(self, node: WorkerController) -> str | None:
+        # the first slice's test cases it had not begun join the serial group (the one it
+        # was running is the crashed one, reported by LoadScheduling)
+        pending = self.node2pending.get(node, [])
+        moved = [i for i in pending[1:] if i in self.first_slice]
+        if moved:
+            pending[1:] = [i for i in pending[1:] if i not in self.first_slice]
+            self.held = sorted([*self.held, *moved])
         crashed: str | None = super().remove_node(node)
         if node is self.serial_node and not self._released:
             # the serial worker went away: the next worker to ask takes the group
@@ -149,9 +184,18 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         return crashed
 
 
-def read_serial_file(path: Path) -> Sequence[str]:
+def read_serial_file(path: Path) -> tuple[Sequence[str], Sequence[str]]:
+    """The node ids of the serial group and of the first slice's test cases (both empty
+    when the file is missing or unreadable)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return ()
-    return [str(x) for x in data] if isinstance(data, list) else ()
+        return (), ()
+    if not isinstance(data, dict):
+        return (), ()
+
+    def ids(key: str) -> list[str]:
+        value = data.get(key)
+        return [str(x) for x in value] if isinstance(value, list) else []
+
+    return ids(SERIAL_GROUP), ids(FIRST_SLICE)

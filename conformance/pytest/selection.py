@@ -210,17 +210,31 @@ def users_needed(item: pytest.Item) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-def serial_reason(item: pytest.Item, per_slice: int) -> str | None:
-    """Why ``item`` runs in the serial group (None: it runs on any worker's slice)."""
+#: a pooled run's placements (docs/parallel.md): on the worker with the pool's first slice,
+#: or in the serial group at the end, with the whole pool
+FIRST_SLICE = "first-slice"
+SERIAL_GROUP = "serial"
+
+
+def placement(item: pytest.Item, per_slice: int) -> tuple[str, str] | None:
+    """Where ``item`` runs in a pooled run, and why: ``(FIRST_SLICE | SERIAL_GROUP,
+    reason)``; None: on any worker's slice."""
     info = item.stash.get(INFO, None)
     if info is None or info.na_reason:
         return None
-    if info.role == "client":
-        return "the SUT client's user is the pool's first"
     need = users_needed(item)
     if need > per_slice:
-        return f"needs {need} users, a slice has {per_slice}"
+        return SERIAL_GROUP, f"needs {need} users, a slice has {per_slice}"
+    if info.role == "client":
+        return FIRST_SLICE, "the SUT client's user is the pool's first"
     return None
+
+
+def serial_reason(item: pytest.Item, per_slice: int) -> str | None:
+    """Why ``item`` cannot run on any slice (None: it can): the serial group and the
+    first slice's test cases both belong to shard 1."""
+    placed = placement(item, per_slice)
+    return placed[1] if placed is not None else None
 
 
 def get_shard(config: pytest.Config) -> Shard | None:

@@ -4,6 +4,7 @@ and the held test cases start only when every other worker is done."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -114,11 +115,19 @@ class _Node:
         return str(self.gateway.id)
 
 
-def _scheduler(tmp_path: Path, collection: list[str], serial: list[str], nodes: int) -> Any:
+def _scheduler(
+    tmp_path: Path,
+    collection: list[str],
+    serial: list[str],
+    nodes: int,
+    first: Sequence[str] = (),
+    names: Sequence[str] = (),
+) -> Any:
     from conformance.pytest.pool_scheduler import PoolScheduling
 
     path = tmp_path / "serial.json"
-    path.write_text(__import__("json").dumps(serial), encoding="utf-8")
+    placed = {"serial": serial, "first-slice": list(first)}
+    path.write_text(__import__("json").dumps(placed), encoding="utf-8")
     config = SimpleNamespace(
         getoption=lambda name, default=None: {"maxschedchunk": None}.get(name, default),
         getvalue=lambda name: {"tx": [f"{nodes}*popen"]}.get(name),
@@ -126,7 +135,7 @@ def _scheduler(tmp_path: Path, collection: list[str], serial: list[str], nodes: 
         option=SimpleNamespace(numprocesses=nodes, tx=[], dist="load"),
     )
     sched = PoolScheduling(config, None, path)
-    made = [_Node(f"gw{i}") for i in range(nodes)]
+    made = [_Node(name) for name in (names or [f"gw{i}" for i in range(nodes)])]
     for node in made:
         sched.add_node(node)
         sched.add_node_collection(node, collection)
@@ -180,6 +189,49 @@ def test_only_serial_test_cases(tmp_path: Path) -> None:
     ran = _run_to_end(sched, nodes)
     assert sorted(i for _, i in ran) == [0, 1]
     assert len({w for w, _ in ran}) == 1
+
+
+def test_the_first_slice_runs_first_on_its_worker_beside_the_others(tmp_path: Path) -> None:
+    collection = [f"t{i}" for i in range(16)]
+    first = ["t5", "t9", "t12"]
+    sched, nodes = _scheduler(tmp_path, collection, ["t3"], 3, first=first)
+    sched.schedule()
+    # gw0 is sent them before anything else
+    assert nodes[0].sent[:3] == [5, 9, 12]
+    assert not {5, 9, 12} & set(nodes[1].sent + nodes[2].sent)
+    ran = _run_to_end(sched, nodes)
+    assert sorted(i for _, i in ran) == list(range(16))
+    assert {w for w, i in ran if i in (5, 9, 12)} == {"gw0"}
+    # they ran while the other workers ran theirs, and the serial group is still last
+    first_done = max(n for n, (_, i) in enumerate(ran) if i in (5, 9, 12))
+    assert any(w != "gw0" for w, _ in ran[first_done + 1 :])
+    assert ran[-1][1] == 3
+    assert sched.tests_finished
+
+
+def test_the_first_slice_joins_the_serial_group_when_its_worker_goes_away(
+    tmp_path: Path,
+) -> None:
+    collection = [f"t{i}" for i in range(12)]
+    sched, nodes = _scheduler(tmp_path, collection, [], 3, first=["t1", "t2", "t4"])
+    sched.schedule()
+    # gw0 crashes in its first test case: the two it had not begun run at the end, on
+    # one worker (which then claims the whole pool), the crashed one is reported
+    assert sched.remove_node(nodes[0]) == "t1"
+    ran = _run_to_end(sched, nodes[1:])
+    assert sorted(i for _, i in ran) == sorted(set(range(12)) - {1})
+    tail = [i for _, i in ran[-2:]]
+    assert tail == [2, 4]
+    assert len({w for w, i in ran if i in (2, 4)}) == 1
+
+
+def test_without_the_first_slice_worker_they_are_the_serial_group(tmp_path: Path) -> None:
+    collection = [f"t{i}" for i in range(8)]
+    sched, nodes = _scheduler(tmp_path, collection, [], 2, first=["t0"], names=["gw1", "gw2"])
+    sched.schedule()
+    ran = _run_to_end(sched, nodes)
+    assert sorted(i for _, i in ran) == list(range(8))
+    assert ran[-1][1] == 0
 
 
 def _run_args(**given: object) -> Any:
