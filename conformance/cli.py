@@ -697,6 +697,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         # benchmark is a conformance test case
         "-p",
         "no:benchmark",
+        # nor is any a property-based test: hypothesis's plugin (a dev dependency) costs
+        # every worker a sixth of a second at start-up
+        "-p",
+        "no:hypothesispytest",
         # The test cases, the tool's roles and an in-process reference SUT share one loop.
         "-o",
         "asyncio_mode=auto",
