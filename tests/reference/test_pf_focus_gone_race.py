@@ -28,9 +28,9 @@ from conformance.documents.conference_info import (
 )
 from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.layer import response_to
-from conformance.reference.pf.deferred import final_participants
+from conformance.reference.pf.deferred import final_participants, latest_participants
 from conformance.reference.pf.participants import FocusSubscription
-from tests.reference.test_pf_originating import ALICE, FOCUS, INSTANCE_A, network, register
+from tests.reference.test_pf_originating import ALICE, FOCUS, INSTANCE_A, Net, network, register
 from tests.reference.test_pf_terminating_leave_race import invite_alice, leave
 from tests.reference.ua import WITHIN
 
@@ -70,24 +70,9 @@ async def test_focus_ended_before_the_2xx_is_the_deferred_subscription(
         # client B is gone (cause 480): the deferred procedure waits for that subscription
         await leave(net, dialog, 'SIP;cause=480;text="Temporarily Unavailable"')
         # the focus: its NOTIFYs first (full state, then the end), its 2xx last
-        core = net.core
         focus_dialog = Dialog.uas(step3.request, "focus-tag", FOCUS)
-        for version, subscription_state in (
-            (1, "active;expires=600"),
-            (2, "terminated;reason=noresource"),
-        ):
-            notify = focus_dialog.create_request(
-                "NOTIFY",
-                via=core.via(),
-                headers=[
-                    ("Event", "conference"),
-                    ("Subscription-State", subscription_state),
-                    ("Content-Type", "application/conference-info+xml"),
-                ],
-                body=state(version),
-            )
-            answer = await (await core.sip.request(notify, pf.address)).final(WITHIN)
-            assert answer.status == 200, answer
+        await notify(net, focus_dialog, 1, "active;expires=600")
+        await notify(net, focus_dialog, 2, "terminated;reason=noresource")
         step3.send(
             response_to(
                 step3.request,
@@ -103,3 +88,42 @@ async def test_focus_ended_before_the_2xx_is_the_deferred_subscription(
         assert len(started) == 1
         # B.2.3.5.X step 6: the participants before the session ended, the newcomer too
         assert final_participants(entry, pf.faults) == list(PARTICIPANTS)
+
+
+async def notify(net: Net, focus_dialog: Dialog, version: int, subscription_state: str) -> None:
+    """The focus's NOTIFY with the full state (``PARTICIPANTS``), answered 200 by the PF."""
+    core = net.core
+    request = focus_dialog.create_request(
+        "NOTIFY",
+        via=core.via(),
+        headers=[
+            ("Event", "conference"),
+            ("Subscription-State", subscription_state),
+            ("Content-Type", "application/conference-info+xml"),
+        ],
+        body=state(version),
+    )
+    answer = await (await core.sip.request(request, net.pf.address)).final(WITHIN)
+    assert answer.status == 200, answer
+
+
+async def test_the_pending_subscription_is_the_deferred_one_at_once() -> None:
+    """The messages the PF buffers while its SUBSCRIBE's 2xx is not yet seen are stored
+    with the participants the focus has already reported (5.2.3.5 CPIM To): the deferred
+    procedure takes the pending subscription as its own at once."""
+    async with network() as net:
+        pf = net.pf
+        assert await register(net, INSTANCE_A, "sip:alice@127.0.0.1:6001") == 200
+        _, dialog = await invite_alice(net)
+        step3 = await net.core.sip.expect_request("SUBSCRIBE", within=WITHIN)
+        await leave(net, dialog, 'SIP;cause=480;text="Temporarily Unavailable"')
+        await notify(net, Dialog.uas(step3.request, "focus-tag", FOCUS), 1, "active;expires=600")
+        # no 2xx yet: the participants are already the focus's
+        (entry,) = pf.deferred.entries.values()
+        assert not entry.focus_settled.is_set()
+        assert latest_participants(entry, pf.faults) == list(PARTICIPANTS)
+        step3.send(
+            response_to(step3.request, 200, to_tag="focus-tag", headers=[("Contact", f"<{FOCUS}>")])
+        )
+        await asyncio.wait_for(entry.focus_settled.wait(), WITHIN)
+        assert entry.sub is not None and entry.sub.request.call_id == step3.request.call_id

@@ -292,6 +292,9 @@ class DeferredDelivery:
         # one subscription per user towards the CF (8.2.3): the one of 8.3.2 200 OK step 3
         # when the PF holds it, else a new one
         request = entry.session.client_request
+        # the subscription counts from now, pending or not: the NOTIFYs it gets before its
+        # 2xx is seen are the participants of the messages buffered meanwhile (CPIM To)
+        entry.sub = self.participants.current(entry.user, focus)
         entry.sub = await self.participants.held(entry.user, focus)
         if self.faults.on("pf.deferred-ends-focus-subscription"):
             if entry.sub is not None:
@@ -299,12 +302,14 @@ class DeferredDelivery:
             entry.sub = None
             return
         if entry.sub is None:
-            entry.sub = await self.participants.subscribe_to_focus(
+            pending = self.participants.subscribe_to_focus(
                 entry.user,
                 focus,
                 request.headers.get(CONVERSATION_ID) or "",
                 request.headers.get(CONTRIBUTION_ID) or "",
             )
+            entry.sub = self.participants.current(entry.user, focus)
+            entry.sub = await pending
 
     # -- buffering ------------------------------------------------------------------------
     def on_relay(

@@ -263,7 +263,7 @@ class Participants:
         while the outcome was awaited: the conference it reported on is gone, its last
         state is the latest participant information there is (B.2.3.5.X step 6), and
         RFC 6665 4.1.3 says not to subscribe again."""
-        sub = self.active(user, focus) or self._gone(user, focus)
+        sub = self.current(user, focus)
         if sub is None:
             return None
         with contextlib.suppress(TimeoutError):
@@ -271,6 +271,11 @@ class Participants:
         if sub.dialog is None or (sub.ended and sub.terminated_reason != NORESOURCE):
             return None
         return sub
+
+    def current(self, user: str, focus: str) -> FocusSubscription | None:
+        """The PF's subscription to ``focus`` for ``user`` as it stands: pending or
+        established, else one the focus ended with ``noresource`` (see :meth:`held`)."""
+        return self.active(user, focus) or self._gone(user, focus)
 
     def _gone(self, user: str, focus: str) -> FocusSubscription | None:
         """The latest established subscription to ``focus`` for ``user`` that the focus
