@@ -1,8 +1,11 @@
 """Wall time and CPU time of the suite, the self-test and the CI run, against one another.
 
-Run: ``python benchmarks/suite_speed.py [--only NAME ...] [--ci] [--json FILE]``.
+Run: ``python benchmarks/suite_speed.py [--only NAME ...] [--repeat N] [--ci] [--json FILE]``.
 
-Each scenario is one command, run once, in a fresh temporary report directory:
+Each scenario is one command, run in a fresh temporary report directory; with
+``--repeat N`` the scenarios run N rounds, one after another in each round (so that a
+machine that slows down moves every scenario alike), and each figure is the median of its
+N runs, shown with their range:
 
 - ``suite-20ms-serial``: the strict suite against the reference SUT (T1 = 20 ms), ``-n 0``;
 - ``suite-20ms-default``: the same with ``run``'s default workers;
@@ -30,8 +33,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_PROFILE = ROOT / "conformance" / "profiles" / "reference.toml"
@@ -47,6 +51,8 @@ class Figure:
     cpu: float
     status: int
     verdicts: str
+    #: every run's wall time (one per round)
+    walls: list[float] = field(default_factory=list)
 
     @property
     def wall_per_cpu(self) -> float:
@@ -98,7 +104,7 @@ def measure(name: str, argv: list[str], report_dir: Path, cwd: Path = ROOT) -> F
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     shown = " ".join(argv).replace(sys.executable, "python").replace(str(report_dir), "DIR")
-    figure = Figure(name, shown, wall, cpu, proc.returncode, _verdicts(report_dir))
+    figure = Figure(name, shown, wall, cpu, proc.returncode, _verdicts(report_dir), [wall])
     print(
         f"{name:20} wall {wall:7.1f} s  cpu {cpu:7.1f} s  exit {proc.returncode}  "
         f"{figure.verdicts}",
@@ -112,7 +118,12 @@ def main() -> int:
     parser.add_argument("--only", action="append", default=[], help="scenario name (repeat)")
     parser.add_argument("--ci", action="store_true", help="also time .ci/run in a fresh clone")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds; each figure is the median (default 1)"
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
         capture_output=True,
@@ -120,7 +131,7 @@ def main() -> int:
         check=False,
     ).stdout.strip()
     tool = [sys.executable, "-m", "conformance"]
-    figures: list[Figure] = []
+    rounds: dict[str, list[Figure]] = {}
     with tempfile.TemporaryDirectory(prefix="cpm-bench-") as tmp:
         work = Path(tmp)
         rfc = str(rfc_profile(work))
@@ -131,33 +142,54 @@ def main() -> int:
             "suite-rfc-8": ["run", "--sut", rfc, "--strict", "-n", "8"],
             "selftest": ["selftest"],
         }
-        for name, argv in runs.items():
-            if args.only and name not in args.only:
-                continue
-            report_dir = work / name
-            argv = [*tool, *argv, "--report-dir", str(report_dir)]
-            figures.append(measure(name, argv, report_dir))
+        for round_no in range(args.repeat):
+            for name, argv in runs.items():
+                if args.only and name not in args.only:
+                    continue
+                report_dir = work / f"{name}-{round_no}"
+                argv = [*tool, *argv, "--report-dir", str(report_dir)]
+                rounds.setdefault(name, []).append(measure(name, argv, report_dir))
         if args.ci and (not args.only or "ci" in args.only):
             clone = work / "clone"
             subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
             env_ci = ["env", "CI=true", "bash", ".ci/run"]
-            figures.append(measure("ci", env_ci, clone / "reports", cwd=clone))
+            rounds["ci"] = [measure("ci", env_ci, clone / "reports", cwd=clone)]
+    figures = [_median(runs_of) for runs_of in rounds.values()]
     print(f"\ncommit {commit}, {os.cpu_count()} cores\n")
     print("| scenario | wall | CPU | wall / CPU | speed-up over serial | exit | verdicts |")
     print("|---|---|---|---|---|---|---|")
+    shown_range = args.repeat > 1
     by_name = {f.name: f for f in figures}
     for f in figures:
         serial = by_name.get(re.sub(r"-(default|8)$", "-serial", f.name))
         speedup = f"{serial.wall / f.wall:.2f}×" if serial and serial is not f else "-"
+        spread = ""
+        if shown_range and len(f.walls) > 1:
+            spread = f" ({min(f.walls):.1f}-{max(f.walls):.1f})"
         print(
-            f"| {f.name} | {f.wall:.1f} s | {f.cpu:.1f} s | {f.wall_per_cpu:.2f} | {speedup} "
-            f"| {f.status} | {f.verdicts} |"
+            f"| {f.name} | {f.wall:.1f} s{spread} | {f.cpu:.1f} s | {f.wall_per_cpu:.2f} "
+            f"| {speedup} | {f.status} | {f.verdicts} |"
         )
     if args.json:
         args.json.write_text(
             json.dumps({"commit": commit, "figures": [asdict(f) for f in figures]}, indent=2) + "\n"
         )
     return 0
+
+
+def _median(runs: list[Figure]) -> Figure:
+    """One figure for a scenario's rounds: median wall and CPU time, the worst exit status,
+    the verdicts of the last run (each run's are printed as it ends)."""
+    last = runs[-1]
+    return Figure(
+        last.name,
+        last.command,
+        median(f.wall for f in runs),
+        median(f.cpu for f in runs),
+        max(runs, key=lambda f: abs(f.status)).status,
+        last.verdicts,
+        [f.wall for f in runs],
+    )
 
 
 if __name__ == "__main__":
