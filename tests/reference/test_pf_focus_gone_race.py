@@ -27,11 +27,10 @@ from conformance.documents.conference_info import (
     build_conference_info,
 )
 from conformance.protocol.sip.dialog import Dialog
-from conformance.protocol.sip.layer import response_to
 from conformance.reference.pf.deferred import final_participants, latest_participants
 from conformance.reference.pf.participants import FocusSubscription
 from tests.reference.test_pf_originating import ALICE, FOCUS, INSTANCE_A, Net, network, register
-from tests.reference.test_pf_terminating_leave_race import invite_alice, leave
+from tests.reference.test_pf_terminating_leave_race import focus_accepts, invite_alice, leave
 from tests.reference.ua import WITHIN
 
 NEWCOMER = "sip:newcomer@reference.test"
@@ -73,14 +72,7 @@ async def test_focus_ended_before_the_2xx_is_the_deferred_subscription(
         focus_dialog = Dialog.uas(step3.request, "focus-tag", FOCUS)
         await notify(net, focus_dialog, 1, "active;expires=600")
         await notify(net, focus_dialog, 2, "terminated;reason=noresource")
-        step3.send(
-            response_to(
-                step3.request,
-                200,
-                to_tag="focus-tag",
-                headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")],
-            )
-        )
+        focus_accepts(step3, "focus-tag")
         (entry,) = pf.deferred.entries.values()
         await asyncio.wait_for(entry.focus_settled.wait(), WITHIN)
         # the deferred procedure kept the ended subscription, and started none of its own
@@ -122,8 +114,6 @@ async def test_the_pending_subscription_is_the_deferred_one_at_once() -> None:
         (entry,) = pf.deferred.entries.values()
         assert not entry.focus_settled.is_set()
         assert latest_participants(entry, pf.faults) == list(PARTICIPANTS)
-        step3.send(
-            response_to(step3.request, 200, to_tag="focus-tag", headers=[("Contact", f"<{FOCUS}>")])
-        )
+        focus_accepts(step3, "focus-tag")
         await asyncio.wait_for(entry.focus_settled.wait(), WITHIN)
         assert entry.sub is not None and entry.sub.request.call_id == step3.request.call_id

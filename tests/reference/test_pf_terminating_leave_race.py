@@ -118,6 +118,18 @@ async def invite_alice(net: Net) -> tuple[IncomingRequest, Dialog]:
     return fork, dialog
 
 
+def focus_accepts(subscribe: IncomingRequest, to_tag: str) -> None:
+    """The focus answers the PF's SUBSCRIBE 200 (Contact: the focus; Expires: 600)."""
+    subscribe.send(
+        response_to(
+            subscribe.request,
+            200,
+            to_tag=to_tag,
+            headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")],
+        )
+    )
+
+
 async def leave(net: Net, dialog: Dialog, reason: str | None) -> None:
     headers = [("Reason", reason)] if reason else []
     bye = dialog.create_request("BYE", via=net.core.via(), headers=headers)
@@ -156,14 +168,7 @@ async def test_client_gone_during_msrp_setup_deferred_keeps_one_subscription(
         (session_id,) = net.pf.deferred.entries
         # the deferred procedure's SUBSCRIBE (PF-8.3.2.9-SUBSCRIBE)
         subscribe = await net.core.sip.expect_request("SUBSCRIBE", within=WITHIN)
-        subscribe.send(
-            response_to(
-                subscribe.request,
-                200,
-                to_tag="focus-sub",
-                headers=[("Contact", f"<{FOCUS}>"), ("Expires", "600")],
-            )
-        )
+        focus_accepts(subscribe, "focus-sub")
         assert len(hooks.subscriptions) == 1
         hooks.gate.set()
         await fork_done(net)
