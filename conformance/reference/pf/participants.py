@@ -45,7 +45,12 @@ from conformance.documents.groupstate import (
     build_group_state,
 )
 from conformance.documents.store_object import build_group_state_object, session_history_folder
-from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
+from conformance.errors import (
+    DocumentError,
+    GuardTimeout,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
 from conformance.net.sip_pump import IncomingRequest
 from conformance.protocol.sip.cpm import (
     CONFERENCE_INFO_TYPE,
@@ -271,6 +276,13 @@ class Participants:
         if sub.dialog is None or (sub.ended and sub.terminated_reason != NORESOURCE):
             return None
         return sub
+
+    def _newest(self, user: str, focus: str) -> FocusSubscription | None:
+        """The subscription to ``focus`` for ``user`` started last, if it has not ended."""
+        for sub in reversed(list(self._own.values())):
+            if sub.user == user and sub.focus == focus and not sub.ended:
+                return sub
+        return None
 
     def current(self, user: str, focus: str) -> FocusSubscription | None:
         """The PF's subscription to ``focus`` for ``user`` as it stands: pending or
@@ -518,7 +530,16 @@ class Participants:
         if state.state == "terminated":
             sub.clients.clear()
 
-    def notify_client(self, client: ClientSubscription, body: bytes, state: str) -> None:
+    def notify_client(
+        self,
+        client: ClientSubscription,
+        body: bytes,
+        state: str,
+        *,
+        answered: asyncio.Event | None = None,
+    ) -> None:
+        """NOTIFY the client (after a delivery that holds it back); ``answered`` is set once
+        the NOTIFY has its final response or its transaction ended (or it was not sent)."""
         pf = self.pf
         headers = [("Event", "conference"), ("Subscription-State", state)]
         if body:
@@ -530,21 +551,31 @@ class Participants:
             destination = pf.destination(client.dialog.next_hop())
         except (LocalProtocolError, RemoteProtocolError) as exc:
             log.warning("cannot NOTIFY the client: %s", exc)
+            if answered is not None:
+                answered.set()
             return
         hold = self._notify_holds.get(client.user)
         if hold is not None and hold.is_set():
             del self._notify_holds[client.user]
             hold = None
-        if hold is None:
+
+        async def send() -> None:
+            try:
+                if hold is not None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(hold.wait(), pf.config.timers.b * 2)
+                handle = await pf.sip.request(request, destination)
+                if answered is not None:
+                    with contextlib.suppress(GuardTimeout):
+                        await handle.outcome(pf.config.timers.b * 2)
+            finally:
+                if answered is not None:
+                    answered.set()
+
+        if hold is None and answered is None:
             pf.spawn(pf.sip.request(request, destination))
-            return
-
-        async def held() -> None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(hold.wait(), pf.config.timers.b * 2)
-            await pf.sip.request(request, destination)
-
-        pf.spawn(held())
+        else:
+            pf.spawn(send())
 
     async def _store_snapshot(self, sub: FocusSubscription, view: ConferenceInfo) -> None:
         """Steps 2-3: a new Group State Object from the coherent state."""
@@ -661,8 +692,10 @@ class Participants:
 
             async def link() -> None:
                 pending = self.subscribe_to_focus(user, focus, conversation, contribution, target)
-                # linked while pending: the CF's first NOTIFY may come before the 2xx is seen
-                early = self.active(user, focus)
+                # linked while pending: the CF's first NOTIFY may come before the 2xx is seen;
+                # to the subscription just started (under pf.two-subscriptions-for-one-user
+                # the user's first one is still active too, and gets no NOTIFY of this one)
+                early = self._newest(user, focus)
                 if early is not None and client not in early.clients:
                     early.clients.append(client)
                     self._client[(dialog.call_id, dialog.local_tag)] = early
@@ -680,10 +713,10 @@ class Participants:
             return
         view = sub.state.view
         body = build_conference_info(view) if view is not None else b""
-        self.notify_client(client, body, f"active;expires={expires}")
+        # a delivery that waits for this NOTIFY (notify first) goes once it is answered:
+        # TCP and UDP are not ordered between each other
         waiter = self._notify_waiters.pop(user, None)
-        if waiter is not None:
-            waiter.set()
+        self.notify_client(client, body, f"active;expires={expires}", answered=waiter)
 
     def _client_refresh(self, incoming: IncomingRequest, key: tuple[str, str]) -> None:
         sub = self._client.get(key)
