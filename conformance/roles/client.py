@@ -24,7 +24,9 @@ from conformance.documents.resource_lists import (
 )
 from conformance.errors import LocalProtocolError, RemoteProtocolError
 from conformance.net.capture import Capture
+from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import ClientTransactionHandle, IncomingRequest
+from conformance.protocol.msrp.session import ChunkReceived, KeepAliveReceived, MessageReceived
 from conformance.protocol.sip.cpm import (
     CONTRIBUTION_ID,
     CONVERSATION_ID,
@@ -216,6 +218,24 @@ class IncomingInvite:
             within=within,
             peer_role=signalled_peer_role(self.client, self.request),
         )
+
+    async def bound(self, *, within: float) -> bool:
+        """Whether the SUT, the connection's active end (we answered passive), has sent its
+        first SEND (RFC 4975 5.4: it binds the session at once), waiting up to ``within``;
+        True at once when we are the active end."""
+        if self.msrp is None or self.local_setup is None:
+            raise LocalProtocolError("answer() with a 2xx first")
+        if self.local_setup == "active":
+            return True
+        channel = self.msrp.channels[0] if self.msrp.channels else None
+        if channel is None:
+            return False
+        kinds = (KeepAliveReceived, ChunkReceived, MessageReceived)
+        try:
+            await channel.expect(object, within=within, match=lambda ev: isinstance(ev, kinds))
+        except WaitTimeout:
+            return False
+        return True
 
     async def bye(
         self, reason: str | None = None, *, headers: Sequence[tuple[str, str]] = ()

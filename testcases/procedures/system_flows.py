@@ -104,6 +104,9 @@ async def start_flow(tc: Tc, sut_relay: SutRelay) -> Flow:
         await invite.establish_msrp(within=guards.msrp)
     except WaitTimeout:
         inconclusive("no MSRP session between the PF and client B")
+    # client B leaves once in the session: after the PF's binding SEND, not while the PF
+    # may still be setting its MSRP session up (a leave the PF may then take otherwise)
+    await invite.bound(within=guards.msrp)
     await client_b_leaves(invite, guards)
     return Flow(session, client, alice, bob, carol)
 
