@@ -179,8 +179,10 @@ class Capture:
         dst: Iterable[object],
         data: bytes,
         connection: int | None = None,
+        timestamp: float | None = None,
     ) -> CaptureRecord:
-        """Append one datagram or segment and return its record."""
+        """Append one datagram or segment and return its record. ``timestamp``: when it was
+        read, if that was elsewhere and earlier (the dispatcher of a parallel run); else now."""
         source, destination = _endpoint(src), _endpoint(dst)
         data = bytes(data)
         own = self._attributed(source if direction == "out" else destination, direction, data)
@@ -193,7 +195,7 @@ class Capture:
                 dst_role = (own, _OWNER)
             rec = CaptureRecord(
                 index=len(self._records),
-                timestamp=self._clock(),
+                timestamp=self._clock() if timestamp is None else timestamp,
                 direction=direction,
                 transport=transport,
                 protocol=protocol,

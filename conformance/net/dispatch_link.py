@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from typing import Any
 
 from conformance.net.clock import wait_within
@@ -179,8 +180,19 @@ class DispatchLink:
         source = address_from_json(header.get("source"), "request source")
         arrived = address_from_json(header.get("arrived_at"), "request arrived_at")
         conn = connection_id(header.get("conn"))
+        stamp = header.get("received")
+        received = (
+            float(stamp)
+            if isinstance(stamp, int | float)
+            and not isinstance(stamp, bool)
+            and math.isfinite(stamp)
+            and stamp > 0
+            else None
+        )
         self.relayed += 1
-        self.transport.inject(frame.payload, source, self._reply_path(conn), arrived_at=arrived)
+        self.transport.inject(
+            frame.payload, source, self._reply_path(conn), arrived_at=arrived, received=received
+        )
 
     def _reply_path(self, conn: int | None) -> Reply:
         def reply(data: bytes, destination: Address) -> None:

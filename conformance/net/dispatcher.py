@@ -350,7 +350,9 @@ class Dispatcher:
     def sip_received(
         self, data: bytes, message: SipMessage, source: Address, conn: _SipConnection | None
     ) -> None:
-        """One message from the SUT: relay a request to its owner; record the rest."""
+        """One message from the SUT: relay a request to its owner (with the time it was
+        read here, the record's time in the worker's capture); record the rest."""
+        received = time.time()
         if not isinstance(message, SipRequest):
             self.record(source, data, "response")
             return
@@ -369,6 +371,7 @@ class Dispatcher:
             "arrived_at": address_to_json(Address(self.host, self._port, source.transport)),
             "conn": conn.id if conn is not None else None,
             "rule": decision.rule,
+            "received": received,
         }
         try:
             link.send(encode_frame("request", header, data))

@@ -342,12 +342,14 @@ class SipTransport:
         reply: Reply,
         *,
         arrived_at: Address | None = None,
+        received: float | None = None,
     ) -> None:
         """Take ``data``, one SIP message that ``source`` sent to ``arrived_at`` (default:
         this transport's address) and that someone else received (the dispatcher in
         front of parallel workers, conformance/net/dispatcher.py), as if it had arrived
         here: captured as received, parsed and delivered like a datagram or a framed TCP
-        message (:class:`InvalidMessage` when it does not parse).
+        message (:class:`InvalidMessage` when it does not parse). ``received``: when the
+        dispatcher read it (the capture's time of the record; else now).
 
         Responses sent afterwards to ``source`` (same host, port and transport) go through
         ``reply`` instead of a socket, captured as sent from ``arrived_at``, so that the
@@ -362,6 +364,7 @@ class SipTransport:
             src=src,
             dst=dst,
             data=data,
+            timestamp=received,
         )
         key = (source.host, source.port, source.transport)
         self._replies[key] = (reply, dst)

@@ -33,7 +33,13 @@ from conformance.roles.cf import IncomingSubscribe
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
 from conformance.roles.client import ClientEmulator, IncomingInvite, InviteHandle
 from conformance.roles.msrp_peer import MsrpPeer
-from conformance.testcases.procedures.messages import first_record, msrp_marker, sip_marker
+from conformance.testcases.procedures.messages import (
+    crossed_before,
+    first_record,
+    msrp_marker,
+    sip_marker,
+    where,
+)
 from conformance.testcases.procedures.sessions import pf_address
 
 #: the Reason of a BYE that says the user did not leave voluntarily (cause != 200)
@@ -245,12 +251,9 @@ def expect_sent_before(
     expect_true(
         tc.recorder,
         requirement,
-        sent_at is not None and notify_at is not None and notify_at.index > sent_at.index,
-        expected="the NOTIFY crosses the wire after the last SEND (capture order)",
-        actual=(
-            f"last SEND at capture record {sent_at.index if sent_at else None},"
-            f" NOTIFY at {notify_at.index if notify_at else None}"
-        ),
+        sent_at is not None and notify_at is not None and crossed_before(sent_at, notify_at),
+        expected="the NOTIFY crosses the wire after the last SEND (capture times)",
+        actual=f"last SEND: {where(sent_at)}; NOTIFY: {where(notify_at)}",
         evidence=evidence,
     )
 
@@ -271,12 +274,9 @@ def expect_notified_before(
     expect_true(
         tc.recorder,
         requirement,
-        sent_at is not None and notify_at is not None and notify_at.index < sent_at.index,
-        expected="the NOTIFY crosses the wire before the first SEND (capture order)",
-        actual=(
-            f"NOTIFY at capture record {notify_at.index if notify_at else None},"
-            f" first SEND at {sent_at.index if sent_at else None}"
-        ),
+        sent_at is not None and notify_at is not None and crossed_before(notify_at, sent_at),
+        expected="the NOTIFY crosses the wire before the first SEND (capture times)",
+        actual=f"NOTIFY: {where(notify_at)}; first SEND: {where(sent_at)}",
         evidence=evidence,
     )
 

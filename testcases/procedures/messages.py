@@ -79,6 +79,21 @@ def first_record(records: Sequence[CaptureRecord], marker: bytes) -> CaptureReco
     return next((r for r in records if marker in r.data), None)
 
 
+def crossed_before(first: CaptureRecord, second: CaptureRecord) -> bool:
+    """``first`` was read before ``second``: by the records' times, then their order. In a
+    parallel run a SIP request is read by the dispatcher and captured by the worker a relay
+    hop later, with the dispatcher's time: the times, not the order of the records, say
+    which of a SIP and an MSRP message came first."""
+    return (first.timestamp, first.index) < (second.timestamp, second.index)
+
+
+def where(record: CaptureRecord | None) -> str:
+    """A record's place for the evidence: its number and the time it was read."""
+    if record is None:
+        return "none"
+    return f"capture record {record.index} at {record.timestamp:.6f}"
+
+
 def msrp_marker(message: MessageReceived) -> bytes:
     """The start line of the last chunk of an MSRP message (``MSRP <tid> SEND``)."""
     return f"MSRP {message.chunks[-1].tid} SEND".encode()
@@ -123,6 +138,7 @@ def first_warning(message: SipMessage) -> tuple[int, str] | None:
 __all__ = [
     "PEER_ERRORS",
     "SUT_SILENCE",
+    "crossed_before",
     "describe",
     "expect_arrival",
     "first_record",
@@ -131,4 +147,5 @@ __all__ = [
     "msrp_media",
     "sip_evidence",
     "sip_marker",
+    "where",
 ]

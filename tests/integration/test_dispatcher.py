@@ -9,6 +9,7 @@ import socket
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -262,6 +263,32 @@ async def test_a_direct_send_waits_for_the_relayed_answer_before_it() -> None:
         assert first == answer and second == own
     finally:
         await transport.close()
+        sut.close()
+
+
+async def test_a_relayed_request_is_captured_with_the_time_the_dispatcher_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker's record of a relayed request has the dispatcher's time, not the later
+    time of the relay (order checks between SIP and MSRP read the times)."""
+    import conformance.net.dispatcher as dispatcher_module
+
+    monkeypatch.setattr(dispatcher_module, "time", SimpleNamespace(time=lambda: 1000.0))
+    sut = FakeSut()
+    try:
+        async with _network() as net:
+            d = net.dispatcher
+            via = (HOST, sut.udp_port)
+            response, _ = await sut.udp_exchange(
+                _message(DAVE, via, Transport.UDP), (d.address.host, d.address.port)
+            )
+            assert _status(response) == 200
+            records = net.workers["gw1"].core.capture.records
+            relayed = [r for r in records if r.direction == "in" and r.data.startswith(b"MESSAGE")]
+            answered = [r for r in records if r.direction == "out"]
+            assert [r.timestamp for r in relayed] == [1000.0]
+            assert answered and answered[-1].timestamp > 1000.0
+    finally:
         sut.close()
 
 
