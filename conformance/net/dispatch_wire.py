@@ -9,9 +9,11 @@ One frame (docs/dev/topology.md, "Parallel workers against one SUT")::
     payload  raw bytes (a SIP message), may be empty
 
 Types, worker to dispatcher: ``hello`` and ``claim`` (``seq``, ``claim``), ``reply``
-(``to``: [host, port, "UDP"|"TCP"], ``conn``: the dispatcher's TCP connection id or null;
-payload: a response). Dispatcher to worker: ``ack`` (``seq``), ``request`` (``source`` and
-``arrived_at`` addresses, ``conn``; payload: the request as received).
+(``to``: [host, port, "UDP"|"TCP"], ``conn``: the dispatcher's TCP connection id or null,
+``seq``; payload: a response). Dispatcher to worker: ``ack`` (``seq``), ``request``
+(``source`` and ``arrived_at`` addresses, ``conn``, ``received``: the dispatcher's time of
+reading it; payload: the request as received), ``sent`` (``seq`` of a ``reply`` it has
+handed to its socket or connection).
 
 :func:`encode_frame` builds a frame, :func:`decode_body` checks one (both sans-IO), and
 :func:`read_frame` reads one from an asyncio stream. Any violation is a :class:`FrameError`, after
