@@ -99,7 +99,13 @@ def _verdicts(report_dir: Path) -> str:
 def measure(name: str, argv: list[str], report_dir: Path, cwd: Path = ROOT) -> Figure:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, check=False)
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.run(argv, cwd=cwd, stdout=out, check=False)
+        if proc.returncode:
+            # a failed scenario says why: the end of what it printed
+            out.seek(0)
+            tail = out.read().decode(errors="replace").splitlines()[-40:]
+            print("\n".join(tail), file=sys.stderr)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
