@@ -28,6 +28,7 @@ from conformance.net.clock import WaitTimeout
 from conformance.net.msrp_pump import MsrpTransactionTimeoutError
 from conformance.net.sip_pump import IncomingRequest, TransactionTimeoutError
 from conformance.protocol.msrp.session import MessageReceived
+from conformance.protocol.sip.dialog import DialogState
 from conformance.protocol.sip.message import SipRequest, SipResponse
 from conformance.roles.cf import IncomingSubscribe
 from conformance.roles.cf_invite import CfInviteHandle, cf_invite
@@ -90,6 +91,9 @@ async def cf_group_session(tc: Tc, *, answer: bool = True) -> GroupLeg:
             await invite.establish_msrp(within=guards.msrp)
         except WaitTimeout:
             inconclusive("no MSRP session between the PF and client B")
+        # in the session once the PF has bound it (its first SEND, RFC 4975 5.4): a client
+        # that leaves before is one the PF may treat otherwise (still setting up)
+        await invite.bound(within=guards.msrp)
     return GroupLeg(client, user, originator, participants, handle, invite)
 
 
@@ -179,6 +183,14 @@ async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
         except (WaitTimeout, MsrpTransactionTimeoutError):
             statuses.append(0)
     return statuses
+
+
+async def cf_ends_session(leg: GroupLeg) -> None:
+    """The CF ends the group session (BYE on its leg), unless that leg is already over: a
+    PF that ended the session itself (a fault) has sent the CF its own BYE."""
+    dialog = leg.cf.dialog
+    if dialog is not None and dialog.state is not DialogState.TERMINATED:
+        await leg.cf.bye()
 
 
 async def client_returns(tc: Tc, leg: GroupLeg) -> SipResponse:
@@ -285,6 +297,7 @@ __all__ = [
     "INVOLUNTARY",
     "GroupLeg",
     "accept_focus_subscription",
+    "cf_ends_session",
     "cf_group_session",
     "cf_sends",
     "client_b_gone",

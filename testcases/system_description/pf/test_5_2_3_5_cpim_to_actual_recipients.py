@@ -25,6 +25,7 @@ from conformance.testcases.procedures.deferred import (
     INVOLUNTARY,
     GroupLeg,
     accept_focus_subscription,
+    cf_ends_session,
     cf_group_session,
     client_returns,
     conference_body,
@@ -125,5 +126,4 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(tc: Tc) -> None:
         "without the sender",
     )
     with contextlib.suppress(*PEER_ERRORS):
-        if leg.cf.dialog is not None:
-            await leg.cf.bye()
+        await cf_ends_session(leg)

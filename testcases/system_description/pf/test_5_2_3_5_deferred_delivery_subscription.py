@@ -21,6 +21,7 @@ from conformance.testcases.procedures import (
 from conformance.testcases.procedures.deferred import (
     INVOLUNTARY,
     accept_focus_subscription,
+    cf_ends_session,
     cf_group_session,
     cf_sends,
     client_returns,
@@ -42,8 +43,7 @@ async def test_5_2_3_5_deferred_delivery_subscription(tc: Tc) -> None:
     except WaitTimeout:
         sub = None
     await cf_sends(leg, tc.guards, "deferred-1")
-    if leg.cf.dialog is not None:
-        await leg.cf.bye()
+    await cf_ends_session(leg)
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
     await client_returns(tc, leg)

@@ -14,6 +14,7 @@ from conformance.documents.conference_info import parse_conference_info
 from conformance.fixtures.case import Tc
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
 from conformance.testcases.procedures.deferred import (
+    cf_ends_session,
     cf_group_session,
     cf_sends,
     client_b_gone,
@@ -52,8 +53,7 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
     sub = await client_b_gone(tc, leg, latest)
     await cf_sends(leg, tc.guards, "deferred-1", "deferred-2")
     # the group session ends at the CF (inactive)
-    if leg.cf.dialog is not None:
-        await leg.cf.bye()
+    await cf_ends_session(leg)
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, latest, 2))
     await client_returns(tc, leg)

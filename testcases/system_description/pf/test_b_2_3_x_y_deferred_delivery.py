@@ -23,6 +23,7 @@ from conformance.protocol.sip.message import SipRequest
 from conformance.protocol.sip.multipart import find_part, parse_multipart
 from conformance.testcases.procedures import expect_arrival, pf_address, sip_evidence
 from conformance.testcases.procedures.deferred import (
+    cf_ends_session,
     cf_group_session,
     cf_sends,
     client_b_gone,
@@ -238,8 +239,7 @@ async def test_b_2_3_x_y_plus_2_race_inactive(tc: Tc) -> None:
     leg = await cf_group_session(tc)
     sub = await client_b_gone(tc, leg, leg.participants)
     await cf_sends(leg, tc.guards, "deferred-1")
-    if leg.cf.dialog is not None:
-        await leg.cf.bye()
+    await cf_ends_session(leg)
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
     await client_returns(tc, leg)

@@ -21,6 +21,7 @@ from conformance.testcases.procedures import expect_arrival, sip_evidence
 from conformance.testcases.procedures.deferred import (
     INVOLUNTARY,
     accept_focus_subscription,
+    cf_ends_session,
     cf_group_session,
     cf_sends,
     client_returns,
@@ -103,5 +104,4 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(tc: Tc) -> None:
         message="the un-SUBSCRIBE after the re-establishment carries Expires: 0",
     )
     with contextlib.suppress(*PEER_ERRORS):
-        if leg.cf.dialog is not None:
-            await leg.cf.bye()
+        await cf_ends_session(leg)
