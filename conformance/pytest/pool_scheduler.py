@@ -9,7 +9,7 @@ The first slice's test cases (the SUT client's: its user is the pool's first) go
 worker of that slice (``gw0``) before its first chunk, so they run beside the others.
 Should that worker go away before it ran them, they join the serial group.
 
-The serial group When nothing else is left to hand out,
+The serial group: when nothing else is left to hand out,
 one worker (the first to ask) becomes the serial worker and the others are shut down; the
 serial group goes to it only once every other worker has finished its last test case, so
 the whole pool is free when it claims it.

@@ -279,10 +279,8 @@ class Participants:
 
     def _newest(self, user: str, focus: str) -> FocusSubscription | None:
         """The subscription to ``focus`` for ``user`` started last, if it has not ended."""
-        for sub in reversed(list(self._own.values())):
-            if sub.user == user and sub.focus == focus and not sub.ended:
-                return sub
-        return None
+        subs = self.subscriptions(user, focus)
+        return subs[-1] if subs else None
 
     def current(self, user: str, focus: str) -> FocusSubscription | None:
         """The PF's subscription to ``focus`` for ``user`` as it stands: pending or
@@ -572,10 +570,7 @@ class Participants:
                 if answered is not None:
                     answered.set()
 
-        if hold is None and answered is None:
-            pf.spawn(pf.sip.request(request, destination))
-        else:
-            pf.spawn(send())
+        pf.spawn(send())
 
     async def _store_snapshot(self, sub: FocusSubscription, view: ConferenceInfo) -> None:
         """Steps 2-3: a new Group State Object from the coherent state."""
