@@ -1,6 +1,6 @@
 """Serial against parallel verdicts under the reference SUT's faults (issue 14).
 
-Run: ``python scripts/fault_pairs.py OUT [--every K] [--offset I] [FAULT ...]``.
+Run: ``python scripts/fault_pairs.py OUT [--every K] [--offset I] [--resume] [FAULT ...]``.
 
 For each chosen fault (every Kth of ``cpm-conformance faults``, starting at index I, and
 the ones named) it runs ``run --sut reference --strict --faults F`` serially (``-n 0``)
@@ -42,12 +42,26 @@ def _pics(fault: dict[str, object]) -> list[str]:
     return out
 
 
+def _complete(results: Path) -> bool:
+    """``results`` is a finished run's (an interrupted run's is marked incomplete)."""
+    try:
+        run = json.loads(results.read_text(encoding="utf-8")).get("run", {})
+    except (OSError, ValueError):
+        return False
+    return isinstance(run, dict) and not run.get("incomplete")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("faults", nargs="*", help="faults to compare besides the chosen ones")
     parser.add_argument("--every", type=int, default=0, help="every Kth fault (0: none)")
     parser.add_argument("--offset", type=int, default=0)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs a previous (interrupted) call left complete in OUT",
+    )
     args = parser.parse_args(argv)
     chosen = [
         f
@@ -59,6 +73,8 @@ def main(argv: list[str]) -> int:
         name = str(fault["fault"])
         for mode, workers in (("serial", ["-n", "0"]), ("parallel", [])):
             report = args.out / mode / name / "clean"
+            if args.resume and _complete(report / "results.json"):
+                continue
             subprocess.run(
                 [
                     *(sys.executable, "-m", "conformance", "run", "--sut", "reference"),
