@@ -84,11 +84,11 @@ class PoolFacts:
     tool: tuple[str, int]
     #: the file the workers write the serial group's node ids to
     serial_file: str
-    #: the shared reference network: the SUT profile its process printed (TOML, read by
-    #: conformance.reference.spawn.endpoints_of), or ""
-    reference_profile: str = ""
-    #: the store the shared reference network writes, or ""
-    reference_store: str = ""
+    #: the file where the controller writes the shared reference network's facts once it
+    #: is up (:class:`SharedReference`, JSON), or "" when the SUT is a vendor's: the network
+    #: starts while the workers start, and the controller hands out no test case before
+    #: the file is written (:meth:`PoolHost.wait_reference`)
+    reference_file: str = ""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -100,9 +100,34 @@ class PoolFacts:
             control=(str(data["control"][0]), int(data["control"][1])),
             tool=(str(data["tool"][0]), int(data["tool"][1])),
             serial_file=str(data["serial_file"]),
-            reference_profile=str(data.get("reference_profile", "")),
-            reference_store=str(data.get("reference_store", "")),
+            reference_file=str(data.get("reference_file", "")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SharedReference:
+    """The shared reference network of a pooled run, as its workers see it."""
+
+    #: the SUT profile its process printed (TOML, read by
+    #: conformance.reference.spawn.endpoints_of)
+    profile: str
+    #: the URL of the store it writes
+    store: str
+
+    def write(self, path: Path) -> None:
+        tmp = path.with_name(f"{path.name}.tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(self)), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: str) -> SharedReference:
+        """The facts the controller wrote; a :class:`PoolError` when there are none (the
+        controller hands out test cases only after writing them)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(profile=str(data["profile"]), store=str(data["store"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise PoolError(f"the shared reference network's facts are unreadable: {exc}") from None
 
 
 def pool_facts(config: pytest.Config) -> PoolFacts | None:
@@ -171,8 +196,11 @@ class PoolHost:
         self._stack: contextlib.AsyncExitStack | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="cpm-pool-")
         self.dispatcher: Dispatcher | None = None
+        self._reference: asyncio.Task[None] | None = None
 
     def start(self) -> PoolFacts:
+        """Start the dispatcher, and the shared reference network in the background (see
+        :meth:`wait_reference`); the facts every worker gets."""
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
         try:
@@ -183,46 +211,88 @@ class PoolHost:
             raise
         return self.facts
 
+    def wait_reference(self) -> None:
+        """Wait until the shared reference network is up (nothing to wait for against a
+        vendor SUT); its start-up error, if it failed."""
+        if self._reference is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._await_reference(), self._loop)
+        try:
+            future.result(timeout=START_GUARD)
+        except TimeoutError:
+            future.cancel()
+            raise TimeoutError(
+                f"the shared reference network did not start within {START_GUARD:g} s"
+            ) from None
+
+    async def _await_reference(self) -> None:
+        if self._reference is not None:
+            await asyncio.shield(self._reference)
+
     async def _start(self) -> PoolFacts:
         from conformance.net.dispatcher import Dispatcher
-        from conformance.protocol.sip.timers import Address
-        from conformance.pytest.reference_sut import reference_config, reference_store
-        from conformance.reference.spawn import ReferenceProcess
 
         pixit = self.profile.pixit
         self._stack = stack = contextlib.AsyncExitStack()
         dispatcher = await Dispatcher.start(pixit.tool_host, pixit.tool_port)
         stack.push_async_callback(dispatcher.close)
         self.dispatcher = dispatcher
-        reference_profile = reference_store_url = ""
+        reference_file = ""
         if self.profile.target is Target.REFERENCE:
-            # the same URL shape as each worker's XDMS emulator (fixtures/network.py xdms),
-            # which the relay forwards the request to unchanged
-            xdms_url = await dispatcher.start_xdms_relay(pixit.xdms.host, pixit.xdms.port)
-            store_url = await stack.enter_async_context(
-                reference_store(get_store(self.config) or "maildir")
+            # the network starts while xdist starts the workers (each needs a second or
+            # two of its own to start): its facts go to a file the workers read when their
+            # first test case sets up, which is after wait_reference
+            path = Path(self._tmp.name) / "reference.json"
+            reference_file = str(path)
+            self._reference = asyncio.get_running_loop().create_task(
+                self._start_reference(dispatcher, stack, path)
             )
-            faults = get_faults(self.config) or self.profile.faults
-            tool = dispatcher.address
-            config = reference_config(
-                self.profile,
-                core=tool,
-                isf_hop=Address(tool.host, tool.port, tool.transport),
-                xdms_url=xdms_url,
-                store_url=store_url,
-                faults=faults,
-            )
-            child = await ReferenceProcess.start(config)
-            stack.push_async_callback(child.stop)
-            reference_profile, reference_store_url = child.profile_text, store_url
-        serial_file = str(Path(self._tmp.name) / "serial.json")
+            stack.push_async_callback(self._cancel_reference)
         return PoolFacts(
             control=dispatcher.control,
             tool=(dispatcher.address.host, dispatcher.address.port),
-            serial_file=serial_file,
-            reference_profile=reference_profile,
-            reference_store=reference_store_url,
+            serial_file=str(Path(self._tmp.name) / "serial.json"),
+            reference_file=reference_file,
         )
+
+    async def _start_reference(
+        self, dispatcher: Dispatcher, stack: contextlib.AsyncExitStack, path: Path
+    ) -> None:
+        from conformance.protocol.sip.timers import Address
+        from conformance.pytest.reference_sut import reference_config, reference_store
+        from conformance.reference.spawn import ReferenceProcess
+
+        pixit = self.profile.pixit
+        # the same URL shape as each worker's XDMS emulator (fixtures/network.py xdms),
+        # which the relay forwards the request to unchanged
+        xdms_url = await dispatcher.start_xdms_relay(pixit.xdms.host, pixit.xdms.port)
+        # under the host's own directory, which stop() removes even when closing the
+        # exit stack runs out of time
+        store_url = await stack.enter_async_context(
+            reference_store(get_store(self.config) or "maildir", parent=self._tmp.name)
+        )
+        faults = get_faults(self.config) or self.profile.faults
+        tool = dispatcher.address
+        config = reference_config(
+            self.profile,
+            core=tool,
+            isf_hop=Address(tool.host, tool.port, tool.transport),
+            xdms_url=xdms_url,
+            store_url=store_url,
+            faults=faults,
+        )
+        child = await ReferenceProcess.start(config)
+        stack.push_async_callback(child.stop)
+        SharedReference(child.profile_text, store_url).write(path)
+
+    async def _cancel_reference(self) -> None:
+        """On the way out: a start still under way is cancelled (what it started is on the
+        exit stack already, or stopped by the start's own error path)."""
+        task = self._reference
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
     def stop(self) -> None:
         """Stop what :meth:`start` started (idempotent)."""
@@ -287,6 +357,20 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         host.start()
     except Exception as exc:  # any start-up failure is one line, never an internal error
+        first = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise pytest.UsageError(f"cannot start the parallel run's SUT side: {first}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """On the controller of a pooled run, before xdist hands out the first test case: wait
+    for the shared reference network, which started while the workers did."""
+    host = session.config.stash.get(HOST_KEY, None)
+    if host is None:
+        return
+    try:
+        host.wait_reference()
+    except Exception as exc:  # one line, as any other start-up failure
         first = (str(exc) or type(exc).__name__).splitlines()[0]
         raise pytest.UsageError(f"cannot start the parallel run's SUT side: {first}") from None
 

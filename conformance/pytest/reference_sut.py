@@ -157,16 +157,19 @@ def effective_profile(profile: SutProfile, running: RunningReference) -> SutProf
 
 
 @contextlib.asynccontextmanager
-async def reference_store(kind: str) -> AsyncIterator[str]:
+async def reference_store(kind: str, parent: str | None = None) -> AsyncIterator[str]:
     """The store the reference PF writes, as its URL: a fresh Maildir in a temporary
-    directory, or (``kind`` "dovecot") a real Dovecot on a run-time loopback port, fresh
-    temp dir, stopped by pid; both removed on exit."""
+    directory (under ``parent``, when given: an owner that removes ``parent`` on every exit
+    path removes the store too), or (``kind`` "dovecot") a real Dovecot on a run-time
+    loopback port, fresh temp dir, stopped by pid; both removed on exit."""
     async with contextlib.AsyncExitStack() as stack:
         if kind == "dovecot":
             dovecot = await stack.enter_async_context(Dovecot.start())
             yield dovecot.url
         else:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="cpm-reference-store-"))
+            tmp = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="cpm-reference-store-", dir=parent)
+            )
             yield f"maildir:{tmp}"
 
 

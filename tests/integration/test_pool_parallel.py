@@ -108,3 +108,40 @@ def test_the_client_test_cases_ran_on_the_first_slice_beside_the_others(
     # not held back to the end: other workers ran test cases at the same time
     others = [tc for tc in cases if tc["worker"] != "gw0" and tc["verdict"] != "n/a"]
     assert any(a["start"] < b["stop"] and b["start"] < a["stop"] for a in client for b in others)
+
+
+def test_a_shared_reference_that_cannot_start_is_one_line_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """The shared reference network starts while the workers start (PoolHost): when it
+    fails (here its XDMS relay's port is taken), the controller hands out no test case and
+    the run ends with one line naming the cause; no process or temporary directory stays."""
+    import socket
+    import tempfile
+
+    from conformance.catalog.profile import reference_profile_path
+
+    tmp = Path(tempfile.gettempdir())
+    patterns = ("cpm-pool-*", "cpm-reference-proc-*", "cpm-reference-store-*")
+    before = {p for pattern in patterns for p in tmp.glob(pattern)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        text = reference_profile_path().read_text(encoding="utf-8")
+        xdms = '[xdms]\nhost = "127.0.0.1"\nport = 0'
+        assert xdms in text
+        profile = tmp_path / "busy-xdms.toml"
+        profile.write_text(text.replace(xdms, xdms.replace("port = 0", f"port = {port}")))
+        out = run_cli("run", "--sut", str(profile), "-n", "2", "--report-dir", str(tmp_path / "r"))
+    assert out.returncode != 0
+    errors = [line for line in out.stdout.splitlines() + out.stderr.splitlines() if "ERROR" in line]
+    assert errors == [
+        "ERROR: cannot start the parallel run's SUT side: [Errno 98] error while attempting"
+        f" to bind on address ('127.0.0.1', {port}): address already in use"
+    ]
+    assert "Traceback" not in out.stdout + out.stderr
+    results = tmp_path / "r" / "results.json"
+    assert not results.exists() or _cases(tmp_path / "r") == {}
+    after = {p for pattern in patterns for p in tmp.glob(pattern)}
+    assert after <= before
