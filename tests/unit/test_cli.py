@@ -404,3 +404,27 @@ def test_the_pytest_child_caches_its_bytecode_outside_the_sources(tmp_path: Path
     mine = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/elsewhere"}
     assert bytecode_cache_env(dict(mine)) == mine
     assert bytecode_cache_env({"PATH": "/bin"}) == {"PATH": "/bin"}
+
+
+def test_the_command_line_caches_its_own_bytecode_the_same_way(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from conformance.command import main; import conformance.child as c;"
+        " c.use_bytecode_cache(); print(sys.pycache_prefix, sys.dont_write_bytecode)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
+    for extra, expected in (
+        ({"PYTHONDONTWRITEBYTECODE": "1"}, f"{tmp_path / 'cpm-conformance' / 'pycache'} False"),
+        ({"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/elsewhere"}, "/elsewhere True"),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**env, "XDG_CACHE_HOME": str(tmp_path), **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.strip() == expected
