@@ -143,6 +143,9 @@ class B2buaSession:
     phase: SessionPhase = SessionPhase.AWAITING_ACK
     #: the forks of a terminating session (None for an originating one)
     forks: TerminatingState | None = None
+    #: 8.6 step 2.a.i.1: the client the user chose by its first message (single-client
+    #: policy), None before; a fork that answers afterwards is released at once
+    chosen: SipLeg | None = None
 
     @property
     def legs(self) -> list[SipLeg]:

@@ -157,29 +157,21 @@ def relay(
     body, content_type = event.body, event.content_type
     # 2.b: conference-info from the CF (:mod:`.confinfo_msrp`)
     notified = over_msrp.on_send(session, sender, content_type, body, clients)
+    single = session.terminating and pf.policy.single_client_policy
+    chooses = single and sender in clients and _chooses(pf, content_type, body)
+    if chooses and session.chosen is None:
+        # 2.a.i.1: the user chose ``sender``, also when it is the only client that has
+        # answered yet (its SEND may overtake another client's 2xx): a fork that answers
+        # later is released (terminating.py)
+        session.chosen = sender
     if sender not in clients or len(clients) < 2:
         for leg in session.legs:
             if leg is not sender and leg not in notified:
                 _send(pf, leg, body, content_type)
         return
     others = [leg for leg in clients if leg is not sender]
-    chooses = chooses_client(content_type, body)
-    if (
-        pf.faults.on("pf.single-client-display-imdn-ignored")
-        and _mime(content_type) == CPIM_TYPE
-        and b"<display" in body
-    ):
-        chooses = False
-    if pf.faults.on("pf.single-client-any-content-chooses"):
-        chooses = True
-    if (
-        chooses
-        and pf.faults.on("pf.single-client-bye-on-iscomposing-ignored")
-        and (ISCOMPOSING_TYPE.encode() in body or _mime(content_type) == ISCOMPOSING_TYPE)
-    ):
-        chooses = False
-    if session.terminating and pf.policy.single_client_policy and chooses:
-        # 2.a.i.1: the user chose ``sender``; the others are released
+    if chooses:
+        # 2.a.i.1: the others are released
         session.core = sender
         session.extra = [leg for leg in session.extra if leg not in others]
         if sender in session.extra:
@@ -198,6 +190,26 @@ def relay(
         )
         for leg in others:
             _send(pf, leg, copy, content_type)
+
+
+def _chooses(pf: PfCore, content_type: str | None, body: bytes) -> bool:
+    """Whether a message with this content is the user's choice (2.a.i.1), faults applied."""
+    chooses = chooses_client(content_type, body)
+    if (
+        pf.faults.on("pf.single-client-display-imdn-ignored")
+        and _mime(content_type) == CPIM_TYPE
+        and b"<display" in body
+    ):
+        chooses = False
+    if pf.faults.on("pf.single-client-any-content-chooses"):
+        chooses = True
+    if (
+        chooses
+        and pf.faults.on("pf.single-client-bye-on-iscomposing-ignored")
+        and (ISCOMPOSING_TYPE.encode() in body or _mime(content_type) == ISCOMPOSING_TYPE)
+    ):
+        chooses = False
+    return chooses
 
 
 def send_to(pf: PfCore, leg: SipLeg, body: bytes, content_type: str | None) -> None:

@@ -762,6 +762,18 @@ class TerminatingSide:
         fork.leg.dialog = dialog
         fork.leg.msrp.remote_path = tuple(answer.path)
         fork.leg.msrp.max_size = answer.max_size
+        if (
+            state.answered is not None
+            and not session.ended
+            and session.chosen is not None
+            and msrp_policy.keeps_all_forks(pf)
+        ):
+            # 8.6 step 2.a.i.1: the user chose another client before this one answered
+            # (its SEND overtook this 2xx): ACK it, then release it as the others
+            pf.table.unexpect_msrp(fork.sid)
+            pf.send_ack(fork.leg, fork.invite)
+            pf.spawn(msrp_policy.release(pf, fork.leg))
+            return
         if state.answered is not None and not session.ended and msrp_policy.keeps_all_forks(pf):
             # 8.6 step 2.a: another client of the user joins until the user chooses one
             session.extra.append(fork.leg)
