@@ -536,6 +536,17 @@ def _hand_terminal(fd: int, pgid: int) -> None:
         signal.signal(signal.SIGTTOU, previous)
 
 
+def _warm_report() -> None:
+    """What every report render needs first (conformance.report.html.warm); a failure here
+    only leaves that work to the render, which reports it."""
+    try:
+        from conformance.report.html import warm
+
+        warm()
+    except Exception:  # the render that follows meets the same error
+        return
+
+
 def _run_pytest(cmd: list[str], env: dict[str, str]) -> PytestRun:
     """Run pytest in a process group of its own and own it. A Ctrl-C at the terminal goes
     to that group alone (it is the terminal's foreground job while it runs, so the manual
@@ -758,6 +769,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     env = _pytest_env(args)
     env["CPM_COMMAND"] = shlex.join([PROG, *getattr(args, "argv", [])])
+    # the report's template and catalogue load while the test cases run (not after them)
+    threading.Thread(target=_warm_report, name="cpm-report-warm", daemon=True).start()
     with tempfile.TemporaryDirectory(prefix="cpm-run-") as scratch:
         if workers:
             # pytest-xdist makes the controller create pytest's base temporary directory

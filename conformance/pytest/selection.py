@@ -294,6 +294,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a conformance run, once the results are written: what the run built up (the
+    controller holds every test case's reports and evidence) is frozen out of the five
+    collections pytest makes at exit as well, 0.3 s of the controller's end here."""
+    if session.config.getoption("cpm_report_dir", None):
+        gc.freeze()
+
+
 def _add_properties(item: pytest.Item, reqs: tuple[Requirement, ...], role: str) -> None:
     props: list[tuple[str, object]] = []
     for name, values in (

@@ -19,7 +19,9 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as _dt
+import functools
 import json
 import re
 from collections import Counter
@@ -745,9 +747,25 @@ def render_html(
             catalog = load_catalog()
         except (CatalogError, OSError):
             catalog = None
+    return _template().render(**_view(results, catalog))
+
+
+@functools.cache
+def _template() -> jinja2.Template:
     from conformance.report.template import TEMPLATE
 
-    return _ENV.from_string(TEMPLATE).render(**_view(results, catalog))
+    return _ENV.from_string(TEMPLATE)
+
+
+def warm() -> None:
+    """Compile the page's template and load the installed catalogue ahead of a render:
+    ``run`` does it on a thread while its test cases run, which takes this part of the
+    report off the end of the run."""
+    _template()
+    from conformance.catalog.loader import CatalogError, load_catalog
+
+    with contextlib.suppress(CatalogError, OSError):
+        load_catalog()
 
 
 def write_html(results: RunResults, path: str | Path, catalog: Catalog | None = None) -> Path:
