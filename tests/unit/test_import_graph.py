@@ -36,6 +36,7 @@ TOP = frozenset(
     {
         "child",
         "cli",
+        "command",
         "plugin",
         "pytest",
         "selftest",
