@@ -144,7 +144,7 @@ def _table(rows: list[list[str]], headers: list[str], out: TextIO) -> None:
 
 
 def _pytest_env(args: argparse.Namespace) -> dict[str, str]:
-    env = child.bytecode_cache_env(dict(os.environ))
+    env = child.hermetic_env(child.bytecode_cache_env(dict(os.environ)))
     if getattr(args, "catalog_dir", None):
         env["CPM_CATALOG_DIR"] = str(Path(args.catalog_dir).resolve())
     return env
@@ -289,6 +289,7 @@ def collect_covered(testcases: Path, args: argparse.Namespace) -> dict[str, list
             str(testcases),
             "--collect-only",
             "-q",
+            *child.plugin_args(),
             "-p",
             "no:cacheprovider",
             "--strict-markers",
@@ -704,14 +705,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         # the tool's own plugin is imported before pytest could rewrite it: not the user's
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        # a pytest-benchmark installed beside the tool warns in every xdist worker: no
-        # benchmark is a conformance test case
-        "-p",
-        "no:benchmark",
-        # nor is any a property-based test: hypothesis's plugin (a dev dependency) costs
-        # every worker a sixth of a second at start-up
-        "-p",
-        "no:hypothesispytest",
         # The test cases, the tool's roles and an in-process reference SUT share one loop.
         "-o",
         "asyncio_mode=auto",
@@ -740,6 +733,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if importlib.util.find_spec("xdist") is None:
             raise CliError("-n needs pytest-xdist (pip install 'cpm-conformance[xdist]')")
         cmd += ["-n", workers]
+    # only these plugins load (conformance/child.py hermetic_env); pytest-xdist whenever it
+    # is installed (-n among the pytest options after -- too)
+    xdist = bool(workers) or importlib.util.find_spec("xdist") is not None
+    cmd += child.plugin_args(xdist=xdist, allure=bool(args.alluredir))
     if args.alluredir:
         cmd.append(f"--alluredir={Path(args.alluredir).resolve()}")
     if args.faults:
@@ -776,10 +773,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             # pytest-xdist makes the controller create pytest's base temporary directory
             # (pytest-of-USER, kept by pytest's policy): give it one this run removes
             cmd += ["--basetemp", str(Path(scratch) / "basetemp")]
-        child = _run_pytest(cmd, env)
-    code = child.code
+        pytest_run = _run_pytest(cmd, env)
+    code = pytest_run.code
     results_path = report_dir / RESULTS_NAME
-    if child.interrupted or (code == 2 and _marked_incomplete(report_dir)):
+    if pytest_run.interrupted or (code == 2 and _marked_incomplete(report_dir)):
         return _finish_interrupted(report_dir)
     if code == 2:
         raise CliError(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checks.verdict import CheckResult, Verdict
-from conformance.child import bytecode_cache_env, locate_testcases
+from conformance.child import bytecode_cache_env, hermetic_env, locate_testcases, plugin_args
 from conformance.reference.faults import Fault
 from conformance.report.model import RunResults, TestCaseResult
 
@@ -91,6 +91,7 @@ def worker_command(
         "-m",
         "pytest",
         str(testcases),
+        *plugin_args(),
         "-p",
         "conformance.pytest.faultloop",
         "-p",
@@ -132,7 +133,7 @@ def run_workers(variants: Sequence[Variant], root: Path, jobs: int) -> None:
     testcases = locate_testcases()
     killed = root / "killed"
     killed.mkdir(parents=True, exist_ok=True)
-    env = bytecode_cache_env(dict(os.environ))
+    env = hermetic_env(bytecode_cache_env(dict(os.environ)))
     ended: queue_mod.Queue[tuple[int, int]] = queue_mod.Queue()
     running: dict[int, int] = {}  # variant index -> running sessions
     procs: list[subprocess.Popen[bytes]] = []
