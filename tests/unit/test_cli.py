@@ -428,3 +428,12 @@ def test_the_command_line_caches_its_own_bytecode_the_same_way(tmp_path: Path) -
             check=True,
         )
         assert out.stdout.strip() == expected
+
+
+def test_pytest_children_load_only_the_suites_plugins() -> None:
+    from conformance.child import hermetic_env, plugin_args
+
+    assert hermetic_env({"PATH": "/bin"}) == {"PATH": "/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    assert plugin_args() == ["-p", "conformance.plugin", "-p", "pytest_asyncio.plugin"]
+    both = plugin_args(xdist=True, allure=True)
+    assert both[-4:] == ["-p", "xdist.plugin", "-p", "allure_pytest.plugin"]
