@@ -123,6 +123,12 @@ def worker_command(
     return cmd
 
 
+def worker_env() -> dict[str, str]:
+    """The environment of a worker session: the one :func:`worker_command` is made for
+    (only the plugins it names load)."""
+    return hermetic_env(bytecode_cache_env(dict(os.environ)))
+
+
 def unclaimed(variant: Variant) -> int:
     return sum(1 for _ in (variant.directory / "jobs").glob("*.json"))
 
@@ -133,7 +139,7 @@ def run_workers(variants: Sequence[Variant], root: Path, jobs: int) -> None:
     testcases = locate_testcases()
     killed = root / "killed"
     killed.mkdir(parents=True, exist_ok=True)
-    env = hermetic_env(bytecode_cache_env(dict(os.environ)))
+    env = worker_env()
     ended: queue_mod.Queue[tuple[int, int]] = queue_mod.Queue()
     running: dict[int, int] = {}  # variant index -> running sessions
     procs: list[subprocess.Popen[bytes]] = []
@@ -283,4 +289,5 @@ __all__ = [
     "read_fault",
     "run_workers",
     "worker_command",
+    "worker_env",
 ]

@@ -26,6 +26,7 @@ from conformance.pytest.config import (
     get_store,
 )
 from conformance.pytest.options import ENV_COMMAND, ENV_SUT, is_worker
+from conformance.pytest.verdicts import report_json_list
 from conformance.report.evidence import MessageRecord
 from conformance.report.merge import catalogue_digest
 from conformance.report.model import TestCaseResult
@@ -122,7 +123,7 @@ class Controller:
         state.counts[verdict.value] = state.counts.get(verdict.value, 0) + 1
         if state.writer is None:
             return
-        checks = getattr(report, "cpm_checks", []) or []
+        checks = report_json_list(report, "cpm_checks")
         state.writer.append(
             TestCaseResult(
                 nodeid=report.nodeid,
@@ -137,7 +138,7 @@ class Controller:
                 details="\n".join(entry["details"]),
                 purpose=str(getattr(report, "cpm_purpose", "") or ""),
                 evidence=tuple(
-                    MessageRecord.from_json(m) for m in getattr(report, "cpm_evidence", []) or []
+                    MessageRecord.from_json(m) for m in report_json_list(report, "cpm_evidence")
                 ),
                 files=dict(getattr(report, "cpm_files", {}) or {}),
                 shard=str(self.config.getoption("cpm_shard", None) or ""),

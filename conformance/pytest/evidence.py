@@ -3,6 +3,7 @@ files, Allure steps and attachments) and the Allure labels."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import Any
@@ -170,5 +171,7 @@ def pytest_runtest_makereport(
     if report.when == "teardown" and is_judged(item):
         report_any: Any = report
         report_any.cpm_purpose = _purpose(item)
-        report_any.cpm_evidence, report_any.cpm_files = _evidence_of(item)
+        records, report_any.cpm_files = _evidence_of(item)
+        # one JSON text (conformance.pytest.verdicts.report_json_list)
+        report_any.cpm_evidence = json.dumps(records)
     return report

@@ -110,7 +110,7 @@ class FaultLoop:
             "duration": round(self.durations.pop(report.nodeid), 3),
             "verdict": str(report.cpm_verdict),
             "requirements": list(getattr(report, "cpm_requirements", []) or []),
-            "checks": list(getattr(report, "cpm_checks", []) or []),
+            "checks": verdicts.report_json_list(report, "cpm_checks"),
             "reason": str(getattr(report, "cpm_final_reason", "") or ""),
         }
 

@@ -31,6 +31,7 @@ from conformance.checks.verdict import CheckResult, EvidenceRef, Verdict
 from conformance.pytest.config import STATE
 from conformance.pytest.options import is_worker
 from conformance.pytest.selection import INFO
+from conformance.pytest.verdicts import report_json_list
 from conformance.report.evidence import MessageRecord, matches_evidence
 
 __all__ = [
@@ -178,6 +179,7 @@ class TerminalView:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
 
+    @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent without it
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.total = max(self.total, len(ids))
 
@@ -232,11 +234,10 @@ class TerminalView:
                     requirements=tuple(getattr(report, "cpm_requirements", []) or []),
                     reason=str(getattr(report, "cpm_final_reason", "") or ""),
                     checks=tuple(
-                        CheckResult.from_json(c) for c in getattr(report, "cpm_checks", []) or []
+                        CheckResult.from_json(c) for c in report_json_list(report, "cpm_checks")
                     ),
                     records=tuple(
-                        MessageRecord.from_json(m)
-                        for m in getattr(report, "cpm_evidence", []) or []
+                        MessageRecord.from_json(m) for m in report_json_list(report, "cpm_evidence")
                     ),
                     files=dict(getattr(report, "cpm_files", {}) or {}),
                 )

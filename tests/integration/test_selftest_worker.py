@@ -34,7 +34,10 @@ def test_one_session_runs_many_faults_and_stops_once_proven(tmp_path: Path) -> N
     # the second adds nothing to the proof or to the kill matrix
     killed_marker(killed, SECOND).write_text("another fault\n")
     cmd = pool.worker_command(main, "w0", killed, pool.locate_testcases(), tmp_path / "cache")
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    env = pool.worker_env()
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert proc.returncode in (0, 1), proc.stdout[-4000:] + proc.stderr[-4000:]
     assert list((main.directory / "jobs").iterdir()) == []  # every job claimed
 
