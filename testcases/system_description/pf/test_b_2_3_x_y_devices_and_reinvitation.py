@@ -14,7 +14,7 @@ import pytest
 
 from conformance.checks import expect_equal, inconclusive
 from conformance.fixtures.case import Tc
-from conformance.net.clock import WaitTimeout
+from conformance.net.clock import WaitTimeout, now
 from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.headers import get_contacts
 from conformance.roles.cf_invite import cf_invite
@@ -137,6 +137,7 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
     # step 2 completed: the connection is gone for good (the PF's own transaction timeout
     # may be long); steps 4-6: the PF subscribes to the focus on B's behalf
     await peer.close()
+    lost_by = now() + tc.pixit.timers.msrp_transaction_timeout
     with contextlib.suppress(WaitTimeout):
         await accept_focus_subscription(
             tc, leg, leg.participants, within=tc.guards.msrp + tc.guards.sip
@@ -162,6 +163,19 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
         actual=statuses,
         message="the CF's SENDs (the unanswered one, a later message, an IMDN) get 200",
     )
+    # step 9 comes after step 4: client B is back only once the PF has taken it for
+    # offline. The closed connection counts as lost the PIXIT MSRP transaction timeout
+    # after the close at the latest (the seed's editor's note, as in 8.3.2.9 case 3); a
+    # PF that ends client B's leg (BYE) says so sooner. Otherwise its registration could
+    # reach the PF while client B is still in the session, and nothing would re-invite it
+    with contextlib.suppress(WaitTimeout):
+        call_id = leg.invite.request.call_id
+        bye = await leg.client.expect_request(
+            "BYE",
+            within=max(lost_by - now(), 0.0),
+            match=lambda r: r.request.call_id == call_id,
+        )
+        bye.respond(200)
     await client_returns(tc, leg)
     invite = await expect_arrival(
         tc.recorder,
