@@ -214,6 +214,8 @@ def users_needed(item: pytest.Item) -> int:
 #: a pooled run's placements (docs/parallel.md): on the worker with the pool's first slice,
 #: or in the serial group at the end, with the whole pool
 FIRST_SLICE = "first-slice"
+#: the fixture of the system flows (the tool's core relays between the SUT's PF and CF)
+SYSTEM_FLOW_FIXTURE = "sut_relay"
 SERIAL_GROUP = "serial"
 
 
@@ -228,6 +230,11 @@ def placement(item: pytest.Item, per_slice: int) -> tuple[str, str] | None:
         return SERIAL_GROUP, f"needs {need} users, a slice has {per_slice}"
     if info.role == "client":
         return FIRST_SLICE, "the SUT client's user is the pool's first"
+    if SYSTEM_FLOW_FIXTURE in getattr(item, "fixturenames", ()):
+        # the flow's relay claims the SUT PF's and CF's addresses at the dispatcher for
+        # the test case (testcases/system_description/flows/conftest.py): requests the SUT
+        # client sends name the PF's address too, so only the first slice's worker may
+        return FIRST_SLICE, "a system flow relays between the SUT's PF and CF"
     return None
 
 

@@ -264,3 +264,32 @@ def test_run_workers_auto_is_capped_by_the_pool(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv(cli.ENV_WORKERS)
     assert cli.run_workers(_run_args(), profile) == "2"
     assert cli.run_workers(_run_args(store="dovecot"), profile) == ""
+
+
+class _Item:
+    """What :func:`placement` reads of a collected test case."""
+
+    def __init__(self, role: str, fixtures: tuple[str, ...], users: int = 1) -> None:
+        from conformance.pytest.selection import INFO, CaseInfo
+
+        self.stash = pytest.Stash()
+        self.stash[INFO] = CaseInfo(requirements=(), role=role)
+        self.fixturenames = fixtures
+        self._users = users
+
+    def get_closest_marker(self, name: str) -> object:
+        return pytest.mark.users(self._users).mark if name == "users" else None
+
+
+def test_placements_of_the_client_test_cases_and_the_system_flows() -> None:
+    from conformance.pytest.selection import FIRST_SLICE, SERIAL_GROUP, placement
+
+    def where(item: _Item) -> str | None:
+        placed = placement(item, 3)  # type: ignore[arg-type]
+        return placed[0] if placed is not None else None
+
+    assert where(_Item("pf", ("tc",))) is None
+    assert where(_Item("client", ("tc",))) == FIRST_SLICE
+    # a flow's relay claims the SUT PF's address, which the SUT client's requests name
+    assert where(_Item("pf", ("tc", "sut_relay"))) == FIRST_SLICE
+    assert where(_Item("pf", ("tc", "sut_relay"), users=4)) == SERIAL_GROUP
