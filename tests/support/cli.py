@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``python -m conformance ARGS``, its output captured as text (never raises on exit)."""
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args],
@@ -14,4 +16,5 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str
         text=True,
         check=False,
         timeout=timeout,
+        env=env,
     )
