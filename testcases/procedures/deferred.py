@@ -185,12 +185,18 @@ async def cf_sends(leg: GroupLeg, guards: Guards, *texts: str) -> list[int]:
     return statuses
 
 
-async def cf_ends_session(leg: GroupLeg) -> None:
+async def cf_ends_session(leg: GroupLeg, within: float) -> None:
     """The CF ends the group session (BYE on its leg), unless that leg is already over: a
-    PF that ended the session itself (a fault) has sent the CF its own BYE."""
+    PF that ended the session itself (a fault) has sent the CF its own BYE.
+
+    It returns once the PF answered the BYE (or its transaction ended, or ``within`` s
+    passed): what the test case does next (client B's return) comes after the end of the
+    session, as in the flows, not beside a BYE still on its way."""
     dialog = leg.cf.dialog
     if dialog is not None and dialog.state is not DialogState.TERMINATED:
-        await leg.cf.bye()
+        handle = await leg.cf.bye()
+        with contextlib.suppress(WaitTimeout):
+            await handle.outcome(within)
 
 
 async def client_returns(tc: Tc, leg: GroupLeg) -> SipResponse:

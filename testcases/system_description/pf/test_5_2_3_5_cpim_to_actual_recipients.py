@@ -126,4 +126,4 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(tc: Tc) -> None:
         "without the sender",
     )
     with contextlib.suppress(*PEER_ERRORS):
-        await cf_ends_session(leg)
+        await cf_ends_session(leg, tc.guards.sip)

@@ -43,7 +43,7 @@ async def test_5_2_3_5_deferred_delivery_subscription(tc: Tc) -> None:
     except WaitTimeout:
         sub = None
     await cf_sends(leg, tc.guards, "deferred-1")
-    await cf_ends_session(leg)
+    await cf_ends_session(leg, tc.guards.sip)
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
     await client_returns(tc, leg)

@@ -53,7 +53,7 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
     sub = await client_b_gone(tc, leg, latest)
     await cf_sends(leg, tc.guards, "deferred-1", "deferred-2")
     # the group session ends at the CF (inactive)
-    await cf_ends_session(leg)
+    await cf_ends_session(leg, tc.guards.sip)
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, latest, 2))
     await client_returns(tc, leg)

@@ -239,7 +239,7 @@ async def test_b_2_3_x_y_plus_2_race_inactive(tc: Tc) -> None:
     leg = await cf_group_session(tc)
     sub = await client_b_gone(tc, leg, leg.participants)
     await cf_sends(leg, tc.guards, "deferred-1")
-    await cf_ends_session(leg)
+    await cf_ends_session(leg, tc.guards.sip)
     if sub is not None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
     await client_returns(tc, leg)

@@ -104,4 +104,4 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(tc: Tc) -> None:
         message="the un-SUBSCRIBE after the re-establishment carries Expires: 0",
     )
     with contextlib.suppress(*PEER_ERRORS):
-        await cf_ends_session(leg)
+        await cf_ends_session(leg, tc.guards.sip)
