@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 from typing import Any
@@ -65,6 +66,7 @@ class DispatchLink:
         self._acks: dict[int, asyncio.Future[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._claiming = asyncio.Lock()
         #: done when the link is closed (by either side); its result says why
         self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -98,6 +100,16 @@ class DispatchLink:
             raise ValueError(f"link of {self.claim.worker} cannot claim for {claim.worker}")
         await self._claim("claim", claim, within)
         self.claim = claim
+
+    async def add_users(self, uris: frozenset[str], *, within: float = 10.0) -> None:
+        """Add ``uris`` to this worker's claimed users (one claim at a time: concurrent
+        calls do not drop each other's URIs). What an emulator makes up is claimed so: a
+        focus URI, which the SUT may address with no user of the slice in the request."""
+        async with self._claiming:
+            if uris <= self.claim.users or self.closed.done():
+                return
+            mine = dataclasses.replace(self.claim, users=self.claim.users | uris)
+            await self.reclaim(mine, within=within)
 
     async def close(self) -> None:
         """Close the link; the dispatcher releases this worker's claim."""

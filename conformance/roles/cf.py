@@ -107,7 +107,7 @@ class CfIncomingInvite:
         from a new endpoint (``body`` replaces it). A passive answer declares the MSRP
         session before the 200 leaves. The focus URI (new when not given) is routed to this CF."""
         focus = focus_uri or self.cf.new_focus_uri()
-        self.cf.add_focus(focus)
+        await self.cf.add_focus(focus)
         msrp = await self.cf.new_msrp_peer()
         offer = sdp_of(self.request)
         if body is None:
@@ -290,9 +290,11 @@ class CfEmulator(CoreUA):
         host = parsed.host if parsed is not None and parsed.host else self.core.host
         return f"sip:conf-{secrets.token_hex(6)}@{host}"
 
-    def add_focus(self, focus_uri: str) -> None:
+    async def add_focus(self, focus_uri: str) -> None:
+        """Route requests to ``focus_uri`` here (and, in a pooled run, to this worker)."""
         if focus_uri not in self.focus_uris:
             self.focus_uris.append(focus_uri)
+            await self.core.own_uris(focus_uri)
 
     async def new_msrp_peer(self) -> MsrpPeer:
         peer = await MsrpPeer.start(

@@ -160,7 +160,7 @@ async def cf_invite(
     """Build (:func:`build_cf_invite`) and send the CF's INVITE for ``user_uri`` to the
     PF at ``to``; fresh ids and a fresh focus (routed to ``cf``) unless given."""
     focus = cf.new_focus_uri()
-    cf.add_focus(focus)
+    await cf.add_focus(focus)
     msrp = await cf.new_msrp_peer()
     request = build_cf_invite(
         cf,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,6 +76,9 @@ class ToolCore:
         #: an outbound proxy (Kamailio in the ``kamailio`` layout): :meth:`send` goes
         #: through it (``None``: straight to the destination)
         self.outbound: Address | None = None
+        #: in a pooled parallel run (fixtures/network.py pool_link): tells the dispatcher
+        #: in front of this core that requests for these URIs are this worker's
+        self.claim_hook: Callable[[frozenset[str]], Awaitable[None]] | None = None
         self._routes: list[Route] = []
         self._dialogs: dict[tuple[str, str], Handler] = {}
         self._call_ids: dict[str, Handler] = {}
@@ -144,6 +147,15 @@ class ToolCore:
     @property
     def routes(self) -> list[Route]:
         return list(self._routes)
+
+    async def own_uris(self, *uris: str) -> None:
+        """Requests for ``uris`` (URIs an emulator made up, such as a focus) come to this
+        core: in a pooled run the dispatcher learns them before the SUT can use them, as
+        the users of the worker's slice (a request naming no user, such as a SUBSCRIBE to
+        the focus without the user's P-Asserted-Identity, is routed by them). Nothing to
+        do with the SUT in front of this core alone."""
+        if self.claim_hook is not None and uris:
+            await self.claim_hook(frozenset(uris))
 
     def add_route(
         self, name: str, predicate: Predicate, handler: Handler, *, first: bool = False

@@ -578,3 +578,29 @@ async def test_xdms_relay_with_a_root_and_a_dead_worker_xdms() -> None:
 
 def test_request_type_is_sip_request() -> None:
     assert isinstance(parse_message(_message(ALICE, (HOST, 1), Transport.UDP)), SipRequest)
+
+
+async def test_a_focus_an_emulator_made_up_routes_to_its_worker() -> None:
+    """A request naming no user of any slice (a SUBSCRIBE to a focus without the user's
+    P-Asserted-Identity) is unroutable, until the worker whose CF made the focus up claims
+    it (ToolCore.own_uris through DispatchLink.add_users)."""
+    focus = "sip:conf-0123abcd@cf.reference.test"
+    sut = FakeSut()
+    try:
+        async with _network() as net:
+            d = net.dispatcher
+            to = (d.address.host, d.address.port)
+            gw1 = net.workers["gw1"]
+            data = _message(focus, (HOST, sut.udp_port), Transport.UDP)
+            response, _ = await sut.udp_exchange(data, to)
+            assert _status(response) == 404
+            gw1.core.claim_hook = gw1.link.add_users
+            await asyncio.gather(gw1.core.own_uris(focus), gw1.core.own_uris(focus + "x"))
+            assert {focus, focus + "x"} <= gw1.link.claim.users
+            for target in (focus, focus + "x"):
+                data = _message(target, (HOST, sut.udp_port), Transport.UDP)
+                response, _ = await sut.udp_exchange(data, to)
+                assert _status(response) == 200
+                assert response.headers.get("X-Worker") == "gw1"
+    finally:
+        sut.close()

@@ -196,7 +196,7 @@ async def test_pf_sends_a_domain_target_the_core_owns_to_the_core(
     """A client answering with a focus URI the tool's CF emulator owns: the core routes
     the PF's ACK and BYE to the CF emulator, the client under test sees neither."""
     focus = cf.new_focus_uri()
-    cf.add_focus(focus)
+    await cf.add_focus(focus)
     pf, invite = await pf_session(core, sut, contact=f"<{focus}>;isfocus")
     try:
         assert invite.dialog is not None and invite.dialog.route_set == []

@@ -86,7 +86,7 @@ async def test_subscribe_notify_and_noresource(core: ToolCore) -> None:
     client = await ClientEmulator.create(core, ALICE, ALICE_1)
     cf = await CfEmulator.create(core, FACTORY)
     focus = cf.new_focus_uri()
-    cf.add_focus(focus)
+    await cf.add_focus(focus)
     try:
         sub = await client.subscribe(focus, to=core.address)
         incoming = await cf.expect_subscribe(within=WITHIN)

@@ -98,7 +98,7 @@ async def test_without_a_route_set_a_focus_uri_goes_to_the_cf_emulator(
     the client's ACK and BYE by their Request-URI to the CF, and the SUT sees neither."""
     cf = await CfEmulator.create(core, FACTORY)
     focus = cf.new_focus_uri()
-    cf.add_focus(focus)
+    await cf.add_focus(focus)
     client: ClientEmulator | None = None
     try:
         client, handle = await originate(core, sut, contact=f"<{focus}>;isfocus", record_route=[])
