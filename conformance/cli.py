@@ -809,6 +809,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     counts = results.summary()["test_cases"]
     status = _shard_status(exit_status(results), args, len(results.test_cases))
+    _warn_unroutable(results.run.get("dispatcher_unroutable"))
     print(
         f"{PROG}: {count_line(counts)}; results in {relative_path(results_path)};"
         f" exit status {status}",
@@ -816,6 +817,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     return status
 
+
+def _warn_unroutable(misses: object) -> None:
+    """The requests of the SUT no parallel worker took (conformance/pytest/pool.py
+    dispatcher_misses), said before the count line."""
+    if not isinstance(misses, dict) or not misses.get("count"):
+        return
+    print(
+        f"{PROG}: warning: the dispatcher handed {misses['count']} request(s) of the SUT to"
+        " no worker (a serial run's core would have taken them; compare with -n 0):",
+        file=sys.stderr,
+    )
+    for line in misses.get("first", [])[:MISSES_PRINTED]:
+        print(f"  {line}", file=sys.stderr)
+
+
+#: requests no worker took, printed at the end of a parallel run (results.json has more)
+MISSES_PRINTED = 5
 
 #: the pytest cache of a run (``--lf``), in its report directory
 CACHE_DIR = ".pytest_cache"

@@ -196,6 +196,8 @@ class Dispatcher:
         self.unroutable: list[Unroutable] = []
         #: control connections closed for a bad frame
         self.link_errors: list[LinkError] = []
+        #: wall-clock time the first worker's claim was released (its link closed), or None
+        self.first_release: float | None = None
         self._port = 0
         self._udp: asyncio.DatagramTransport | None = None
         self._sip_server: asyncio.Server | None = None
@@ -433,6 +435,8 @@ class Dispatcher:
             if link.worker is not None and self._links.get(link.worker) is link:
                 del self._links[link.worker]
                 self.table.release(link.worker)
+                if self.first_release is None:
+                    self.first_release = time.time()
                 self._changed.notify()
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):

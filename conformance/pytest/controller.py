@@ -26,6 +26,7 @@ from conformance.pytest.config import (
     get_store,
 )
 from conformance.pytest.options import ENV_COMMAND, ENV_SUT, is_worker
+from conformance.pytest.pool import dispatcher_misses
 from conformance.pytest.verdicts import report_json_list
 from conformance.report.evidence import MessageRecord
 from conformance.report.merge import catalogue_digest
@@ -175,6 +176,9 @@ class Controller:
                         }
         if self.interrupted:
             update["incomplete"] = True  # what finished is kept; the run is not whole
+        misses = dispatcher_misses(self.config)
+        if misses is not None:
+            update["dispatcher_unroutable"] = misses
         profile = state.profile
         if profile is not None and not state.pics_applied:
             # an xdist controller never collects: the --pics overrides are applied here, so

@@ -310,6 +310,36 @@ class PoolHost:
 
 
 HOST_KEY = pytest.StashKey[PoolHost]()
+#: how many of the requests no worker took are named in the results
+MISSES_SHOWN = 10
+
+
+def dispatcher_misses(config: pytest.Config) -> dict[str, Any] | None:
+    """On the controller of a pooled run: the SUT's requests the dispatcher handed to no
+    worker while every worker was linked (it answered them itself, 404, or dropped an ACK),
+    or None when there were none.
+
+    A serial run's core would have offered each to its emulators: the verdicts of a run
+    with such requests may differ from a serial run's (run ``-n 0`` to compare)."""
+    host = config.stash.get(HOST_KEY, None)
+    if host is None or host.dispatcher is None:
+        return None
+    # only while every worker was linked: once workers leave at the end of the run, what
+    # the SUT still sends their users (a retransmission, a late BYE) concerns no test case
+    until = host.dispatcher.first_release or float("inf")
+    missed = [
+        u
+        for u in list(host.dispatcher.unroutable)
+        if u.at < until and not u.reason.startswith(("response", "invalid"))
+    ]
+    if not missed:
+        return None
+    shown = [f"{_first_line(u.data)} ({u.reason})" for u in missed[:MISSES_SHOWN]]
+    return {"count": len(missed), "first": shown}
+
+
+def _first_line(data: bytes) -> str:
+    return data.split(b"\r\n", 1)[0].decode("utf-8", "replace")[:200]
 
 
 @pytest.hookimpl(trylast=True)

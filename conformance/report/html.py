@@ -551,6 +551,7 @@ _RUN_SHOWN = frozenset(
         "version",
         "faults",
         "incomplete",
+        "dispatcher_unroutable",
         "command",
         "layout",
         "store",

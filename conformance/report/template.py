@@ -87,6 +87,7 @@ details.msg:target>summary{outline:2px solid #e0a000}
 <tr><th>Duration</th><td>{{ duration or "unknown" }}</td></tr>
 <tr><th>Tool version</th><td>cpm-conformance {{ version }}</td></tr>
 {% if run.incomplete %}<tr><th>Incomplete</th><td>the run did not finish</td></tr>{% endif %}
+{% if run.dispatcher_unroutable and run.dispatcher_unroutable.count %}<tr id="run-unroutable"><th>Requests no parallel worker took</th><td>{{ run.dispatcher_unroutable.count }}: a serial run's core would have taken them, so verdicts may differ from a serial run's (compare with <code>-n 0</code>){% for line in run.dispatcher_unroutable.first %}<br><code>{{ line }}</code>{% endfor %}</td></tr>{% endif %}
 {% if run.pytest_exit_status is defined %}<tr><th>pytest exit status</th><td>{{ run.pytest_exit_status }}</td></tr>{% endif %}
 {% if merged_from %}<tr id="run-merged"><th>Merged from</th><td>{% for m in merged_from %}{% if m.shard %}shard {{ m.shard }}: {% endif %}<code>{{ m.results }}</code> ({{ plural(m.test_cases, "test case") }}{% if m.incomplete %}, incomplete{% endif %}){% if not loop.last %}<br>{% endif %}{% endfor %}</td></tr>{% endif %}
 {% for k, v in other.items() %}<tr class="other"><th>{{ k }}</th><td>{{ v }}</td></tr>

@@ -408,9 +408,13 @@ async def test_a_closed_link_makes_its_users_unroutable_and_reclaim_moves_users(
             await gw0.link.reclaim(Claim("gw0", frozenset({ALICE, BOB, CAROL, DAVE})), within=GUARD)
             response, _ = await sut.udp_exchange(_message(CAROL, via, Transport.UDP), to)
             assert response.headers.get("X-Worker") == "gw0"
+            assert d.first_release is None
             await gw0.link.close()
             await d.wait_released("gw0", within=GUARD)
             assert d.table.claim_of("gw0") is None
+            # what was unroutable from here on came after a worker left (pool.py
+            # dispatcher_misses counts only what came before)
+            assert d.first_release is not None
             response, _ = await sut.udp_exchange(_message(ALICE, via, Transport.UDP), to)
             assert _status(response) == 404
             # gw1's claim was older, so it owns its users again once gw0 is gone

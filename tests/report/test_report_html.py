@@ -266,3 +266,15 @@ def test_pics_gates_name_the_requirements_an_option_gates() -> None:
     catalog = load_catalog()
     gates = pics_gates(catalog)
     assert gates["pf.media_path"] and all(catalog.get(r) for r in gates["pf.media_path"])
+
+
+def test_requests_no_parallel_worker_took_are_in_the_run_panel(results: RunResults) -> None:
+    assert 'id="run-unroutable"' not in render_html(results)
+    results.run["dispatcher_unroutable"] = {
+        "count": 3,
+        "first": ["SUBSCRIBE sip:<b>focus</b>@cf.test SIP/2.0 (unroutable)"],
+    }
+    page = render_html(results)
+    row = page[page.index('id="run-unroutable"') :].split("</tr>", 1)[0]
+    assert "3: a serial run's core would have taken them" in row
+    assert "&lt;b&gt;focus&lt;/b&gt;" in row and "<b>" not in row

@@ -437,3 +437,17 @@ def test_pytest_children_load_only_the_suites_plugins() -> None:
     assert plugin_args() == ["-p", "conformance.plugin", "-p", "pytest_asyncio.plugin"]
     both = plugin_args(xdist=True, allure=True)
     assert both[-4:] == ["-p", "xdist.plugin", "-p", "allure_pytest.plugin"]
+
+
+def test_requests_no_parallel_worker_took_are_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import _warn_unroutable
+
+    _warn_unroutable(None)
+    _warn_unroutable({"count": 0})
+    assert capsys.readouterr().err == ""
+    lines = [f"SUBSCRIBE sip:conf-{i}@cf.test SIP/2.0 (unroutable)" for i in range(7)]
+    _warn_unroutable({"count": 7, "first": lines})
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("cpm-conformance: warning: the dispatcher handed 7 request(s)")
+    assert "-n 0" in err[0]
+    assert err[1:] == [f"  {line}" for line in lines[:5]]
