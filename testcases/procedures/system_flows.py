@@ -10,6 +10,7 @@ A procedure drives the role emulators; it holds no judgement: checks stay in the
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.checks import (
@@ -28,7 +29,8 @@ from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.message import SipRequest
 from conformance.protocol.sip.sdp import parse_sdp
 from conformance.roles.client import ClientEmulator, IncomingInvite, sdp_of
-from conformance.roles.sut_relay import SutRelay
+from conformance.roles.sip_helpers import same_aor
+from conformance.roles.sut_relay import Relayed, SutRelay
 from conformance.testcases.procedures import pf_address
 from conformance.testcases.procedures.deferred import INVOLUNTARY
 from conformance.testcases.procedures.hosted_session import (
@@ -185,3 +187,17 @@ __all__ = [
     "start_flow",
     "user_states",
 ]
+
+
+def for_the_session(flow: Flow, conference_factory: str) -> Callable[[Relayed], bool]:
+    """Matches a request of the SUT PF to the CF for ``flow``'s group session: addressed
+    to its focus (or, wrongly, to the conference factory, which the checks then judge).
+    Not one the PF still sends for an earlier session of the same users, such as a retry
+    of a subscription that failed (a fault's), which would otherwise be taken for this
+    session's in whichever test case comes next on the worker."""
+
+    def match(item: Relayed) -> bool:
+        uri = item.request.uri
+        return same_aor(uri, flow.session.focus) or same_aor(uri, conference_factory)
+
+    return match

@@ -28,6 +28,7 @@ from conformance.testcases.procedures.system_flows import (
     carol_joins,
     client_b_returns,
     conference_info_of,
+    for_the_session,
     sdp_direction,
     start_flow,
     user_states,
@@ -61,7 +62,12 @@ async def test_b_2_3_5_x_flow_participant_info(tc: Tc, sut_relay: SutRelay) -> N
             (alice, bob, carol); then BYE} }"""
     flow = await start_flow(tc, sut_relay)
     try:
-        await sut_relay.expect("SUBSCRIBE", to="cf", within=2 * tc.guards.sip)
+        await sut_relay.expect(
+            "SUBSCRIBE",
+            to="cf",
+            within=2 * tc.guards.sip,
+            match=for_the_session(flow, tc.pixit.uris.conference_factory),
+        )
     except WaitTimeout:
         inconclusive("the PF did not subscribe to the focus (SD-B.2.3.x.y-7-8.a)")
     await carol_joins(tc, flow, sut_relay)

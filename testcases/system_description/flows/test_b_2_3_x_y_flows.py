@@ -28,7 +28,6 @@ from conformance.documents.conference_info import (
 from conformance.documents.resource_lists import parse_resource_list
 from conformance.errors import DocumentError, LocalProtocolError, RemoteProtocolError
 from conformance.fixtures.case import Tc
-from conformance.fixtures.network import Guards
 from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.sip.headers import get_content_type
@@ -47,6 +46,7 @@ from conformance.testcases.procedures.system_flows import (
     carol_joins,
     client_b_returns,
     conference_info_of,
+    for_the_session,
     sdp_direction,
     start_flow,
     user_states,
@@ -137,7 +137,12 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
     sub = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.x.y-7-8.a",
-        sut_relay.expect("SUBSCRIBE", to="cf", within=2 * tc.guards.sip),
+        sut_relay.expect(
+            "SUBSCRIBE",
+            to="cf",
+            within=2 * tc.guards.sip,
+            match=for_the_session(flow, tc.pixit.uris.conference_factory),
+        ),
         expected="the PF's SUBSCRIBE to the focus, relayed to the CF",
     )
     first = await _first_cf_notify(
@@ -290,11 +295,16 @@ async def _first_cf_notify(
     )
 
 
-async def _subscribed_to_focus(relay: SutRelay, guards: Guards) -> Relayed:
+async def _subscribed_to_focus(relay: SutRelay, tc: Tc, flow: Flow) -> Relayed:
     """B.2.3.x.y 7-8 (judged by SD-B.2.3.x.y-7-8.a): the PF's SUBSCRIBE reached the CF,
     so the PF holds the group session for client B. Returns the relayed SUBSCRIBE."""
     try:
-        return await relay.expect("SUBSCRIBE", to="cf", within=2 * guards.sip)
+        return await relay.expect(
+            "SUBSCRIBE",
+            to="cf",
+            within=2 * tc.guards.sip,
+            match=for_the_session(flow, tc.pixit.uris.conference_factory),
+        )
     except WaitTimeout:
         inconclusive("the PF did not subscribe to the focus (SD-B.2.3.x.y-7-8.a)")
 
@@ -341,7 +351,7 @@ async def test_b_2_3_x_y_plus_1_flow_rejoin_first(tc: Tc, sut_relay: SutRelay) -
             CF gets no INVITE for the re-join and still lists one endpoint of B,
             connected; client B's message reaches alice through the PF and the CF} }"""
     flow = await start_flow(tc, sut_relay)
-    await _subscribed_to_focus(sut_relay, tc.guards)
+    await _subscribed_to_focus(sut_relay, tc, flow)
     await alice_sends(flow, tc.guards)
     mark = len(sut_relay.relayed)
     handle = await _rejoin(flow, tc.pixit)
@@ -463,7 +473,7 @@ async def test_b_2_3_x_y_plus_2_flow_race_active(tc: Tc, sut_relay: SutRelay) ->
             endpoint of B, connected; the PF's session with client B carries both
             messages} }"""
     flow = await start_flow(tc, sut_relay)
-    sub = await _subscribed_to_focus(sut_relay, tc.guards)
+    sub = await _subscribed_to_focus(sut_relay, tc, flow)
     # The CF's conference state judged below is what its NOTIFYs told the PF: wait for the
     # first one (B.2.3.x.y step 8) now, while nothing else can end or change the PF's
     # subscription, instead of reading whatever NOTIFYs happen to be relayed at the end
@@ -543,7 +553,7 @@ async def test_b_2_3_x_y_plus_2_flow_race_inactive(tc: Tc, sut_relay: SutRelay) 
             the session's Conversation-ID and Contribution-ID), which re-starts the
             session: its 200 reaches client B through the PF} }"""
     flow = await start_flow(tc, sut_relay)
-    await _subscribed_to_focus(sut_relay, tc.guards)
+    await _subscribed_to_focus(sut_relay, tc, flow)
     await alice_sends(flow, tc.guards)
     await tc.upper_tester.end_session(flow.session.focus)
     try:
