@@ -521,16 +521,32 @@ class ClientEmulator(CoreUA):
         return SubscribeHandle(self, request, handle, to)
 
     # -- terminating ----------------------------------------------------------------
-    async def expect_invite(self, *, within: float) -> IncomingInvite:
-        """The next out-of-dialog INVITE for this client."""
-        incoming = await self.expect_request(
-            "INVITE",
-            within=within,
-            match=lambda r: (
-                r.request.headers.get("To") is not None
-                and ";tag=" not in (r.request.headers.get("To") or "")
-            ),
-        )
+    async def expect_invite(
+        self, *, within: float, conversation_id: str | None = None
+    ) -> IncomingInvite:
+        """The next out-of-dialog INVITE for this client.
+
+        With ``conversation_id``, the next one of that conversation: an INVITE of another
+        (one the SUT still sends this user for an earlier test case's session) is passed
+        over, and taken only when none of this conversation came within ``within``."""
+
+        def fresh(r: IncomingRequest) -> bool:
+            to = r.request.headers.get("To")
+            return to is not None and ";tag=" not in to
+
+        if conversation_id is None:
+            incoming = await self.expect_request("INVITE", within=within, match=fresh)
+            return IncomingInvite(self, incoming)
+        try:
+            incoming = await self.expect_request(
+                "INVITE",
+                within=within,
+                match=lambda r: (
+                    fresh(r) and r.request.headers.get("Conversation-ID") == conversation_id
+                ),
+            )
+        except WaitTimeout:
+            incoming = await self.expect_request("INVITE", within=0.0, match=fresh)
         return IncomingInvite(self, incoming)
 
 

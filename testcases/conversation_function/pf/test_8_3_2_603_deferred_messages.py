@@ -29,7 +29,7 @@ from conformance.testcases.procedures.deferred import (
 
 async def _no_invite(leg: GroupLeg, within: float) -> IncomingInvite | None:
     try:
-        return await leg.client.expect_invite(within=within)
+        return await leg.client.expect_invite(within=within, conversation_id=leg.cf.conversation_id)
     except WaitTimeout:
         return None
 
@@ -46,7 +46,9 @@ async def test_8_3_2_603_deferred_messages_discarded(tc: Tc) -> None:
     await cf_sends(leg, tc.guards, "declined-1")
     await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
+        invite = await leg.client.expect_invite(
+            within=tc.guards.sip, conversation_id=leg.cf.conversation_id
+        )
     except WaitTimeout:
         inconclusive("the PF sent no delivery INVITE to decline")
     invite.decline(603)

@@ -90,7 +90,7 @@ async def _stays_in_media_path(
     invite = await expect_arrival(
         recorder,
         requirement,
-        leg.client.expect_invite(within=guards.sip),
+        leg.client.expect_invite(within=guards.sip, conversation_id=leg.cf.conversation_id),
         expected="an INVITE of the PF to client B for the deferred delivery",
     )
     if invite is None:
@@ -343,7 +343,9 @@ async def test_8_3_2_9_b_rejoin_first(tc: Tc) -> None:
         )
     await client_returns(tc, leg)
     try:  # a delivery would answer the REGISTER at once: the observation window
-        invite = await leg.client.expect_invite(within=tc.guards.observe)
+        invite = await leg.client.expect_invite(
+            within=tc.guards.observe, conversation_id=leg.cf.conversation_id
+        )
     except WaitTimeout:
         invite = None
     actual = invite.request.first_line() if invite is not None else None

@@ -101,7 +101,9 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(tc: Tc) -> None:
         inconclusive("the PF did not take the second message while client B was gone")
     await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
+        invite = await leg.client.expect_invite(
+            within=tc.guards.sip, conversation_id=leg.cf.conversation_id
+        )
     except WaitTimeout:
         inconclusive("the PF did not invite client B for the deferred delivery")
     await invite.answer(sdp_setup="passive")

@@ -48,7 +48,9 @@ async def test_5_2_3_5_deferred_delivery_subscription(tc: Tc) -> None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
     await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
+        invite = await leg.client.expect_invite(
+            within=tc.guards.sip, conversation_id=leg.cf.conversation_id
+        )
     except WaitTimeout:
         inconclusive("no deferred delivery INVITE (judged by SD-B.2.3.5.X-1)")
     await invite.answer(sdp_setup="passive")

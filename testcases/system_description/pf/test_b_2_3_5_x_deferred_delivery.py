@@ -60,7 +60,7 @@ async def test_b_2_3_5_x_delivery_inactive_session(tc: Tc) -> None:
     invite = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.5.X-1",
-        leg.client.expect_invite(within=tc.guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip, conversation_id=leg.cf.conversation_id),
         expected="the PF's deferred delivery INVITE",
     )
     if invite is None:

@@ -88,7 +88,7 @@ async def test_b_2_3_x_y_delivery_active_session(tc: Tc) -> None:
     invite = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.x.y-11-12.a",
-        leg.client.expect_invite(within=tc.guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip, conversation_id=leg.cf.conversation_id),
         expected="the PF's INVITE to client B after the third-party REGISTER",
     )
     expect_equal(
@@ -193,7 +193,9 @@ async def test_b_2_3_x_y_plus_2_race_active(tc: Tc) -> None:
     await cf_sends(leg, tc.guards, "deferred-1")
     await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
+        invite = await leg.client.expect_invite(
+            within=tc.guards.sip, conversation_id=leg.cf.conversation_id
+        )
     except WaitTimeout:
         invite = None
     handle = await rejoin(leg, tc.pixit)
@@ -244,7 +246,9 @@ async def test_b_2_3_x_y_plus_2_race_inactive(tc: Tc) -> None:
         await sub.terminate(body=conference_body(leg.cf.focus_uri, leg.participants, 2))
     await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
+        invite = await leg.client.expect_invite(
+            within=tc.guards.sip, conversation_id=leg.cf.conversation_id
+        )
     except WaitTimeout:
         invite = None
     if invite is None:

@@ -180,7 +180,7 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
     invite = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.x.y-4-6.b",
-        leg.client.expect_invite(within=tc.guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip, conversation_id=leg.cf.conversation_id),
         expected="the PF's re-invitation of client B",
     )
     if invite is None:
@@ -218,7 +218,7 @@ async def test_b_2_3_x_y_10_to_12_register_and_reinvitation(tc: Tc) -> None:
     invite = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.x.y-11-12.b",
-        leg.client.expect_invite(within=tc.guards.sip),
+        leg.client.expect_invite(within=tc.guards.sip, conversation_id=leg.cf.conversation_id),
         expected="the PF's re-invitation of client B",
     )
     if invite is None:

@@ -59,7 +59,9 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(tc: Tc) -> None:
     await cf_sends(leg, tc.guards, "unsub-2")
     await client_returns(tc, leg)
     try:
-        invite = await leg.client.expect_invite(within=tc.guards.sip)
+        invite = await leg.client.expect_invite(
+            within=tc.guards.sip, conversation_id=leg.cf.conversation_id
+        )
     except WaitTimeout:
         invite = None
     if early is None:  # un-subscribed after the REGISTER, before the session is back
