@@ -134,13 +134,22 @@ async def refuse_focus_subscription(tc: Tc) -> IncomingSubscribe | None:
     return sub
 
 
+async def client_b_leaves(tc: Tc, leg: GroupLeg) -> None:
+    """Client B leaves involuntarily (BYE, cause 480), and the PF has answered: what the
+    CF sends next goes to a PF that has taken client B for gone (a message relayed to B's
+    leg before that would be lost for B)."""
+    bye = await leg.invite.bye(INVOLUNTARY)
+    with contextlib.suppress(WaitTimeout):
+        await bye.outcome(tc.guards.sip)
+
+
 async def client_b_gone(
     tc: Tc, leg: GroupLeg, users: tuple[str, ...] | None = None
 ) -> IncomingSubscribe | None:
     """Client B leaves involuntarily (BYE, cause 480); the CF accepts the PF's focus
     subscription with a full NOTIFY of ``users`` (default: the session's participants);
     None when no SUBSCRIBE came."""
-    await leg.invite.bye(INVOLUNTARY)
+    await client_b_leaves(tc, leg)
     try:
         return await accept_focus_subscription(
             tc, leg, leg.participants if users is None else users

@@ -24,6 +24,7 @@ from conformance.testcases.procedures.deferred import (
     accept_focus_subscription,
     cf_group_session,
     cf_sends,
+    client_b_leaves,
     client_returns,
     deliveries,
     in_subscription,
@@ -239,7 +240,7 @@ async def test_8_3_2_9_subscribe_to_focus(tc: Tc, earlier: str) -> None:
     else:
         with contextlib.suppress(WaitTimeout):  # 8.3.2 200 OK step 3, when the PF opened one
             held = await accept_focus_subscription(tc, leg, leg.participants)
-    await leg.invite.bye(INVOLUNTARY)
+    await client_b_leaves(tc, leg)
     if held is not None:
         # it must stay while the PF buffers: no un-SUBSCRIBE in it, unless a new SUBSCRIBE
         # follows (bounded waits for requests that must not / may come)
@@ -308,7 +309,7 @@ async def test_8_3_2_9_b_rejoin_first(tc: Tc) -> None:
       then {the buffered messages arrive over the re-join session, and the PF sends no
             INVITE of its own after the REGISTER} }"""
     leg = await cf_group_session(tc)
-    await leg.invite.bye(INVOLUNTARY)
+    await client_b_leaves(tc, leg)
     with contextlib.suppress(WaitTimeout):
         await accept_focus_subscription(tc, leg, leg.participants)
     await cf_sends(leg, tc.guards, "deferred-1", "deferred-2")

@@ -22,11 +22,11 @@ from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import TransactionTimeoutError
 from conformance.protocol.msrp.session import MessageReceived
 from conformance.testcases.procedures.deferred import (
-    INVOLUNTARY,
     GroupLeg,
     accept_focus_subscription,
     cf_ends_session,
     cf_group_session,
+    client_b_leaves,
     client_returns,
     conference_body,
     deliveries,
@@ -78,7 +78,7 @@ async def test_5_2_3_5_cpim_to_lists_the_actual_recipients(tc: Tc) -> None:
             participants when the PF received it, B included, the sender A left out} }"""
     leg = await cf_group_session(tc)
     originator, user, third = leg.participants
-    await leg.invite.bye(INVOLUNTARY)
+    await client_b_leaves(tc, leg)
     try:
         sub = await accept_focus_subscription(tc, leg, leg.participants)
     except WaitTimeout:

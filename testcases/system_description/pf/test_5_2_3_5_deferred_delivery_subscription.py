@@ -19,11 +19,11 @@ from conformance.testcases.procedures import (
     sip_evidence,
 )
 from conformance.testcases.procedures.deferred import (
-    INVOLUNTARY,
     accept_focus_subscription,
     cf_ends_session,
     cf_group_session,
     cf_sends,
+    client_b_leaves,
     client_returns,
     conference_body,
 )
@@ -37,7 +37,7 @@ async def test_5_2_3_5_deferred_delivery_subscription(tc: Tc) -> None:
     { when {client B subscribes to the conference at the PF}
       then {the PF answers 2xx and sends a NOTIFY} }"""
     leg = await cf_group_session(tc)
-    await leg.invite.bye(INVOLUNTARY)
+    await client_b_leaves(tc, leg)
     try:
         sub = await accept_focus_subscription(tc, leg, leg.participants)
     except WaitTimeout:

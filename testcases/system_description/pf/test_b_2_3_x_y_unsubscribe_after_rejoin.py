@@ -19,11 +19,11 @@ from conformance.net.clock import WaitTimeout
 from conformance.net.sip_pump import IncomingRequest
 from conformance.testcases.procedures import expect_arrival, sip_evidence
 from conformance.testcases.procedures.deferred import (
-    INVOLUNTARY,
     accept_focus_subscription,
     cf_ends_session,
     cf_group_session,
     cf_sends,
+    client_b_leaves,
     client_returns,
     deliveries,
     in_subscription,
@@ -41,7 +41,7 @@ async def test_b_2_3_x_y_unsubscribe_after_reestablishment(tc: Tc) -> None:
             after the re-establishment, and not while it still buffered} }"""
     cf = await tc.cf()
     leg = await cf_group_session(tc)
-    await leg.invite.bye(INVOLUNTARY)
+    await client_b_leaves(tc, leg)
     try:
         sub = await accept_focus_subscription(tc, leg, leg.participants)
     except WaitTimeout:
