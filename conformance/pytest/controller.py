@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+import types
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -39,6 +40,34 @@ if TYPE_CHECKING:
 
 def _terminate_as_interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"{signal.Signals(signum).name}")
+
+
+def _printable_traceback(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """The interrupt's traceback with a line number in every entry, before pytest's
+    terminal formats it.
+
+    Interrupted in an instruction CPython 3.11 maps to no line, an entry's ``tb_lineno``
+    is None, and pytest's formatting of the KeyboardInterrupt then failed with an
+    INTERNALERROR traceback (seen on SIGTERM and on SIGINT, now and then)."""
+    tb: types.TracebackType | None = excinfo.tb
+    entries: list[types.TracebackType] = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    if all(isinstance(e.tb_lineno, int) for e in entries):
+        return
+    rebuilt: types.TracebackType | None = None
+    for entry in reversed(entries):
+        lineno, lasti = entry.tb_lineno, entry.tb_lasti
+        if not isinstance(lineno, int):
+            # the frame's line, and no instruction offset (no column position to look up)
+            lineno = entry.tb_frame.f_lineno or entry.tb_frame.f_code.co_firstlineno
+            lasti = -1
+        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, lasti, lineno)
+    assert rebuilt is not None
+    excinfo.value.with_traceback(rebuilt)
+    # the traceback pytest formats (its own wrapper class, built from the rebuilt chain)
+    excinfo.traceback = type(excinfo.traceback)(rebuilt)
 
 
 def configure_results(config: pytest.Config, state: State) -> None:
@@ -94,10 +123,12 @@ class Controller:
     #: reports with the same exit status)
     interrupted = False
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         # pytest stops a session it cannot run (collection errors, -x) by raising its own
         # Interrupted, a KeyboardInterrupt too: that is no interrupt of the run
         self.interrupted = not isinstance(excinfo.value, pytest.Session.Interrupted)
+        _printable_traceback(excinfo)
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config

@@ -451,3 +451,23 @@ def test_requests_no_parallel_worker_took_are_a_warning(capsys: pytest.CaptureFi
     assert err[0].startswith("cpm-conformance: warning: the dispatcher handed 7 request(s)")
     assert "-n 0" in err[0]
     assert err[1:] == [f"  {line}" for line in lines[:5]]
+
+
+def test_an_interrupt_whose_traceback_has_no_line_number_prints_without_error() -> None:
+    """CPython 3.11 gives an entry no line number for an instruction it maps to no line:
+    pytest's formatting of the KeyboardInterrupt failed on it (an INTERNALERROR traceback
+    after a SIGTERM), so the controller gives every entry one first."""
+    import sys
+    import types
+
+    from conformance.pytest.controller import _printable_traceback
+
+    frame = sys._getframe()  # noqa: SLF001 - a live frame for the entry
+    tb = types.TracebackType(None, frame, 10**6, -1)  # an offset outside the code
+    assert tb.tb_lineno is None
+    error = KeyboardInterrupt("SIGTERM").with_traceback(tb)
+    excinfo = pytest.ExceptionInfo.from_exception(error)
+    with pytest.raises(TypeError):
+        excinfo.getrepr(funcargs=True)
+    _printable_traceback(excinfo)
+    assert "KeyboardInterrupt: SIGTERM" in str(excinfo.getrepr(funcargs=True))
