@@ -57,6 +57,7 @@ from conformance.pytest.selection import (
     serial_reason,
     users_needed,
 )
+from conformance.report.results import write_json_atomic
 
 if TYPE_CHECKING:
     from xdist.workermanage import WorkerController
@@ -115,9 +116,7 @@ class SharedReference:
     store: str
 
     def write(self, path: Path) -> None:
-        tmp = path.with_name(f"{path.name}.tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(self)), encoding="utf-8")
-        tmp.replace(path)
+        write_json_atomic(path, dataclasses.asdict(self))
 
     @classmethod
     def read(cls, path: str) -> SharedReference:
@@ -216,7 +215,9 @@ class PoolHost:
         vendor SUT); its start-up error, if it failed."""
         if self._reference is None:
             return
-        future = asyncio.run_coroutine_threadsafe(self._await_reference(), self._loop)
+        future = asyncio.run_coroutine_threadsafe(
+            self._await_reference(self._reference), self._loop
+        )
         try:
             future.result(timeout=START_GUARD)
         except TimeoutError:
@@ -225,9 +226,8 @@ class PoolHost:
                 f"the shared reference network did not start within {START_GUARD:g} s"
             ) from None
 
-    async def _await_reference(self) -> None:
-        if self._reference is not None:
-            await asyncio.shield(self._reference)
+    async def _await_reference(self, task: asyncio.Task[None]) -> None:
+        await asyncio.shield(task)
 
     async def _start(self) -> PoolFacts:
         from conformance.net.dispatcher import Dispatcher
