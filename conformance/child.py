@@ -24,6 +24,32 @@ def locate_testcases() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+#: the configuration file of a pytest child over the test cases (:func:`suite_args`)
+SUITE_INI = Path(__file__).resolve().parent / "pytest" / "suite.ini"
+
+
+def suite_args(testcases: Path) -> list[str]:
+    """The options that make a pytest child over ``testcases`` read the tool's own
+    configuration (:data:`SUITE_INI`) and nothing around the test cases.
+
+    Without them pytest takes the first pytest.ini, tox.ini or pyproject.toml above the
+    test cases: in a checkout, the project's own, whose options are the project tests'
+    (``-p no:cacheprovider`` made ``run --lf`` run everything; an option of a plugin the
+    child does not load was a warning in every run). The root directory is the folder
+    that holds the test cases, so a test case's node id (``testcases/...``) is the same in
+    a checkout and in an installed wheel, and so are the ids in results.json that
+    ``--durations-from`` and ``--lf`` go by. Only the conftest.py files inside the test
+    cases' folder load."""
+    return [
+        "-c",
+        str(SUITE_INI),
+        "--rootdir",
+        str(testcases.parent),
+        "--confcutdir",
+        str(testcases),
+    ]
+
+
 def bytecode_cache_env(env: dict[str, str]) -> dict[str, str]:
     """``env`` for a pytest child, with its bytecode cached outside the source tree.
 

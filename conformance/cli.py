@@ -287,6 +287,7 @@ def collect_covered(testcases: Path, args: argparse.Namespace) -> dict[str, list
             "-m",
             "pytest",
             str(testcases),
+            *child.suite_args(testcases),
             "--collect-only",
             "-q",
             *child.plugin_args(),
@@ -698,6 +699,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "-m",
         "pytest",
         str(testcases),
+        *child.suite_args(testcases),
         # the cache (what --lf reads) lives with the results it belongs to
         "-o",
         f"cache_dir={report_dir / CACHE_DIR}",
@@ -705,15 +707,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         # the tool's own plugin is imported before pytest could rewrite it: not the user's
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        # The test cases, the tool's roles and an in-process reference SUT share one loop.
-        "-o",
-        "asyncio_mode=auto",
-        "-o",
-        "asyncio_default_fixture_loop_scope=session",
-        "-o",
-        "asyncio_default_test_loop_scope=session",
-        "-o",
-        "junit_suite_name=cpm-conformance",
         "--sut",
         sut,
         "--cpm-report-dir",

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checks.verdict import CheckResult, Verdict
-from conformance.child import bytecode_cache_env, hermetic_env, locate_testcases, plugin_args
+from conformance.child import (
+    bytecode_cache_env,
+    hermetic_env,
+    locate_testcases,
+    plugin_args,
+    suite_args,
+)
 from conformance.reference.faults import Fault
 from conformance.report.model import RunResults, TestCaseResult
 
@@ -91,6 +97,7 @@ def worker_command(
         "-m",
         "pytest",
         str(testcases),
+        *suite_args(testcases),
         *plugin_args(),
         "-p",
         "conformance.pytest.faultloop",
@@ -101,12 +108,6 @@ def worker_command(
         "--strict-markers",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        "-o",
-        "asyncio_mode=auto",
-        "-o",
-        "asyncio_default_fixture_loop_scope=session",
-        "-o",
-        "asyncio_default_test_loop_scope=session",
         "--sut",
         "reference",
         "--cpm-strict",

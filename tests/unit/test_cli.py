@@ -338,6 +338,23 @@ def test_run_passes_k_x_and_last_failed(world: dict[str, Path]) -> None:
     assert (world["out"] / ".pytest_cache").is_dir()
 
 
+def test_run_reads_no_configuration_around_the_test_cases(
+    world: dict[str, Path], capfd: pytest.CaptureFixture[str]
+) -> None:
+    # a checkout's own pyproject.toml, made for the project's tests, above the test cases:
+    # its addopts would turn the cache (--lf) off and its plugin's option would warn
+    (world["tc"].parent / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "-p no:cacheprovider"\ntimeout = 180\n',
+        encoding="utf-8",
+    )
+    assert run(world, FAILING) == 1
+    assert run(world, FAILING, "--lf") == 1
+    assert [t["nodeid"] for t in results(world)["test_cases"]] == ["tc/test_cases.py::test_two"]
+    out, err = capfd.readouterr()
+    assert "Unknown config option" not in out + err
+    assert "PytestConfigWarning" not in out + err
+
+
 def test_a_closed_pipe_during_a_run_is_no_traceback(world: dict[str, Path]) -> None:
     marker = world["out"].parent / "reader-gone"
     tests = (
