@@ -76,6 +76,13 @@ class Notifier:
                 self._waiters.remove(fut)
 
     async def wait_until(self, probe: Callable[[], T | None], within: float, what: str) -> T:
+        """``probe``'s first value other than None, or :class:`WaitTimeout` after ``within``
+        seconds. What is already there is returned even with ``within`` 0 (asyncio's
+        wait_for gives a zero timeout's coroutine no step at all)."""
+        ready = probe()
+        if ready is not None:
+            return ready
+
         async def until() -> T:
             while True:
                 value = probe()
