@@ -522,13 +522,15 @@ class ClientEmulator(CoreUA):
 
     # -- terminating ----------------------------------------------------------------
     async def expect_invite(
-        self, *, within: float, conversation_id: str | None = None
+        self, *, within: float, conversation_id: str | None = None, others: bool = True
     ) -> IncomingInvite:
         """The next out-of-dialog INVITE for this client.
 
         With ``conversation_id``, the next one of that conversation: an INVITE of another
         (one the SUT still sends this user for an earlier test case's session) is passed
-        over, and taken only when none of this conversation came within ``within``."""
+        over, and taken only when none of this conversation came within ``within`` (never,
+        with ``others`` False: a check that this session brings no INVITE). An INVITE
+        without a Conversation-ID may be this session's, and is taken."""
 
         def fresh(r: IncomingRequest) -> bool:
             to = r.request.headers.get("To")
@@ -542,10 +544,12 @@ class ClientEmulator(CoreUA):
                 "INVITE",
                 within=within,
                 match=lambda r: (
-                    fresh(r) and r.request.headers.get("Conversation-ID") == conversation_id
+                    fresh(r) and r.request.headers.get("Conversation-ID") in (None, conversation_id)
                 ),
             )
         except WaitTimeout:
+            if not others:
+                raise
             incoming = await self.expect_request("INVITE", within=0.0, match=fresh)
         return IncomingInvite(self, incoming)
 

@@ -82,7 +82,9 @@ async def cf_group_session(tc: Tc, *, answer: bool = True) -> GroupLeg:
     await handle.ack()
     await handle.establish_msrp(within=guards.msrp)
     try:
-        invite = await client.expect_invite(within=guards.sip)
+        invite = await client.expect_invite(
+            within=guards.sip, conversation_id=handle.conversation_id
+        )
     except WaitTimeout:
         inconclusive("the PF did not invite client B")
     if answer:

@@ -98,7 +98,9 @@ async def start_flow(tc: Tc, sut_relay: SutRelay) -> Flow:
     session = await create_hosted_session(tc, creator=alice, recipients=(bob,))
     try:
         await sut_relay.expect("INVITE", to="pf", within=2 * guards.sip)
-        invite = await client.expect_invite(within=2 * guards.sip)
+        invite = await client.expect_invite(
+            within=2 * guards.sip, conversation_id=session.conversation_id
+        )
     except WaitTimeout:
         inconclusive("the CF's invitation did not reach client B through the PF")
     await invite.answer(sdp_setup="passive")

@@ -4,6 +4,9 @@ accepted on the very first connection."""
 
 from __future__ import annotations
 
+import pytest
+
+from conformance.net.clock import WaitTimeout
 from conformance.protocol.sip.dialog import Dialog
 from conformance.protocol.sip.sdp import parse_sdp
 from conformance.roles.client import ClientEmulator
@@ -47,6 +50,40 @@ async def test_passive_answer_accepts_the_first_send(core: ToolCore) -> None:
         assert incoming.msrp is not None
         received = await incoming.msrp.expect_message(within=WITHIN)
         assert received.body == b"first"
+    finally:
+        await caller.close()
+        await client.close()
+
+
+async def test_an_invite_of_another_conversation_is_taken_only_when_asked(core: ToolCore) -> None:
+    # an earlier session's INVITE (another Conversation-ID) the SUT still sends this user
+    client = await ClientEmulator.create(core, BOB, BOB_1)
+    caller = await MsrpPeer.start()
+    try:
+
+        async def invite(*conversation: str) -> None:
+            request = core.build_request(
+                "INVITE",
+                client.contact_uri,
+                from_="sip:conf-1@cf.reference.test",
+                to=BOB,
+                headers=[("Conversation-ID", c) for c in conversation],
+                body=caller.sdp(setup="active"),
+            )
+            await core.send(request, core.address)
+
+        await invite("earlier")
+        with pytest.raises(WaitTimeout):  # never, for a check that this session has none
+            await client.expect_invite(within=0.2, conversation_id="mine", others=False)
+        other = await client.expect_invite(within=0.2, conversation_id="mine")
+        assert other.request.headers.get("Conversation-ID") == "earlier"
+        await invite()  # no Conversation-ID: it may be this session's
+        unnamed = await client.expect_invite(within=WITHIN, conversation_id="mine", others=False)
+        assert unnamed.request.headers.get("Conversation-ID") is None
+        await invite("earlier")
+        await invite("mine")
+        mine = await client.expect_invite(within=WITHIN, conversation_id="mine", others=False)
+        assert mine.request.headers.get("Conversation-ID") == "mine"
     finally:
         await caller.close()
         await client.close()

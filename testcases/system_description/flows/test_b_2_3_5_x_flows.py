@@ -81,7 +81,9 @@ async def test_b_2_3_5_x_flow_participant_info(tc: Tc, sut_relay: SutRelay) -> N
     invite = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.5.X-1",
-        flow.client.expect_invite(within=2 * tc.guards.sip),
+        flow.client.expect_invite(
+            within=2 * tc.guards.sip, conversation_id=flow.session.conversation_id
+        ),
         expected="the PF's deferred delivery INVITE after the third-party REGISTER",
     )
     if invite is None:

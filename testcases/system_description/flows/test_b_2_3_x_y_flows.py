@@ -164,7 +164,9 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
     invite = await expect_arrival(
         tc.recorder,
         "SD-B.2.3.x.y-11-12.a",
-        flow.client.expect_invite(within=2 * tc.guards.sip),
+        flow.client.expect_invite(
+            within=2 * tc.guards.sip, conversation_id=flow.session.conversation_id
+        ),
         expected="the PF's invitation of client B to the active group session",
     )
     if sub is not None:  # judged when client B is back, before the session is re-established
@@ -328,7 +330,11 @@ def _endpoints(info: ConferenceInfo | None, user: str) -> list[str | None]:
 
 async def _other_invite(flow: Flow, within: float) -> IncomingInvite | None:
     try:
-        return await flow.client.expect_invite(within=within)
+        # the PF's INVITE for this session: one for an earlier test case's session of the
+        # same user (still deferred at the PF) is no INVITE of this flow
+        return await flow.client.expect_invite(
+            within=within, conversation_id=flow.session.conversation_id, others=False
+        )
     except WaitTimeout:
         return None
 
