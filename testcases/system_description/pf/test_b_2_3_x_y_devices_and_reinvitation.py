@@ -138,6 +138,20 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
     # may be long); steps 4-6: the PF subscribes to the focus on B's behalf
     await peer.close()
     lost_by = now() + tc.pixit.timers.msrp_transaction_timeout
+    # steps 4-6 begin once the PF has taken client B for lost: a PF that ends client B's
+    # leg (BYE) says when; otherwise the closed connection counts as lost the PIXIT MSRP
+    # transaction timeout after the close at the latest (the seed's editor's note, as in
+    # 8.3.2.9 case 3). A message the CF sent before could still be forwarded to the dead
+    # connection (step 3 again, unanswered), not buffered, and never re-delivered; and
+    # client B's registration (step 9) could reach the PF while B is still in the session
+    with contextlib.suppress(WaitTimeout):
+        call_id = leg.invite.request.call_id
+        bye = await leg.client.expect_request(
+            "BYE",
+            within=max(lost_by - now(), 0.0),
+            match=lambda r: r.request.call_id == call_id,
+        )
+        bye.respond(200)
     with contextlib.suppress(WaitTimeout):
         await accept_focus_subscription(
             tc, leg, leg.participants, within=tc.guards.msrp + tc.guards.sip
@@ -163,19 +177,6 @@ async def test_b_2_3_x_y_3_to_6_client_stops_answering(tc: Tc) -> None:
         actual=statuses,
         message="the CF's SENDs (the unanswered one, a later message, an IMDN) get 200",
     )
-    # step 9 comes after step 4: client B is back only once the PF has taken it for
-    # offline. The closed connection counts as lost the PIXIT MSRP transaction timeout
-    # after the close at the latest (the seed's editor's note, as in 8.3.2.9 case 3); a
-    # PF that ends client B's leg (BYE) says so sooner. Otherwise its registration could
-    # reach the PF while client B is still in the session, and nothing would re-invite it
-    with contextlib.suppress(WaitTimeout):
-        call_id = leg.invite.request.call_id
-        bye = await leg.client.expect_request(
-            "BYE",
-            within=max(lost_by - now(), 0.0),
-            match=lambda r: r.request.call_id == call_id,
-        )
-        bye.respond(200)
     await client_returns(tc, leg)
     invite = await expect_arrival(
         tc.recorder,
