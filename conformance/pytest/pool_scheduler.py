@@ -54,6 +54,32 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         self.serial_node: WorkerController | None = None
         self._released = False
 
+    # -- when to begin -------------------------------------------------------------------
+    @property
+    def collection_is_completed(self) -> bool:
+        """Hand out as soon as the first slice's worker has collected, not once every worker
+        has. The first slice's test cases go to that worker first, and it is the run's
+        critical path; the others start one after another and take about a second of CPU
+        each to collect. A worker that collects later gets its share then: xdist calls
+        :meth:`schedule` again, which looks at every worker. Without a first-slice worker,
+        once every worker has collected (xdist's rule)."""
+        if len(self.node2collection) >= self.numnodes:
+            return True
+        return any(str(n.gateway.id) == FIRST_SLICE_WORKER for n in self.node2collection)
+
+    def add_node_collection(self, node: WorkerController, collection: Sequence[str]) -> None:
+        if self.collection is None:
+            # not handed out yet: kept, and compared with the others by schedule()
+            self.node2collection[node] = list(collection)
+            return
+        super().add_node_collection(node, collection)
+
+    def _workers(self) -> int:
+        """The workers to share the test cases among: the run's, also those not yet
+        started (a chunk sized for the workers present so far would load the first one
+        with what the others are about to take)."""
+        return max(len(self.node2pending), int(self.numnodes))
+
     # -- what is left -------------------------------------------------------------------
     @property
     def tests_finished(self) -> bool:
@@ -111,13 +137,13 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
             for node in self.nodes:
                 self.check_schedule(node)
             return
-        # the first hand-out, as LoadScheduling does it
-        if len(self.pending) < 2 * len(self.nodes):
+        # the first hand-out, as LoadScheduling does it (sized for every worker of the run)
+        if len(self.pending) < 2 * self._workers():
             nodes = list(self.nodes)
-            for n in range(len(self.pending)):
+            for n in range(min(len(self.pending), 2 * len(nodes))):
                 self._send_tests(nodes[n % len(nodes)], 1)
         else:
-            per_node = len(self.pending) // len(self.nodes)
+            per_node = len(self.pending) // self._workers()
             chunk = max(min(per_node // 4, self.maxschedchunk), 2)
             for node in self.nodes:
                 self._send_tests(node, chunk)
@@ -129,7 +155,10 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
     def check_schedule(self, node: WorkerController, duration: float = 0) -> None:
         if node.shutting_down:
             return
-        if self.pending or (not self.held and self.serial_node is None):
+        if self.pending:
+            self._refill(node, duration)
+            return
+        if not self.held and self.serial_node is None:
             super().check_schedule(node, duration)
             return
         if self._released:
@@ -147,6 +176,19 @@ class PoolScheduling(LoadScheduling):  # type: ignore[misc]  # xdist ships no ty
         elif node is not self.serial_node:
             node.shutdown()
         self._maybe_release()
+
+    def _refill(self, node: WorkerController, duration: float) -> None:
+        """LoadScheduling's refill of ``node``, its sizes counted over every worker of the
+        run (:meth:`_workers`), also those still starting."""
+        share = len(self.pending) // self._workers()
+        low, high = max(2, share // 4), max(2, share // 2)
+        pending = self.node2pending[node]
+        if len(pending) >= low:
+            return
+        if duration >= 0.1 and len(pending) >= 2:
+            return  # a long test case is running and the next is known: wait
+        chunk = max(2 - len(pending), self.maxschedchunk or len(self.pending))
+        self._send_tests(node, min(high - len(pending), chunk))
 
     def _maybe_release(self) -> None:
         """Send the rest of the serial group once every other worker is done."""

@@ -209,6 +209,45 @@ def test_the_first_slice_runs_first_on_its_worker_beside_the_others(tmp_path: Pa
     assert sched.tests_finished
 
 
+def test_hand_out_begins_when_the_first_slice_worker_has_collected(tmp_path: Path) -> None:
+    collection = [f"t{i}" for i in range(40)]
+    first = ["t5", "t9"]
+    sched, nodes = _scheduler(tmp_path, collection, ["t3"], 4, first=first)
+    late = nodes[1:]
+    # gw0 and gw1 are up, gw1 has collected: not yet (the first slice's worker has not)
+    for node in nodes[2:]:
+        sched.node2pending.pop(node)
+        sched.node2collection.pop(node)
+    sched.node2collection.pop(nodes[0])
+    assert not sched.collection_is_completed
+    sched.add_node_collection(nodes[0], collection)
+    assert sched.collection_is_completed
+    sched.schedule()
+    # gw0 takes its first slice and a chunk sized for the run's four workers, not half of
+    # everything (the two workers still starting take their share when they are up)
+    assert nodes[0].sent[:2] == [5, 9]
+    assert len(nodes[0].sent) - 2 <= 40 // 4 // 4 + 1
+    assert nodes[1].sent and len(nodes[1].sent) <= 40 // 4 // 4 + 1
+    ran: list[tuple[str, int]] = []
+    for _ in range(3):  # gw0 runs three while the others start
+        item = sched.node2pending[nodes[0]][0]
+        ran.append(("gw0", item))
+        sched.mark_test_complete(nodes[0], item)
+        # refilled to half a share of the run's four workers, not of the two up so far
+        assert len(sched.node2pending[nodes[0]]) <= max(2, len(sched.pending) // 4 // 2) + 2
+    for node in late[1:]:
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+        sched.schedule()
+        assert node.sent  # a worker that collected later gets its share at once
+    ran += _run_to_end(sched, nodes)
+    assert sorted(i for _, i in ran) == list(range(40))
+    assert {w for w, i in ran if i in (5, 9)} == {"gw0"}
+    assert ran[-1][1] == 3  # the serial group is still last
+    assert {w for w, _ in ran} == {"gw0", "gw1", "gw2", "gw3"}
+    assert sched.tests_finished
+
+
 def test_the_first_slice_joins_the_serial_group_when_its_worker_goes_away(
     tmp_path: Path,
 ) -> None:
