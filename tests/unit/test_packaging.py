@@ -31,3 +31,13 @@ def test_every_package_folder_is_declared() -> None:
 def test_no_top_level_testcases_or_fixtures_package() -> None:
     declared = _declared()
     assert not any(p.split(".")[0] in {"testcases", "fixtures"} for p in declared)
+
+
+def test_the_suite_configuration_file_is_package_data() -> None:
+    from conformance.child import SUITE_INI
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = data["tool"]["setuptools"]["package-data"]["conformance"]
+    relative = SUITE_INI.relative_to(ROOT / "conformance")
+    assert SUITE_INI.is_file()
+    assert any(relative.match(p) for p in patterns), "add it to package-data"
