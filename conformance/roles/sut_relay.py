@@ -345,6 +345,18 @@ class SutRelay:
             probe, within, f"{method} relayed to the SUT {to or 'PF or CF'}"
         )
 
+    async def watch(self, happened: Callable[[], bool], *, within: float) -> bool:
+        """Whether ``happened`` (a look at :attr:`relayed`, which it leaves unread) comes
+        true within ``within`` seconds, checked whenever something is relayed: an
+        observation window for what a compliant SUT does not do."""
+        try:
+            await self._changed.wait_until(
+                lambda: True if happened() else None, within, "a relayed message watched for"
+            )
+        except WaitTimeout:
+            return False
+        return True
+
     async def expect_final(self, item: Relayed, *, within: float) -> SipResponse:
         """The final response relayed back for ``item``."""
         return await self._changed.wait_until(

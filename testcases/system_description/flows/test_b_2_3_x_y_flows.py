@@ -160,6 +160,12 @@ async def test_b_2_3_x_y_flow_active_session(tc: Tc, sut_relay: SutRelay) -> Non
         )
     await carol_joins(tc, flow, sut_relay)
     await alice_sends(flow, tc.guards)
+    if sub is not None:
+        # SD-B.2.3.x.y-7-8.a: the subscription stays up while the PF buffers alice's
+        # messages. A PF that ends it as it buffers does so at once: watched for the
+        # observation window, so that client B's return does not race it
+        watched = sub
+        await sut_relay.watch(lambda: not _subscribed(sut_relay, watched), within=tc.guards.observe)
     await client_b_returns(tc, flow)
     invite = await expect_arrival(
         tc.recorder,
