@@ -29,25 +29,33 @@ SUITE_INI = Path(__file__).resolve().parent / "pytest" / "suite.ini"
 
 
 def suite_args(testcases: Path) -> list[str]:
-    """The options that make a pytest child over ``testcases`` read the tool's own
-    configuration (:data:`SUITE_INI`) and nothing around the test cases.
+    """The options that make a pytest child over ``testcases`` (the suite's folder, or a
+    folder or file in it) read the tool's own configuration (:data:`SUITE_INI`) and
+    nothing around the test cases.
 
     Without them pytest takes the first pytest.ini, tox.ini or pyproject.toml above the
     test cases: in a checkout, the project's own, whose options are the project tests'
     (``-p no:cacheprovider`` made ``run --lf`` run everything; an option of a plugin the
     child does not load was a warning in every run). The root directory is the folder
-    that holds the test cases, so a test case's node id (``testcases/...``) is the same in
-    a checkout and in an installed wheel, and so are the ids in results.json that
-    ``--durations-from`` and ``--lf`` go by. Only the conftest.py files inside the test
-    cases' folder load."""
-    return [
-        "-c",
-        str(SUITE_INI),
-        "--rootdir",
-        str(testcases.parent),
-        "--confcutdir",
-        str(testcases),
-    ]
+    that holds the suite, so a test case's node id (``testcases/...``) is the same in a
+    checkout and in an installed wheel, and so are the ids in results.json that
+    ``--durations-from`` and ``--lf`` go by. Only the conftest.py files of the suite
+    load."""
+    root = suite_root(testcases)
+    return ["-c", str(SUITE_INI), "--rootdir", str(root.parent), "--confcutdir", str(root)]
+
+
+def suite_root(testcases: Path) -> Path:
+    """The folder of the suite ``testcases`` is or lies in: the installed test cases when
+    it is inside them, else ``testcases`` itself (its folder, for a file)."""
+    path = testcases.resolve()
+    try:
+        installed = locate_testcases().resolve()
+    except TestcasesNotFound:
+        installed = None
+    if installed is not None and path.is_relative_to(installed):
+        return installed
+    return path if path.is_dir() else path.parent
 
 
 def bytecode_cache_env(env: dict[str, str]) -> dict[str, str]:

@@ -41,3 +41,26 @@ def test_the_suite_configuration_file_is_package_data() -> None:
     relative = SUITE_INI.relative_to(ROOT / "conformance")
     assert SUITE_INI.is_file()
     assert any(relative.match(p) for p in patterns), "add it to package-data"
+
+
+def test_the_suite_root_of_a_file_or_folder_inside_the_test_cases_is_the_suite(
+    tmp_path: Path,
+) -> None:
+    from conformance.child import locate_testcases, suite_args, suite_root
+
+    installed = locate_testcases().resolve()
+    inside = next(installed.rglob("test_*.py"))
+    assert suite_root(inside) == installed  # its conftest.py files above it load too
+    assert suite_root(inside.parent) == installed
+    # --rootdir: node ids are testcases/... however the test cases are named
+    assert suite_args(inside)[2:] == [
+        "--rootdir",
+        str(installed.parent),
+        "--confcutdir",
+        str(installed),
+    ]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "test_x.py").write_text("", encoding="utf-8")
+    assert suite_root(mine) == mine.resolve()
+    assert suite_root(mine / "test_x.py") == mine.resolve()
