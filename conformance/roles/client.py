@@ -355,6 +355,18 @@ class ClientEmulator(CoreUA):
             value += ";" + format_icsi_ref(refs)
         return value
 
+    def on_request(self, incoming: IncomingRequest) -> None:
+        """A NOTIFY of no subscription this client made is answered 481 (RFC 6665 4.1.3)
+        and kept from the inbox: one the SUT still sends for a subscription an earlier
+        test case's client of the same user and instance (same contact) left behind. It
+        stays in :attr:`received` and in the capture. Everything else reaches the inbox."""
+        request = incoming.request
+        if request.method == "NOTIFY" and not self.tracks(request):
+            self.received.append(incoming)
+            incoming.send(self.response(incoming, 481))
+            return
+        super().on_request(incoming)
+
     def owns(self, request: SipRequest) -> bool:
         """The route predicate: contact URI, GRUU, or user + Accept-Contact instance."""
         parsed = parse_sip_uri(request.uri)

@@ -389,6 +389,8 @@ class CoreUA:
         self.received: list[IncomingRequest] = []
         self._inbox: list[IncomingRequest] = []
         self._dialogs: dict[tuple[str, str], Dialog] = {}
+        #: (Call-ID, our tag) of every dialog and call this role routes here
+        self._calls: set[tuple[str, str]] = set()
         self._changed = Notifier()
         #: the role's own SIP address (not the core's), once :meth:`own_address` bound it
         self._own: SipPump | None = None
@@ -436,11 +438,17 @@ class CoreUA:
     def track_dialog(self, dialog: Dialog) -> None:
         """Route the dialog's requests here and account them in ``dialog``."""
         self._dialogs[(dialog.call_id, dialog.local_tag)] = dialog
+        self._calls.add((dialog.call_id, dialog.local_tag))
         self.core.register_dialog(dialog.call_id, dialog.local_tag, self.on_request)
 
     def track_call(self, call_id: str, local_tag: str) -> None:
         """Route requests of a dialog not yet created (our From tag is known)."""
+        self._calls.add((call_id, local_tag))
         self.core.register_dialog(call_id, local_tag, self.on_request)
+
+    def tracks(self, request: SipRequest) -> bool:
+        """``request`` belongs to a dialog or call of this role (its Call-ID and To tag)."""
+        return (request.call_id or "", to_tag(request) or "") in self._calls
 
     def forget_dialogs(self) -> None:
         for call_id, tag in self._dialogs:

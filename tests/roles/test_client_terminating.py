@@ -4,6 +4,8 @@ accepted on the very first connection."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from conformance.net.clock import WaitTimeout
@@ -86,4 +88,33 @@ async def test_an_invite_of_another_conversation_is_taken_only_when_asked(core: 
         assert mine.request.headers.get("Conversation-ID") == "mine"
     finally:
         await caller.close()
+        await client.close()
+
+
+async def test_a_notify_of_no_subscription_of_the_client_is_answered_481(core: ToolCore) -> None:
+    # what the SUT still sends for a subscription an earlier client of the same user and
+    # instance (the same contact) made: RFC 6665 4.1.3, kept from the test's inbox
+    client = await ClientEmulator.create(core, BOB, BOB_1)
+    try:
+
+        async def notify(call_id: str, tag: str) -> int:
+            request = core.build_request(
+                "NOTIFY",
+                client.contact_uri,
+                from_="sip:conf-1@cf.reference.test",
+                to=f"<{BOB}>;tag={tag}",
+                call_id=call_id,
+                headers=[("Event", "conference"), ("Subscription-State", "active")],
+            )
+            handle = await core.send(request, core.address)
+            return (await handle.final(WITHIN)).status
+
+        assert await notify("stale-call", "stale-tag") == 481
+        assert client.inbox == [] and [r.method for r in client.received] == ["NOTIFY"]
+        client.track_call("mine", "my-tag")  # as subscribe() does for its SUBSCRIBE
+        sent = asyncio.ensure_future(notify("mine", "my-tag"))
+        incoming = await client.expect_request("NOTIFY", within=WITHIN)
+        incoming.send(client.response(incoming, 200))
+        assert await sent == 200
+    finally:
         await client.close()
