@@ -9,6 +9,8 @@ PF stores a Group State Object, then ended by the CF's BYE).
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from conformance.checks import EvidenceRef, VerdictRecorder, expect_equal, expect_true
@@ -30,6 +32,7 @@ from conformance.protocol.sip.message import SipMessage, SipRequest, parse_messa
 from conformance.protocol.sip.multipart import find_recipient_list, parse_multipart
 from conformance.roles.cf import CfEmulator, CfIncomingInvite, CfSession
 from conformance.roles.client import ClientEmulator, InviteHandle
+from conformance.roles.core import ToolCore
 from conformance.roles.msrp_peer import MsrpPeer
 from conformance.roles.store import open_store
 from conformance.roles.xdms import XdmsServer
@@ -184,9 +187,19 @@ async def _next_invite(
     contributions: frozenset[str] = frozenset(),
 ) -> CfIncomingInvite:
     """The next INVITE of this case's conversations (by Conversation-ID, or by one of
-    ``contributions`` as Contribution-ID); others (stale sessions) get 403."""
+    ``contributions`` as Contribution-ID); others (stale sessions) get 403.
+
+    The PF re-joins the user's stored sessions one after another, oldest first (2.j), and
+    earlier test cases left some: each INVITE of such a session, here or at the core (a
+    focus no emulator holds any more, answered 404 there), shows the PF still at work, and
+    the wait of two SIP transaction guards starts again from it."""
+    core = cf.core
+    seen = len(core.unrouted)
     while True:
-        incoming = await cf.expect_invite(within=guards.sip * 2)
+        incoming = await _invite_or_progress(cf, core, seen, guards.sip * 2)
+        if isinstance(incoming, int):
+            seen = incoming
+            continue
         headers = incoming.request.headers
         if (
             headers.get("Conversation-ID") in conversations
@@ -194,6 +207,27 @@ async def _next_invite(
         ):
             return incoming
         incoming.reject(403)
+
+
+async def _invite_or_progress(
+    cf: CfEmulator, core: ToolCore, seen: int, within: float
+) -> CfIncomingInvite | int:
+    """The CF's next INVITE, or (when an INVITE reached the core unrouted first) the count
+    of unrouted requests after it; :class:`WaitTimeout` when neither came ``within``."""
+    invite = asyncio.ensure_future(cf.expect_invite(within=within))
+    stale = asyncio.ensure_future(core.expect_unrouted("INVITE", within=within, since=seen))
+    try:
+        await asyncio.wait({invite, stale}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (invite, stale):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(invite, stale, return_exceptions=True)
+    if not invite.cancelled() and invite.exception() is None:
+        return invite.result()
+    if not stale.cancelled() and stale.exception() is None:
+        return core.unrouted.index(stale.result()) + 1
+    raise WaitTimeout("INVITE of the PF at the CF emulator or the core", within)
 
 
 #: the header fields RFC 3261 8.1.1 requires in every request (and Contact in an INVITE)
