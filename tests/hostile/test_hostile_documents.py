@@ -125,6 +125,8 @@ async def test_conference_info_bomb_in_a_notify(client: ClientEmulator) -> None:
     the request, and reading its body is a DocumentError with the bytes as evidence."""
     body = _laughs("conference-info")
     core = client.core
+    # in a subscription the client made (a NOTIFY of none is answered 481 and kept away)
+    client.track_call("hostile-notify@127.0.0.1", "t1")
     peer = await UdpPeer.start()
     try:
         notify = build_request(
