@@ -345,7 +345,7 @@ async def test_8_3_2_9_b_rejoin_first(tc: Tc) -> None:
     await client_returns(tc, leg)
     try:  # a delivery would answer the REGISTER at once: the observation window
         invite = await leg.client.expect_invite(
-            within=tc.guards.observe, conversation_id=leg.cf.conversation_id
+            within=tc.guards.observe, conversation_id=leg.cf.conversation_id, others=False
         )
     except WaitTimeout:
         invite = None
